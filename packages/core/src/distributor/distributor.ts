@@ -1,0 +1,190 @@
+import type { Channel } from '../ports/channel.js';
+import type { BatchHandler, BatchResult } from '../ports/runtime.js';
+import type { UserStore } from '../ports/user-store.js';
+import { decodeMessage, encodeMessage } from '../protocol/codec.js';
+import {
+  type ChannelBody,
+  type ChannelMessage,
+  type DistributorBatch,
+  type NodeRecord,
+  PROTOCOL_VERSION,
+} from '../protocol/messages.js';
+import { mapLimit } from '../util/map-limit.js';
+
+export interface DistributorOptions {
+  userStore: UserStore;
+  channel: Channel;
+  /** How many user-store writes run at once. */
+  concurrency?: number;
+  /** Test hook: awaited between two record writes, to observe the store mid-batch. */
+  betweenWrites?: (path: string) => Promise<void>;
+  log?: (message: string, details?: Record<string, unknown>) => void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The distributor function (ZooKeeper's followers): applies committed batches to the user store in
+ * zxid order, publishes the watermark, and then delivers replies and watch events on each session's
+ * channel in zxid order.
+ *
+ * Order of effects, which the guarantees rest on:
+ * 1. every record of the batches is written, each stamped with its txn's zxid and the epoch
+ *    (deleted nodes as tombstones), so a reader who meets a record newer than the watermark waits;
+ * 2. the watermark moves to the batches' last zxid: all of them become visible at once;
+ * 3. tombstones are removed;
+ * 4. channel messages go out, per session in zxid order (replies only after the data is readable).
+ * A retry repeats all four with the same result; clients drop duplicate messages by their order key.
+ */
+export function createDistributor(options: DistributorOptions): BatchHandler {
+  const { userStore, channel } = options;
+  const concurrency = options.concurrency ?? 16;
+
+  return async (messages): Promise<BatchResult> => {
+    const batches: DistributorBatch[] = [];
+    for (const m of messages) {
+      try {
+        const b = decodeMessage<DistributorBatch>(m.body);
+        if (b.v !== PROTOCOL_VERSION || !Array.isArray(b.items))
+          throw new Error(`unsupported batch version ${String(b.v)}`);
+        batches.push(b);
+      } catch (error) {
+        // Only the writer sends here; an unreadable batch is a bug, not input. Drop it loudly
+        // rather than block every later batch.
+        options.log?.('distributor: dropped an unreadable batch', { error: String(error) });
+      }
+    }
+    if (batches.length === 0) return { failed: [] };
+
+    const state = new Map<string, NodeRecord | null>();
+    const dirty = new Set<string>();
+    const load = async (path: string): Promise<NodeRecord | null> => {
+      if (state.has(path)) return state.get(path)!;
+      const r = (await userStore.get(path)) ?? null;
+      const live = r === null || r.deleted ? null : r;
+      state.set(path, live);
+      return live;
+    };
+
+    const outbox = new Map<number, { order: [number, number]; zxid: number; body: ChannelBody }[]>();
+    const post = (session: number, order: [number, number], zxid: number, body: ChannelBody) => {
+      let list = outbox.get(session);
+      if (list === undefined) {
+        list = [];
+        outbox.set(session, list);
+      }
+      list.push({ order, zxid, body });
+    };
+
+    const last = batches[batches.length - 1]!;
+    const epoch = Object.keys(last.epoch).length === 0 ? undefined : last.epoch;
+    for (const batch of batches) {
+      let n = 0;
+      for (const item of batch.items) {
+        if (item.type === 'txn') {
+          for (const w of item.writes) {
+            if (w.put) {
+              const data = w.data ?? (await load(w.path))?.data ?? EMPTY;
+              const record: NodeRecord = { data, stat: w.stat, children: w.children, txZxid: item.zxid };
+              if (epoch !== undefined) record.epoch = epoch;
+              state.set(w.path, record);
+            } else {
+              state.set(w.path, null);
+            }
+            dirty.add(w.path);
+          }
+          for (const e of item.events) {
+            post(e.session, [batch.batch, n++], item.zxid, {
+              type: 'event',
+              event: { type: e.type, path: e.path },
+              classes: e.classes,
+            });
+          }
+          for (const c of item.closed ?? [])
+            post(c.session, [batch.batch, n++], item.zxid, { type: 'session', state: c.state });
+          if (item.reply !== undefined) {
+            post(item.reply.session, [batch.batch, n++], item.zxid, {
+              type: 'reply',
+              seq: item.reply.seq,
+              result: item.reply.result,
+            });
+          }
+        } else if (item.type === 'reply') {
+          const body: ChannelBody = { type: 'reply', seq: item.to.seq };
+          if (item.result !== undefined) body.result = item.result;
+          if (item.error !== undefined) body.error = item.error;
+          post(item.to.session, [batch.batch, n++], item.zxid, body);
+        } else {
+          // A read with a watch: the node as of this point in zxid order, when the watch was set.
+          const r = await load(item.path);
+          const record =
+            r === null ? null : { data: r.data, stat: r.stat, children: r.children, txZxid: r.txZxid };
+          post(item.to.session, [batch.batch, n++], item.zxid, {
+            type: 'reply',
+            seq: item.to.seq,
+            result: { type: 'read', record },
+          });
+        }
+      }
+    }
+
+    // 1. records (deleted nodes as tombstones stamped with the deleting zxid)
+    const lastZxidOf = new Map<string, number>();
+    for (const batch of batches)
+      for (const item of batch.items)
+        if (item.type === 'txn') for (const w of item.writes) lastZxidOf.set(w.path, item.zxid);
+    const tombstones: string[] = [];
+    await mapLimit([...dirty], concurrency, async (path) => {
+      const r = state.get(path) ?? null;
+      if (options.betweenWrites !== undefined) await options.betweenWrites(path);
+      if (r === null) {
+        tombstones.push(path);
+        const tomb: NodeRecord = {
+          data: EMPTY,
+          stat: deletedStat(),
+          children: [],
+          txZxid: lastZxidOf.get(path)!,
+          deleted: true,
+        };
+        await userStore.put(path, tomb);
+      } else {
+        await userStore.put(path, r);
+      }
+    });
+    // 2. the watermark
+    const wm = last.zxid;
+    await userStore.putWatermark(wm);
+    // 3. tombstones go
+    await mapLimit(tombstones, concurrency, (path) => userStore.delete(path));
+    // 4. messages
+    await mapLimit([...outbox], concurrency, async ([session, list]) => {
+      const encoded = list.map((m) =>
+        encodeMessage({
+          v: PROTOCOL_VERSION,
+          order: m.order,
+          zxid: m.zxid,
+          wm,
+          body: m.body,
+        } satisfies ChannelMessage),
+      );
+      await channel.send(session, encoded);
+    });
+    return { failed: [] };
+  };
+}
+
+function deletedStat() {
+  return {
+    czxid: 0,
+    mzxid: 0,
+    pzxid: 0,
+    ctime: 0,
+    mtime: 0,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: 0,
+    dataLength: 0,
+    numChildren: 0,
+  };
+}

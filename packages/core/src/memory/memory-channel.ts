@@ -1,0 +1,93 @@
+import type { Channel, ChannelSubscription } from '../ports/channel.js';
+import { LimitExceededError } from '../ports/errors.js';
+import { byteLength } from '../protocol/codec.js';
+
+interface Mailbox {
+  pending: string[];
+  subscriber: ((messages: string[]) => void) | undefined;
+  scheduled: boolean;
+  held: boolean;
+}
+
+/**
+ * Per-session channels in memory. Delivery is asynchronous and in send order; messages sent before
+ * anyone subscribes wait in the mailbox. A session's delivery can be held (a partitioned client)
+ * and resumed.
+ */
+export class MemoryChannel implements Channel {
+  readonly maxMessageBytes: number;
+  private readonly boxes = new Map<number, Mailbox>();
+
+  constructor(options: { maxMessageBytes?: number } = {}) {
+    this.maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+  }
+
+  async send(session: number, messages: string[]): Promise<void> {
+    await undefined;
+    for (const m of messages) {
+      const size = byteLength(m);
+      if (size > this.maxMessageBytes)
+        throw new LimitExceededError(`channel message to session ${session}`, size, this.maxMessageBytes);
+    }
+    const box = this.box(session);
+    box.pending.push(...messages);
+    this.schedule(session, box);
+  }
+
+  async subscribe(session: number, onMessages: (messages: string[]) => void): Promise<ChannelSubscription> {
+    await undefined;
+    const box = this.box(session);
+    box.subscriber = onMessages;
+    this.schedule(session, box);
+    return {
+      close: async () => {
+        if (box.subscriber === onMessages) box.subscriber = undefined;
+      },
+    };
+  }
+
+  async remove(session: number): Promise<void> {
+    await undefined;
+    const box = this.boxes.get(session);
+    // Keep undelivered messages for a live subscriber (the EXPIRED notice must still arrive).
+    if (box !== undefined && box.subscriber === undefined) this.boxes.delete(session);
+  }
+
+  /** Stops delivering to `session` until {@link resume}. Messages keep arriving in the mailbox. */
+  hold(session: number): void {
+    this.box(session).held = true;
+  }
+
+  resume(session: number): void {
+    const box = this.box(session);
+    box.held = false;
+    this.schedule(session, box);
+  }
+
+  private box(session: number): Mailbox {
+    let box = this.boxes.get(session);
+    if (box === undefined) {
+      box = { pending: [], subscriber: undefined, scheduled: false, held: false };
+      this.boxes.set(session, box);
+    }
+    return box;
+  }
+
+  private schedule(_session: number, box: Mailbox): void {
+    if (box.scheduled || box.held || box.subscriber === undefined || box.pending.length === 0) return;
+    box.scheduled = true;
+    queueMicrotask(() => {
+      box.scheduled = false;
+      if (box.held || box.subscriber === undefined || box.pending.length === 0) return;
+      const batch = box.pending;
+      box.pending = [];
+      try {
+        box.subscriber(batch);
+      } catch {
+        // A failing consumer gets the batch again, ahead of anything newer.
+        box.pending = batch.concat(box.pending);
+        setImmediate(() => this.schedule(_session, box));
+      }
+    });
+  }
+}

@@ -1,0 +1,192 @@
+import { type Clock, systemClock, type TimerHandle } from '../ports/clock.js';
+import { LimitExceededError } from '../ports/errors.js';
+import type {
+  OutgoingMessage,
+  Queue,
+  QueueCapabilities,
+  ReceivedMessage,
+  ReceiveOptions,
+} from '../ports/queue.js';
+import { byteLength } from '../protocol/codec.js';
+
+interface Held {
+  id: string;
+  body: string;
+  group: string;
+  attempt: number;
+  receipt: string | undefined;
+  timer: TimerHandle | undefined;
+}
+
+export interface MemoryQueueOptions {
+  clock?: Clock;
+  capabilities?: Partial<QueueCapabilities>;
+  /** How long a de-duplication id is remembered (SQS FIFO: 5 minutes). */
+  dedupWindowMs?: number;
+}
+
+/**
+ * A FIFO queue in memory with SQS FIFO's semantics: per-group order, a group is blocked while any
+ * of its messages is in flight, visibility timeouts hand unacknowledged messages out again, and
+ * sends with a recently seen de-duplication id are dropped.
+ */
+export class MemoryQueue implements Queue {
+  readonly name: string;
+  readonly capabilities: QueueCapabilities;
+  private readonly clock: Clock;
+  private readonly dedupWindowMs: number;
+  private readonly groups = new Map<string, Held[]>();
+  private readonly inFlight = new Map<string, Held>();
+  private readonly blocked = new Map<string, number>();
+  private readonly dedup = new Map<string, number>();
+  private waiters: (() => void)[] = [];
+  private nextId = 1;
+  private nextReceipt = 1;
+  private cursor = 0;
+
+  constructor(name: string, options: MemoryQueueOptions = {}) {
+    this.name = name;
+    this.clock = options.clock ?? systemClock;
+    this.dedupWindowMs = options.dedupWindowMs ?? 5 * 60_000;
+    this.capabilities = {
+      maxMessageBytes: options.capabilities?.maxMessageBytes ?? 1024 * 1024,
+      maxBatch: options.capabilities?.maxBatch ?? 100,
+    };
+  }
+
+  async send(messages: OutgoingMessage[]): Promise<void> {
+    await undefined;
+    for (const m of messages) {
+      const size = byteLength(m.body);
+      if (size > this.capabilities.maxMessageBytes)
+        throw new LimitExceededError(`message to ${this.name}`, size, this.capabilities.maxMessageBytes);
+    }
+    const now = this.clock.now();
+    for (const m of messages) {
+      const seen = this.dedup.get(m.dedupId);
+      if (seen !== undefined && seen > now) continue;
+      this.dedup.set(m.dedupId, now + this.dedupWindowMs);
+      let q = this.groups.get(m.group);
+      if (q === undefined) {
+        q = [];
+        this.groups.set(m.group, q);
+      }
+      q.push({
+        id: `m${this.nextId++}`,
+        body: m.body,
+        group: m.group,
+        attempt: 0,
+        receipt: undefined,
+        timer: undefined,
+      });
+    }
+    if (this.dedup.size > 10_000) this.pruneDedup(now);
+    this.wake();
+  }
+
+  async receive(options: ReceiveOptions): Promise<ReceivedMessage[]> {
+    await undefined;
+    const got = this.take(options);
+    if (got.length > 0 || !options.waitMs) return got;
+    await new Promise<void>((resolve) => {
+      let timer: TimerHandle | undefined;
+      const done = () => {
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      };
+      this.waiters.push(done);
+      timer = this.clock.setTimeout(done, options.waitMs ?? 0);
+    });
+    return this.take(options);
+  }
+
+  async ack(receipts: string[]): Promise<void> {
+    await undefined;
+    for (const r of receipts) {
+      const h = this.inFlight.get(r);
+      if (h === undefined) continue; // expired receipt: the message is already out again
+      this.inFlight.delete(r);
+      if (h.timer !== undefined) this.clock.clearTimeout(h.timer);
+      const q = this.groups.get(h.group);
+      if (q !== undefined) {
+        const i = q.indexOf(h);
+        if (i >= 0) q.splice(i, 1);
+        if (q.length === 0) this.groups.delete(h.group);
+      }
+      this.unblock(h.group);
+    }
+    this.wake();
+  }
+
+  async release(receipts: string[]): Promise<void> {
+    await undefined;
+    for (const r of receipts) this.makeVisible(r);
+    this.wake();
+  }
+
+  /** Messages waiting or in flight. */
+  get depth(): number {
+    let n = 0;
+    for (const q of this.groups.values()) n += q.length;
+    return n;
+  }
+
+  /** Wakes every long-polling receiver (used when a runtime stops). */
+  interrupt(): void {
+    this.wake();
+  }
+
+  private take(options: ReceiveOptions): ReceivedMessage[] {
+    const out: ReceivedMessage[] = [];
+    const groups = [...this.groups.keys()];
+    if (groups.length === 0) return out;
+    // Start at a rotating group so that no group starves.
+    for (let g = 0; g < groups.length && out.length < options.max; g++) {
+      const group = groups[(this.cursor + g) % groups.length]!;
+      if (this.blocked.has(group)) continue;
+      const q = this.groups.get(group)!;
+      for (const h of q) {
+        if (out.length >= options.max) break;
+        const receipt = `r${this.nextReceipt++}`;
+        h.receipt = receipt;
+        h.attempt++;
+        this.inFlight.set(receipt, h);
+        this.blocked.set(group, (this.blocked.get(group) ?? 0) + 1);
+        h.timer = this.clock.setTimeout(() => {
+          this.makeVisible(receipt);
+          this.wake();
+        }, options.visibilityTimeoutMs);
+        out.push({ id: h.id, body: h.body, group, attempt: h.attempt, receipt });
+      }
+    }
+    this.cursor++;
+    return out;
+  }
+
+  private makeVisible(receipt: string): void {
+    const h = this.inFlight.get(receipt);
+    if (h === undefined) return;
+    this.inFlight.delete(receipt);
+    if (h.timer !== undefined) this.clock.clearTimeout(h.timer);
+    h.receipt = undefined;
+    h.timer = undefined;
+    this.unblock(h.group);
+  }
+
+  private unblock(group: string): void {
+    const n = (this.blocked.get(group) ?? 1) - 1;
+    if (n <= 0) this.blocked.delete(group);
+    else this.blocked.set(group, n);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private pruneDedup(now: number): void {
+    for (const [k, until] of this.dedup) if (until <= now) this.dedup.delete(k);
+  }
+}

@@ -1,0 +1,124 @@
+import { type Clock, systemClock, type TimerHandle } from '../ports/clock.js';
+import type { Queue, ReceivedMessage } from '../ports/queue.js';
+import type {
+  BatchHandler,
+  Binding,
+  QueueBindingOptions,
+  Runtime,
+  ScheduledHandler,
+} from '../ports/runtime.js';
+import { delay } from '../util/async.js';
+
+/** Called with every error a handler throws (the runtime retries; this is for logs and tests). */
+export type RuntimeErrorListener = (functionName: string, error: unknown) => void;
+
+/**
+ * Which messages of a batch to hand out again after a partial failure: the failed ones and, to
+ * keep each group's order, every later message of the same group (as SQS FIFO event source
+ * mappings do).
+ */
+export function messagesToRetry(messages: ReceivedMessage[], failed: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>();
+  const stoppedGroups = new Set<string>();
+  for (const m of messages) {
+    if (failed.has(m.id) || stoppedGroups.has(m.group)) {
+      out.add(m.id);
+      stoppedGroups.add(m.group);
+    }
+  }
+  return out;
+}
+
+/**
+ * An in-process function runtime: a poller per queue binding that behaves like an event source
+ * mapping (batches, partial batch failures, redelivery with back-off) and timers for schedules.
+ */
+export class MemoryRuntime implements Runtime {
+  private readonly clock: Clock;
+  private readonly bindings = new Set<Binding>();
+  private readonly onError: RuntimeErrorListener | undefined;
+
+  constructor(options: { clock?: Clock; onError?: RuntimeErrorListener } = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.onError = options.onError;
+  }
+
+  bindQueue(queue: Queue, handler: BatchHandler, options: QueueBindingOptions): Binding {
+    let running = true;
+    const loop = (async () => {
+      let failures = 0;
+      while (running) {
+        const messages = await queue.receive({
+          max: options.batchSize,
+          visibilityTimeoutMs: options.timeoutMs,
+          waitMs: 60_000,
+        });
+        if (!running) {
+          if (messages.length > 0) await queue.release(messages.map((m) => m.receipt));
+          break;
+        }
+        if (messages.length === 0) continue;
+        let failed: Set<string>;
+        try {
+          const result = await handler(messages, {
+            deadline: this.clock.now() + options.timeoutMs,
+            functionName: options.functionName,
+          });
+          failed = messagesToRetry(messages, new Set(result.failed));
+        } catch (error) {
+          this.onError?.(options.functionName, error);
+          failed = new Set(messages.map((m) => m.id));
+        }
+        const ok = messages.filter((m) => !failed.has(m.id)).map((m) => m.receipt);
+        const retry = messages.filter((m) => failed.has(m.id)).map((m) => m.receipt);
+        if (ok.length > 0) await queue.ack(ok);
+        if (retry.length > 0) {
+          await queue.release(retry);
+          failures++;
+          await delay(Math.min(50, failures <= 2 ? 0 : 2 ** (failures - 2)));
+        } else {
+          failures = 0;
+        }
+      }
+    })();
+    const binding: Binding = {
+      stop: async () => {
+        running = false;
+        (queue as { interrupt?: () => void }).interrupt?.();
+        await loop;
+        this.bindings.delete(binding);
+      },
+    };
+    this.bindings.add(binding);
+    return binding;
+  }
+
+  schedule(name: string, intervalMs: number, handler: ScheduledHandler): Binding {
+    let running = true;
+    let timer: TimerHandle | undefined;
+    let current: Promise<void> = Promise.resolve();
+    const tick = () => {
+      if (!running) return;
+      current = handler({ deadline: this.clock.now() + intervalMs, functionName: name })
+        .catch((error) => this.onError?.(name, error))
+        .finally(() => {
+          if (running) timer = this.clock.setTimeout(tick, intervalMs);
+        });
+    };
+    timer = this.clock.setTimeout(tick, intervalMs);
+    const binding: Binding = {
+      stop: async () => {
+        running = false;
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        await current;
+        this.bindings.delete(binding);
+      },
+    };
+    this.bindings.add(binding);
+    return binding;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.bindings].map((b) => b.stop()));
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Server-to-client delivery for one session (an SQS queue or Pub/Sub subscription per session,
+ * or memory). Messages to one session arrive in send order, at least once.
+ */
+export interface ChannelSubscription {
+  close(): Promise<void>;
+}
+
+export interface Channel {
+  /** Largest message body, in UTF-8 bytes. */
+  readonly maxMessageBytes: number;
+  /** Sends messages to a session in order. Sending to a session nobody listens to is not an error. */
+  send(session: number, messages: string[]): Promise<void>;
+  /**
+   * Starts delivery of a session's messages to `onMessages`, in order; a batch counts as delivered
+   * when the callback returns (a throw redelivers it).
+   */
+  subscribe(session: number, onMessages: (messages: string[]) => void): Promise<ChannelSubscription>;
+  /** Removes what the channel keeps for a closed session. */
+  remove(session: number): Promise<void>;
+}

@@ -1,0 +1,51 @@
+/**
+ * The system store: private, strongly consistent, with conditional writes and all-or-nothing
+ * transactions (DynamoDB, Datastore, or memory). It holds the authoritative tree metadata,
+ * sessions, watch registrations and the writer's counter.
+ */
+
+/** The item families the core keeps. Adapters may lay each out in its own table or partition. */
+export type ItemKind = 'node' | 'session' | 'meta' | 'ttl';
+
+export interface ItemKey {
+  kind: ItemKind;
+  id: string;
+}
+
+/** A stored item. `version` starts at 1 and grows by one on every write (optimistic concurrency). */
+export interface SystemItem<T = unknown> extends ItemKey {
+  version: number;
+  value: T;
+}
+
+/** A condition on an item's version: a number (must equal), `'absent'`, or `'any'`. */
+export type ExpectedVersion = number | 'absent' | 'any';
+
+export type TransactOp =
+  | (ItemKey & { type: 'put'; value: unknown; expect: ExpectedVersion })
+  | (ItemKey & { type: 'delete'; expect: ExpectedVersion })
+  | (ItemKey & { type: 'check'; expect: ExpectedVersion });
+
+export interface SystemStoreCapabilities {
+  /** Most ops in one transaction (DynamoDB 100, Datastore 500). */
+  maxTransactionItems: number;
+  /** Largest item, in bytes of its JSON encoding (DynamoDB 400 KB, Datastore 1 MiB). */
+  maxItemBytes: number;
+}
+
+export interface SystemStore {
+  readonly capabilities: SystemStoreCapabilities;
+  /** Strongly consistent read; `undefined` when the item is absent. Never throws for a miss. */
+  get<T = unknown>(key: ItemKey): Promise<SystemItem<T> | undefined>;
+  /** Strongly consistent reads of many items, in the order asked; `undefined` for each miss. */
+  getMany<T = unknown>(keys: ItemKey[]): Promise<(SystemItem<T> | undefined)[]>;
+  /** Every item of one kind (sessions, TTL index), in no particular order. */
+  list<T = unknown>(kind: ItemKind): Promise<SystemItem<T>[]>;
+  /**
+   * Applies every op or none. A failed condition throws {@link ConditionFailedError} naming the
+   * first failing op; a put bumps the item's version. At most one op per item.
+   */
+  transact(ops: TransactOp[]): Promise<void>;
+  /** Atomically adds `by` to a numeric counter (created at 0) and returns the new value. */
+  increment(key: ItemKey, by?: number): Promise<number>;
+}

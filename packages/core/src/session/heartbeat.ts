@@ -1,0 +1,75 @@
+import { type Clock, systemClock } from '../ports/clock.js';
+import type { Queue } from '../ports/queue.js';
+import type { ScheduledHandler } from '../ports/runtime.js';
+import type { SystemStore } from '../ports/system-store.js';
+import { encodeMessage } from '../protocol/codec.js';
+import {
+  PROTOCOL_VERSION,
+  type SessionItem,
+  type SystemNodeItem,
+  type WriteRequest,
+} from '../protocol/messages.js';
+import { WRITER_GROUP } from '../writer/writer.js';
+
+export interface HeartbeatOptions {
+  systemStore: SystemStore;
+  writerQueue: Queue;
+  clock?: Clock;
+  /** Clocks of different functions differ by up to this much; expiry waits it out. */
+  clockSkewMs?: number;
+}
+
+/**
+ * The heartbeat function: finds sessions past their deadline and TTL nodes past their TTL, and
+ * asks the writer to end them. The writer checks again before acting (the session may have been
+ * renewed meanwhile), so that the removal gets a zxid and fires watches like any write.
+ */
+export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
+  const clock = options.clock ?? systemClock;
+  const skew = options.clockSkewMs ?? 1000;
+  let run = 0;
+  return async () => {
+    const now = clock.now();
+    run++;
+    const requests: WriteRequest[] = [];
+    const tag = `${now.toString(36)}.${run}.${Math.random().toString(36).slice(2, 8)}`;
+    for (const item of await options.systemStore.list<SessionItem>('session')) {
+      if (item.value.expiresAt + skew < now) {
+        requests.push({
+          v: PROTOCOL_VERSION,
+          id: `hb:${tag}:s${item.value.id}`,
+          session: 0,
+          seq: 0,
+          op: { type: 'expireSession', target: item.value.id },
+        });
+      }
+    }
+    const ttl = await options.systemStore.list<{ path: string }>('ttl');
+    if (ttl.length > 0) {
+      const nodes = await options.systemStore.getMany<SystemNodeItem>(
+        ttl.map((t) => ({ kind: 'node', id: t.id })),
+      );
+      nodes.forEach((n, i) => {
+        const node = n?.value.node;
+        if (node === undefined || node.kind !== 'ttl' || node.stat.numChildren > 0) return;
+        if (node.stat.mtime + (node.ttlMs ?? 0) + skew < now) {
+          requests.push({
+            v: PROTOCOL_VERSION,
+            id: `hb:${tag}:t${i}`,
+            session: 0,
+            seq: 0,
+            op: { type: 'expireTtl', path: ttl[i]!.id, mzxid: node.stat.mzxid },
+          });
+        }
+      });
+    }
+    const max = options.writerQueue.capabilities.maxBatch;
+    for (let i = 0; i < requests.length; i += max) {
+      await options.writerQueue.send(
+        requests
+          .slice(i, i + max)
+          .map((r) => ({ body: encodeMessage(r), group: WRITER_GROUP, dedupId: r.id })),
+      );
+    }
+  };
+}

@@ -1,0 +1,123 @@
+import type { ItemKey, ItemKind, SystemStore, TransactOp } from '../ports/system-store.js';
+
+interface Entry {
+  kind: ItemKind;
+  id: string;
+  /** Version read from the store (`undefined`: absent); the commit's condition. */
+  base: number | undefined;
+  value: unknown;
+  /** The value as read (or as last committed): what a rollback returns to. */
+  read: unknown;
+  dirty: boolean;
+}
+
+const keyOf = (kind: ItemKind, id: string) => `${kind}\u0000${id}`;
+
+/**
+ * The writer's view of the system store during one batch: items read once, changed in memory,
+ * and committed in one conditional transaction. Values are replaced, never mutated, so a
+ * checkpoint is a shallow copy and a failed request (or multi) rolls back cheaply.
+ */
+export class Overlay {
+  private entries = new Map<string, Entry>();
+
+  constructor(private readonly store: SystemStore) {}
+
+  /** Reads every key not yet held, in one call. */
+  async prefetch(keys: ItemKey[]): Promise<void> {
+    const missing: ItemKey[] = [];
+    const seen = new Set<string>();
+    for (const k of keys) {
+      const key = keyOf(k.kind, k.id);
+      if (!this.entries.has(key) && !seen.has(key)) {
+        seen.add(key);
+        missing.push(k);
+      }
+    }
+    if (missing.length === 0) return;
+    const items = await this.store.getMany(missing);
+    missing.forEach((k, i) => {
+      const item = items[i];
+      this.entries.set(keyOf(k.kind, k.id), {
+        kind: k.kind,
+        id: k.id,
+        base: item?.version,
+        value: item?.value,
+        read: item?.value,
+        dirty: false,
+      });
+    });
+  }
+
+  /** The current value (after this batch's changes), or `undefined`. The key must be prefetched. */
+  peek<T>(kind: ItemKind, id: string): T | undefined {
+    const e = this.entries.get(keyOf(kind, id));
+    if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
+    return e.value as T | undefined;
+  }
+
+  async get<T>(kind: ItemKind, id: string): Promise<T | undefined> {
+    if (!this.entries.has(keyOf(kind, id))) await this.prefetch([{ kind, id }]);
+    return this.peek<T>(kind, id);
+  }
+
+  /** Replaces an item's value (`undefined` deletes it). */
+  set(kind: ItemKind, id: string, value: unknown): void {
+    const key = keyOf(kind, id);
+    const e = this.entries.get(key);
+    if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
+    this.entries.set(key, { ...e, value, dirty: true });
+  }
+
+  checkpoint(): Map<string, Entry> {
+    return new Map(this.entries);
+  }
+
+  rollback(to: Map<string, Entry>): void {
+    // Items loaded after the checkpoint stay (as read); changes made after it are undone.
+    for (const [key, e] of this.entries) {
+      const before = to.get(key);
+      if (before === undefined) this.entries.set(key, { ...e, value: e.read, dirty: false });
+    }
+    for (const [key, e] of to) this.entries.set(key, e);
+  }
+
+  /** Number of items the next commit would write. */
+  dirtyCount(): number {
+    let n = 0;
+    for (const e of this.entries.values())
+      if (e.dirty && !(e.base === undefined && e.value === undefined)) n++;
+    return n;
+  }
+
+  /** The conditional ops that commit every change. */
+  commitOps(): TransactOp[] {
+    const ops: TransactOp[] = [];
+    for (const e of this.entries.values()) {
+      if (!e.dirty) continue;
+      const expect = e.base === undefined ? 'absent' : e.base;
+      if (e.value === undefined) {
+        if (e.base !== undefined) ops.push({ type: 'delete', kind: e.kind, id: e.id, expect });
+      } else {
+        ops.push({ type: 'put', kind: e.kind, id: e.id, value: e.value, expect });
+      }
+    }
+    return ops;
+  }
+
+  /** After a successful commit: the written values become the new base. */
+  committed(): void {
+    for (const [key, e] of this.entries) {
+      if (!e.dirty) continue;
+      if (e.value === undefined)
+        this.entries.set(key, { ...e, base: undefined, read: undefined, dirty: false });
+      else
+        this.entries.set(key, {
+          ...e,
+          base: e.base === undefined ? 1 : e.base + 1,
+          read: e.value,
+          dirty: false,
+        });
+    }
+  }
+}

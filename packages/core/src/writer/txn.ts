@@ -1,0 +1,35 @@
+import type { NodeWrite, WatchClass, WatchEventType, WatchNotification } from '../protocol/messages.js';
+
+/**
+ * What one transaction (one zxid) changes: the final record of every node it touched, and the
+ * watch notifications it fires, merged per session, path and type.
+ */
+export class Txn {
+  readonly writes = new Map<string, NodeWrite>();
+  private readonly events = new Map<string, WatchNotification>();
+
+  constructor(
+    readonly zxid: number,
+    readonly time: number,
+  ) {}
+
+  write(w: NodeWrite): void {
+    const prev = this.writes.get(w.path);
+    // A record rewritten later in the same txn (a child added after the node's creation) keeps
+    // the data set earlier in the txn.
+    if (w.put && w.data === undefined && prev?.put && prev.data !== undefined)
+      this.writes.set(w.path, { ...w, data: prev.data });
+    else this.writes.set(w.path, w);
+  }
+
+  notify(session: number, type: WatchEventType, path: string, cls: WatchClass): void {
+    const key = `${session}|${type}|${path}`;
+    const e = this.events.get(key);
+    if (e === undefined) this.events.set(key, { session, type, path, classes: [cls] });
+    else if (!e.classes.includes(cls)) e.classes.push(cls);
+  }
+
+  notifications(): WatchNotification[] {
+    return [...this.events.values()];
+  }
+}
