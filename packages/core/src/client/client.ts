@@ -59,7 +59,8 @@ interface Pending {
   reject: (error: FaaSKeeperError) => void;
   /** Runs synchronously when the reply is taken from the channel, before any later message. */
   onReply?: (result: ReplyResult) => void;
-  timer: TimerHandle | undefined;
+  /** Clock time after which the request fails (OPERATIONTIMEOUT, or CONNECTIONLOSS if never sent). */
+  deadline: number;
   sent: boolean;
   settled: Promise<unknown>;
 }
@@ -151,6 +152,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   private readonly watches = new Map<string, WatchSets>();
   private subscription: ChannelSubscription | undefined;
   private pingTimer: TimerHandle | undefined;
+  /** One timer for all operation deadlines. */
+  private sweeper: TimerHandle | undefined;
   private lastSentAt = 0;
   private lastHeardAt = 0;
 
@@ -494,28 +497,49 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       seq,
       resolve,
       reject,
-      timer: undefined,
+      deadline: this.clock.now() + this.opTimeoutMs,
       sent: false,
       settled: promise.catch(() => undefined),
     };
     if (onReply !== undefined) entry.onReply = onReply;
-    entry.timer = this.clock.setTimeout(() => {
-      if (!this.pending.has(seq)) return;
-      this.pending.delete(seq);
-      if (!entry.sent) {
-        this.outbox = this.outbox.filter((o) => o.seq !== seq);
-        reject(new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the request could not be sent'));
-      } else
-        reject(
-          new FaaSKeeperError('OPERATIONTIMEOUT', `OPERATIONTIMEOUT: no reply within ${this.opTimeoutMs} ms`),
-        );
-    }, this.opTimeoutMs);
+    this.armSweeper(this.opTimeoutMs);
     this.pending.set(seq, entry);
     this.lastIssued = entry.settled;
     this.outbox.push({ seq, body, id: request.id });
     this.lastSentAt = this.clock.now();
     void this.flush();
     return promise;
+  }
+
+  /** Fails requests past their deadline; one timer serves them all. */
+  private armSweeper(ms: number): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = this.clock.setTimeout(
+      () => {
+        this.sweeper = undefined;
+        const now = this.clock.now();
+        let next = Number.POSITIVE_INFINITY;
+        for (const [seq, p] of this.pending) {
+          if (p.deadline > now) {
+            next = Math.min(next, p.deadline);
+            continue;
+          }
+          this.pending.delete(seq);
+          if (!p.sent) {
+            this.outbox = this.outbox.filter((o) => o.seq !== seq);
+            p.reject(new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the request could not be sent'));
+          } else
+            p.reject(
+              new FaaSKeeperError(
+                'OPERATIONTIMEOUT',
+                `OPERATIONTIMEOUT: no reply within ${this.opTimeoutMs} ms`,
+              ),
+            );
+        }
+        if (next !== Number.POSITIVE_INFINITY) this.armSweeper(next - now);
+      },
+      Math.max(0, ms),
+    );
   }
 
   /** Sends the outbox in order, in batches; on failure keeps it and retries. */
@@ -547,7 +571,6 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
             this.outbox = this.outbox.filter((o) => o !== tooBig);
             const p = this.pending.get(tooBig.seq);
             this.pending.delete(tooBig.seq);
-            if (p?.timer !== undefined) this.clock.clearTimeout(p.timer);
             p?.reject(
               new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${error.message}`, { cause: error }),
             );
@@ -585,7 +608,6 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
         const p = this.pending.get(body.seq);
         if (p !== undefined) {
           this.pending.delete(body.seq);
-          if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
           if (body.error !== undefined) {
             const error = toError(body.error);
             if (error.code === 'SESSIONEXPIRED') this.shutdown('EXPIRED');
@@ -654,10 +676,9 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
         ? 'SESSIONEXPIRED: the session has expired'
         : 'SESSIONEXPIRED: the client is closed',
     );
-    for (const p of this.pending.values()) {
-      if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
-      p.reject(error);
-    }
+    if (this.sweeper !== undefined) this.clock.clearTimeout(this.sweeper);
+    this.sweeper = undefined;
+    for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
     this.outbox = [];
     for (const w of this.channelWaiters) w.resolve();

@@ -9,7 +9,7 @@ import { FaaSKeeperError } from '../model/errors.js';
 import type { Channel } from '../ports/channel.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Queue } from '../ports/queue.js';
-import type { Binding, Runtime } from '../ports/runtime.js';
+import type { BatchHandler, Binding, Runtime } from '../ports/runtime.js';
 import type { SystemStore } from '../ports/system-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import { createHeartbeat } from '../session/heartbeat.js';
@@ -57,6 +57,13 @@ export interface EmbeddedServiceOptions {
   betweenDistributorWrites?: (path: string) => Promise<void>;
   /** Called with every error a function throws (the runtime retries it). */
   onFunctionError?: (functionName: string, error: unknown) => void;
+  /**
+   * Per-function clocks (fault injection: clocks of different functions differ by up to a second).
+   * Each defaults to `clock`; clients always use `clock`.
+   */
+  functionClocks?: { writer?: Clock; heartbeat?: Clock };
+  /** Wraps the writer's and distributor's batch handlers (crash injection, tracing). */
+  wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -98,7 +105,10 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
     options.onFunctionError === undefined ? { clock } : { clock, onError: options.onFunctionError },
   );
   const skew = options.clockSkewMs ?? 1000;
-  const heartbeat = createHeartbeat({ systemStore, writerQueue, clock, clockSkewMs: skew });
+  const writerClock = options.functionClocks?.writer ?? clock;
+  const heartbeatClock = options.functionClocks?.heartbeat ?? clock;
+  const wrapHandler = options.wrapHandler ?? ((_name, h) => h);
+  const heartbeat = createHeartbeat({ systemStore, writerQueue, clock: heartbeatClock, clockSkewMs: skew });
   const clients = new Map<FaaSKeeperClient, Link>();
   let closed = false;
   const bindings: Binding[] = [];
@@ -108,7 +118,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
     bindings.push(
       runtime.bindQueue(
         writerQueue,
-        createWriter({ systemStore, distributorQueue, clock, clockSkewMs: skew }),
+        wrapHandler('writer', createWriter({ systemStore, distributorQueue, clock: writerClock, clockSkewMs: skew })),
         {
           functionName: 'writer',
           batchSize: options.writerBatchSize ?? 100,
@@ -117,11 +127,14 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       ),
       runtime.bindQueue(
         distributorQueue,
-        createDistributor({
-          userStore,
-          channel,
-          ...(options.betweenDistributorWrites ? { betweenWrites: options.betweenDistributorWrites } : {}),
-        }),
+        wrapHandler(
+          'distributor',
+          createDistributor({
+            userStore,
+            channel,
+            ...(options.betweenDistributorWrites ? { betweenWrites: options.betweenDistributorWrites } : {}),
+          }),
+        ),
         { functionName: 'distributor', batchSize: options.distributorBatchSize ?? 100, timeoutMs: 30_000 },
       ),
       runtime.schedule('heartbeat', options.heartbeatIntervalMs ?? 1000, heartbeat),

@@ -15,7 +15,8 @@ interface Held {
   group: string;
   attempt: number;
   receipt: string | undefined;
-  timer: TimerHandle | undefined;
+  /** When an in-flight message becomes visible again (clock ms). */
+  visibleAt: number;
 }
 
 export interface MemoryQueueOptions {
@@ -43,6 +44,8 @@ export class MemoryQueue implements Queue {
   private nextId = 1;
   private nextReceipt = 1;
   private cursor = 0;
+  /** One timer for all visibility deadlines (a timer per message costs more than the queue itself). */
+  private sweeper: TimerHandle | undefined;
 
   constructor(name: string, options: MemoryQueueOptions = {}) {
     this.name = name;
@@ -65,6 +68,8 @@ export class MemoryQueue implements Queue {
     for (const m of messages) {
       const seen = this.dedup.get(m.dedupId);
       if (seen !== undefined && seen > now) continue;
+      // Re-insert so the Map stays in expiry order (the clock never goes back).
+      this.dedup.delete(m.dedupId);
       this.dedup.set(m.dedupId, now + this.dedupWindowMs);
       let q = this.groups.get(m.group);
       if (q === undefined) {
@@ -77,10 +82,10 @@ export class MemoryQueue implements Queue {
         group: m.group,
         attempt: 0,
         receipt: undefined,
-        timer: undefined,
+        visibleAt: 0,
       });
     }
-    if (this.dedup.size > 10_000) this.pruneDedup(now);
+    this.pruneDedup(now);
     this.wake();
   }
 
@@ -107,7 +112,6 @@ export class MemoryQueue implements Queue {
       const h = this.inFlight.get(r);
       if (h === undefined) continue; // expired receipt: the message is already out again
       this.inFlight.delete(r);
-      if (h.timer !== undefined) this.clock.clearTimeout(h.timer);
       const q = this.groups.get(h.group);
       if (q !== undefined) {
         const i = q.indexOf(h);
@@ -153,10 +157,8 @@ export class MemoryQueue implements Queue {
         h.attempt++;
         this.inFlight.set(receipt, h);
         this.blocked.set(group, (this.blocked.get(group) ?? 0) + 1);
-        h.timer = this.clock.setTimeout(() => {
-          this.makeVisible(receipt);
-          this.wake();
-        }, options.visibilityTimeoutMs);
+        h.visibleAt = this.clock.now() + options.visibilityTimeoutMs;
+        this.armSweeper(options.visibilityTimeoutMs);
         out.push({ id: h.id, body: h.body, group, attempt: h.attempt, receipt });
       }
     }
@@ -168,10 +170,26 @@ export class MemoryQueue implements Queue {
     const h = this.inFlight.get(receipt);
     if (h === undefined) return;
     this.inFlight.delete(receipt);
-    if (h.timer !== undefined) this.clock.clearTimeout(h.timer);
     h.receipt = undefined;
-    h.timer = undefined;
     this.unblock(h.group);
+  }
+
+  private armSweeper(ms: number): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = this.clock.setTimeout(
+      () => {
+        this.sweeper = undefined;
+        const now = this.clock.now();
+        let next = Number.POSITIVE_INFINITY;
+        for (const [receipt, h] of this.inFlight) {
+          if (h.visibleAt <= now) this.makeVisible(receipt);
+          else next = Math.min(next, h.visibleAt);
+        }
+        if (next !== Number.POSITIVE_INFINITY) this.armSweeper(next - now);
+        this.wake();
+      },
+      Math.max(0, ms),
+    );
   }
 
   private unblock(group: string): void {
@@ -186,7 +204,11 @@ export class MemoryQueue implements Queue {
     for (const w of waiters) w();
   }
 
+  /** Forgets expired de-duplication ids; the Map is in expiry order, so this stops at the first live one. */
   private pruneDedup(now: number): void {
-    for (const [k, until] of this.dedup) if (until <= now) this.dedup.delete(k);
+    for (const [k, until] of this.dedup) {
+      if (until > now) break;
+      this.dedup.delete(k);
+    }
   }
 }

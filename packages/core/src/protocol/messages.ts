@@ -216,8 +216,11 @@ export interface PersistentWatch {
 export interface WriterState {
   zxid: number;
   batch: number;
-  /** Request ids of the last committed batch, and what it handed the distributor. */
-  last?: { ids: string[]; output: DistributorBatch };
+  /**
+   * Request ids of the last committed batch, and what it handed the distributor (the encoded
+   * {@link DistributorBatch}, sent again as is when a retry finds the batch committed).
+   */
+  last?: { ids: string[]; batch: number; body: string };
   epoch: Record<string, number>;
   persistentWatches: PersistentWatch[];
 }

@@ -20,6 +20,8 @@ const keyOf = (kind: ItemKind, id: string) => `${kind}\u0000${id}`;
  */
 export class Overlay {
   private entries = new Map<string, Entry>();
+  /** Undo journal: the entry each `set` replaced, in order. */
+  private journal: [string, Entry][] = [];
 
   constructor(private readonly store: SystemStore) {}
 
@@ -66,20 +68,21 @@ export class Overlay {
     const key = keyOf(kind, id);
     const e = this.entries.get(key);
     if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
+    this.journal.push([key, e]);
     this.entries.set(key, { ...e, value, dirty: true });
   }
 
-  checkpoint(): Map<string, Entry> {
-    return new Map(this.entries);
+  /** A point to roll back to; O(1). */
+  checkpoint(): number {
+    return this.journal.length;
   }
 
-  rollback(to: Map<string, Entry>): void {
-    // Items loaded after the checkpoint stay (as read); changes made after it are undone.
-    for (const [key, e] of this.entries) {
-      const before = to.get(key);
-      if (before === undefined) this.entries.set(key, { ...e, value: e.read, dirty: false });
+  /** Undoes every change made since `to` (items read meanwhile stay loaded). */
+  rollback(to: number): void {
+    while (this.journal.length > to) {
+      const [key, before] = this.journal.pop()!;
+      this.entries.set(key, before);
     }
-    for (const [key, e] of to) this.entries.set(key, e);
   }
 
   /** Number of items the next commit would write. */
@@ -107,6 +110,7 @@ export class Overlay {
 
   /** After a successful commit: the written values become the new base. */
   committed(): void {
+    this.journal = [];
     for (const [key, e] of this.entries) {
       if (!e.dirty) continue;
       if (e.value === undefined)

@@ -79,10 +79,8 @@ export function createWriter(options: WriterOptions): BatchHandler {
   const log = options.log ?? (() => {});
   const maxItems = store.capabilities.maxTransactionItems;
 
-  async function forward(output: DistributorBatch): Promise<void> {
-    await options.distributorQueue.send([
-      { body: encodeMessage(output), group: DISTRIBUTOR_GROUP, dedupId: `batch-${output.batch}` },
-    ]);
+  async function forward(batch: number, body: string): Promise<void> {
+    await options.distributorQueue.send([{ body, group: DISTRIBUTOR_GROUP, dedupId: `batch-${batch}` }]);
   }
 
   return async (messages): Promise<BatchResult> => {
@@ -116,7 +114,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     if (state.last !== undefined) {
       const done = new Set(state.last.ids);
       if (pending.some((i) => done.has(i.message.id))) {
-        await forward(state.last.output);
+        await forward(state.last.batch, state.last.body);
         pending = pending.filter((i) => !done.has(i.message.id));
       }
     }
@@ -148,7 +146,12 @@ export function createWriter(options: WriterOptions): BatchHandler {
       }
       const ids = pending.slice(0, taken).map((i) => i.message.id);
       const output = chunk.output();
-      const next: WriterState = { ...chunk.state, batch: output.batch, last: { ids, output } };
+      const body = encodeMessage(output);
+      const next: WriterState = {
+        ...chunk.state,
+        batch: output.batch,
+        last: { ids, batch: output.batch, body },
+      };
       try {
         await store.transact([
           ...overlay.commitOps(),
@@ -164,7 +167,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
       }
       state = next;
       stateVersion++;
-      await forward(output);
+      await forward(output.batch, body);
       pending = pending.slice(taken);
     }
     for (const i of incoming)
@@ -217,7 +220,8 @@ class Chunk {
   ) {}
 
   snapshot(): { state: WriterState; items: number } {
-    return { state: structuredClone(this.state), items: this.items.length };
+    // persistentWatches is only ever replaced, never mutated; epoch is mutated, so it is copied.
+    return { state: { ...this.state, epoch: { ...this.state.epoch } }, items: this.items.length };
   }
 
   restore(s: { state: WriterState; items: number }): void {
