@@ -33,7 +33,8 @@ const EMPTY = new Uint8Array(0);
  *    (deleted nodes as tombstones), so a reader who meets a record newer than the watermark waits;
  * 2. the watermark moves to the batches' last zxid: all of them become visible at once;
  * 3. tombstones are removed;
- * 4. channel messages go out, per session in zxid order (replies only after the data is readable).
+ * 4. channel messages go out, per session in zxid order (replies only after the data is readable);
+ * 5. the channels of sessions that ended are removed.
  * A retry repeats all four with the same result; clients drop duplicate messages by their order key.
  */
 export function createDistributor(options: DistributorOptions): BatchHandler {
@@ -169,6 +170,10 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       );
       await channel.send(session, encoded);
     });
+    // 5. channels of ended sessions go (an adapter keeps what a listening client has not read yet)
+    const ended: number[] = [];
+    for (const batch of batches) for (const item of batch.items) if (item.type === 'txn') for (const c of item.closed ?? []) ended.push(c.session);
+    await mapLimit(ended, concurrency, (session) => channel.remove(session));
     return { failed: [] };
   };
 }

@@ -7,6 +7,8 @@ interface Mailbox {
   subscriber: ((messages: string[]) => void) | undefined;
   scheduled: boolean;
   held: boolean;
+  /** The session ended; the mailbox goes once its subscriber leaves. */
+  removed: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export class MemoryChannel implements Channel {
     return {
       close: async () => {
         if (box.subscriber === onMessages) box.subscriber = undefined;
+        if (box.removed && box.subscriber === undefined && this.boxes.get(session) === box) this.boxes.delete(session);
       },
     };
   }
@@ -50,7 +53,14 @@ export class MemoryChannel implements Channel {
     await undefined;
     const box = this.boxes.get(session);
     // Keep undelivered messages for a live subscriber (the EXPIRED notice must still arrive).
-    if (box !== undefined && box.subscriber === undefined) this.boxes.delete(session);
+    if (box === undefined) return;
+    if (box.subscriber === undefined) this.boxes.delete(session);
+    else box.removed = true;
+  }
+
+  /** Number of mailboxes held (tests: ended sessions leave none behind). */
+  get size(): number {
+    return this.boxes.size;
   }
 
   /** Stops delivering to `session` until {@link resume}. Messages keep arriving in the mailbox. */
@@ -67,7 +77,7 @@ export class MemoryChannel implements Channel {
   private box(session: number): Mailbox {
     let box = this.boxes.get(session);
     if (box === undefined) {
-      box = { pending: [], subscriber: undefined, scheduled: false, held: false };
+      box = { pending: [], subscriber: undefined, scheduled: false, held: false, removed: false };
       this.boxes.set(session, box);
     }
     return box;
