@@ -694,7 +694,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.pingTimer = this.clock.setTimeout(() => {
       if (this.currentState === 'CLOSED' || this.currentState === 'EXPIRED') return;
       const now = this.clock.now();
-      if (now - this.lastHeardAt > this.timeoutMs && this.currentState === 'CONNECTED')
+      // As ZooKeeper's client: silence for two thirds of the session timeout means disconnected.
+      if (now - this.lastHeardAt > (this.timeoutMs * 2) / 3 && this.currentState === 'CONNECTED')
         this.setState('DISCONNECTED');
       if (now - this.lastSentAt >= interval || this.currentState === 'DISCONNECTED') {
         this.request({ type: 'ping' }).catch(() => undefined);

@@ -45,14 +45,19 @@ export class MemoryRuntime implements Runtime {
 
   bindQueue(queue: Queue, handler: BatchHandler, options: QueueBindingOptions): Binding {
     let running = true;
+    // While the loop only waits for messages, stop() need not wait for it (a wrapped queue may not
+    // offer interrupt(), and a long poll on a ManualClock never times out by itself).
+    let waiting = false;
     const loop = (async () => {
       let failures = 0;
       while (running) {
+        waiting = true;
         const messages = await queue.receive({
           max: options.batchSize,
           visibilityTimeoutMs: options.timeoutMs,
           waitMs: 60_000,
         });
+        waiting = false;
         if (!running) {
           if (messages.length > 0) await queue.release(messages.map((m) => m.receipt));
           break;
@@ -85,7 +90,7 @@ export class MemoryRuntime implements Runtime {
       stop: async () => {
         running = false;
         (queue as { interrupt?: () => void }).interrupt?.();
-        await loop;
+        if (!waiting) await loop;
         this.bindings.delete(binding);
       },
     };
