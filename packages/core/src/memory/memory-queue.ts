@@ -41,6 +41,8 @@ export class MemoryQueue implements Queue {
   private readonly blocked = new Map<string, number>();
   private readonly dedup = new Map<string, number>();
   private waiters: (() => void)[] = [];
+  /** An interrupt that found no receiver waiting: the next long poll returns at once. */
+  private interrupted = false;
   private nextId = 1;
   private nextReceipt = 1;
   private cursor = 0;
@@ -93,6 +95,10 @@ export class MemoryQueue implements Queue {
     await undefined;
     const got = this.take(options);
     if (got.length > 0 || !options.waitMs) return got;
+    if (this.interrupted) {
+      this.interrupted = false;
+      return got;
+    }
     await new Promise<void>((resolve) => {
       let timer: TimerHandle | undefined;
       const done = () => {
@@ -138,6 +144,8 @@ export class MemoryQueue implements Queue {
 
   /** Wakes every long-polling receiver (used when a runtime stops). */
   interrupt(): void {
+    // A poller about to wait (a binding stopped right after it started) must not sleep through it.
+    if (this.waiters.length === 0) this.interrupted = true;
     this.wake();
   }
 

@@ -17,9 +17,25 @@ const isObj = (v: unknown): v is Record<string, unknown> =>
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isVersion = (v: unknown) => isInt(v) && v >= -1;
 
+/**
+ * Untrusted input quoted in an error: short, and never a throw. JSON.stringify throws on deeply
+ * nested values, and an unbounded echo (quotes double in size at each encoding) could outgrow the
+ * queue and channel limits and make the reply itself a poison message.
+ */
+function show(v: unknown, max = 100): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    text = undefined;
+  }
+  text ??= `(${typeof v})`;
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 function checkPath(v: unknown, sequential = false): string | undefined {
   const p = pathProblem(v, sequential);
-  return p === undefined ? undefined : `${p}: ${JSON.stringify(v)?.slice(0, 200)}`;
+  return p === undefined ? undefined : `${p}: ${show(v, 200)}`;
 }
 
 function checkData(v: unknown): string | undefined {
@@ -30,7 +46,7 @@ function checkData(v: unknown): string | undefined {
 }
 
 function checkCreate(o: Record<string, unknown>): string | undefined {
-  if (!isCreateMode(o.mode)) return `unknown create mode ${JSON.stringify(o.mode)}`;
+  if (!isCreateMode(o.mode)) return `unknown create mode ${show(o.mode)}`;
   const sequential = String(o.mode).includes('SEQUENTIAL');
   const ttl = String(o.mode).includes('TTL');
   if (ttl && !(isInt(o.ttlMs) && o.ttlMs > 0)) return 'a TTL mode needs ttlMs > 0';
@@ -53,7 +69,7 @@ function checkMultiOp(o: unknown): string | undefined {
         (isVersion(o.version) ? undefined : 'version must be an integer ≥ -1')
       );
     default:
-      return `unknown multi op ${JSON.stringify(o.op)}`;
+      return `unknown multi op ${show(o.op)}`;
   }
 }
 
@@ -108,20 +124,31 @@ function checkOp(op: Record<string, unknown>): string | undefined {
     case 'expireTtl':
       return checkPath(op.path) ?? (isInt(op.mzxid) ? undefined : 'mzxid must be an integer');
     default:
-      return `unknown request type ${JSON.stringify(op.type)?.slice(0, 100)}`;
+      return `unknown request type ${show(op.type)}`;
   }
 }
 
 const SYSTEM_OPS = new Set(['expireSession', 'expireTtl']);
 
-/** Checks a decoded writer-queue message. */
+/**
+ * Checks a decoded writer-queue message. Never throws: whatever the input, the answer is a request
+ * or a problem (a throw would fail the writer's batch and block the queue behind it).
+ */
 export function checkRequest(raw: unknown): Checked {
+  try {
+    return check(raw);
+  } catch {
+    return { ok: false, problem: 'request could not be checked' };
+  }
+}
+
+function check(raw: unknown): Checked {
   if (!isObj(raw)) return { ok: false, problem: 'request must be an object' };
   const session = isInt(raw.session) && raw.session >= 0 ? raw.session : undefined;
   const seq = isInt(raw.seq) && raw.seq >= 0 ? raw.seq : undefined;
   const who = session !== undefined && session > 0 && seq !== undefined && seq > 0 ? { session, seq } : {};
   if (raw.v !== PROTOCOL_VERSION)
-    return { ok: false, problem: `unsupported protocol version ${JSON.stringify(raw.v)}`, ...who };
+    return { ok: false, problem: `unsupported protocol version ${show(raw.v)}`, ...who };
   if (session === undefined || seq === undefined)
     return { ok: false, problem: 'request needs session and seq' };
   if (typeof raw.id !== 'string' || raw.id.length === 0 || raw.id.length > 200)

@@ -4,11 +4,11 @@ import { MAX_DATA_BYTES } from '../model/limits.js';
 import { baseName, isReserved, parentOf, ROOT, sequenceSuffix } from '../model/path.js';
 import type { Stat } from '../model/stat.js';
 import { type Clock, systemClock } from '../ports/clock.js';
-import { ConditionFailedError, TransientError } from '../ports/errors.js';
+import { ConditionFailedError, LimitExceededError, TransientError } from '../ports/errors.js';
 import type { Queue, ReceivedMessage } from '../ports/queue.js';
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { ItemKey, SystemStore } from '../ports/system-store.js';
-import { decodeMessage, encodeMessage } from '../protocol/codec.js';
+import { byteLength, decodeMessage, encodeMessage } from '../protocol/codec.js';
 import {
   type DistributorBatch,
   type DistributorItem,
@@ -78,6 +78,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
   const store = options.systemStore;
   const log = options.log ?? (() => {});
   const maxItems = store.capabilities.maxTransactionItems;
+  // A committed batch travels as one distributor message and is kept in the writer's state item.
+  const maxBytes = Math.min(
+    options.distributorQueue.capabilities.maxMessageBytes,
+    store.capabilities.maxItemBytes,
+  );
 
   async function forward(batch: number, body: string): Promise<void> {
     await options.distributorQueue.send([{ body, group: DISTRIBUTOR_GROUP, dedupId: `batch-${batch}` }]);
@@ -113,19 +118,36 @@ export function createWriter(options: WriterOptions): BatchHandler {
     let pending = incoming;
     if (state.last !== undefined) {
       const done = new Set(state.last.ids);
-      if (pending.some((i) => done.has(i.message.id))) {
+      // A redelivery means an earlier attempt failed, maybe between its commit and its forward,
+      // even when none of these requests is in that batch (a retry split the batch): hand it on.
+      const redelivered = messages.some((m) => m.attempt > 1);
+      if (redelivered || pending.some((i) => done.has(i.message.id))) {
         await forward(state.last.batch, state.last.body);
         pending = pending.filter((i) => !done.has(i.message.id));
       }
     }
 
+    // After a commit over a store limit: the most requests per chunk, and the problem to refuse
+    // the first pending request with once the chunk is down to it.
+    let cap = Number.POSITIVE_INFINITY;
+    let overLimit: string | undefined;
     while (pending.length > 0) {
       const overlay = new Overlay(store);
       const { last: _last, ...live } = state;
       const chunk = new Chunk(overlay, structuredClone(live), clock, skew);
       await overlay.prefetch(prefetchKeys(pending));
       let taken = 0;
+      let itemBytes = 0;
+      const refusing = overLimit !== undefined;
       for (const item of pending) {
+        if (taken >= cap) break;
+        if (overLimit !== undefined) {
+          chunk.refuse(item, `the request's changes exceed a limit of the system store: ${overLimit}`);
+          log('writer: refused a request over a store limit', { problem: overLimit });
+          overLimit = undefined;
+          taken = 1;
+          continue;
+        }
         const before = overlay.checkpoint();
         const stateBefore = chunk.snapshot();
         await chunk.handle(item);
@@ -141,6 +163,29 @@ export function createWriter(options: WriterOptions): BatchHandler {
             taken = 1;
           }
           break;
+        }
+        // The chunk's output must fit one distributor message: a committed batch that cannot be
+        // forwarded would be retried forever and block every write behind it.
+        if (Number.isFinite(maxBytes)) {
+          const added = chunk.items.slice(stateBefore.items);
+          const envelope = encodedSizeBound(chunk.state.epoch) + 1024;
+          // A cheap upper bound first; the exact size only when the bound comes near the limit.
+          let addedBytes = encodedSizeBound(added);
+          if (itemBytes + addedBytes + envelope > maxBytes)
+            addedBytes = byteLength(encodeMessage(added)) + 16 * added.length;
+          if (itemBytes + addedBytes + envelope > maxBytes) {
+            overlay.rollback(before);
+            chunk.restore(stateBefore);
+            if (taken === 0) {
+              chunk.refuse(
+                item,
+                `the request's committed result is ${addedBytes} bytes, more than one batch can hold (${maxBytes}: the distributor message and the writer state item)`,
+              );
+              taken = 1;
+            }
+            break;
+          }
+          itemBytes += addedBytes;
         }
         taken++;
       }
@@ -163,8 +208,21 @@ export function createWriter(options: WriterOptions): BatchHandler {
           log('writer: commit conflict, retrying the batch', { reason: error.message });
           throw new TransientError('writer commit conflict', error);
         }
+        if (error instanceof LimitExceededError && !refusing) {
+          // A request of the chunk makes an item or the transaction too big for the store: halve the
+          // chunk until it holds that request alone, then refuse it. Failing the batch instead would
+          // have it retried forever, blocking the queue.
+          log('writer: commit over a store limit, narrowing the chunk', { reason: error.message });
+          if (taken > 1) cap = Math.ceil(taken / 2);
+          else {
+            cap = 1;
+            overLimit = error.message.slice(0, 300);
+          }
+          continue;
+        }
         throw error;
       }
+      if (refusing) cap = Number.POSITIVE_INFINITY;
       state = next;
       stateVersion++;
       await forward(output.batch, body);
@@ -174,6 +232,20 @@ export function createWriter(options: WriterOptions): BatchHandler {
       if (i.poison !== undefined) log('writer: refused a malformed request', { problem: i.poison.problem });
     return { failed: [] };
   };
+}
+
+/**
+ * An upper bound of the bytes {@link encodeMessage} makes of plain data, without encoding it:
+ * bytes as base64, every string character as a 6-byte escape at worst.
+ */
+function encodedSizeBound(value: unknown): number {
+  if (typeof value === 'string') return value.length * 6 + 2;
+  if (value === null || typeof value !== 'object') return 24;
+  if (value instanceof Uint8Array) return Math.ceil(value.byteLength / 3) * 4 + 16;
+  let n = 2;
+  if (Array.isArray(value)) for (const v of value) n += encodedSizeBound(v) + 1;
+  else for (const k in value) n += k.length * 6 + 4 + encodedSizeBound((value as Record<string, unknown>)[k]);
+  return n;
 }
 
 function prefetchKeys(items: Incoming[]): ItemKey[] {

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_DATA_BYTES } from '../../model/limits.js';
+import type { Stat } from '../../model/stat.js';
+import type { UserStore } from '../../ports/user-store.js';
+import type { NodeRecord } from '../../protocol/messages.js';
+import { binaryBytes, type FixtureCleanup, firstByteDifference, withFixture } from './support.js';
+
+/** What a {@link describeUserStoreContract} factory returns: a fresh, empty store. */
+export interface UserStoreFixture extends FixtureCleanup {
+  store: UserStore;
+}
+
+/** Tuning for slow stores (cloud services). */
+export interface UserStoreContractOptions {
+  /** Per-test timeout in ms. Default vitest's. */
+  timeoutMs?: number;
+}
+
+function stat(over: Partial<Stat> = {}): Stat {
+  return {
+    czxid: 3,
+    mzxid: 5,
+    pzxid: 4,
+    ctime: 1_700_000_000_000,
+    mtime: 1_700_000_000_500,
+    version: 2,
+    cversion: 1,
+    aversion: 0,
+    ephemeralOwner: 0,
+    dataLength: 0,
+    numChildren: 0,
+    ...over,
+  };
+}
+
+function record(data: Uint8Array, over: Partial<NodeRecord> = {}): NodeRecord {
+  return { data, stat: stat({ dataLength: data.byteLength }), children: [], txZxid: 5, ...over };
+}
+
+function expectBytes(got: Uint8Array | undefined, want: Uint8Array): void {
+  expect(got).toBeInstanceOf(Uint8Array);
+  expect(got!.byteLength).toBe(want.byteLength);
+  expect(firstByteDifference(got!, want)).toBe(-1);
+}
+
+/**
+ * The {@link UserStore} contract: registers a vitest `describe` block that runs, against a fresh
+ * store from `factory` per test, every behaviour the distributor and the client rely on.
+ *
+ * Pins: a miss returns `undefined` (never throws); deleting a missing record is not an error; node
+ * data round-trips byte-exact (empty, binary, up to {@link MAX_DATA_BYTES}); stat, children, zxid,
+ * epoch and the tombstone flag round-trip; records are copied in and out; paths are exact keys;
+ * the watermark starts at 0.
+ */
+export function describeUserStoreContract(
+  name: string,
+  factory: () => Promise<UserStoreFixture>,
+  options: UserStoreContractOptions = {},
+): void {
+  const test = (title: string, body: (store: UserStore) => Promise<void>) =>
+    it(title, () => withFixture(factory, (f) => body(f.store)), options.timeoutMs);
+
+  describe(`UserStore contract: ${name}`, () => {
+    test('returns undefined for a missing record, never throws', async (store) => {
+      expect(await store.get('/missing')).toBeUndefined();
+      expect(await store.get('/')).toBeUndefined();
+    });
+
+    test('deleting a missing record is not an error', async (store) => {
+      await store.delete('/missing');
+      await store.put('/a', record(new Uint8Array([1])));
+      await store.delete('/a');
+      await store.delete('/a');
+      expect(await store.get('/a')).toBeUndefined();
+    });
+
+    test('round-trips a whole record: stat, children, zxid, epoch', async (store) => {
+      const r: NodeRecord = {
+        data: new TextEncoder().encode('hello'),
+        stat: stat({ dataLength: 5, numChildren: 2, ephemeralOwner: 2 ** 52 - 1 }),
+        children: ['b', 'a-0000000001', 'ä 日本'],
+        txZxid: 5,
+        epoch: { '17': 4, '4503599627370495': 5 },
+      };
+      await store.put('/a', r);
+      const got = await store.get('/a');
+      expect(got).toBeDefined();
+      expectBytes(got!.data, r.data);
+      expect({ ...got, data: undefined }).toEqual({ ...r, data: undefined });
+    });
+
+    test('round-trips a tombstone', async (store) => {
+      await store.put('/gone', record(new Uint8Array(0), { deleted: true, txZxid: 9 }));
+      const got = await store.get('/gone');
+      expect(got?.deleted).toBe(true);
+      expect(got?.txZxid).toBe(9);
+    });
+
+    test('round-trips empty data as empty bytes', async (store) => {
+      await store.put('/empty', record(new Uint8Array(0)));
+      expectBytes((await store.get('/empty'))?.data, new Uint8Array(0));
+    });
+
+    test('round-trips binary data byte-exact, every byte value included', async (store) => {
+      const data = binaryBytes(70_000, 3);
+      await store.put('/bin', record(data));
+      expectBytes((await store.get('/bin'))?.data, data);
+    });
+
+    test('round-trips data of the node size limit (1 MiB) byte-exact', async (store) => {
+      const data = binaryBytes(MAX_DATA_BYTES, 11);
+      await store.put('/max', record(data));
+      expectBytes((await store.get('/max'))?.data, data);
+    });
+
+    test('a put replaces the record and a delete removes it', async (store) => {
+      await store.put('/a', record(new Uint8Array([1])));
+      await store.put('/a', record(new Uint8Array([2, 2]), { txZxid: 6, children: ['x'] }));
+      const got = await store.get('/a');
+      expectBytes(got?.data, new Uint8Array([2, 2]));
+      expect(got?.txZxid).toBe(6);
+      expect(got?.children).toEqual(['x']);
+      expect(got?.epoch).toBeUndefined();
+      expect(got?.deleted).toBeUndefined();
+      await store.delete('/a');
+      expect(await store.get('/a')).toBeUndefined();
+    });
+
+    test('keeps paths exact: root, prefixes, spaces and unicode are distinct keys', async (store) => {
+      const paths = ['/', '/a', '/a/b', '/ab', '/a b', '/ä/日本', '/a/b/c-0000000007'];
+      await Promise.all(paths.map((p, i) => store.put(p, record(new Uint8Array([i])))));
+      for (const [i, p] of paths.entries()) expectBytes((await store.get(p))?.data, new Uint8Array([i]));
+      await store.delete('/a');
+      expect(await store.get('/a')).toBeUndefined();
+      expect(await store.get('/a/b')).toBeDefined();
+      expect(await store.get('/ab')).toBeDefined();
+    });
+
+    test('copies records: mutating what was put or what was got never changes the store', async (store) => {
+      const r = record(new Uint8Array([1, 2, 3]), { children: ['x'], epoch: { '1': 1 } });
+      await store.put('/a', r);
+      r.data[0] = 9;
+      r.children.push('y');
+      r.stat.version = 77;
+      r.epoch!['1'] = 99;
+      const got = (await store.get('/a'))!;
+      got.data[1] = 9;
+      got.children.length = 0;
+      got.stat.numChildren = 5;
+      const again = (await store.get('/a'))!;
+      expectBytes(again.data, new Uint8Array([1, 2, 3]));
+      expect(again.children).toEqual(['x']);
+      expect(again.stat).toEqual(stat({ dataLength: 3 }));
+      expect(again.epoch).toEqual({ '1': 1 });
+    });
+
+    test('the watermark starts at 0 and reads back what was put', async (store) => {
+      expect(await store.getWatermark()).toBe(0);
+      await store.putWatermark(7);
+      expect(await store.getWatermark()).toBe(7);
+      await store.putWatermark(Number.MAX_SAFE_INTEGER);
+      expect(await store.getWatermark()).toBe(Number.MAX_SAFE_INTEGER);
+    });
+
+    test('the watermark is not a node: it never shows up as a record', async (store) => {
+      await store.putWatermark(3);
+      for (const p of ['/', '/watermark', '/_watermark', '/meta']) expect(await store.get(p)).toBeUndefined();
+    });
+  });
+}
