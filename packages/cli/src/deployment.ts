@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import type { FaaSKeeperClient } from '@faaskeeper/client';
+import { createEmbeddedService } from '@faaskeeper/core';
+
+/** A connected session of some deployment, and how to let go of it. */
+export interface Deployment {
+  /** Shown in the shell's prompt: `embedded`, or the provider and deployment name. */
+  readonly label: string;
+  readonly client: FaaSKeeperClient;
+  /** Closes the session (and, for the embedded deployment, stops it). */
+  close(): Promise<void>;
+}
+
+/** A deployment config the CLI cannot use: a usage error (exit code 2). */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The providers a config file may name. Only `embedded` is served by this package for now. */
+export const PROVIDERS = ['embedded', 'aws', 'gcp'] as const;
+
+/**
+ * A deployment config file (JSON): `{ "provider": "embedded" }`, or `{ "provider": "aws", ... }`
+ * with provider options that the provider packages define.
+ */
+export interface DeploymentConfig {
+  provider: (typeof PROVIDERS)[number];
+  [option: string]: unknown;
+}
+
+/**
+ * Reads and checks a deployment config file.
+ * @throws ConfigError when the file cannot be read, is not JSON, or names no known provider.
+ */
+export async function readConfig(file: string): Promise<DeploymentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const provider = (config as { provider?: unknown } | null)?.provider;
+  if (typeof provider !== 'string' || !(PROVIDERS as readonly string[]).includes(provider))
+    throw new ConfigError(
+      `config file ${file} must name a "provider": one of ${PROVIDERS.join(', ')} (got ${JSON.stringify(provider)})`,
+    );
+  return config as DeploymentConfig;
+}
+
+/**
+ * Connects to the deployment a config names, or to a fresh embedded (in-memory, in-process)
+ * deployment when there is none.
+ * @throws ConfigError for a bad config, or a provider that is not installed yet.
+ */
+export async function openDeployment(config?: DeploymentConfig): Promise<Deployment> {
+  const provider = config?.provider ?? 'embedded';
+  if (provider !== 'embedded') {
+    // The provider packages (@faaskeeper/aws, @faaskeeper/gcp) plug in here once they exist.
+    throw new ConfigError(
+      `provider ${provider} is not installed/implemented yet (@faaskeeper/${provider} comes with the provider issues); ` +
+        'leave out --config to use the embedded deployment',
+    );
+  }
+  const service = createEmbeddedService();
+  const client = await service.connect();
+  return {
+    label: 'embedded',
+    client,
+    async close() {
+      await client.close();
+      await service.close();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { createInterface } from 'node:readline';
+import type { Deployment } from '../deployment.js';
+import { ExitCode, Shell, worse } from './commands.js';
+import { complete } from './completer.js';
+
+/** The streams the shell talks through (process.stdin/stdout/stderr, or test doubles). */
+export interface ShellStreams {
+  input: NodeJS.ReadableStream & { isTTY?: boolean };
+  output: NodeJS.WritableStream;
+  errorOutput: NodeJS.WritableStream;
+}
+
+/**
+ * Runs the shell on a connected deployment:
+ * - with `commands` (`-c "ls /; get /a"`): runs them and resolves the worst exit code;
+ * - with input that is not a terminal (a pipe, a file): runs each line, same exit code rule;
+ * - on a terminal: an interactive prompt with history and tab completion; resolves 0 on quit,
+ *   Ctrl-D or Ctrl-C (errors were shown as they happened).
+ */
+export async function runShell(
+  deployment: Deployment,
+  streams: ShellStreams,
+  options: { commands?: string } = {},
+): Promise<ExitCode> {
+  const { client } = deployment;
+  // While the interactive prompt waits for input, a watch event is printed above the prompt,
+  // which is then redrawn with what the user had typed so far.
+  let waitingAtPrompt: { prompt(preserveCursor?: boolean): void } | undefined;
+  const print = (stream: NodeJS.WritableStream, line: string) => {
+    if (waitingAtPrompt === undefined) stream.write(`${line}\n`);
+    else {
+      streams.output.write('\r\x1b[K');
+      stream.write(`${line}\n`);
+      waitingAtPrompt.prompt(true);
+    }
+  };
+  const shell = new Shell(client, {
+    out: (line) => print(streams.output, line),
+    err: (line) => print(streams.errorOutput, line),
+  });
+  if (options.commands !== undefined) return shell.execute(options.commands);
+
+  if (streams.input.isTTY !== true) {
+    const rl = createInterface({
+      input: streams.input,
+      terminal: false,
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
+    let code: ExitCode = ExitCode.OK;
+    try {
+      for await (const line of rl) {
+        code = worse(code, await shell.execute(line));
+        if (shell.quitRequested) break;
+      }
+    } finally {
+      rl.close();
+    }
+    return code;
+  }
+
+  const prompt = () => `[faaskeeper: ${deployment.label}(${client.state}) ${shell.history.length}] `;
+  const rl = createInterface({
+    input: streams.input,
+    output: streams.output,
+    terminal: true,
+    historySize: 1000,
+    removeHistoryDuplicates: true,
+    prompt: prompt(),
+    completer: (line: string, callback: (error: Error | null, result?: [string[], string]) => void) => {
+      complete(client, line).then(
+        (result) => callback(null, result),
+        (error: Error) => callback(error),
+      );
+    },
+  });
+  // Without a listener readline only pauses on Ctrl-C; a shell user expects it to leave.
+  rl.on('SIGINT', () => rl.close());
+  streams.output.write(
+    `Connected to the ${deployment.label} deployment, session 0x${client.sessionNumber.toString(16)}. ` +
+      'Type help for the commands, quit to leave.\n',
+  );
+  rl.prompt();
+  waitingAtPrompt = rl;
+  try {
+    for await (const line of rl) {
+      waitingAtPrompt = undefined;
+      await shell.execute(line);
+      if (shell.quitRequested) break;
+      rl.setPrompt(prompt());
+      rl.prompt();
+      waitingAtPrompt = rl;
+    }
+  } finally {
+    waitingAtPrompt = undefined;
+    rl.close();
+  }
+  return ExitCode.OK;
+}
