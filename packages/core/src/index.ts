@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+export { type Measurement, measure, percentile } from './bench/measure.js';
 export { type ClientOptions, type ClientTransport, FaaSKeeperClient } from './client/client.js';
 export type * from './client/types.js';
 export { createDistributor, type DistributorOptions } from './distributor/distributor.js';

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { FaaSKeeperClient } from '../client/client.js';
 import { createEmbeddedService } from '../embedded/embedded-service.js';
+import { type Measurement, measure } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,45 +22,6 @@ const { values } = parseArgs({
 const OPS = Number(values.ops);
 const WARMUP = Number(values.warmup);
 const VALUE = new Uint8Array(1024).fill(7);
-
-interface Measurement {
-  ops: number;
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
-async function measure(
-  ops: number,
-  inFlight: number,
-  op: (i: number) => Promise<unknown>,
-): Promise<Measurement> {
-  const latencies = new Array<number>(ops);
-  let next = 0;
-  const start = performance.now();
-  const worker = async () => {
-    while (next < ops) {
-      const i = next++;
-      const t0 = performance.now();
-      await op(i);
-      latencies[i] = performance.now() - t0;
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  const elapsed = performance.now() - start;
-  latencies.sort((a, b) => a - b);
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return {
-    ops,
-    opsPerSec: Math.round(ops / (elapsed / 1000)),
-    p50Ms: round(percentile(latencies, 50)),
-    p99Ms: round(percentile(latencies, 99)),
-  };
-}
 
 async function main(): Promise<void> {
   // Start-up: from createEmbeddedService() to a connected client (median of 5 fresh deployments).
