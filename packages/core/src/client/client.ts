@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { CreateMode, modeTraits } from '../model/create-mode.js';
 import { FaaSKeeperError, isErrorCode } from '../model/errors.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
-import { ROOT, validatePath } from '../model/path.js';
+import { parentOf, ROOT, validatePath } from '../model/path.js';
 import type { Stat } from '../model/stat.js';
 import type { Channel, ChannelSubscription } from '../ports/channel.js';
 import { type Clock, systemClock, type TimerHandle } from '../ports/clock.js';
@@ -145,6 +145,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   private outbox: { seq: number; body: string; id: string }[] = [];
   private flushing = false;
   private lastIssued: Promise<unknown> = Promise.resolve();
+  /** Direct reads not yet answered, each with the seq of the last request issued before it. */
+  private readsInFlight = new Set<{ after: number; done: Promise<unknown> }>();
   private lastOrder: [number, number] = [-1, -1];
   private channelZxid = 0;
   private watermark = 0;
@@ -395,9 +397,20 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       });
       return (result as Extract<ReplyResult, { type: 'read' }>).record;
     }
-    // FIFO client order: a read waits for this client's earlier requests.
-    await this.lastIssued;
-    return this.readRecord(path);
+    // FIFO client order: a read waits for this client's earlier requests, and later requests are
+    // not sent until it is answered (else a slow read could see a write issued after it).
+    const earlier = this.lastIssued;
+    const done = (async () => {
+      await earlier;
+      return this.readRecord(path);
+    })();
+    const entry = { after: this.seq, done: done.catch(() => undefined) };
+    this.readsInFlight.add(entry);
+    try {
+      return await done;
+    } finally {
+      this.readsInFlight.delete(entry);
+    }
   }
 
   private async readRecord(path: string): Promise<NodeRecord | null> {
@@ -408,14 +421,26 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
         cause: error,
       });
     });
-    if (record === undefined) return null;
-    if (record.txZxid > this.watermark) await this.awaitWatermark(record.txZxid, deadline, path);
-    const e = record.epoch?.[this.sessionId];
-    if (e !== undefined) {
-      const need = Math.min(e, record.txZxid);
-      if (this.channelZxid < need) await this.awaitChannel(need, deadline, path);
+    if (record !== undefined) {
+      if (record.txZxid > this.watermark) await this.awaitWatermark(record.txZxid, deadline, path);
+      const e = record.epoch?.[this.sessionId];
+      if (e !== undefined) {
+        const need = Math.min(e, record.txZxid);
+        if (this.channelZxid < need) await this.awaitChannel(need, deadline, path);
+      }
+      if (!record.deleted) return record;
     }
-    return record.deleted ? null : record;
+    // A missing node carries no epoch, yet its deletion may be newer than a watch event still on
+    // its way to us. The deletion rewrote the parent's record, which carries the epoch: reading
+    // the parent waits as needed. Only a client holding watches can be owed an event.
+    if (path !== ROOT && this.holdsWatches()) await this.readRecord(parentOf(path));
+    return null;
+  }
+
+  private holdsWatches(): boolean {
+    for (const s of this.watches.values())
+      if (s.data.size + s.children.size + s.persistent.size + s.recursive.size > 0) return true;
+    return false;
   }
 
   /** Waits until the whole transaction `zxid` (and all before it) is visible. */
@@ -549,7 +574,16 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     let failures = 0;
     try {
       while (this.outbox.length > 0 && this.currentState !== 'CLOSED') {
-        const batch = this.outbox.slice(0, this.transport.writerQueue.capabilities.maxBatch);
+        // Requests issued after a read still in flight wait for it (FIFO client order).
+        let firstRead = Number.POSITIVE_INFINITY;
+        for (const r of this.readsInFlight) firstRead = Math.min(firstRead, r.after);
+        if (this.outbox[0]!.seq > firstRead) {
+          await Promise.all([...this.readsInFlight].filter((r) => r.after === firstRead).map((r) => r.done));
+          continue;
+        }
+        const batch = this.outbox
+          .slice(0, this.transport.writerQueue.capabilities.maxBatch)
+          .filter((b) => b.seq <= firstRead);
         try {
           await this.transport.writerQueue.send(
             batch.map((b) => ({ body: b.body, group: WRITER_GROUP, dedupId: b.id })),
