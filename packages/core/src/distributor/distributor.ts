@@ -1,3 +1,4 @@
+import { rootStat } from '../model/stat.js';
 import type { Channel } from '../ports/channel.js';
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { UserStore } from '../ports/user-store.js';
@@ -142,7 +143,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
         tombstones.push(path);
         const tomb: NodeRecord = {
           data: EMPTY,
-          stat: deletedStat(),
+          stat: rootStat(),
           children: [],
           txZxid: lastZxidOf.get(path)!,
           deleted: true,
@@ -214,20 +215,4 @@ function batchProblem(b: unknown): string | undefined {
     } else return 'unknown batch item type';
   }
   return undefined;
-}
-
-function deletedStat() {
-  return {
-    czxid: 0,
-    mzxid: 0,
-    pzxid: 0,
-    ctime: 0,
-    mtime: 0,
-    version: 0,
-    cversion: 0,
-    aversion: 0,
-    ephemeralOwner: 0,
-    dataLength: 0,
-    numChildren: 0,
-  };
 }
