@@ -118,7 +118,10 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
     bindings.push(
       runtime.bindQueue(
         writerQueue,
-        wrapHandler('writer', createWriter({ systemStore, distributorQueue, clock: writerClock, clockSkewMs: skew })),
+        wrapHandler(
+          'writer',
+          createWriter({ systemStore, distributorQueue, clock: writerClock, clockSkewMs: skew }),
+        ),
         {
           functionName: 'writer',
           batchSize: options.writerBatchSize ?? 100,

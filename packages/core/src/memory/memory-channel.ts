@@ -44,7 +44,8 @@ export class MemoryChannel implements Channel {
     return {
       close: async () => {
         if (box.subscriber === onMessages) box.subscriber = undefined;
-        if (box.removed && box.subscriber === undefined && this.boxes.get(session) === box) this.boxes.delete(session);
+        if (box.removed && box.subscriber === undefined && this.boxes.get(session) === box)
+          this.boxes.delete(session);
       },
     };
   }
