@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DeleteTableCommand,
+  type DynamoDBClient,
+  type DynamoDBClientConfig,
+  GetItemCommand,
+  PutItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  decodeMessage,
+  encodeMessage,
+  LimitExceededError,
+  type Meter,
+  type NodeRecord,
+  noMeter,
+  PortError,
+  TransientError,
+  type UserStore,
+} from '@faaskeeper/core';
+import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
+import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
+import { attributesBytes, decodeValue, encodeValue } from './dynamodb-values.js';
+import { METER_KEYS, readUnits, writeUnits } from './meter.js';
+
+/** Options of {@link DynamoDbUserStore}. */
+export type DynamoDbUserStoreOptions = ClientOrConfig<DynamoDBClient, DynamoDBClientConfig> & {
+  /** The table (partition key `path`, a string). */
+  table: string;
+  /** Where records over the item limit go (without it, they are refused with LimitExceededError). */
+  offload?: { client: S3Client; bucket: string; prefix?: string };
+  /** Records whose item would exceed this many bytes are offloaded. Default 350 KiB. */
+  inlineItemBytes?: number;
+  meter?: Meter;
+};
+
+type Item = Record<string, AttributeValue>;
+
+/** The watermark's key: paths always start with `/`, so it is never a node. */
+const WATERMARK = '#watermark';
+
+/**
+ * The user store on DynamoDB (the paper's "key-value" option): one item per node, read strongly
+ * consistently. A record too large for an item (node data near the 1 MiB limit) is written to S3
+ * first and the item points to it; the item write returns the old item, whose object is then
+ * deleted, and a reader that finds an object already gone reads the item again.
+ */
+export class DynamoDbUserStore implements UserStore {
+  readonly table: string;
+  readonly client: DynamoDBClient;
+  private readonly meter: Meter;
+  private readonly offload: { client: S3Client; bucket: string; prefix: string } | undefined;
+  private readonly inlineItemBytes: number;
+
+  constructor(options: DynamoDbUserStoreOptions) {
+    this.client = dynamoDbClientOf(options);
+    this.table = options.table;
+    this.meter = options.meter ?? noMeter;
+    this.offload = options.offload === undefined ? undefined : { prefix: 'user-data/', ...options.offload };
+    this.inlineItemBytes = options.inlineItemBytes ?? 350 * 1024;
+  }
+
+  /** Creates the table (on-demand billing) and waits until it is active. */
+  static async createTable(client: DynamoDBClient, table: string): Promise<void> {
+    await awsCall('DynamoDB CreateTable', async () => {
+      await client.send(
+        new CreateTableCommand({
+          TableName: table,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'path', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'path', KeyType: 'HASH' }],
+        }),
+      );
+      await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: table });
+    });
+  }
+
+  /** Deletes the table (tests and `destroy`). */
+  async dropTable(): Promise<void> {
+    await awsCall('DynamoDB DeleteTable', () =>
+      this.client.send(new DeleteTableCommand({ TableName: this.table })),
+    );
+  }
+
+  private async getItem(path: string): Promise<Item | undefined> {
+    const out = await awsCall('DynamoDB GetItem', () =>
+      this.client.send(
+        new GetItemCommand({ TableName: this.table, Key: { path: { S: path } }, ConsistentRead: true }),
+      ),
+    );
+    this.meter.add(
+      METER_KEYS.dynamodbReadUnits,
+      readUnits(out.Item === undefined ? 0 : attributesBytes(out.Item)),
+    );
+    return out.Item;
+  }
+
+  async get(path: string): Promise<NodeRecord | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const item = await this.getItem(path);
+      if (item === undefined) return undefined;
+      const key = item.s3?.S;
+      if (key === undefined) return decodeValue(item) as NodeRecord;
+      const text = await this.loadObject(key);
+      if (text !== undefined) return decodeMessage<NodeRecord>(text);
+      // Replaced (and its object deleted) between the two reads: read the item again.
+    }
+    throw new TransientError(`record of ${path} kept changing while being read`);
+  }
+
+  async put(path: string, record: NodeRecord): Promise<void> {
+    const encoded = encodeValue(record);
+    let item: Item = { path: { S: path }, ...encoded.set };
+    let bytes = encoded.bytes + path.length + 4;
+    if (bytes > this.inlineItemBytes) {
+      if (this.offload === undefined)
+        throw new LimitExceededError(`user-store record of ${path}`, bytes, this.inlineItemBytes);
+      const key = `${this.offload.prefix}${randomUUID()}`;
+      await this.storeObject(key, encodeMessage(record));
+      item = { path: { S: path }, s3: { S: key }, txZxid: { N: String(record.txZxid) } };
+      bytes = attributesBytes(item);
+    }
+    const out = await awsCall('DynamoDB PutItem', () =>
+      this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ReturnValues: 'ALL_OLD' })),
+    );
+    this.meter.add(METER_KEYS.dynamodbWriteUnits, writeUnits(bytes, false));
+    await this.removeObjectOf(out.Attributes);
+  }
+
+  async delete(path: string): Promise<void> {
+    const out = await awsCall('DynamoDB DeleteItem', () =>
+      this.client.send(
+        new DeleteItemCommand({ TableName: this.table, Key: { path: { S: path } }, ReturnValues: 'ALL_OLD' }),
+      ),
+    );
+    this.meter.add(METER_KEYS.dynamodbWriteUnits, 1);
+    await this.removeObjectOf(out.Attributes);
+  }
+
+  async getWatermark(): Promise<number> {
+    const item = await this.getItem(WATERMARK);
+    return item?.n?.N === undefined ? 0 : Number(item.n.N);
+  }
+
+  async putWatermark(zxid: number): Promise<void> {
+    await awsCall('DynamoDB PutItem', () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { path: { S: WATERMARK }, n: { N: String(zxid) } },
+        }),
+      ),
+    );
+    this.meter.add(METER_KEYS.dynamodbWriteUnits, 1);
+  }
+
+  private async storeObject(key: string, text: string): Promise<void> {
+    const o = this.offload as { client: S3Client; bucket: string };
+    this.meter.add(METER_KEYS.s3Put);
+    await awsCall('S3 PutObject', () =>
+      o.client.send(new PutObjectCommand({ Bucket: o.bucket, Key: key, Body: text })),
+    );
+  }
+
+  private async loadObject(key: string): Promise<string | undefined> {
+    const o = this.offload;
+    if (o === undefined)
+      throw new PortError(`record points to S3 object ${key} but the store has no offload bucket`);
+    this.meter.add(METER_KEYS.s3Get);
+    try {
+      const out = await o.client.send(new GetObjectCommand({ Bucket: o.bucket, Key: key }));
+      return await (out.Body as { transformToString(encoding?: string): Promise<string> }).transformToString(
+        'utf-8',
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchKey') return undefined;
+      throw translateAwsError('S3 GetObject', error);
+    }
+  }
+
+  private async removeObjectOf(old: Item | undefined): Promise<void> {
+    const key = old?.s3?.S;
+    if (key === undefined || this.offload === undefined) return;
+    const o = this.offload;
+    this.meter.add(METER_KEYS.s3Delete);
+    await o.client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: key })).catch(() => {
+      // Left for the bucket's lifecycle rule.
+    });
+  }
+}

@@ -1,0 +1,82 @@
+import {
+  type Channel,
+  type ChannelSubscription,
+  type ClientTransport,
+  type Queue,
+  TransientError,
+  type UserStore,
+} from '@faaskeeper/core';
+
+/**
+ * One client's connection to a local deployment, which a test can cut and heal: while cut, the
+ * client's sends and reads fail and its channel messages wait (a partition, or a client that
+ * vanished without closing). The same behaviour as the embedded deployment's link.
+ */
+export class ClientLink {
+  private cut = false;
+  private held: string[][] = [];
+  private deliver: ((messages: string[]) => void) | undefined;
+
+  constructor(private readonly inner: ClientTransport) {}
+
+  get isCut(): boolean {
+    return this.cut;
+  }
+
+  sever(): void {
+    this.cut = true;
+  }
+
+  heal(): void {
+    this.cut = false;
+    const held = this.held;
+    this.held = [];
+    for (const batch of held) this.deliver?.(batch);
+  }
+
+  transport(): ClientTransport {
+    const guard = () => {
+      if (this.cut) throw new TransientError('network partition (local fault)');
+    };
+    const q = this.inner.writerQueue;
+    const writerQueue: Queue = {
+      name: q.name,
+      capabilities: q.capabilities,
+      send: async (m) => {
+        guard();
+        return q.send(m);
+      },
+      receive: (o) => q.receive(o),
+      ack: (r) => q.ack(r),
+      release: (r) => q.release(r),
+    };
+    const u = this.inner.userStore;
+    const userStore: UserStore = {
+      get: async (p) => {
+        guard();
+        return u.get(p);
+      },
+      put: (p, r) => u.put(p, r),
+      delete: (p) => u.delete(p),
+      getWatermark: async () => {
+        guard();
+        return u.getWatermark();
+      },
+      putWatermark: (z) => u.putWatermark(z),
+    };
+    const c = this.inner.channel;
+    const channel: Channel = {
+      maxMessageBytes: c.maxMessageBytes,
+      send: (s, m) => c.send(s, m),
+      remove: (s) => c.remove(s),
+      subscribe: async (session, onMessages): Promise<ChannelSubscription> => {
+        this.deliver = onMessages;
+        return c.subscribe(session, (messages) => {
+          if (this.cut) this.held.push(messages);
+          else onMessages(messages);
+        });
+      },
+    };
+    return { writerQueue, userStore, channel };
+  }
+}

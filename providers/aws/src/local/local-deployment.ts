@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type BatchHandler,
+  type Binding,
+  bootstrap,
+  type Channel,
+  type ClientOptions,
+  type Clock,
+  FaaSKeeperClient,
+  FaaSKeeperError,
+  type Meter,
+  type PortWrappers,
+  systemClock,
+} from '@faaskeeper/core';
+import { type AwsClients, createAwsClients } from '../aws-clients.js';
+import { type AwsDeploymentConfig, type AwsPorts, createAwsPorts, type UserStoreKind } from '../config.js';
+import type { AwsConnectOptions } from '../connect.js';
+import {
+  createDistributorHandler,
+  createHeartbeatHandler,
+  createWriterHandler,
+} from '../handlers/handlers.js';
+import type { LambdaContext, SqsBatchResponse, SqsEvent } from '../handlers/lambda-types.js';
+import { messagesToEvent } from '../handlers/sqs-event.js';
+import { SqsPollerRuntime } from '../sqs-poller-runtime.js';
+import { ClientLink } from './client-link.js';
+import { type LocalAwsStack, startLocalAwsStack } from './local-stack.js';
+import { destroyAwsDeployment, provisionAwsDeployment } from './provision.js';
+
+/** Options of {@link createLocalAwsDeployment}. */
+export interface LocalAwsDeploymentOptions {
+  /** A running stack to deploy on (kept running at close); default: start one (stopped at close). */
+  stack?: LocalAwsStack;
+  /** Deployment name; default: a fresh random one, so that deployments can share a stack. */
+  deployment?: string;
+  /** The user store service. Default `s3`. */
+  userStore?: UserStoreKind;
+  /** Injected clock: a ManualClock drives session expiry, TTLs and the heartbeat schedule. */
+  clock?: Clock;
+  /** Default session timeout for {@link LocalAwsDeployment.connect}. Default 10 s. */
+  sessionTimeoutMs?: number;
+  /** Default operation timeout for clients. Default 30 s. */
+  operationTimeoutMs?: number;
+  /** How often the heartbeat runs. Default 1 s. */
+  heartbeatIntervalMs?: number;
+  /** Clock skew the writer and heartbeat allow for. Default 1 s. */
+  clockSkewMs?: number;
+  /** Lambda batch size of the writer's event source mapping (≤ 10). Default 10. */
+  writerBatchSize?: number;
+  /** Lambda batch size of the distributor's event source mapping (≤ 10). Default 10. */
+  distributorBatchSize?: number;
+  /** Counts the billable requests of the functions and of every client. */
+  meter?: Meter;
+  /** Counts the functions' invocations and GB-seconds. Default: `meter`. */
+  functionMeter?: Meter;
+  /** Called with every error a function throws (the runtime retries it). */
+  onFunctionError?: (functionName: string, error: unknown) => void;
+  /** Test hook: awaited by the distributor between two record writes. */
+  betweenDistributorWrites?: (path: string) => Promise<void>;
+  /** Wrappers around the functions' ports (fault injection: core's `createFaultInjector(seed).wrap`). */
+  wrap?: PortWrappers;
+  /** Wraps the writer's and distributor's batch handlers (crash injection: core's `CrashInjector`). */
+  wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
+  /** Wraps each client's channel (fault injection: hold a client's deliveries). */
+  wrapClientChannel?: (channel: Channel, client: { sessionId?: number }) => Channel;
+}
+
+/** A FaaSKeeper deployment on the local AWS emulators, functions run in-process by a poller. */
+export interface LocalAwsDeployment {
+  readonly clock: Clock;
+  readonly config: AwsDeploymentConfig;
+  readonly stack: LocalAwsStack;
+  readonly ports: AwsPorts & { runtime: SqsPollerRuntime };
+  /** What another process passes to `connect()` from `@faaskeeper/aws` to reach this deployment. */
+  readonly connectOptions: AwsConnectOptions;
+  /** Resolves at once: the deployment is bootstrapped before it is returned (EmbeddedService shape). */
+  readonly ready: Promise<void>;
+  /** Opens a session; resolves a CONNECTED client. */
+  connect(options?: ClientOptions): Promise<FaaSKeeperClient>;
+  /** Cuts a client off (sends and reads fail, channel messages wait). */
+  partition(client: FaaSKeeperClient): void;
+  /** Reconnects a partitioned client; messages held meanwhile are delivered. */
+  heal(client: FaaSKeeperClient): void;
+  /** Runs the heartbeat once now. */
+  heartbeat(): Promise<void>;
+  /** Stops every client and function, deletes the deployment's resources, and stops a stack it started. */
+  close(): Promise<void>;
+}
+
+type LambdaSqsHandler = (event: SqsEvent, context?: LambdaContext) => Promise<SqsBatchResponse>;
+
+/**
+ * Runs a Lambda SQS handler the way the event source mapping does: the batch becomes an SQS event,
+ * the partial batch response becomes the failed ids.
+ */
+function throughLambda(handler: LambdaSqsHandler, clock: Clock): BatchHandler {
+  return async (messages, context) => {
+    const response = await handler(messagesToEvent(messages), {
+      functionName: context.functionName,
+      getRemainingTimeInMillis: () => context.deadline - clock.now(),
+    });
+    return { failed: response.batchItemFailures.map((f) => f.itemIdentifier) };
+  };
+}
+
+/**
+ * Deploys FaaSKeeper on the local AWS stack: creates the tables, bucket and FIFO queues, bootstraps
+ * the tree, and runs the real writer, distributor and heartbeat Lambda handlers in-process through
+ * {@link SqsPollerRuntime} (batches, visibility timeout, partial batch failures, retries). The
+ * returned object has the embedded deployment's shape, so the same guarantee tests run on it.
+ */
+export async function createLocalAwsDeployment(
+  options: LocalAwsDeploymentOptions = {},
+): Promise<LocalAwsDeployment> {
+  const clock = options.clock ?? systemClock;
+  const ownStack = options.stack === undefined;
+  const stack = options.stack ?? (await startLocalAwsStack());
+  const clients: AwsClients = createAwsClients(stack.endpoints);
+  const deployment = options.deployment ?? `local-${randomUUID().slice(0, 8)}`;
+  let config: AwsDeploymentConfig;
+  try {
+    config = {
+      ...(await provisionAwsDeployment(clients, {
+        deployment,
+        region: stack.endpoints.region,
+        credentials: stack.endpoints.credentials,
+        endpoints: { dynamodb: stack.endpoints.dynamodb, sqs: stack.endpoints.sqs, s3: stack.endpoints.s3 },
+        ...(options.userStore === undefined ? {} : { userStore: options.userStore }),
+      })),
+      ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+    };
+  } catch (error) {
+    clients.destroy();
+    if (ownStack) await stack.stop();
+    throw error;
+  }
+  const raw = createAwsPorts(config, clients, options.meter);
+  const wrap = options.wrap ?? {};
+  const ports: AwsPorts = {
+    systemStore: wrap.systemStore?.(raw.systemStore) ?? raw.systemStore,
+    userStore: wrap.userStore?.(raw.userStore) ?? raw.userStore,
+    writerQueue: wrap.writerQueue?.(raw.writerQueue) ?? raw.writerQueue,
+    distributorQueue: wrap.distributorQueue?.(raw.distributorQueue) ?? raw.distributorQueue,
+    channel: wrap.channel?.(raw.channel) ?? raw.channel,
+  };
+  await bootstrap(ports.systemStore, ports.userStore);
+
+  const runtime = new SqsPollerRuntime({
+    clock,
+    ...(options.onFunctionError === undefined ? {} : { onError: options.onFunctionError }),
+    ...((options.functionMeter ?? options.meter) === undefined
+      ? {}
+      : { meter: (options.functionMeter ?? options.meter) as Meter }),
+  });
+  const handlerOptions = {
+    config,
+    ports,
+    clock,
+    ...(options.betweenDistributorWrites === undefined
+      ? {}
+      : { betweenDistributorWrites: options.betweenDistributorWrites }),
+  };
+  const heartbeatHandler = createHeartbeatHandler(handlerOptions);
+  const wrapHandler = options.wrapHandler ?? ((_name, handler) => handler);
+  const bindings: Binding[] = [
+    runtime.bindQueue(
+      ports.writerQueue,
+      wrapHandler('writer', throughLambda(createWriterHandler(handlerOptions), clock)),
+      {
+        functionName: 'writer',
+        batchSize: options.writerBatchSize ?? 10,
+        timeoutMs: 30_000,
+      },
+    ),
+    runtime.bindQueue(
+      ports.distributorQueue,
+      throughLambda(createDistributorHandler(handlerOptions), clock),
+      {
+        functionName: 'distributor',
+        batchSize: options.distributorBatchSize ?? 10,
+        timeoutMs: 30_000,
+      },
+    ),
+    runtime.schedule('heartbeat', options.heartbeatIntervalMs ?? 1000, (context) =>
+      heartbeatHandler(
+        { source: 'aws.events', 'detail-type': 'Scheduled Event' },
+        {
+          functionName: context.functionName,
+          getRemainingTimeInMillis: () => context.deadline - clock.now(),
+        },
+      ),
+    ),
+  ];
+
+  const clientMeter = options.meter === undefined ? undefined : options.meter;
+  const links = new Map<FaaSKeeperClient, ClientLink>();
+  let closed = false;
+  const linkOf = (client: FaaSKeeperClient) => {
+    const link = links.get(client);
+    if (link === undefined)
+      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: not a client of this deployment');
+    return link;
+  };
+
+  return {
+    clock,
+    config,
+    stack,
+    ports: { ...ports, runtime },
+    connectOptions: {
+      deployment: config.deployment,
+      region: config.region,
+      endpoints: { dynamodb: stack.endpoints.dynamodb, sqs: stack.endpoints.sqs, s3: stack.endpoints.s3 },
+      credentials: stack.endpoints.credentials,
+      userStore: config.userStore,
+      config: {
+        writerQueueUrl: config.writerQueueUrl,
+        bucket: config.bucket,
+        channelPrefix: config.channelPrefix,
+      },
+    },
+    ready: Promise.resolve(),
+    async connect(clientOptions = {}) {
+      if (closed)
+        throw new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the local deployment is closed');
+      // Each client has its own ports, as a user's process would (it shares only the SDK clients).
+      const own = createAwsPorts(config, clients, clientMeter);
+      const channel =
+        options.wrapClientChannel === undefined
+          ? own.channel
+          : options.wrapClientChannel(
+              own.channel,
+              clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
+            );
+      const link = new ClientLink({ writerQueue: own.writerQueue, userStore: own.userStore, channel });
+      const client = await FaaSKeeperClient.connect(link.transport(), {
+        clock,
+        sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+        operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
+        ...clientOptions,
+      });
+      links.set(client, link);
+      return client;
+    },
+    partition(client) {
+      linkOf(client).sever();
+    },
+    heal(client) {
+      linkOf(client).heal();
+    },
+    heartbeat: () =>
+      heartbeatHandler(
+        { source: 'aws.events' },
+        { functionName: 'heartbeat', getRemainingTimeInMillis: () => 10_000 },
+      ),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(
+        [...links.entries()].map(async ([client, link]) => {
+          if (link.isCut) link.heal();
+          await Promise.race([
+            client.close().catch(() => {}),
+            new Promise((r) => setTimeout(r, 2000).unref()),
+          ]);
+        }),
+      );
+      await Promise.all(bindings.map((b) => b.stop()));
+      await runtime.close();
+      if (ownStack) {
+        clients.destroy();
+        await stack.stop();
+      } else {
+        await destroyAwsDeployment(clients, config).catch(() => {});
+        clients.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import {
+  decodeMessage,
+  encodeMessage,
+  type Meter,
+  type NodeRecord,
+  noMeter,
+  PortError,
+  type UserStore,
+} from '@faaskeeper/core';
+import { type ClientOrConfig, s3ClientOf } from './aws-clients.js';
+import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
+import { METER_KEYS } from './meter.js';
+
+/** Options of {@link S3UserStore}: a bucket (and key prefix), and a ready client or its config. */
+export type S3UserStoreOptions = ClientOrConfig<S3Client, S3ClientConfig> & {
+  bucket: string;
+  /** Prefix of every key this store writes (e.g. a deployment name and `/`). Default ''. */
+  prefix?: string;
+  /** Counts billed S3 requests. */
+  meter?: Meter;
+};
+
+/**
+ * The S3 object key of a node: `node` followed by each path segment, URI-encoded, so that every
+ * path maps to one key and no two paths to the same one (`/` → `node`, `/a b` → `node/a%20b`).
+ */
+export function nodeObjectKey(prefix: string, path: string): string {
+  if (path === '/') return `${prefix}node`;
+  return `${prefix}node${path
+    .split('/')
+    .slice(1)
+    .map((s) => `/${encodeURIComponent(s)}`)
+    .join('')}`;
+}
+
+/** Reads an S3 body stream to a string. */
+async function bodyText(body: unknown): Promise<string> {
+  const b = body as { transformToString?: (encoding?: string) => Promise<string> } | undefined;
+  if (b?.transformToString === undefined) throw new PortError('S3 GetObject returned no body');
+  return b.transformToString('utf-8');
+}
+
+/**
+ * The user store on S3 (the paper's "persistent" option): one object per node holding the
+ * {@link NodeRecord} in the core's wire encoding, and the watermark as an object of its own. S3
+ * reads are strongly consistent; a miss (404) is `undefined`. Records up to the 1 MiB node limit
+ * (and far beyond) fit one PUT.
+ */
+export class S3UserStore implements UserStore {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly client: S3Client;
+  private readonly meter: Meter;
+
+  constructor(options: S3UserStoreOptions) {
+    this.client = s3ClientOf(options);
+    this.bucket = options.bucket;
+    this.prefix = options.prefix ?? '';
+    this.meter = options.meter ?? noMeter;
+  }
+
+  /** Creates the bucket (tests and the local stack). */
+  static async createBucket(client: S3Client, bucket: string): Promise<void> {
+    await awsCall('S3 CreateBucket', () => client.send(new CreateBucketCommand({ Bucket: bucket })));
+  }
+
+  /** Deletes every object under the prefix, then (when `bucket` is true) the bucket. */
+  async drop(options: { bucket?: boolean } = {}): Promise<void> {
+    await emptyPrefix(this.client, this.bucket, this.prefix);
+    if (options.bucket)
+      await awsCall('S3 DeleteBucket', () =>
+        this.client.send(new DeleteBucketCommand({ Bucket: this.bucket })),
+      );
+  }
+
+  private get watermarkKey(): string {
+    return `${this.prefix}watermark`;
+  }
+
+  private async getText(key: string): Promise<string | undefined> {
+    this.meter.add(METER_KEYS.s3Get);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await bodyText(out.Body);
+    } catch (error) {
+      const name = awsErrorName(error);
+      if (
+        name === 'NoSuchKey' ||
+        name === 'NotFound' ||
+        (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+      )
+        return undefined;
+      throw translateAwsError('S3 GetObject', error);
+    }
+  }
+
+  private async putText(key: string, text: string): Promise<void> {
+    this.meter.add(METER_KEYS.s3Put);
+    await awsCall('S3 PutObject', () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: text,
+          ContentType: 'text/plain; charset=utf-8',
+        }),
+      ),
+    );
+  }
+
+  async get(path: string): Promise<NodeRecord | undefined> {
+    const text = await this.getText(nodeObjectKey(this.prefix, path));
+    if (text === undefined) return undefined;
+    try {
+      return decodeMessage<NodeRecord>(text);
+    } catch (error) {
+      throw new PortError(`S3 object of ${path} is not a node record`, { cause: error });
+    }
+  }
+
+  async put(path: string, record: NodeRecord): Promise<void> {
+    await this.putText(nodeObjectKey(this.prefix, path), encodeMessage(record));
+  }
+
+  async delete(path: string): Promise<void> {
+    this.meter.add(METER_KEYS.s3Delete);
+    await awsCall('S3 DeleteObject', () =>
+      this.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: nodeObjectKey(this.prefix, path) }),
+      ),
+    );
+  }
+
+  async getWatermark(): Promise<number> {
+    const text = await this.getText(this.watermarkKey);
+    return text === undefined ? 0 : Number(text);
+  }
+
+  async putWatermark(zxid: number): Promise<void> {
+    await this.putText(this.watermarkKey, String(zxid));
+  }
+}
+
+/** Deletes every object under `prefix` in `bucket`. */
+export async function emptyPrefix(client: S3Client, bucket: string, prefix: string): Promise<void> {
+  let token: string | undefined;
+  do {
+    const from = token;
+    const page = await awsCall('S3 ListObjectsV2', () =>
+      client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(from === undefined ? {} : { ContinuationToken: from }),
+        }),
+      ),
+    );
+    const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
+    if (keys.length > 0)
+      await awsCall('S3 DeleteObjects', () =>
+        client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } })),
+      );
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+}

@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  DeleteQueueCommand,
+  GetQueueUrlCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+  type SQSClientConfig,
+} from '@aws-sdk/client-sqs';
+import {
+  byteLength,
+  type Channel,
+  type ChannelSubscription,
+  LimitExceededError,
+  type Meter,
+  noMeter,
+  PortError,
+} from '@faaskeeper/core';
+import { type ClientOrConfig, sqsClientOf } from './aws-clients.js';
+import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
+import { METER_KEYS, sqsRequests } from './meter.js';
+import {
+  BODY_ATTRIBUTES,
+  BodyOffload,
+  type OffloadOptions,
+  outgoingBody,
+  resolveBody,
+} from './sqs-offload.js';
+import { OFFLOADED_MESSAGE_LIMIT, SQS_MESSAGE_LIMIT } from './sqs-queue.js';
+
+/** Options of {@link SqsChannel}. */
+export type SqsChannelOptions = ClientOrConfig<SQSClient, SQSClientConfig> & {
+  /** Prefix of the per-session queue names (letters, digits, `-`, `_`; the deployment's name). */
+  prefix: string;
+  /** Offload messages over `inlineMessageBytes` to S3; the channel then takes up to `maxMessageBytes`. */
+  offload?: OffloadOptions;
+  /** Largest SQS body sent inline. Default 1 MiB. */
+  inlineMessageBytes?: number;
+  /** Largest message accepted with offload. Default 4 MiB. */
+  maxMessageBytes?: number;
+  /**
+   * How long a received batch stays hidden before it is handed out again. Short, so that a batch
+   * caught by a subscription closing mid-poll comes back soon. Default 3 s.
+   */
+  visibilityTimeoutSeconds?: number;
+  /** Long-poll wait of each receive, in seconds (≤ 20). Default 10. */
+  pollWaitSeconds?: number;
+  meter?: Meter;
+};
+
+/** The group every message of a session's queue uses: one ordered stream. */
+const GROUP = 'session';
+
+/**
+ * The client channel on SQS: one FIFO queue per session (`<prefix>-<session>.fifo`), created on
+ * first use and deleted by `remove`. The client long-polls its own queue, so it needs no public
+ * address. A `send` packs as many messages as fit into each SQS message (a JSON array) to save
+ * requests; messages over the SQS limit go to S3 when `offload` is set. Delivery is in send
+ * order; a batch whose callback throws is made visible again and delivered before anything newer.
+ */
+export class SqsChannel implements Channel {
+  readonly maxMessageBytes: number;
+  readonly client: SQSClient;
+  readonly prefix: string;
+  private readonly meter: Meter;
+  private readonly offload: BodyOffload | undefined;
+  private readonly inlineLimit: number;
+  private readonly visibility: number;
+  private readonly pollWait: number;
+  private readonly urls = new Map<number, Promise<string>>();
+
+  constructor(options: SqsChannelOptions) {
+    this.client = sqsClientOf(options);
+    this.prefix = options.prefix;
+    this.meter = options.meter ?? noMeter;
+    this.offload = options.offload === undefined ? undefined : new BodyOffload(options.offload, this.meter);
+    this.inlineLimit = options.inlineMessageBytes ?? SQS_MESSAGE_LIMIT;
+    // The JSON array around one message adds at most its escapes; an inline-only channel keeps
+    // room for them by offering a little less than SQS takes.
+    this.maxMessageBytes =
+      this.offload === undefined
+        ? Math.floor(this.inlineLimit / 2)
+        : (options.maxMessageBytes ?? OFFLOADED_MESSAGE_LIMIT);
+    this.visibility = options.visibilityTimeoutSeconds ?? 3;
+    this.pollWait = options.pollWaitSeconds ?? 10;
+  }
+
+  /** The SQS queue name of a session's channel. */
+  queueName(session: number): string {
+    return `${this.prefix}-${session}.fifo`;
+  }
+
+  private queueUrl(session: number): Promise<string> {
+    let url = this.urls.get(session);
+    if (url === undefined) {
+      // CreateQueue is idempotent: it returns the URL of an existing queue with these attributes.
+      url = awsCall('SQS CreateQueue (channel)', async () => {
+        const out = await this.client.send(
+          new CreateQueueCommand({
+            QueueName: this.queueName(session),
+            Attributes: {
+              FifoQueue: 'true',
+              ContentBasedDeduplication: 'false',
+              MaximumMessageSize: String(SQS_MESSAGE_LIMIT),
+            },
+          }),
+        );
+        this.meter.add(METER_KEYS.sqsRequest);
+        if (out.QueueUrl === undefined)
+          throw new PortError(`SQS CreateQueue returned no URL for session ${session}`);
+        return out.QueueUrl;
+      });
+      url.catch(() => this.urls.delete(session));
+      this.urls.set(session, url);
+    }
+    return url;
+  }
+
+  async send(session: number, messages: string[]): Promise<void> {
+    for (const m of messages) {
+      const bytes = byteLength(m);
+      if (bytes > this.maxMessageBytes)
+        throw new LimitExceededError(`channel message to session ${session}`, bytes, this.maxMessageBytes);
+    }
+    if (messages.length === 0) return;
+    // Pack messages into SQS bodies (JSON arrays) of at most the inline limit.
+    const bodies: string[] = [];
+    let current: string[] = [];
+    let currentBytes = 2;
+    for (const m of messages) {
+      const bytes = byteLength(JSON.stringify(m)) + 1;
+      if (current.length > 0 && currentBytes + bytes > this.inlineLimit) {
+        bodies.push(JSON.stringify(current));
+        current = [];
+        currentBytes = 2;
+      }
+      current.push(m);
+      currentBytes += bytes;
+    }
+    bodies.push(JSON.stringify(current));
+    const url = await this.queueUrl(session);
+    let entries: SendMessageBatchRequestEntry[] = [];
+    let entriesBytes = 0;
+    const flush = async () => {
+      if (entries.length === 0) return;
+      const batch = entries;
+      const bytes = entriesBytes;
+      entries = [];
+      entriesBytes = 0;
+      const out = await awsCall('SQS SendMessageBatch (channel)', () =>
+        this.client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: batch })),
+      );
+      this.meter.add(METER_KEYS.sqsRequest, sqsRequests(bytes));
+      if ((out.Failed ?? []).length > 0)
+        throw translateAwsError('SQS SendMessageBatch (channel)', {
+          name: out.Failed?.[0]?.Code,
+          message: out.Failed?.[0]?.Message,
+        });
+    };
+    for (const [i, raw] of bodies.entries()) {
+      const dedupId = randomUUID();
+      const out = await outgoingBody(this.offload, this.inlineLimit, this.queueName(session), dedupId, raw);
+      if (out === undefined)
+        throw new LimitExceededError(
+          `channel message to session ${session}`,
+          byteLength(raw),
+          this.inlineLimit,
+        );
+      const body = out.body;
+      const entry: SendMessageBatchRequestEntry = {
+        Id: `m${i}`,
+        MessageBody: body,
+        MessageGroupId: GROUP,
+        MessageDeduplicationId: dedupId,
+        ...(out.attributes === undefined ? {} : { MessageAttributes: out.attributes }),
+      };
+      const bytes = byteLength(body) + 64;
+      if (entries.length === 10 || entriesBytes + bytes > SQS_MESSAGE_LIMIT) await flush();
+      entries.push(entry);
+      entriesBytes += bytes;
+    }
+    await flush();
+  }
+
+  async subscribe(session: number, onMessages: (messages: string[]) => void): Promise<ChannelSubscription> {
+    const url = await this.queueUrl(session);
+    let open = true;
+    let controller = new AbortController();
+    const loop = (async () => {
+      let failures = 0;
+      while (open) {
+        let received: Message[];
+        try {
+          controller = new AbortController();
+          const out = await this.client.send(
+            new ReceiveMessageCommand({
+              QueueUrl: url,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: this.pollWait,
+              VisibilityTimeout: this.visibility,
+              MessageAttributeNames: BODY_ATTRIBUTES,
+            }),
+            { abortSignal: controller.signal },
+          );
+          received = out.Messages ?? [];
+          this.meter.add(
+            METER_KEYS.sqsRequest,
+            sqsRequests(received.reduce((n, m) => n + byteLength(m.Body ?? ''), 0)),
+          );
+          failures = 0;
+        } catch (error) {
+          if (!open) break;
+          // The queue was removed, or the service is unreachable: back off and poll again.
+          void error;
+          failures++;
+          await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** failures)));
+          continue;
+        }
+        await this.deliver(url, received, () => open, onMessages);
+      }
+    })();
+    return {
+      close: async () => {
+        open = false;
+        controller.abort();
+        await loop;
+      },
+    };
+  }
+
+  /** Delivers received SQS messages in order; on a throw (or a close) hands the rest back at once. */
+  private async deliver(
+    url: string,
+    received: Message[],
+    isOpen: () => boolean,
+    onMessages: (messages: string[]) => void,
+  ): Promise<void> {
+    for (const [i, m] of received.entries()) {
+      let delivered = false;
+      let key: string | undefined;
+      if (isOpen()) {
+        let messages: string[] | undefined;
+        let loaded = false;
+        try {
+          const resolved = await resolveBody(this.offload, m.Body ?? '', m.MessageAttributes);
+          key = resolved.key;
+          messages = parseBatch(resolved.body);
+          loaded = true;
+        } catch {
+          // S3 unreachable: hand it back for the next poll.
+        }
+        if (loaded && messages === undefined)
+          delivered = true; // unreadable: dropped, never blocking
+        else if (messages !== undefined) {
+          try {
+            onMessages(messages);
+            delivered = true;
+          } catch {
+            delivered = false;
+          }
+        }
+      }
+      if (delivered) {
+        await this.client
+          .send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }))
+          .then(() => this.meter.add(METER_KEYS.sqsRequest))
+          .catch(() => {}); // an undeleted message comes back: the client drops duplicates
+        if (key !== undefined) await this.offload?.remove(key);
+        continue;
+      }
+      // Hand this one and every later one back, in order, before anything newer.
+      const rest = received.slice(i);
+      await this.client
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: url,
+            Entries: rest.map((r, j) => ({
+              Id: `m${j}`,
+              ReceiptHandle: r.ReceiptHandle,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        )
+        .then(() => this.meter.add(METER_KEYS.sqsRequest))
+        .catch(() => {}); // they come back after the visibility timeout anyway
+      return;
+    }
+  }
+
+  async remove(session: number): Promise<void> {
+    const name = this.queueName(session);
+    const known = this.urls.get(session);
+    this.urls.delete(session);
+    try {
+      let url = await known?.catch(() => undefined);
+      if (url === undefined) {
+        this.meter.add(METER_KEYS.sqsRequest);
+        url = (await this.client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+      }
+      if (url === undefined) return;
+      this.meter.add(METER_KEYS.sqsRequest);
+      await this.client.send(new DeleteQueueCommand({ QueueUrl: url }));
+    } catch (error) {
+      if (
+        awsErrorName(error) === 'QueueDoesNotExist' ||
+        awsErrorName(error) === 'AWS.SimpleQueueService.NonExistentQueue'
+      )
+        return;
+      throw translateAwsError(`SQS DeleteQueue ${name}`, error);
+    }
+  }
+}
+
+/** The messages an SQS body carries; `undefined` when it is not a JSON array of strings. */
+function parseBatch(body: string): string[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return Array.isArray(parsed) && parsed.every((m) => typeof m === 'string') ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { type Meter, noMeter } from '@faaskeeper/core';
+import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
+import { METER_KEYS } from './meter.js';
+
+/** The message attribute that marks a body carried by reference (its value: the S3 key). */
+export const OFFLOAD_ATTRIBUTE = 'faaskeeper-s3-body';
+
+/** The message attribute that marks a body whose characters SQS refuses were escaped. */
+export const ESCAPED_ATTRIBUTE = 'faaskeeper-escaped';
+
+/** Message attributes a receive asks for. */
+export const BODY_ATTRIBUTES = [OFFLOAD_ATTRIBUTE, ESCAPED_ATTRIBUTE];
+
+// SQS takes #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD #x10000–#x10FFFF; emulators refuse the last
+// range too. Everything else — and the escape character U+E000 itself — is sent as U+E000 and four
+// hex digits per UTF-16 code unit.
+const UNSAFE = /[^\t\n\r\x20-\uD7FF\uE001-\uFFFD]/g;
+const ESCAPE = '\uE000';
+
+/** Escapes a body for SQS; `undefined` when it needs none. */
+export function escapeSqsBody(body: string): string | undefined {
+  UNSAFE.lastIndex = 0;
+  if (!UNSAFE.test(body)) return undefined;
+  return body.replace(UNSAFE, (c) => ESCAPE + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+/** Undoes {@link escapeSqsBody}. */
+export function unescapeSqsBody(body: string): string {
+  return body.replace(/\uE000([0-9a-f]{4})/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+}
+
+/**
+ * What to send for `body`: inline (escaped where SQS needs it), or through S3 when it does not fit
+ * `inlineLimit` bytes. Throws when it does not fit and there is no offload.
+ */
+export async function outgoingBody(
+  offload: BodyOffload | undefined,
+  inlineLimit: number,
+  queue: string,
+  dedupId: string,
+  body: string,
+): Promise<{ body: string; attributes?: Record<string, MessageAttributeValue> } | undefined> {
+  const escaped = escapeSqsBody(body);
+  const inline = escaped ?? body;
+  if (Buffer.byteLength(inline, 'utf8') + (escaped === undefined ? 0 : 32) <= inlineLimit) {
+    return escaped === undefined
+      ? { body }
+      : { body: escaped, attributes: { [ESCAPED_ATTRIBUTE]: { DataType: 'String', StringValue: '1' } } };
+  }
+  if (offload === undefined) return undefined;
+  return offload.store(queue, dedupId, body);
+}
+
+/** Where bodies over the SQS limit go: an S3 bucket and key prefix. */
+export interface OffloadOptions {
+  client: S3Client;
+  bucket: string;
+  /** Key prefix of offloaded bodies. Default `sqs-bodies/`. */
+  prefix?: string;
+}
+
+/**
+ * Carries SQS bodies over the service limit through S3, like the SQS extended client: the object
+ * holds the body, the message holds a small pointer and an attribute naming the key. Keys derive
+ * from the queue and the de-duplication id, so a re-sent duplicate overwrites its own object.
+ */
+export class BodyOffload {
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly client: S3Client;
+  private readonly meter: Meter;
+
+  constructor(options: OffloadOptions, meter: Meter = noMeter) {
+    this.client = options.client;
+    this.bucket = options.bucket;
+    this.prefix = options.prefix ?? 'sqs-bodies/';
+    this.meter = meter;
+  }
+
+  /** Stores `body` and returns the pointer message body and attributes to send instead. */
+  async store(
+    queue: string,
+    dedupId: string,
+    body: string,
+  ): Promise<{ body: string; attributes: Record<string, MessageAttributeValue> }> {
+    const digest = createHash('sha256').update(queue).update('\u0000').update(dedupId).digest('hex');
+    const key = `${this.prefix}${digest}`;
+    this.meter.add(METER_KEYS.s3Put);
+    await awsCall('S3 PutObject (offloaded SQS body)', () =>
+      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body })),
+    );
+    return {
+      body: JSON.stringify({ s3Bucket: this.bucket, s3Key: key, bytes: Buffer.byteLength(body, 'utf8') }),
+      attributes: { [OFFLOAD_ATTRIBUTE]: { DataType: 'String', StringValue: key } },
+    };
+  }
+
+  /** The body a pointer names; `undefined` when the object is gone. */
+  async load(key: string): Promise<string | undefined> {
+    this.meter.add(METER_KEYS.s3Get);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await (out.Body as { transformToString(encoding?: string): Promise<string> }).transformToString(
+        'utf-8',
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchKey') return undefined;
+      throw translateAwsError('S3 GetObject (offloaded SQS body)', error);
+    }
+  }
+
+  /** Deletes the object of a handled message (best effort: a lifecycle rule removes leftovers). */
+  async remove(key: string): Promise<void> {
+    this.meter.add(METER_KEYS.s3Delete);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch {
+      // Left for the bucket's lifecycle rule.
+    }
+  }
+}
+
+/** Resolves a received message's body: the inline body, or the offloaded one ('' when it is gone). */
+export async function resolveBody(
+  offload: BodyOffload | undefined,
+  body: string,
+  attributes: Record<string, MessageAttributeValue | { stringValue?: string }> | undefined,
+): Promise<{ body: string; key?: string }> {
+  const attribute = attributes?.[OFFLOAD_ATTRIBUTE] as
+    | { StringValue?: string; stringValue?: string }
+    | undefined;
+  const key = attribute?.StringValue ?? attribute?.stringValue;
+  if (key === undefined)
+    return { body: attributes?.[ESCAPED_ATTRIBUTE] === undefined ? body : unescapeSqsBody(body) };
+  if (offload === undefined) return { body, key };
+  // A vanished object leaves a body the core treats as poison (answered, never blocking the group).
+  return { body: (await offload.load(key)) ?? '', key };
+}

@@ -1,0 +1,78 @@
+// Measures, with the meter, the billable AWS requests of each client operation on the local AWS
+// deployment, and prices them (src/pricing.ts). The figures are reported in docs/aws.md.
+import { CountingMeter, ManualClock } from '@faaskeeper/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLocalAwsDeployment, type LocalAwsDeployment } from '../src/local/index.js';
+import { METER_KEYS } from '../src/meter.js';
+import { dollarsOf } from '../src/pricing.js';
+import { requireLocalStack, useLocalStack } from './support.js';
+
+const stack = useLocalStack();
+const N = 10;
+const KIB = new Uint8Array(1024).fill(42);
+
+let service: LocalAwsDeployment | undefined;
+afterAll(async () => {
+  await service?.close();
+});
+
+/** Meter totals per operation: the difference over `N` runs of `op`, divided by `N`. */
+async function perOp(
+  meter: CountingMeter,
+  op: (i: number) => Promise<unknown>,
+): Promise<Record<string, number>> {
+  // Let the previous operations' acknowledgements and deletions land first.
+  await new Promise((r) => setTimeout(r, 300));
+  meter.reset();
+  for (let i = 0; i < N; i++) await op(i);
+  await new Promise((r) => setTimeout(r, 300));
+  const out: Record<string, number> = {};
+  for (const [key, total] of Object.entries(meter.snapshot()))
+    out[key] = Math.round((total / N) * 1000) / 1000;
+  return out;
+}
+
+describe('cost per operation on the local AWS deployment', () => {
+  it('meters billable requests per getData, setData (1 KiB), create and delete', async (ctx) => {
+    if (!requireLocalStack(ctx)) return;
+    const meter = new CountingMeter();
+    const { stack: s } = await stack();
+    // A manual clock: no pings and no heartbeat runs in the measurement, only the operations.
+    service = await createLocalAwsDeployment({
+      stack: s,
+      meter,
+      clock: new ManualClock(),
+      heartbeatIntervalMs: 3_600_000,
+    });
+    const zk = await service.connect();
+    const results = {
+      create: await perOp(meter, (i) => zk.create(`/n${i}`, KIB)),
+      getData: await perOp(meter, (i) => zk.getData(`/n${i}`)),
+      setData: await perOp(meter, (i) => zk.setData(`/n${i}`, KIB)),
+      delete: await perOp(meter, (i) => zk.delete(`/n${i}`)),
+    };
+    const rows = Object.entries(results).map(([op, counts]) => {
+      const { total, byKey } = dollarsOf(counts);
+      const requests = Object.fromEntries(
+        Object.entries(counts).filter(([k]) => k !== METER_KEYS.lambdaGbSeconds),
+      );
+      const compute = counts[METER_KEYS.lambdaGbSeconds] ?? 0;
+      return {
+        op,
+        requests,
+        gbSeconds: compute,
+        perMillion: total * 1e6,
+        withoutCompute: (total - (byKey[METER_KEYS.lambdaGbSeconds] ?? 0)) * 1e6,
+      };
+    });
+    console.log(JSON.stringify(rows, null, 1));
+    // A read is one S3 GET and nothing else: no function runs on the read path.
+    expect(results.getData).toEqual({ [METER_KEYS.s3Get]: 1 });
+    // A write reaches the system store and the user store, and invokes both functions.
+    for (const op of ['create', 'setData', 'delete'] as const) {
+      expect(results[op][METER_KEYS.dynamodbWriteUnits]).toBeGreaterThan(0);
+      expect(results[op][METER_KEYS.lambdaInvocation]).toBeGreaterThanOrEqual(2);
+      expect(results[op][METER_KEYS.sqsRequest]).toBeGreaterThan(0);
+    }
+  }, 120_000);
+});

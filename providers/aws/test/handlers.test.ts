@@ -1,0 +1,112 @@
+// The Lambda handlers on in-memory ports: SQS events in, partial batch responses out, and the
+// configuration they read from environment variables. No emulator needed.
+import {
+  bootstrap,
+  decodeMessage,
+  encodeMessage,
+  ManualClock,
+  MemoryChannel,
+  MemoryQueue,
+  MemorySystemStore,
+  MemoryUserStore,
+  type SessionItem,
+  type WriteRequest,
+} from '@faaskeeper/core';
+import { describe, expect, it } from 'vitest';
+import { type AwsDeploymentConfig, type AwsPorts, configFromEnv, configToEnv } from '../src/config.js';
+import {
+  createDistributorHandler,
+  createHeartbeatHandler,
+  createWriterHandler,
+} from '../src/handlers/index.js';
+import type { SqsEvent } from '../src/handlers/lambda-types.js';
+
+function ports(): AwsPorts {
+  return {
+    systemStore: new MemorySystemStore({ maxTransactionItems: 100, maxItemBytes: 400 * 1024 }),
+    userStore: new MemoryUserStore(),
+    writerQueue: new MemoryQueue('writer'),
+    distributorQueue: new MemoryQueue('distributor'),
+    channel: new MemoryChannel(),
+  };
+}
+
+function event(bodies: string[]): SqsEvent {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `id-${i}`,
+      receiptHandle: `r-${i}`,
+      body,
+      attributes: { ApproximateReceiveCount: '1', MessageGroupId: 'writer' },
+      messageAttributes: {},
+      eventSource: 'aws:sqs',
+    })),
+  };
+}
+
+const openSession = (session: number): WriteRequest => ({
+  v: 1,
+  id: `${session}:1`,
+  session,
+  seq: 1,
+  op: { type: 'openSession', timeoutMs: 10_000 },
+});
+
+const config: AwsDeploymentConfig = {
+  deployment: 'prod',
+  region: 'eu-west-1',
+  systemTable: 'faaskeeper-prod-system',
+  bucket: 'faaskeeper-prod',
+  userStore: 'dynamodb',
+  userTable: 'faaskeeper-prod-user',
+  writerQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/faaskeeper-prod-writer.fifo',
+  distributorQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/faaskeeper-prod-distributor.fifo',
+  channelPrefix: 'faaskeeper-prod-session',
+  clockSkewMs: 500,
+  sqs: 'http://127.0.0.1:9324',
+};
+
+describe('Lambda handlers', () => {
+  it('the writer answers a malformed message and commits the valid one, failing nothing (no poison blocks the queue)', async () => {
+    const p = ports();
+    await bootstrap(p.systemStore, p.userStore);
+    const writer = createWriterHandler({ ports: p, config });
+    const response = await writer(event(['not json at all', encodeMessage(openSession(5))]));
+    expect(response).toEqual({ batchItemFailures: [] });
+    const forwarded = await p.distributorQueue.receive({ max: 10, visibilityTimeoutMs: 1000 });
+    expect(forwarded).toHaveLength(1);
+    expect((await p.systemStore.get<SessionItem>({ kind: 'session', id: '5' }))?.value.id).toBe(5);
+  });
+
+  it('the distributor applies the forwarded batch and replies on the session channel', async () => {
+    const p = ports();
+    await bootstrap(p.systemStore, p.userStore);
+    const got: string[] = [];
+    await p.channel.subscribe(5, (messages) => got.push(...messages));
+    await createWriterHandler({ ports: p, config })(event([encodeMessage(openSession(5))]));
+    const [batch] = await p.distributorQueue.receive({ max: 10, visibilityTimeoutMs: 1000 });
+    const response = await createDistributorHandler({ ports: p, config })(event([batch!.body]));
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(got).toHaveLength(1);
+    expect(decodeMessage<{ body: { type: string } }>(got[0]!).body.type).toBe('reply');
+  });
+
+  it('the heartbeat expires a silent session through the writer queue', async () => {
+    const p = ports();
+    const clock = new ManualClock();
+    await bootstrap(p.systemStore, p.userStore);
+    await createWriterHandler({ ports: p, config, clock })(event([encodeMessage(openSession(9))]));
+    await clock.advance(10_000 + 500 + 1);
+    await createHeartbeatHandler({ ports: p, config, clock })({ source: 'aws.events' });
+    const [request] = await p.writerQueue.receive({ max: 10, visibilityTimeoutMs: 1000 });
+    expect(decodeMessage<WriteRequest>(request!.body).op).toEqual({ type: 'expireSession', target: 9 });
+  });
+
+  it('reads its configuration from environment variables, naming a missing one', () => {
+    const env = configToEnv(config);
+    expect(env.FAASKEEPER_SYSTEM_TABLE).toBe('faaskeeper-prod-system');
+    expect(configFromEnv(env)).toEqual(config);
+    const { FAASKEEPER_WRITER_QUEUE_URL: _, ...missing } = env;
+    expect(() => configFromEnv(missing)).toThrow('FAASKEEPER_WRITER_QUEUE_URL');
+  });
+});

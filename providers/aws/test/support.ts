@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll } from 'vitest';
+import { type AwsClients, createAwsClients } from '../src/aws-clients.js';
+import { type LocalAwsStack, localAwsStackMissing, startLocalAwsStack } from '../src/local/local-stack.js';
+
+/**
+ * True when the local AWS stack can run here. Elsewhere it skips the test with a message naming
+ * what is missing — except on CI, where the emulators are always present and a missing one fails.
+ */
+export function requireLocalStack(ctx: { skip: (note?: string) => void }): boolean {
+  const missing = localAwsStackMissing();
+  if (missing === undefined) return true;
+  if (process.env.CI) throw new Error(`the local AWS stack cannot run on CI: ${missing}`);
+  ctx.skip(`local AWS stack unavailable: ${missing}`);
+  return false;
+}
+
+/** The stack of one test file and SDK clients pointed at it. */
+export interface StackHandle {
+  stack: LocalAwsStack;
+  clients: AwsClients;
+}
+
+/**
+ * One local AWS stack per test file, started on first use and stopped after the file's tests
+ * (by PID). Call at the top level of a test file.
+ */
+export function useLocalStack(): () => Promise<StackHandle> {
+  let started: Promise<StackHandle> | undefined;
+  afterAll(async () => {
+    if (started === undefined) return;
+    const handle = await started.catch(() => undefined);
+    handle?.clients.destroy();
+    await handle?.stack.stop();
+  });
+  return () => {
+    started ??= startLocalAwsStack().then((stack) => ({ stack, clients: createAwsClients(stack.endpoints) }));
+    return started;
+  };
+}
+
+/** A resource name no other test uses (letters, digits and `-`). */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 12)}`;
+}
