@@ -1,0 +1,383 @@
+import {
+  ConditionFailedError,
+  decodeMessage,
+  encodeMessage,
+  type ItemKey,
+  type ItemKind,
+  LimitExceededError,
+  type Meter,
+  noMeter,
+  PortError,
+  type SystemItem,
+  type SystemStore,
+  type SystemStoreCapabilities,
+  type TransactOp,
+  TransientError,
+} from '@faaskeeper/core';
+import type { Datastore, Key, Transaction } from '@google-cloud/datastore';
+import {
+  blob,
+  chunk,
+  DATASTORE_CHUNK_BYTES,
+  type DatastoreClientOption,
+  datastoreFrom,
+  int,
+  keyKind,
+  keyName,
+} from './datastore-client.js';
+import { backoff, GrpcStatus, grpcCode, isTransientStatus, translateError } from './errors.js';
+
+/** Options of {@link DatastoreSystemStore}. */
+export type DatastoreSystemStoreOptions = DatastoreClientOption & {
+  /** Datastore namespace of this deployment (isolates deployments and tests). Default: the default namespace. */
+  namespace?: string;
+  /** Prefix of the entity kinds (`<prefix>node`, `<prefix>session`, ...). Default `fk_`. */
+  kindPrefix?: string;
+  /** Where billable operations are counted (`datastore.entity-reads`, `-writes`, `-deletes`). */
+  meter?: Meter;
+  /** How often a transaction that lost to contention (ABORTED) is tried again. Default 12. */
+  maxAttempts?: number;
+};
+
+/**
+ * Largest item (its encoded value): three entity chunks. The writer keeps a committed batch, node
+ * data included, in its state item, so one Datastore entity (1 MiB) is not enough for 1 MiB of data.
+ */
+const MAX_ITEM_BYTES = 3 * DATASTORE_CHUNK_BYTES;
+/** Datastore takes at most 500 entity mutations per commit; chunks of big items count too. */
+const MAX_MUTATIONS = 500;
+/** Datastore's limit on the size of one commit is 10 MiB; stay below it with room for keys. */
+const MAX_COMMIT_BYTES = 9 * 1024 * 1024;
+
+interface Stored {
+  version: number;
+  /** Extra chunk entities beyond the main one. */
+  chunks: number;
+  entity: Record<string, unknown>;
+}
+
+interface Encoded {
+  parts: Buffer[];
+  bytes: number;
+}
+
+/**
+ * The system store on Cloud Datastore (Firestore in Datastore mode). One entity per item, kind
+ * `<prefix><item kind>`, named by the item's id, holding the version (`v`) and the value encoded
+ * with the core's wire codec (`d`, bytes kept exact); values above one entity's size spill into
+ * chunk entities. `transact` runs a Datastore transaction: it reads every touched item, checks the
+ * version conditions inside the transaction, and commits; optimistic concurrency makes a commit
+ * that raced another fail with ABORTED, which is retried with back-off. Datastore errors never
+ * escape: contention and timeouts surface as {@link TransientError}.
+ */
+export class DatastoreSystemStore implements SystemStore {
+  /** Datastore allows 500 entities per commit; 400 items leave room for the chunks of big items. */
+  readonly capabilities: SystemStoreCapabilities = { maxTransactionItems: 400, maxItemBytes: MAX_ITEM_BYTES };
+  readonly datastore: Datastore;
+  private readonly namespace: string | undefined;
+  private readonly prefix: string;
+  private readonly meter: Meter;
+  private readonly maxAttempts: number;
+
+  constructor(options: DatastoreSystemStoreOptions) {
+    this.datastore = datastoreFrom(options);
+    this.namespace = options.namespace;
+    this.prefix = options.kindPrefix ?? 'fk_';
+    this.meter = options.meter ?? noMeter;
+    this.maxAttempts = options.maxAttempts ?? 12;
+  }
+
+  async get<T = unknown>(key: ItemKey): Promise<SystemItem<T> | undefined> {
+    const [item] = await this.getMany<T>([key]);
+    return item;
+  }
+
+  async getMany<T = unknown>(keys: ItemKey[]): Promise<(SystemItem<T> | undefined)[]> {
+    if (keys.length === 0) return [];
+    const found = await this.lookup(
+      keys.map((k) => this.key(k.kind, k.id)),
+      undefined,
+    );
+    const out: (SystemItem<T> | undefined)[] = [];
+    for (const k of keys) {
+      const entity = found.get(this.mapKey(this.kind(k.kind), k.id));
+      out.push(entity === undefined ? undefined : await this.toItem<T>(k.kind, k.id, entity));
+    }
+    return out;
+  }
+
+  async list<T = unknown>(kind: ItemKind): Promise<SystemItem<T>[]> {
+    let entities: Record<string, unknown>[];
+    try {
+      const query = this.datastore
+        .createQuery(this.namespace ?? '', this.kind(kind))
+        .hasAncestor(this.datastore.key(this.keyOptions(this.rootPath)));
+      [entities] = (await this.datastore.runQuery(query)) as [Record<string, unknown>[], unknown];
+    } catch (error) {
+      throw translateError(error, `list ${kind}`);
+    }
+    // A query is billed one read per entity returned, and at least one.
+    this.meter.add('datastore.entity-reads', Math.max(1, entities.length));
+    return Promise.all(entities.map((e) => this.toItem<T>(kind, keyName(e) ?? '', e)));
+  }
+
+  async transact(ops: TransactOp[]): Promise<void> {
+    if (ops.length > this.capabilities.maxTransactionItems)
+      throw new LimitExceededError('transaction (ops)', ops.length, this.capabilities.maxTransactionItems);
+    const seen = new Set<string>();
+    const encoded: (Encoded | undefined)[] = [];
+    let commitBytes = 0;
+    for (const op of ops) {
+      const id = this.mapKey(op.kind, op.id);
+      if (seen.has(id)) throw new PortError(`transaction touches ${op.kind} ${op.id} twice`);
+      seen.add(id);
+      if (op.type === 'put') {
+        const e = this.encode(op.kind, op.id, op.value);
+        commitBytes += e.bytes;
+        encoded.push(e);
+      } else encoded.push(undefined);
+    }
+    if (commitBytes > MAX_COMMIT_BYTES)
+      throw new LimitExceededError('transaction', commitBytes, MAX_COMMIT_BYTES);
+    await this.withRetry('transaction', async (tx) => {
+      const current = await this.lookup(
+        ops.map((op) => this.key(op.kind, op.id)),
+        tx,
+      );
+      const stored = ops.map((op) => this.stored(current.get(this.mapKey(this.kind(op.kind), op.id))));
+      // Conditions are checked on what this transaction read: a commit after a concurrent change aborts.
+      for (const [index, op] of ops.entries()) {
+        const version = stored[index]?.version;
+        if (!matches(op.expect, version)) {
+          throw new ConditionFailedError(
+            `condition failed on ${op.kind} ${op.id}: expected ${op.expect}, found ${version ?? 'absent'}`,
+            index,
+            version,
+          );
+        }
+      }
+      let writes = 0;
+      let deletes = 0;
+      for (const [index, op] of ops.entries()) {
+        const before = stored[index];
+        if (op.type === 'check') continue;
+        const oldChunks = before?.chunks ?? 0;
+        if (op.type === 'delete') {
+          if (before === undefined) continue;
+          tx.delete([this.key(op.kind, op.id), ...this.chunkKeys(op.kind, op.id, 1, oldChunks)]);
+          deletes += 1 + oldChunks;
+          continue;
+        }
+        const parts = encoded[index]!.parts;
+        const version = (before?.version ?? 0) + 1;
+        tx.save(this.entities(op.kind, op.id, version, parts));
+        writes += parts.length;
+        if (oldChunks > parts.length - 1) {
+          tx.delete(this.chunkKeys(op.kind, op.id, parts.length, oldChunks));
+          deletes += oldChunks - (parts.length - 1);
+        }
+      }
+      if (writes + deletes > MAX_MUTATIONS)
+        throw new LimitExceededError('transaction (entity mutations)', writes + deletes, MAX_MUTATIONS);
+      await tx.commit();
+      this.meter.add('datastore.entity-writes', writes);
+      if (deletes > 0) this.meter.add('datastore.entity-deletes', deletes);
+    });
+  }
+
+  async increment(key: ItemKey, by = 1): Promise<number> {
+    let result = 0;
+    await this.withRetry('increment', async (tx) => {
+      const found = await this.lookup([this.key(key.kind, key.id)], tx);
+      const entity = found.get(this.mapKey(this.kind(key.kind), key.id));
+      const before =
+        entity === undefined ? undefined : await this.toItem<unknown>(key.kind, key.id, entity, tx);
+      const value = (typeof before?.value === 'number' ? before.value : 0) + by;
+      const parts = this.encode(key.kind, key.id, value).parts;
+      tx.save(this.entities(key.kind, key.id, (before?.version ?? 0) + 1, parts));
+      await tx.commit();
+      this.meter.add('datastore.entity-writes', parts.length);
+      result = value;
+    });
+    return result;
+  }
+
+  /**
+   * Runs `body` in a fresh transaction, again after contention (ABORTED) or another transient
+   * failure, with back-off. A {@link ConditionFailedError} or {@link LimitExceededError} from the
+   * body rolls back and is thrown as it is.
+   */
+  private async withRetry(what: string, body: (tx: Transaction) => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const tx = this.datastore.transaction();
+      let committed = false;
+      try {
+        await tx.run();
+        await body(tx);
+        committed = true;
+        return;
+      } catch (error) {
+        if (!committed) await tx.rollback().catch(() => undefined);
+        if (error instanceof PortError) throw error;
+        if (!isTransientStatus(error)) throw translateError(error, what);
+        if (attempt + 1 >= this.maxAttempts) {
+          const reason = grpcCode(error) === GrpcStatus.ABORTED ? 'contention' : 'transient failures';
+          throw new TransientError(`${what}: gave up after ${this.maxAttempts} attempts (${reason})`, error);
+        }
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /** Looks keys up (in `tx` when given), answering entities by kind and name. */
+  private async lookup(
+    keys: Key[],
+    tx: Transaction | undefined,
+  ): Promise<Map<string, Record<string, unknown>>> {
+    const out = new Map<string, Record<string, unknown>>();
+    for (let at = 0; at < keys.length; at += 1000) {
+      const slice = keys.slice(at, at + 1000);
+      let entities: Record<string, unknown>[];
+      try {
+        [entities] = (await (tx ?? this.datastore).get(slice)) as [Record<string, unknown>[]];
+      } catch (error) {
+        if (tx !== undefined) throw error; // withRetry decides
+        throw translateError(error, 'lookup');
+      }
+      // Datastore bills every key looked up, found or not.
+      this.meter.add('datastore.entity-reads', slice.length);
+      for (const e of entities) out.set(this.mapKey(keyKind(e) ?? '', keyName(e) ?? ''), e);
+    }
+    return out;
+  }
+
+  private async toItem<T>(
+    kind: ItemKind,
+    id: string,
+    entity: Record<string, unknown>,
+    tx?: Transaction,
+  ): Promise<SystemItem<T>> {
+    const s = this.stored(entity)!;
+    let bytes = blob(entity.d);
+    if (s.chunks > 0) bytes = await this.readChunks(kind, id, s, bytes, tx);
+    return { kind, id, version: s.version, value: decodeMessage<T>(bytes.toString('utf8')) };
+  }
+
+  /**
+   * Reads the chunk entities of a big item. Outside a transaction the item is read again together
+   * with its chunks in a read-only transaction, so that the parts belong to one version.
+   */
+  private async readChunks(
+    kind: ItemKind,
+    id: string,
+    s: Stored,
+    first: Buffer,
+    tx: Transaction | undefined,
+  ): Promise<Buffer> {
+    if (tx !== undefined) {
+      const found = await this.lookup(this.chunkKeys(kind, id, 1, s.chunks), tx);
+      return Buffer.concat([first, ...this.chunkParts(kind, id, s.chunks, found)]);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const ro = this.datastore.transaction({ readOnly: true });
+      try {
+        await ro.run();
+        const found = await this.lookup([this.key(kind, id), ...this.chunkKeys(kind, id, 1, s.chunks)], ro);
+        await ro.commit();
+        const main = this.stored(found.get(this.mapKey(this.kind(kind), id)));
+        if (main === undefined) throw new TransientError(`${kind} ${id} vanished while read`);
+        return Buffer.concat([blob(main.entity.d), ...this.chunkParts(kind, id, main.chunks, found)]);
+      } catch (error) {
+        await ro.rollback().catch(() => undefined);
+        if (attempt + 1 >= this.maxAttempts || !(isTransientStatus(error) || error instanceof TransientError))
+          throw translateError(error, `read ${kind} ${id}`);
+        await backoff(attempt);
+      }
+    }
+  }
+
+  private chunkParts(
+    kind: ItemKind,
+    id: string,
+    chunks: number,
+    found: Map<string, Record<string, unknown>>,
+  ): Buffer[] {
+    const parts: Buffer[] = [];
+    for (let i = 1; i <= chunks; i++) {
+      const e = found.get(this.mapKey(this.chunkKind(kind), `${id}#${i}`));
+      if (e === undefined) throw new TransientError(`chunk ${i} of ${kind} ${id} is missing`);
+      parts.push(blob(e.d));
+    }
+    return parts;
+  }
+
+  private encode(kind: ItemKind, id: string, value: unknown): Encoded {
+    const bytes = Buffer.from(encodeMessage(value), 'utf8');
+    if (bytes.byteLength > MAX_ITEM_BYTES)
+      throw new LimitExceededError(`item ${kind} ${id}`, bytes.byteLength, MAX_ITEM_BYTES);
+    return { parts: chunk(bytes), bytes: bytes.byteLength };
+  }
+
+  private entities(kind: ItemKind, id: string, version: number, parts: Buffer[]) {
+    return parts.map((data, i) =>
+      i === 0
+        ? {
+            key: this.key(kind, id),
+            data: { v: version, c: parts.length - 1, d: data },
+            excludeFromIndexes: ['d'],
+          }
+        : { key: this.chunkKey(kind, `${id}#${i}`), data: { d: data }, excludeFromIndexes: ['d'] },
+    );
+  }
+
+  private stored(entity: Record<string, unknown> | undefined): Stored | undefined {
+    if (entity === undefined) return undefined;
+    return { version: int(entity.v), chunks: int(entity.c), entity };
+  }
+
+  private kind(kind: ItemKind): string {
+    return `${this.prefix}${kind}`;
+  }
+
+  private chunkKind(kind: ItemKind): string {
+    return `${this.prefix}${kind}_chunk`;
+  }
+
+  private key(kind: ItemKind, id: string): Key {
+    return this.datastore.key(this.keyOptions([...this.rootPath, this.kind(kind), id]));
+  }
+
+  private chunkKey(kind: ItemKind, name: string): Key {
+    return this.datastore.key(this.keyOptions([...this.rootPath, this.chunkKind(kind), name]));
+  }
+
+  /**
+   * Every item sits under one ancestor: one entity group, so a transaction over hundreds of items is
+   * legal everywhere (legacy Datastore and its emulator allow 25 entity groups per transaction;
+   * Firestore in Datastore mode has no per-group write limit) and ancestor queries are strongly
+   * consistent.
+   */
+  private get rootPath(): string[] {
+    return [`${this.prefix}root`, 'tree'];
+  }
+
+  private chunkKeys(kind: ItemKind, id: string, from: number, to: number): Key[] {
+    const out: Key[] = [];
+    for (let i = from; i <= to; i++) out.push(this.chunkKey(kind, `${id}#${i}`));
+    return out;
+  }
+
+  private keyOptions(path: string[]) {
+    return this.namespace === undefined ? { path } : { namespace: this.namespace, path };
+  }
+
+  private mapKey(kind: string, name: string): string {
+    return `${kind}\u0000${name}`;
+  }
+}
+
+function matches(expect: TransactOp['expect'], version: number | undefined): boolean {
+  if (expect === 'any') return true;
+  if (expect === 'absent') return version === undefined;
+  return version === expect;
+}

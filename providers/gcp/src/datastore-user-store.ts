@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { type Meter, type NodeRecord, noMeter, TransientError, type UserStore } from '@faaskeeper/core';
+import type { Datastore, Key } from '@google-cloud/datastore';
+import { blob, chunk, type DatastoreClientOption, datastoreFrom, int, keyName } from './datastore-client.js';
+import { backoff, guard } from './errors.js';
+import { decodeRecord, encodeRecord } from './record-codec.js';
+
+/** Options of {@link DatastoreUserStore}. */
+export type DatastoreUserStoreOptions = DatastoreClientOption & {
+  /** Datastore namespace of this deployment. Default: the default namespace. */
+  namespace?: string;
+  /** Prefix of the entity kinds (`<prefix>record`, `<prefix>record_chunk`, `<prefix>watermark`). Default `fk_`. */
+  kindPrefix?: string;
+  /** Where billable operations are counted (`datastore.entity-reads`, `-writes`, `-deletes`). */
+  meter?: Meter;
+};
+
+const WATERMARK = 'watermark';
+
+/**
+ * The user store on Cloud Datastore: one entity per node record, named by its path, holding the
+ * record as `[u32 head length][head JSON][raw data]` (data kept raw, not base64: a 1 KiB node is
+ * one small entity). Records above one entity's size (1 MiB of data and a head) spill into one
+ * chunk entity; main and chunks carry the same random generation, and a reader that finds them
+ * from different puts reads again, so it never returns a mix of two records. Lookups by key are
+ * strongly consistent. The watermark lives in its own kind, so it is never seen as a node.
+ *
+ * Gap: a put or delete does not remove the chunk entity of an earlier record above 1 MB at the
+ * same path (finding it would cost a read on every write); it is overwritten by the next big record
+ * there.
+ */
+export class DatastoreUserStore implements UserStore {
+  readonly datastore: Datastore;
+  private readonly namespace: string | undefined;
+  private readonly prefix: string;
+  private readonly meter: Meter;
+
+  constructor(options: DatastoreUserStoreOptions) {
+    this.datastore = datastoreFrom(options);
+    this.namespace = options.namespace;
+    this.prefix = options.kindPrefix ?? 'fk_';
+    this.meter = options.meter ?? noMeter;
+  }
+
+  async get(path: string): Promise<NodeRecord | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const [main] = await this.lookup([this.key('record', path)]);
+      if (main === undefined) return undefined;
+      const chunks = int(main.c);
+      const parts = [blob(main.d)];
+      if (chunks > 0) {
+        const found = await this.lookup(this.chunkKeys(path, chunks));
+        const byName = new Map(found.map((e) => [keyName(e), e]));
+        let torn = false;
+        for (let i = 1; i <= chunks; i++) {
+          const e = byName.get(`${path}#${i}`);
+          if (e === undefined || e.g !== main.g) torn = true;
+          else parts.push(blob(e.d));
+        }
+        if (torn) {
+          // A put was between our two lookups: read again.
+          if (attempt >= 8) throw new TransientError(`record ${path} kept changing while read`);
+          await backoff(attempt);
+          continue;
+        }
+      }
+      return decodeRecord(Buffer.concat(parts));
+    }
+  }
+
+  async put(path: string, record: NodeRecord): Promise<void> {
+    const parts = chunk(encodeRecord(record));
+    const generation = parts.length > 1 ? randomBytes(8).toString('hex') : undefined;
+    const entities = parts.map((d, i) =>
+      i === 0
+        ? {
+            key: this.key('record', path),
+            data: generation === undefined ? { c: 0, d } : { c: parts.length - 1, g: generation, d },
+            excludeFromIndexes: ['d', 'g', 'c'],
+          }
+        : {
+            key: this.key('record_chunk', `${path}#${i}`),
+            data: { g: generation, d },
+            excludeFromIndexes: ['d', 'g'],
+          },
+    );
+    await guard(`put ${path}`, () => this.datastore.upsert(entities));
+    this.meter.add('datastore.entity-writes', entities.length);
+  }
+
+  async delete(path: string): Promise<void> {
+    await guard(`delete ${path}`, () => this.datastore.delete(this.key('record', path)));
+    this.meter.add('datastore.entity-deletes', 1);
+  }
+
+  async getWatermark(): Promise<number> {
+    const [entity] = await this.lookup([this.key('watermark', WATERMARK)]);
+    return entity === undefined ? 0 : int(entity.z);
+  }
+
+  async putWatermark(zxid: number): Promise<void> {
+    await guard('put watermark', () =>
+      this.datastore.upsert({
+        key: this.key('watermark', WATERMARK),
+        data: { z: zxid },
+        excludeFromIndexes: ['z'],
+      }),
+    );
+    this.meter.add('datastore.entity-writes', 1);
+  }
+
+  private async lookup(keys: Key[]): Promise<Record<string, unknown>[]> {
+    const [entities] = (await guard('lookup', () => this.datastore.get(keys))) as [Record<string, unknown>[]];
+    this.meter.add('datastore.entity-reads', keys.length);
+    return entities.filter((e) => e !== undefined);
+  }
+
+  private chunkKeys(path: string, chunks: number): Key[] {
+    return Array.from({ length: chunks }, (_, i) => this.key('record_chunk', `${path}#${i + 1}`));
+  }
+
+  private key(kind: string, name: string): Key {
+    const path = [`${this.prefix}${kind}`, name];
+    return this.datastore.key(this.namespace === undefined ? { path } : { namespace: this.namespace, path });
+  }
+}

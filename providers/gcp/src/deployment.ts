@@ -1,0 +1,138 @@
+import {
+  type Channel,
+  type ClientOptions,
+  FaaSKeeperClient,
+  type Meter,
+  noMeter,
+  type Queue,
+  type SystemStore,
+  type UserStore,
+} from '@faaskeeper/core';
+import { Datastore, type DatastoreOptions } from '@google-cloud/datastore';
+import { type ClientConfig, PubSub } from '@google-cloud/pubsub';
+import { Storage, type StorageOptions } from '@google-cloud/storage';
+import { DatastoreSystemStore } from './datastore-system-store.js';
+import { DatastoreUserStore } from './datastore-user-store.js';
+import { GcsUserStore } from './gcs-user-store.js';
+import { PubSubChannel } from './pubsub-channel.js';
+import { PubSubQueue } from './pubsub-queue.js';
+
+/**
+ * Where a FaaSKeeper deployment on GCP lives: what `faaskeeper deploy gcp` writes for clients, or
+ * what a local stack hands out. Clients are given ready or made from their config.
+ */
+export interface GcpDeploymentConfig {
+  /** The deployment's name: Datastore namespace `fk-<name>` and topic prefix `fk-<name>`. */
+  deployment: string;
+  /** A ready Datastore client, or its config (`projectId`, `apiEndpoint` for the emulator). */
+  datastore: Datastore | DatastoreOptions;
+  /** A ready Pub/Sub client, or its config (`projectId`, `apiEndpoint` for the emulator). */
+  pubsub: PubSub | ClientConfig;
+  /**
+   * Where node records live: Datastore (default; same namespace) or a Cloud Storage bucket (objects
+   * under `fk-<name>/`).
+   */
+  userStore?: { type: 'datastore' } | { type: 'gcs'; bucket: string; storage: Storage | StorageOptions };
+  /** Where billable operations are counted. */
+  meter?: Meter;
+}
+
+/** The ports of a GCP deployment, named as core's embedded deployment names them. */
+export interface GcpPorts {
+  systemStore: SystemStore;
+  userStore: UserStore;
+  writerQueue: Queue;
+  distributorQueue: Queue;
+  channel: Channel;
+}
+
+/** Names of a deployment's cloud resources (one place, so that functions, clients and IaC agree). */
+export function resourceNames(deployment: string) {
+  const base = `fk-${deployment}`;
+  return {
+    namespace: base,
+    writerTopic: `${base}-writer`,
+    distributorTopic: `${base}-distributor`,
+    channelPrefix: base,
+  };
+}
+
+function datastoreOf(config: GcpDeploymentConfig): Datastore {
+  return config.datastore instanceof Datastore ? config.datastore : new Datastore(config.datastore);
+}
+
+/** The user store a deployment's config names (Datastore unless a bucket is given). */
+export function userStoreOf(config: GcpDeploymentConfig, datastore: Datastore, meter: Meter): UserStore {
+  const names = resourceNames(config.deployment);
+  const u = config.userStore;
+  if (u?.type === 'gcs') {
+    const storage = u.storage instanceof Storage ? u.storage : new Storage(u.storage);
+    return new GcsUserStore({ bucket: storage.bucket(u.bucket), prefix: `${names.namespace}/`, meter });
+  }
+  return new DatastoreUserStore({ datastore, namespace: names.namespace, meter });
+}
+
+function pubsubOf(config: GcpDeploymentConfig): PubSub {
+  return config.pubsub instanceof PubSub ? config.pubsub : new PubSub(config.pubsub);
+}
+
+/**
+ * Opens every port of a deployment for the functions (writer, distributor, heartbeat): creates the
+ * queues' topics when missing, and their ordered pull subscriptions unless `consumers` is `'push'`
+ * (the functions are then invoked by push subscriptions, see `pushFunction`).
+ */
+export async function openGcpPorts(
+  config: GcpDeploymentConfig,
+  consumers: 'pull' | 'push' = 'pull',
+): Promise<GcpPorts> {
+  const names = resourceNames(config.deployment);
+  const meter = config.meter ?? noMeter;
+  const datastore = datastoreOf(config);
+  const pubsub = pubsubOf(config);
+  const [writerQueue, distributorQueue, channel] = await Promise.all([
+    PubSubQueue.create({ pubsub, topic: names.writerTopic, meter, create: consumers === 'pull' || 'topic' }),
+    PubSubQueue.create({
+      pubsub,
+      topic: names.distributorTopic,
+      meter,
+      create: consumers === 'pull' || 'topic',
+    }),
+    PubSubChannel.create({ pubsub, prefix: names.channelPrefix, meter }),
+  ]);
+  return {
+    systemStore: new DatastoreSystemStore({ datastore, namespace: names.namespace, meter }),
+    userStore: userStoreOf(config, datastore, meter),
+    writerQueue,
+    distributorQueue,
+    channel,
+  };
+}
+
+/** Options of {@link connect}: where the deployment is, and the client's own options. */
+export type GcpConnectOptions = GcpDeploymentConfig & ClientOptions;
+
+/**
+ * Opens a session on a FaaSKeeper deployment on GCP and resolves a CONNECTED client. The client
+ * publishes to the writer topic, reads the user store in Datastore directly, and pulls its replies
+ * and events from its own Pub/Sub subscription (no public address needed).
+ */
+export async function connect(options: GcpConnectOptions): Promise<FaaSKeeperClient> {
+  const { deployment, datastore, pubsub, meter, userStore: where, ...clientOptions } = options;
+  const config: GcpDeploymentConfig = {
+    deployment,
+    datastore,
+    pubsub,
+    ...(meter ? { meter } : {}),
+    ...(where ? { userStore: where } : {}),
+  };
+  const names = resourceNames(deployment);
+  const ds = datastoreOf(config);
+  const ps = pubsubOf(config);
+  const m = meter ?? noMeter;
+  const [writerQueue, channel] = await Promise.all([
+    PubSubQueue.create({ pubsub: ps, topic: names.writerTopic, meter: m, create: false }),
+    PubSubChannel.create({ pubsub: ps, prefix: names.channelPrefix, meter: m }),
+  ]);
+  const userStore = userStoreOf(config, ds, m);
+  return FaaSKeeperClient.connect({ writerQueue, userStore, channel }, clientOptions);
+}

@@ -1,0 +1,144 @@
+import {
+  bootstrap,
+  type Clock,
+  createDistributor,
+  createHeartbeat,
+  createWriter,
+  type Meter,
+  noMeter,
+  systemClock,
+} from '@faaskeeper/core';
+import { Datastore } from '@google-cloud/datastore';
+import { type HttpFunction, http } from '@google-cloud/functions-framework';
+import { type GcpDeploymentConfig, type GcpPorts, openGcpPorts, resourceNames } from '../deployment.js';
+import { distributorOrderGuard, pushFunction, scheduledFunction, writerOrderGuard } from './handlers.js';
+
+/** The three functions of a deployment, as HTTP functions. */
+export interface GcpFunctions {
+  /** Behind the writer topic's ordered push subscription. */
+  writer: HttpFunction;
+  /** Behind the distributor topic's ordered push subscription. */
+  distributor: HttpFunction;
+  /** Called by Cloud Scheduler. */
+  heartbeat: HttpFunction;
+}
+
+/** Options of {@link createGcpFunctions}. */
+export interface GcpFunctionsOptions {
+  /** The Datastore client of the deployment (the distributor's order guard keeps its progress there). */
+  datastore: Datastore;
+  /** Deployment name (the namespace of the progress record). */
+  deployment: string;
+  clock?: Clock;
+  /** Clock skew allowed between functions. Default 1 s. */
+  clockSkewMs?: number;
+  /** Cloud Functions' timeout of each function. Default 60 s. */
+  timeoutMs?: number;
+  meter?: Meter;
+  onError?: (functionName: string, error: unknown) => void;
+  /** Test hook: awaited by the distributor between two record writes. */
+  betweenDistributorWrites?: (path: string) => Promise<void>;
+}
+
+/**
+ * The writer, distributor and heartbeat of a deployment as HTTP Cloud Functions: the core's
+ * handlers wrapped by {@link pushFunction} (acknowledge after success, order guards against a
+ * redelivery that overtook its predecessor) and {@link scheduledFunction}.
+ */
+export function createGcpFunctions(ports: GcpPorts, options: GcpFunctionsOptions): GcpFunctions {
+  const clock = options.clock ?? systemClock;
+  const skew = options.clockSkewMs ?? 1000;
+  const meter = options.meter ?? noMeter;
+  const common = {
+    clock,
+    meter,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    ...(options.onError ? { onError: options.onError } : {}),
+  };
+  const { systemStore, userStore, writerQueue, distributorQueue, channel } = ports;
+  return {
+    writer: pushFunction(createWriter({ systemStore, distributorQueue, clock, clockSkewMs: skew }), {
+      ...common,
+      functionName: 'writer',
+      order: writerOrderGuard(systemStore),
+    }),
+    distributor: pushFunction(
+      createDistributor({
+        userStore,
+        channel,
+        ...(options.betweenDistributorWrites ? { betweenWrites: options.betweenDistributorWrites } : {}),
+      }),
+      {
+        ...common,
+        functionName: 'distributor',
+        order: distributorOrderGuard({
+          datastore: options.datastore,
+          namespace: resourceNames(options.deployment).namespace,
+          meter,
+        }),
+      },
+    ),
+    heartbeat: scheduledFunction(createHeartbeat({ systemStore, writerQueue, clock, clockSkewMs: skew }), {
+      ...common,
+      functionName: 'heartbeat',
+    }),
+  };
+}
+
+/**
+ * The deployment's configuration from a Cloud Function's environment (what the deployment sets):
+ * `FAASKEEPER_DEPLOYMENT`, `GOOGLE_CLOUD_PROJECT`, and `FAASKEEPER_BUCKET` for a Cloud Storage user
+ * store. Emulator endpoints come from `DATASTORE_EMULATOR_HOST` / `PUBSUB_EMULATOR_HOST` as usual.
+ */
+export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): GcpDeploymentConfig {
+  const deployment = env.FAASKEEPER_DEPLOYMENT;
+  if (!deployment) throw new Error('FAASKEEPER_DEPLOYMENT is not set');
+  const projectId = env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
+  const project = projectId === undefined ? {} : { projectId };
+  return {
+    deployment,
+    datastore: project,
+    pubsub: project,
+    ...(env.FAASKEEPER_BUCKET
+      ? { userStore: { type: 'gcs', bucket: env.FAASKEEPER_BUCKET, storage: project } }
+      : {}),
+  };
+}
+
+/**
+ * Registers `writer`, `distributor` and `heartbeat` with the functions framework (the entry point a
+ * Cloud Functions deployment names). The ports open on the first invocation and are reused by later
+ * invocations of the same instance.
+ */
+export function registerGcpFunctions(config: GcpDeploymentConfig = configFromEnvironment()): void {
+  let opened: Promise<GcpFunctions> | undefined;
+  const functions = () => {
+    opened ??= (async () => {
+      const ports = await openGcpPorts(config, 'push');
+      await bootstrap(ports.systemStore, ports.userStore);
+      const datastore =
+        config.datastore instanceof Datastore ? config.datastore : new Datastore(config.datastore);
+      return createGcpFunctions(ports, {
+        datastore,
+        deployment: config.deployment,
+        ...(config.meter ? { meter: config.meter } : {}),
+      });
+    })().catch((error) => {
+      opened = undefined; // the next invocation tries again
+      throw error;
+    });
+    return opened;
+  };
+  for (const name of ['writer', 'distributor', 'heartbeat'] as const) {
+    http(name, async (req, res) => {
+      let fns: GcpFunctions;
+      try {
+        fns = await functions();
+      } catch {
+        res.status(503).end(); // refused: Pub/Sub pushes again later
+        return;
+      }
+      await fns[name](req, res);
+    });
+  }
+}

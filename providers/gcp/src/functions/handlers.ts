@@ -1,0 +1,240 @@
+import {
+  type BatchHandler,
+  type Clock,
+  type DistributorBatch,
+  decodeMessage,
+  isRetryable,
+  type Meter,
+  type ReceivedMessage,
+  type ScheduledHandler,
+  type SessionItem,
+  type SystemStore,
+  systemClock,
+  type WriteRequest,
+} from '@faaskeeper/core';
+import type { Datastore, Key } from '@google-cloud/datastore';
+import type { HttpFunction } from '@google-cloud/functions-framework';
+import { int } from '../datastore-client.js';
+import { guard } from '../errors.js';
+
+/** The body Pub/Sub POSTs to a push endpoint (JSON). It carries no ordering key. */
+export interface PushEnvelope {
+  message?: {
+    data?: string;
+    attributes?: Record<string, string>;
+    messageId?: string;
+    message_id?: string;
+    orderingKey?: string;
+  };
+  subscription?: string;
+  deliveryAttempt?: number;
+}
+
+/**
+ * What an ordered function does with one pushed message: `apply` it, `skip` it (a duplicate of one
+ * already applied: acknowledge), or `wait` (a predecessor has not been applied yet: a redelivery
+ * overtook it, so refuse it and let Pub/Sub push it again later).
+ */
+export type OrderVerdict = 'apply' | 'skip' | 'wait';
+
+/** Decides, before a pushed message is handled, whether its turn has come; and records progress. */
+export interface OrderGuard {
+  check(message: ReceivedMessage): Promise<OrderVerdict>;
+  /** Called after the message was applied. */
+  applied?(message: ReceivedMessage): Promise<void>;
+}
+
+/** Options of {@link pushFunction}. */
+export interface PushFunctionOptions {
+  functionName: string;
+  /** How long one invocation may run (Cloud Functions' timeout). */
+  timeoutMs: number;
+  clock?: Clock;
+  /** Detects a redelivery that overtook its predecessor (Pub/Sub does not keep order after a nack). */
+  order?: OrderGuard;
+  /** Told of every error an invocation swallows into a retry or a refusal. */
+  onError?: (functionName: string, error: unknown) => void;
+  /** Counts `functions.invocations`. */
+  meter?: Meter;
+}
+
+/** HTTP status of a refused push: Pub/Sub counts any non-2xx as a nack and pushes the message again. */
+const RETRY_LATER = 503;
+
+/**
+ * Wraps a core batch handler (the writer or the distributor) as an HTTP Cloud Function for an
+ * ordered Pub/Sub push subscription. Pub/Sub pushes one message per request and, with message
+ * ordering, the next message of a key only after this one was acknowledged — so the function answers
+ * 2xx only once the message is handled. Transient failures are retried inside the invocation until
+ * its deadline, because a nack may let later messages of the key overtake this one; what still
+ * fails is refused (503) and pushed again. The `order` guard then refuses an overtaking message
+ * until its predecessor was applied.
+ */
+export function pushFunction(handler: BatchHandler, options: PushFunctionOptions): HttpFunction {
+  const clock = options.clock ?? systemClock;
+  const attempts = new Map<string, number>();
+  return async (req, res) => {
+    options.meter?.add('functions.invocations', 1);
+    const message = toReceivedMessage(req.body as PushEnvelope, attempts);
+    // A push delivery is billed as subscribe throughput, at least 1000 bytes.
+    if (message !== undefined)
+      options.meter?.add('pubsub.subscribe-bytes', Math.max(1000, Buffer.byteLength(message.body) + 64));
+    if (message === undefined) {
+      // Not a push body: acknowledge, or it would be pushed forever.
+      res.status(204).end();
+      return;
+    }
+    const deadline = clock.now() + options.timeoutMs;
+    try {
+      const verdict = options.order === undefined ? 'apply' : await options.order.check(message);
+      if (verdict === 'wait') {
+        res.status(RETRY_LATER).end();
+        return;
+      }
+      if (verdict === 'apply') {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const result = await handler([message], { deadline, functionName: options.functionName });
+            if (result.failed.length > 0)
+              throw new Error(`${options.functionName} reported the message failed`);
+            break;
+          } catch (error) {
+            options.onError?.(options.functionName, error);
+            // Half of the invocation's time is spent retrying; past it the message is refused.
+            if (!isRetryable(error) || clock.now() > deadline - options.timeoutMs / 2) throw error;
+            await new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** attempt)));
+          }
+        }
+        await options.order?.applied?.(message);
+      }
+      attempts.delete(message.id);
+      res.status(204).end();
+    } catch (error) {
+      options.onError?.(options.functionName, error);
+      res.status(RETRY_LATER).end();
+    }
+  };
+}
+
+/** A scheduled function (Cloud Scheduler calls it over HTTP). Errors are logged and answered 500. */
+export function scheduledFunction(
+  handler: ScheduledHandler,
+  options: {
+    functionName: string;
+    timeoutMs: number;
+    clock?: Clock;
+    onError?: (name: string, e: unknown) => void;
+  },
+): HttpFunction {
+  const clock = options.clock ?? systemClock;
+  return async (_req, res) => {
+    try {
+      await handler({ deadline: clock.now() + options.timeoutMs, functionName: options.functionName });
+      res.status(204).end();
+    } catch (error) {
+      options.onError?.(options.functionName, error);
+      res.status(500).end();
+    }
+  };
+}
+
+/** The core's view of a pushed message; `attempt` from Pub/Sub when it counts, else this instance's count. */
+export function toReceivedMessage(
+  envelope: PushEnvelope | undefined,
+  attempts: Map<string, number>,
+): ReceivedMessage | undefined {
+  const m = envelope?.message;
+  if (m === undefined) return undefined;
+  const id = m.messageId ?? m.message_id ?? '';
+  const counted = (attempts.get(id) ?? 0) + 1;
+  attempts.set(id, counted);
+  if (attempts.size > 10_000) attempts.delete(attempts.keys().next().value as string);
+  return {
+    id,
+    body: Buffer.from(m.data ?? '', 'base64').toString('utf8'),
+    // Push bodies omit the ordering key: the queue adapter repeats the group as an attribute.
+    group: m.orderingKey ?? m.attributes?.group ?? '',
+    attempt: envelope?.deliveryAttempt && envelope.deliveryAttempt > 0 ? envelope.deliveryAttempt : counted,
+    receipt: id,
+  };
+}
+
+/**
+ * Keeps each session's requests in order on the writer's push subscription: a request whose `seq`
+ * is beyond the session's `lastSeq + 1` overtook a predecessor (a redelivery after a nack) and
+ * waits. Costs one system-store read per client request.
+ */
+export function writerOrderGuard(systemStore: SystemStore): OrderGuard {
+  return {
+    async check(message) {
+      let request: WriteRequest;
+      try {
+        request = decodeMessage<WriteRequest>(message.body);
+      } catch {
+        return 'apply'; // the writer answers malformed input itself
+      }
+      if (
+        typeof request !== 'object' ||
+        request === null ||
+        typeof request.session !== 'number' ||
+        typeof request.seq !== 'number' ||
+        request.session === 0 ||
+        request.op?.type === 'openSession'
+      )
+        return 'apply';
+      const session = await systemStore.get<SessionItem>({ kind: 'session', id: String(request.session) });
+      if (session === undefined) return 'apply'; // the writer answers SESSIONEXPIRED
+      return request.seq > session.value.lastSeq + 1 ? 'wait' : 'apply';
+    },
+  };
+}
+
+/**
+ * Keeps the distributor's batches in order on its push subscription: batches are numbered one by
+ * one by the writer; the number of the last applied batch is kept in a Datastore entity. A batch at
+ * or below it is a duplicate (skipped), one beyond the next waits. Costs one entity read and one
+ * write per batch.
+ */
+export function distributorOrderGuard(options: {
+  datastore: Datastore;
+  namespace?: string;
+  kindPrefix?: string;
+  meter?: Meter;
+}): OrderGuard {
+  const path = [`${options.kindPrefix ?? 'fk_'}progress`, 'distributor'];
+  const key: Key = options.datastore.key(
+    options.namespace === undefined ? { path } : { namespace: options.namespace, path },
+  );
+  const numberOf = (message: ReceivedMessage): number | undefined => {
+    try {
+      const batch = decodeMessage<DistributorBatch>(message.body);
+      return typeof batch?.batch === 'number' ? batch.batch : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const last = async (): Promise<number> => {
+    const [entity] = (await guard('read distributor progress', () => options.datastore.get(key))) as [
+      Record<string, unknown> | undefined,
+    ];
+    options.meter?.add('datastore.entity-reads', 1);
+    return entity === undefined ? 0 : int(entity.batch);
+  };
+  return {
+    async check(message) {
+      const n = numberOf(message);
+      if (n === undefined) return 'apply'; // the distributor drops what it cannot read
+      const done = await last();
+      if (n <= done) return 'skip';
+      return n === done + 1 ? 'apply' : 'wait';
+    },
+    async applied(message) {
+      const n = numberOf(message);
+      if (n === undefined) return;
+      await guard('write distributor progress', () =>
+        options.datastore.upsert({ key, data: { batch: n }, excludeFromIndexes: ['batch'] }),
+      );
+      options.meter?.add('datastore.entity-writes', 1);
+    },
+  };
+}

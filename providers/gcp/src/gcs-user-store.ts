@@ -1,0 +1,116 @@
+import {
+  type Meter,
+  type NodeRecord,
+  noMeter,
+  PortError,
+  TransientError,
+  type UserStore,
+} from '@faaskeeper/core';
+import { type Bucket, Storage, type StorageOptions } from '@google-cloud/storage';
+import { decodeRecord, encodeRecord } from './record-codec.js';
+
+/** Options of {@link GcsUserStore}: a ready bucket handle or a Storage client config (never both). */
+export type GcsUserStoreOptions = (
+  | { bucket: Bucket; config?: never }
+  | { bucket: string; config: StorageOptions }
+) & {
+  /** Prefix of every object name (`<prefix>n/a/b` for node `/a/b`). Default none. */
+  prefix?: string;
+  /** Where billable operations are counted (`gcs.class-a`, `gcs.class-b`, `gcs.free`). */
+  meter?: Meter;
+};
+
+/**
+ * The user store on Cloud Storage: one object per node record, named `<prefix>n<path>`, holding
+ * `[u32 head length][head JSON][raw data]` (data kept raw: a 1 MiB node is one 1 MiB object).
+ * An object is replaced whole by each upload, and GCS reads are strongly consistent, so a reader
+ * never sees half a record. The watermark is the object `<prefix>meta/watermark`, outside the
+ * node names. Uploads are Class A operations, downloads Class B, deletes free.
+ */
+export class GcsUserStore implements UserStore {
+  readonly bucket: Bucket;
+  private readonly prefix: string;
+  private readonly meter: Meter;
+
+  constructor(options: GcsUserStoreOptions) {
+    this.bucket =
+      typeof options.bucket === 'string'
+        ? new Storage(options.config).bucket(options.bucket)
+        : options.bucket;
+    this.prefix = options.prefix ?? '';
+    this.meter = options.meter ?? noMeter;
+  }
+
+  async get(path: string): Promise<NodeRecord | undefined> {
+    const bytes = await this.download(this.nodeName(path));
+    return bytes === undefined ? undefined : decodeRecord(bytes);
+  }
+
+  async put(path: string, record: NodeRecord): Promise<void> {
+    await this.upload(this.nodeName(path), encodeRecord(record));
+  }
+
+  async delete(path: string): Promise<void> {
+    try {
+      await this.bucket.file(this.nodeName(path)).delete({ ignoreNotFound: true });
+      this.meter.add('gcs.free', 1);
+    } catch (error) {
+      throw translateGcsError(error, `delete ${path}`);
+    }
+  }
+
+  async getWatermark(): Promise<number> {
+    const bytes = await this.download(`${this.prefix}meta/watermark`);
+    return bytes === undefined ? 0 : Number(bytes.toString('utf8'));
+  }
+
+  async putWatermark(zxid: number): Promise<void> {
+    await this.upload(`${this.prefix}meta/watermark`, Buffer.from(String(zxid), 'utf8'));
+  }
+
+  private nodeName(path: string): string {
+    return `${this.prefix}n${path}`;
+  }
+
+  private async download(name: string): Promise<Buffer | undefined> {
+    try {
+      const [bytes] = await this.bucket.file(name).download({ validation: false });
+      this.meter.add('gcs.class-b', 1);
+      return bytes;
+    } catch (error) {
+      this.meter.add('gcs.class-b', 1);
+      if (httpStatus(error) === 404) return undefined;
+      throw translateGcsError(error, `read ${name}`);
+    }
+  }
+
+  private async upload(name: string, bytes: Buffer): Promise<void> {
+    try {
+      await this.bucket
+        .file(name)
+        .save(bytes, { resumable: false, validation: false, contentType: 'application/octet-stream' });
+      this.meter.add('gcs.class-a', 1);
+    } catch (error) {
+      throw translateGcsError(error, `write ${name}`);
+    }
+  }
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** 429, 408 and 5xx are worth retrying (GCS's own retry guidance); anything else is not. */
+function translateGcsError(error: unknown, what: string): PortError {
+  const status = httpStatus(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  const transient =
+    status === 408 ||
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up/.test(detail);
+  return transient
+    ? new TransientError(`${what}: ${detail}`, error)
+    : new PortError(`${what}: ${detail}`, { cause: error });
+}

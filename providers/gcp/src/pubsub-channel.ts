@@ -1,0 +1,209 @@
+import {
+  byteLength,
+  type Channel,
+  type ChannelSubscription,
+  LimitExceededError,
+  type Meter,
+  noMeter,
+} from '@faaskeeper/core';
+import { backoff, GrpcStatus, grpcCode, guard, translateError } from './errors.js';
+import {
+  billableBytes,
+  ensureTopicAndSubscription,
+  idempotent,
+  type PubSubClientOption,
+  type PubSubClients,
+  type PullCall,
+  type PulledMessage,
+  pubsubClients,
+  pull,
+  subscriptionPath,
+  topicPath,
+} from './pubsub-client.js';
+
+/** Options of {@link PubSubChannel.create}. */
+export type PubSubChannelOptions = PubSubClientOption & {
+  /** Prefix of the per-session topic and subscription names (`<prefix>-session-<id>`). */
+  prefix: string;
+  /** Largest message in UTF-8 bytes. Default 4 MiB. */
+  maxMessageBytes?: number;
+  /** Long-poll wait of the subscriber's pulls. Default 10 s (a close cancels it). */
+  pollMs?: number;
+  /** Where billable operations are counted (`pubsub.publish-bytes`, `pubsub.subscribe-bytes`). */
+  meter?: Meter;
+};
+
+const ORDERING_KEY = 's';
+const DELETED_TOPIC = '_deleted-topic_';
+
+/**
+ * A {@link Channel} on Pub/Sub: one topic and one ordered pull subscription per session, so a client
+ * needs no public address (it pulls). Both are created by whichever comes first, `subscribe` or a
+ * `send` that finds no topic, so messages sent before the client listens wait in the subscription.
+ * A callback that throws is given the same batch again (its messages stay outstanding, which holds
+ * the session's ordering key back) before anything newer. `remove` deletes the topic only: the subscription keeps what
+ * the client has not read yet (its EXPIRED notice), and the subscriber deletes it when it closes;
+ * one nobody reads expires after a day without activity (Pub/Sub's shortest expiration policy).
+ *
+ * Gap: a send that creates the topic for a session whose subscriber is being created at the same
+ * moment is safe (creation is idempotent), but a send after `remove` creates the session's topic
+ * again; the core sends nothing to a session after removing it.
+ */
+export class PubSubChannel implements Channel {
+  readonly maxMessageBytes: number;
+  private readonly meter: Meter;
+  private readonly pollMs: number;
+  private readonly removed = new Set<number>();
+
+  private constructor(
+    private readonly clients: PubSubClients,
+    private readonly prefix: string,
+    options: PubSubChannelOptions,
+  ) {
+    this.maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+    this.meter = options.meter ?? noMeter;
+    this.pollMs = options.pollMs ?? 10_000;
+  }
+
+  /** Opens the channel (nothing is created until a session is used). */
+  static async create(options: PubSubChannelOptions): Promise<PubSubChannel> {
+    return new PubSubChannel(await pubsubClients(options), options.prefix, options);
+  }
+
+  async send(session: number, messages: string[]): Promise<void> {
+    for (const m of messages) {
+      const size = byteLength(m);
+      if (size > this.maxMessageBytes)
+        throw new LimitExceededError(`channel message to session ${session}`, size, this.maxMessageBytes);
+    }
+    if (messages.length === 0) return;
+    const batch = messages.map((m) => ({ data: Buffer.from(m, 'utf8'), orderingKey: ORDERING_KEY }));
+    const publish = () =>
+      this.clients.publisher.publish({ topic: topicPath(this.clients, this.name(session)), messages: batch });
+    await guard(`send to session ${session}`, async () => {
+      try {
+        await publish();
+      } catch (error) {
+        if (grpcCode(error) !== GrpcStatus.NOT_FOUND) throw error;
+        // Nobody subscribed yet: make the session's subscription so that the messages wait there.
+        await this.ensure(session);
+        await publish();
+      }
+    });
+    this.meter.add('pubsub.publish-bytes', billableBytes(batch.map((m) => m.data.byteLength + 1)));
+    this.meter.add('pubsub.publish-requests', 1);
+  }
+
+  async subscribe(session: number, onMessages: (messages: string[]) => void): Promise<ChannelSubscription> {
+    await this.ensure(session);
+    const subscription = subscriptionPath(this.clients, this.name(session));
+    let closed = false;
+    let current: PullCall | undefined;
+    const loop = (async () => {
+      let failures = 0;
+      while (!closed) {
+        let received: PulledMessage[];
+        try {
+          current = pull(this.clients, subscription, 100, this.pollMs);
+          received = await current.result;
+        } catch (error) {
+          // The subscription was deleted (the session is gone): nothing more will come.
+          if (grpcCode((error as Error).cause) === GrpcStatus.NOT_FOUND) break;
+          await backoff(failures++, 20, 1000);
+          continue;
+        } finally {
+          current = undefined;
+        }
+        if (received.length === 0) continue;
+        const ackIds = received.map((r) => r.ackId ?? '');
+        this.meter.add(
+          'pubsub.subscribe-bytes',
+          billableBytes(received.map((r) => byteLengthOf(r.message?.data) + 1)),
+        );
+        if (closed) {
+          await this.nack(subscription, ackIds);
+          break;
+        }
+        const texts = received.map((r) => textOf(r.message?.data));
+        // A callback that throws gets the same batch again from here, not through a nack: Pub/Sub
+        // keeps no order after a nack, while an outstanding batch holds its ordering key back.
+        let delivered = false;
+        let retries = 0;
+        while (!closed) {
+          try {
+            onMessages(texts);
+            delivered = true;
+            break;
+          } catch {
+            if (retries === 0)
+              await this.clients.subscriber
+                .modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 600 })
+                .catch(() => undefined);
+            await backoff(retries++, 5, 200);
+          }
+        }
+        try {
+          if (delivered) await this.clients.subscriber.acknowledge({ subscription, ackIds });
+          else await this.nack(subscription, ackIds); // closed before the callback took it
+          failures = 0;
+        } catch {
+          // The ack deadline runs out and the batch comes again: delivery is at least once.
+          await backoff(failures++, 20, 1000);
+        }
+      }
+    })();
+    return {
+      close: async () => {
+        closed = true;
+        current?.cancel();
+        await loop;
+        await this.dropIfRemoved(session);
+      },
+    };
+  }
+
+  async remove(session: number): Promise<void> {
+    this.removed.add(session);
+    await idempotent(
+      `remove session ${session}`,
+      () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, this.name(session)) }),
+      GrpcStatus.NOT_FOUND,
+    );
+  }
+
+  private async dropIfRemoved(session: number): Promise<void> {
+    const subscription = subscriptionPath(this.clients, this.name(session));
+    try {
+      const [meta] = await this.clients.subscriber.getSubscription({ subscription });
+      if (!this.removed.has(session) && meta.topic !== DELETED_TOPIC) return;
+      await this.clients.subscriber.deleteSubscription({ subscription });
+    } catch (error) {
+      if (grpcCode(error) !== GrpcStatus.NOT_FOUND) throw translateError(error, `close session ${session}`);
+    }
+  }
+
+  private async nack(subscription: string, ackIds: string[]): Promise<void> {
+    await this.clients.subscriber.modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 0 });
+  }
+
+  private ensure(session: number): Promise<void> {
+    return ensureTopicAndSubscription(this.clients, this.name(session), this.name(session), {
+      expireAfterDays: 1,
+    });
+  }
+
+  private name(session: number): string {
+    return `${this.prefix}-session-${session}`;
+  }
+}
+
+function textOf(data: Uint8Array | string | null | undefined): string {
+  if (data === undefined || data === null) return '';
+  if (typeof data === 'string') return Buffer.from(data, 'base64').toString('utf8');
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+}
+
+function byteLengthOf(data: Uint8Array | string | null | undefined): number {
+  if (data === undefined || data === null) return 0;
+  return typeof data === 'string' ? data.length : data.byteLength;
+}

@@ -1,0 +1,107 @@
+// Every core contract suite against the GCP adapters on the local emulators (Datastore and Pub/Sub
+// emulators started by this file, bound to 127.0.0.1). Each test gets its own namespace or topic.
+import { CountingMeter, MemoryRuntime } from '@faaskeeper/core';
+import {
+  describeChannelContract,
+  describeQueueContract,
+  describeRuntimeContract,
+  describeSystemStoreContract,
+  describeUserStoreContract,
+} from '@faaskeeper/core/testkit';
+import { expect, it } from 'vitest';
+import {
+  DatastoreSystemStore,
+  DatastoreUserStore,
+  GcsUserStore,
+  missingStorageEmulator,
+  PubSubChannel,
+  PubSubQueue,
+} from '../src/index.js';
+import { unique, whenEmulators } from './support.js';
+
+whenEmulators((stack) => {
+  describeSystemStoreContract(
+    'DatastoreSystemStore',
+    async () => ({
+      store: new DatastoreSystemStore({ datastore: stack().datastoreClient, namespace: unique('sys') }),
+    }),
+    { concurrency: 10, timeoutMs: 30_000 },
+  );
+
+  describeUserStoreContract(
+    'DatastoreUserStore',
+    async () => ({
+      store: new DatastoreUserStore({ datastore: stack().datastoreClient, namespace: unique('user') }),
+    }),
+    { timeoutMs: 30_000 },
+  );
+
+  const storageMissing = missingStorageEmulator();
+  if (storageMissing === undefined) {
+    describeUserStoreContract(
+      'GcsUserStore',
+      async () => ({
+        store: new GcsUserStore({
+          bucket: stack().storageClient!.bucket('fk-contract'),
+          prefix: `${unique('user')}/`,
+        }),
+      }),
+      { timeoutMs: 30_000 },
+    );
+  } else {
+    it('runs the GcsUserStore contract on the Cloud Storage emulator', () => {
+      console.warn(`GcsUserStore contract not run: ${storageMissing}`);
+      if (process.env.CI) expect(storageMissing).toBeUndefined();
+    });
+  }
+
+  describeQueueContract(
+    'PubSubQueue',
+    async () => {
+      const queue = await PubSubQueue.create({
+        pubsub: stack().pubsubClient,
+        topic: unique('queue'),
+        meter: new CountingMeter(),
+      });
+      return { queue, cleanup: () => queue.destroy() };
+    },
+    { visibilityTimeoutMs: 1000, waitMs: 300, deliveryTimeoutMs: 20_000, timeoutMs: 60_000 },
+  );
+
+  // The pull invocation path: the in-process runtime polling ordered pull subscriptions.
+  describeRuntimeContract(
+    'MemoryRuntime on PubSubQueue',
+    async () => {
+      const runtime = new MemoryRuntime();
+      const queues: PubSubQueue[] = [];
+      return {
+        runtime,
+        createQueue: async (name) => {
+          const queue = await PubSubQueue.create({
+            pubsub: stack().pubsubClient,
+            topic: unique(`rt-${name}`),
+          });
+          queues.push(queue);
+          return queue;
+        },
+        cleanup: async () => {
+          await runtime.close();
+          await Promise.all(queues.map((q) => q.destroy()));
+        },
+      };
+    },
+    { scheduleIntervalMs: 50, deliveryTimeoutMs: 20_000, quietMs: 300, timeoutMs: 60_000 },
+  );
+
+  describeChannelContract(
+    'PubSubChannel',
+    async () => ({
+      channel: await PubSubChannel.create({
+        pubsub: stack().pubsubClient,
+        prefix: unique('chan'),
+        pollMs: 2000,
+      }),
+    }),
+    { deliveryTimeoutMs: 20_000, quietMs: 300, timeoutMs: 60_000 },
+  );
+});

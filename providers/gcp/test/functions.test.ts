@@ -1,0 +1,162 @@
+// The push invocation path's own guarantees: a pushed message is acknowledged (2xx) only after it
+// was handled, and a redelivery that overtook its predecessor (Pub/Sub keeps no order after a nack)
+// is refused until the predecessor was applied.
+import {
+  type BatchHandler,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type ReceivedMessage,
+  type SessionItem,
+  TransientError,
+} from '@faaskeeper/core';
+import type { HttpFunction } from '@google-cloud/functions-framework';
+import { getFunction } from '@google-cloud/functions-framework/testing';
+import { describe, expect, it } from 'vitest';
+import {
+  configFromEnvironment,
+  DatastoreSystemStore,
+  DatastoreUserStore,
+  distributorOrderGuard,
+  type PushEnvelope,
+  pushFunction,
+  registerGcpFunctions,
+  resourceNames,
+  writerOrderGuard,
+} from '../src/index.js';
+import { unique, whenEmulators } from './support.js';
+
+let nextId = 1;
+function envelope(body: string, group: string): PushEnvelope {
+  return {
+    message: {
+      data: Buffer.from(body, 'utf8').toString('base64'),
+      attributes: { group, dedupId: `d${nextId}` },
+      messageId: String(nextId++),
+    },
+    subscription: 'projects/test/subscriptions/s',
+  };
+}
+
+/** Invokes an HTTP function as the functions framework would, resolving the status it answered. */
+async function invoke(fn: HttpFunction, body: PushEnvelope): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const res = {
+      statusCode: 200,
+      status(code: number) {
+        this.statusCode = code;
+        return this;
+      },
+      end() {
+        resolve(this.statusCode);
+        return this;
+      },
+    };
+    Promise.resolve((fn as (req: unknown, res: unknown) => unknown)({ body }, res)).catch(reject);
+  });
+}
+
+const batch = (n: number) => encodeMessage({ v: PROTOCOL_VERSION, batch: n, zxid: n, epoch: {}, items: [] });
+
+whenEmulators((stack) => {
+  describe('push functions', () => {
+    it('acknowledges only after the handler succeeded; retries transient failures inside the invocation', async () => {
+      const seen: ReceivedMessage[] = [];
+      let failures = 2;
+      const handler: BatchHandler = async (messages) => {
+        seen.push(...messages);
+        if (failures-- > 0) throw new TransientError('throttled');
+        return { failed: [] };
+      };
+      const fn = pushFunction(handler, { functionName: 'writer', timeoutMs: 10_000 });
+      expect(await invoke(fn, envelope('hello', 'writer'))).toBe(204);
+      expect(seen.map((m) => m.body)).toEqual(['hello', 'hello', 'hello']);
+      expect(seen[0]?.group).toBe('writer'); // from the attribute: push bodies omit the ordering key
+
+      const broken = pushFunction(
+        async () => {
+          throw new Error('bug');
+        },
+        { functionName: 'writer', timeoutMs: 10_000 },
+      );
+      expect(await invoke(broken, envelope('x', 'writer'))).toBe(503);
+    });
+
+    it('refuses a distributor batch that overtook its predecessor, and skips one already applied', async () => {
+      const applied: number[] = [];
+      const handler: BatchHandler = async (messages) => {
+        for (const m of messages) applied.push(JSON.parse(m.body).batch);
+        return { failed: [] };
+      };
+      const fn = pushFunction(handler, {
+        functionName: 'distributor',
+        timeoutMs: 10_000,
+        order: distributorOrderGuard({ datastore: stack().datastoreClient, namespace: unique('order') }),
+      });
+      expect(await invoke(fn, envelope(batch(2), 'distributor'))).toBe(503);
+      expect(applied).toEqual([]);
+      expect(await invoke(fn, envelope(batch(1), 'distributor'))).toBe(204);
+      expect(await invoke(fn, envelope(batch(2), 'distributor'))).toBe(204);
+      expect(await invoke(fn, envelope(batch(1), 'distributor'))).toBe(204); // a duplicate: acknowledged
+      expect(applied).toEqual([1, 2]);
+    });
+
+    it("holds back a client's request that overtook an earlier one of its session", async () => {
+      const store = new DatastoreSystemStore({
+        datastore: stack().datastoreClient,
+        namespace: unique('seq'),
+      });
+      const session: SessionItem = {
+        id: 7,
+        timeoutMs: 1000,
+        expiresAt: 0,
+        lastSeq: 3,
+        ephemerals: [],
+        watchPaths: [],
+      };
+      await store.transact([{ type: 'put', kind: 'session', id: '7', value: session, expect: 'absent' }]);
+      const handled: number[] = [];
+      const fn = pushFunction(
+        async (messages) => {
+          for (const m of messages) handled.push(JSON.parse(m.body).seq);
+          return { failed: [] };
+        },
+        { functionName: 'writer', timeoutMs: 10_000, order: writerOrderGuard(store) },
+      );
+      const request = (seq: number) =>
+        encodeMessage({
+          v: PROTOCOL_VERSION,
+          id: `7:${seq}`,
+          session: 7,
+          seq,
+          op: { type: 'sync', path: '/' },
+        });
+      expect(await invoke(fn, envelope(request(5), 'writer'))).toBe(503);
+      expect(await invoke(fn, envelope(request(4), 'writer'))).toBe(204);
+      expect(handled).toEqual([4]);
+    });
+
+    it('registers writer, distributor and heartbeat for Cloud Functions, opening the deployment on first call', async () => {
+      const deployment = unique('entry');
+      const config = configFromEnvironment({
+        FAASKEEPER_DEPLOYMENT: deployment,
+        GOOGLE_CLOUD_PROJECT: stack().projectId,
+      });
+      expect(config).toEqual({
+        deployment,
+        datastore: { projectId: stack().projectId },
+        pubsub: { projectId: stack().projectId },
+      });
+      registerGcpFunctions({ ...config, datastore: stack().datastoreClient, pubsub: stack().pubsubClient });
+      for (const name of ['writer', 'distributor', 'heartbeat'])
+        expect(getFunction(name)).toBeTypeOf('function');
+      expect(await invoke(getFunction('heartbeat') as HttpFunction, {})).toBe(204);
+      // The first call bootstrapped the deployment: the root exists in its user store.
+      const users = new DatastoreUserStore({
+        datastore: stack().datastoreClient,
+        namespace: resourceNames(deployment).namespace,
+      });
+      expect(await users.get('/')).toBeDefined();
+      expect(() => configFromEnvironment({})).toThrow(/FAASKEEPER_DEPLOYMENT/);
+    });
+  });
+});

@@ -1,0 +1,49 @@
+// The local GCP stack starts the emulators itself, bound to 127.0.0.1 only, and stops them by the
+// PIDs it recorded (the JVMs that listen, not wrapper shells).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { missingEmulators, startLocalGcpStack } from '../src/index.js';
+
+/** Local addresses the process `pid` listens on (TCP), from `ss`. */
+function listening(pid: number): string[] {
+  const out = execFileSync('ss', ['-H', '-ltnp'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => line.includes(`pid=${pid},`))
+    .map((line) => line.trim().split(/\s+/)[3] ?? '');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie (exited, not yet reaped) counts as gone.
+    return !/^\d+ \([^)]*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('local GCP stack', () => {
+  it('starts both emulators on 127.0.0.1 only and stops them by their PIDs', async () => {
+    const missing = missingEmulators();
+    if (missing !== undefined) {
+      console.warn(`GCP tests not run: ${missing}`);
+      if (process.env.CI) expect(missing).toBeUndefined();
+      return;
+    }
+    const stack = await startLocalGcpStack();
+    const pids = [stack.datastore.pid, stack.pubsub.pid];
+    try {
+      for (const emulator of [stack.datastore, stack.pubsub]) {
+        const addresses = listening(emulator.pid);
+        // The recorded PID is the process that listens, on the port handed out.
+        expect(addresses).toContain(`[::ffff:127.0.0.1]:${emulator.port}`);
+        for (const address of addresses) expect(address).toMatch(/^(\[::ffff:)?127\.0\.0\.1\]?:\d+$/);
+      }
+    } finally {
+      await stack.stop();
+    }
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  }, 60_000);
+});
