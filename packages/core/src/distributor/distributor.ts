@@ -80,11 +80,18 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
 
     const last = batches[batches.length - 1]!;
     const epoch = Object.keys(last.epoch).length === 0 ? undefined : last.epoch;
+    // A redelivered batch at or below the watermark is applied already, and later batches may have
+    // overwritten its records since: writing them again would roll readers back. Only its
+    // messages go out again (clients drop the ones they had).
+    const applied = await userStore.getWatermark();
+    const staleDeletes = new Set<string>();
     for (const batch of batches) {
       let n = 0;
+      const stale = batch.zxid <= applied;
       for (const item of batch.items) {
         if (item.type === 'txn') {
-          for (const w of item.writes) {
+          if (stale) for (const w of item.writes) if (!w.put) staleDeletes.add(w.path);
+          for (const w of stale ? [] : item.writes) {
             if (w.put) {
               const data = w.data ?? (await load(w.path))?.data ?? EMPTY;
               const record: NodeRecord = { data, stat: w.stat, children: w.children, txZxid: item.zxid };
@@ -133,7 +140,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     // 1. records (deleted nodes as tombstones stamped with the deleting zxid)
     const lastZxidOf = new Map<string, number>();
     for (const batch of batches)
-      for (const item of batch.items)
+      for (const item of batch.zxid <= applied ? [] : batch.items)
         if (item.type === 'txn') for (const w of item.writes) lastZxidOf.set(w.path, item.zxid);
     const tombstones: string[] = [];
     await mapLimit([...dirty], concurrency, async (path) => {
@@ -154,10 +161,15 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       }
     });
     // 2. the watermark
-    const wm = last.zxid;
-    await userStore.putWatermark(wm);
-    // 3. tombstones go
+    const wm = Math.max(last.zxid, applied);
+    if (wm > applied) await userStore.putWatermark(wm);
+    // 3. tombstones go (also those an earlier attempt left when it stopped after the watermark)
     await mapLimit(tombstones, concurrency, (path) => userStore.delete(path));
+    await mapLimit([...staleDeletes], concurrency, async (path) => {
+      if (dirty.has(path)) return;
+      const r = await userStore.get(path);
+      if (r?.deleted && r.txZxid <= applied) await userStore.delete(path);
+    });
     // 4. messages
     await mapLimit([...outbox], concurrency, async ([session, list]) => {
       const encoded = list.map((m) =>

@@ -2,4 +2,7 @@
  * @faaskeeper/core/testkit — contract suites for adapters, fault injection and history checking.
  * @packageDocumentation
  */
-export {};
+
+export * from './contracts/index.js';
+export * from './faults/index.js';
+export * from './linearizability/index.js';

@@ -1,4 +1,8 @@
-/** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first error. */
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first error. After
+ * a failure no new call starts, and the rejection waits until every call in flight has settled:
+ * a failed function invocation must leave no write behind that could land after its retry.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -10,12 +14,19 @@ export async function mapLimit<T, R>(
     return out;
   }
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!, i);
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
   return out;
 }

@@ -1,0 +1,139 @@
+import type { EmbeddedService } from '../../embedded/embedded-service.js';
+import { settle } from '../../ports/clock.js';
+import type { Queue } from '../../ports/queue.js';
+import type { NodeRecord, SessionItem, SystemNodeItem, WriterState } from '../../protocol/messages.js';
+import { WRITER_STATE_ID } from '../../writer/writer.js';
+import { unwrapPort } from './intercept.js';
+
+const childPath = (parent: string, name: string) => (parent === '/' ? `/${name}` : `${parent}/${name}`);
+const parentPath = (path: string) => {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+};
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+function queueDepth(queue: Queue): number {
+  const depth = (unwrapPort(queue) as { depth?: number }).depth;
+  return typeof depth === 'number' ? depth : 0;
+}
+
+/**
+ * Waits until both function queues of an embedded deployment are empty (every message handled and
+ * acknowledged) and stay empty for a few event-loop turns. Throws after `timeoutMs` of wall time:
+ * a guard against a stuck run, not a sleep.
+ */
+export async function drain(service: EmbeddedService, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quiet = 0;
+  while (quiet < 3) {
+    await settle(3);
+    const busy = queueDepth(service.ports.writerQueue) + queueDepth(service.ports.distributorQueue);
+    quiet = busy === 0 ? quiet + 1 : 0;
+    if (Date.now() > deadline)
+      throw new Error(`the deployment did not drain within ${timeoutMs} ms (${busy} messages left)`);
+    if (busy > 0) await new Promise<void>((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+const sameStat = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Checks that a drained embedded deployment is consistent, reading the stores directly (past any
+ * fault wrappers). Returns the problems found (empty: consistent):
+ * - the tree: every node's parent lists it, every listed child exists, `numChildren` equals the
+ *   child count, `cversion` adds up (each child create and delete counts once), zxids are ordered;
+ * - sessions: every ephemeral belongs to a live session that lists it, and no watch registration,
+ *   persistent watch or epoch entry names a closed session;
+ * - the user store equals the system store: one live record per node with the same Stat and
+ *   children, data of the Stat's length, no leftover record or tombstone, the watermark at the
+ *   writer's zxid.
+ */
+export async function checkFinalState(service: EmbeddedService): Promise<string[]> {
+  const problems: string[] = [];
+  const system = unwrapPort(service.ports.systemStore);
+  const user = unwrapPort(service.ports.userStore);
+  const state = (await system.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))?.value;
+  if (state === undefined) return ['the writer state is missing'];
+  const items = await system.list<SystemNodeItem>('node');
+  const sessions = new Map<number, SessionItem>();
+  for (const s of await system.list<SessionItem>('session')) sessions.set(s.value.id, s.value);
+  const nodes = new Map<string, SystemNodeItem>();
+  for (const item of items) nodes.set(item.id, item.value);
+  if (nodes.get('/')?.node === undefined) problems.push('the root is missing');
+
+  for (const [path, item] of nodes) {
+    for (const s of [...(item.dataWatches ?? []), ...(item.childWatches ?? [])])
+      if (!sessions.has(s)) problems.push(`${path}: a watch of closed session ${s} is left`);
+    if (new Set(item.dataWatches ?? []).size !== (item.dataWatches ?? []).length)
+      problems.push(`${path}: a data watch is registered twice`);
+    if (new Set(item.childWatches ?? []).size !== (item.childWatches ?? []).length)
+      problems.push(`${path}: a child watch is registered twice`);
+    const node = item.node;
+    if (node === undefined) {
+      if ((item.dataWatches ?? []).length === 0 && (item.childWatches ?? []).length === 0)
+        problems.push(`${path}: an empty item (no node, no watches) is left`);
+      continue;
+    }
+    const { stat, children } = node;
+    if (path !== '/') {
+      const parent = nodes.get(parentPath(path))?.node;
+      if (parent === undefined) problems.push(`${path}: its parent does not exist`);
+      else if (!parent.children.includes(baseName(path)))
+        problems.push(`${path}: its parent does not list it`);
+    }
+    if (new Set(children).size !== children.length) problems.push(`${path}: a child is listed twice`);
+    for (const c of children)
+      if (nodes.get(childPath(path, c))?.node === undefined)
+        problems.push(`${path}: child ${c} does not exist`);
+    if (stat.numChildren !== children.length)
+      problems.push(`${path}: numChildren ${stat.numChildren} but ${children.length} children`);
+    if (stat.cversion < stat.numChildren || (stat.cversion - stat.numChildren) % 2 !== 0)
+      problems.push(`${path}: cversion ${stat.cversion} does not add up with ${stat.numChildren} children`);
+    if (stat.version < 0) problems.push(`${path}: version ${stat.version}`);
+    if (stat.mzxid < stat.czxid || stat.pzxid < stat.czxid)
+      problems.push(
+        `${path}: zxids out of order (czxid ${stat.czxid}, mzxid ${stat.mzxid}, pzxid ${stat.pzxid})`,
+      );
+    if (Math.max(stat.czxid, stat.mzxid, stat.pzxid) > state.zxid)
+      problems.push(`${path}: a zxid beyond the writer's ${state.zxid}`);
+    if (stat.ephemeralOwner !== 0) {
+      const owner = sessions.get(stat.ephemeralOwner);
+      if (owner === undefined) problems.push(`${path}: ephemeral of closed session ${stat.ephemeralOwner}`);
+      else if (!owner.ephemerals.includes(path))
+        problems.push(`${path}: session ${stat.ephemeralOwner} does not list its ephemeral`);
+    }
+    const record: NodeRecord | undefined = await user.get(path);
+    if (record === undefined) problems.push(`${path}: no user-store record`);
+    else {
+      if (record.deleted) problems.push(`${path}: the user store holds a tombstone for a live node`);
+      if (!sameStat(record.stat, stat))
+        problems.push(`${path}: user-store Stat ${JSON.stringify(record.stat)} != ${JSON.stringify(stat)}`);
+      if (JSON.stringify([...record.children].sort()) !== JSON.stringify([...children].sort()))
+        problems.push(`${path}: user-store children [${record.children}] != [${children}]`);
+      if (record.data.byteLength !== stat.dataLength)
+        problems.push(`${path}: ${record.data.byteLength} bytes of data, dataLength ${stat.dataLength}`);
+    }
+  }
+  for (const [id, s] of sessions)
+    for (const p of s.ephemerals)
+      if (nodes.get(p)?.node?.stat.ephemeralOwner !== id)
+        problems.push(`session ${id}: lists ephemeral ${p}, which it does not own`);
+  for (const w of state.persistentWatches)
+    if (!sessions.has(w.session))
+      problems.push(`persistent watch of closed session ${w.session} on ${w.path}`);
+  for (const sid of Object.keys(state.epoch))
+    if (!sessions.has(Number(sid))) problems.push(`epoch entry of closed session ${sid}`);
+
+  const watermark = await user.getWatermark();
+  if (watermark !== state.zxid) problems.push(`watermark ${watermark} != writer zxid ${state.zxid}`);
+  const paths = (user as { paths?: () => string[] }).paths?.();
+  if (paths !== undefined)
+    for (const p of paths)
+      if (nodes.get(p)?.node === undefined) {
+        const r = await user.get(p);
+        problems.push(
+          `${p}: user-store ${r?.deleted ? 'tombstone' : 'record'} of a node that does not exist`,
+        );
+      }
+  return problems;
+}

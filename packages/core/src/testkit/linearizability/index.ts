@@ -1,0 +1,3 @@
+export * from './checker.js';
+export * from './history.js';
+export * from './znode-model.js';

@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import { CreateMode, type FaaSKeeperClient, type Stat, type SystemNodeItem } from '../../src/index.js';
+import {
+  batchItem,
+  type CrashEnv,
+  type CrashReport,
+  type CrashScenario,
+  type CrashTarget,
+  describeCrashReport,
+  enumerateCrashPoints,
+  requestOfType,
+  unwrapPort,
+} from '../../src/testkit/faults/index.js';
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+async function node(env: CrashEnv, path: string): Promise<SystemNodeItem | undefined> {
+  return (await unwrapPort(env.service.ports.systemStore).get<SystemNodeItem>({ kind: 'node', id: path }))
+    ?.value;
+}
+
+async function stat(env: CrashEnv, path: string): Promise<Stat> {
+  const n = (await node(env, path))?.node;
+  if (n === undefined) throw new Error(`${path} does not exist`);
+  return n.stat;
+}
+
+/** Exactly one reply per request of the client (the channel log counts them after de-duplication). */
+function expectOneReplyEach(env: CrashEnv, zk: FaaSKeeperClient, requests: number): void {
+  const replies = env.channel.messages(zk.sessionNumber).filter((m) => m.body.type === 'reply');
+  const seqs = replies.map((m) => (m.body.type === 'reply' ? m.body.seq : -1));
+  expect(new Set(seqs).size).toBe(seqs.length);
+  expect(seqs.length).toBe(requests);
+}
+
+interface Base {
+  zk: FaaSKeeperClient;
+  parent: Stat;
+}
+
+/** A writer-side or distributor-side scenario around one client operation under /p. */
+function scenario<C extends Base, R>(
+  name: string,
+  target: CrashTarget,
+  requestType: Parameters<typeof requestOfType>[0],
+  setup: (env: CrashEnv, zk: FaaSKeeperClient) => Promise<Omit<C, 'zk' | 'parent'>>,
+  act: (env: CrashEnv, c: C) => Promise<R>,
+  check: (env: CrashEnv, c: C, r: R) => Promise<void>,
+): { name: string; run: () => Promise<CrashReport> } {
+  const s: CrashScenario<C, R> = {
+    name,
+    target,
+    // The writer invocation that holds the request; the distributor invocation that answers it.
+    match:
+      target === 'writer'
+        ? requestOfType(requestType)
+        : batchItem(
+            (i) =>
+              i.type === 'read' || (i.type === 'txn' && (i.reply !== undefined || i.closed !== undefined)),
+          ),
+    async setup(env) {
+      const zk = await env.service.connect({ sessionTimeoutMs: 60_000 });
+      await zk.create('/p', 'p');
+      const extra = await setup(env, zk);
+      return { zk, parent: await stat(env, '/p'), ...extra } as C;
+    },
+    act,
+    check,
+  };
+  return { name, run: () => enumerateCrashPoints(s) };
+}
+
+const targets: CrashTarget[] = ['writer', 'distributor'];
+
+function scenarios(target: CrashTarget): { name: string; run: () => Promise<CrashReport> }[] {
+  return [
+    scenario(
+      'create',
+      target,
+      'create',
+      async () => ({}),
+      (_env, c) => c.zk.create('/p/a', 'v'),
+      async (env, c, path: string) => {
+        expect(path).toBe('/p/a');
+        const p = await stat(env, '/p');
+        expect(p.cversion).toBe(c.parent.cversion + 1);
+        expect(p.numChildren).toBe(c.parent.numChildren + 1);
+        expect((await stat(env, '/p/a')).version).toBe(0);
+        expect(text((await c.zk.getData('/p/a')).data)).toBe('v');
+        expectOneReplyEach(env, c.zk, 3); // create /p, the create, the read-back has no reply
+      },
+    ),
+    scenario(
+      'setData',
+      target,
+      'setData',
+      async (_env, zk) => {
+        await zk.create('/p/s', 'v0');
+        return {};
+      },
+      (_env, c) => c.zk.setData('/p/s', 'v1', { version: 0 }),
+      async (env, c, s: Stat) => {
+        expect(s.version).toBe(1);
+        const now = await stat(env, '/p/s');
+        expect(now.version).toBe(1);
+        expect(now.mzxid).toBe(s.mzxid);
+        expect(text((await c.zk.getData('/p/s')).data)).toBe('v1');
+        expectOneReplyEach(env, c.zk, 4);
+      },
+    ),
+    scenario(
+      'delete',
+      target,
+      'delete',
+      async (_env, zk) => {
+        await zk.create('/p/d', 'x');
+        return {};
+      },
+      (_env, c) => c.zk.delete('/p/d', { version: 0 }),
+      async (env, c) => {
+        expect(await node(env, '/p/d')).toBeUndefined();
+        expect(await c.zk.exists('/p/d')).toBeNull();
+        const p = await stat(env, '/p');
+        expect(p.cversion).toBe(c.parent.cversion + 1);
+        expect(p.numChildren).toBe(c.parent.numChildren - 1);
+        expectOneReplyEach(env, c.zk, 4);
+      },
+    ),
+    scenario(
+      'multi',
+      target,
+      'multi',
+      async (_env, zk) => {
+        await zk.create('/p/s', 'v0');
+        await zk.create('/p/d', 'x');
+        return {};
+      },
+      (_env, c) =>
+        c.zk.multi([
+          { op: 'create', path: '/p/m', data: 'm' },
+          { op: 'setData', path: '/p/s', data: 'v1', version: 0 },
+          { op: 'delete', path: '/p/d', version: 0 },
+          { op: 'check', path: '/p', version: 0 },
+        ]),
+      async (env, c, results: unknown[]) => {
+        expect(results).toHaveLength(4);
+        const p = await stat(env, '/p');
+        expect(p.cversion).toBe(c.parent.cversion + 2); // one child created, one deleted
+        expect(p.numChildren).toBe(c.parent.numChildren);
+        expect((await stat(env, '/p/s')).version).toBe(1);
+        expect((await stat(env, '/p/m')).version).toBe(0);
+        expect(await node(env, '/p/d')).toBeUndefined();
+        expect(text((await c.zk.getData('/p/s')).data)).toBe('v1');
+        expectOneReplyEach(env, c.zk, 5);
+      },
+    ),
+    scenario<Base & { ghost: FaaSKeeperClient; fired: string[]; gone: Promise<void> }, void>(
+      'session expiry',
+      target,
+      'expireSession',
+      async (env, zk) => {
+        const ghost = await env.service.connect({ sessionTimeoutMs: 2000 });
+        await ghost.create('/p/e', 'eph', { mode: CreateMode.EPHEMERAL });
+        const fired: string[] = [];
+        let gone!: () => void;
+        const done = new Promise<void>((resolve) => (gone = resolve));
+        await zk.exists('/p/e', {
+          watch: (e) => {
+            fired.push(`${e.type} ${e.path}`);
+            gone();
+          },
+        });
+        return { ghost, fired, gone: done };
+      },
+      async (env, c) => {
+        env.service.partition(c.ghost); // vanishes without closing
+        await env.clock.advance(4000); // past its timeout and the allowed skew; heartbeats run
+        await c.gone;
+      },
+      async (env, c) => {
+        expect(c.fired).toEqual(['NodeDeleted /p/e']);
+        expect(await node(env, '/p/e')).toBeUndefined();
+        expect(
+          await unwrapPort(env.service.ports.systemStore).get({ kind: 'session', id: c.ghost.sessionId }),
+        ).toBeUndefined();
+        const p = await stat(env, '/p');
+        expect(p.cversion).toBe(c.parent.cversion + 1);
+        expect(p.numChildren).toBe(c.parent.numChildren - 1);
+        env.service.heal(c.ghost);
+        await env.clock.advance(1);
+        expect(c.ghost.state).toBe('EXPIRED');
+        const told = env.channel
+          .messages(c.ghost.sessionNumber)
+          .filter((m) => m.body.type === 'session' && m.body.state === 'EXPIRED');
+        expect(told).toHaveLength(1);
+      },
+    ),
+    scenario<Base & { fired: string[] }, { data: Uint8Array; stat: Stat }>(
+      'watched read',
+      target,
+      'watchedRead',
+      async (_env, zk) => {
+        await zk.create('/p/w', 'w0');
+        return { fired: [] };
+      },
+      (_env, c) => c.zk.getData('/p/w', { watch: (e) => c.fired.push(`${e.type} ${e.path}`) }),
+      async (env, c, r) => {
+        expect(text(r.data)).toBe('w0');
+        expect(r.stat.version).toBe(0);
+        expect((await node(env, '/p/w'))?.dataWatches).toEqual([c.zk.sessionNumber]);
+        expectOneReplyEach(env, c.zk, 4);
+        const other = await env.service.connect();
+        await other.setData('/p/w', 'w1');
+        await other.setData('/p/w', 'w2');
+        await c.zk.sync();
+        expect(c.fired).toEqual(['NodeDataChanged /p/w']);
+      },
+    ),
+  ];
+}
+
+describe('crash at every boundary between two port calls, then retry with the same input', () => {
+  for (const target of targets) {
+    for (const s of scenarios(target)) {
+      it(`${s.name} (${target} crashes): no acknowledged write lost, none applied twice, one reply, a consistent tree`, async () => {
+        const report = await s.run();
+        expect(report.failures, describeCrashReport(report)).toEqual([]);
+        // Every boundary was tried: before and after each call of the invocation.
+        expect(report.calls.length).toBeGreaterThan(0);
+        expect(report.runs).toBe(1 + 2 * report.calls.length);
+        expect(report.crashes).toBe(2 * report.calls.length);
+      });
+    }
+  }
+});
