@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FaaSKeeperClient } from '@faaskeeper/client';
 import { createEmbeddedService } from '@faaskeeper/core';
+import { importOptional, MissingPackageError } from './optional-import.js';
 
 /** A connected session of some deployment, and how to let go of it. */
 export interface Deployment {
@@ -62,6 +63,29 @@ export async function readConfig(file: string): Promise<DeploymentConfig> {
  */
 export async function openDeployment(config?: DeploymentConfig): Promise<Deployment> {
   const provider = config?.provider ?? 'embedded';
+  if (provider === 'aws' && config !== undefined) {
+    // A file `faaskeeper deploy aws` or `faaskeeper dev` wrote: connect() options plus the provider.
+    const { connect } = await importOptional(
+      () => import('@faaskeeper/aws'),
+      'an aws deployment config',
+      '@faaskeeper/aws',
+    ).catch((error: unknown) => {
+      throw error instanceof MissingPackageError ? new ConfigError(error.message) : error;
+    });
+    const { provider: _provider, ...options } = config as DeploymentConfig & Parameters<typeof connect>[0];
+    if (typeof options.deployment !== 'string' || typeof options.region !== 'string')
+      throw new ConfigError(
+        'an aws config needs "deployment" and "region" (faaskeeper deploy aws writes one)',
+      );
+    const client = await connect(options);
+    return {
+      label: `aws:${options.deployment}`,
+      client,
+      async close() {
+        await client.close();
+      },
+    };
+  }
   if (provider !== 'embedded') {
     // The provider packages (@faaskeeper/aws, @faaskeeper/gcp) plug in here once they exist.
     throw new ConfigError(

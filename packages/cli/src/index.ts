@@ -3,6 +3,7 @@
  * exported so that other tools (and tests) can drive the shell without a terminal.
  * @packageDocumentation
  */
+export { DEPLOY_USAGE, deployHelp, runDeployCommand } from './aws-deploy.js';
 export { type DemoOptions, runDemo } from './demo.js';
 export {
   ConfigError,
@@ -12,6 +13,7 @@ export {
   PROVIDERS,
   readConfig,
 } from './deployment.js';
+export { DEV_USAGE, type DevOptions, devHelp, runDev, runDevCommand } from './dev.js';
 export { type CliStreams, cliHelp, main } from './main.js';
 export {
   COMMAND_NAMES,

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
+import { DEPLOY_USAGE, deployHelp, runDeployCommand } from './aws-deploy.js';
 import { runDemo } from './demo.js';
 import { ConfigError, type DeploymentConfig, openDeployment, readConfig } from './deployment.js';
+import { DEV_USAGE, devHelp, runDevCommand } from './dev.js';
 import { ExitCode } from './shell/commands.js';
 import { runShell, type ShellStreams } from './shell/run-shell.js';
 import { cliVersion } from './version.js';
@@ -26,10 +28,18 @@ export function cliHelp(): string[] {
     '               from stdin when it is not a terminal, or from the prompt. Without --config it',
     '               runs on a fresh embedded (in-memory, in-process) deployment.',
     '  demo         a narrated tour on the embedded deployment: leader election, a watch, session expiry',
+    `  ${DEV_USAGE}`,
+    '               the local AWS stack (emulators on 127.0.0.1) with the functions in-process',
+    `  ${DEPLOY_USAGE.deploy}`,
+    '               deploy to AWS with the CDK; writes the client configuration',
+    `  ${DEPLOY_USAGE.synth}`,
+    '               write the CloudFormation template only (no credentials needed)',
+    `  ${DEPLOY_USAGE.destroy}`,
+    '               delete the stack (the table and bucket are retained)',
     '  help         this text (faaskeeper <command> --help describes one command)',
     '  --version    print the version',
     '',
-    '  dev, deploy, cost: not available yet (they come with the provider packages).',
+    '  cost: not available yet (it comes with the provider packages).',
     '',
     'Exit codes: 0 success, 1 a command failed, 2 usage error.',
   ];
@@ -86,6 +96,8 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
     case '-h':
       if (rest[0] === 'shell') print(shellHelp());
       else if (rest[0] === 'demo') print(demoHelp());
+      else if (rest[0] === 'dev') print(devHelp());
+      else if (rest[0] === 'deploy' || rest[0] === 'synth' || rest[0] === 'destroy') print(deployHelp());
       else print(cliHelp());
       return ExitCode.OK;
     case 'shell': {
@@ -137,7 +149,11 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
       return runDemo({ out: (line) => streams.output.write(`${line}\n`) });
     }
     case 'dev':
+      return runDevCommand(rest, streams);
     case 'deploy':
+    case 'synth':
+    case 'destroy':
+      return runDeployCommand(command, rest, streams);
     case 'cost':
       streams.errorOutput.write(
         `Error: faaskeeper ${command} is not available yet (it comes with the provider packages)\n`,

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@faaskeeper/aws';
+import { localAwsStackMissing } from '@faaskeeper/aws/local';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDev } from '../src/dev.js';
+import { ExitCode, main } from '../src/index.js';
+import { memoryStreams } from './helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fk-dev-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('faaskeeper dev', () => {
+  it('serves clients and the shell through the written connect options and stops its emulators on abort', async (ctx) => {
+    const missing = localAwsStackMissing();
+    if (missing !== undefined) {
+      // On CI the emulators are always present: a missing one is a failure there.
+      if (process.env.CI) throw new Error(`the local AWS stack cannot run on CI: ${missing}`);
+      ctx.skip(`local AWS stack unavailable: ${missing}`);
+      return;
+    }
+    const abort = new AbortController();
+    const out: string[] = [];
+    const err: string[] = [];
+    const configOut = join(dir, 'dev.local.json');
+    let ready: (info: { pids: number[]; configPath: string }) => void = () => {};
+    const isReady = new Promise<{ pids: number[]; configPath: string }>((r) => {
+      ready = r;
+    });
+    const running = runDev({
+      deployment: 'devtest',
+      configOut,
+      signal: abort.signal,
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      onReady: (info) => ready(info),
+    });
+    const info = await Promise.race([
+      isReady,
+      running.then((code) => {
+        throw new Error(`dev exited early with ${code}: ${err.join('\n')}`);
+      }),
+    ]);
+    expect(info.pids.every(alive)).toBe(true);
+    expect(out.join('\n')).toContain('Press Ctrl-C to stop.');
+    // What another process would do: read the written options and connect.
+    const options = JSON.parse(readFileSync(info.configPath, 'utf8')) as Parameters<typeof connect>[0] & {
+      provider?: string;
+    };
+    expect(options.provider).toBe('aws');
+    const { provider: _provider, ...connectOptions } = options;
+    const zk = await connect(connectOptions);
+    try {
+      expect(await zk.create('/dev-node', 'hello')).toBe('/dev-node');
+      const { data } = await zk.getData('/dev-node');
+      expect(new TextDecoder().decode(data)).toBe('hello');
+    } finally {
+      await zk.close();
+    }
+    // The same file drives the shell: `faaskeeper shell --config <file>`.
+    const io = memoryStreams();
+    const code = await main(
+      ['shell', '--config', info.configPath, '-c', 'create /from-shell v1; get /dev-node'],
+      io.streams,
+    );
+    expect(io.stderr()).toBe('');
+    expect(code).toBe(ExitCode.OK);
+    expect(io.stdout()).toBe('Created /from-shell\nhello\n');
+    abort.abort();
+    expect(await running).toBe(ExitCode.OK);
+    expect(info.pids.some(alive)).toBe(false);
+    expect(out.at(-1)).toBe(`Stopped (PIDs ${info.pids.join(', ')}).`);
+  }, 120_000);
+});

@@ -1,0 +1,216 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { AwsDeploymentConfig } from '../config.js';
+import { STACK_OUTPUTS } from './stack.js';
+import { type SynthesizeOptions, stackNameOf, synthesizeAws } from './synth.js';
+
+/** The deployment could not reach AWS: no credentials, a missing profile, or no answer in time. */
+export class AwsCredentialsError extends Error {
+  override readonly name = 'AwsCredentialsError';
+}
+
+/** Where to deploy, as whom. */
+export interface AwsTarget {
+  region: string;
+  /** A profile of `~/.aws/config`; default: the SDK's default chain (`AWS_PROFILE`, env keys, …). */
+  profile?: string;
+  /** How long resolving credentials and the account may take. Default 15 s. */
+  credentialTimeoutMs?: number;
+}
+
+/**
+ * Resolves the account the credentials belong to (STS GetCallerIdentity) — the fail-fast check
+ * before anything is synthesized or deployed.
+ * @throws AwsCredentialsError when there are no usable credentials or AWS does not answer in time.
+ */
+export async function resolveAccount(target: AwsTarget): Promise<string> {
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+  const timeoutMs = target.credentialTimeoutMs ?? 15_000;
+  const sts = new STSClient({
+    region: target.region,
+    maxAttempts: 1,
+    ...(target.profile === undefined ? {} : { profile: target.profile }),
+  });
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const who = target.profile === undefined ? 'the default credentials' : `profile '${target.profile}'`;
+  try {
+    // The timer also bounds credential resolution (the instance metadata probe can take long).
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(
+          new AwsCredentialsError(
+            `AWS did not answer within ${timeoutMs} ms with ${who} in ${target.region} (check your network and credentials)`,
+          ),
+        );
+      }, timeoutMs);
+    });
+    const out = await Promise.race([
+      sts.send(new GetCallerIdentityCommand({}), { abortSignal: abort.signal }),
+      timeout,
+    ]);
+    if (out.Account === undefined) throw new AwsCredentialsError('STS GetCallerIdentity returned no account');
+    return out.Account;
+  } catch (error) {
+    if (error instanceof AwsCredentialsError) throw error;
+    throw new AwsCredentialsError(
+      `no usable AWS credentials (${who}): ${(error as Error).message}. ` +
+        'Configure credentials (aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and retry.',
+    );
+  } finally {
+    clearTimeout(timer);
+    sts.destroy();
+  }
+}
+
+/** Options of {@link deployAws}. */
+export interface DeployAwsOptions extends Omit<SynthesizeOptions, 'account' | 'region'>, AwsTarget {
+  /** Bootstrap the account and region for the CDK first (once per account and region). */
+  bootstrap?: boolean;
+  /** Directory of the client configuration files. Default `.faaskeeper`. */
+  configDir?: string;
+}
+
+/** What a deploy produced. */
+export interface DeployAwsResult {
+  account: string;
+  stackName: string;
+  /** The deployment's configuration (what `connect()` takes as `config`). */
+  config: AwsDeploymentConfig;
+  /** Where it was written. */
+  configPath: string;
+  /** The managed policy to attach to the principals that run clients. */
+  clientPolicyArn: string | undefined;
+}
+
+/** The client configuration file of a deployment. */
+export function clientConfigPath(deployment: string, configDir = '.faaskeeper'): string {
+  return resolve(join(configDir, `${deployment}.aws.json`));
+}
+
+/** The client configuration from a deployed stack's outputs. */
+export function clientConfigFromOutputs(
+  deployment: string,
+  region: string,
+  outputs: Record<string, string>,
+): AwsDeploymentConfig {
+  const need = (key: keyof typeof STACK_OUTPUTS) => {
+    const value = outputs[STACK_OUTPUTS[key]];
+    if (value === undefined) throw new Error(`the stack has no output ${STACK_OUTPUTS[key]}`);
+    return value;
+  };
+  return {
+    deployment,
+    region,
+    systemTable: need('systemTable'),
+    bucket: need('bucket'),
+    userStore: 's3',
+    writerQueueUrl: need('writerQueueUrl'),
+    distributorQueueUrl: need('distributorQueueUrl'),
+    channelPrefix: need('channelPrefix'),
+  };
+}
+
+/**
+ * Writes a client configuration file: `{ "provider": "aws", deployment, region, config }` — the
+ * options `connect()` takes (leave out `provider`), and what `faaskeeper shell --config` reads.
+ */
+export async function writeClientConfig(path: string, config: AwsDeploymentConfig): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const file = { provider: 'aws', deployment: config.deployment, region: config.region, config };
+  await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
+}
+
+/** The CDK toolkit library (loaded on demand: only deploy and destroy need it). */
+export type ToolkitLib = typeof import('@aws-cdk/toolkit-lib');
+
+/** The toolkit's selection of exactly one stack (an error when the assembly lacks it). */
+export function stackSelector(toolkit: ToolkitLib, stackName: string) {
+  return { strategy: toolkit.StackSelectionStrategy.PATTERN_MUST_MATCH, patterns: [stackName] };
+}
+
+async function toolkitFor(profile: string | undefined) {
+  const toolkit = await import('@aws-cdk/toolkit-lib');
+  const kit = new toolkit.Toolkit({
+    sdkConfig: {
+      baseCredentials: toolkit.BaseCredentials.awsCliCompatible(profile === undefined ? {} : { profile }),
+    },
+  });
+  return { toolkit, kit };
+}
+
+/**
+ * Deploys a FaaSKeeper stack with the CDK toolkit library: checks credentials (fails fast),
+ * synthesizes, optionally bootstraps, deploys, and writes the client configuration.
+ * @throws AwsCredentialsError without usable credentials.
+ */
+export async function deployAws(options: DeployAwsOptions): Promise<DeployAwsResult> {
+  const { region, profile, credentialTimeoutMs, bootstrap, configDir, ...synth } = options;
+  const account = await resolveAccount({
+    region,
+    ...(profile === undefined ? {} : { profile }),
+    ...(credentialTimeoutMs === undefined ? {} : { credentialTimeoutMs }),
+  });
+  const synthesized = await synthesizeAws({ ...synth, account, region });
+  const { toolkit, kit } = await toolkitFor(profile);
+  if (bootstrap === true)
+    await kit.bootstrap(toolkit.BootstrapEnvironments.fromList([`aws://${account}/${region}`]));
+  const cx = await kit.fromAssemblyDirectory(synthesized.assemblyDir);
+  const result = await kit.deploy(cx, {
+    stacks: {
+      strategy: toolkit.StackSelectionStrategy.PATTERN_MUST_MATCH,
+      patterns: [synthesized.stackName],
+    },
+  });
+  const deployed = result.stacks.find((s) => s.stackName === synthesized.stackName) ?? result.stacks[0];
+  if (deployed === undefined) throw new Error(`the toolkit deployed no stack ${synthesized.stackName}`);
+  const config = clientConfigFromOutputs(options.deployment, region, deployed.outputs);
+  const configPath = clientConfigPath(options.deployment, configDir);
+  await writeClientConfig(configPath, config);
+  return {
+    account,
+    stackName: synthesized.stackName,
+    config,
+    configPath,
+    clientPolicyArn: deployed.outputs[STACK_OUTPUTS.clientPolicyArn],
+  };
+}
+
+/** Options of {@link destroyAws}. */
+export interface DestroyAwsOptions extends AwsTarget {
+  deployment: string;
+  /** Where the cloud assembly goes. Default `.faaskeeper/cdk.out/<deployment>`. */
+  outDir?: string;
+}
+
+/**
+ * Deletes a deployment's stack (queues, functions, roles, schedule). The system-store table and
+ * the bucket are retained: they hold the data, and a retained table can be restored.
+ * @throws AwsCredentialsError without usable credentials.
+ */
+export async function destroyAws(
+  options: DestroyAwsOptions,
+): Promise<{ account: string; stackName: string }> {
+  const { region, profile, credentialTimeoutMs, deployment, outDir } = options;
+  const account = await resolveAccount({
+    region,
+    ...(profile === undefined ? {} : { profile }),
+    ...(credentialTimeoutMs === undefined ? {} : { credentialTimeoutMs }),
+  });
+  const synthesized = await synthesizeAws({
+    deployment,
+    account,
+    region,
+    ...(outDir === undefined ? {} : { outDir }),
+  });
+  const { toolkit, kit } = await toolkitFor(profile);
+  const cx = await kit.fromAssemblyDirectory(synthesized.assemblyDir);
+  await kit.destroy(cx, {
+    stacks: {
+      strategy: toolkit.StackSelectionStrategy.PATTERN_MUST_MATCH,
+      patterns: [synthesized.stackName],
+    },
+  });
+  return { account, stackName: stackNameOf(deployment) };
+}

@@ -1,0 +1,30 @@
+/**
+ * @faaskeeper/aws/deploy — FaaSKeeper on AWS as infrastructure as code (AWS CDK v2): the stack,
+ * its synthesis into a CloudFormation template, and deploy/destroy through the CDK toolkit library.
+ * @packageDocumentation
+ */
+export { bundleFunctions, FUNCTION_NAMES, type FunctionName } from './bundle.js';
+export {
+  AwsCredentialsError,
+  type AwsTarget,
+  clientConfigFromOutputs,
+  clientConfigPath,
+  type DeployAwsOptions,
+  type DeployAwsResult,
+  type DestroyAwsOptions,
+  deployAws,
+  destroyAws,
+  resolveAccount,
+  stackSelector,
+  type ToolkitLib,
+  writeClientConfig,
+} from './deploy.js';
+export {
+  BUCKET_PREFIXES,
+  clientStatements,
+  DEPLOYMENT_NAME,
+  FaaSKeeperStack,
+  type FaaSKeeperStackProps,
+  STACK_OUTPUTS,
+} from './stack.js';
+export { type Synthesized, type SynthesizeOptions, stackNameOf, synthesizeAws } from './synth.js';

@@ -1,0 +1,377 @@
+import {
+  Aws,
+  CfnOutput,
+  Duration,
+  aws_dynamodb as dynamodb,
+  aws_events as events,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_logs as logs,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  aws_s3 as s3,
+  aws_lambda_event_sources as sources,
+  aws_sqs as sqs,
+  aws_events_targets as targets,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { type AwsDeploymentConfig, configToEnv, resourceNames } from '../config.js';
+import type { FunctionName } from './bundle.js';
+
+/** Key prefixes the adapters use in the deployment's bucket (see `createAwsPorts`). */
+export const BUCKET_PREFIXES = {
+  /** The S3 user store's node records and watermark. */
+  user: 'user/',
+  /** SQS bodies over the message limit, carried by reference (short-lived). */
+  offloadedBodies: 'sqs-bodies/',
+  /** System-store items over the DynamoDB item limit. */
+  systemItems: 'system-items/',
+} as const;
+
+/** Names of the stack outputs `faaskeeper deploy aws` turns into the client configuration. */
+export const STACK_OUTPUTS = {
+  systemTable: 'SystemTableName',
+  bucket: 'BucketName',
+  writerQueueUrl: 'WriterQueueUrl',
+  distributorQueueUrl: 'DistributorQueueUrl',
+  channelPrefix: 'ChannelPrefix',
+  clientPolicyArn: 'ClientPolicyArn',
+} as const;
+
+/** Deployment names: short and lower-case, because the bucket name derives from them. */
+export const DEPLOYMENT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$/;
+
+/** Options of {@link FaaSKeeperStack}. */
+export interface FaaSKeeperStackProps extends StackProps {
+  /** Deployment name; every resource name derives from it (see `resourceNames`). */
+  deployment: string;
+  /** The asset directory of each function (`bundleFunctions`). */
+  functionCode: Record<FunctionName, string>;
+  /** Function timeout in seconds. Default 30. */
+  functionTimeoutSeconds?: number;
+  /** Function memory in MiB. Default 512. */
+  memorySize?: number;
+  /** Minutes between heartbeat runs (EventBridge's minimum is 1). Default 1. */
+  heartbeatIntervalMinutes?: number;
+  /** Receives before a queue message moves to its dead-letter queue. Default 5. */
+  maxReceiveCount?: number;
+  /** Clock skew the functions allow for, in ms. Default 1000. */
+  clockSkewMs?: number;
+  /**
+   * Lambda runtime. Default `nodejs20.x`, the Node version the project targets (AWS deprecated it
+   * on 2026-04-30 and stops creating functions on it on 2027-02-01: pick a newer one by then).
+   */
+  runtime?: 'nodejs20.x' | 'nodejs22.x' | 'nodejs24.x';
+}
+
+const RUNTIMES = {
+  'nodejs20.x': lambda.Runtime.NODEJS_20_X,
+  'nodejs22.x': lambda.Runtime.NODEJS_22_X,
+  'nodejs24.x': lambda.Runtime.NODEJS_24_X,
+} as const;
+
+/** Days an offloaded body is kept: longer than any queue (dead-letter queues: 14 days) keeps its message. */
+export const OFFLOADED_BODY_DAYS = 15;
+
+/** Largest SQS message (1 MiB since August 2025); bigger bodies go through S3. */
+const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * A FaaSKeeper deployment on AWS: the system-store table, the user-store bucket, the writer and
+ * distributor FIFO queues with dead-letter queues, the writer, distributor and heartbeat functions
+ * and a managed policy for clients. Every grant names its resources and actions (no wildcards);
+ * the only prefix-scoped resources are the per-session channel queues, whose names are created at
+ * run time (`<channelPrefix>-<session>.fifo`).
+ */
+export class FaaSKeeperStack extends Stack {
+  /** The system store (DynamoDB, on-demand, point-in-time recovery). */
+  readonly table: dynamodb.Table;
+  /** The user store and offloaded message bodies. */
+  readonly bucket: s3.Bucket;
+  readonly writerQueue: sqs.Queue;
+  readonly distributorQueue: sqs.Queue;
+  readonly functions: Record<FunctionName, lambda.Function>;
+  /** What a client's role or user needs: attach it to whoever runs `connect()`. */
+  readonly clientPolicy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: FaaSKeeperStackProps) {
+    super(scope, id, props);
+    if (!DEPLOYMENT_NAME.test(props.deployment))
+      throw new Error(
+        `deployment name '${props.deployment}' must be 1-20 lower-case letters, digits or '-' (it names an S3 bucket)`,
+      );
+    const names = resourceNames(props.deployment);
+    const timeout = props.functionTimeoutSeconds ?? 30;
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
+
+    this.table = new dynamodb.Table(this, 'SystemTable', {
+      tableName: names.systemTable,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // The system state outlives the stack: `destroy` never drops sessions and nodes by accident.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      // Bucket names are global: the account and region keep two users' deployments apart.
+      bucketName: `${names.bucket}-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        {
+          id: 'expire-offloaded-message-bodies',
+          // Receivers delete these after use; the rule removes what duplicates and crashes left
+          // behind, after the longest a message can wait (14 days in a dead-letter queue).
+          prefix: BUCKET_PREFIXES.offloadedBodies,
+          expiration: Duration.days(OFFLOADED_BODY_DAYS),
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const fifoQueue = (idBase: string, queueName: string) => {
+      const deadLetterQueue = new sqs.Queue(this, `${idBase}DeadLetterQueue`, {
+        queueName: queueName.replace(/\.fifo$/, '-dlq.fifo'),
+        fifo: true,
+        contentBasedDeduplication: false,
+        retentionPeriod: Duration.days(14),
+        maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+        enforceSSL: true,
+      });
+      return new sqs.Queue(this, idBase, {
+        queueName,
+        fifo: true,
+        // Senders give explicit de-duplication ids (session and sequence number).
+        contentBasedDeduplication: false,
+        // High-throughput FIFO: limits apply per message group, not per queue.
+        deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+        fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+        // AWS advises at least six times the function timeout for an event source mapping.
+        visibilityTimeout: Duration.seconds(6 * timeout),
+        maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+        retentionPeriod: Duration.days(4),
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount },
+        enforceSSL: true,
+      });
+    };
+    this.writerQueue = fifoQueue('WriterQueue', names.writerQueue);
+    this.distributorQueue = fifoQueue('DistributorQueue', names.distributorQueue);
+
+    const config: AwsDeploymentConfig = {
+      deployment: props.deployment,
+      region: Aws.REGION,
+      systemTable: this.table.tableName,
+      bucket: this.bucket.bucketName,
+      userStore: 's3',
+      writerQueueUrl: this.writerQueue.queueUrl,
+      distributorQueueUrl: this.distributorQueue.queueUrl,
+      channelPrefix: names.channelPrefix,
+      ...(props.clockSkewMs === undefined ? {} : { clockSkewMs: props.clockSkewMs }),
+    };
+    // Lambda sets AWS_REGION itself and rejects it in a function's environment.
+    const { AWS_REGION: _region, ...environment } = configToEnv(config);
+
+    const objects = (prefix: string) => this.bucket.arnForObjects(`${prefix}*`);
+    const channelQueues = `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${names.channelPrefix}-*`;
+
+    const makeFunction = (name: FunctionName, description: string) => {
+      // An own role without AWSLambdaBasicExecutionRole, whose log actions name Resource '*'.
+      const role = new iam.Role(this, `${cap(name)}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `FaaSKeeper ${props.deployment}: the ${name} function`,
+      });
+      const logGroup = new logs.LogGroup(this, `${cap(name)}Logs`, {
+        logGroupName: `/aws/lambda/faaskeeper-${props.deployment}-${name}`,
+        retention: logs.RetentionDays.TWO_WEEKS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      return new lambda.Function(this, cap(name), {
+        functionName: `faaskeeper-${props.deployment}-${name}`,
+        description,
+        runtime: RUNTIMES[props.runtime ?? 'nodejs20.x'],
+        architecture: lambda.Architecture.ARM_64,
+        handler: 'index.handler',
+        code: lambda.Code.fromAsset(props.functionCode[name]),
+        timeout: Duration.seconds(timeout),
+        memorySize: props.memorySize ?? 512,
+        role,
+        logGroup,
+        environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+      });
+    };
+
+    const writer = makeFunction('writer', 'FaaSKeeper writer: orders and commits every change');
+    const distributor = makeFunction(
+      'distributor',
+      'FaaSKeeper distributor: updates the user store, notifies',
+    );
+    const heartbeat = makeFunction('heartbeat', 'FaaSKeeper heartbeat: expires sessions and TTL nodes');
+    this.functions = { writer, distributor, heartbeat };
+
+    // writer: the system store, its own queue, the distributor queue.
+    writer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:ConditionCheckItem',
+        ],
+        resources: [this.table.tableArn],
+      }),
+    );
+    writer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [objects(BUCKET_PREFIXES.systemItems)],
+      }),
+    );
+    writer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${BUCKET_PREFIXES.systemItems}*`] } },
+      }),
+    );
+    // distributor: the user store, its own queue, the channel queues.
+    distributor.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [objects(BUCKET_PREFIXES.user)],
+      }),
+    );
+    distributor.addToRolePolicy(
+      new iam.PolicyStatement({
+        // CreateQueue is how the channel finds a session's queue (idempotent); DeleteQueue ends it.
+        actions: ['sqs:CreateQueue', 'sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:DeleteQueue'],
+        resources: [channelQueues],
+      }),
+    );
+    // heartbeat: reads the system store, sends expiry requests to the writer queue.
+    heartbeat.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+        resources: [this.table.tableArn],
+      }),
+    );
+    heartbeat.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [objects(BUCKET_PREFIXES.systemItems)],
+      }),
+    );
+    // Offloaded bodies: whoever sends to a queue may write them, whoever receives reads them.
+    for (const fn of [writer, distributor, heartbeat]) {
+      const actions = fn === heartbeat ? ['s3:PutObject'] : ['s3:GetObject', 's3:PutObject'];
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions, resources: [objects(BUCKET_PREFIXES.offloadedBodies)] }),
+      );
+    }
+    for (const [fn, queue] of [
+      [writer, this.distributorQueue],
+      [heartbeat, this.writerQueue],
+    ] as const)
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+      );
+
+    // Lambda's event source mappings (the SQS grants they add name only their queue).
+    writer.addEventSource(
+      new sources.SqsEventSource(this.writerQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    distributor.addEventSource(
+      new sources.SqsEventSource(this.distributorQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    new events.Rule(this, 'HeartbeatSchedule', {
+      ruleName: `faaskeeper-${props.deployment}-heartbeat`,
+      description: 'Runs the FaaSKeeper heartbeat',
+      schedule: events.Schedule.rate(Duration.minutes(props.heartbeatIntervalMinutes ?? 1)),
+      targets: [new targets.LambdaFunction(heartbeat, { retryAttempts: 0 })],
+    });
+
+    this.clientPolicy = new iam.ManagedPolicy(this, 'ClientPolicy', {
+      managedPolicyName: `faaskeeper-${props.deployment}-client`,
+      description: `What a FaaSKeeper client of deployment ${props.deployment} may do`,
+      statements: clientStatements({
+        bucketArn: this.bucket.bucketArn,
+        writerQueueArn: this.writerQueue.queueArn,
+        channelQueuesArn: channelQueues,
+      }),
+    });
+
+    const output = (key: keyof typeof STACK_OUTPUTS, value: string, description: string) =>
+      new CfnOutput(this, STACK_OUTPUTS[key], { value, description });
+    output('systemTable', this.table.tableName, 'System-store table');
+    output('bucket', this.bucket.bucketName, 'User-store bucket');
+    output('writerQueueUrl', this.writerQueue.queueUrl, 'Writer queue');
+    output('distributorQueueUrl', this.distributorQueue.queueUrl, 'Distributor queue');
+    output('channelPrefix', names.channelPrefix, 'Name prefix of the per-session channel queues');
+    output(
+      'clientPolicyArn',
+      this.clientPolicy.managedPolicyArn,
+      'Attach to the principals that run clients',
+    );
+  }
+}
+
+/**
+ * The client's statements, and nothing else: read the user store (and message bodies the
+ * deployment offloaded to S3), send requests to the writer queue (offloading large ones), and
+ * create, read and delete its own channel queue.
+ */
+export function clientStatements(arns: {
+  bucketArn: string;
+  writerQueueArn: string;
+  channelQueuesArn: string;
+}): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'ReadUserStore',
+      actions: ['s3:GetObject'],
+      resources: [
+        `${arns.bucketArn}/${BUCKET_PREFIXES.user}*`,
+        `${arns.bucketArn}/${BUCKET_PREFIXES.offloadedBodies}*`,
+      ],
+    }),
+    new iam.PolicyStatement({
+      sid: 'OffloadLargeRequests',
+      actions: ['s3:PutObject'],
+      resources: [`${arns.bucketArn}/${BUCKET_PREFIXES.offloadedBodies}*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'SendToWriter',
+      actions: ['sqs:GetQueueUrl', 'sqs:SendMessage'],
+      resources: [arns.writerQueueArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'OwnChannelQueue',
+      actions: [
+        'sqs:CreateQueue',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteQueue',
+      ],
+      resources: [arns.channelQueuesArn],
+    }),
+  ];
+}
+
+function cap(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

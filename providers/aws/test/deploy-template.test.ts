@@ -1,0 +1,469 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFromEnv, resourceNames } from '../src/config.js';
+import { FaaSKeeperStack, stackSelector, synthesizeAws } from '../src/deploy/index.js';
+import { BodyOffload } from '../src/sqs-offload.js';
+
+type Json = Record<string, unknown>;
+interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: unknown;
+  Condition?: Json;
+}
+interface Resource {
+  Type: string;
+  Properties: Json;
+  DeletionPolicy?: string;
+}
+
+let dir: string;
+let template: Template;
+let resources: Record<string, Resource>;
+let assemblyDir: string;
+const names = resourceNames('test');
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fk-synth-'));
+  // Synthesized once for the whole file: bundling and synthesis take seconds.
+  const out = await synthesizeAws({ deployment: 'test', outDir: dir });
+  assemblyDir = out.assemblyDir;
+  resources = (out.template as { Resources: Record<string, Resource> }).Resources;
+  template = Template.fromJSON(out.template);
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+function ofType(type: string): [string, Resource][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+/** The one resource of `type` whose logical id starts with `prefix`. */
+function logicalId(type: string, prefix: string): string {
+  const found = ofType(type).filter(([id]) => id.startsWith(prefix) && /^[A-Za-z]+[0-9A-F]{8}$/.test(id));
+  const exact = found.filter(([id]) => id.replace(/[0-9A-F]{8}$/, '') === prefix);
+  if (exact.length !== 1)
+    throw new Error(`no single ${type} ${prefix}: ${found.map(([id]) => id).join(', ')}`);
+  return (exact[0] as [string, Resource])[0];
+}
+
+/** A readable name of a policy resource: `WriterQueue`, `Bucket/user/*`, `sqs:<name-prefix>*`. */
+function describe_(resource: unknown): string {
+  const r = resource as Json;
+  if (typeof resource === 'string') return resource;
+  const att = r['Fn::GetAtt'] as [string, string] | undefined;
+  if (att !== undefined) return att[0].replace(/[0-9A-F]{8}$/, '');
+  const join_ = r['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join_ !== undefined) {
+    const parts = join_[1];
+    const first = parts[0] as Json | string;
+    if (typeof first === 'object' && first['Fn::GetAtt'] !== undefined)
+      return `${describe_(first)}${parts.slice(1).join('')}`;
+    if (first === 'arn:') return `sqs:${String(parts[parts.length - 1]).replace(/^:/, '')}`;
+  }
+  return JSON.stringify(resource);
+}
+
+function statementsOf(policy: Resource): Statement[] {
+  return list((policy.Properties.PolicyDocument as { Statement: Statement | Statement[] }).Statement);
+}
+
+/** Every `action on resource` grant of a role's policies. */
+function grantsOf(roleId: string): string[] {
+  const grants: string[] = [];
+  for (const [, policy] of ofType('AWS::IAM::Policy')) {
+    const roles = (policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref);
+    if (!roles.includes(roleId)) continue;
+    for (const s of statementsOf(policy)) {
+      expect(s.Effect).toBe('Allow');
+      for (const action of list(s.Action))
+        for (const resource of list(s.Resource))
+          grants.push(
+            `${action} on ${describe_(resource)}${s.Condition === undefined ? '' : ` if ${JSON.stringify(s.Condition)}`}`,
+          );
+    }
+  }
+  return grants.sort();
+}
+
+describe('the synthesized CloudFormation template', () => {
+  it('holds every resource of a deployment and nothing else', () => {
+    const counts: Record<string, number> = {};
+    for (const r of Object.values(resources)) counts[r.Type] = (counts[r.Type] ?? 0) + 1;
+    expect(counts).toEqual({
+      'AWS::DynamoDB::Table': 1,
+      'AWS::S3::Bucket': 1,
+      'AWS::S3::BucketPolicy': 1,
+      'AWS::SQS::Queue': 4,
+      'AWS::SQS::QueuePolicy': 4,
+      'AWS::IAM::Role': 3,
+      'AWS::IAM::Policy': 3,
+      'AWS::IAM::ManagedPolicy': 1,
+      'AWS::Logs::LogGroup': 3,
+      'AWS::Lambda::Function': 3,
+      'AWS::Lambda::EventSourceMapping': 2,
+      'AWS::Lambda::Permission': 1,
+      'AWS::Events::Rule': 1,
+    });
+  });
+
+  it('keeps the system store in an on-demand table with point-in-time recovery, retained on destroy', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        TableName: names.systemTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        // The key schema the DynamoDB system store creates and queries.
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      },
+    });
+  });
+
+  it('blocks public access to the bucket, denies plain HTTP and expires offloaded bodies only after their messages', () => {
+    const offloadPrefix = new BodyOffload({ client: new S3Client({ region: 'us-east-1' }), bucket: 'b' })
+      .prefix;
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LifecycleConfiguration: {
+          Rules: [{ Prefix: offloadPrefix, Status: 'Enabled', ExpirationInDays: 15 }],
+        },
+      },
+    });
+    // An offloaded body outlives every message that may point to it, dead-lettered ones included.
+    for (const [, q] of ofType('AWS::SQS::Queue'))
+      expect(q.Properties.MessageRetentionPeriod as number).toBeLessThan(15 * 24 * 3600);
+    const [[, policy]] = ofType('AWS::S3::BucketPolicy') as [[string, Resource]];
+    expect(statementsOf(policy)).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    ]);
+  });
+
+  it('makes both queues high-throughput FIFO with id-based dedup, a FIFO dead-letter queue and 6× the function timeout', () => {
+    const timeouts = ofType('AWS::Lambda::Function').map(([, f]) => f.Properties.Timeout as number);
+    for (const [queue, fn] of [
+      [names.writerQueue, 'Writer'],
+      [names.distributorQueue, 'Distributor'],
+    ] as const) {
+      const [[, q]] = ofType('AWS::SQS::Queue').filter(([, r]) => r.Properties.QueueName === queue) as [
+        [string, Resource],
+      ];
+      expect(q.Properties).toMatchObject({
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        DeduplicationScope: 'messageGroup',
+        FifoThroughputLimit: 'perMessageGroupId',
+        MaximumMessageSize: 1024 * 1024,
+      });
+      const fnTimeout = resources[logicalId('AWS::Lambda::Function', fn)]?.Properties.Timeout as number;
+      expect(fnTimeout).toBe(Math.max(...timeouts));
+      expect(q.Properties.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * fnTimeout);
+      const redrive = q.Properties.RedrivePolicy as { deadLetterTargetArn: Json; maxReceiveCount: number };
+      expect(redrive.maxReceiveCount).toBeGreaterThan(1);
+      const dlqId = (redrive.deadLetterTargetArn['Fn::GetAtt'] as string[])[0] as string;
+      expect(resources[dlqId]?.Properties).toMatchObject({
+        FifoQueue: true,
+        QueueName: queue.replace(/\.fifo$/, '-dlq.fifo'),
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+    }
+  });
+
+  it('maps each queue to its function with partial batch failure reports', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => ({
+      queue: describe_(m.Properties.EventSourceArn),
+      fn: (m.Properties.FunctionName as { Ref: string }).Ref.replace(/[0-9A-F]{8}$/, ''),
+      batch: m.Properties.BatchSize,
+      responses: m.Properties.FunctionResponseTypes,
+    }));
+    expect(mappings.sort((a, b) => a.fn.localeCompare(b.fn))).toEqual([
+      { queue: 'DistributorQueue', fn: 'Distributor', batch: 10, responses: ['ReportBatchItemFailures'] },
+      { queue: 'WriterQueue', fn: 'Writer', batch: 10, responses: ['ReportBatchItemFailures'] },
+    ]);
+  });
+
+  it('runs the heartbeat on an EventBridge schedule every minute', () => {
+    const heartbeat = logicalId('AWS::Lambda::Function', 'Heartbeat');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [heartbeat, 'Arn'] } }],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [heartbeat, 'Arn'] },
+    });
+  });
+
+  it('runs three Node 20 functions configured the way configFromEnv reads them', () => {
+    const fns = ofType('AWS::Lambda::Function');
+    expect(fns.map(([, f]) => f.Properties.FunctionName).sort()).toEqual([
+      'faaskeeper-test-distributor',
+      'faaskeeper-test-heartbeat',
+      'faaskeeper-test-writer',
+    ]);
+    for (const [, f] of fns) {
+      expect(f.Properties).toMatchObject({ Runtime: 'nodejs20.x', Handler: 'index.handler' });
+      const vars = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(vars.AWS_REGION).toBeUndefined(); // Lambda sets it; CloudFormation rejects it
+      const env = Object.fromEntries(
+        Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]),
+      );
+      expect(configFromEnv({ ...env, AWS_REGION: 'eu-west-1' })).toMatchObject({
+        deployment: 'test',
+        userStore: 's3',
+        channelPrefix: names.channelPrefix,
+      });
+    }
+  });
+
+  it('bundles each function into one self-contained file that exports its handler', async () => {
+    for (const name of ['writer', 'distributor', 'heartbeat']) {
+      const bundle = join(dir, 'bundles', name);
+      expect(await readdir(bundle)).toEqual(['index.mjs']);
+      const mod = (await import(join(bundle, 'index.mjs'))) as { handler?: unknown };
+      expect(typeof mod.handler).toBe('function');
+    }
+  });
+
+  it('grants the writer only its table, its system-item objects, its queue and the distributor queue', () => {
+    expect(grantsOf(logicalId('AWS::IAM::Role', 'WriterRole'))).toEqual(
+      [
+        'dynamodb:BatchGetItem on SystemTable',
+        'dynamodb:ConditionCheckItem on SystemTable',
+        'dynamodb:DeleteItem on SystemTable',
+        'dynamodb:GetItem on SystemTable',
+        'dynamodb:PutItem on SystemTable',
+        'dynamodb:Query on SystemTable',
+        'dynamodb:UpdateItem on SystemTable',
+        'logs:CreateLogStream on WriterLogs',
+        'logs:PutLogEvents on WriterLogs',
+        's3:DeleteObject on Bucket/system-items/*',
+        's3:GetObject on Bucket/sqs-bodies/*',
+        's3:GetObject on Bucket/system-items/*',
+        's3:ListBucket on Bucket if {"StringLike":{"s3:prefix":["system-items/*"]}}',
+        's3:PutObject on Bucket/sqs-bodies/*',
+        's3:PutObject on Bucket/system-items/*',
+        'sqs:ChangeMessageVisibility on WriterQueue',
+        'sqs:DeleteMessage on WriterQueue',
+        'sqs:GetQueueAttributes on WriterQueue',
+        'sqs:GetQueueUrl on WriterQueue',
+        'sqs:ReceiveMessage on WriterQueue',
+        'sqs:SendMessage on DistributorQueue',
+      ].sort(),
+    );
+  });
+
+  it('grants the distributor only the user-store objects, its queue and the channel queues', () => {
+    expect(grantsOf(logicalId('AWS::IAM::Role', 'DistributorRole'))).toEqual(
+      [
+        'logs:CreateLogStream on DistributorLogs',
+        'logs:PutLogEvents on DistributorLogs',
+        's3:DeleteObject on Bucket/user/*',
+        's3:GetObject on Bucket/sqs-bodies/*',
+        's3:GetObject on Bucket/user/*',
+        's3:PutObject on Bucket/sqs-bodies/*',
+        's3:PutObject on Bucket/user/*',
+        'sqs:ChangeMessageVisibility on DistributorQueue',
+        'sqs:CreateQueue on sqs:faaskeeper-test-session-*',
+        'sqs:DeleteMessage on DistributorQueue',
+        'sqs:DeleteQueue on sqs:faaskeeper-test-session-*',
+        'sqs:GetQueueAttributes on DistributorQueue',
+        'sqs:GetQueueUrl on DistributorQueue',
+        'sqs:GetQueueUrl on sqs:faaskeeper-test-session-*',
+        'sqs:ReceiveMessage on DistributorQueue',
+        'sqs:SendMessage on sqs:faaskeeper-test-session-*',
+      ].sort(),
+    );
+  });
+
+  it('grants the heartbeat only reads of the table and sends to the writer queue', () => {
+    expect(grantsOf(logicalId('AWS::IAM::Role', 'HeartbeatRole'))).toEqual(
+      [
+        'dynamodb:BatchGetItem on SystemTable',
+        'dynamodb:GetItem on SystemTable',
+        'dynamodb:Query on SystemTable',
+        'logs:CreateLogStream on HeartbeatLogs',
+        'logs:PutLogEvents on HeartbeatLogs',
+        's3:GetObject on Bucket/system-items/*',
+        's3:PutObject on Bucket/sqs-bodies/*',
+        'sqs:SendMessage on WriterQueue',
+      ].sort(),
+    );
+  });
+
+  it('gives each function its own role with no managed policies attached', () => {
+    for (const [, role] of ofType('AWS::IAM::Role')) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+    }
+    const roles = ofType('AWS::Lambda::Function').map(([, f]) => JSON.stringify(f.Properties.Role));
+    expect(new Set(roles).size).toBe(3);
+  });
+
+  it('has no wildcard action and no Resource "*" in any allowing policy statement', () => {
+    const documents: [string, Statement[]][] = [];
+    for (const [id, r] of Object.entries(resources)) {
+      const doc = r.Properties.PolicyDocument as { Statement: Statement | Statement[] } | undefined;
+      if (doc !== undefined) documents.push([id, list(doc.Statement)]);
+      for (const p of (r.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]) ?? [])
+        documents.push([id, list(p.PolicyDocument.Statement)]);
+    }
+    // Every IAM policy, managed policy and resource policy of the stack.
+    expect(documents.length).toBe(3 + 1 + 1 + 4);
+    let allows = 0;
+    for (const [id, statements] of documents)
+      for (const s of statements) {
+        if (s.Effect === 'Deny') {
+          // A deny only takes away: the TLS-only guard (s3:* / sqs:* for everyone over plain HTTP).
+          expect(s.Condition, id).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+          continue;
+        }
+        allows++;
+        for (const action of list(s.Action)) {
+          expect(action, id).toMatch(/^[a-z0-9]+:[A-Za-z]+$/); // no '*', no 'service:*', no 'Get*'
+        }
+        expect(s.Principal, id).toBeUndefined();
+        for (const resource of list(s.Resource)) {
+          expect(resource, id).not.toBe('*');
+          const text = describe_(resource);
+          expect(text, id).not.toBe('*');
+          // The only wildcards: object-key prefixes in the bucket and the per-session channel queues.
+          if (text.includes('*'))
+            expect(text, id).toMatch(
+              /^(Bucket\/(user|sqs-bodies|system-items)\/\*|sqs:faaskeeper-test-session-\*)$/,
+            );
+        }
+      }
+    expect(allows).toBeGreaterThan(20);
+  });
+
+  it('limits the client policy to reading the user store, sending to the writer and its own channel queue', () => {
+    const [[, policy]] = ofType('AWS::IAM::ManagedPolicy') as [[string, Resource]];
+    expect(policy.Properties.ManagedPolicyName).toBe('faaskeeper-test-client');
+    expect(
+      statementsOf(policy).map((s) => ({
+        sid: s.Sid,
+        effect: s.Effect,
+        actions: list(s.Action),
+        resources: list(s.Resource).map(describe_),
+        condition: s.Condition,
+      })),
+    ).toEqual([
+      {
+        sid: 'ReadUserStore',
+        effect: 'Allow',
+        actions: ['s3:GetObject'],
+        resources: ['Bucket/user/*', 'Bucket/sqs-bodies/*'],
+        condition: undefined,
+      },
+      {
+        sid: 'OffloadLargeRequests',
+        effect: 'Allow',
+        actions: ['s3:PutObject'],
+        resources: ['Bucket/sqs-bodies/*'],
+        condition: undefined,
+      },
+      {
+        sid: 'SendToWriter',
+        effect: 'Allow',
+        actions: ['sqs:GetQueueUrl', 'sqs:SendMessage'],
+        resources: ['WriterQueue'],
+        condition: undefined,
+      },
+      {
+        sid: 'OwnChannelQueue',
+        effect: 'Allow',
+        actions: [
+          'sqs:CreateQueue',
+          'sqs:GetQueueUrl',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteQueue',
+        ],
+        resources: ['sqs:faaskeeper-test-session-*'],
+        condition: undefined,
+      },
+    ]);
+  });
+
+  it('outputs everything the client configuration needs', () => {
+    const outputs = Object.keys(template.toJSON().Outputs as Json).sort();
+    expect(outputs).toEqual([
+      'BucketName',
+      'ChannelPrefix',
+      'ClientPolicyArn',
+      'DistributorQueueUrl',
+      'SystemTableName',
+      'WriterQueueUrl',
+    ]);
+  });
+});
+
+describe('the stack and its cloud assembly', () => {
+  const bundles = () => ({
+    writer: join(dir, 'bundles', 'writer'),
+    distributor: join(dir, 'bundles', 'distributor'),
+    heartbeat: join(dir, 'bundles', 'heartbeat'),
+  });
+
+  it('refuses a deployment name that cannot name an S3 bucket', () => {
+    for (const deployment of ['Prod', 'a_b', '-x', 'x-', 'a'.repeat(21), ''])
+      expect(
+        () => new FaaSKeeperStack(new App(), 'S', { deployment, functionCode: bundles() }),
+        deployment,
+      ).toThrow(/must be 1-20 lower-case letters/);
+  });
+
+  it('takes a newer Node runtime and a function timeout, keeping visibility at 6× the timeout', () => {
+    const stack = new FaaSKeeperStack(new App(), 'S', {
+      deployment: 'rt',
+      functionCode: bundles(),
+      runtime: 'nodejs22.x',
+      functionTimeoutSeconds: 60,
+    });
+    const t = Template.fromStack(stack);
+    t.allResourcesProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Timeout: 60 });
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'faaskeeper-rt-writer.fifo',
+      VisibilityTimeout: 360,
+    });
+  });
+
+  it('is a cloud assembly the CDK toolkit library reads and selects the stack from (no AWS needed)', async () => {
+    const toolkit = await import('@aws-cdk/toolkit-lib');
+    const kit = new toolkit.Toolkit({
+      ioHost: { notify: async () => {}, requestResponse: async (m) => m.defaultResponse },
+    });
+    const cx = await kit.fromAssemblyDirectory(assemblyDir);
+    const stacks = await kit.list(cx, { stacks: stackSelector(toolkit, 'FaaSKeeper-test') });
+    expect(stacks.map((s) => s.name)).toEqual(['FaaSKeeper-test']);
+    await expect(kit.list(cx, { stacks: stackSelector(toolkit, 'FaaSKeeper-other') })).rejects.toThrow();
+  });
+});
