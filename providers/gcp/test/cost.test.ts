@@ -32,8 +32,15 @@ whenEmulators((stack) => {
             meter.reset();
             await op();
             // The reply can overtake the distributor's last bookkeeping write (push: its progress
-            // record): let the operation's tail finish before reading the meter.
-            await new Promise((r) => setTimeout(r, 300));
+            // record): wait until the meter has stopped moving (for 300 ms; at most 15 s) before
+            // reading it, so a loaded machine does not push an operation's tail into the next row.
+            let last = JSON.stringify(meter.snapshot());
+            for (let quiet = 0, waited = 0; quiet < 300 && waited < 15_000; waited += 50) {
+              await new Promise((r) => setTimeout(r, 50));
+              const now = JSON.stringify(meter.snapshot());
+              quiet = now === last ? quiet + 50 : 0;
+              last = now;
+            }
             rows[name] = meter.snapshot();
           };
           await measure('create (1 KiB)', () => zk.create('/parent/n', kib));
