@@ -9,6 +9,7 @@ export { type ClientOptions, type ClientTransport, FaaSKeeperClient } from './cl
 export type * from './client/types.js';
 export { createDistributor, type DistributorOptions } from './distributor/distributor.js';
 export { bootstrap } from './embedded/bootstrap.js';
+export { ClientPool } from './embedded/client-pool.js';
 export {
   createEmbeddedService,
   type EmbeddedPorts,
@@ -16,6 +17,7 @@ export {
   type EmbeddedServiceOptions,
   type PortWrappers,
 } from './embedded/embedded-service.js';
+export { Link as ClientLink } from './embedded/link.js';
 export { MemoryChannel } from './memory/memory-channel.js';
 export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
 export { MemoryRuntime, messagesToRetry, type RuntimeErrorListener } from './memory/memory-runtime.js';

@@ -45,8 +45,11 @@ describe('core and client stay free of cloud SDKs', () => {
   }
 
   it('the pattern catches a cloud SDK import', () => {
-    expect(forbidden.test("import { S3Client } from '@aws-sdk/client-s3';")).toBe(true);
-    expect(forbidden.test("const { Datastore } = await import('@google-cloud/datastore');")).toBe(true);
+    // Built from parts so that this file itself holds no cloud SDK import for other scanners to flag.
+    const aws = ['@aws-sdk', 'client-s3'].join('/');
+    const gcp = ['@google-cloud', 'datastore'].join('/');
+    expect(forbidden.test(`import { S3Client } from '${aws}';`)).toBe(true);
+    expect(forbidden.test(`const { Datastore } = await import('${gcp}');`)).toBe(true);
     expect(forbidden.test("import { x } from './aws-sdk-like.js';")).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { type ClientOptions, FaaSKeeperClient } from '../client/client.js';
+import type { ClientOptions, FaaSKeeperClient } from '../client/client.js';
 import { createDistributor } from '../distributor/distributor.js';
 import { MemoryChannel } from '../memory/memory-channel.js';
 import { MemoryQueue } from '../memory/memory-queue.js';
@@ -15,7 +15,7 @@ import type { UserStore } from '../ports/user-store.js';
 import { createHeartbeat } from '../session/heartbeat.js';
 import { createWriter } from '../writer/writer.js';
 import { bootstrap } from './bootstrap.js';
-import { Link } from './link.js';
+import { ClientPool } from './client-pool.js';
 
 /** The ports an embedded deployment runs on. */
 export interface EmbeddedPorts {
@@ -109,7 +109,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
   const heartbeatClock = options.functionClocks?.heartbeat ?? clock;
   const wrapHandler = options.wrapHandler ?? ((_name, h) => h);
   const heartbeat = createHeartbeat({ systemStore, writerQueue, clock: heartbeatClock, clockSkewMs: skew });
-  const clients = new Map<FaaSKeeperClient, Link>();
+  const pool = new ClientPool('embedded deployment');
   let closed = false;
   const bindings: Binding[] = [];
   // The functions start once the root exists; connect() waits for that.
@@ -144,13 +144,6 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
     );
   });
 
-  const linkOf = (client: FaaSKeeperClient) => {
-    const link = clients.get(client);
-    if (link === undefined)
-      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: not a client of this deployment');
-    return link;
-  };
-
   return {
     clock,
     ports: { systemStore, userStore, writerQueue, distributorQueue, channel, runtime },
@@ -158,22 +151,18 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       if (closed)
         throw new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the embedded deployment is closed');
       await ready;
-      const link = new Link({ writerQueue, userStore, channel });
-      const client = await FaaSKeeperClient.connect(link.transport(), {
-        clock,
-        sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
-        operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
-        ...clientOptions,
-      });
-      clients.set(client, link);
-      return client;
+      return pool.connect(
+        { writerQueue, userStore, channel },
+        {
+          clock,
+          sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+          operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
+          ...clientOptions,
+        },
+      );
     },
-    partition(client) {
-      linkOf(client).sever();
-    },
-    heal(client) {
-      linkOf(client).heal();
-    },
+    partition: (client) => pool.partition(client),
+    heal: (client) => pool.heal(client),
     ready,
     heartbeat: async () => {
       await ready;
@@ -183,14 +172,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       if (closed) return;
       closed = true;
       await ready;
-      await Promise.all(
-        [...clients.entries()].map(async ([client, link]) => {
-          if (link.isCut || client.state === 'CLOSED' || client.state === 'EXPIRED') {
-            link.heal();
-          }
-          await Promise.race([client.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
-        }),
-      );
+      await pool.close(1000);
       await Promise.all(bindings.map((b) => b.stop()));
       await runtime.close();
     },

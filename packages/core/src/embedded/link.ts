@@ -5,9 +5,9 @@ import type { Queue } from '../ports/queue.js';
 import type { UserStore } from '../ports/user-store.js';
 
 /**
- * One client's connection to the embedded deployment, which a test can cut and heal: while cut,
- * the client's sends and reads fail and its channel messages wait (a network partition, or a
- * client that vanished without closing).
+ * One client's connection to a deployment (embedded or local on emulators), which a test can cut
+ * and heal: while cut, the client's sends and reads fail and its channel messages wait (a network
+ * partition, or a client that vanished without closing).
  */
 export class Link {
   private cut = false;
@@ -33,7 +33,7 @@ export class Link {
 
   transport(): ClientTransport {
     const guard = () => {
-      if (this.cut) throw new TransientError('network partition (embedded fault)');
+      if (this.cut) throw new TransientError('network partition (injected fault)');
     };
     const q = this.inner.writerQueue;
     const writerQueue: Queue = {

@@ -3,7 +3,7 @@
  * FaaSKeeper deployment on it, for tests and `faaskeeper dev`.
  * @packageDocumentation
  */
-export { ClientLink } from './client-link.js';
+export { ClientLink } from '@faaskeeper/core';
 export {
   createLocalAwsDeployment,
   type LocalAwsDeployment,

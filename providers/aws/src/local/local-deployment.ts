@@ -5,8 +5,9 @@ import {
   bootstrap,
   type Channel,
   type ClientOptions,
+  ClientPool,
   type Clock,
-  FaaSKeeperClient,
+  type FaaSKeeperClient,
   FaaSKeeperError,
   type Meter,
   type PortWrappers,
@@ -23,7 +24,6 @@ import {
 import type { LambdaContext, SqsBatchResponse, SqsEvent } from '../handlers/lambda-types.js';
 import { messagesToEvent } from '../handlers/sqs-event.js';
 import { SqsPollerRuntime } from '../sqs-poller-runtime.js';
-import { ClientLink } from './client-link.js';
 import { type LocalAwsStack, startLocalAwsStack } from './local-stack.js';
 import { destroyAwsDeployment, provisionAwsDeployment } from './provision.js';
 
@@ -193,14 +193,8 @@ export async function createLocalAwsDeployment(
   ];
 
   const clientMeter = options.meter === undefined ? undefined : options.meter;
-  const links = new Map<FaaSKeeperClient, ClientLink>();
+  const pool = new ClientPool('local deployment');
   let closed = false;
-  const linkOf = (client: FaaSKeeperClient) => {
-    const link = links.get(client);
-    if (link === undefined)
-      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: not a client of this deployment');
-    return link;
-  };
 
   return {
     clock,
@@ -232,22 +226,18 @@ export async function createLocalAwsDeployment(
               own.channel,
               clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
             );
-      const link = new ClientLink({ writerQueue: own.writerQueue, userStore: own.userStore, channel });
-      const client = await FaaSKeeperClient.connect(link.transport(), {
-        clock,
-        sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
-        operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
-        ...clientOptions,
-      });
-      links.set(client, link);
-      return client;
+      return pool.connect(
+        { writerQueue: own.writerQueue, userStore: own.userStore, channel },
+        {
+          clock,
+          sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+          operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
+          ...clientOptions,
+        },
+      );
     },
-    partition(client) {
-      linkOf(client).sever();
-    },
-    heal(client) {
-      linkOf(client).heal();
-    },
+    partition: (client) => pool.partition(client),
+    heal: (client) => pool.heal(client),
     heartbeat: () =>
       heartbeatHandler(
         { source: 'aws.events' },
@@ -256,15 +246,7 @@ export async function createLocalAwsDeployment(
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all(
-        [...links.entries()].map(async ([client, link]) => {
-          if (link.isCut) link.heal();
-          await Promise.race([
-            client.close().catch(() => {}),
-            new Promise((r) => setTimeout(r, 2000).unref()),
-          ]);
-        }),
-      );
+      await pool.close(2000);
       await Promise.all(bindings.map((b) => b.stop()));
       await runtime.close();
       if (ownStack) {
