@@ -23,6 +23,7 @@ export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
 export { MemoryRuntime, messagesToRetry, type RuntimeErrorListener } from './memory/memory-runtime.js';
 export { MemorySystemStore } from './memory/memory-system-store.js';
 export { MemoryUserStore } from './memory/memory-user-store.js';
+export { scheduleOnClock } from './memory/schedule.js';
 export * from './model/create-mode.js';
 export * from './model/errors.js';
 export * from './model/limits.js';

@@ -10,8 +10,8 @@ import {
   type ReceivedMessage,
   type Runtime,
   type ScheduledHandler,
+  scheduleOnClock,
   systemClock,
-  type TimerHandle,
 } from '@faaskeeper/core';
 import { METER_KEYS } from './meter.js';
 
@@ -164,23 +164,16 @@ export class SqsPollerRuntime implements Runtime {
   }
 
   schedule(name: string, intervalMs: number, handler: ScheduledHandler): Binding {
-    let running = true;
-    let timer: TimerHandle | undefined;
-    let current: Promise<void> = Promise.resolve();
-    const tick = () => {
-      if (!running) return;
-      current = this.invoke(() => handler({ deadline: this.clock.now() + intervalMs, functionName: name }))
-        .catch((error) => this.onError?.(name, error))
-        .finally(() => {
-          if (running) timer = this.clock.setTimeout(tick, intervalMs);
-        });
-    };
-    timer = this.clock.setTimeout(tick, intervalMs);
+    const inner = scheduleOnClock(
+      this.clock,
+      name,
+      intervalMs,
+      (context) => this.invoke(() => handler(context)),
+      this.onError,
+    );
     const binding: Binding = {
       stop: async () => {
-        running = false;
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        await current;
+        await inner.stop();
         this.bindings.delete(binding);
       },
     };

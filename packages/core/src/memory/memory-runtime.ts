@@ -1,4 +1,4 @@
-import { type Clock, systemClock, type TimerHandle } from '../ports/clock.js';
+import { type Clock, systemClock } from '../ports/clock.js';
 import type { Queue, ReceivedMessage } from '../ports/queue.js';
 import type {
   BatchHandler,
@@ -8,6 +8,7 @@ import type {
   ScheduledHandler,
 } from '../ports/runtime.js';
 import { delay } from '../util/async.js';
+import { scheduleOnClock } from './schedule.js';
 
 /** Called with every error a handler throws (the runtime retries; this is for logs and tests). */
 export type RuntimeErrorListener = (functionName: string, error: unknown) => void;
@@ -99,23 +100,10 @@ export class MemoryRuntime implements Runtime {
   }
 
   schedule(name: string, intervalMs: number, handler: ScheduledHandler): Binding {
-    let running = true;
-    let timer: TimerHandle | undefined;
-    let current: Promise<void> = Promise.resolve();
-    const tick = () => {
-      if (!running) return;
-      current = handler({ deadline: this.clock.now() + intervalMs, functionName: name })
-        .catch((error) => this.onError?.(name, error))
-        .finally(() => {
-          if (running) timer = this.clock.setTimeout(tick, intervalMs);
-        });
-    };
-    timer = this.clock.setTimeout(tick, intervalMs);
+    const inner = scheduleOnClock(this.clock, name, intervalMs, handler, this.onError);
     const binding: Binding = {
       stop: async () => {
-        running = false;
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        await current;
+        await inner.stop();
         this.bindings.delete(binding);
       },
     };
