@@ -20,9 +20,10 @@ export {
 export { Link as ClientLink } from './embedded/link.js';
 export { MemoryChannel } from './memory/memory-channel.js';
 export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
-export { MemoryRuntime, messagesToRetry, type RuntimeErrorListener } from './memory/memory-runtime.js';
+export { MemoryRuntime, type RuntimeErrorListener } from './memory/memory-runtime.js';
 export { MemorySystemStore } from './memory/memory-system-store.js';
 export { MemoryUserStore } from './memory/memory-user-store.js';
+export { messagesToRetry, type PollQueueOptions, pollQueue } from './memory/poll-queue.js';
 export { scheduleOnClock } from './memory/schedule.js';
 export * from './model/create-mode.js';
 export * from './model/errors.js';

@@ -3,8 +3,8 @@ import {
   type Binding,
   type Clock,
   type Meter,
-  messagesToRetry,
   noMeter,
+  pollQueue,
   type Queue,
   type QueueBindingOptions,
   type ReceivedMessage,
@@ -90,72 +90,19 @@ export class SqsPollerRuntime implements Runtime {
   }
 
   bindQueue(queue: Queue, handler: BatchHandler, options: QueueBindingOptions): Binding {
-    let running = true;
-    let waiting = false;
-    const max = Math.max(1, Math.min(MAX_FIFO_BATCH, options.batchSize));
-    const loop = (async () => {
-      let failures = 0;
-      while (running) {
-        waiting = true;
-        let messages: ReceivedMessage[];
-        try {
-          messages = await queue.receive({
-            max,
-            visibilityTimeoutMs: options.timeoutMs,
-            waitMs: this.pollWaitMs,
-          });
-        } catch (error) {
-          // The queue is unreachable (or gone): the mapping keeps polling, backing off.
-          waiting = false;
-          this.onError?.(options.functionName, error);
-          failures++;
-          await pause(Math.min(1000, 10 * 2 ** Math.min(failures, 7)));
-          continue;
-        }
-        waiting = false;
-        if (!running) {
-          if (messages.length > 0) await queue.release(messages.map((m) => m.receipt)).catch(() => {});
-          break;
-        }
-        try {
-          messages = await this.redriven(queue, messages);
-        } catch (error) {
-          this.onError?.(options.functionName, error);
-        }
-        if (messages.length === 0) continue;
-        let failed: Set<string>;
-        try {
-          const result = await this.invoke(() =>
-            handler(messages, {
-              deadline: this.clock.now() + options.timeoutMs,
-              functionName: options.functionName,
-            }),
-          );
-          failed = messagesToRetry(messages, new Set(result.failed));
-        } catch (error) {
-          this.onError?.(options.functionName, error);
-          failed = new Set(messages.map((m) => m.id));
-        }
-        const ok = messages.filter((m) => !failed.has(m.id)).map((m) => m.receipt);
-        const retry = messages.filter((m) => failed.has(m.id)).map((m) => m.receipt);
-        try {
-          if (ok.length > 0) await queue.ack(ok);
-          if (retry.length > 0) await queue.release(retry);
-        } catch (error) {
-          // Undeleted messages come back after their visibility timeout; handlers are idempotent.
-          this.onError?.(options.functionName, error);
-        }
-        if (retry.length > 0) {
-          failures++;
-          await pause(Math.min(100, failures <= 2 ? 0 : 2 ** (failures - 2)));
-        } else failures = 0;
-      }
-    })();
+    const inner = pollQueue(queue, handler, {
+      ...options,
+      batchSize: Math.max(1, Math.min(MAX_FIFO_BATCH, options.batchSize)),
+      clock: this.clock,
+      waitMs: this.pollWaitMs,
+      retryBackoffCapMs: 100,
+      onError: this.onError,
+      invoke: (run) => this.invoke(run),
+      prepare: (messages) => this.redriven(queue, messages),
+    });
     const binding: Binding = {
       stop: async () => {
-        running = false;
-        (queue as { interrupt?: () => void }).interrupt?.();
-        if (!waiting) await loop;
+        await inner.stop();
         this.bindings.delete(binding);
       },
     };
@@ -184,8 +131,4 @@ export class SqsPollerRuntime implements Runtime {
   async close(): Promise<void> {
     await Promise.all([...this.bindings].map((b) => b.stop()));
   }
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => (ms <= 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
 }

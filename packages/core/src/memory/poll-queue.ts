@@ -1,0 +1,119 @@
+import type { Clock } from '../ports/clock.js';
+import type { Queue, ReceivedMessage } from '../ports/queue.js';
+import type { BatchHandler, Binding, QueueBindingOptions } from '../ports/runtime.js';
+import { delay } from '../util/async.js';
+
+/**
+ * Which messages of a batch to hand out again after a partial failure: the failed ones and, to
+ * keep each group's order, every later message of the same group (as SQS FIFO event source
+ * mappings do).
+ */
+export function messagesToRetry(messages: ReceivedMessage[], failed: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>();
+  const stoppedGroups = new Set<string>();
+  for (const m of messages) {
+    if (failed.has(m.id) || stoppedGroups.has(m.group)) {
+      out.add(m.id);
+      stoppedGroups.add(m.group);
+    }
+  }
+  return out;
+}
+
+/** How a runtime's poller behaves; see {@link pollQueue}. */
+export interface PollQueueOptions extends QueueBindingOptions {
+  /** Deadlines of invocations. */
+  clock: Clock;
+  /** Long-poll wait of each receive. */
+  waitMs: number;
+  /** Longest back-off between redeliveries of a failing batch (real time). */
+  retryBackoffCapMs?: number;
+  /** Told of every error: a handler's, or a queue call's (the poller carries on). */
+  onError?: ((functionName: string, error: unknown) => void) | undefined;
+  /** Wraps each invocation (e.g. to meter it as the provider bills). */
+  invoke?: <T>(run: () => Promise<T>) => Promise<T>;
+  /** Sees each received batch before the handler and returns what the handler gets (e.g. redrive to a dead-letter queue). */
+  prepare?: (messages: ReceivedMessage[]) => Promise<ReceivedMessage[]>;
+}
+
+/**
+ * The poller of an event source mapping, shared by the runtimes: long-polls `queue`, invokes
+ * `handler` with a batch, deletes what succeeded and hands back a failed message together with the
+ * later messages of its group (partial batch failure; a handler that throws gets the whole batch
+ * again, after a short back-off). Errors of the queue itself are reported and the poller goes on,
+ * backing off, as a mapping keeps polling an unreachable queue. Messages it holds when stopped go
+ * back at once.
+ */
+export function pollQueue(queue: Queue, handler: BatchHandler, options: PollQueueOptions): Binding {
+  const report = (error: unknown) => options.onError?.(options.functionName, error);
+  const invoke = options.invoke ?? ((run) => run());
+  const cap = options.retryBackoffCapMs ?? 50;
+  let running = true;
+  // While the loop only waits for messages, stop() need not wait for it (a wrapped queue may not
+  // offer interrupt(), and a long poll on a ManualClock never times out by itself).
+  let waiting = false;
+  const loop = (async () => {
+    let failures = 0;
+    while (running) {
+      waiting = true;
+      let messages: ReceivedMessage[];
+      try {
+        messages = await queue.receive({
+          max: options.batchSize,
+          visibilityTimeoutMs: options.timeoutMs,
+          waitMs: options.waitMs,
+        });
+      } catch (error) {
+        waiting = false;
+        report(error);
+        failures++;
+        await delay(Math.min(1000, 10 * 2 ** Math.min(failures, 7)));
+        continue;
+      }
+      waiting = false;
+      if (!running) {
+        if (messages.length > 0) await queue.release(messages.map((m) => m.receipt)).catch(report);
+        break;
+      }
+      if (options.prepare !== undefined)
+        messages = await options.prepare(messages).catch((error) => {
+          report(error);
+          return messages;
+        });
+      if (messages.length === 0) continue;
+      let failed: Set<string>;
+      try {
+        const result = await invoke(() =>
+          handler(messages, {
+            deadline: options.clock.now() + options.timeoutMs,
+            functionName: options.functionName,
+          }),
+        );
+        failed = messagesToRetry(messages, new Set(result.failed));
+      } catch (error) {
+        report(error);
+        failed = new Set(messages.map((m) => m.id));
+      }
+      const ok = messages.filter((m) => !failed.has(m.id)).map((m) => m.receipt);
+      const retry = messages.filter((m) => failed.has(m.id)).map((m) => m.receipt);
+      try {
+        if (ok.length > 0) await queue.ack(ok);
+        if (retry.length > 0) await queue.release(retry);
+      } catch (error) {
+        // Undeleted messages come back after their visibility timeout; handlers are idempotent.
+        report(error);
+      }
+      if (retry.length > 0) {
+        failures++;
+        await delay(Math.min(cap, failures <= 2 ? 0 : 2 ** (failures - 2)));
+      } else failures = 0;
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      (queue as { interrupt?: () => void }).interrupt?.();
+      if (!waiting) await loop;
+    },
+  };
+}
