@@ -14,13 +14,7 @@ import {
   UpdateItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ConditionFailedError,
   decodeMessage,
@@ -42,6 +36,7 @@ import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
 import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
 import { attributesBytes, decodeValue, encodeValue } from './dynamodb-values.js';
 import { METER_KEYS, readUnits, writeUnits } from './meter.js';
+import { S3Objects } from './s3-objects.js';
 
 /** DynamoDB's item size limit (400 KB, attribute names included). */
 export const DYNAMODB_ITEM_LIMIT = 400 * 1024;
@@ -108,6 +103,7 @@ export class DynamoDbSystemStore implements SystemStore {
   private readonly meter: Meter;
   private readonly conflictRetries: number;
   private readonly offload: Required<SystemItemOffload> | undefined;
+  private readonly objects: S3Objects | undefined;
   private readonly inlineItemBytes: number;
 
   constructor(options: DynamoDbSystemStoreOptions) {
@@ -117,6 +113,10 @@ export class DynamoDbSystemStore implements SystemStore {
     this.conflictRetries = options.conflictRetries ?? 5;
     this.offload =
       options.offload === undefined ? undefined : { prefix: 'system-items/', ...options.offload };
+    this.objects =
+      this.offload === undefined
+        ? undefined
+        : new S3Objects(this.offload.client, this.offload.bucket, 'system item', this.meter);
     const inlineLimit = DYNAMODB_ITEM_LIMIT - ITEM_OVERHEAD;
     this.inlineItemBytes = Math.min(inlineLimit, options.inlineItemBytes ?? 350 * 1024);
     this.capabilities = {
@@ -188,19 +188,9 @@ export class DynamoDbSystemStore implements SystemStore {
   }
 
   private async loadValue(key: string): Promise<string | undefined> {
-    const o = this.offload;
-    if (o === undefined)
+    if (this.objects === undefined)
       throw new PortError(`item points to S3 object ${key} but the store has no offload bucket`);
-    this.meter.add(METER_KEYS.s3Get);
-    try {
-      const out = await o.client.send(new GetObjectCommand({ Bucket: o.bucket, Key: key }));
-      return await (out.Body as { transformToString(encoding?: string): Promise<string> }).transformToString(
-        'utf-8',
-      );
-    } catch (error) {
-      if (awsErrorName(error) === 'NoSuchKey') return undefined;
-      throw translateAwsError('S3 GetObject (system item)', error);
-    }
+    return this.objects.get(key);
   }
 
   /** The folder of an item's offloaded values (hashed: ids may be long or hold any character). */
@@ -219,31 +209,19 @@ export class DynamoDbSystemStore implements SystemStore {
    * a concurrent writer never overwrites a value another one committed.
    */
   private async storeValue(key: ItemKey, version: number | undefined, text: string): Promise<string> {
-    const o = this.offload as Required<SystemItemOffload>;
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 40);
     const objectKey = `${this.valueFolder(key)}${version === undefined ? 'x' : String(version).padStart(16, '0')}-${hash}`;
-    this.meter.add(METER_KEYS.s3Put);
-    await awsCall('S3 PutObject (system item)', () =>
-      o.client.send(new PutObjectCommand({ Bucket: o.bucket, Key: objectKey, Body: text })),
-    );
+    await (this.objects as S3Objects).put(objectKey, text);
     return objectKey;
   }
 
   /** Deletes an item's offloaded values older than `version` (after that version committed). */
   private async dropOlderValues(key: ItemKey, version: number): Promise<void> {
-    const o = this.offload as Required<SystemItemOffload>;
+    const objects = this.objects as S3Objects;
     const folder = this.valueFolder(key);
-    this.meter.add(METER_KEYS.s3Put); // LIST is billed with PUTs
-    const page = await o.client
-      .send(new ListObjectsV2Command({ Bucket: o.bucket, Prefix: folder }))
-      .catch(() => undefined);
-    for (const object of page?.Contents ?? []) {
-      const name = object.Key?.slice(folder.length) ?? '';
-      const v = Number(name.split('-')[0]);
-      if (object.Key !== undefined && Number.isFinite(v) && v < version) {
-        this.meter.add(METER_KEYS.s3Delete);
-        await o.client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: object.Key })).catch(() => {});
-      }
+    for (const objectKey of await objects.list(folder)) {
+      const v = Number(objectKey.slice(folder.length).split('-')[0]);
+      if (Number.isFinite(v) && v < version) await objects.remove(objectKey);
     }
   }
 

@@ -10,7 +10,7 @@ import {
   PutItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   decodeMessage,
   encodeMessage,
@@ -23,9 +23,10 @@ import {
   type UserStore,
 } from '@faaskeeper/core';
 import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
-import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
+import { awsCall } from './aws-errors.js';
 import { attributesBytes, decodeValue, encodeValue } from './dynamodb-values.js';
 import { METER_KEYS, readUnits, writeUnits } from './meter.js';
+import { S3Objects } from './s3-objects.js';
 
 /** Options of {@link DynamoDbUserStore}. */
 export type DynamoDbUserStoreOptions = ClientOrConfig<DynamoDBClient, DynamoDBClientConfig> & {
@@ -54,6 +55,7 @@ export class DynamoDbUserStore implements UserStore {
   readonly client: DynamoDBClient;
   private readonly meter: Meter;
   private readonly offload: { client: S3Client; bucket: string; prefix: string } | undefined;
+  private readonly objects: S3Objects | undefined;
   private readonly inlineItemBytes: number;
 
   constructor(options: DynamoDbUserStoreOptions) {
@@ -61,6 +63,10 @@ export class DynamoDbUserStore implements UserStore {
     this.table = options.table;
     this.meter = options.meter ?? noMeter;
     this.offload = options.offload === undefined ? undefined : { prefix: 'user-data/', ...options.offload };
+    this.objects =
+      this.offload === undefined
+        ? undefined
+        : new S3Objects(this.offload.client, this.offload.bucket, 'user-store record', this.meter);
     this.inlineItemBytes = options.inlineItemBytes ?? 350 * 1024;
   }
 
@@ -159,36 +165,17 @@ export class DynamoDbUserStore implements UserStore {
   }
 
   private async storeObject(key: string, text: string): Promise<void> {
-    const o = this.offload as { client: S3Client; bucket: string };
-    this.meter.add(METER_KEYS.s3Put);
-    await awsCall('S3 PutObject', () =>
-      o.client.send(new PutObjectCommand({ Bucket: o.bucket, Key: key, Body: text })),
-    );
+    await (this.objects as S3Objects).put(key, text);
   }
 
   private async loadObject(key: string): Promise<string | undefined> {
-    const o = this.offload;
-    if (o === undefined)
+    if (this.objects === undefined)
       throw new PortError(`record points to S3 object ${key} but the store has no offload bucket`);
-    this.meter.add(METER_KEYS.s3Get);
-    try {
-      const out = await o.client.send(new GetObjectCommand({ Bucket: o.bucket, Key: key }));
-      return await (out.Body as { transformToString(encoding?: string): Promise<string> }).transformToString(
-        'utf-8',
-      );
-    } catch (error) {
-      if (awsErrorName(error) === 'NoSuchKey') return undefined;
-      throw translateAwsError('S3 GetObject', error);
-    }
+    return this.objects.get(key);
   }
 
   private async removeObjectOf(old: Item | undefined): Promise<void> {
     const key = old?.s3?.S;
-    if (key === undefined || this.offload === undefined) return;
-    const o = this.offload;
-    this.meter.add(METER_KEYS.s3Delete);
-    await o.client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: key })).catch(() => {
-      // Left for the bucket's lifecycle rule.
-    });
+    if (key !== undefined) await this.objects?.remove(key);
   }
 }

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { type Meter, noMeter } from '@faaskeeper/core';
-import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
-import { METER_KEYS } from './meter.js';
+import { S3Objects } from './s3-objects.js';
 
 /** The message attribute that marks a body carried by reference (its value: the S3 key). */
 export const OFFLOAD_ATTRIBUTE = 'faaskeeper-s3-body';
@@ -70,16 +69,16 @@ export interface OffloadOptions {
  * from the queue and the de-duplication id, so a re-sent duplicate overwrites its own object.
  */
 export class BodyOffload {
-  readonly bucket: string;
   readonly prefix: string;
-  private readonly client: S3Client;
-  private readonly meter: Meter;
+  private readonly objects: S3Objects;
 
   constructor(options: OffloadOptions, meter: Meter = noMeter) {
-    this.client = options.client;
-    this.bucket = options.bucket;
+    this.objects = new S3Objects(options.client, options.bucket, 'offloaded SQS body', meter);
     this.prefix = options.prefix ?? 'sqs-bodies/';
-    this.meter = meter;
+  }
+
+  get bucket(): string {
+    return this.objects.bucket;
   }
 
   /** Stores `body` and returns the pointer message body and attributes to send instead. */
@@ -90,10 +89,7 @@ export class BodyOffload {
   ): Promise<{ body: string; attributes: Record<string, MessageAttributeValue> }> {
     const digest = createHash('sha256').update(queue).update('\u0000').update(dedupId).digest('hex');
     const key = `${this.prefix}${digest}`;
-    this.meter.add(METER_KEYS.s3Put);
-    await awsCall('S3 PutObject (offloaded SQS body)', () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body })),
-    );
+    await this.objects.put(key, body);
     return {
       body: JSON.stringify({ s3Bucket: this.bucket, s3Key: key, bytes: Buffer.byteLength(body, 'utf8') }),
       attributes: { [OFFLOAD_ATTRIBUTE]: { DataType: 'String', StringValue: key } },
@@ -101,27 +97,13 @@ export class BodyOffload {
   }
 
   /** The body a pointer names; `undefined` when the object is gone. */
-  async load(key: string): Promise<string | undefined> {
-    this.meter.add(METER_KEYS.s3Get);
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return await (out.Body as { transformToString(encoding?: string): Promise<string> }).transformToString(
-        'utf-8',
-      );
-    } catch (error) {
-      if (awsErrorName(error) === 'NoSuchKey') return undefined;
-      throw translateAwsError('S3 GetObject (offloaded SQS body)', error);
-    }
+  load(key: string): Promise<string | undefined> {
+    return this.objects.get(key);
   }
 
   /** Deletes the object of a handled message (best effort: a lifecycle rule removes leftovers). */
-  async remove(key: string): Promise<void> {
-    this.meter.add(METER_KEYS.s3Delete);
-    try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
-    } catch {
-      // Left for the bucket's lifecycle rule.
-    }
+  remove(key: string): Promise<void> {
+    return this.objects.remove(key);
   }
 }
 

@@ -1,0 +1,60 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { type Meter, noMeter } from '@faaskeeper/core';
+import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
+import { METER_KEYS } from './meter.js';
+
+/**
+ * Text objects in one bucket, for the values the adapters move out of DynamoDB items and SQS
+ * messages: every call metered as S3 bills it, every SDK error translated (`what` names the user
+ * in error messages).
+ */
+export class S3Objects {
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+    private readonly what: string,
+    private readonly meter: Meter = noMeter,
+  ) {}
+
+  async put(key: string, text: string): Promise<void> {
+    this.meter.add(METER_KEYS.s3Put);
+    await awsCall(`S3 PutObject (${this.what})`, () =>
+      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: text })),
+    );
+  }
+
+  /** The object's text, or `undefined` when it is gone. */
+  async get(key: string): Promise<string | undefined> {
+    this.meter.add(METER_KEYS.s3Get);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await (out.Body as { transformToString(encoding?: string): Promise<string> }).transformToString(
+        'utf-8',
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchKey') return undefined;
+      throw translateAwsError(`S3 GetObject (${this.what})`, error);
+    }
+  }
+
+  /** Deletes an object, best effort: the bucket's lifecycle rule removes what is left. */
+  async remove(key: string): Promise<void> {
+    this.meter.add(METER_KEYS.s3Delete);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => {});
+  }
+
+  /** Keys under `prefix` (first page), or [] when listing fails (callers only clean up with it). */
+  async list(prefix: string): Promise<string[]> {
+    this.meter.add(METER_KEYS.s3Put); // LIST is billed with PUTs
+    const page = await this.client
+      .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix }))
+      .catch(() => undefined);
+    return (page?.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+  }
+}
