@@ -12,6 +12,7 @@ export { bootstrap } from './embedded/bootstrap.js';
 export { ClientPool } from './embedded/client-pool.js';
 export {
   createEmbeddedService,
+  type DeploymentOptions,
   type EmbeddedPorts,
   type EmbeddedService,
   type EmbeddedServiceOptions,

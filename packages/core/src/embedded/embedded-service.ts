@@ -36,10 +36,14 @@ export interface PortWrappers {
   channel?: (channel: Channel) => Channel;
 }
 
-export interface EmbeddedServiceOptions {
+/**
+ * What every deployment a test can run on takes (the embedded one here, the local AWS and GCP
+ * deployments on emulators), with the same meaning everywhere.
+ */
+export interface DeploymentOptions {
   /** Injected clock: a ManualClock drives session expiry and TTLs without sleeping. */
   clock?: Clock;
-  /** Default session timeout for {@link EmbeddedService.connect}. Default 10 s. */
+  /** Default session timeout of the deployment's `connect()`. Default 10 s. */
   sessionTimeoutMs?: number;
   /** Default operation timeout for clients. Default 30 s. */
   operationTimeoutMs?: number;
@@ -47,23 +51,27 @@ export interface EmbeddedServiceOptions {
   heartbeatIntervalMs?: number;
   /** Clock skew the writer and heartbeat allow for between functions. Default 1 s. */
   clockSkewMs?: number;
-  /** Most requests the writer takes per invocation. Default 100. */
+  /** Most requests the writer takes per invocation. */
   writerBatchSize?: number;
-  /** Most batches the distributor takes per invocation. Default 100. */
+  /** Most batches the distributor takes per invocation. */
   distributorBatchSize?: number;
-  /** Wrappers around the in-memory ports (fault injection). */
+  /** Wrappers around the functions' ports (fault injection). */
   wrap?: PortWrappers;
+  /** Wraps the writer's and distributor's batch handlers (crash injection, tracing). */
+  wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
   /** Test hook: awaited by the distributor between two record writes. */
   betweenDistributorWrites?: (path: string) => Promise<void>;
   /** Called with every error a function throws (the runtime retries it). */
   onFunctionError?: (functionName: string, error: unknown) => void;
+}
+
+/** Options of {@link createEmbeddedService}; batch sizes default to 100. */
+export interface EmbeddedServiceOptions extends DeploymentOptions {
   /**
    * Per-function clocks (fault injection: clocks of different functions differ by up to a second).
    * Each defaults to `clock`; clients always use `clock`.
    */
   functionClocks?: { writer?: Clock; heartbeat?: Clock };
-  /** Wraps the writer's and distributor's batch handlers (crash injection, tracing). */
-  wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */

@@ -7,10 +7,10 @@ import {
   type ClientOptions,
   ClientPool,
   type Clock,
+  type DeploymentOptions,
   type FaaSKeeperClient,
   FaaSKeeperError,
   type Meter,
-  type PortWrappers,
   systemClock,
 } from '@faaskeeper/core';
 import { type AwsClients, createAwsClients } from '../aws-clients.js';
@@ -28,23 +28,13 @@ import { type LocalAwsStack, startLocalAwsStack } from './local-stack.js';
 import { destroyAwsDeployment, provisionAwsDeployment } from './provision.js';
 
 /** Options of {@link createLocalAwsDeployment}. */
-export interface LocalAwsDeploymentOptions {
+export interface LocalAwsDeploymentOptions extends DeploymentOptions {
   /** A running stack to deploy on (kept running at close); default: start one (stopped at close). */
   stack?: LocalAwsStack;
   /** Deployment name; default: a fresh random one, so that deployments can share a stack. */
   deployment?: string;
   /** The user store service. Default `s3`. */
   userStore?: UserStoreKind;
-  /** Injected clock: a ManualClock drives session expiry, TTLs and the heartbeat schedule. */
-  clock?: Clock;
-  /** Default session timeout for {@link LocalAwsDeployment.connect}. Default 10 s. */
-  sessionTimeoutMs?: number;
-  /** Default operation timeout for clients. Default 30 s. */
-  operationTimeoutMs?: number;
-  /** How often the heartbeat runs. Default 1 s. */
-  heartbeatIntervalMs?: number;
-  /** Clock skew the writer and heartbeat allow for. Default 1 s. */
-  clockSkewMs?: number;
   /** Lambda batch size of the writer's event source mapping (≤ 10). Default 10. */
   writerBatchSize?: number;
   /** Lambda batch size of the distributor's event source mapping (≤ 10). Default 10. */
@@ -53,14 +43,6 @@ export interface LocalAwsDeploymentOptions {
   meter?: Meter;
   /** Counts the functions' invocations and GB-seconds. Default: `meter`. */
   functionMeter?: Meter;
-  /** Called with every error a function throws (the runtime retries it). */
-  onFunctionError?: (functionName: string, error: unknown) => void;
-  /** Test hook: awaited by the distributor between two record writes. */
-  betweenDistributorWrites?: (path: string) => Promise<void>;
-  /** Wrappers around the functions' ports (fault injection: core's `createFaultInjector(seed).wrap`). */
-  wrap?: PortWrappers;
-  /** Wraps the writer's and distributor's batch handlers (crash injection: core's `CrashInjector`). */
-  wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
   /** Wraps each client's channel (fault injection: hold a client's deliveries). */
   wrapClientChannel?: (channel: Channel, client: { sessionId?: number }) => Channel;
 }

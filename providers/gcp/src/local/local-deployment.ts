@@ -7,11 +7,11 @@ import {
   createDistributor,
   createHeartbeat,
   createWriter,
+  type DeploymentOptions,
   FaaSKeeperClient,
   MemoryRuntime,
   type Meter,
   noMeter,
-  type PortWrappers,
   type Runtime,
   systemClock,
 } from '@faaskeeper/core';
@@ -31,45 +31,28 @@ import { type ServedFunctions, serveFunctions } from './functions-server.js';
 import { type LocalGcpStack, startLocalGcpStack } from './local-stack.js';
 
 /** Options of {@link createLocalGcpDeployment}. */
-export interface LocalGcpDeploymentOptions {
+export interface LocalGcpDeploymentOptions extends DeploymentOptions {
   /** Emulators to run on; default: start a stack and stop it on close. */
   stack?: LocalGcpStack;
   /** Deployment name (namespace and topic prefix). Default a fresh one. */
   deployment?: string;
-  /** Injected clock: a ManualClock drives session expiry and TTLs without sleeping. */
-  clock?: Clock;
-  /** Default session timeout of {@link LocalGcpDeployment.connect}. Default 10 s. */
-  sessionTimeoutMs?: number;
-  /** Default operation timeout of clients. Default 30 s. */
-  operationTimeoutMs?: number;
-  /** How often the heartbeat runs (on `clock`). Default 1 s. */
-  heartbeatIntervalMs?: number;
-  /** Clock skew allowed between functions. Default 1 s. */
-  clockSkewMs?: number;
   /** Most requests per writer invocation. Default 100. */
   writerBatchSize?: number;
   /** Most batches per distributor invocation. Default 100. */
   distributorBatchSize?: number;
   /** Counts every billable operation of the functions and clients. */
   meter?: Meter;
-  /** Test hook: awaited by the distributor between two record writes (atomic-read tests). */
-  betweenDistributorWrites?: (path: string) => Promise<void>;
   /**
    * How the writer and distributor are invoked. `'pull'` (default): in-process pollers on ordered
    * pull subscriptions, batching many messages per invocation. `'push'`: the real Cloud Functions
    * path — the functions served over HTTP by the functions framework on 127.0.0.1 and invoked by
    * ordered push subscriptions of the Pub/Sub emulator, one message per invocation; the heartbeat
-   * is POSTed on schedule as Cloud Scheduler would.
+   * is POSTed on schedule as Cloud Scheduler would. `wrapHandler` (crash injection) applies to
+   * pull invocation only.
    */
   invocation?: 'pull' | 'push';
   /** Where node records live. Default `'datastore'`; `'gcs'` needs the stack's Cloud Storage emulator. */
   userStore?: 'datastore' | 'gcs';
-  /** Wrappers around the functions' ports (fault injection, as core's embedded deployment takes). */
-  wrap?: PortWrappers;
-  /** Wraps the writer's and distributor's batch handlers (crash injection); pull invocation only. */
-  wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
-  /** Called with every error a function throws (its batch is retried). */
-  onFunctionError?: (functionName: string, error: unknown) => void;
 }
 
 /** The ports of a local GCP deployment and the runtime that drives its functions. */
