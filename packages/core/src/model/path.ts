@@ -21,7 +21,7 @@ export function pathProblem(path: unknown, sequential = false): string | undefin
   if (typeof path !== 'string') return 'path must be a string';
   if (path.length === 0) return 'path must not be empty';
   if (path[0] !== '/') return 'path must start with /';
-  if (path.length === 1) return sequential ? undefined : undefined;
+  if (path.length === 1) return undefined;
   // A sequential create may end in '/': ZooKeeper appends the counter to the prefix as given.
   if (path.endsWith('/') && !sequential) return 'path must not end with /';
   const segments = path.slice(1).split('/');
@@ -69,17 +69,6 @@ export function baseName(path: string): string {
 /** `child` under `parent`. */
 export function joinPath(parent: string, child: string): string {
   return parent === ROOT ? `/${child}` : `${parent}/${child}`;
-}
-
-/** Every proper ancestor of `path`, nearest first, ending with `/`. */
-export function ancestorsOf(path: string): string[] {
-  const out: string[] = [];
-  let p = path;
-  while (p !== ROOT) {
-    p = parentOf(p);
-    out.push(p);
-  }
-  return out;
 }
 
 /** ZooKeeper's 10-digit zero-padded sequence suffix. */

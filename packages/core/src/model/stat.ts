@@ -32,7 +32,3 @@ export function rootStat(): Stat {
     numChildren: 0,
   };
 }
-
-export function copyStat(stat: Stat): Stat {
-  return { ...stat };
-}

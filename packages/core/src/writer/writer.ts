@@ -1,4 +1,4 @@
-import { CreateMode, modeTraits } from '../model/create-mode.js';
+import { modeTraits } from '../model/create-mode.js';
 import { type ErrorCode, FaaSKeeperError, type MultiErrorResult } from '../model/errors.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import { baseName, isReserved, parentOf, ROOT, sequenceSuffix } from '../model/path.js';
@@ -624,7 +624,7 @@ class Chunk {
       },
     };
     this.setNode(parentPath, parentItem!, newParent, txn);
-    this.childChanged(parentPath, parentItem!, txn);
+    this.childChanged(parentPath, txn);
     this.persistentFire(path, 'NodeCreated', txn);
     if (traits.kind === 'ephemeral') {
       const s = (await this.overlay.get<SessionItem>('session', String(session)))!;
@@ -663,7 +663,7 @@ class Chunk {
       },
     };
     this.setNode(parentPath, parentItem, newParent, txn);
-    this.childChanged(parentPath, parentItem, txn);
+    this.childChanged(parentPath, txn);
     this.persistentFire(path, 'NodeDeleted', txn);
     if (node.stat.ephemeralOwner !== 0) {
       const sid = String(node.stat.ephemeralOwner);
@@ -706,7 +706,7 @@ class Chunk {
   }
 
   /** Fires (and clears) the one-shot child watches of `path`. */
-  private childChanged(path: string, _item: SystemNodeItem, txn: Txn): void {
+  private childChanged(path: string, txn: Txn): void {
     const current = this.overlay.peek<SystemNodeItem>('node', path)!;
     if (current.childWatches === undefined || current.childWatches.length === 0) return;
     for (const s of current.childWatches) txn.notify(s, 'NodeChildrenChanged', path, 'children');
@@ -818,9 +818,4 @@ class Chunk {
       { session, state: how },
     ]);
   }
-}
-
-/** The mode a create request used, for callers that only have the op. */
-export function isEphemeralMode(mode: string): boolean {
-  return mode === CreateMode.EPHEMERAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL;
 }
