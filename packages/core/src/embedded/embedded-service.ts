@@ -63,6 +63,11 @@ export interface DeploymentOptions {
   betweenDistributorWrites?: (path: string) => Promise<void>;
   /** Called with every error a function throws (the runtime retries it). */
   onFunctionError?: (functionName: string, error: unknown) => void;
+  /**
+   * Wraps the channel one client reads its replies and events from (fault injection: hold or
+   * delay one client's deliveries). `sessionId` is the id the client asked for, when it did.
+   */
+  wrapClientChannel?: (channel: Channel, client: { sessionId?: number }) => Channel;
 }
 
 /** Options of {@link createEmbeddedService}; batch sizes default to 100. */
@@ -159,8 +164,15 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       if (closed)
         throw new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the embedded deployment is closed');
       await ready;
+      const own =
+        options.wrapClientChannel === undefined
+          ? channel
+          : options.wrapClientChannel(
+              channel,
+              clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
+            );
       return pool.connect(
-        { writerQueue, userStore, channel },
+        { writerQueue, userStore, channel: own },
         {
           clock,
           sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,

@@ -6,3 +6,4 @@
 export * from './contracts/index.js';
 export * from './faults/index.js';
 export * from './linearizability/index.js';
+export * from './target.js';

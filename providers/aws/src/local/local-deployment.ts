@@ -3,7 +3,6 @@ import {
   type BatchHandler,
   type Binding,
   bootstrap,
-  type Channel,
   type ClientOptions,
   ClientPool,
   type Clock,
@@ -43,8 +42,6 @@ export interface LocalAwsDeploymentOptions extends DeploymentOptions {
   meter?: Meter;
   /** Counts the functions' invocations and GB-seconds. Default: `meter`. */
   functionMeter?: Meter;
-  /** Wraps each client's channel (fault injection: hold a client's deliveries). */
-  wrapClientChannel?: (channel: Channel, client: { sessionId?: number }) => Channel;
 }
 
 /** A FaaSKeeper deployment on the local AWS emulators, functions run in-process by a poller. */

@@ -1,0 +1,59 @@
+import type { ClientOptions, FaaSKeeperClient } from '../client/client.js';
+import { createEmbeddedService, type DeploymentOptions } from '../embedded/embedded-service.js';
+import { type Clock, settle } from '../ports/clock.js';
+
+/**
+ * A running deployment as the portable suites see it (guarantee tests, randomised fault runs): the
+ * embedded deployment, or a local one on a cloud's emulators. Everything here is what a test may
+ * do to any deployment; nothing reaches into one provider's internals.
+ */
+export interface TestDeployment {
+  /** The clock its functions and clients run on (the one passed in `DeploymentOptions.clock`). */
+  readonly clock: Clock;
+  /** Opens a session; resolves a CONNECTED client. */
+  connect(options?: ClientOptions): Promise<FaaSKeeperClient>;
+  /** Cuts a client off (sends and reads fail, channel messages wait), as a partition or a vanished client. */
+  partition(client: FaaSKeeperClient): void;
+  /** Reconnects a partitioned client; messages held meanwhile are delivered. */
+  heal(client: FaaSKeeperClient): void;
+  /** Runs the heartbeat once now (resolves when it has sent what it found). */
+  heartbeat(): Promise<void>;
+  /** Stops every client and function and releases the deployment's resources. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where a portable suite runs: how to start a fresh deployment, and how long things take there.
+ * The same test, given another target, checks the same guarantee on another provider.
+ */
+export interface DeploymentTarget {
+  /** Shown in suite names: `embedded`, `aws (local)`, `gcp push (local)`. */
+  readonly name: string;
+  /** Starts a fresh, empty deployment (its own tables/namespace/queues) with these options. */
+  deploy(options: DeploymentOptions): Promise<TestDeployment>;
+  /**
+   * Lets the work a step caused run to where it waits on something new (a clock step, a send):
+   * a few microtask turns in memory, a few milliseconds of real time against emulators.
+   */
+  settle(): Promise<void>;
+  /**
+   * Waits long enough that something which must NOT happen (a read that must wait, an event that
+   * must not arrive yet) would very likely have happened were the guarantee broken.
+   */
+  quiet(): Promise<void>;
+  /** Wall-time budget of one test on this target, in ms (vitest's per-test timeout). */
+  readonly testTimeoutMs: number;
+}
+
+/** The embedded deployment as a {@link DeploymentTarget}: everything in memory, in this process. */
+export const embeddedTarget: DeploymentTarget = {
+  name: 'embedded',
+  deploy: async (options) => {
+    const service = createEmbeddedService(options);
+    await service.ready;
+    return service;
+  },
+  settle: () => settle(3),
+  quiet: () => settle(20),
+  testTimeoutMs: 5_000,
+};
