@@ -118,6 +118,9 @@ export interface AwsPorts {
   channel: Channel;
 }
 
+/** Largest user-store record kept inline in its DynamoDB item; larger ones go to S3 (cost crossover). */
+export const USER_ITEM_INLINE_BYTES = 8 * 1024;
+
 /** Builds every port of a deployment from its config (one meter counts all of them). */
 export function createAwsPorts(config: AwsDeploymentConfig, clients: AwsClients, meter?: Meter): AwsPorts {
   const m = meter === undefined ? {} : { meter };
@@ -137,6 +140,9 @@ export function createAwsPorts(config: AwsDeploymentConfig, clients: AwsClients,
             client: clients.dynamodb,
             table: config.userTable ?? resourceNames(config.deployment).userTable,
             offload: { client: clients.s3, bucket: config.bucket, prefix: 'user-data/' },
+            // Tiered by cost: an item costs one write unit per KB, an S3 object one PUT (= 8 write
+            // units at list prices) plus a pointer item; from about 8 KiB on, S3 is cheaper.
+            inlineItemBytes: USER_ITEM_INLINE_BYTES,
             ...m,
           })
         : new S3UserStore({ client: clients.s3, bucket: config.bucket, prefix: 'user/', ...m }),

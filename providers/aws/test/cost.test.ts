@@ -46,47 +46,62 @@ async function perOp(
   return out;
 }
 
-describe('cost per operation on the local AWS deployment', () => {
-  it('meters billable requests per getData, setData (1 KiB), create and delete', async (ctx) => {
-    if (!requireLocalStack(ctx)) return;
-    const meter = new CountingMeter();
-    const { stack: s } = await stack();
-    // A manual clock: no pings and no heartbeat runs in the measurement, only the operations.
-    service = await createLocalAwsDeployment({
-      stack: s,
-      meter,
-      clock: new ManualClock(),
-      heartbeatIntervalMs: 3_600_000,
-    });
-    const zk = await service.connect();
-    const results = {
-      create: await perOp(meter, (i) => zk.create(`/n${i}`, KIB)),
-      getData: await perOp(meter, (i) => zk.getData(`/n${i}`)),
-      setData: await perOp(meter, (i) => zk.setData(`/n${i}`, KIB)),
-      delete: await perOp(meter, (i) => zk.delete(`/n${i}`)),
-    };
-    const rows = Object.entries(results).map(([op, counts]) => {
-      const { total, byKey } = dollarsOf(counts);
-      const requests = Object.fromEntries(
-        Object.entries(counts).filter(([k]) => k !== METER_KEYS.lambdaGbSeconds),
-      );
-      const compute = counts[METER_KEYS.lambdaGbSeconds] ?? 0;
-      return {
-        op,
-        requests,
-        gbSeconds: compute,
-        perMillion: total * 1e6,
-        withoutCompute: (total - (byKey[METER_KEYS.lambdaGbSeconds] ?? 0)) * 1e6,
+describe.each(['s3', 'dynamodb'] as const)(
+  'cost per operation on the local AWS deployment, %s user store',
+  (userStore) => {
+    it('meters billable requests per getData, setData (1 KiB), create and delete', async (ctx) => {
+      if (!requireLocalStack(ctx)) return;
+      const meter = new CountingMeter();
+      const { stack: s } = await stack();
+      // A manual clock: no pings and no heartbeat runs in the measurement, only the operations.
+      await service?.close();
+      service = await createLocalAwsDeployment({
+        stack: s,
+        meter,
+        userStore,
+        clock: new ManualClock(),
+        heartbeatIntervalMs: 3_600_000,
+      });
+      const zk = await service.connect();
+      const results = {
+        create: await perOp(meter, (i) => zk.create(`/n${i}`, KIB)),
+        getData: await perOp(meter, (i) => zk.getData(`/n${i}`)),
+        setData: await perOp(meter, (i) => zk.setData(`/n${i}`, KIB)),
+        delete: await perOp(meter, (i) => zk.delete(`/n${i}`)),
       };
-    });
-    console.log(JSON.stringify(rows, null, 1));
-    // A read is one S3 GET and nothing else: no function runs on the read path.
-    expect(results.getData).toEqual({ [METER_KEYS.s3Get]: 1 });
-    // A write reaches the system store and the user store, and invokes both functions.
-    for (const op of ['create', 'setData', 'delete'] as const) {
-      expect(results[op][METER_KEYS.dynamodbWriteUnits]).toBeGreaterThan(0);
-      expect(results[op][METER_KEYS.lambdaInvocation]).toBeGreaterThanOrEqual(2);
-      expect(results[op][METER_KEYS.sqsRequest]).toBeGreaterThan(0);
-    }
-  }, 120_000);
-});
+      const rows = Object.entries(results).map(([op, counts]) => {
+        const { total, byKey } = dollarsOf(counts);
+        const requests = Object.fromEntries(
+          Object.entries(counts).filter(([k]) => k !== METER_KEYS.lambdaGbSeconds),
+        );
+        const compute = counts[METER_KEYS.lambdaGbSeconds] ?? 0;
+        return {
+          op,
+          requests,
+          gbSeconds: compute,
+          perMillion: total * 1e6,
+          withoutCompute: (total - (byKey[METER_KEYS.lambdaGbSeconds] ?? 0)) * 1e6,
+        };
+      });
+      console.log(JSON.stringify(rows, null, 1));
+      // A read is one S3 GET or one strongly consistent DynamoDB read, and nothing else: no function runs on the read path.
+      expect(results.getData).toEqual(
+        userStore === 's3' ? { [METER_KEYS.s3Get]: 1 } : { [METER_KEYS.dynamodbReadUnits]: 1 },
+      );
+      // A write reaches the system store and the user store, and invokes both functions.
+      // Regression bounds ($ per million at list prices, measured 2026-11-24): a change that adds
+      // billable requests to the write path fails here.
+      const bound =
+        userStore === 's3'
+          ? { getData: 0.4, setData: 22.1, create: 28.8, delete: 26.3 }
+          : { getData: 0.125, setData: 13.7, create: 15.7, delete: 13.2 };
+      for (const row of rows)
+        expect(row.withoutCompute, row.op).toBeLessThanOrEqual(bound[row.op as keyof typeof bound] + 1e-9);
+      for (const op of ['create', 'setData', 'delete'] as const) {
+        expect(results[op][METER_KEYS.dynamodbWriteUnits]).toBeGreaterThan(0);
+        expect(results[op][METER_KEYS.lambdaInvocation]).toBeGreaterThanOrEqual(2);
+        expect(results[op][METER_KEYS.sqsRequest]).toBeGreaterThan(0);
+      }
+    }, 120_000);
+  },
+);

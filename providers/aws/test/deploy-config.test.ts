@@ -58,6 +58,20 @@ describe('the client configuration deploy writes', () => {
     }
   }, 60_000);
 
+  it('names the DynamoDB user store when the stack outputs a user table, and S3 otherwise', () => {
+    const outputs = {
+      SystemTableName: 't',
+      BucketName: 'b',
+      WriterQueueUrl: 'w',
+      DistributorQueueUrl: 'd',
+      ChannelPrefix: 'c',
+    };
+    expect(clientConfigFromOutputs('x', 'eu-west-1', outputs).userStore).toBe('s3');
+    expect(
+      clientConfigFromOutputs('x', 'eu-west-1', { ...outputs, UserTableName: 'faaskeeper-x-user' }),
+    ).toMatchObject({ userStore: 'dynamodb', userTable: 'faaskeeper-x-user' });
+  });
+
   it('refuses outputs that lack a field', () => {
     expect(() => clientConfigFromOutputs('x', 'eu-west-1', {})).toThrow(/no output SystemTableName/);
   });

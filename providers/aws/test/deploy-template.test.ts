@@ -456,6 +456,67 @@ describe('the stack and its cloud assembly', () => {
     });
   });
 
+  it('with the DynamoDB user store, keeps records in a retained on-demand table that only the distributor writes and clients only read', () => {
+    const stack = new FaaSKeeperStack(new App(), 'S', {
+      deployment: 'kv',
+      functionCode: bundles(),
+      userStore: 'dynamodb',
+    });
+    const t = Template.fromStack(stack);
+    const json = t.toJSON() as { Resources: Record<string, Resource>; Outputs: Json };
+    const tables = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+    const [userTableId, userTable] = tables.find(([id]) => id.startsWith('UserTable')) as [string, Resource];
+    expect(tables).toHaveLength(2);
+    expect(userTable.DeletionPolicy).toBe('Retain');
+    expect(userTable.Properties).toMatchObject({
+      TableName: 'faaskeeper-kv-user',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'path', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    // Every statement that names the user table, by the role or policy it belongs to.
+    const onTable: string[] = [];
+    const onRecords: string[] = [];
+    for (const [id, r] of Object.entries(json.Resources)) {
+      const doc = r.Properties.PolicyDocument as { Statement: Statement | Statement[] } | undefined;
+      if (doc === undefined) continue;
+      const who = r.Type === 'AWS::IAM::ManagedPolicy' ? 'client' : id.replace(/RoleDefaultPolicy.*$/, '');
+      for (const st of list(doc.Statement))
+        for (const resource of list(st.Resource)) {
+          const text = describe_(resource);
+          if (text === userTableId.replace(/[0-9A-F]{8}$/, ''))
+            onTable.push(...list(st.Action).map((a) => `${who} ${a}`));
+          if (text === 'Bucket/user-data/*') onRecords.push(...list(st.Action).map((a) => `${who} ${a}`));
+          if (text === 'Bucket/user/*') throw new Error(`${id} still grants the S3 user store`);
+        }
+    }
+    expect(onTable.sort()).toEqual(
+      [
+        'Distributor dynamodb:DeleteItem',
+        'Distributor dynamodb:GetItem',
+        'Distributor dynamodb:PutItem',
+        'client dynamodb:GetItem',
+      ].sort(),
+    );
+    expect(onRecords.sort()).toEqual(
+      [
+        'Distributor s3:DeleteObject',
+        'Distributor s3:GetObject',
+        'Distributor s3:PutObject',
+        'client s3:GetObject',
+      ].sort(),
+    );
+    expect(Object.keys(json.Outputs)).toContain('UserTableName');
+    // The functions read the same choice from their environment.
+    const [, fn] = Object.entries(json.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function') as [
+      string,
+      Resource,
+    ];
+    const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env.FAASKEEPER_USER_STORE).toBe('dynamodb');
+    expect(env.FAASKEEPER_USER_TABLE).toBeDefined();
+  });
+
   it('is a cloud assembly the CDK toolkit library reads and selects the stack from (no AWS needed)', async () => {
     const toolkit = await import('@aws-cdk/toolkit-lib');
     const kit = new toolkit.Toolkit({

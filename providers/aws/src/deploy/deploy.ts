@@ -100,12 +100,15 @@ export function clientConfigFromOutputs(
     if (value === undefined) throw new Error(`the stack has no output ${STACK_OUTPUTS[key]}`);
     return value;
   };
+  const userTable = outputs[STACK_OUTPUTS.userTable];
   return {
     deployment,
     region,
     systemTable: need('systemTable'),
     bucket: need('bucket'),
-    userStore: 's3',
+    ...(userTable === undefined
+      ? { userStore: 's3' as const }
+      : { userStore: 'dynamodb' as const, userTable }),
     writerQueueUrl: need('writerQueueUrl'),
     distributorQueueUrl: need('distributorQueueUrl'),
     channelPrefix: need('channelPrefix'),

@@ -16,7 +16,7 @@ import {
   aws_events_targets as targets,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { type AwsDeploymentConfig, configToEnv, resourceNames } from '../config.js';
+import { type AwsDeploymentConfig, configToEnv, resourceNames, type UserStoreKind } from '../config.js';
 import type { FunctionName } from './bundle.js';
 
 /** Key prefixes the adapters use in the deployment's bucket (see `createAwsPorts`). */
@@ -27,6 +27,8 @@ export const BUCKET_PREFIXES = {
   offloadedBodies: 'sqs-bodies/',
   /** System-store items over the DynamoDB item limit. */
   systemItems: 'system-items/',
+  /** Records of the DynamoDB user store too large for an item (see `USER_ITEM_INLINE_BYTES`). */
+  userData: 'user-data/',
 } as const;
 
 /** Names of the stack outputs `faaskeeper deploy aws` turns into the client configuration. */
@@ -37,6 +39,8 @@ export const STACK_OUTPUTS = {
   distributorQueueUrl: 'DistributorQueueUrl',
   channelPrefix: 'ChannelPrefix',
   clientPolicyArn: 'ClientPolicyArn',
+  /** Only with the DynamoDB user store. */
+  userTable: 'UserTableName',
 } as const;
 
 /** Deployment names: short and lower-case, because the bucket name derives from them. */
@@ -58,6 +62,11 @@ export interface FaaSKeeperStackProps extends StackProps {
   maxReceiveCount?: number;
   /** Clock skew the functions allow for, in ms. Default 1000. */
   clockSkewMs?: number;
+  /**
+   * Where node records live: `s3` (default: one object per node) or `dynamodb` (one item per
+   * node, records over 8 KiB in S3 — cheaper per operation for small nodes; see docs/providers/aws.md).
+   */
+  userStore?: UserStoreKind;
   /**
    * Lambda runtime. Default `nodejs20.x`, the Node version the project targets (AWS deprecated it
    * on 2026-04-30 and stops creating functions on it on 2027-02-01: pick a newer one by then).
@@ -87,8 +96,10 @@ const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 export class FaaSKeeperStack extends Stack {
   /** The system store (DynamoDB, on-demand, point-in-time recovery). */
   readonly table: dynamodb.Table;
-  /** The user store and offloaded message bodies. */
+  /** The user store (with `userStore: 's3'`) and offloaded message bodies. */
   readonly bucket: s3.Bucket;
+  /** The user store with `userStore: 'dynamodb'` (on-demand, point-in-time recovery). */
+  readonly userTable: dynamodb.Table | undefined;
   readonly writerQueue: sqs.Queue;
   readonly distributorQueue: sqs.Queue;
   readonly functions: Record<FunctionName, lambda.Function>;
@@ -114,6 +125,18 @@ export class FaaSKeeperStack extends Stack {
       // The system state outlives the stack: `destroy` never drops sessions and nodes by accident.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    const userStore = props.userStore ?? 's3';
+    this.userTable =
+      userStore === 'dynamodb'
+        ? new dynamodb.Table(this, 'UserTable', {
+            tableName: names.userTable,
+            partitionKey: { name: 'path', type: dynamodb.AttributeType.STRING },
+            billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+            pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+            removalPolicy: RemovalPolicy.RETAIN,
+          })
+        : undefined;
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       // Bucket names are global: the account and region keep two users' deployments apart.
@@ -167,7 +190,8 @@ export class FaaSKeeperStack extends Stack {
       region: Aws.REGION,
       systemTable: this.table.tableName,
       bucket: this.bucket.bucketName,
-      userStore: 's3',
+      userStore,
+      ...(this.userTable === undefined ? {} : { userTable: this.userTable.tableName }),
       writerQueueUrl: this.writerQueue.queueUrl,
       distributorQueueUrl: this.distributorQueue.queueUrl,
       channelPrefix: names.channelPrefix,
@@ -251,9 +275,16 @@ export class FaaSKeeperStack extends Stack {
     distributor.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [objects(BUCKET_PREFIXES.user)],
+        resources: [objects(userStore === 's3' ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData)],
       }),
     );
+    if (this.userTable !== undefined)
+      distributor.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          resources: [this.userTable.tableArn],
+        }),
+      );
     distributor.addToRolePolicy(
       new iam.PolicyStatement({
         // CreateQueue is how the channel finds a session's queue (idempotent); DeleteQueue ends it.
@@ -310,6 +341,7 @@ export class FaaSKeeperStack extends Stack {
         bucketArn: this.bucket.bucketArn,
         writerQueueArn: this.writerQueue.queueArn,
         channelQueuesArn: channelQueues,
+        ...(this.userTable === undefined ? {} : { userTableArn: this.userTable.tableArn }),
       }),
     });
 
@@ -320,6 +352,7 @@ export class FaaSKeeperStack extends Stack {
     output('writerQueueUrl', this.writerQueue.queueUrl, 'Writer queue');
     output('distributorQueueUrl', this.distributorQueue.queueUrl, 'Distributor queue');
     output('channelPrefix', names.channelPrefix, 'Name prefix of the per-session channel queues');
+    if (this.userTable !== undefined) output('userTable', this.userTable.tableName, 'User-store table');
     output(
       'clientPolicyArn',
       this.clientPolicy.managedPolicyArn,
@@ -331,22 +364,31 @@ export class FaaSKeeperStack extends Stack {
 /**
  * The client's statements, and nothing else: read the user store (and message bodies the
  * deployment offloaded to S3), send requests to the writer queue (offloading large ones), and
- * create, read and delete its own channel queue.
+ * create, read and delete its own channel queue. With `userTableArn` (the DynamoDB user store) the
+ * user store is that table plus its large records in S3.
  */
 export function clientStatements(arns: {
   bucketArn: string;
   writerQueueArn: string;
   channelQueuesArn: string;
+  userTableArn?: string;
 }): iam.PolicyStatement[] {
+  const records = arns.userTableArn === undefined ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData;
   return [
     new iam.PolicyStatement({
       sid: 'ReadUserStore',
       actions: ['s3:GetObject'],
-      resources: [
-        `${arns.bucketArn}/${BUCKET_PREFIXES.user}*`,
-        `${arns.bucketArn}/${BUCKET_PREFIXES.offloadedBodies}*`,
-      ],
+      resources: [`${arns.bucketArn}/${records}*`, `${arns.bucketArn}/${BUCKET_PREFIXES.offloadedBodies}*`],
     }),
+    ...(arns.userTableArn === undefined
+      ? []
+      : [
+          new iam.PolicyStatement({
+            sid: 'ReadUserStoreTable',
+            actions: ['dynamodb:GetItem'],
+            resources: [arns.userTableArn],
+          }),
+        ]),
     new iam.PolicyStatement({
       sid: 'OffloadLargeRequests',
       actions: ['s3:PutObject'],
