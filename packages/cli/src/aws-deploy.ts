@@ -6,8 +6,8 @@ import { ExitCode } from './shell/commands.js';
 /** Usage lines of the deployment commands. */
 export const DEPLOY_USAGE = {
   deploy:
-    'faaskeeper deploy aws [--deployment name] [--region region] [--profile profile] [--bootstrap] [--dry-run] [--out dir]',
-  synth: 'faaskeeper synth aws [--deployment name] [--region region] [--out dir]',
+    'faaskeeper deploy aws [--deployment name] [--region region] [--profile profile] [--user-store s3|dynamodb] [--bootstrap] [--dry-run] [--out dir]',
+  synth: 'faaskeeper synth aws [--deployment name] [--region region] [--user-store s3|dynamodb] [--out dir]',
   destroy: 'faaskeeper destroy aws [--deployment name] [--region region] [--profile profile]',
 } as const;
 
@@ -28,6 +28,8 @@ export function deployHelp(): string[] {
     '  --deployment name  1-20 lower-case letters, digits or "-" (default "default")',
     '  --region region    default: AWS_REGION or AWS_DEFAULT_REGION',
     '  --profile profile  a profile of ~/.aws/config (default: the SDK default chain)',
+    '  --user-store kind  where node records live: s3 (default) or dynamodb (cheaper per operation for',
+    '                     small nodes; records over 8 KiB go to S3)',
     '  --bootstrap        run CDK bootstrap for the account and region first (once per region)',
     '  --out dir          the cloud assembly directory (default .faaskeeper/cdk.out/<deployment>)',
   ];
@@ -38,6 +40,7 @@ interface DeployArgs {
   region: string | undefined;
   profile: string | undefined;
   out: string | undefined;
+  userStore: 's3' | 'dynamodb' | undefined;
   bootstrap: boolean;
   dryRun: boolean;
   help: boolean;
@@ -48,6 +51,7 @@ const OPTIONS = {
   region: { type: 'string' },
   profile: { type: 'string' },
   out: { type: 'string' },
+  'user-store': { type: 'string' },
   bootstrap: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -66,6 +70,7 @@ function parse(command: 'deploy' | 'synth' | 'destroy', args: readonly string[])
     region: values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
     profile: values.profile,
     out: values.out,
+    userStore: values['user-store'] as 's3' | 'dynamodb' | undefined,
     bootstrap: values.bootstrap === true,
     dryRun: values['dry-run'] === true || command === 'synth',
     help: values.help === true,
@@ -73,6 +78,10 @@ function parse(command: 'deploy' | 'synth' | 'destroy', args: readonly string[])
   if (base.help) return base;
   if (positionals.length !== 1 || positionals[0] !== 'aws')
     return `${command} needs a provider: aws (got ${positionals.length === 0 ? 'none' : `'${positionals.join(' ')}'`})`;
+  if (base.userStore !== undefined && base.userStore !== 's3' && base.userStore !== 'dynamodb')
+    return `--user-store must be s3 or dynamodb (got '${base.userStore}')`;
+  if (command === 'destroy' && base.userStore !== undefined)
+    return '--user-store belongs to deploy and synth';
   if (command !== 'deploy' && (values.bootstrap === true || values['dry-run'] === true))
     return `--bootstrap and --dry-run belong to deploy`;
   return base;
@@ -124,6 +133,7 @@ export async function runDeployCommand(
     if (parsed.dryRun) {
       const out = await aws.synthesizeAws({
         deployment: parsed.deployment,
+        ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore }),
         ...(parsed.region === undefined ? {} : { region: parsed.region }),
         ...(parsed.out === undefined ? {} : { outDir: parsed.out }),
       });
@@ -153,6 +163,7 @@ export async function runDeployCommand(
     const done = await aws.deployAws({
       deployment: parsed.deployment,
       region: parsed.region,
+      ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore }),
       bootstrap: parsed.bootstrap,
       ...target,
     });

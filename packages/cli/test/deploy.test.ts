@@ -69,6 +69,25 @@ describe('faaskeeper deploy / synth / destroy', () => {
     expect(existsSync(join(out, 'bundles', 'writer', 'index.mjs'))).toBe(true);
   }, 60_000);
 
+  it('synth --user-store dynamodb puts the user store in its own table; a bad kind is a usage error', async () => {
+    const out = join(dir, 'kv');
+    const r = await cli(['synth', 'aws', '--deployment', 'kv', '--user-store', 'dynamodb', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(ExitCode.OK);
+    const template = JSON.parse(readFileSync(join(out, 'FaaSKeeper-kv.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties: { TableName?: string } }>;
+    };
+    const tables = Object.values(template.Resources).filter((x) => x.Type === 'AWS::DynamoDB::Table');
+    expect(tables.map((t) => t.Properties.TableName).sort()).toEqual([
+      'faaskeeper-kv-system',
+      'faaskeeper-kv-user',
+    ]);
+    expect(await cli(['synth', 'aws', '--user-store', 'redis'])).toMatchObject({
+      code: ExitCode.USAGE,
+      stderr: expect.stringMatching(/^Error: --user-store must be s3 or dynamodb \(got 'redis'\)/),
+    });
+  }, 60_000);
+
   it('deploy without credentials fails fast with a clear error and exit code 1', async () => {
     const started = Date.now();
     const r = await cli([
