@@ -77,7 +77,7 @@ function parse(command: 'deploy' | 'synth' | 'destroy', args: readonly string[])
   };
   if (base.help) return base;
   if (positionals.length !== 1 || positionals[0] !== 'aws')
-    return `${command} needs a provider: aws (got ${positionals.length === 0 ? 'none' : `'${positionals.join(' ')}'`})`;
+    return `${command} needs a provider: aws or gcp (got ${positionals.length === 0 ? 'none' : `'${positionals.join(' ')}'`})`;
   if (base.userStore !== undefined && base.userStore !== 's3' && base.userStore !== 'dynamodb')
     return `--user-store must be s3 or dynamodb (got '${base.userStore}')`;
   if (command === 'destroy' && base.userStore !== undefined)

@@ -3,6 +3,7 @@ import { DEPLOY_USAGE, deployHelp, runDeployCommand } from './aws-deploy.js';
 import { runDemo } from './demo.js';
 import { ConfigError, type DeploymentConfig, openDeployment, readConfig } from './deployment.js';
 import { DEV_USAGE, devHelp, runDevCommand } from './dev.js';
+import { GCP_DEPLOY_USAGE, gcpDeployHelp, namesGcp, runGcpDeployCommand } from './gcp-deploy.js';
 import { ExitCode } from './shell/commands.js';
 import { runShell, type ShellStreams } from './shell/run-shell.js';
 import { cliVersion } from './version.js';
@@ -36,6 +37,12 @@ export function cliHelp(): string[] {
     '               write the CloudFormation template only (no credentials needed)',
     `  ${DEPLOY_USAGE.destroy}`,
     '               delete the stack (the table and bucket are retained)',
+    `  ${GCP_DEPLOY_USAGE.synth}`,
+    '               write the Terraform configuration and function sources (offline)',
+    `  ${GCP_DEPLOY_USAGE.deploy}`,
+    '               deploy to Google Cloud with Terraform; writes the client configuration',
+    `  ${GCP_DEPLOY_USAGE.destroy}`,
+    '               terraform destroy (the data is kept unless --delete-data)',
     '  help         this text (faaskeeper <command> --help describes one command)',
     '  --version    print the version',
     '',
@@ -97,7 +104,8 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
       if (rest[0] === 'shell') print(shellHelp());
       else if (rest[0] === 'demo') print(demoHelp());
       else if (rest[0] === 'dev') print(devHelp());
-      else if (rest[0] === 'deploy' || rest[0] === 'synth' || rest[0] === 'destroy') print(deployHelp());
+      else if (rest[0] === 'deploy' || rest[0] === 'synth' || rest[0] === 'destroy')
+        print(rest[1] === 'gcp' ? gcpDeployHelp() : [...deployHelp(), '', ...gcpDeployHelp()]);
       else print(cliHelp());
       return ExitCode.OK;
     case 'shell': {
@@ -153,6 +161,7 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
     case 'deploy':
     case 'synth':
     case 'destroy':
+      if (namesGcp(rest)) return runGcpDeployCommand(command, rest, streams);
       return runDeployCommand(command, rest, streams);
     case 'cost':
       streams.errorOutput.write(

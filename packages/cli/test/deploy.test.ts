@@ -123,9 +123,9 @@ describe('faaskeeper deploy / synth / destroy', () => {
   });
 
   it('rejects an unknown provider, a bad deployment name and unknown flags as usage errors', async () => {
-    expect(await cli(['deploy', 'gcp', '--region', 'x'])).toMatchObject({
+    expect(await cli(['deploy', 'azure', '--region', 'x'])).toMatchObject({
       code: ExitCode.USAGE,
-      stderr: expect.stringMatching(/^Error: deploy needs a provider: aws \(got 'gcp'\)/),
+      stderr: expect.stringMatching(/^Error: deploy needs a provider: aws or gcp \(got 'azure'\)/),
     });
     expect(await cli(['synth', 'aws', '--deployment', 'Not_Valid'])).toMatchObject({
       code: ExitCode.USAGE,

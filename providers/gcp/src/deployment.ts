@@ -35,6 +35,22 @@ export interface GcpDeploymentConfig {
   userStore?: { type: 'datastore' } | { type: 'gcs'; bucket: string; storage: Storage | StorageOptions };
   /** Where billable operations are counted. */
   meter?: Meter;
+  /**
+   * Whether opening the ports may create the writer and distributor topics when missing (default
+   * true). A deployment made by `faaskeeper deploy gcp` sets `false`: Terraform made the topics, and
+   * the functions' service accounts may not create topics.
+   */
+  createTopics?: boolean;
+  /**
+   * The project (informational; each client config names its own): what `faaskeeper deploy gcp`
+   * writes into the client configuration file. {@link connect} ignores it.
+   */
+  projectId?: string;
+  /**
+   * The service account the deployment made for clients (informational): run clients as it (attached
+   * to the VM or service, or impersonated) so that they have exactly its roles. {@link connect} ignores it.
+   */
+  serviceAccount?: string;
 }
 
 /** The ports of a GCP deployment, named as core's embedded deployment names them. */
@@ -89,14 +105,10 @@ export async function openGcpPorts(
   const meter = config.meter ?? noMeter;
   const datastore = datastoreOf(config);
   const pubsub = pubsubOf(config);
+  const create = config.createTopics === false ? false : consumers === 'pull' || 'topic';
   const [writerQueue, distributorQueue, channel] = await Promise.all([
-    PubSubQueue.create({ pubsub, topic: names.writerTopic, meter, create: consumers === 'pull' || 'topic' }),
-    PubSubQueue.create({
-      pubsub,
-      topic: names.distributorTopic,
-      meter,
-      create: consumers === 'pull' || 'topic',
-    }),
+    PubSubQueue.create({ pubsub, topic: names.writerTopic, meter, create }),
+    PubSubQueue.create({ pubsub, topic: names.distributorTopic, meter, create }),
     PubSubChannel.create({ pubsub, prefix: names.channelPrefix, meter }),
   ]);
   return {
@@ -117,7 +129,17 @@ export type GcpConnectOptions = GcpDeploymentConfig & ClientOptions;
  * and events from its own Pub/Sub subscription (no public address needed).
  */
 export async function connect(options: GcpConnectOptions): Promise<FaaSKeeperClient> {
-  const { deployment, datastore, pubsub, meter, userStore: where, ...clientOptions } = options;
+  const {
+    deployment,
+    datastore,
+    pubsub,
+    meter,
+    userStore: where,
+    createTopics: _createTopics,
+    projectId: _projectId,
+    serviceAccount: _serviceAccount,
+    ...clientOptions
+  } = options;
   const config: GcpDeploymentConfig = {
     deployment,
     datastore,

@@ -1,0 +1,297 @@
+// `faaskeeper synth|deploy|destroy gcp`: argument handling, the Terraform commands run (through an
+// injected runner: no terraform, no cloud), what is printed and written, and the dispatch in main().
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GcpDeployDependencies, namesGcp, runGcpDeployCommand } from '../src/gcp-deploy.js';
+import { ExitCode, main } from '../src/index.js';
+import { memoryStreams } from './helpers.js';
+
+let dir: string;
+let terraform: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fk-cli-gcp-'));
+  terraform = join(dir, 'terraform');
+  await writeFile(terraform, '#!/bin/sh\nexit 1\n');
+  await chmod(terraform, 0o755);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const OUTPUTS = JSON.stringify({
+  deployment: { value: 'ci' },
+  project: { value: 'acme-zk' },
+  region: { value: 'europe-west1' },
+  database: { value: 'fk-ci' },
+  data_bucket: { value: 'acme-zk-fk-ci-data' },
+  client_service_account: { value: 'fk-ci-cl@acme-zk.iam.gserviceaccount.com' },
+  writer_topic: { value: 'fk-ci-writer' },
+  writer_dead_letter_topic: { value: 'fk-ci-writer-dead' },
+  distributor_dead_letter_topic: { value: 'fk-ci-distributor-dead' },
+});
+
+function fakeTerraform(answers: { state?: string; fail?: string } = {}) {
+  const calls: string[] = [];
+  const runner: CommandRunner = async (command, args) => {
+    calls.push([command === terraform ? 'terraform' : command, ...args].join(' '));
+    if (args[0] === answers.fail)
+      return { code: 1, stdout: '', stderr: 'Error: Error creating Topic: googleapi: Error 403' };
+    if (args[0] === 'output') return { code: 0, stdout: OUTPUTS, stderr: '' };
+    if (args[0] === 'state' && args[1] === 'list')
+      return { code: 0, stdout: answers.state ?? '', stderr: '' };
+    return { code: 0, stdout: '', stderr: '' };
+  };
+  return { calls, runner };
+}
+
+async function gcp(
+  command: 'deploy' | 'synth' | 'destroy',
+  args: string[],
+  dependencies: GcpDeployDependencies = {},
+) {
+  const io = memoryStreams();
+  const code = await runGcpDeployCommand(command, ['gcp', ...args], io.streams, { env: {}, ...dependencies });
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+}
+
+const target = ['--project', 'acme-zk', '--region', 'europe-west1', '--deployment', 'ci'];
+
+describe('faaskeeper synth gcp', () => {
+  it('writes the Terraform configuration and the function sources without terraform or credentials', async () => {
+    const out = join(dir, 'synth');
+    const r = await gcp('synth', [...target, '--out', out], { path: join(dir, 'no-terraform-here') });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(ExitCode.OK);
+    expect(r.stdout).toMatch(/^Synthesized deployment ci for acme-zk\/europe-west1 \(nothing deployed\)\./);
+    const config = JSON.parse(readFileSync(join(out, 'main.tf.json'), 'utf8'));
+    expect(Object.keys(config.resource.google_cloudfunctions2_function).sort()).toEqual([
+      'distributor',
+      'heartbeat',
+      'writer',
+    ]);
+    expect(config.provider.google).toEqual({ project: 'acme-zk', region: 'europe-west1' });
+    for (const fn of ['writer', 'distributor', 'heartbeat'])
+      expect(existsSync(join(out, 'sources', `${fn}.zip`))).toBe(true);
+  }, 60_000);
+
+  it('passes the database, state and impersonation options into the configuration', async () => {
+    const out = join(dir, 'synth-options');
+    const r = await gcp('synth', [
+      ...target,
+      '--out',
+      out,
+      '--existing-database',
+      '(default)',
+      '--state-bucket',
+      'acme-tf',
+      '--client-member',
+      'user:ops@example.com',
+      '--client-member',
+      'group:zk@example.com',
+    ]);
+    expect(r.code).toBe(ExitCode.OK);
+    const config = JSON.parse(readFileSync(join(out, 'main.tf.json'), 'utf8'));
+    expect(config.resource.google_firestore_database).toBeUndefined();
+    expect(config.resource.google_project_iam_member.writer_datastore.condition.expression).toContain(
+      'databases/(default)',
+    );
+    const impersonators = Object.values(config.resource.google_service_account_iam_member)
+      .map((m) => (m as { member: string }).member)
+      .filter((m) => !m.includes('gcp-sa-pubsub'));
+    expect(impersonators).toEqual(['user:ops@example.com', 'group:zk@example.com']);
+    expect(JSON.parse(readFileSync(join(out, 'backend.tf.json'), 'utf8')).terraform.backend.gcs.bucket).toBe(
+      'acme-tf',
+    );
+  }, 60_000);
+
+  it('takes the project and region from the environment gcloud users have', async () => {
+    const out = join(dir, 'synth-env');
+    const r = await gcp('synth', ['--out', out], {
+      env: { CLOUDSDK_CORE_PROJECT: 'from-gcloud', GOOGLE_CLOUD_REGION: 'us-east1' },
+    });
+    expect(r.code).toBe(ExitCode.OK);
+    expect(JSON.parse(readFileSync(join(out, 'main.tf.json'), 'utf8')).provider.google).toEqual({
+      project: 'from-gcloud',
+      region: 'us-east1',
+    });
+  }, 60_000);
+});
+
+describe('faaskeeper deploy gcp', () => {
+  it('runs terraform init and apply, bootstraps, writes the client configuration and says how to connect', async () => {
+    const { calls, runner } = fakeTerraform();
+    const configDir = join(dir, 'config');
+    const bootstrapped: GcpClientConfigFile[] = [];
+    const r = await gcp(
+      'deploy',
+      [...target, '--out', join(dir, 'deploy'), '--terraform', terraform, '--config-dir', configDir],
+      {
+        runner,
+        bootstrap: async (config) => {
+          bootstrapped.push(config);
+        },
+      },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(ExitCode.OK);
+    expect(calls).toEqual([
+      'terraform init -input=false',
+      'terraform apply -input=false -auto-approve',
+      'terraform output -json',
+    ]);
+    const file = JSON.parse(readFileSync(join(configDir, 'ci.gcp.json'), 'utf8'));
+    expect(file).toMatchObject({
+      provider: 'gcp',
+      deployment: 'ci',
+      projectId: 'acme-zk',
+      userStore: { type: 'gcs', bucket: 'acme-zk-fk-ci-data' },
+    });
+    expect(bootstrapped).toEqual([file]);
+    expect(r.stdout).toContain(`Client configuration: ${join(configDir, 'ci.gcp.json')}`);
+    expect(r.stdout).toContain('--impersonate-service-account=fk-ci-cl@acme-zk.iam.gserviceaccount.com');
+    expect(r.stdout).toContain("import { connect } from '@faaskeeper/gcp';");
+  }, 60_000);
+
+  it('fails with exit code 1 and names what to install when terraform is not on PATH, before bundling', async () => {
+    const out = join(dir, 'no-tf');
+    const r = await gcp('deploy', [...target, '--out', out], { path: join(dir, 'empty') });
+    expect(r.code).toBe(ExitCode.FAILED);
+    expect(r.stderr).toMatch(
+      /^Error: terraform is not on PATH: install Terraform >= 1\.5 .*--terraform <path>/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('reports a failing terraform command with its error and exit code 1, and writes no client configuration', async () => {
+    const { calls, runner } = fakeTerraform({ fail: 'apply' });
+    const configDir = join(dir, 'failed-config');
+    const r = await gcp(
+      'deploy',
+      [...target, '--out', join(dir, 'failed'), '--terraform', terraform, '--config-dir', configDir],
+      {
+        runner,
+        bootstrap: async () => {},
+      },
+    );
+    expect(r.code).toBe(ExitCode.FAILED);
+    expect(r.stderr).toMatch(
+      /^Error: deploy gcp failed: terraform apply -input=false -auto-approve failed \(exit code 1\): .*Error 403/,
+    );
+    expect(calls).toHaveLength(2);
+    expect(existsSync(join(configDir, 'ci.gcp.json'))).toBe(false);
+  }, 60_000);
+});
+
+describe('faaskeeper destroy gcp', () => {
+  it('keeps the data by default and says where it is', async () => {
+    const { calls, runner } = fakeTerraform({
+      state: 'google_storage_bucket.data\ngoogle_pubsub_topic.writer\n',
+    });
+    const r = await gcp('destroy', [...target, '--out', join(dir, 'destroy'), '--terraform', terraform], {
+      runner,
+    });
+    expect(r.code).toBe(ExitCode.OK);
+    expect(calls).toEqual([
+      'terraform init -input=false',
+      'terraform state list',
+      'terraform state rm google_storage_bucket.data',
+      'terraform destroy -input=false -auto-approve',
+    ]);
+    expect(r.stdout).toContain('bucket gs://acme-zk-fk-ci-data (the user store)');
+    expect(r.stdout).toContain('Datastore database fk-ci (the system store)');
+    expect(r.stdout).toContain('--adopt-data');
+  }, 60_000);
+
+  it('--delete-data destroys the data too', async () => {
+    const { calls, runner } = fakeTerraform();
+    const r = await gcp(
+      'destroy',
+      [...target, '--out', join(dir, 'destroy-all'), '--terraform', terraform, '--delete-data'],
+      {
+        runner,
+      },
+    );
+    expect(r.code).toBe(ExitCode.OK);
+    expect(calls).toEqual([
+      'terraform init -input=false',
+      'terraform apply -input=false -auto-approve',
+      'terraform destroy -input=false -auto-approve',
+    ]);
+    expect(r.stdout).not.toContain('kept');
+  }, 60_000);
+});
+
+describe('argument handling', () => {
+  it('refuses missing or misplaced arguments with exit code 2 and the usage line', async () => {
+    const cases: [Parameters<typeof gcp>[0], string[], RegExp][] = [
+      [
+        'deploy',
+        ['--region', 'r'],
+        /needs a project: --project, GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT/,
+      ],
+      ['synth', ['--project', 'p'], /needs a region: --region or GOOGLE_CLOUD_REGION/],
+      ['deploy', [...target, 'extra'], /takes no other arguments/],
+      ['deploy', [...target, '--delete-data'], /--delete-data belongs to destroy/],
+      ['destroy', [...target, '--adopt-data'], /--adopt-data belongs to deploy/],
+      ['synth', [...target, '--terraform', 'x'], /--terraform belongs to deploy and destroy/],
+      ['synth', [...target, '--database-location', 'eur3', '--existing-database', 'd'], /exclude each other/],
+      ['deploy', [...target, '--frob'], /Unknown option '--frob'/],
+    ];
+    for (const [command, args, message] of cases) {
+      const r = await gcp(command, args);
+      expect(r.code, args.join(' ')).toBe(ExitCode.USAGE);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toContain(`Usage: faaskeeper ${command} gcp`);
+    }
+  });
+
+  it('refuses a deployment name GCP names cannot carry', async () => {
+    const r = await gcp('synth', ['--project', 'p', '--region', 'r', '--deployment', 'Not_Valid']);
+    expect(r.code).toBe(ExitCode.USAGE);
+    expect(r.stderr).toMatch(/deployment name 'Not_Valid' must be 1-20 lower-case letters/);
+  });
+
+  it('recognises the gcp provider wherever it stands among the options', () => {
+    expect(namesGcp(['gcp', '--project', 'p'])).toBe(true);
+    expect(namesGcp(['--project', 'p', '--deployment', 'gcp', 'gcp'])).toBe(true);
+    expect(namesGcp(['--deployment', 'gcp', 'aws'])).toBe(false);
+    expect(namesGcp(['aws'])).toBe(false);
+    expect(namesGcp([])).toBe(false);
+  });
+});
+
+describe('main() dispatch', () => {
+  async function cli(args: string[]) {
+    const io = memoryStreams();
+    const code = await main(args, io.streams);
+    return { code, stdout: io.stdout(), stderr: io.stderr() };
+  }
+
+  it('sends deploy, synth and destroy gcp to the GCP commands, and lists them in help', async () => {
+    const help = await cli(['deploy', 'gcp', '--help']);
+    expect(help.code).toBe(ExitCode.OK);
+    expect(help.stdout).toMatch(/^Usage: faaskeeper deploy gcp --project id --region region/);
+    expect((await cli(['help', 'deploy'])).stdout).toMatch(
+      /faaskeeper deploy aws[\s\S]*faaskeeper deploy gcp/,
+    );
+    expect((await cli(['help', 'destroy', 'gcp'])).stdout).toMatch(/^Usage: faaskeeper deploy gcp/);
+    expect((await cli(['help'])).stdout).toContain('faaskeeper synth gcp');
+    const saved = { project: process.env.GOOGLE_CLOUD_PROJECT, sdk: process.env.CLOUDSDK_CORE_PROJECT };
+    delete process.env.GOOGLE_CLOUD_PROJECT;
+    delete process.env.CLOUDSDK_CORE_PROJECT;
+    try {
+      const r = await cli(['synth', '--region', 'r', 'gcp']);
+      expect(r.code).toBe(ExitCode.USAGE);
+      expect(r.stderr).toMatch(/^Error: synth gcp needs a project/);
+    } finally {
+      if (saved.project !== undefined) process.env.GOOGLE_CLOUD_PROJECT = saved.project;
+      if (saved.sdk !== undefined) process.env.CLOUDSDK_CORE_PROJECT = saved.sdk;
+    }
+    // AWS stays where it was.
+    expect((await cli(['deploy', '--help'])).stdout).toMatch(/^Usage: faaskeeper deploy aws/);
+  });
+});

@@ -1,0 +1,215 @@
+// A permission scan over every IAM grant of the Terraform configuration: least privilege as a test.
+// Each principal has exactly the grants listed here (anything added or widened fails), none is
+// primitive, administrative or public, and the scan itself is shown to fail on broadened grants.
+import { describe, expect, it } from 'vitest';
+import {
+  CHANNEL_PERMISSIONS,
+  customRoles,
+  type IamGrant,
+  iamGrants,
+  leastPrivilegeViolations,
+  type TerraformJson,
+} from '../src/index.js';
+import { configuration } from './deploy-support.js';
+
+const DB = 'resource.name == "projects/acme-zk/databases/fk-prod"';
+
+/** Who a member is, in short: a service account's resource name, or the Pub/Sub service agent. */
+function principal(member: string): string {
+  const sa = /^serviceAccount:\$\{google_service_account\.([a-z_]+)\.email\}$/.exec(member);
+  if (sa) return sa[1] as string;
+  if (/^serviceAccount:service-\$\{data\.google_project\.this\.number\}@gcp-sa-pubsub/.test(member))
+    return 'pubsub-agent';
+  return member;
+}
+
+/** `level target role [if condition]`, with Terraform references shortened to `type.name`. */
+function describeGrant(g: IamGrant): string {
+  const short = (s: string) => s.replace(/^\$\{(?:google_)?([a-z0-9_]+\.[a-z0-9_]+)\.[a-z_]+\}$/, '$1');
+  return `${g.level} ${short(g.target)} ${short(g.role)}${g.condition === undefined ? '' : ` if ${g.condition}`}`;
+}
+
+/** Every principal's grants, sorted. */
+function grantTable(config: TerraformJson): Record<string, string[]> {
+  const table: Record<string, string[]> = {};
+  for (const g of iamGrants(config)) {
+    const who = principal(g.member);
+    table[who] = [...(table[who] ?? []), describeGrant(g)];
+  }
+  for (const list of Object.values(table)) list.sort();
+  return table;
+}
+
+/** The deployment's permission model (docs/providers/gcp.md shows the same table). */
+const EXPECTED: Record<string, string[]> = {
+  writer: [
+    'bucket storage_bucket.data roles/storage.objectViewer',
+    `project acme-zk roles/datastore.user if ${DB}`,
+    'topic pubsub_topic.distributor roles/pubsub.publisher',
+  ],
+  distributor: [
+    'bucket storage_bucket.data roles/storage.objectUser',
+    'project acme-zk project_iam_custom_role.channel_distributor',
+    `project acme-zk roles/datastore.user if ${DB}`,
+  ],
+  heartbeat: [
+    'bucket storage_bucket.data roles/storage.objectViewer',
+    `project acme-zk roles/datastore.viewer if ${DB}`,
+    'topic pubsub_topic.writer roles/pubsub.publisher',
+  ],
+  client: [
+    'bucket storage_bucket.data roles/storage.objectViewer',
+    'project acme-zk project_iam_custom_role.channel_client',
+    'topic pubsub_topic.writer roles/pubsub.publisher',
+  ],
+  push_invoker: [
+    'run-service cloudfunctions2_function.distributor roles/run.invoker',
+    'run-service cloudfunctions2_function.writer roles/run.invoker',
+  ],
+  scheduler_invoker: ['run-service cloudfunctions2_function.heartbeat roles/run.invoker'],
+  build: [
+    'bucket storage_bucket.sources roles/storage.objectViewer',
+    'project acme-zk roles/logging.logWriter',
+    'repository artifact_registry_repository.functions roles/artifactregistry.writer',
+  ],
+  'pubsub-agent': [
+    'service-account service_account.push_invoker roles/iam.serviceAccountTokenCreator',
+    'subscription pubsub_subscription.distributor_push roles/pubsub.subscriber',
+    'subscription pubsub_subscription.writer_push roles/pubsub.subscriber',
+    'topic pubsub_topic.distributor_dead roles/pubsub.publisher',
+    'topic pubsub_topic.writer_dead roles/pubsub.publisher',
+  ],
+};
+
+/** A copy of the configuration with one more grant. */
+function withGrant(config: TerraformJson, type: string, body: Record<string, unknown>): TerraformJson {
+  const copy = structuredClone(config) as TerraformJson;
+  copy.resource[type] = { ...copy.resource[type], broadened: body as never };
+  return copy;
+}
+
+describe('the permission model', () => {
+  const config = configuration();
+
+  it('grants each principal exactly its own resources, nothing else', () => {
+    expect(grantTable(config)).toEqual(EXPECTED);
+  });
+
+  it('has no primitive, administrative or public grant, and nothing project-wide beyond the documented exceptions', () => {
+    expect(leastPrivilegeViolations(config)).toEqual([]);
+    for (const g of iamGrants(config)) {
+      expect(g.role).not.toMatch(/^roles\/(owner|editor|viewer)$/);
+      expect(g.member).not.toMatch(/allUsers|allAuthenticatedUsers/);
+    }
+  });
+
+  it('binds only additive *_iam_member resources, so that it never overwrites grants it does not own', () => {
+    const types = Object.keys(config.resource).filter(
+      (t) => t.includes('_iam_') && !t.endsWith('_custom_role'),
+    );
+    for (const t of types) expect(t).toMatch(/_iam_member$/);
+  });
+
+  it('narrows every Datastore role to the deployment database with an IAM condition', () => {
+    const datastore = iamGrants(config).filter((g) => g.role.startsWith('roles/datastore.'));
+    expect(datastore).toHaveLength(3);
+    for (const g of datastore) expect(g.condition).toBe(DB);
+  });
+
+  it('gives the channel roles only Pub/Sub permissions, none of IAM, and the client no publish on channels', () => {
+    const roles = [...customRoles(config).values()];
+    expect(roles).toEqual([[...CHANNEL_PERMISSIONS.client], [...CHANNEL_PERMISSIONS.distributor]]);
+    for (const p of roles.flat()) expect(p).toMatch(/^pubsub\.(topics|subscriptions)\.[a-zA-Z]+$/);
+    expect(roles.flat().some((p) => /IamPolicy/.test(p))).toBe(false);
+  });
+
+  it('grants impersonation of the client account only to the principals named, on that account only', () => {
+    const withImpersonator = configuration({ clientImpersonators: ['user:ops@example.com'] });
+    const grants = iamGrants(withImpersonator).filter((g) => g.member === 'user:ops@example.com');
+    expect(grants.map(describeGrant)).toEqual([
+      'service-account service_account.client roles/iam.serviceAccountTokenCreator',
+    ]);
+    expect(leastPrivilegeViolations(withImpersonator)).toEqual([]);
+  });
+});
+
+describe('the permission scan', () => {
+  const config = configuration();
+  const writer = `serviceAccount:\${google_service_account.writer.email}`;
+
+  it('fails on a primitive role', () => {
+    const broadened = withGrant(config, 'google_project_iam_member', {
+      project: 'acme-zk',
+      role: 'roles/editor',
+      member: writer,
+    });
+    expect(leastPrivilegeViolations(broadened).join('\n')).toMatch(/primitive role/);
+    expect(grantTable(broadened)).not.toEqual(EXPECTED);
+  });
+
+  it('fails on project-wide Pub/Sub or Storage administration', () => {
+    for (const role of [
+      'roles/pubsub.admin',
+      'roles/pubsub.editor',
+      'roles/storage.admin',
+      'roles/storage.objectAdmin',
+    ]) {
+      const broadened = withGrant(config, 'google_project_iam_member', {
+        project: 'acme-zk',
+        role,
+        member: writer,
+      });
+      expect(leastPrivilegeViolations(broadened).join('\n'), role).toMatch(/administrative role/);
+    }
+  });
+
+  it('fails on a public member', () => {
+    const broadened = withGrant(config, 'google_cloud_run_service_iam_member', {
+      service: `\${google_cloudfunctions2_function.writer.name}`,
+      role: 'roles/run.invoker',
+      member: 'allUsers',
+    });
+    expect(leastPrivilegeViolations(broadened).join('\n')).toMatch(/public member/);
+  });
+
+  it('fails on a Datastore role without its database condition', () => {
+    const broadened = structuredClone(config) as TerraformJson;
+    const grant = broadened.resource.google_project_iam_member?.writer_datastore as Record<string, unknown>;
+    delete grant.condition;
+    expect(leastPrivilegeViolations(broadened).join('\n')).toMatch(/whole project without a condition/);
+  });
+
+  it('fails on a channel role that can change IAM policies or reach beyond Pub/Sub', () => {
+    const broadened = structuredClone(config) as TerraformJson;
+    const role = broadened.resource.google_project_iam_custom_role?.channel_client as {
+      permissions: string[];
+    };
+    role.permissions = [...role.permissions, 'pubsub.topics.setIamPolicy', 'storage.objects.delete'];
+    const violations = leastPrivilegeViolations(broadened).join('\n');
+    expect(violations).toMatch(/pubsub\.topics\.setIamPolicy/);
+    expect(violations).toMatch(/storage\.objects\.delete/);
+  });
+
+  it('fails on an authoritative binding', () => {
+    const broadened = withGrant(config, 'google_pubsub_topic_iam_binding', {
+      topic: `\${google_pubsub_topic.writer.name}`,
+      role: 'roles/pubsub.publisher',
+      members: [writer],
+    });
+    expect(leastPrivilegeViolations(broadened).join('\n')).toMatch(/not a known additive/);
+  });
+
+  it("fails, through the exact table, on a grant that is narrow but not the principal's own", () => {
+    // The heartbeat publishing to the distributor topic breaks no general rule, but is not its resource.
+    const broadened = withGrant(config, 'google_pubsub_topic_iam_member', {
+      topic: `\${google_pubsub_topic.distributor.name}`,
+      role: 'roles/pubsub.publisher',
+      member: `serviceAccount:\${google_service_account.heartbeat.email}`,
+    });
+    expect(leastPrivilegeViolations(broadened)).toEqual([]);
+    expect(grantTable(broadened)).not.toEqual(EXPECTED);
+    expect(grantTable(broadened).heartbeat).toContain(
+      'topic pubsub_topic.distributor roles/pubsub.publisher',
+    );
+  });
+});

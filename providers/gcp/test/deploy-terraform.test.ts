@@ -1,0 +1,285 @@
+// `faaskeeper synth|deploy|destroy gcp` below the CLI: the files synth writes, and the Terraform
+// commands deploy and destroy run (through an injected runner: no terraform, no cloud), including
+// the client configuration made from Terraform's outputs and the data a destroy keeps.
+import { access, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CommandRunner,
+  DATA_RESOURCES,
+  dataImports,
+  deployGcp,
+  destroyGcp,
+  type GcpConnectOptions,
+  gcpClientConfigFromOutputs,
+  locateTerraform,
+  SYNTH_FILES,
+  synthesizeGcp,
+  TERRAFORM_OUTPUTS,
+  TerraformCommandError,
+  TerraformNotFoundError,
+} from '../src/index.js';
+
+let dir: string;
+let terraform: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fk-gcp-tf-'));
+  terraform = join(dir, 'terraform');
+  await writeFile(terraform, '#!/bin/sh\nexit 1\n');
+  await chmod(terraform, 0o755);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const OUTPUTS = {
+  [TERRAFORM_OUTPUTS.deployment]: { value: 'prod', type: 'string', sensitive: false },
+  [TERRAFORM_OUTPUTS.project]: { value: 'acme-zk' },
+  [TERRAFORM_OUTPUTS.region]: { value: 'europe-west1' },
+  [TERRAFORM_OUTPUTS.database]: { value: 'fk-prod' },
+  [TERRAFORM_OUTPUTS.dataBucket]: { value: 'acme-zk-fk-prod-data' },
+  [TERRAFORM_OUTPUTS.clientServiceAccount]: { value: 'fk-prod-cl@acme-zk.iam.gserviceaccount.com' },
+  [TERRAFORM_OUTPUTS.writerTopic]: { value: 'fk-prod-writer' },
+  [TERRAFORM_OUTPUTS.writerDeadLetterTopic]: { value: 'fk-prod-writer-dead' },
+  [TERRAFORM_OUTPUTS.distributorDeadLetterTopic]: { value: 'fk-prod-distributor-dead' },
+};
+
+/** A runner that records every call and answers like terraform would. */
+function fakeTerraform(answers: { state?: string[]; fail?: string } = {}) {
+  const calls: { command: string; args: string[]; cwd: string }[] = [];
+  const runner: CommandRunner = async (command, args, options) => {
+    calls.push({ command, args: [...args], cwd: options.cwd });
+    if (answers.fail !== undefined && args[0] === answers.fail)
+      return {
+        code: 1,
+        stdout: '',
+        stderr: 'Error: googleapi: Error 403: Permission denied on project acme-zk\n',
+      };
+    options.echo?.(`terraform ${args[0]} ok\n`);
+    if (args[0] === 'output') return { code: 0, stdout: JSON.stringify(OUTPUTS), stderr: '' };
+    if (args[0] === 'state' && args[1] === 'list')
+      return { code: 0, stdout: `${(answers.state ?? []).join('\n')}\n`, stderr: '' };
+    return { code: 0, stdout: '', stderr: '' };
+  };
+  return { calls, runner };
+}
+
+const base = { deployment: 'prod', project: 'acme-zk', region: 'europe-west1' } as const;
+
+describe('synthesizeGcp', () => {
+  it('writes the configuration and one zip per function, offline', async () => {
+    const out = join(dir, 'synth');
+    const s = await synthesizeGcp({ ...base, outDir: out, stateBucket: 'acme-tf-state' });
+    const written = JSON.parse(await readFile(join(out, SYNTH_FILES.configuration), 'utf8'));
+    expect(written).toEqual(JSON.parse(JSON.stringify(s.configuration)));
+    for (const fn of ['writer', 'distributor', 'heartbeat'] as const) {
+      const object = written.resource.google_storage_bucket_object[`source_${fn}`];
+      expect(object.source).toBe(`\${path.module}/sources/${fn}.zip`);
+      await access(join(out, 'sources', `${fn}.zip`));
+      expect(object.name).toBe(`${fn}-${s.bundles[fn].md5}.zip`);
+    }
+    expect(JSON.parse(await readFile(join(out, SYNTH_FILES.backend), 'utf8'))).toEqual({
+      terraform: { backend: { gcs: { bucket: 'acme-tf-state', prefix: 'faaskeeper/prod' } } },
+    });
+  }, 60_000);
+});
+
+describe('deployGcp', () => {
+  it('runs terraform init, apply and output in the configuration directory, bootstraps, then writes the client configuration', async () => {
+    const { calls, runner } = fakeTerraform();
+    const out = join(dir, 'deploy');
+    const echoed: string[] = [];
+    const bootstrapped: unknown[] = [];
+    const done = await deployGcp({
+      ...base,
+      outDir: out,
+      configDir: join(dir, 'config'),
+      terraform,
+      runner,
+      echo: (t) => echoed.push(t),
+      bootstrap: async (config) => {
+        bootstrapped.push({ config, afterCommands: calls.length });
+      },
+    });
+    expect(calls.map((c) => c.args)).toEqual([
+      ['init', '-input=false'],
+      ['apply', '-input=false', '-auto-approve'],
+      ['output', '-json'],
+    ]);
+    // The root node is created once the resources exist, with the deployment's own configuration.
+    expect(bootstrapped).toEqual([{ config: done.config, afterCommands: 3 }]);
+    for (const c of calls) expect(c).toMatchObject({ command: terraform, cwd: out });
+    expect(echoed).toEqual(['terraform init ok\n', 'terraform apply ok\n']); // the output JSON is not echoed
+    expect(done.configPath).toBe(join(dir, 'config', 'prod.gcp.json'));
+    const file = JSON.parse(await readFile(done.configPath, 'utf8'));
+    expect(file).toEqual({
+      provider: 'gcp',
+      deployment: 'prod',
+      projectId: 'acme-zk',
+      serviceAccount: 'fk-prod-cl@acme-zk.iam.gserviceaccount.com',
+      datastore: { projectId: 'acme-zk', databaseId: 'fk-prod' },
+      pubsub: { projectId: 'acme-zk' },
+      userStore: { type: 'gcs', bucket: 'acme-zk-fk-prod-data', storage: { projectId: 'acme-zk' } },
+    });
+    // What connect() takes, once the provider is left out.
+    const { provider: _provider, ...options } = done.config;
+    const connectOptions: GcpConnectOptions = options;
+    expect(connectOptions.deployment).toBe('prod');
+  }, 60_000);
+
+  it('names what to install when terraform is missing, before it bundles anything', async () => {
+    const out = join(dir, 'missing');
+    const { calls, runner } = fakeTerraform();
+    await expect(deployGcp({ ...base, outDir: out, runner, path: join(dir, 'empty-path') })).rejects.toThrow(
+      TerraformNotFoundError,
+    );
+    await expect(deployGcp({ ...base, outDir: out, runner, path: '' })).rejects.toThrow(/install Terraform/);
+    expect(calls).toEqual([]);
+    await expect(access(out)).rejects.toThrow();
+  });
+
+  it('adopts kept data on request: import blocks for the bucket and the database exist during apply only', async () => {
+    const out = join(dir, 'adopt');
+    const seen: unknown[] = [];
+    const { runner: inner } = fakeTerraform();
+    const runner: CommandRunner = async (command, args, options) => {
+      if (args[0] === 'apply')
+        seen.push(JSON.parse(await readFile(join(options.cwd, SYNTH_FILES.imports), 'utf8')));
+      return inner(command, args, options);
+    };
+    await deployGcp({
+      ...base,
+      outDir: out,
+      configDir: join(dir, 'adopt-config'),
+      terraform,
+      runner,
+      adoptData: true,
+      bootstrap: async () => {},
+    });
+    expect(seen).toEqual([
+      {
+        import: [
+          { to: 'google_storage_bucket.data', id: 'acme-zk-fk-prod-data' },
+          { to: 'google_firestore_database.system', id: 'projects/acme-zk/databases/fk-prod' },
+        ],
+      },
+    ]);
+    await expect(access(join(out, SYNTH_FILES.imports))).rejects.toThrow();
+  }, 60_000);
+
+  it('stops at a failing command with its error, and writes no client configuration', async () => {
+    const { calls, runner } = fakeTerraform({ fail: 'apply' });
+    const configDir = join(dir, 'failed-config');
+    const failure = deployGcp({
+      ...base,
+      outDir: join(dir, 'failed'),
+      configDir,
+      terraform,
+      runner,
+      bootstrap: async () => {},
+    });
+    await expect(failure).rejects.toThrow(TerraformCommandError);
+    await expect(failure).rejects.toThrow(/apply .*exit code 1.*Permission denied on project acme-zk/s);
+    expect(calls.map((c) => c.args[0])).toEqual(['init', 'apply']);
+    await expect(access(join(configDir, 'prod.gcp.json'))).rejects.toThrow();
+  }, 60_000);
+
+  it('reports a spawn failure of terraform as not installed', async () => {
+    const runner: CommandRunner = async () => {
+      throw Object.assign(new Error('spawn terraform ENOENT'), { code: 'ENOENT' });
+    };
+    await expect(
+      deployGcp({ ...base, outDir: join(dir, 'enoent'), terraform, runner, bootstrap: async () => {} }),
+    ).rejects.toThrow(TerraformNotFoundError);
+  }, 60_000);
+});
+
+describe('destroyGcp', () => {
+  it('keeps the data by default: the bucket leaves the state before terraform destroy, the database is abandoned', async () => {
+    const { calls, runner } = fakeTerraform({
+      state: ['google_pubsub_topic.writer', ...DATA_RESOURCES, 'google_firestore_database.system'],
+    });
+    const out = join(dir, 'destroy');
+    const done = await destroyGcp({ ...base, outDir: out, terraform, runner });
+    expect(calls.map((c) => c.args)).toEqual([
+      ['init', '-input=false'],
+      ['state', 'list'],
+      ['state', 'rm', 'google_storage_bucket.data'],
+      ['destroy', '-input=false', '-auto-approve'],
+    ]);
+    expect(done.kept).toEqual([...DATA_RESOURCES, 'google_firestore_database.system']);
+    const written = JSON.parse(await readFile(join(out, SYNTH_FILES.configuration), 'utf8'));
+    expect(written.resource.google_storage_bucket.data.lifecycle).toEqual({ prevent_destroy: true });
+    expect(written.resource.google_firestore_database.system.deletion_policy).toBe('ABANDON');
+  }, 60_000);
+
+  it('removes nothing from the state that is not there (a second destroy)', async () => {
+    const { calls, runner } = fakeTerraform({ state: [] });
+    await destroyGcp({ ...base, outDir: join(dir, 'destroy-again'), terraform, runner });
+    expect(calls.map((c) => c.args[0])).toEqual(['init', 'state', 'destroy']);
+  }, 60_000);
+
+  it('with deleteData, applies the unprotected configuration first and then destroys everything', async () => {
+    const { calls, runner } = fakeTerraform();
+    const out = join(dir, 'destroy-all');
+    const done = await destroyGcp({ ...base, outDir: out, terraform, runner, deleteData: true });
+    expect(calls.map((c) => c.args)).toEqual([
+      ['init', '-input=false'],
+      ['apply', '-input=false', '-auto-approve'],
+      ['destroy', '-input=false', '-auto-approve'],
+    ]);
+    expect(done.kept).toEqual([]);
+    const written = JSON.parse(await readFile(join(out, SYNTH_FILES.configuration), 'utf8'));
+    expect(written.resource.google_storage_bucket.data).toMatchObject({ force_destroy: true });
+    expect(written.resource.google_storage_bucket.data.lifecycle).toBeUndefined();
+    expect(written.resource.google_firestore_database.system.deletion_policy).toBe('DELETE');
+  }, 60_000);
+});
+
+describe('outputs and the terraform executable', () => {
+  it('is refused when an output is missing (a partial apply)', () => {
+    const { [TERRAFORM_OUTPUTS.dataBucket]: _bucket, ...partial } = OUTPUTS;
+    expect(() => gcpClientConfigFromOutputs(partial)).toThrow(/data_bucket/);
+  });
+
+  it('finds terraform on PATH, or refuses with what to install', () => {
+    expect(locateTerraform(undefined, dir)).toBe(terraform);
+    expect(() => locateTerraform(undefined, join(dir, 'nowhere'))).toThrow(/not on PATH.*install Terraform/);
+    expect(() => locateTerraform(join(dir, 'nope'))).toThrow(TerraformNotFoundError);
+  });
+});
+
+// Terraform itself decodes the configuration (meta-arguments, expressions, provider requirements)
+// without downloading the provider: run where terraform is installed, as on this project's machines.
+const installedTerraform = (() => {
+  try {
+    return locateTerraform();
+  } catch {
+    return undefined;
+  }
+})();
+// Reported as skipped (not passed) where terraform is not on PATH.
+describe.skipIf(installedTerraform === undefined)(
+  'the configuration, read by terraform (needs terraform on PATH)',
+  () => {
+    it('decodes (terraform providers) and requires only the pinned google provider', async () => {
+      const out = join(dir, 'decode');
+      await synthesizeGcp({ ...base, outDir: out });
+      // With the import blocks deploy --adopt-data adds.
+      await writeFile(join(out, SYNTH_FILES.imports), JSON.stringify(dataImports(base)));
+      const { spawnRunner } = await import('../src/index.js');
+      const terraformBin = installedTerraform as string;
+      const result = await spawnRunner(terraformBin, ['providers'], { cwd: out });
+      expect(result.stderr).not.toMatch(/Error/);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/provider\[registry\.terraform\.io\/hashicorp\/google\] ~> 6\.14/);
+      // And a broken meta-argument is refused: the check can fail.
+      const broken = JSON.parse(await readFile(join(out, SYNTH_FILES.configuration), 'utf8'));
+      broken.resource.google_storage_bucket.sources.lifecycle = { ignore_changes: 'everything' };
+      await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(broken));
+      const refused = await spawnRunner(terraformBin, ['providers'], { cwd: out });
+      expect(refused.code).not.toBe(0);
+    }, 60_000);
+  },
+);
