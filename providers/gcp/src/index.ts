@@ -6,6 +6,7 @@
 export * from './datastore-client.js';
 export { DatastoreSystemStore, type DatastoreSystemStoreOptions } from './datastore-system-store.js';
 export { DatastoreUserStore, type DatastoreUserStoreOptions } from './datastore-user-store.js';
+export * from './deploy/index.js';
 export * from './deployment.js';
 export { grpcCode, translateError } from './errors.js';
 export * from './functions/gcp-functions.js';
@@ -16,6 +17,7 @@ export * from './local/functions-server.js';
 export * from './local/local-deployment.js';
 export * from './local/local-stack.js';
 export * from './local/storage-emulator.js';
+export * from './local/target.js';
 export * from './pricing.js';
 export { PubSubChannel, type PubSubChannelOptions } from './pubsub-channel.js';
 export {

@@ -3,6 +3,7 @@
 // is refused until the predecessor was applied.
 import {
   type BatchHandler,
+  CountingMeter,
   encodeMessage,
   PROTOCOL_VERSION,
   type ReceivedMessage,
@@ -17,10 +18,13 @@ import {
   DatastoreSystemStore,
   DatastoreUserStore,
   distributorOrderGuard,
+  FUNCTION_METER_KEYS,
+  meterInvocation,
   type PushEnvelope,
   pushFunction,
   registerGcpFunctions,
   resourceNames,
+  scheduledFunction,
   writerOrderGuard,
 } from '../src/index.js';
 import { unique, whenEmulators } from './support.js';
@@ -56,6 +60,66 @@ async function invoke(fn: HttpFunction, body: PushEnvelope): Promise<number> {
 }
 
 const batch = (n: number) => encodeMessage({ v: PROTOCOL_VERSION, batch: n, zxid: n, epoch: {}, items: [] });
+
+/** Invokes an HTTP function and waits until it returned (its metering included), resolving the status. */
+async function complete(fn: HttpFunction, body: unknown): Promise<number> {
+  let status = 200;
+  const res = {
+    status(code: number) {
+      status = code;
+      return this;
+    },
+    end() {
+      return this;
+    },
+  };
+  await (fn as (req: unknown, res: unknown) => Promise<unknown>)({ body }, res);
+  return status;
+}
+
+describe('function metering', () => {
+  it('bills an invocation as one request and its duration rounded up to 100 ms at the configured size', () => {
+    const meter = new CountingMeter();
+    const size = { memoryMiB: 512, vcpu: 2 };
+    meterInvocation(meter, 0.4, size); // 100 ms billed
+    meterInvocation(meter, 100, size); // 100 ms
+    meterInvocation(meter, 100.5, size); // 200 ms
+    const totals = meter.snapshot();
+    expect(totals[FUNCTION_METER_KEYS.invocations]).toBe(3);
+    expect(totals[FUNCTION_METER_KEYS.vcpuSeconds]).toBeCloseTo(0.4 * 2, 9);
+    expect(totals[FUNCTION_METER_KEYS.gibSeconds]).toBeCloseTo(0.4 * 0.5, 9);
+  });
+
+  it('meters every push and scheduled invocation, a refused one included, on the function meter', async () => {
+    const meter = new CountingMeter();
+    const functionMeter = new CountingMeter();
+    let fail = false;
+    const fn = pushFunction(
+      async () => {
+        if (fail) throw new Error('crashed');
+        return { failed: [] };
+      },
+      { functionName: 'writer', timeoutMs: 10_000, meter, functionMeter, size: { memoryMiB: 1024, vcpu: 1 } },
+    );
+    expect(await complete(fn, envelope('a', 'writer'))).toBe(204);
+    fail = true;
+    expect(await complete(fn, envelope('b', 'writer'))).toBe(503); // billed all the same
+    const heartbeat = scheduledFunction(async () => {}, {
+      functionName: 'heartbeat',
+      timeoutMs: 10_000,
+      functionMeter,
+      size: { memoryMiB: 1024, vcpu: 1 },
+    });
+    expect(await complete(heartbeat, {})).toBe(204);
+    const f = functionMeter.snapshot();
+    expect(f[FUNCTION_METER_KEYS.invocations]).toBe(3);
+    expect(f[FUNCTION_METER_KEYS.vcpuSeconds]).toBeGreaterThanOrEqual(0.3 - 1e-9);
+    expect(f[FUNCTION_METER_KEYS.gibSeconds]).toBeGreaterThanOrEqual(0.3 - 1e-9);
+    expect(f['pubsub.subscribe-bytes']).toBeUndefined();
+    // The deliveries are Pub/Sub's bill (at least 1000 bytes each), on the operations meter.
+    expect(meter.snapshot()).toEqual({ 'pubsub.subscribe-bytes': 2000 });
+  });
+});
 
 whenEmulators((stack) => {
   describe('push functions', () => {

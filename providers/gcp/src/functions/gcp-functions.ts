@@ -1,4 +1,5 @@
 import {
+  type BatchHandler,
   bootstrap,
   type Clock,
   createDistributor,
@@ -11,7 +12,13 @@ import {
 import { Datastore } from '@google-cloud/datastore';
 import { type HttpFunction, http } from '@google-cloud/functions-framework';
 import { type GcpDeploymentConfig, type GcpPorts, openGcpPorts, resourceNames } from '../deployment.js';
-import { distributorOrderGuard, pushFunction, scheduledFunction, writerOrderGuard } from './handlers.js';
+import {
+  distributorOrderGuard,
+  type FunctionSize,
+  pushFunction,
+  scheduledFunction,
+  writerOrderGuard,
+} from './handlers.js';
 
 /** The three functions of a deployment, as HTTP functions. */
 export interface GcpFunctions {
@@ -35,9 +42,18 @@ export interface GcpFunctionsOptions {
   /** Cloud Functions' timeout of each function. Default 60 s. */
   timeoutMs?: number;
   meter?: Meter;
+  /** Counts invocations, vCPU-seconds and GiB-seconds of the three functions. Default: `meter`. */
+  functionMeter?: Meter;
+  /** The functions' configured memory and vCPU (what compute is billed for). Default 256 MiB, 0.167 vCPU. */
+  functionSize?: FunctionSize;
   onError?: (functionName: string, error: unknown) => void;
   /** Test hook: awaited by the distributor between two record writes. */
   betweenDistributorWrites?: (path: string) => Promise<void>;
+  /**
+   * Wraps the writer's and distributor's core handlers inside the HTTP function (crash injection:
+   * what the wrapped handler throws is answered non-2xx, so Pub/Sub pushes the message again).
+   */
+  wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
 }
 
 /**
@@ -49,25 +65,34 @@ export function createGcpFunctions(ports: GcpPorts, options: GcpFunctionsOptions
   const clock = options.clock ?? systemClock;
   const skew = options.clockSkewMs ?? 1000;
   const meter = options.meter ?? noMeter;
+  const wrap = options.wrapHandler ?? ((_name, handler) => handler);
   const common = {
     clock,
     meter,
+    functionMeter: options.functionMeter ?? meter,
     timeoutMs: options.timeoutMs ?? 60_000,
+    ...(options.functionSize ? { size: options.functionSize } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   };
   const { systemStore, userStore, writerQueue, distributorQueue, channel } = ports;
   return {
-    writer: pushFunction(createWriter({ systemStore, distributorQueue, clock, clockSkewMs: skew }), {
-      ...common,
-      functionName: 'writer',
-      order: writerOrderGuard(systemStore),
-    }),
+    writer: pushFunction(
+      wrap('writer', createWriter({ systemStore, distributorQueue, clock, clockSkewMs: skew })),
+      {
+        ...common,
+        functionName: 'writer',
+        order: writerOrderGuard(systemStore),
+      },
+    ),
     distributor: pushFunction(
-      createDistributor({
-        userStore,
-        channel,
-        ...(options.betweenDistributorWrites ? { betweenWrites: options.betweenDistributorWrites } : {}),
-      }),
+      wrap(
+        'distributor',
+        createDistributor({
+          userStore,
+          channel,
+          ...(options.betweenDistributorWrites ? { betweenWrites: options.betweenDistributorWrites } : {}),
+        }),
+      ),
       {
         ...common,
         functionName: 'distributor',

@@ -54,8 +54,68 @@ export interface PushFunctionOptions {
   order?: OrderGuard;
   /** Told of every error an invocation swallows into a retry or a refusal. */
   onError?: (functionName: string, error: unknown) => void;
-  /** Counts `functions.invocations`. */
+  /** Counts what the push delivery bills (`pubsub.subscribe-bytes`). */
   meter?: Meter;
+  /** Counts the invocation and its compute (see {@link meterInvocation}). Default: `meter`. */
+  functionMeter?: Meter;
+  /** The instance size the compute is counted for. Default {@link DEFAULT_FUNCTION_SIZE}. */
+  size?: FunctionSize;
+}
+
+/**
+ * The resources of one function instance, what Cloud Run functions (2nd gen) bill compute for:
+ * the configured memory and vCPU, whatever the code uses.
+ */
+export interface FunctionSize {
+  memoryMiB: number;
+  vcpu: number;
+}
+
+/** Cloud Run functions' default instance: 256 MiB with 0.167 vCPU (the CPU that size comes with). */
+export const DEFAULT_FUNCTION_SIZE: FunctionSize = { memoryMiB: 256, vcpu: 0.167 };
+
+/** Meter keys of function invocations and compute. */
+export const FUNCTION_METER_KEYS = {
+  /** Requests (invocations), each billed once. */
+  invocations: 'functions.invocations',
+  /** vCPU-seconds: billed duration × configured vCPU. */
+  vcpuSeconds: 'functions.vcpu-seconds',
+  /** GiB-seconds: billed duration × configured memory. */
+  gibSeconds: 'functions.gib-seconds',
+} as const;
+
+/** Cloud Run rounds each billable instance time up to the next 100 ms. */
+export const BILLING_GRANULARITY_MS = 100;
+
+/**
+ * Counts one invocation that ran `ms` of wall time as Cloud Run functions bill it (request-based
+ * billing, concurrency 1): one request, and vCPU- and GiB-seconds of the duration rounded up to
+ * {@link BILLING_GRANULARITY_MS} at the instance's configured size.
+ */
+export function meterInvocation(meter: Meter, ms: number, size: FunctionSize = DEFAULT_FUNCTION_SIZE): void {
+  const billedSeconds = (Math.max(1, Math.ceil(ms / BILLING_GRANULARITY_MS)) * BILLING_GRANULARITY_MS) / 1000;
+  meter.add(FUNCTION_METER_KEYS.invocations, 1);
+  meter.add(FUNCTION_METER_KEYS.vcpuSeconds, billedSeconds * size.vcpu);
+  meter.add(FUNCTION_METER_KEYS.gibSeconds, (billedSeconds * size.memoryMiB) / 1024);
+}
+
+/** Runs `run` as one metered invocation (counted also when it throws: a failed invocation is billed). */
+export async function metered<T>(meter: Meter, size: FunctionSize, run: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await run();
+  } finally {
+    meterInvocation(meter, performance.now() - start, size);
+  }
+}
+
+/** A batch handler whose every call is metered as one function invocation (the pull path's functions). */
+export function meteredHandler(
+  handler: BatchHandler,
+  meter: Meter,
+  size: FunctionSize = DEFAULT_FUNCTION_SIZE,
+): BatchHandler {
+  return (messages, context) => metered(meter, size, () => handler(messages, context));
 }
 
 /** HTTP status of a refused push: Pub/Sub counts any non-2xx as a nack and pushes the message again. */
@@ -73,8 +133,9 @@ const RETRY_LATER = 503;
 export function pushFunction(handler: BatchHandler, options: PushFunctionOptions): HttpFunction {
   const clock = options.clock ?? systemClock;
   const attempts = new Map<string, number>();
-  return async (req, res) => {
-    options.meter?.add('functions.invocations', 1);
+  const functionMeter = options.functionMeter ?? options.meter;
+  const size = options.size ?? DEFAULT_FUNCTION_SIZE;
+  const invocation: HttpFunction = async (req, res) => {
     const message = toReceivedMessage(req.body as PushEnvelope, attempts);
     // A push delivery is billed as subscribe throughput, at least 1000 bytes.
     if (message !== undefined)
@@ -110,10 +171,14 @@ export function pushFunction(handler: BatchHandler, options: PushFunctionOptions
       attempts.delete(message.id);
       res.status(204).end();
     } catch (error) {
+      // A crashed or failed invocation: refused, so Pub/Sub pushes the message again, as it does
+      // when a Cloud Functions instance dies mid-request.
       options.onError?.(options.functionName, error);
       res.status(RETRY_LATER).end();
     }
   };
+  if (functionMeter === undefined) return invocation;
+  return (req, res) => metered(functionMeter, size, async () => invocation(req, res));
 }
 
 /** A scheduled function (Cloud Scheduler calls it over HTTP). Errors are logged and answered 500. */
@@ -124,10 +189,13 @@ export function scheduledFunction(
     timeoutMs: number;
     clock?: Clock;
     onError?: (name: string, e: unknown) => void;
+    /** Counts the invocation and its compute. */
+    functionMeter?: Meter;
+    size?: FunctionSize;
   },
 ): HttpFunction {
   const clock = options.clock ?? systemClock;
-  return async (_req, res) => {
+  const invocation: HttpFunction = async (_req, res) => {
     try {
       await handler({ deadline: clock.now() + options.timeoutMs, functionName: options.functionName });
       res.status(204).end();
@@ -136,6 +204,10 @@ export function scheduledFunction(
       res.status(500).end();
     }
   };
+  const meter = options.functionMeter;
+  if (meter === undefined) return invocation;
+  return (req, res) =>
+    metered(meter, options.size ?? DEFAULT_FUNCTION_SIZE, async () => invocation(req, res));
 }
 
 /** The core's view of a pushed message; `attempt` from Pub/Sub when it counts, else this instance's count. */

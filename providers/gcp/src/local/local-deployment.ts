@@ -3,12 +3,14 @@ import {
   type Binding,
   bootstrap,
   type ClientOptions,
+  ClientPool,
   type Clock,
   createDistributor,
   createHeartbeat,
   createWriter,
   type DeploymentOptions,
-  FaaSKeeperClient,
+  type FaaSKeeperClient,
+  FaaSKeeperError,
   MemoryRuntime,
   type Meter,
   noMeter,
@@ -24,31 +26,39 @@ import {
   userStoreOf,
 } from '../deployment.js';
 import { createGcpFunctions } from '../functions/gcp-functions.js';
+import { DEFAULT_FUNCTION_SIZE, type FunctionSize, metered, meteredHandler } from '../functions/handlers.js';
 import { PubSubChannel } from '../pubsub-channel.js';
 import { ensurePushSubscription, pubsubClients, subscriptionPath } from '../pubsub-client.js';
 import { PubSubQueue } from '../pubsub-queue.js';
 import { type ServedFunctions, serveFunctions } from './functions-server.js';
 import { type LocalGcpStack, startLocalGcpStack } from './local-stack.js';
 
-/** Options of {@link createLocalGcpDeployment}. */
+/**
+ * Options of {@link createLocalGcpDeployment}. Every {@link DeploymentOptions} field keeps its
+ * meaning on both invocation paths, except the batch sizes, which push invocation ignores.
+ */
 export interface LocalGcpDeploymentOptions extends DeploymentOptions {
   /** Emulators to run on; default: start a stack and stop it on close. */
   stack?: LocalGcpStack;
   /** Deployment name (namespace and topic prefix). Default a fresh one. */
   deployment?: string;
-  /** Most requests per writer invocation. Default 100. */
+  /** Most requests per writer invocation. Default 100. Pull only: a push invocation takes one message. */
   writerBatchSize?: number;
-  /** Most batches per distributor invocation. Default 100. */
+  /** Most batches per distributor invocation. Default 100. Pull only: a push invocation takes one message. */
   distributorBatchSize?: number;
   /** Counts every billable operation of the functions and clients. */
   meter?: Meter;
+  /** Counts the functions' invocations, vCPU-seconds and GiB-seconds (both invocation paths). Default: `meter`. */
+  functionMeter?: Meter;
+  /** The functions' configured memory and vCPU, what compute is counted for. Default 256 MiB, 0.167 vCPU. */
+  functionSize?: FunctionSize;
   /**
    * How the writer and distributor are invoked. `'pull'` (default): in-process pollers on ordered
    * pull subscriptions, batching many messages per invocation. `'push'`: the real Cloud Functions
    * path — the functions served over HTTP by the functions framework on 127.0.0.1 and invoked by
    * ordered push subscriptions of the Pub/Sub emulator, one message per invocation; the heartbeat
    * is POSTed on schedule as Cloud Scheduler would. `wrapHandler` (crash injection) applies to
-   * pull invocation only.
+   * both: on push, what the wrapped handler throws is answered 503 and pushed again.
    */
   invocation?: 'pull' | 'push';
   /** Where node records live. Default `'datastore'`; `'gcs'` needs the stack's Cloud Storage emulator. */
@@ -69,8 +79,16 @@ export interface LocalGcpDeployment {
   readonly deployment: string;
   readonly stack: LocalGcpStack;
   readonly ports: LocalGcpPorts;
+  /** What a client passes to `connect()` from `@faaskeeper/gcp` to reach this deployment (as another process would). */
+  readonly connectOptions: GcpDeploymentConfig;
+  /** Resolves at once: the deployment is bootstrapped before it is returned (EmbeddedService shape). */
+  readonly ready: Promise<void>;
   /** Opens a session; resolves a CONNECTED client (its own Pub/Sub subscription, Datastore reads). */
   connect(options?: ClientOptions): Promise<FaaSKeeperClient>;
+  /** Cuts a client off (sends and reads fail, channel messages wait), as a partition or a vanished client. */
+  partition(client: FaaSKeeperClient): void;
+  /** Reconnects a partitioned client; messages held meanwhile are delivered. */
+  heal(client: FaaSKeeperClient): void;
   /** Runs the heartbeat once now. */
   heartbeat(): Promise<void>;
   /** Stops every client and function, and the emulators when this deployment started them. */
@@ -118,6 +136,8 @@ export async function createLocalGcpDeployment(
     };
     const { systemStore, userStore, writerQueue, distributorQueue } = ports;
     const wrapHandler = options.wrapHandler ?? ((_name, h) => h);
+    const functionMeter = options.functionMeter ?? meter;
+    const functionSize = options.functionSize ?? DEFAULT_FUNCTION_SIZE;
     const runtime = new MemoryRuntime(
       options.onFunctionError === undefined ? { clock } : { clock, onError: options.onFunctionError },
     );
@@ -151,6 +171,9 @@ export async function createLocalGcpDeployment(
           clockSkewMs: skew,
           timeoutMs: 30_000,
           meter,
+          functionMeter,
+          functionSize,
+          wrapHandler,
           ...(onError ? { onError } : {}),
           ...(options.betweenDistributorWrites
             ? { betweenDistributorWrites: options.betweenDistributorWrites }
@@ -175,36 +198,54 @@ export async function createLocalGcpDeployment(
       };
       bindings.push(runtime.schedule('heartbeat', options.heartbeatIntervalMs ?? 1000, runHeartbeat));
     } else {
-      runHeartbeat = () => heartbeat({ deadline: clock.now() + 10_000, functionName: 'heartbeat' });
+      runHeartbeat = () =>
+        metered(functionMeter, functionSize, () =>
+          heartbeat({ deadline: clock.now() + 10_000, functionName: 'heartbeat' }),
+        );
       bindings.push(
-        runtime.bindQueue(writerQueue, writer, {
+        runtime.bindQueue(writerQueue, meteredHandler(writer, functionMeter, functionSize), {
           functionName: 'writer',
           batchSize: options.writerBatchSize ?? 100,
           timeoutMs: 30_000,
         }),
-        runtime.bindQueue(distributorQueue, distributor, {
+        runtime.bindQueue(distributorQueue, meteredHandler(distributor, functionMeter, functionSize), {
           functionName: 'distributor',
           batchSize: options.distributorBatchSize ?? 100,
           timeoutMs: 30_000,
         }),
-        runtime.schedule('heartbeat', options.heartbeatIntervalMs ?? 1000, heartbeat),
+        runtime.schedule('heartbeat', options.heartbeatIntervalMs ?? 1000, (context) =>
+          metered(functionMeter, functionSize, () => heartbeat(context)),
+        ),
       );
     }
-    const clients = new Set<FaaSKeeperClient>();
+    // Every client behind a link a test can cut and heal (partition faults), as in the embedded deployment.
+    const pool = new ClientPool('local GCP deployment');
     let closed = false;
     return {
       clock,
       deployment,
       stack,
       ports: { ...ports, runtime },
+      // The deployment's own config without its meter: a client made from it counts nothing here.
+      connectOptions: (({ meter: _meter, ...where }) => where)(config),
+      ready: Promise.resolve(),
       async connect(clientOptions = {}) {
+        if (closed)
+          throw new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the local GCP deployment is closed');
         // Each client has its own transport objects, as a separate process would.
-        const [clientQueue, channel] = await Promise.all([
+        const [clientQueue, clientChannel] = await Promise.all([
           PubSubQueue.create({ pubsub: stack.pubsubClient, topic: names.writerTopic, meter, create: false }),
           PubSubChannel.create({ pubsub: stack.pubsubClient, prefix: names.channelPrefix, meter }),
         ]);
+        const channel =
+          options.wrapClientChannel === undefined
+            ? clientChannel
+            : options.wrapClientChannel(
+                clientChannel,
+                clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
+              );
         const clientStore = userStoreOf(config, stack.datastoreClient, meter);
-        const client = await FaaSKeeperClient.connect(
+        return pool.connect(
           { writerQueue: clientQueue, userStore: clientStore, channel },
           {
             clock,
@@ -213,18 +254,14 @@ export async function createLocalGcpDeployment(
             ...clientOptions,
           },
         );
-        clients.add(client);
-        return client;
       },
+      partition: (client) => pool.partition(client),
+      heal: (client) => pool.heal(client),
       heartbeat: () => runHeartbeat(),
       async close() {
         if (closed) return;
         closed = true;
-        await Promise.all(
-          [...clients].map((c) =>
-            Promise.race([c.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]),
-          ),
-        );
+        await pool.close(2000);
         await Promise.all(bindings.map((b) => b.stop()));
         await runtime.close();
         if (push) {
