@@ -5,5 +5,6 @@
 
 export * from './contracts/index.js';
 export * from './faults/index.js';
+export * from './guarantees/index.js';
 export * from './linearizability/index.js';
 export * from './target.js';

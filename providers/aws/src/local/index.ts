@@ -17,3 +17,4 @@ export {
   startLocalAwsStack,
 } from './local-stack.js';
 export { destroyAwsDeployment, provisionAwsDeployment, queueUrlOf } from './provision.js';
+export { localAwsTarget } from './target.js';

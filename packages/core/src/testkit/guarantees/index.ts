@@ -1,0 +1,67 @@
+/**
+ * The guarantee suite: the behaviour API.md and DESIGN.md promise, one `describe…Guarantees`
+ * function per area, each taking the {@link DeploymentTarget} to check it on. The embedded
+ * deployment runs them in `packages/core/test/guarantees`; each provider runs them on its local
+ * stack, so that every deployment passes the same tests.
+ */
+import type { DeploymentTarget } from '../target.js';
+import { describeAtomicReadsGuarantees } from './atomic-reads.js';
+import { describeContainersTtlGuarantees } from './containers-ttl.js';
+import { describeErrorsGuarantees } from './errors.js';
+import { describeMultiGuarantees } from './multi.js';
+import { describeOrderingGuarantees } from './ordering.js';
+import { describePipeliningGuarantees } from './pipelining.js';
+import { describeSequentialGuarantees } from './sequential.js';
+import { describeSessionsGuarantees } from './sessions.js';
+import { describeStatGuarantees } from './stat.js';
+import { describeSyncGuarantees } from './sync.js';
+import { describeWatchesGuarantees } from './watches.js';
+
+export {
+  ChannelDelays,
+  expectError,
+  type GuaranteeKit,
+  gate,
+  guaranteeKit,
+  type Harness,
+  limitTransactionItems,
+  recorder,
+  text,
+  track,
+} from './helpers.js';
+export {
+  describeAtomicReadsGuarantees,
+  describeContainersTtlGuarantees,
+  describeErrorsGuarantees,
+  describeMultiGuarantees,
+  describeOrderingGuarantees,
+  describePipeliningGuarantees,
+  describeSequentialGuarantees,
+  describeSessionsGuarantees,
+  describeStatGuarantees,
+  describeSyncGuarantees,
+  describeWatchesGuarantees,
+};
+
+/** Every area of the suite by name, for a provider that splits the suite over several test files. */
+export const guaranteeAreas = {
+  'atomic-reads': describeAtomicReadsGuarantees,
+  'containers-ttl': describeContainersTtlGuarantees,
+  errors: describeErrorsGuarantees,
+  multi: describeMultiGuarantees,
+  ordering: describeOrderingGuarantees,
+  pipelining: describePipeliningGuarantees,
+  sequential: describeSequentialGuarantees,
+  sessions: describeSessionsGuarantees,
+  stat: describeStatGuarantees,
+  sync: describeSyncGuarantees,
+  watches: describeWatchesGuarantees,
+} as const satisfies Record<string, (target: DeploymentTarget) => void>;
+
+/** The name of one area of the guarantee suite. */
+export type GuaranteeArea = keyof typeof guaranteeAreas;
+
+/** Runs the whole guarantee suite on `target` (every area). */
+export function describeGuarantees(target: DeploymentTarget): void {
+  for (const describeArea of Object.values(guaranteeAreas)) describeArea(target);
+}
