@@ -551,7 +551,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
           }
           this.pending.delete(seq);
           if (!p.sent) {
-            this.outbox = this.outbox.filter((o) => o.seq !== seq);
+            this.outbox = this.giveUp(this.outbox, (o) => o.seq === seq);
             p.reject(new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the request could not be sent'));
           } else
             p.reject(
@@ -565,6 +565,31 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       },
       Math.max(0, ms),
     );
+  }
+
+  /**
+   * The outbox without the request `which` picks, given up unsent: in an open session it goes as a
+   * ping of the same seq instead, so that the writer still sees every seq of the session (GCP's
+   * push order guard waits for each one) while the request itself is not applied.
+   */
+  private giveUp(
+    outbox: { seq: number; body: string; id: string }[],
+    which: (o: { seq: number; body: string; id: string }) => boolean,
+  ): { seq: number; body: string; id: string }[] {
+    const open = this.currentState === 'CONNECTED' || this.currentState === 'DISCONNECTED';
+    if (!open) return outbox.filter((o) => !which(o));
+    return outbox.map((o) => {
+      if (!which(o)) return o;
+      const ping: WriteRequest = {
+        v: PROTOCOL_VERSION,
+        id: o.id,
+        session: this.sessionNumber,
+        seq: o.seq,
+        ack: this.channelZxid,
+        op: { type: 'ping' },
+      };
+      return { ...o, body: encodeMessage(ping) };
+    });
   }
 
   /** Sends the outbox in order, in batches; on failure keeps it and retries. */
@@ -602,7 +627,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
               batch.find(
                 (b) => byteLength(b.body) > this.transport.writerQueue.capabilities.maxMessageBytes,
               ) ?? batch[0]!;
-            this.outbox = this.outbox.filter((o) => o !== tooBig);
+            this.outbox = this.giveUp(this.outbox, (o) => o === tooBig);
             const p = this.pending.get(tooBig.seq);
             this.pending.delete(tooBig.seq);
             p?.reject(

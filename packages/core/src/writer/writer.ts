@@ -142,7 +142,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
       for (const item of pending) {
         if (taken >= cap) break;
         if (overLimit !== undefined) {
-          chunk.refuse(item, `the request's changes exceed a limit of the system store: ${overLimit}`);
+          await chunk.refuse(item, `the request's changes exceed a limit of the system store: ${overLimit}`);
           log('writer: refused a request over a store limit', { problem: overLimit });
           overLimit = undefined;
           taken = 1;
@@ -156,7 +156,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
           overlay.rollback(before);
           chunk.restore(stateBefore);
           if (taken === 0) {
-            chunk.refuse(
+            await chunk.refuse(
               item,
               `the request touches more items than one transaction of this store can hold (${maxItems})`,
             );
@@ -177,7 +177,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
             overlay.rollback(before);
             chunk.restore(stateBefore);
             if (taken === 0) {
-              chunk.refuse(
+              await chunk.refuse(
                 item,
                 `the request's committed result is ${addedBytes} bytes, more than one batch can hold (${maxBytes}: the distributor message and the writer state item)`,
               );
@@ -311,14 +311,19 @@ class Chunk {
     };
   }
 
-  refuse(item: Incoming, problem: string): void {
+  async refuse(item: Incoming, problem: string): Promise<void> {
     const to =
       item.poison?.to ??
       (item.request && item.request.session > 0
         ? { session: item.request.session, seq: item.request.seq }
         : undefined);
-    if (to !== undefined)
-      this.reply(to, undefined, new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`));
+    if (to === undefined) return;
+    // The answered request's seq is used up, as for an applied one: the session's seqs reach the
+    // writer without gaps (GCP's push order guard waits for lastSeq + 1), and a redelivery is a duplicate.
+    const session = await this.overlay.get<SessionItem>('session', String(to.session));
+    if (session !== undefined && to.seq > session.lastSeq)
+      this.overlay.set('session', String(to.session), { ...session, lastSeq: to.seq });
+    this.reply(to, undefined, new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`));
   }
 
   private reply(to: Requester, result?: ReplyResult, error?: FaaSKeeperError): void {
@@ -335,7 +340,7 @@ class Chunk {
   async handle(item: Incoming): Promise<void> {
     const request = item.request;
     if (request === undefined) {
-      this.refuse(item, item.poison?.problem ?? 'malformed request');
+      await this.refuse(item, item.poison?.problem ?? 'malformed request');
       return;
     }
     if (request.session === 0) {
