@@ -17,7 +17,10 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** The providers a config file may name. Only `embedded` is served by this package for now. */
+/**
+ * The providers a config file may name: `embedded` is served by this package, `aws` and `gcp` by
+ * the provider packages (optional peer dependencies, loaded when a config names them).
+ */
 export const PROVIDERS = ['embedded', 'aws', 'gcp'] as const;
 
 /**
@@ -86,13 +89,39 @@ export async function openDeployment(config?: DeploymentConfig): Promise<Deploym
       },
     };
   }
-  if (provider !== 'embedded') {
-    // The provider packages (@faaskeeper/aws, @faaskeeper/gcp) plug in here once they exist.
-    throw new ConfigError(
-      `provider ${provider} is not installed/implemented yet (@faaskeeper/${provider} comes with the provider issues); ` +
-        'leave out --config to use the embedded deployment',
+  if (provider === 'gcp' && config !== undefined) {
+    // A file `faaskeeper deploy gcp` or `faaskeeper dev --provider gcp` wrote: connect() options
+    // plus the provider.
+    const { connect } = await importOptional(
+      () => import('@faaskeeper/gcp'),
+      'a gcp deployment config',
+      '@faaskeeper/gcp',
+    ).catch((error: unknown) => {
+      throw error instanceof MissingPackageError ? new ConfigError(error.message) : error;
+    });
+    const { provider: _provider, ...options } = config as DeploymentConfig & Parameters<typeof connect>[0];
+    const isObject = (value: unknown) => typeof value === 'object' && value !== null;
+    if (typeof options.deployment !== 'string' || !isObject(options.datastore) || !isObject(options.pubsub))
+      throw new ConfigError(
+        'a gcp config needs "deployment", "datastore" and "pubsub" (faaskeeper deploy gcp writes one)',
+      );
+    // On the local emulators (`faaskeeper dev --provider gcp`) there are no credentials to find: the
+    // Google auth library would otherwise probe the cloud metadata server and warn (as the local stack does).
+    const endpoints = [options.datastore, options.pubsub].map(
+      (c) => (c as { apiEndpoint?: unknown }).apiEndpoint,
     );
+    if (endpoints.every((e) => typeof e === 'string' && /^(127\.0\.0\.1|localhost|\[::1\])(:|$)/.test(e)))
+      process.env.METADATA_SERVER_DETECTION ??= 'none';
+    const client = await connect(options);
+    return {
+      label: `gcp:${options.deployment}`,
+      client,
+      async close() {
+        await client.close();
+      },
+    };
   }
+  if (provider !== 'embedded') throw new ConfigError(`unknown provider ${provider}`);
   const service = createEmbeddedService();
   const client = await service.connect();
   return {

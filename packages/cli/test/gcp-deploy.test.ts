@@ -22,8 +22,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const OUTPUTS = JSON.stringify({
+const OUTPUT_VALUES = {
   deployment: { value: 'ci' },
+  user_store: { value: 'gcs' },
   project: { value: 'acme-zk' },
   region: { value: 'europe-west1' },
   database: { value: 'fk-ci' },
@@ -32,15 +33,22 @@ const OUTPUTS = JSON.stringify({
   writer_topic: { value: 'fk-ci-writer' },
   writer_dead_letter_topic: { value: 'fk-ci-writer-dead' },
   distributor_dead_letter_topic: { value: 'fk-ci-distributor-dead' },
-});
+};
+const OUTPUTS = JSON.stringify(OUTPUT_VALUES);
+/** What a deployment with --user-store datastore outputs: no bucket. */
+const { data_bucket: _bucket, ...datastoreOutputs } = {
+  ...OUTPUT_VALUES,
+  user_store: { value: 'datastore' },
+};
+const DATASTORE_OUTPUTS = JSON.stringify(datastoreOutputs);
 
-function fakeTerraform(answers: { state?: string; fail?: string } = {}) {
+function fakeTerraform(answers: { state?: string; fail?: string; outputs?: string } = {}) {
   const calls: string[] = [];
   const runner: CommandRunner = async (command, args) => {
     calls.push([command === terraform ? 'terraform' : command, ...args].join(' '));
     if (args[0] === answers.fail)
       return { code: 1, stdout: '', stderr: 'Error: Error creating Topic: googleapi: Error 403' };
-    if (args[0] === 'output') return { code: 0, stdout: OUTPUTS, stderr: '' };
+    if (args[0] === 'output') return { code: 0, stdout: answers.outputs ?? OUTPUTS, stderr: '' };
     if (args[0] === 'state' && args[1] === 'list')
       return { code: 0, stdout: answers.state ?? '', stderr: '' };
     return { code: 0, stdout: '', stderr: '' };
@@ -76,6 +84,34 @@ describe('faaskeeper synth gcp', () => {
     expect(config.provider.google).toEqual({ project: 'acme-zk', region: 'europe-west1' });
     for (const fn of ['writer', 'distributor', 'heartbeat'])
       expect(existsSync(join(out, 'sources', `${fn}.zip`))).toBe(true);
+    // The default user store is the Cloud Storage bucket.
+    expect(config.resource.google_storage_bucket.data).toBeDefined();
+    expect(
+      config.resource.google_cloudfunctions2_function.writer.service_config.environment_variables,
+    ).toMatchObject({ FAASKEEPER_USER_STORE: 'gcs' });
+  }, 60_000);
+
+  it('--user-store datastore keeps node records in the deployment database: no bucket, a read-only client role', async () => {
+    const out = join(dir, 'synth-datastore');
+    const r = await gcp('synth', [...target, '--user-store', 'datastore', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(ExitCode.OK);
+    const config = JSON.parse(readFileSync(join(out, 'main.tf.json'), 'utf8'));
+    expect(config.resource.google_storage_bucket.data).toBeUndefined();
+    expect(config.resource.google_project_iam_member.client_datastore).toMatchObject({
+      role: 'roles/datastore.viewer',
+      condition: { expression: 'resource.name == "projects/acme-zk/databases/fk-ci"' },
+    });
+    for (const fn of ['writer', 'distributor', 'heartbeat'])
+      expect(
+        config.resource.google_cloudfunctions2_function[fn].service_config.environment_variables,
+      ).toEqual({
+        FAASKEEPER_DEPLOYMENT: 'ci',
+        FAASKEEPER_USER_STORE: 'datastore',
+        FAASKEEPER_DATABASE: 'fk-ci',
+        GOOGLE_CLOUD_PROJECT: 'acme-zk',
+      });
+    expect(config.output.user_store.value).toBe('datastore');
   }, 60_000);
 
   it('passes the database, state and impersonation options into the configuration', async () => {
@@ -154,6 +190,34 @@ describe('faaskeeper deploy gcp', () => {
     expect(r.stdout).toContain(`Client configuration: ${join(configDir, 'ci.gcp.json')}`);
     expect(r.stdout).toContain('--impersonate-service-account=fk-ci-cl@acme-zk.iam.gserviceaccount.com');
     expect(r.stdout).toContain("import { connect } from '@faaskeeper/gcp';");
+    expect(r.stdout).toContain(`Or a shell: faaskeeper shell --config ${join(configDir, 'ci.gcp.json')}`);
+  }, 60_000);
+
+  it('--user-store datastore writes a client configuration that opens the Datastore user store', async () => {
+    const { runner } = fakeTerraform({ outputs: DATASTORE_OUTPUTS });
+    const configDir = join(dir, 'config-datastore');
+    const r = await gcp(
+      'deploy',
+      [
+        ...target,
+        '--user-store',
+        'datastore',
+        '--out',
+        join(dir, 'deploy-datastore'),
+        '--terraform',
+        terraform,
+        '--config-dir',
+        configDir,
+      ],
+      { runner, bootstrap: async () => {} },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(ExitCode.OK);
+    const file = JSON.parse(readFileSync(join(configDir, 'ci.gcp.json'), 'utf8'));
+    expect(file).toMatchObject({
+      datastore: { projectId: 'acme-zk', databaseId: 'fk-ci' },
+      userStore: { type: 'datastore' },
+    });
   }, 60_000);
 
   it('fails with exit code 1 and names what to install when terraform is not on PATH, before bundling', async () => {
@@ -206,8 +270,26 @@ describe('faaskeeper destroy gcp', () => {
     expect(r.stdout).toContain('--adopt-data');
   }, 60_000);
 
+  it('keeps only the database of a deployment with the Datastore user store, and says so', async () => {
+    const { calls, runner } = fakeTerraform({ state: 'google_pubsub_topic.writer\n' });
+    const r = await gcp('destroy', [...target, '--out', join(dir, 'destroy-ds'), '--terraform', terraform], {
+      runner,
+    });
+    expect(r.code).toBe(ExitCode.OK);
+    expect(calls).toEqual([
+      'terraform init -input=false',
+      'terraform state list',
+      'terraform destroy -input=false -auto-approve',
+    ]);
+    expect(r.stdout).not.toContain('gs://');
+    expect(r.stdout).toContain(
+      'Datastore database fk-ci (the system store, and the node records with --user-store datastore)',
+    );
+    expect(r.stdout).toContain('needed: gcloud firestore databases delete --database=fk-ci\n');
+  }, 60_000);
+
   it('--delete-data destroys the data too', async () => {
-    const { calls, runner } = fakeTerraform();
+    const { calls, runner } = fakeTerraform({ state: 'google_storage_bucket.data\n' });
     const r = await gcp(
       'destroy',
       [...target, '--out', join(dir, 'destroy-all'), '--terraform', terraform, '--delete-data'],
@@ -218,6 +300,7 @@ describe('faaskeeper destroy gcp', () => {
     expect(r.code).toBe(ExitCode.OK);
     expect(calls).toEqual([
       'terraform init -input=false',
+      'terraform state list',
       'terraform apply -input=false -auto-approve',
       'terraform destroy -input=false -auto-approve',
     ]);
@@ -240,6 +323,9 @@ describe('argument handling', () => {
       ['synth', [...target, '--terraform', 'x'], /--terraform belongs to deploy and destroy/],
       ['synth', [...target, '--database-location', 'eur3', '--existing-database', 'd'], /exclude each other/],
       ['deploy', [...target, '--frob'], /Unknown option '--frob'/],
+      ['deploy', [...target, '--user-store', 's3'], /--user-store must be gcs or datastore \(got 's3'\)/],
+      ['synth', [...target, '--user-store'], /argument missing/],
+      ['destroy', [...target, '--user-store', 'datastore'], /--user-store belongs to deploy and synth/],
     ];
     for (const [command, args, message] of cases) {
       const r = await gcp(command, args);
@@ -291,6 +377,12 @@ describe('main() dispatch', () => {
       if (saved.project !== undefined) process.env.GOOGLE_CLOUD_PROJECT = saved.project;
       if (saved.sdk !== undefined) process.env.CLOUDSDK_CORE_PROJECT = saved.sdk;
     }
+    const badStore = await cli(['synth', 'gcp', ...target, '--user-store', 'bigtable']);
+    expect(badStore.code).toBe(ExitCode.USAGE);
+    expect(badStore.stderr).toMatch(
+      /^Error: --user-store must be gcs or datastore \(got 'bigtable'\)\nUsage: /,
+    );
+    expect(help.stdout).toContain('--user-store kind');
     // AWS stays where it was.
     expect((await cli(['deploy', '--help'])).stdout).toMatch(/^Usage: faaskeeper deploy aws/);
   });

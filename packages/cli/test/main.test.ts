@@ -144,7 +144,7 @@ describe('faaskeeper shell (scripted)', () => {
     expect((await cli(['shell', '--help'])).stdout).toMatch(/^Usage: faaskeeper shell/);
   });
 
-  it('--config naming gcp fails clearly (not installed yet), and an aws config without a deployment too', async () => {
+  it('--config refuses an aws or gcp config that does not say where the deployment is (usage error)', async () => {
     for (const provider of ['aws', 'gcp']) {
       const file = join(dir, `${provider}.json`);
       await writeFile(file, JSON.stringify({ provider, region: 'eu-west-1' }));
@@ -152,7 +152,7 @@ describe('faaskeeper shell (scripted)', () => {
       expect(r.code).toBe(ExitCode.USAGE);
       expect(r.stderr).toMatch(
         provider === 'gcp'
-          ? /^Error: provider gcp is not installed\/implemented yet/
+          ? /^Error: a gcp config needs "deployment", "datastore" and "pubsub"/
           : /^Error: an aws config needs "deployment" and "region"/,
       );
     }

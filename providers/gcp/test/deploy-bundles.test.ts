@@ -146,6 +146,7 @@ describe('the function bundles', () => {
         env: {
           PATH: process.env.PATH ?? '',
           FAASKEEPER_DEPLOYMENT: 'prod',
+          FAASKEEPER_USER_STORE: 'gcs',
           FAASKEEPER_BUCKET: 'p-fk-prod-data',
           FAASKEEPER_DATABASE: 'fk-prod',
           GOOGLE_CLOUD_PROJECT: 'p',

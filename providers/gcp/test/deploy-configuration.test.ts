@@ -2,18 +2,24 @@
 // resource present with the settings that keep FaaSKeeper's guarantees on GCP (ordered push
 // delivery, dead letters, OIDC-authenticated invocation, the heartbeat schedule), and names that
 // agree with what the functions and clients use.
+import { noMeter } from '@faaskeeper/core';
+import { Datastore, type DatastoreOptions } from '@google-cloud/datastore';
 import { getFunction } from '@google-cloud/functions-framework/testing';
 import { describe, expect, it } from 'vitest';
 import {
   CHANNEL_PERMISSIONS,
+  DatastoreUserStore,
   deployedFunctionConfig,
   GCP_FUNCTION_NAMES,
+  GcsUserStore,
   GOOGLE_PROVIDER_VERSION,
+  gcpClientConfigFromOutputs,
   gcpDeploymentNames,
   REQUIRED_APIS,
   registerGcpFunctions,
   resourceNames,
   TERRAFORM_OUTPUTS,
+  userStoreOf,
 } from '../src/index.js';
 import { configuration, resourceOf } from './deploy-support.js';
 
@@ -193,6 +199,7 @@ describe('the Terraform configuration', () => {
       .environment_variables;
     expect(env).toEqual({
       FAASKEEPER_DEPLOYMENT: 'prod',
+      FAASKEEPER_USER_STORE: 'gcs',
       FAASKEEPER_BUCKET: `\${google_storage_bucket.data.name}`,
       FAASKEEPER_DATABASE: 'fk-prod',
       GOOGLE_CLOUD_PROJECT: 'acme-zk',
@@ -205,6 +212,61 @@ describe('the Terraform configuration', () => {
       userStore: { type: 'gcs', bucket: 'acme-zk-fk-prod-data' },
       createTopics: false,
     });
+    const store = userStoreOf(read, new Datastore(read.datastore as DatastoreOptions), noMeter);
+    expect(store).toBeInstanceOf(GcsUserStore);
+    expect((store as GcsUserStore).bucket.name).toBe('acme-zk-fk-prod-data');
+  });
+
+  it('with the Datastore user store: no data bucket, and the functions and clients open the deployment database', () => {
+    const ds = configuration({ userStore: 'datastore' });
+    expect(ds.resource.google_storage_bucket?.data).toBeUndefined();
+    expect(ds.resource.google_storage_bucket?.sources).toBeDefined();
+    expect(ds.resource.google_storage_bucket_iam_member?.distributor_data).toBeUndefined();
+    for (const fn of GCP_FUNCTION_NAMES) {
+      const env = resourceOf(ds, 'google_cloudfunctions2_function', fn).service_config.environment_variables;
+      expect(env).toEqual({
+        FAASKEEPER_DEPLOYMENT: 'prod',
+        FAASKEEPER_USER_STORE: 'datastore',
+        FAASKEEPER_DATABASE: 'fk-prod',
+        GOOGLE_CLOUD_PROJECT: 'acme-zk',
+      });
+      // The deployed function opens the Datastore user store on the deployment's database.
+      const read = deployedFunctionConfig(env);
+      expect(read.userStore).toEqual({ type: 'datastore' });
+      const store = userStoreOf(read, new Datastore(read.datastore as DatastoreOptions), noMeter);
+      expect(store).toBeInstanceOf(DatastoreUserStore);
+      expect((store as DatastoreUserStore).datastore.options.databaseId).toBe('fk-prod');
+    }
+    expect(ds.output.user_store?.value).toBe('datastore');
+    expect(ds.output.data_bucket).toBeUndefined();
+    // The client configuration from these outputs opens the same store.
+    const outputs = Object.fromEntries(
+      Object.entries(ds.output).map(([k, o]) => [k, { value: String(o.value).replace(/^\$\{.*\}$/, 'x') }]),
+    );
+    const client = gcpClientConfigFromOutputs(outputs);
+    expect(client.userStore).toEqual({ type: 'datastore' });
+    const { provider: _provider, ...connectOptions } = client;
+    const clientStore = userStoreOf(
+      connectOptions,
+      new Datastore(connectOptions.datastore as DatastoreOptions),
+      noMeter,
+    );
+    expect(clientStore).toBeInstanceOf(DatastoreUserStore);
+    expect((clientStore as DatastoreUserStore).datastore.options.databaseId).toBe('fk-prod');
+  });
+
+  it('refuses a function environment whose user store and bucket disagree, or an unknown store', () => {
+    const env = { FAASKEEPER_DEPLOYMENT: 'prod', GOOGLE_CLOUD_PROJECT: 'acme-zk' };
+    expect(() => deployedFunctionConfig({ ...env, FAASKEEPER_USER_STORE: 'gcs' })).toThrow(
+      /FAASKEEPER_BUCKET is not set/,
+    );
+    expect(() =>
+      deployedFunctionConfig({ ...env, FAASKEEPER_USER_STORE: 'datastore', FAASKEEPER_BUCKET: 'b' }),
+    ).toThrow(/FAASKEEPER_BUCKET is set/);
+    expect(() => deployedFunctionConfig({ ...env, FAASKEEPER_USER_STORE: 's3' })).toThrow(/gcs, datastore/);
+    expect(() => configuration({ userStore: 's3' as never })).toThrow(
+      /userStore must be one of gcs, datastore/,
+    );
   });
 
   it('calls the heartbeat from Cloud Scheduler with an OIDC token of the scheduler account', () => {
@@ -240,6 +302,13 @@ describe('the Terraform configuration', () => {
 
   it('outputs everything the client configuration is made of', () => {
     expect(Object.keys(config.output).sort()).toEqual(Object.values(TERRAFORM_OUTPUTS).sort());
+    expect(config.output.user_store?.value).toBe('gcs');
+    const ds = configuration({ userStore: 'datastore' });
+    expect(Object.keys(ds.output).sort()).toEqual(
+      Object.values(TERRAFORM_OUTPUTS)
+        .filter((o) => o !== TERRAFORM_OUTPUTS.dataBucket)
+        .sort(),
+    );
   });
 
   it('derives names that fit GCP limits for the longest deployment and project names', () => {

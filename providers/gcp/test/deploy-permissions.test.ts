@@ -81,6 +81,38 @@ const EXPECTED: Record<string, string[]> = {
   ],
 };
 
+/**
+ * With the Datastore user store: no data bucket, so no bucket grants; the client reads node records
+ * from the deployment database (read-only, conditioned on it); the distributor writes them with the
+ * Datastore role it already has; writer and heartbeat read the root record with theirs.
+ */
+const EXPECTED_DATASTORE: Record<string, string[]> = {
+  ...EXPECTED,
+  writer: [
+    `project acme-zk roles/datastore.user if ${DB}`,
+    'topic pubsub_topic.distributor roles/pubsub.publisher',
+  ],
+  distributor: [
+    'project acme-zk project_iam_custom_role.channel_distributor',
+    `project acme-zk roles/datastore.user if ${DB}`,
+  ],
+  heartbeat: [
+    `project acme-zk roles/datastore.viewer if ${DB}`,
+    'topic pubsub_topic.writer roles/pubsub.publisher',
+  ],
+  client: [
+    'project acme-zk project_iam_custom_role.channel_client',
+    `project acme-zk roles/datastore.viewer if ${DB}`,
+    'topic pubsub_topic.writer roles/pubsub.publisher',
+  ],
+};
+
+/** Each user store's configuration and its exact grant table. */
+const MODELS = [
+  { userStore: 'gcs', expected: EXPECTED, datastoreGrants: 3 },
+  { userStore: 'datastore', expected: EXPECTED_DATASTORE, datastoreGrants: 4 },
+] as const;
+
 /** A copy of the configuration with one more grant. */
 function withGrant(config: TerraformJson, type: string, body: Record<string, unknown>): TerraformJson {
   const copy = structuredClone(config) as TerraformJson;
@@ -88,53 +120,56 @@ function withGrant(config: TerraformJson, type: string, body: Record<string, unk
   return copy;
 }
 
-describe('the permission model', () => {
-  const config = configuration();
+describe.each(MODELS)(
+  'the permission model with the $userStore user store',
+  ({ userStore, expected, datastoreGrants }) => {
+    const config = configuration({ userStore });
 
-  it('grants each principal exactly its own resources, nothing else', () => {
-    expect(grantTable(config)).toEqual(EXPECTED);
-  });
+    it('grants each principal exactly its own resources, nothing else', () => {
+      expect(grantTable(config)).toEqual(expected);
+    });
 
-  it('has no primitive, administrative or public grant, and nothing project-wide beyond the documented exceptions', () => {
-    expect(leastPrivilegeViolations(config)).toEqual([]);
-    for (const g of iamGrants(config)) {
-      expect(g.role).not.toMatch(/^roles\/(owner|editor|viewer)$/);
-      expect(g.member).not.toMatch(/allUsers|allAuthenticatedUsers/);
-    }
-  });
+    it('has no primitive, administrative or public grant, and nothing project-wide beyond the documented exceptions', () => {
+      expect(leastPrivilegeViolations(config)).toEqual([]);
+      for (const g of iamGrants(config)) {
+        expect(g.role).not.toMatch(/^roles\/(owner|editor|viewer)$/);
+        expect(g.member).not.toMatch(/allUsers|allAuthenticatedUsers/);
+      }
+    });
 
-  it('binds only additive *_iam_member resources, so that it never overwrites grants it does not own', () => {
-    const types = Object.keys(config.resource).filter(
-      (t) => t.includes('_iam_') && !t.endsWith('_custom_role'),
-    );
-    for (const t of types) expect(t).toMatch(/_iam_member$/);
-  });
+    it('binds only additive *_iam_member resources, so that it never overwrites grants it does not own', () => {
+      const types = Object.keys(config.resource).filter(
+        (t) => t.includes('_iam_') && !t.endsWith('_custom_role'),
+      );
+      for (const t of types) expect(t).toMatch(/_iam_member$/);
+    });
 
-  it('narrows every Datastore role to the deployment database with an IAM condition', () => {
-    const datastore = iamGrants(config).filter((g) => g.role.startsWith('roles/datastore.'));
-    expect(datastore).toHaveLength(3);
-    for (const g of datastore) expect(g.condition).toBe(DB);
-  });
+    it('narrows every Datastore role to the deployment database with an IAM condition', () => {
+      const datastore = iamGrants(config).filter((g) => g.role.startsWith('roles/datastore.'));
+      expect(datastore).toHaveLength(datastoreGrants);
+      for (const g of datastore) expect(g.condition).toBe(DB);
+    });
 
-  it('gives the channel roles only Pub/Sub permissions, none of IAM, and the client no publish on channels', () => {
-    const roles = [...customRoles(config).values()];
-    expect(roles).toEqual([[...CHANNEL_PERMISSIONS.client], [...CHANNEL_PERMISSIONS.distributor]]);
-    for (const p of roles.flat()) expect(p).toMatch(/^pubsub\.(topics|subscriptions)\.[a-zA-Z]+$/);
-    expect(roles.flat().some((p) => /IamPolicy/.test(p))).toBe(false);
-  });
+    it('gives the channel roles only Pub/Sub permissions, none of IAM, and the client no publish on channels', () => {
+      const roles = [...customRoles(config).values()];
+      expect(roles).toEqual([[...CHANNEL_PERMISSIONS.client], [...CHANNEL_PERMISSIONS.distributor]]);
+      for (const p of roles.flat()) expect(p).toMatch(/^pubsub\.(topics|subscriptions)\.[a-zA-Z]+$/);
+      expect(roles.flat().some((p) => /IamPolicy/.test(p))).toBe(false);
+    });
 
-  it('grants impersonation of the client account only to the principals named, on that account only', () => {
-    const withImpersonator = configuration({ clientImpersonators: ['user:ops@example.com'] });
-    const grants = iamGrants(withImpersonator).filter((g) => g.member === 'user:ops@example.com');
-    expect(grants.map(describeGrant)).toEqual([
-      'service-account service_account.client roles/iam.serviceAccountTokenCreator',
-    ]);
-    expect(leastPrivilegeViolations(withImpersonator)).toEqual([]);
-  });
-});
+    it('grants impersonation of the client account only to the principals named, on that account only', () => {
+      const withImpersonator = configuration({ userStore, clientImpersonators: ['user:ops@example.com'] });
+      const grants = iamGrants(withImpersonator).filter((g) => g.member === 'user:ops@example.com');
+      expect(grants.map(describeGrant)).toEqual([
+        'service-account service_account.client roles/iam.serviceAccountTokenCreator',
+      ]);
+      expect(leastPrivilegeViolations(withImpersonator)).toEqual([]);
+    });
+  },
+);
 
-describe('the permission scan', () => {
-  const config = configuration();
+describe.each(MODELS)('the permission scan with the $userStore user store', ({ userStore, expected }) => {
+  const config = configuration({ userStore });
   const writer = `serviceAccount:\${google_service_account.writer.email}`;
 
   it('fails on a primitive role', () => {
@@ -144,7 +179,7 @@ describe('the permission scan', () => {
       member: writer,
     });
     expect(leastPrivilegeViolations(broadened).join('\n')).toMatch(/primitive role/);
-    expect(grantTable(broadened)).not.toEqual(EXPECTED);
+    expect(grantTable(broadened)).not.toEqual(expected);
   });
 
   it('fails on project-wide Pub/Sub or Storage administration', () => {
@@ -179,6 +214,18 @@ describe('the permission scan', () => {
     expect(leastPrivilegeViolations(broadened).join('\n')).toMatch(/whole project without a condition/);
   });
 
+  it("fails, through the exact table, on the client's Datastore role widened to write", () => {
+    // Conditioned on the database it breaks no general rule, but clients must only read.
+    const broadened = withGrant(config, 'google_project_iam_member', {
+      project: 'acme-zk',
+      role: 'roles/datastore.user',
+      member: `serviceAccount:\${google_service_account.client.email}`,
+      condition: { expression: DB },
+    });
+    expect(leastPrivilegeViolations(broadened)).toEqual([]);
+    expect(grantTable(broadened)).not.toEqual(expected);
+  });
+
   it('fails on a channel role that can change IAM policies or reach beyond Pub/Sub', () => {
     const broadened = structuredClone(config) as TerraformJson;
     const role = broadened.resource.google_project_iam_custom_role?.channel_client as {
@@ -207,7 +254,7 @@ describe('the permission scan', () => {
       member: `serviceAccount:\${google_service_account.heartbeat.email}`,
     });
     expect(leastPrivilegeViolations(broadened)).toEqual([]);
-    expect(grantTable(broadened)).not.toEqual(EXPECTED);
+    expect(grantTable(broadened)).not.toEqual(expected);
     expect(grantTable(broadened).heartbeat).toContain(
       'topic pubsub_topic.distributor roles/pubsub.publisher',
     );

@@ -1,7 +1,7 @@
 // `faaskeeper synth|deploy|destroy gcp` below the CLI: the files synth writes, and the Terraform
 // commands deploy and destroy run (through an injected runner: no terraform, no cloud), including
 // the client configuration made from Terraform's outputs and the data a destroy keeps.
-import { access, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import {
   TerraformCommandError,
   TerraformNotFoundError,
 } from '../src/index.js';
+import { configuration } from './deploy-support.js';
 
 let dir: string;
 let terraform: string;
@@ -35,6 +36,7 @@ afterAll(async () => {
 
 const OUTPUTS = {
   [TERRAFORM_OUTPUTS.deployment]: { value: 'prod', type: 'string', sensitive: false },
+  [TERRAFORM_OUTPUTS.userStore]: { value: 'gcs' },
   [TERRAFORM_OUTPUTS.project]: { value: 'acme-zk' },
   [TERRAFORM_OUTPUTS.region]: { value: 'europe-west1' },
   [TERRAFORM_OUTPUTS.database]: { value: 'fk-prod' },
@@ -45,8 +47,14 @@ const OUTPUTS = {
   [TERRAFORM_OUTPUTS.distributorDeadLetterTopic]: { value: 'fk-prod-distributor-dead' },
 };
 
+/** The outputs of a deployment with the Datastore user store (no data bucket). */
+const { [TERRAFORM_OUTPUTS.dataBucket]: _dataBucket, ...DATASTORE_OUTPUTS } = {
+  ...OUTPUTS,
+  [TERRAFORM_OUTPUTS.userStore]: { value: 'datastore' },
+};
+
 /** A runner that records every call and answers like terraform would. */
-function fakeTerraform(answers: { state?: string[]; fail?: string } = {}) {
+function fakeTerraform(answers: { state?: string[]; fail?: string; outputs?: Record<string, unknown> } = {}) {
   const calls: { command: string; args: string[]; cwd: string }[] = [];
   const runner: CommandRunner = async (command, args, options) => {
     calls.push({ command, args: [...args], cwd: options.cwd });
@@ -57,7 +65,8 @@ function fakeTerraform(answers: { state?: string[]; fail?: string } = {}) {
         stderr: 'Error: googleapi: Error 403: Permission denied on project acme-zk\n',
       };
     options.echo?.(`terraform ${args[0]} ok\n`);
-    if (args[0] === 'output') return { code: 0, stdout: JSON.stringify(OUTPUTS), stderr: '' };
+    if (args[0] === 'output')
+      return { code: 0, stdout: JSON.stringify(answers.outputs ?? OUTPUTS), stderr: '' };
     if (args[0] === 'state' && args[1] === 'list')
       return { code: 0, stdout: `${(answers.state ?? []).join('\n')}\n`, stderr: '' };
     return { code: 0, stdout: '', stderr: '' };
@@ -128,6 +137,34 @@ describe('deployGcp', () => {
     expect(connectOptions.deployment).toBe('prod');
   }, 60_000);
 
+  it('writes a client configuration that names the Datastore user store when the deployment has it', async () => {
+    const { runner } = fakeTerraform({ outputs: DATASTORE_OUTPUTS });
+    const bootstrapped: unknown[] = [];
+    const done = await deployGcp({
+      ...base,
+      userStore: 'datastore',
+      outDir: join(dir, 'deploy-ds'),
+      configDir: join(dir, 'config-ds'),
+      terraform,
+      runner,
+      bootstrap: async (config) => {
+        bootstrapped.push(config);
+      },
+    });
+    expect(done.synthesized.configuration.resource.google_storage_bucket?.data).toBeUndefined();
+    const file = JSON.parse(await readFile(done.configPath, 'utf8'));
+    expect(file).toEqual({
+      provider: 'gcp',
+      deployment: 'prod',
+      projectId: 'acme-zk',
+      serviceAccount: 'fk-prod-cl@acme-zk.iam.gserviceaccount.com',
+      datastore: { projectId: 'acme-zk', databaseId: 'fk-prod' },
+      pubsub: { projectId: 'acme-zk' },
+      userStore: { type: 'datastore' },
+    });
+    expect(bootstrapped).toEqual([file]);
+  }, 60_000);
+
   it('names what to install when terraform is missing, before it bundles anything', async () => {
     const out = join(dir, 'missing');
     const { calls, runner } = fakeTerraform();
@@ -166,6 +203,10 @@ describe('deployGcp', () => {
       },
     ]);
     await expect(access(join(out, SYNTH_FILES.imports))).rejects.toThrow();
+    // The Datastore user store has no bucket to adopt.
+    expect(dataImports({ ...base, userStore: 'datastore' })).toEqual({
+      import: [{ to: 'google_firestore_database.system', id: 'projects/acme-zk/databases/fk-prod' }],
+    });
   }, 60_000);
 
   it('stops at a failing command with its error, and writes no client configuration', async () => {
@@ -220,12 +261,28 @@ describe('destroyGcp', () => {
     expect(calls.map((c) => c.args[0])).toEqual(['init', 'state', 'destroy']);
   }, 60_000);
 
+  it('keeps only the database of a Datastore user-store deployment (there is no bucket)', async () => {
+    const { calls, runner } = fakeTerraform({
+      state: ['google_pubsub_topic.writer', 'google_firestore_database.system'],
+    });
+    const done = await destroyGcp({
+      ...base,
+      userStore: 'datastore',
+      outDir: join(dir, 'destroy-ds'),
+      terraform,
+      runner,
+    });
+    expect(calls.map((c) => c.args[0])).toEqual(['init', 'state', 'destroy']);
+    expect(done.kept).toEqual(['google_firestore_database.system']);
+  }, 60_000);
+
   it('with deleteData, applies the unprotected configuration first and then destroys everything', async () => {
-    const { calls, runner } = fakeTerraform();
+    const { calls, runner } = fakeTerraform({ state: ['google_pubsub_topic.writer', ...DATA_RESOURCES] });
     const out = join(dir, 'destroy-all');
     const done = await destroyGcp({ ...base, outDir: out, terraform, runner, deleteData: true });
     expect(calls.map((c) => c.args)).toEqual([
       ['init', '-input=false'],
+      ['state', 'list'],
       ['apply', '-input=false', '-auto-approve'],
       ['destroy', '-input=false', '-auto-approve'],
     ]);
@@ -235,12 +292,44 @@ describe('destroyGcp', () => {
     expect(written.resource.google_storage_bucket.data.lifecycle).toBeUndefined();
     expect(written.resource.google_firestore_database.system.deletion_policy).toBe('DELETE');
   }, 60_000);
+
+  it('with deleteData, applies the user store the state shows, so that the apply creates no bucket', async () => {
+    // A Datastore user-store deployment destroyed without naming its user store.
+    const applied: unknown[] = [];
+    const { calls, runner: inner } = fakeTerraform({
+      state: ['google_pubsub_topic.writer', 'google_firestore_database.system'],
+    });
+    const runner: CommandRunner = async (command, args, options) => {
+      if (args[0] === 'apply')
+        applied.push(JSON.parse(await readFile(join(options.cwd, SYNTH_FILES.configuration), 'utf8')));
+      return inner(command, args, options);
+    };
+    const out = join(dir, 'destroy-all-ds');
+    await destroyGcp({ ...base, outDir: out, terraform, runner, deleteData: true });
+    expect(calls.map((c) => c.args[0])).toEqual(['init', 'state', 'apply', 'destroy']);
+    expect(applied).toHaveLength(1);
+    const config = applied[0] as { resource: Record<string, Record<string, unknown>> };
+    expect(config.resource.google_storage_bucket?.data).toBeUndefined();
+    expect(config.resource.google_firestore_database?.system).toMatchObject({ deletion_policy: 'DELETE' });
+  }, 60_000);
 });
 
 describe('outputs and the terraform executable', () => {
-  it('is refused when an output is missing (a partial apply)', () => {
+  it('is refused when an output is missing (a partial apply) or names no known user store', () => {
     const { [TERRAFORM_OUTPUTS.dataBucket]: _bucket, ...partial } = OUTPUTS;
     expect(() => gcpClientConfigFromOutputs(partial)).toThrow(/data_bucket/);
+    expect(() =>
+      gcpClientConfigFromOutputs({ ...OUTPUTS, [TERRAFORM_OUTPUTS.userStore]: { value: 's3' } }),
+    ).toThrow(/user_store names no known user store: s3/);
+  });
+
+  it('reads a state from before the user store was a choice as the Cloud Storage user store', () => {
+    const { [TERRAFORM_OUTPUTS.userStore]: _kind, ...older } = OUTPUTS;
+    expect(gcpClientConfigFromOutputs(older).userStore).toEqual({
+      type: 'gcs',
+      bucket: 'acme-zk-fk-prod-data',
+      storage: { projectId: 'acme-zk' },
+    });
   });
 
   it('finds terraform on PATH, or refuses with what to install', () => {
@@ -280,6 +369,23 @@ describe.skipIf(installedTerraform === undefined)(
       await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(broken));
       const refused = await spawnRunner(terraformBin, ['providers'], { cwd: out });
       expect(refused.code).not.toBe(0);
+    }, 60_000);
+
+    it('decodes the configuration with the Datastore user store too', async () => {
+      const out = join(dir, 'decode-ds');
+      await mkdir(out, { recursive: true });
+      await writeFile(
+        join(out, SYNTH_FILES.configuration),
+        JSON.stringify(configuration({ userStore: 'datastore' })),
+      );
+      await writeFile(
+        join(out, SYNTH_FILES.imports),
+        JSON.stringify(dataImports({ ...base, userStore: 'datastore' })),
+      );
+      const { spawnRunner } = await import('../src/index.js');
+      const result = await spawnRunner(installedTerraform as string, ['providers'], { cwd: out });
+      expect(result.stderr).not.toMatch(/Error/);
+      expect(result.code).toBe(0);
     }, 60_000);
   },
 );

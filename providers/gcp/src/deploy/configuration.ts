@@ -59,12 +59,24 @@ export const CHANNEL_PERMISSIONS = {
   ],
 } as const;
 
+/**
+ * Where a deployment keeps the node records (the user store): `gcs`, a Cloud Storage bucket (the
+ * default), or `datastore`, the deployment's Datastore database (cheaper per write, see
+ * docs/providers/gcp.md).
+ */
+export const GCP_USER_STORES = ['gcs', 'datastore'] as const;
+/** One of {@link GCP_USER_STORES}. */
+export type GcpUserStoreKind = (typeof GCP_USER_STORES)[number];
+
 /** Names of the Terraform outputs `faaskeeper deploy gcp` turns into the client configuration. */
 export const TERRAFORM_OUTPUTS = {
   deployment: 'deployment',
   project: 'project',
   region: 'region',
   database: 'database',
+  /** Which user store the deployment has ({@link GcpUserStoreKind}). */
+  userStore: 'user_store',
+  /** The user-store bucket; only with the `gcs` user store. */
   dataBucket: 'data_bucket',
   clientServiceAccount: 'client_service_account',
   writerTopic: 'writer_topic',
@@ -94,6 +106,12 @@ export interface GcpConfigurationOptions {
    * uses a database that exists already (it must be in Datastore mode).
    */
   database?: { create: true; location?: string } | { existing: string };
+  /**
+   * Where node records live: `gcs` (default), a private bucket `<project>-fk-<deployment>-data`, or
+   * `datastore`, the deployment's database (no data bucket then; clients get read-only Datastore
+   * access conditioned on that database).
+   */
+  userStore?: GcpUserStoreKind;
   /** Keep the data (bucket and database) when the deployment is destroyed. Default true. */
   protectData?: boolean;
   /** Cloud Scheduler's cron schedule of the heartbeat. Default every minute. */
@@ -141,9 +159,10 @@ const SA_DESCRIPTIONS: Record<ServiceAccountRole, string> = {
 
 /**
  * The Terraform JSON configuration of a FaaSKeeper deployment on Google Cloud: Firestore in
- * Datastore mode (the system store), a Cloud Storage bucket (the user store) and one for function
- * sources, Pub/Sub topics with dead-letter topics, ordered push subscriptions with OIDC
- * authentication that invoke the writer and distributor (Cloud Functions gen2, one instance each),
+ * Datastore mode (the system store, and the user store with `userStore: 'datastore'`), a Cloud
+ * Storage bucket for the user store (the default `gcs`) and one for function sources, Pub/Sub
+ * topics with dead-letter topics, ordered push subscriptions with OIDC authentication that invoke
+ * the writer and distributor (Cloud Functions gen2, one instance each),
  * a Cloud Scheduler job that calls the heartbeat, one service account per function, a client
  * service account, and IAM bound at the narrowest level GCP supports. Offline: plain data.
  */
@@ -152,6 +171,9 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
   const names = gcpDeploymentNames(deployment, project);
   const protect = options.protectData ?? true;
   const timeout = options.functionTimeoutSeconds ?? 60;
+  const userStore = options.userStore ?? 'gcs';
+  if (!(GCP_USER_STORES as readonly string[]).includes(userStore))
+    throw new Error(`userStore must be one of ${GCP_USER_STORES.join(', ')} (got '${userStore}')`);
   const tf = new TerraformBuilder(
     {
       required_version: TERRAFORM_REQUIRED_VERSION,
@@ -227,6 +249,10 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
     datastoreGrant('distributor', 'roles/datastore.user'),
     datastoreGrant('heartbeat', 'roles/datastore.viewer'),
   ];
+  // Datastore user store: clients read node records straight from the database (read-only). The
+  // distributor writes them with the roles/datastore.user it has above; writer and heartbeat only
+  // read the root record at start (their roles above cover that).
+  if (userStore === 'datastore') datastoreGrant('client', 'roles/datastore.viewer');
 
   // --- buckets ---------------------------------------------------------------------------------
   const bucket = (name: string, bucketName: string, keep: boolean) =>
@@ -241,7 +267,8 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
       ...(keep ? { lifecycle: { prevent_destroy: true } } : {}),
       depends_on: afterApis,
     });
-  const dataBucket = bucket('data', names.dataBucket, protect);
+  // The data bucket holds the user store and nothing else: there is none with the Datastore user store.
+  const dataBucket = userStore === 'gcs' ? bucket('data', names.dataBucket, protect) : undefined;
   const sourceBucket = bucket('sources', names.sourceBucket, false);
   const bucketGrant = (name: string, target: TfRef, who: ServiceAccountRole, role: string) =>
     tf.resource('google_storage_bucket_iam_member', name, {
@@ -250,12 +277,17 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
       member: member(who),
     });
   const bucketGrants = [
-    bucketGrant('distributor_data', dataBucket, 'distributor', 'roles/storage.objectUser'),
-    bucketGrant('client_data', dataBucket, 'client', 'roles/storage.objectViewer'),
-    // Read-only: every function instance checks at start that the root record exists (bootstrap,
-    // which `faaskeeper deploy gcp` runs once after apply with the deployer's credentials).
-    bucketGrant('writer_data', dataBucket, 'writer', 'roles/storage.objectViewer'),
-    bucketGrant('heartbeat_data', dataBucket, 'heartbeat', 'roles/storage.objectViewer'),
+    ...(dataBucket === undefined
+      ? []
+      : [
+          bucketGrant('distributor_data', dataBucket, 'distributor', 'roles/storage.objectUser'),
+          bucketGrant('client_data', dataBucket, 'client', 'roles/storage.objectViewer'),
+          // Read-only: every function instance checks at start that the root record exists
+          // (bootstrap, which `faaskeeper deploy gcp` runs once after apply with the deployer's
+          // credentials).
+          bucketGrant('writer_data', dataBucket, 'writer', 'roles/storage.objectViewer'),
+          bucketGrant('heartbeat_data', dataBucket, 'heartbeat', 'roles/storage.objectViewer'),
+        ]),
     bucketGrant('build_sources', sourceBucket, 'build', 'roles/storage.objectViewer'),
   ];
 
@@ -385,9 +417,12 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
         ingress_settings: options.functionIngress ?? 'ALLOW_INTERNAL_ONLY',
         all_traffic_on_latest_revision: true,
         service_account_email: sa[runAs[fn]].attr('email'),
+        // FAASKEEPER_USER_STORE names the store, so that a missing bucket variable fails instead of
+        // silently opening the other store (see deployedFunctionConfig).
         environment_variables: {
           FAASKEEPER_DEPLOYMENT: deployment,
-          FAASKEEPER_BUCKET: dataBucket.attr('name'),
+          FAASKEEPER_USER_STORE: userStore,
+          ...(dataBucket === undefined ? {} : { FAASKEEPER_BUCKET: dataBucket.attr('name') }),
           FAASKEEPER_DATABASE: databaseId,
           GOOGLE_CLOUD_PROJECT: project,
         },
@@ -486,7 +521,13 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
   tf.output(O.project, project, 'Project');
   tf.output(O.region, region, 'Region');
   tf.output(O.database, databaseId, 'Firestore database in Datastore mode (the system store)');
-  tf.output(O.dataBucket, dataBucket.attr('name'), 'Cloud Storage bucket of the user store');
+  tf.output(
+    O.userStore,
+    userStore,
+    'Where node records live: gcs (the data bucket) or datastore (the database)',
+  );
+  if (dataBucket !== undefined)
+    tf.output(O.dataBucket, dataBucket.attr('name'), 'Cloud Storage bucket of the user store');
   tf.output(O.clientServiceAccount, sa.client.attr('email'), 'Service account to run clients as');
   tf.output(O.writerTopic, writerTopic.attr('name'), 'Writer topic (clients publish requests here)');
   tf.output(O.writerDeadLetterTopic, writerDead.attr('name'), 'Dead letters of the writer topic');

@@ -5,7 +5,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { bootstrap, noMeter } from '@faaskeeper/core';
 import { DatastoreSystemStore } from '../datastore-system-store.js';
 import { type GcpDeploymentConfig, resourceNames, userStoreOf } from '../deployment.js';
-import { TERRAFORM_OUTPUTS } from './configuration.js';
+import { GCP_USER_STORES, type GcpUserStoreKind, TERRAFORM_OUTPUTS } from './configuration.js';
 import { gcpDeploymentNames } from './names.js';
 import { SYNTH_FILES, type SynthesizedGcp, type SynthesizeGcpOptions, synthesizeGcp } from './synth.js';
 
@@ -137,7 +137,8 @@ export interface GcpClientConfigFile extends GcpDeploymentConfig {
   serviceAccount: string;
   datastore: { projectId: string; databaseId: string };
   pubsub: { projectId: string };
-  userStore: { type: 'gcs'; bucket: string; storage: { projectId: string } };
+  /** The user store the deployment has: its bucket, or the Datastore database named above. */
+  userStore: { type: 'gcs'; bucket: string; storage: { projectId: string } } | { type: 'datastore' };
 }
 
 /** The client configuration file of a deployment. */
@@ -157,6 +158,10 @@ export function gcpClientConfigFromOutputs(outputs: Record<string, unknown>): Gc
     return value;
   };
   const projectId = need('project');
+  // A state written before the user store was a choice has no such output: it has the bucket.
+  const kind = (outputs[TERRAFORM_OUTPUTS.userStore] as { value?: unknown } | undefined)?.value ?? 'gcs';
+  if (!(GCP_USER_STORES as readonly unknown[]).includes(kind))
+    throw new Error(`the Terraform output ${TERRAFORM_OUTPUTS.userStore} names no known user store: ${kind}`);
   return {
     provider: 'gcp',
     deployment: need('deployment'),
@@ -164,7 +169,10 @@ export function gcpClientConfigFromOutputs(outputs: Record<string, unknown>): Gc
     serviceAccount: need('clientServiceAccount'),
     datastore: { projectId, databaseId: need('database') },
     pubsub: { projectId },
-    userStore: { type: 'gcs', bucket: need('dataBucket'), storage: { projectId } },
+    userStore:
+      (kind as GcpUserStoreKind) === 'gcs'
+        ? { type: 'gcs', bucket: need('dataBucket'), storage: { projectId } }
+        : { type: 'datastore' },
   };
 }
 
@@ -203,7 +211,9 @@ export interface DeployGcpOptions extends SynthesizeGcpOptions, TerraformRun {
 /** Terraform import blocks for the kept data of a deployment (what `adoptData` writes). */
 export function dataImports(options: SynthesizeGcpOptions): { import: { to: string; id: string }[] } {
   const names = gcpDeploymentNames(options.deployment, options.project);
-  const imports = [{ to: 'google_storage_bucket.data', id: names.dataBucket }];
+  const imports: { to: string; id: string }[] = [];
+  if ((options.userStore ?? 'gcs') === 'gcs')
+    imports.push({ to: 'google_storage_bucket.data', id: names.dataBucket });
   if (options.database === undefined || !('existing' in options.database))
     imports.push({
       to: 'google_firestore_database.system',
@@ -246,7 +256,10 @@ export async function deployGcp(options: DeployGcpOptions): Promise<DeployGcpRes
   return { synthesized, config, configPath };
 }
 
-/** Options of {@link destroyGcp}. */
+/**
+ * Options of {@link destroyGcp}. `userStore` may be left out: with `deleteData`, destroy takes it
+ * from the Terraform state (a data bucket there: `gcs`).
+ */
 export interface DestroyGcpOptions extends Omit<SynthesizeGcpOptions, 'protectData'>, TerraformRun {
   /**
    * Delete the data too: the user-store bucket (with its objects) and the Datastore database.
@@ -275,16 +288,21 @@ export async function destroyGcp(options: DestroyGcpOptions): Promise<DestroyGcp
   const { terraform, runner, echo, path, deleteData, ...synth } = options;
   const run = withoutUndefined({ runner, echo, path, terraform });
   locateTerraform(terraform, path);
-  const synthesized = await synthesizeGcp({ ...synth, protectData: deleteData !== true });
+  let synthesized = await synthesizeGcp({ ...synth, protectData: deleteData !== true });
   const tf = await terraformIn(synthesized.dir, run);
   await tf(['init', '-input=false']);
   const kept: string[] = [];
+  const { stdout } = await tf(['state', 'list'], true);
+  const present = new Set(stdout.split('\n').map((line) => line.trim()));
   if (deleteData === true) {
+    // The configuration is applied before the destroy: it must have the user store that was
+    // deployed, or the apply would create a bucket (or delete one that still has objects).
+    const deployed = userStoreInState(present);
+    if (synth.userStore === undefined && deployed !== undefined && deployed !== 'gcs')
+      synthesized = await synthesizeGcp({ ...synth, userStore: deployed, protectData: false });
     // Deletion policies take effect from the state: record the unprotected settings first.
     await tf(['apply', '-input=false', '-auto-approve']);
   } else {
-    const { stdout } = await tf(['state', 'list'], true);
-    const present = new Set(stdout.split('\n').map((line) => line.trim()));
     const protectedData = DATA_RESOURCES.filter((address) => present.has(address));
     if (protectedData.length > 0) await tf(['state', 'rm', ...protectedData]);
     kept.push(...protectedData);
@@ -293,6 +311,12 @@ export async function destroyGcp(options: DestroyGcpOptions): Promise<DestroyGcp
   }
   await tf(['destroy', '-input=false', '-auto-approve']);
   return { dir: synthesized.dir, kept };
+}
+
+/** The user store a deployment's state shows (the data bucket or not); `undefined` for an empty state. */
+function userStoreInState(present: Set<string>): GcpUserStoreKind | undefined {
+  if (![...present].some((address) => address !== '')) return undefined;
+  return present.has('google_storage_bucket.data') ? 'gcs' : 'datastore';
 }
 
 function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
