@@ -43,6 +43,12 @@ export interface DeploymentTarget {
   quiet(): Promise<void>;
   /** Wall-time budget of one test on this target, in ms (vitest's per-test timeout). */
   readonly testTimeoutMs: number;
+  /**
+   * True when `deploy()` also honours `EmbeddedServiceOptions.functionClocks` (a clock per function:
+   * the randomised runs skew the writer's and heartbeat's clocks). Absent: every function runs on
+   * `clock`, and those runs leave clock skew out (and say so).
+   */
+  readonly functionClocks?: boolean;
 }
 
 /** The embedded deployment as a {@link DeploymentTarget}: everything in memory, in this process. */
@@ -56,4 +62,5 @@ export const embeddedTarget: DeploymentTarget = {
   settle: () => settle(3),
   quiet: () => settle(20),
   testTimeoutMs: 5_000,
+  functionClocks: true,
 };

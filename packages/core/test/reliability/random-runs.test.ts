@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { UserStore } from '../../src/index.js';
+import { createEmbeddedService, type Queue, type UserStore } from '../../src/index.js';
 import {
   interceptPort,
   PORT_METHODS,
@@ -7,6 +7,42 @@ import {
   STORM_FAULTS,
 } from '../../src/testkit/faults/index.js';
 import { parseSoakArgs, replayCommand, runSoak } from '../../src/testkit/soak.js';
+import type { DeploymentTarget } from '../../src/testkit/target.js';
+
+/** A queue that hides what it holds, as SQS and Pub/Sub do (no `depth` to count, none to unwrap to). */
+const opaque = (q: Queue): Queue => ({
+  name: q.name,
+  capabilities: q.capabilities,
+  send: (messages) => q.send(messages),
+  receive: (options) => q.receive(options),
+  ack: (receipts) => q.ack(receipts),
+  release: (receipts) => q.release(receipts),
+  ...{ interrupt: () => (q as { interrupt?: () => void }).interrupt?.() },
+});
+
+/**
+ * The embedded deployment dressed as a remote one: queues that cannot be counted, one clock for
+ * every function, steps paced by real time. What the randomised run does on emulators, in memory.
+ */
+const remoteLike: DeploymentTarget = {
+  name: 'embedded, as a remote target',
+  deploy: async (options) => {
+    const wrap = options.wrap ?? {};
+    const service = createEmbeddedService({
+      ...options,
+      wrap: {
+        ...wrap,
+        writerQueue: (q) => (wrap.writerQueue ?? ((x) => x))(opaque(q)),
+        distributorQueue: (q) => (wrap.distributorQueue ?? ((x) => x))(opaque(q)),
+      },
+    });
+    await service.ready;
+    return service;
+  },
+  settle: () => new Promise((resolve) => setTimeout(resolve, 1)),
+  quiet: () => new Promise((resolve) => setTimeout(resolve, 20)),
+  testTimeoutMs: 20_000,
+};
 
 // The CI slice: fixed seeds, ~100 operations each. `pnpm soak` runs many more.
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -41,6 +77,34 @@ describe('randomised runs under injected faults (seeded)', () => {
       expect(result.linearizability.ok).not.toBe(false);
     });
   }
+
+  it('runs on any DeploymentTarget: uncountable queues drained by watching the functions go idle, clock skew left out and said so', async () => {
+    const result = await runRandomScenario({ seed: 3, ops: OPS, target: remoteLike });
+    expect(result.problems).toEqual([]);
+    expect(result.linearizability.ok).toBe(true);
+    expect(result.target).toBe(remoteLike.name);
+    expect(result.operations).toBeGreaterThanOrEqual(OPS);
+    expect(result.faults.partition).toBe(2);
+    expect(result.faults.clockSkew).toBe(0);
+    expect(result.disabledFaults.map((d) => d.kind)).toEqual(['clockSkew']);
+  });
+
+  it('catches a broken adapter on a target whose queues cannot be counted: lost root updates', async () => {
+    let rootPuts = 0;
+    const result = await runRandomScenario({
+      seed: 2,
+      ops: 40,
+      target: remoteLike,
+      sabotage: {
+        userStore: (inner: UserStore) =>
+          interceptPort(inner, PORT_METHODS.userStore, async (method, args, call) =>
+            method === 'put' && args[0] === '/' && ++rootPuts > 1 ? undefined : call(),
+          ),
+      },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.problems.join('\n')).toContain('/: user-store');
+  });
 
   it('catches a broken adapter: a user store that never removes tombstones', async () => {
     const result = await runRandomScenario({
@@ -87,5 +151,25 @@ describe('randomised runs under injected faults (seeded)', () => {
     expect(lines.join('\n')).toContain('injected faults:');
     expect(lines.join('\n')).toMatch(/splitBatch\s+\d+/);
     expect(() => parseSoakArgs(['--seeds', '0'])).toThrow(/--seeds/);
+  });
+
+  it('soak on another target: one line per run, its replay command, and the fault kinds the target could not inject', async () => {
+    const options = parseSoakArgs(['--seeds', '2', '--ops', '30', '--seed', '11']);
+    const lines: string[] = [];
+    const summary = await runSoak(options, (line) => lines.push(line), {
+      target: remoteLike,
+      command: 'pnpm soak:remote',
+    });
+    expect(summary.failedSeeds).toEqual([]);
+    expect(summary.faults.clockSkew).toBe(0);
+    expect(summary.disabledFaults).toEqual(['clockSkew: the target runs every function on one clock']);
+    const text = lines.join('\n');
+    expect(text).toMatch(/^seed 11: ok, \d+ operations/m);
+    expect(text).toMatch(/^seed 12: ok, \d+ operations/m);
+    expect(text).toContain(`soak on ${remoteLike.name}: 2 runs`);
+    expect(text).toContain('not injected on this target:');
+    expect(replayCommand(options, 12, 'pnpm soak:remote')).toBe(
+      'pnpm soak:remote --seeds 1 --ops 30 --seed 12',
+    );
   });
 });

@@ -1,9 +1,12 @@
-import type { EmbeddedService } from '../../embedded/embedded-service.js';
+import type { EmbeddedPorts, PortWrappers } from '../../embedded/embedded-service.js';
+import type { Channel } from '../../ports/channel.js';
 import { settle } from '../../ports/clock.js';
 import type { Queue } from '../../ports/queue.js';
+import type { SystemStore } from '../../ports/system-store.js';
+import type { UserStore } from '../../ports/user-store.js';
 import type { NodeRecord, SessionItem, SystemNodeItem, WriterState } from '../../protocol/messages.js';
 import { WRITER_STATE_ID } from '../../writer/writer.js';
-import { unwrapPort } from './intercept.js';
+import { interceptPort, PORT_METHODS, unwrapPort } from './intercept.js';
 
 const childPath = (parent: string, name: string) => (parent === '/' ? `/${name}` : `${parent}/${name}`);
 const parentPath = (path: string) => {
@@ -22,7 +25,10 @@ function queueDepth(queue: Queue): number {
  * acknowledged) and stay empty for a few event-loop turns. Throws after `timeoutMs` of wall time:
  * a guard against a stuck run, not a sleep.
  */
-export async function drain(service: EmbeddedService, timeoutMs = 10_000): Promise<void> {
+export async function drain(
+  service: { readonly ports: Pick<EmbeddedPorts, 'writerQueue' | 'distributorQueue'> },
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quiet = 0;
   while (quiet < 3) {
@@ -35,20 +41,138 @@ export async function drain(service: EmbeddedService, timeoutMs = 10_000): Promi
   }
 }
 
+/** Whether {@link drain} can count this queue's messages (the in-memory queue can; SQS, Pub/Sub cannot). */
+export function countsDepth(queue: Queue): boolean {
+  return typeof (unwrapPort(queue) as { depth?: unknown }).depth === 'number';
+}
+
+/**
+ * Watches the functions' port calls (wrap it around them), so that a deployment whose queues
+ * cannot be counted can still be seen to be idle: no call under way, none begun or ended lately.
+ * A queue receive that finds nothing (a poller's idle long poll) is not activity.
+ */
+export class ActivityMonitor {
+  private running = 0;
+  private seen = 0;
+  private readonly open = new Map<string, number>();
+  /**
+   * Off, calls pass straight through (the same promise, no extra event-loop turn), so that a run
+   * whose queues can be counted keeps its interleavings. Calls begun while off are never counted.
+   */
+  enabled = true;
+
+  /** Calls under way now (receives excluded). */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** Grows with every call begun or ended, and with every receive that returned messages. */
+  get activity(): number {
+    return this.seen;
+  }
+
+  /** The calls under way now, by port and method (`systemStore.transact: 1`), for diagnostics. */
+  underWay(): string {
+    return [...this.open]
+      .filter(([, n]) => n > 0)
+      .map(([call, n]) => `${call}: ${n}`)
+      .join(', ');
+  }
+
+  /** Pass inside `DeploymentOptions.wrap` (anywhere in the chain: it only counts). */
+  readonly wrap: Required<PortWrappers> = {
+    systemStore: (s: SystemStore) => this.port(s, PORT_METHODS.systemStore, 'systemStore'),
+    userStore: (s: UserStore) => this.port(s, PORT_METHODS.userStore, 'userStore'),
+    writerQueue: (q: Queue) => this.port(q, PORT_METHODS.queue, 'writerQueue'),
+    distributorQueue: (q: Queue) => this.port(q, PORT_METHODS.queue, 'distributorQueue'),
+    channel: (c: Channel) => this.port(c, PORT_METHODS.channel, 'channel'),
+  };
+
+  private port<T extends object>(inner: T, methods: readonly string[], name: string): T {
+    return interceptPort(inner, methods, (method, _args, call) =>
+      !this.enabled || method === 'subscribe' ? call() : this.count(`${name}.${method}`, method, call),
+    );
+  }
+
+  private async count(what: string, method: string, call: () => Promise<unknown>): Promise<unknown> {
+    if (method === 'receive') {
+      const messages = await call();
+      if (Array.isArray(messages) && messages.length > 0) this.seen++;
+      return messages;
+    }
+    this.running++;
+    this.seen++;
+    this.open.set(what, (this.open.get(what) ?? 0) + 1);
+    try {
+      return await call();
+    } finally {
+      this.running--;
+      this.seen++;
+      this.open.set(what, (this.open.get(what) ?? 1) - 1);
+    }
+  }
+}
+
+/**
+ * Waits until a deployment whose queues cannot be counted is idle: no function port call under way
+ * or begun during two consecutive `quiet()` windows, and the user store's watermark at the writer's
+ * zxid (every committed batch applied). Clients must have stopped sending. Throws after `timeoutMs`
+ * of wall time.
+ */
+export async function drainIdle(
+  stores: FinalStateStores,
+  monitor: ActivityMonitor,
+  quiet: () => Promise<void>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const system = unwrapPort(stores.ports.systemStore);
+  const user = unwrapPort(stores.ports.userStore);
+  let idle = 0;
+  let why = '';
+  while (idle < 2) {
+    const before = monitor.activity;
+    await quiet();
+    const zxid = (await system.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))?.value.zxid;
+    const watermark = await user.getWatermark();
+    const still = monitor.inFlight === 0 && monitor.activity === before;
+    idle = still && zxid === watermark ? idle + 1 : 0;
+    why =
+      monitor.inFlight > 0
+        ? `port calls under way: ${monitor.underWay()}`
+        : `watermark ${watermark}, writer zxid ${zxid}${still ? '' : ', port calls still being made'}`;
+    if (idle < 2 && Date.now() > deadline)
+      throw new Error(`the deployment did not become idle within ${timeoutMs} ms (${why})`);
+  }
+}
+
 const sameStat = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * Checks that a drained embedded deployment is consistent, reading the stores directly (past any
- * fault wrappers). Returns the problems found (empty: consistent):
+ * What {@link checkFinalState} reads: a deployment's system and user stores (the embedded
+ * deployment and the local provider deployments have them as `ports`; a portable run passes the
+ * stores it captured through `DeploymentOptions.wrap`).
+ */
+export interface FinalStateStores {
+  readonly ports: Pick<EmbeddedPorts, 'systemStore' | 'userStore'>;
+}
+
+/**
+ * Checks that a drained deployment is consistent, reading the stores directly (past any fault
+ * wrappers). Returns the problems found (empty: consistent):
  * - the tree: every node's parent lists it, every listed child exists, `numChildren` equals the
  *   child count, `cversion` adds up (each child create and delete counts once), zxids are ordered;
  * - sessions: every ephemeral belongs to a live session that lists it, and no watch registration,
  *   persistent watch or epoch entry names a closed session;
  * - the user store equals the system store: one live record per node with the same Stat and
  *   children, data of the Stat's length, no leftover record or tombstone, the watermark at the
- *   writer's zxid.
+ *   writer's zxid. Leftover records of nodes that do not exist are found only where the user store
+ *   can list its paths (the in-memory one), and at the `probe` paths (those a run used) anywhere.
  */
-export async function checkFinalState(service: EmbeddedService): Promise<string[]> {
+export async function checkFinalState(
+  service: FinalStateStores,
+  options: { probe?: readonly string[] } = {},
+): Promise<string[]> {
   const problems: string[] = [];
   const system = unwrapPort(service.ports.systemStore);
   const user = unwrapPort(service.ports.userStore);
@@ -126,14 +250,13 @@ export async function checkFinalState(service: EmbeddedService): Promise<string[
 
   const watermark = await user.getWatermark();
   if (watermark !== state.zxid) problems.push(`watermark ${watermark} != writer zxid ${state.zxid}`);
-  const paths = (user as { paths?: () => string[] }).paths?.();
-  if (paths !== undefined)
-    for (const p of paths)
-      if (nodes.get(p)?.node === undefined) {
-        const r = await user.get(p);
-        problems.push(
-          `${p}: user-store ${r?.deleted ? 'tombstone' : 'record'} of a node that does not exist`,
-        );
-      }
+  // A store that cannot list its paths (S3, Datastore) is probed where the run wrote.
+  const listed = (user as { paths?: () => string[] }).paths?.() ?? [];
+  for (const p of new Set([...listed, ...(options.probe ?? [])]))
+    if (nodes.get(p)?.node === undefined) {
+      const r = await user.get(p);
+      if (r !== undefined)
+        problems.push(`${p}: user-store ${r.deleted ? 'tombstone' : 'record'} of a node that does not exist`);
+    }
   return problems;
 }

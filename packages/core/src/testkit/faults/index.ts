@@ -7,3 +7,4 @@ export * from './intercept.js';
 export * from './prng.js';
 export * from './random-run.js';
 export * from './skewed-clock.js';
+export * from './soak-run.js';

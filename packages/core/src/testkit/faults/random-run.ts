@@ -1,21 +1,25 @@
 import type { FaaSKeeperClient } from '../../client/client.js';
 import type { Op } from '../../client/types.js';
-import {
-  createEmbeddedService,
-  type EmbeddedService,
-  type PortWrappers,
-} from '../../embedded/embedded-service.js';
+import type { EmbeddedPorts, EmbeddedServiceOptions, PortWrappers } from '../../embedded/embedded-service.js';
 import { CreateMode } from '../../model/create-mode.js';
 import { FaaSKeeperError } from '../../model/errors.js';
+import type { Channel } from '../../ports/channel.js';
 import { ManualClock } from '../../ports/clock.js';
 import type { ChannelMessage, SessionItem, SystemNodeItem } from '../../protocol/messages.js';
 import { checkLinearizable, type LinearizabilityResult, type Operation } from '../linearizability/checker.js';
 import { HistoryRecorder } from '../linearizability/history.js';
 import { type ZInput, type ZMultiOp, type ZOutput, znodeModel } from '../linearizability/znode-model.js';
+import { type DeploymentTarget, embeddedTarget, type TestDeployment } from '../target.js';
 import { ChannelLog } from './channel-log.js';
 import { CrashError, CrashInjector } from './crash.js';
-import { createFaultInjector, DEFAULT_FAULTS, type FaultPlan, type FaultStats } from './faults.js';
-import { checkFinalState, drain } from './final-state.js';
+import {
+  createFaultInjector,
+  DEFAULT_FAULTS,
+  type FaultKind,
+  type FaultPlan,
+  type FaultStats,
+} from './faults.js';
+import { ActivityMonitor, checkFinalState, countsDepth, drain, drainIdle } from './final-state.js';
 import { unwrapPort, yieldTurns } from './intercept.js';
 import { Rng } from './prng.js';
 import { SkewedClock } from './skewed-clock.js';
@@ -33,12 +37,27 @@ export interface RandomRunOptions {
   faults?: Partial<FaultPlan>;
   /** Probability that a function crashes at each port call (then is retried). Default 0.01. */
   crashProbability?: number;
-  /** Client operation timeout, in clock ms (time runs ~50× faster than wall time). Default 30 s. */
+  /** Client operation timeout, in clock ms (time runs ~50× faster than wall time in memory). Default 30 s. */
   operationTimeoutMs?: number;
-  /** Wall-time guard for the whole run. Default 20 s. */
+  /**
+   * Wall-time guard for issuing operations and waiting for the vanished session to expire. Default
+   * 20 s in memory, half the target's `testTimeoutMs` elsewhere (the rest is for draining and checks).
+   */
   timeoutMs?: number;
   /**
-   * Extra wrappers innermost around the in-memory ports: a deliberately broken adapter, to show
+   * Where to run. Default {@link embeddedTarget}. The target's deployment must honour
+   * `DeploymentOptions.wrap`, `wrapHandler`, `wrapClientChannel`, `clock` and `onFunctionError`;
+   * what it cannot do (per-function clocks, crashes of a handler it does not wrap) is left out of
+   * the run and listed in {@link RandomRunResult.disabledFaults}.
+   */
+  target?: DeploymentTarget;
+  /**
+   * Clock ms the run's ManualClock advances per step. In memory a step is 1 ms of wall time (time
+   * runs ~50× faster); elsewhere a step is one `target.settle()`. Default 50.
+   */
+  clockStepMs?: number;
+  /**
+   * Extra wrappers innermost around the functions' ports: a deliberately broken adapter, to show
    * that the run's checks catch it.
    */
   sabotage?: PortWrappers;
@@ -59,18 +78,39 @@ export interface RandomRunResult {
   problems: string[];
   /** The linearizability search hit its step limit: neither proven nor refuted. */
   undecided: boolean;
+  /** The target's name. */
+  target: string;
+  /** Clock time the run covered, in ms (sessions, timeouts and heartbeats ran on it). */
+  clockMs: number;
+  /** Wall time the run took (deploy to close), in ms. */
+  wallMs: number;
+  /**
+   * Fault kinds the target could not inject, fully or in part, and why (empty in memory): e.g.
+   * `clockSkew` where functions cannot have clocks of their own.
+   */
+  disabledFaults: { kind: FaultKind; why: string }[];
   ok: boolean;
 }
 
 const decoder = new TextDecoder();
 const MAYBE_APPLIED = new Set(['CONNECTIONLOSS', 'OPERATIONTIMEOUT', 'SESSIONEXPIRED']);
 const DEFINITE = new Set(['NONODE', 'NODEEXISTS', 'BADVERSION']);
+/** The reply each write of the history gets when it succeeds. */
+const REPLY_TYPE: Record<ZInput['op'], string> = {
+  create: 'create',
+  set: 'setData',
+  delete: 'delete',
+  multi: 'multi',
+  get: 'read',
+  exists: 'read',
+};
 
 /**
  * One seeded randomised run (DESIGN.md §5): several clients issue random concurrent operations on a
- * few paths against an embedded deployment whose ports inject throttling, timeouts after effect,
- * delays, duplicate / delayed / split deliveries and function crashes, whose writer and heartbeat
- * clocks are skewed by up to a second, and where one more client vanishes without closing. It
+ * few paths against a deployment (embedded by default, or any {@link DeploymentTarget}) whose ports
+ * inject throttling, timeouts after effect, delays, duplicate / delayed / split deliveries and
+ * function crashes, whose writer and heartbeat clocks are skewed by up to a second (where the target
+ * allows), and where one more client vanishes without closing. It
  * records the history and checks that it is linearizable (with a final read of every path, so a
  * lost or doubled write shows), that every one-shot watch fired at most once, that every session
  * saw its messages in zxid order with one reply per request, that the vanished client's session
@@ -78,6 +118,14 @@ const DEFINITE = new Set(['NONODE', 'NODEEXISTS', 'BADVERSION']);
  *
  * Same seed, same faults drawn in the same call order; interleavings also depend on the event loop,
  * so a replay reproduces a failure with high but not certain probability.
+ *
+ * Everything goes through `target.deploy()` and {@link TestDeployment}. The stores the checks read
+ * are the functions' own, captured (innermost, fault-free) through `DeploymentOptions.wrap`; what
+ * each client is handed is logged through `wrapClientChannel` (where clients have channels of their
+ * own, delivery faults are injected there too). The run's ManualClock moves in steps paced by wall
+ * time: 1 ms per step in memory, one `target.settle()` per step elsewhere, so that functions on
+ * emulators keep up with the clock that times sessions out. History ticks come from the real order
+ * of calls, returns and late replies, whatever the pace.
  */
 export async function runRandomScenario(options: RandomRunOptions): Promise<RandomRunResult> {
   const rng = new Rng(options.seed);
@@ -96,7 +144,18 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
   const functionErrors: unknown[] = [];
   const sabotage = options.sabotage ?? {};
   const writeGaps = rng.fork();
-  const service = createEmbeddedService({
+  const target = options.target ?? embeddedTarget;
+  const disabledFaults: { kind: FaultKind; why: string }[] = [];
+  if (!target.functionClocks) {
+    faults.stats.clockSkew = 0;
+    disabledFaults.push({ kind: 'clockSkew', why: 'the target runs every function on one clock' });
+  }
+  // The functions' own ports, innermost (checks read them fault-free), and their idleness.
+  const raw: Partial<EmbeddedPorts> = {};
+  const activity = new ActivityMonitor();
+  const wrappedHandlers = new Set<string>();
+  let functionsChannel: Channel | undefined;
+  const deployOptions: EmbeddedServiceOptions = {
     clock,
     sessionTimeoutMs: 10_000,
     operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
@@ -104,19 +163,48 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
     heartbeatIntervalMs: 1000,
     writerBatchSize: 10,
     distributorBatchSize: 10,
-    functionClocks: {
-      writer: new SkewedClock(clock, writerSkew),
-      heartbeat: new SkewedClock(clock, heartbeatSkew),
-    },
+    ...(target.functionClocks
+      ? {
+          functionClocks: {
+            writer: new SkewedClock(clock, writerSkew),
+            heartbeat: new SkewedClock(clock, heartbeatSkew),
+          },
+        }
+      : {}),
     wrap: {
-      systemStore: (s) => crash.wrap.systemStore(faults.wrap.systemStore(sabotage.systemStore?.(s) ?? s)),
-      userStore: (s) => crash.wrap.userStore(faults.wrap.userStore(sabotage.userStore?.(s) ?? s)),
-      writerQueue: (q) => crash.wrap.writerQueue(faults.wrap.writerQueue(sabotage.writerQueue?.(q) ?? q)),
-      distributorQueue: (q) =>
-        crash.wrap.distributorQueue(faults.wrap.distributorQueue(sabotage.distributorQueue?.(q) ?? q)),
-      channel: (c) => crash.wrap.channel(channel.wrap(faults.wrap.channel(sabotage.channel?.(c) ?? c))),
+      systemStore: (s) => {
+        raw.systemStore = s;
+        const inner = activity.wrap.systemStore(sabotage.systemStore?.(s) ?? s);
+        return crash.wrap.systemStore(faults.wrap.systemStore(inner));
+      },
+      userStore: (s) => {
+        raw.userStore = s;
+        const inner = activity.wrap.userStore(sabotage.userStore?.(s) ?? s);
+        return crash.wrap.userStore(faults.wrap.userStore(inner));
+      },
+      writerQueue: (q) => {
+        raw.writerQueue = q;
+        const inner = activity.wrap.writerQueue(sabotage.writerQueue?.(q) ?? q);
+        return crash.wrap.writerQueue(faults.wrap.writerQueue(inner));
+      },
+      distributorQueue: (q) => {
+        raw.distributorQueue = q;
+        const inner = activity.wrap.distributorQueue(sabotage.distributorQueue?.(q) ?? q);
+        return crash.wrap.distributorQueue(faults.wrap.distributorQueue(inner));
+      },
+      channel: (c) => {
+        const inner = activity.wrap.channel(sabotage.channel?.(c) ?? c);
+        functionsChannel = crash.wrap.channel(faults.wrap.channel(inner));
+        return functionsChannel;
+      },
     },
-    wrapHandler: crash.wrapHandler,
+    // What each client is handed, as it sees it. Where clients share the functions' channel (in
+    // memory) its delivery faults are already in the chain; a client's own channel gets them here.
+    wrapClientChannel: (c) => channel.wrap(c === functionsChannel ? c : faults.wrap.channel(c)),
+    wrapHandler: (name, handler) => {
+      wrappedHandlers.add(name);
+      return crash.wrapHandler(name, handler);
+    },
     // Widens the window in which a reader can meet a half-applied batch (which it must not see).
     betweenDistributorWrites: async () => {
       if (faults.enabled && writeGaps.chance(0.5)) {
@@ -128,14 +216,42 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
       if (!(error instanceof CrashError) && !(error instanceof Error && error.name === 'TransientError'))
         functionErrors.push(error);
     },
-  });
+  };
+  const wallStart = Date.now();
+  const service: TestDeployment = await target.deploy(deployOptions);
+  const clockStart = clock.now();
+  const { systemStore, userStore, writerQueue, distributorQueue } = raw;
+  if (
+    systemStore === undefined ||
+    userStore === undefined ||
+    writerQueue === undefined ||
+    distributorQueue === undefined
+  ) {
+    await service.close();
+    throw new Error(`target ${target.name} does not pass every function port through DeploymentOptions.wrap`);
+  }
+  const stores = { ports: { systemStore, userStore } };
+  // In memory the queues can be counted and time runs ~50× wall time; elsewhere the deployment's
+  // idleness is watched, and the clock waits for the target to settle between steps.
+  const inMemory = countsDepth(writerQueue) && countsDepth(distributorQueue);
+  activity.enabled = !inMemory;
+  const pace = inMemory
+    ? (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+    : () => target.settle();
+  for (const name of ['writer', 'distributor'] as const)
+    if (!wrappedHandlers.has(name))
+      disabledFaults.push({
+        kind: 'crash',
+        why: `the ${name} is not passed through wrapHandler: its invocations never crash`,
+      });
+  const clockStep = options.clockStepMs ?? 50;
 
   // Time moves while the clients work: heartbeats, pings, expiry and timeouts all happen.
   let running = true;
   const driver = (async () => {
     while (running) {
-      await clock.advance(50);
-      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+      await clock.advance(clockStep);
+      await pace(1);
     }
   })();
 
@@ -150,11 +266,16 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
   const watchFired = new Map<string, number>();
   let unknownOutcomes = 0;
   let resolvedOutcomes = 0;
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (options.timeoutMs ?? (inMemory ? 20_000 : target.testTimeoutMs / 2));
+  // Draining and the final checks get their own budget (emulators are slow to go quiet).
+  const drainMs = inMemory ? 10_000 : Math.max(10_000, target.testTimeoutMs / 4);
+  const drainAll = () =>
+    inMemory
+      ? drain({ ports: { writerQueue, distributorQueue } }, drainMs)
+      : drainIdle(stores, activity, () => target.quiet(), drainMs);
   const clients: FaaSKeeperClient[] = [];
   let ghost: FaaSKeeperClient | undefined;
   try {
-    await service.ready;
     for (let c = 0; c < clientCount; c++) clients.push(await service.connect());
     ghost = await service.connect({ sessionTimeoutMs: 2000 });
     await ghost.create('/ghost', 'g', { mode: CreateMode.EPHEMERAL });
@@ -318,7 +439,7 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
         faults.stats.partition++;
       }
       const sessionGone = async () =>
-        (await unwrapPort(service.ports.systemStore).get<SessionItem>({
+        (await unwrapPort(systemStore).get<SessionItem>({
           kind: 'session',
           id: ghost!.sessionId,
         })) === undefined;
@@ -327,20 +448,20 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
           problems.push('the vanished client’s session never expired');
           break;
         }
-        await new Promise<void>((resolve) => setTimeout(resolve, 2));
+        await pace(2);
       }
     }
     running = false;
     await driver;
-    await drain(service);
+    await drainAll();
     if (ghost !== undefined) {
-      const ephemeral = await unwrapPort(service.ports.systemStore).get<SystemNodeItem>({
+      const ephemeral = await unwrapPort(systemStore).get<SystemNodeItem>({
         kind: 'node',
         id: '/ghost',
       });
       if (ephemeral?.value.node !== undefined) problems.push('the vanished client’s ephemeral node is left');
       service.heal(ghost);
-      await drain(service);
+      await drainAll();
       if (ghost.state !== 'EXPIRED') problems.push(`the vanished client is ${ghost.state}, not EXPIRED`);
     }
 
@@ -359,6 +480,12 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
           });
         else if (body.error.code === 'SESSIONEXPIRED') history.resolve(u.op, undefined);
       } else if (body.result !== undefined) {
+        if (body.result.type !== REPLY_TYPE[u.op.input.op]) {
+          // A reply of another kind under the op's seq (a ping's): the client gave the request up
+          // unsent and sent a ping in its place, so that the session's seqs stay gapless. Not applied.
+          history.resolve(u.op, undefined);
+          continue;
+        }
         const output: ZOutput =
           body.result.type === 'setData' ? { type: 'ok', version: body.result.stat.version } : { type: 'ok' };
         history.resolve(u.op, { output, return: late.tick });
@@ -366,7 +493,7 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
     }
 
     // Final reads of the drained state close the history: a lost or doubled write shows here.
-    const user = unwrapPort(service.ports.userStore);
+    const user = unwrapPort(userStore);
     for (const path of paths) {
       const record = await user.get(path);
       history.final(
@@ -377,7 +504,7 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
           : { type: 'ok', data: decoder.decode(record.data), version: record.stat.version },
       );
     }
-    problems.push(...(await checkFinalState(service)));
+    problems.push(...(await checkFinalState(stores, { probe: [...paths, '/ghost'] })));
     problems.push(...channel.problems());
     for (const [id, count] of watchFired) if (count > 1) problems.push(`watch ${id} fired ${count} times`);
     for (const e of functionErrors) problems.push(`a function failed unexpectedly: ${String(e)}`);
@@ -406,6 +533,10 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
     linearizability,
     problems,
     undecided: linearizability.ok === 'unknown',
+    target: target.name,
+    clockMs: clock.now() - clockStart,
+    wallMs: Date.now() - wallStart,
+    disabledFaults,
     ok: problems.length === 0,
   };
 }
@@ -423,7 +554,7 @@ function toClientOp(op: ZMultiOp): Op {
   }
 }
 
-async function closeAll(service: EmbeddedService, clients: FaaSKeeperClient[]): Promise<void> {
+async function closeAll(service: TestDeployment, clients: FaaSKeeperClient[]): Promise<void> {
   await Promise.all(clients.map((zk) => zk.close().catch(() => undefined)));
   await service.close();
 }
