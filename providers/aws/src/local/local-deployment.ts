@@ -153,7 +153,7 @@ export async function createLocalAwsDeployment(
     ),
     runtime.bindQueue(
       ports.distributorQueue,
-      throughLambda(createDistributorHandler(handlerOptions), clock),
+      wrapHandler('distributor', throughLambda(createDistributorHandler(handlerOptions), clock)),
       {
         functionName: 'distributor',
         batchSize: options.distributorBatchSize ?? 10,
