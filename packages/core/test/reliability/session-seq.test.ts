@@ -19,7 +19,8 @@ async function lastSeqOf(
   session: string,
 ): Promise<number> {
   const item = await service.ports.systemStore.get({ kind: 'session', id: session });
-  return (item?.value as SessionItem).lastSeq;
+  if (item === undefined) throw new Error(`no session item for ${session}`);
+  return (item.value as SessionItem).lastSeq;
 }
 
 describe('session seq numbers reach the writer without gaps', () => {
