@@ -146,6 +146,8 @@ export function pushFunction(handler: BatchHandler, options: PushFunctionOptions
       return;
     }
     const deadline = clock.now() + options.timeoutMs;
+    // The handler's errors are reported where they happen; the refusal below reports only others.
+    let reported: unknown;
     try {
       const verdict = options.order === undefined ? 'apply' : await options.order.check(message);
       if (verdict === 'wait') {
@@ -161,6 +163,7 @@ export function pushFunction(handler: BatchHandler, options: PushFunctionOptions
             break;
           } catch (error) {
             options.onError?.(options.functionName, error);
+            reported = error;
             // Half of the invocation's time is spent retrying; past it the message is refused.
             if (!isRetryable(error) || clock.now() > deadline - options.timeoutMs / 2) throw error;
             await new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** attempt)));
@@ -173,7 +176,7 @@ export function pushFunction(handler: BatchHandler, options: PushFunctionOptions
     } catch (error) {
       // A crashed or failed invocation: refused, so Pub/Sub pushes the message again, as it does
       // when a Cloud Functions instance dies mid-request.
-      options.onError?.(options.functionName, error);
+      if (error !== reported) options.onError?.(options.functionName, error);
       res.status(RETRY_LATER).end();
     }
   };

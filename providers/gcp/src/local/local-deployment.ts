@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type BatchHandler,
   type Binding,
@@ -97,6 +98,9 @@ export interface LocalGcpDeployment {
 
 let deployments = 0;
 
+/** Names a call of the scheduler stand-in, so that the heartbeat function's failure is matched to it. */
+const HEARTBEAT_CALL_HEADER = 'x-faaskeeper-scheduler-call';
+
 /**
  * Starts FaaSKeeper on the local GCP stack: the system and user stores in the Datastore emulator,
  * the writer and distributor queues and the session channels in the Pub/Sub emulator, and the real
@@ -162,24 +166,40 @@ export async function createLocalGcpDeployment(
     let runHeartbeat: () => Promise<void>;
     if (push) {
       const onError = options.onFunctionError;
-      served = await serveFunctions(
+      // What the heartbeat function failed with, per call of the scheduler stand-in (see runHeartbeat).
+      const heartbeatCalls = new Map<string, { error?: unknown }>();
+      const heartbeatCall = new AsyncLocalStorage<{ error?: unknown }>();
+      const functions = createGcpFunctions(ports, {
+        datastore: stack.datastoreClient,
         deployment,
-        createGcpFunctions(ports, {
-          datastore: stack.datastoreClient,
-          deployment,
-          clock,
-          clockSkewMs: skew,
-          timeoutMs: 30_000,
-          meter,
-          functionMeter,
-          functionSize,
-          wrapHandler,
-          ...(onError ? { onError } : {}),
-          ...(options.betweenDistributorWrites
-            ? { betweenDistributorWrites: options.betweenDistributorWrites }
-            : {}),
-        }) as unknown as Record<string, HttpFunction>,
-      );
+        clock,
+        clockSkewMs: skew,
+        timeoutMs: 30_000,
+        meter,
+        functionMeter,
+        functionSize,
+        wrapHandler,
+        onError: (fn, error) => {
+          const call = fn === 'heartbeat' ? heartbeatCall.getStore() : undefined;
+          // A failed scheduled run is reported once, by the stand-in, with this error.
+          if (call !== undefined) call.error ??= error;
+          else onError?.(fn, error);
+        },
+        ...(options.betweenDistributorWrites
+          ? { betweenDistributorWrites: options.betweenDistributorWrites }
+          : {}),
+      });
+      const heartbeatFunction = functions.heartbeat;
+      served = await serveFunctions(deployment, {
+        writer: functions.writer,
+        distributor: functions.distributor,
+        heartbeat: (req, res) => {
+          const call = heartbeatCalls.get(req.get(HEARTBEAT_CALL_HEADER) ?? '');
+          return call === undefined
+            ? heartbeatFunction(req, res)
+            : heartbeatCall.run(call, () => heartbeatFunction(req, res));
+        },
+      } satisfies Record<string, HttpFunction>);
       const clients = await pubsubClients({ pubsub: stack.pubsubClient });
       await Promise.all([
         ensurePushSubscription(clients, names.writerTopic, `${names.writerTopic}-push`, served.url('writer')),
@@ -191,10 +211,20 @@ export async function createLocalGcpDeployment(
         ),
       ]);
       const heartbeatUrl = served.url('heartbeat');
-      // Cloud Scheduler's part: an HTTP call on schedule.
+      let heartbeatCallCount = 0;
+      // Cloud Scheduler's part: an HTTP call on schedule. A failed run rejects with what the function
+      // failed with (as on pull, so that an injected transient fault reads as one), else with the status.
       runHeartbeat = async () => {
-        const res = await fetch(heartbeatUrl, { method: 'POST' });
-        if (!res.ok) throw new Error(`heartbeat answered ${res.status}`);
+        const id = String(++heartbeatCallCount);
+        const call: { error?: unknown } = {};
+        heartbeatCalls.set(id, call);
+        try {
+          const res = await fetch(heartbeatUrl, { method: 'POST', headers: { [HEARTBEAT_CALL_HEADER]: id } });
+          if (res.ok) return;
+          throw call.error ?? new Error(`heartbeat answered ${res.status}`);
+        } finally {
+          heartbeatCalls.delete(id);
+        }
       };
       bindings.push(runtime.schedule('heartbeat', options.heartbeatIntervalMs ?? 1000, runHeartbeat));
     } else {

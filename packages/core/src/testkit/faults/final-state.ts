@@ -126,6 +126,7 @@ export async function drainIdle(
   timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const startActivity = monitor.activity;
   const system = unwrapPort(stores.ports.systemStore);
   const user = unwrapPort(stores.ports.userStore);
   let idle = 0;
@@ -137,10 +138,11 @@ export async function drainIdle(
     const watermark = await user.getWatermark();
     const still = monitor.inFlight === 0 && monitor.activity === before;
     idle = still && zxid === watermark ? idle + 1 : 0;
+    // Busy is not stuck: say how much the functions did meanwhile, and what ran at the last look.
+    const calls = Math.floor((monitor.activity - startActivity) / 2);
     why =
-      monitor.inFlight > 0
-        ? `port calls under way: ${monitor.underWay()}`
-        : `watermark ${watermark}, writer zxid ${zxid}${still ? '' : ', port calls still being made'}`;
+      `still busy: ~${calls} port calls made while waiting; watermark ${watermark}, writer zxid ${zxid}` +
+      (monitor.inFlight > 0 ? `; under way at the last look: ${monitor.underWay()}` : '');
     if (idle < 2 && Date.now() > deadline)
       throw new Error(`the deployment did not become idle within ${timeoutMs} ms (${why})`);
   }
