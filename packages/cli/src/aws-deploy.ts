@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { CliStreams } from './main.js';
-import { importOptional, MissingPackageError } from './optional-import.js';
+import { BAD_DEPLOYMENT_NAME, importForCommand } from './optional-import.js';
 import { ExitCode } from './shell/commands.js';
 
 /** Usage lines of the deployment commands. */
@@ -107,22 +107,15 @@ export async function runDeployCommand(
     return ExitCode.OK;
   }
   // Loaded on demand: the CDK libraries are large and only these commands need them.
-  let aws: typeof import('@faaskeeper/aws/deploy');
-  try {
-    aws = await importOptional(
-      () => import('@faaskeeper/aws/deploy'),
-      `faaskeeper ${command} aws`,
-      '@faaskeeper/aws aws-cdk-lib constructs @aws-cdk/toolkit-lib @aws-sdk/client-sts esbuild',
-    );
-  } catch (error) {
-    if (!(error instanceof MissingPackageError)) throw error;
-    streams.errorOutput.write(`Error: ${error.message}\n`);
-    return ExitCode.FAILED;
-  }
+  const aws = await importForCommand(
+    () => import('@faaskeeper/aws/deploy'),
+    `faaskeeper ${command} aws`,
+    '@faaskeeper/aws aws-cdk-lib constructs @aws-cdk/toolkit-lib @aws-sdk/client-sts esbuild',
+    streams.errorOutput,
+  );
+  if (aws === undefined) return ExitCode.FAILED;
   if (!aws.DEPLOYMENT_NAME.test(parsed.deployment)) {
-    streams.errorOutput.write(
-      `Error: deployment name '${parsed.deployment}' must be 1-20 lower-case letters, digits or '-'\n`,
-    );
+    streams.errorOutput.write(BAD_DEPLOYMENT_NAME(parsed.deployment));
     return ExitCode.USAGE;
   }
   const target = {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp';
 import type { CliStreams } from './main.js';
-import { importOptional, MissingPackageError } from './optional-import.js';
+import { BAD_DEPLOYMENT_NAME, importForCommand } from './optional-import.js';
 import { ExitCode } from './shell/commands.js';
 
 /** Usage lines of the GCP deployment commands. */
@@ -192,22 +192,15 @@ export async function runGcpDeployCommand(
     return ExitCode.USAGE;
   }
   // Loaded on demand: the GCP provider is an optional peer dependency of the CLI.
-  let gcp: typeof import('@faaskeeper/gcp');
-  try {
-    gcp = await importOptional(
-      () => import('@faaskeeper/gcp'),
-      `faaskeeper ${command} gcp`,
-      '@faaskeeper/gcp esbuild',
-    );
-  } catch (error) {
-    if (!(error instanceof MissingPackageError)) throw error;
-    streams.errorOutput.write(`Error: ${error.message}\n`);
-    return ExitCode.FAILED;
-  }
+  const gcp = await importForCommand(
+    () => import('@faaskeeper/gcp'),
+    `faaskeeper ${command} gcp`,
+    '@faaskeeper/gcp esbuild',
+    streams.errorOutput,
+  );
+  if (gcp === undefined) return ExitCode.FAILED;
   if (!gcp.GCP_DEPLOYMENT_NAME.test(parsed.deployment)) {
-    streams.errorOutput.write(
-      `Error: deployment name '${parsed.deployment}' must be 1-20 lower-case letters, digits or '-'\n`,
-    );
+    streams.errorOutput.write(BAD_DEPLOYMENT_NAME(parsed.deployment));
     return ExitCode.USAGE;
   }
   const synth = {

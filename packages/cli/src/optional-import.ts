@@ -18,3 +18,26 @@ export async function importOptional<T>(load: () => Promise<T>, what: string, in
     throw error;
   }
 }
+
+/**
+ * {@link importOptional} for a command: a missing package is reported on `errorOutput` (with what to
+ * install) and resolves `undefined`, which the command turns into exit code 1.
+ */
+export async function importForCommand<T>(
+  load: () => Promise<T>,
+  what: string,
+  install: string,
+  errorOutput: { write(text: string): unknown },
+): Promise<T | undefined> {
+  try {
+    return await importOptional(load, what, install);
+  } catch (error) {
+    if (!(error instanceof MissingPackageError)) throw error;
+    errorOutput.write(`Error: ${error.message}\n`);
+    return undefined;
+  }
+}
+
+/** The usage error of a deployment name a provider refuses (it names buckets and resources). */
+export const BAD_DEPLOYMENT_NAME = (name: string): string =>
+  `Error: deployment name '${name}' must be 1-20 lower-case letters, digits or '-'\n`;

@@ -1,6 +1,7 @@
 // Measures, with the meter, the billable AWS requests of each client operation on the local AWS
 // deployment, and prices them (src/pricing.ts). The figures are reported in docs/aws.md.
 import { CountingMeter, ManualClock } from '@faaskeeper/core';
+import { meterPerOperation } from '@faaskeeper/core/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalAwsDeployment, type LocalAwsDeployment } from '../src/local/index.js';
 import { METER_KEYS } from '../src/meter.js';
@@ -16,35 +17,8 @@ afterAll(async () => {
   await service?.close();
 });
 
-/**
- * Waits until the meter has stopped moving for 300 ms (at most 15 s): an operation's tail
- * (acknowledgements, deletions) must land in its own row even on a loaded machine.
- */
-async function quietMeter(meter: CountingMeter): Promise<void> {
-  let last = JSON.stringify(meter.snapshot());
-  for (let quiet = 0, waited = 0; quiet < 300 && waited < 15_000; waited += 50) {
-    await new Promise((r) => setTimeout(r, 50));
-    const now = JSON.stringify(meter.snapshot());
-    quiet = now === last ? quiet + 50 : 0;
-    last = now;
-  }
-}
-
-/** Meter totals per operation: the difference over `N` runs of `op`, divided by `N`. */
-async function perOp(
-  meter: CountingMeter,
-  op: (i: number) => Promise<unknown>,
-): Promise<Record<string, number>> {
-  // Let the previous operations' acknowledgements and deletions land first.
-  await quietMeter(meter);
-  meter.reset();
-  for (let i = 0; i < N; i++) await op(i);
-  await quietMeter(meter);
-  const out: Record<string, number> = {};
-  for (const [key, total] of Object.entries(meter.snapshot()))
-    out[key] = Math.round((total / N) * 1000) / 1000;
-  return out;
-}
+/** Meter totals per operation, over `N` runs of `op`. */
+const perOp = (meter: CountingMeter, op: (i: number) => Promise<unknown>) => meterPerOperation(meter, N, op);
 
 describe.each(['s3', 'dynamodb'] as const)(
   'cost per operation on the local AWS deployment, %s user store',

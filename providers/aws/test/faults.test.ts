@@ -3,14 +3,7 @@
 // and SQS calls and in the clients' channel deliveries, function crashes at port calls, a vanished
 // client and a healed partition — then the history must be linearizable and the stores consistent.
 // Every function runs on one clock here, so clock skew is left out; the runs print what they did.
-import type { UserStore } from '@faaskeeper/core';
-import {
-  interceptPort,
-  PORT_METHODS,
-  type RandomRunResult,
-  runRandomScenario,
-  STORM_FAULTS,
-} from '@faaskeeper/core/testkit';
+import { brokenUserStores, describeRun, runRandomScenario, STORM_FAULTS } from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
 import { localAwsTarget } from '../src/local/index.js';
 import { requireLocalStack, useLocalStack } from './support.js';
@@ -19,20 +12,6 @@ const stack = useLocalStack();
 
 // Each run on a fresh deployment (its own tables, bucket and queues) on this file's stack.
 const awsTarget = localAwsTarget(async () => (await stack()).stack);
-
-/** One line per run: what it covered (the figures a reviewer compares between runs). */
-function summary(result: RandomRunResult): string {
-  const faults = Object.entries(result.faults)
-    .filter(([, n]) => n > 0)
-    .map(([kind, n]) => `${kind} ${n}`)
-    .join(', ');
-  const off = result.disabledFaults.map((d) => `${d.kind} (${d.why})`).join(', ');
-  return (
-    `${result.target} seed ${result.seed}: ${result.operations} ops, ${result.unknownOutcomes} of unknown outcome ` +
-    `(${result.resolvedOutcomes} settled by a late reply), ${Math.round(result.clockMs / 1000)} s of clock in ` +
-    `${Math.round(result.wallMs / 1000)} s; faults: ${faults}${off ? `; off: ${off}` : ''}`
-  );
-}
 
 const SEEDS = [1, 2, 3];
 const OPS = 40;
@@ -51,7 +30,7 @@ describe('randomised runs under injected faults on the local AWS deployment (see
           crashProbability: 0.1,
           timeoutMs: awsTarget.testTimeoutMs / 2,
         });
-        console.log(summary(result));
+        console.log(describeRun(result));
         expect(result.problems).toEqual([]);
         expect(result.linearizability.ok).toBe(true);
         expect(result.operations).toBeGreaterThanOrEqual(OPS);
@@ -82,7 +61,7 @@ describe('randomised runs under injected faults on the local AWS deployment (see
         operationTimeoutMs: 1000,
         timeoutMs: awsTarget.testTimeoutMs / 2,
       });
-      console.log(summary(result));
+      console.log(describeRun(result));
       expect(result.problems).toEqual([]);
       // Wide windows of late-settled operations can (rarely) exhaust the search: never refuted is
       // the bar here, as in core's storm runs.
@@ -101,12 +80,7 @@ describe('randomised runs under injected faults on the local AWS deployment (see
         clients: 3,
         target: awsTarget,
         timeoutMs: awsTarget.testTimeoutMs / 2,
-        sabotage: {
-          userStore: (inner: UserStore) =>
-            interceptPort(inner, PORT_METHODS.userStore, async (method, _args, call) =>
-              method === 'delete' ? undefined : call(),
-            ),
-        },
+        sabotage: brokenUserStores.keepsTombstones(),
       });
       expect(result.ok).toBe(false);
       expect(result.problems.join('\n')).toContain('tombstone');
@@ -118,21 +92,13 @@ describe('randomised runs under injected faults on the local AWS deployment (see
     'catches a broken adapter: an S3 user store that loses every update of the root record',
     async (ctx) => {
       if (!requireLocalStack(ctx)) return;
-      // Bootstrap's write of / goes through; every later one is dropped. The vanished client's
-      // ephemeral node alone changes the root's children, so the lost writes always show.
-      let rootPuts = 0;
       const result = await runRandomScenario({
         seed: 2,
         ops: 20,
         clients: 3,
         target: awsTarget,
         timeoutMs: awsTarget.testTimeoutMs / 2,
-        sabotage: {
-          userStore: (inner: UserStore) =>
-            interceptPort(inner, PORT_METHODS.userStore, async (method, args, call) =>
-              method === 'put' && args[0] === '/' && ++rootPuts > 1 ? undefined : call(),
-            ),
-        },
+        sabotage: brokenUserStores.losesRootUpdates(),
       });
       expect(result.ok).toBe(false);
       expect(result.problems.join('\n')).toContain('/: user-store');

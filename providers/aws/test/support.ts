@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll } from 'vitest';
+import { type GuaranteeArea, guaranteeAreas } from '@faaskeeper/core/testkit';
+import { afterAll, beforeEach, describe } from 'vitest';
 import { type AwsClients, createAwsClients } from '../src/aws-clients.js';
 import { type LocalAwsStack, localAwsStackMissing, startLocalAwsStack } from '../src/local/local-stack.js';
+import { localAwsTarget } from '../src/local/target.js';
 
 /**
  * True when the local AWS stack can run here. Elsewhere it skips the test with a message naming
@@ -42,4 +44,21 @@ export function useLocalStack(): () => Promise<StackHandle> {
 /** A resource name no other test uses (letters, digits and `-`). */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 12)}`;
+}
+
+/**
+ * Runs `areas` of the core's portable guarantee suite on a local AWS stack of this test file (a
+ * fresh deployment per test). Each test skips with a message where the emulators cannot run, and
+ * fails on CI; once the stack is known to run, the check (which starts a JVM) is not repeated.
+ */
+export function describeGuaranteesOnLocalStack(areas: readonly GuaranteeArea[]): void {
+  const stack = useLocalStack();
+  const target = localAwsTarget(async () => (await stack()).stack);
+  describe('guarantees on the local AWS stack', () => {
+    let available = false;
+    beforeEach((ctx) => {
+      if (!available) available = requireLocalStack(ctx);
+    });
+    for (const area of areas) guaranteeAreas[area](target);
+  });
 }

@@ -49,9 +49,9 @@ whenEmulators((stack) => {
       { timeoutMs: 30_000 },
     );
   } else {
-    it('runs the GcsUserStore contract on the Cloud Storage emulator', () => {
-      console.warn(`GcsUserStore contract not run: ${storageMissing}`);
+    it('runs the GcsUserStore contract on the Cloud Storage emulator', (ctx) => {
       if (process.env.CI) expect(storageMissing).toBeUndefined();
+      ctx.skip(`GcsUserStore contract not run: ${storageMissing}`);
     });
   }
 

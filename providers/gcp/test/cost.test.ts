@@ -3,6 +3,7 @@
 // the dated list prices (src/pricing.ts), and pinned: a change that adds a billable request to an
 // operation fails here. The figures are reported in the README's cost section.
 import { CountingMeter, ManualClock } from '@faaskeeper/core';
+import { meterPerOperation } from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   createLocalGcpDeployment,
@@ -105,35 +106,8 @@ const EXPECTED: Record<string, Record<Op, Record<string, number>>> = {
   },
 };
 
-/**
- * Waits until the meter has stopped moving for 300 ms (at most 15 s): the reply can overtake the
- * distributor's last bookkeeping write (push: its progress record), and an operation's tail must
- * land in its own row even on a loaded machine.
- */
-async function quietMeter(meter: CountingMeter): Promise<void> {
-  let last = JSON.stringify(meter.snapshot());
-  for (let quiet = 0, waited = 0; quiet < 300 && waited < 15_000; waited += 50) {
-    await new Promise((r) => setTimeout(r, 50));
-    const now = JSON.stringify(meter.snapshot());
-    quiet = now === last ? quiet + 50 : 0;
-    last = now;
-  }
-}
-
-/** Meter totals per operation: the totals over `N` runs of `op`, divided by `N`. */
-async function perOp(
-  meter: CountingMeter,
-  op: (i: number) => Promise<unknown>,
-): Promise<Record<string, number>> {
-  await quietMeter(meter);
-  meter.reset();
-  for (let i = 0; i < N; i++) await op(i);
-  await quietMeter(meter);
-  const out: Record<string, number> = {};
-  for (const [key, total] of Object.entries(meter.snapshot()))
-    out[key] = Math.round((total / N) * 1_000_000) / 1_000_000;
-  return out;
-}
+/** Meter totals per operation, over `N` runs of `op`. */
+const perOp = (meter: CountingMeter, op: (i: number) => Promise<unknown>) => meterPerOperation(meter, N, op);
 
 const pick = (counts: Record<string, number>, keep: (key: string) => boolean) =>
   Object.fromEntries(Object.entries(counts).filter(([k]) => keep(k)));

@@ -14,6 +14,7 @@
 import { ManualClock, TransientError } from '@faaskeeper/core';
 import {
   type DeploymentTarget,
+  describeRun,
   interceptPort,
   type RandomRunResult,
   runRandomScenario,
@@ -22,25 +23,11 @@ import { describe, expect, it } from 'vitest';
 import { localGcpTarget } from '../src/local/target.js';
 import { whenEmulators } from './support.js';
 
-/** One line per run: what it covered (the figures a reviewer compares between runs). */
-function summary(result: RandomRunResult): string {
-  const faults = Object.entries(result.faults)
-    .filter(([, n]) => n > 0)
-    .map(([kind, n]) => `${kind} ${n}`)
-    .join(', ');
-  const off = result.disabledFaults.map((d) => `${d.kind} (${d.why})`).join(', ');
-  return (
-    `${result.target} seed ${result.seed}: ${result.operations} ops, ${result.unknownOutcomes} of unknown outcome ` +
-    `(${result.resolvedOutcomes} settled by a late reply), ${Math.round(result.clockMs / 1000)} s of clock in ` +
-    `${Math.round(result.wallMs / 1000)} s; faults: ${faults}${off ? `; off: ${off}` : ''}`
-  );
-}
-
 const OPS = 40;
 
 /** The checks every seeded run must pass, and proof that it did exercise faults, crashes and partitions. */
 function expectSoundRun(result: RandomRunResult): void {
-  console.log(summary(result));
+  console.log(describeRun(result));
   expect(result.problems).toEqual([]);
   expect(result.linearizability.ok).toBe(true);
   expect(result.operations).toBeGreaterThanOrEqual(OPS);

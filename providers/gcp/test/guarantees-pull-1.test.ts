@@ -2,12 +2,6 @@
 // test), pull invocation: the writer and distributor run by in-process pollers on ordered pull
 // subscriptions; node records in Datastore. Watches, ordering, atomic reads, stat, sync and sequential
 // nodes; the other areas are in guarantees-pull-2 (split so that vitest can run the files in parallel).
-import { guaranteeAreas } from '@faaskeeper/core/testkit';
-import { localGcpTarget } from '../src/index.js';
-import { whenEmulators } from './support.js';
+import { describeGuaranteesOnLocalStack } from './support.js';
 
-whenEmulators((stack) => {
-  const target = localGcpTarget(stack, { invocation: 'pull', userStore: 'datastore' });
-  for (const area of ['watches', 'ordering', 'atomic-reads', 'stat', 'sync', 'sequential'] as const)
-    guaranteeAreas[area](target);
-});
+describeGuaranteesOnLocalStack('pull', ['watches', 'ordering', 'atomic-reads', 'stat', 'sync', 'sequential']);

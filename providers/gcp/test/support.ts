@@ -1,5 +1,12 @@
+import { type GuaranteeArea, guaranteeAreas } from '@faaskeeper/core/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type LocalGcpStack, missingEmulators, startLocalGcpStack } from '../src/index.js';
+import {
+  type LocalGcpStack,
+  localGcpTarget,
+  missingEmulators,
+  missingStorageEmulator,
+  startLocalGcpStack,
+} from '../src/index.js';
 
 /** Why the GCP tests cannot run here (`undefined`: they can), decided at run time. */
 export const missing = missingEmulators();
@@ -10,9 +17,9 @@ export const missing = missingEmulators();
  */
 export function whenEmulators(register: (stack: () => LocalGcpStack) => void): void {
   if (missing !== undefined) {
-    it('runs the GCP tests on the local emulators', () => {
-      console.warn(`GCP tests not run: ${missing}`);
+    it('runs the GCP tests on the local emulators', (ctx) => {
       if (process.env.CI) expect(missing).toBeUndefined();
+      ctx.skip(`GCP tests not run: ${missing}`);
     });
     return;
   }
@@ -34,4 +41,27 @@ let counter = 0;
 export function unique(prefix: string): string {
   counter++;
   return `${prefix}-${process.pid}-${counter}`;
+}
+
+/**
+ * Runs `areas` of the core's portable guarantee suite on a local GCP stack of this test file (a
+ * fresh deployment per test): pull invocation with the Datastore user store, or push invocation
+ * (the Cloud Functions path) with the Cloud Storage user store — on Firebase's Storage emulator,
+ * required on CI; elsewhere without it the push runs use Datastore and one skipped test says so.
+ */
+export function describeGuaranteesOnLocalStack(
+  invocation: 'pull' | 'push',
+  areas: readonly GuaranteeArea[],
+): void {
+  whenEmulators((stack) => {
+    const noStorage = invocation === 'push' ? missingStorageEmulator() : undefined;
+    if (noStorage !== undefined)
+      it('runs the guarantee suite with the Cloud Storage user store', (ctx) => {
+        if (process.env.CI) expect(noStorage).toBeUndefined();
+        ctx.skip(`GCS guarantee tests not run: ${noStorage}`);
+      });
+    const userStore = invocation === 'push' && noStorage === undefined ? 'gcs' : 'datastore';
+    const target = localGcpTarget(stack, { invocation, userStore });
+    for (const area of areas) guaranteeAreas[area](target);
+  });
 }

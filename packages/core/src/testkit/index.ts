@@ -7,4 +7,5 @@ export * from './contracts/index.js';
 export * from './faults/index.js';
 export * from './guarantees/index.js';
 export * from './linearizability/index.js';
+export * from './meter-per-op.js';
 export * from './target.js';

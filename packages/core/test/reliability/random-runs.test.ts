@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEmbeddedService, type Queue, type UserStore } from '../../src/index.js';
-import {
-  interceptPort,
-  PORT_METHODS,
-  runRandomScenario,
-  STORM_FAULTS,
-} from '../../src/testkit/faults/index.js';
+import { createEmbeddedService, type Queue } from '../../src/index.js';
+import { brokenUserStores, runRandomScenario, STORM_FAULTS } from '../../src/testkit/faults/index.js';
 import { parseSoakArgs, replayCommand, runSoak } from '../../src/testkit/soak.js';
 import type { DeploymentTarget } from '../../src/testkit/target.js';
 
@@ -90,17 +85,11 @@ describe('randomised runs under injected faults (seeded)', () => {
   });
 
   it('catches a broken adapter on a target whose queues cannot be counted: lost root updates', async () => {
-    let rootPuts = 0;
     const result = await runRandomScenario({
       seed: 2,
       ops: 40,
       target: remoteLike,
-      sabotage: {
-        userStore: (inner: UserStore) =>
-          interceptPort(inner, PORT_METHODS.userStore, async (method, args, call) =>
-            method === 'put' && args[0] === '/' && ++rootPuts > 1 ? undefined : call(),
-          ),
-      },
+      sabotage: brokenUserStores.losesRootUpdates(),
     });
     expect(result.ok).toBe(false);
     expect(result.problems.join('\n')).toContain('/: user-store');
@@ -110,30 +99,17 @@ describe('randomised runs under injected faults (seeded)', () => {
     const result = await runRandomScenario({
       seed: 1,
       ops: OPS,
-      sabotage: {
-        userStore: (inner: UserStore) =>
-          interceptPort(inner, PORT_METHODS.userStore, async (method, _args, call) =>
-            method === 'delete' ? undefined : call(),
-          ),
-      },
+      sabotage: brokenUserStores.keepsTombstones(),
     });
     expect(result.ok).toBe(false);
     expect(result.problems.join('\n')).toContain('tombstone');
   });
 
   it('catches a broken adapter: a user store that loses every update of the root record', async () => {
-    // Bootstrap's write of / goes through; every later one is dropped. The vanished client's
-    // ephemeral node alone changes the root's children, so the lost writes always show.
-    let rootPuts = 0;
     const result = await runRandomScenario({
       seed: 2,
       ops: OPS,
-      sabotage: {
-        userStore: (inner: UserStore) =>
-          interceptPort(inner, PORT_METHODS.userStore, async (method, args, call) =>
-            method === 'put' && args[0] === '/' && ++rootPuts > 1 ? undefined : call(),
-          ),
-      },
+      sabotage: brokenUserStores.losesRootUpdates(),
     });
     expect(result.ok).toBe(false);
     expect(result.problems.join('\n')).toContain('/: user-store');

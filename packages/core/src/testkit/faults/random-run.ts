@@ -5,6 +5,7 @@ import { CreateMode } from '../../model/create-mode.js';
 import { FaaSKeeperError } from '../../model/errors.js';
 import type { Channel } from '../../ports/channel.js';
 import { ManualClock } from '../../ports/clock.js';
+import type { UserStore } from '../../ports/user-store.js';
 import type { ChannelMessage, SessionItem, SystemNodeItem } from '../../protocol/messages.js';
 import { checkLinearizable, type LinearizabilityResult, type Operation } from '../linearizability/checker.js';
 import { HistoryRecorder } from '../linearizability/history.js';
@@ -20,7 +21,7 @@ import {
   type FaultStats,
 } from './faults.js';
 import { ActivityMonitor, checkFinalState, countsDepth, drain, drainIdle } from './final-state.js';
-import { unwrapPort, yieldTurns } from './intercept.js';
+import { interceptPort, PORT_METHODS, unwrapPort, yieldTurns } from './intercept.js';
 import { Rng } from './prng.js';
 import { SkewedClock } from './skewed-clock.js';
 
@@ -558,3 +559,44 @@ async function closeAll(service: TestDeployment, clients: FaaSKeeperClient[]): P
   await Promise.all(clients.map((zk) => zk.close().catch(() => undefined)));
   await service.close();
 }
+
+/** One line per run: what it covered (the figures a reviewer compares between runs). */
+export function describeRun(result: RandomRunResult): string {
+  const faults = Object.entries(result.faults)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
+  const off = result.disabledFaults.map((d) => `${d.kind} (${d.why})`).join(', ');
+  return (
+    `${result.target} seed ${result.seed}: ${result.operations} ops, ${result.unknownOutcomes} of unknown outcome ` +
+    `(${result.resolvedOutcomes} settled by a late reply), ${Math.round(result.clockMs / 1000)} s of clock in ` +
+    `${Math.round(result.wallMs / 1000)} s; faults: ${faults}${off ? `; off: ${off}` : ''}`
+  );
+}
+
+/**
+ * Deliberately broken user stores, as `sabotage` of a run: the run's checks must catch each, which
+ * shows they can fail on that target. Each call makes a fresh wrapper.
+ */
+export const brokenUserStores = {
+  /** Never removes a record: tombstones of deleted nodes stay (the final-state check must see them). */
+  keepsTombstones: (): PortWrappers => ({
+    userStore: (inner: UserStore) =>
+      interceptPort(inner, PORT_METHODS.userStore, async (method, _args, call) =>
+        method === 'delete' ? undefined : call(),
+      ),
+  }),
+  /**
+   * Drops every write of the root record after bootstrap's. A run's vanished client's ephemeral
+   * node alone changes the root's children, so the lost writes always show.
+   */
+  losesRootUpdates: (): PortWrappers => {
+    let rootPuts = 0;
+    return {
+      userStore: (inner: UserStore) =>
+        interceptPort(inner, PORT_METHODS.userStore, async (method, args, call) =>
+          method === 'put' && args[0] === '/' && ++rootPuts > 1 ? undefined : call(),
+        ),
+    };
+  },
+};
