@@ -57,6 +57,10 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       }
     }
     if (batches.length === 0) return { failed: [] };
+    // In batch order, whatever order they came in: a queue that hands a group's redelivered
+    // messages back out of order in one receive (Pub/Sub's emulator after a nack) would otherwise
+    // have a later batch applied first and an earlier one undo it (a delete after the re-create).
+    batches.sort((a, b) => a.batch - b.batch);
 
     const state = new Map<string, NodeRecord | null>();
     const dirty = new Set<string>();

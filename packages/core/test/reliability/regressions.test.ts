@@ -227,4 +227,46 @@ describe('regressions found by the reliability harness', () => {
     expect(record?.stat.version).toBe(1);
     expect(await userStore.getWatermark()).toBe(2);
   });
+
+  it('applies batches in batch order when one receive hands them out of order', async () => {
+    // A deletes /a (zxid 2), B re-creates it (zxid 3); a redelivery after a failed run hands out
+    // [B, A]. Applied as they came, A's tombstone would remove the node B's reply says exists.
+    const userStore = new MemoryUserStore();
+    const distributor = createDistributor({ userStore, channel: new MemoryChannel() });
+    const stat: Stat = { ...rootStat(), czxid: 3, mzxid: 3, pzxid: 3, dataLength: 1 };
+    const a: DistributorBatch = {
+      v: PROTOCOL_VERSION,
+      batch: 2,
+      zxid: 2,
+      epoch: {},
+      items: [{ type: 'txn', zxid: 2, writes: [{ path: '/a', put: false }], events: [] }],
+    };
+    const b: DistributorBatch = {
+      v: PROTOCOL_VERSION,
+      batch: 3,
+      zxid: 3,
+      epoch: {},
+      items: [
+        {
+          type: 'txn',
+          zxid: 3,
+          writes: [{ path: '/a', put: true, stat, children: [], data: new TextEncoder().encode('again') }],
+          events: [],
+        },
+      ],
+    };
+    const message = (x: DistributorBatch): ReceivedMessage => ({
+      id: `b${x.batch}`,
+      body: encodeMessage(x),
+      group: 'distributor',
+      attempt: 2,
+      receipt: `r${x.batch}`,
+    });
+    const context = { deadline: Number.MAX_SAFE_INTEGER, functionName: 'distributor' };
+    await distributor([message(b), message(a)], context);
+    const record = await userStore.get('/a');
+    expect(record?.deleted).toBeUndefined();
+    expect(new TextDecoder().decode(record?.data)).toBe('again');
+    expect(await userStore.getWatermark()).toBe(3);
+  });
 });
