@@ -12,6 +12,7 @@ export { bootstrap } from './embedded/bootstrap.js';
 export { ClientPool } from './embedded/client-pool.js';
 export {
   createEmbeddedService,
+  type Deployment,
   type DeploymentOptions,
   type EmbeddedPorts,
   type EmbeddedService,
@@ -19,6 +20,7 @@ export {
   type PortWrappers,
 } from './embedded/embedded-service.js';
 export { Link as ClientLink } from './embedded/link.js';
+export { BindingSet } from './memory/binding-set.js';
 export { MemoryChannel } from './memory/memory-channel.js';
 export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
 export { MemoryRuntime, type RuntimeErrorListener } from './memory/memory-runtime.js';

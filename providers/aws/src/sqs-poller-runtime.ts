@@ -1,6 +1,7 @@
 import {
   type BatchHandler,
   type Binding,
+  BindingSet,
   type Clock,
   type Meter,
   noMeter,
@@ -50,7 +51,7 @@ export class SqsPollerRuntime implements Runtime {
   private readonly clock: Clock;
   private readonly onError: ((functionName: string, error: unknown) => void) | undefined;
   private readonly pollWaitMs: number;
-  private readonly bindings = new Set<Binding>();
+  private readonly bindings = new BindingSet();
   private readonly meter: Meter;
   private readonly memoryMb: number;
   private readonly redrive: SqsPollerRuntimeOptions['redrive'];
@@ -100,14 +101,7 @@ export class SqsPollerRuntime implements Runtime {
       invoke: (run) => this.invoke(run),
       prepare: (messages) => this.redriven(queue, messages),
     });
-    const binding: Binding = {
-      stop: async () => {
-        await inner.stop();
-        this.bindings.delete(binding);
-      },
-    };
-    this.bindings.add(binding);
-    return binding;
+    return this.bindings.track(inner);
   }
 
   schedule(name: string, intervalMs: number, handler: ScheduledHandler): Binding {
@@ -118,17 +112,10 @@ export class SqsPollerRuntime implements Runtime {
       (context) => this.invoke(() => handler(context)),
       this.onError,
     );
-    const binding: Binding = {
-      stop: async () => {
-        await inner.stop();
-        this.bindings.delete(binding);
-      },
-    };
-    this.bindings.add(binding);
-    return binding;
+    return this.bindings.track(inner);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.bindings].map((b) => b.stop()));
+    await this.bindings.stopAll();
   }
 }

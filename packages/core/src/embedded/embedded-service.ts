@@ -79,10 +79,12 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
   functionClocks?: { writer?: Clock; heartbeat?: Clock };
 }
 
-/** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
-export interface EmbeddedService {
+/**
+ * What every deployment offers (the embedded one, and the local AWS and GCP deployments on
+ * emulators): the shape the portable guarantee suite and the randomised runs drive.
+ */
+export interface Deployment {
   readonly clock: Clock;
-  readonly ports: EmbeddedPorts;
   /** Resolves once the deployment is bootstrapped and its functions run. */
   readonly ready: Promise<void>;
   /** Opens a session; resolves a CONNECTED client. */
@@ -93,8 +95,13 @@ export interface EmbeddedService {
   heal(client: FaaSKeeperClient): void;
   /** Runs the heartbeat once now. */
   heartbeat(): Promise<void>;
-  /** Stops every client and function of this deployment. */
+  /** Stops every client and function of this deployment (and releases what it created). */
   close(): Promise<void>;
+}
+
+/** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
+export interface EmbeddedService extends Deployment {
+  readonly ports: EmbeddedPorts;
 }
 
 /**

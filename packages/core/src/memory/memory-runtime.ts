@@ -7,6 +7,7 @@ import type {
   Runtime,
   ScheduledHandler,
 } from '../ports/runtime.js';
+import { BindingSet } from './binding-set.js';
 import { pollQueue } from './poll-queue.js';
 import { scheduleOnClock } from './schedule.js';
 
@@ -19,7 +20,7 @@ export type RuntimeErrorListener = (functionName: string, error: unknown) => voi
  */
 export class MemoryRuntime implements Runtime {
   private readonly clock: Clock;
-  private readonly bindings = new Set<Binding>();
+  private readonly bindings = new BindingSet();
   private readonly onError: RuntimeErrorListener | undefined;
 
   constructor(options: { clock?: Clock; onError?: RuntimeErrorListener } = {}) {
@@ -34,29 +35,15 @@ export class MemoryRuntime implements Runtime {
       waitMs: 60_000,
       onError: this.onError,
     });
-    const binding: Binding = {
-      stop: async () => {
-        await inner.stop();
-        this.bindings.delete(binding);
-      },
-    };
-    this.bindings.add(binding);
-    return binding;
+    return this.bindings.track(inner);
   }
 
   schedule(name: string, intervalMs: number, handler: ScheduledHandler): Binding {
     const inner = scheduleOnClock(this.clock, name, intervalMs, handler, this.onError);
-    const binding: Binding = {
-      stop: async () => {
-        await inner.stop();
-        this.bindings.delete(binding);
-      },
-    };
-    this.bindings.add(binding);
-    return binding;
+    return this.bindings.track(inner);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.bindings].map((b) => b.stop()));
+    await this.bindings.stopAll();
   }
 }

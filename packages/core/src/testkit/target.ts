@@ -1,26 +1,17 @@
-import type { ClientOptions, FaaSKeeperClient } from '../client/client.js';
-import { createEmbeddedService, type DeploymentOptions } from '../embedded/embedded-service.js';
-import { type Clock, settle } from '../ports/clock.js';
+import {
+  createEmbeddedService,
+  type Deployment,
+  type DeploymentOptions,
+} from '../embedded/embedded-service.js';
+import { settle } from '../ports/clock.js';
 
 /**
  * A running deployment as the portable suites see it (guarantee tests, randomised fault runs): the
- * embedded deployment, or a local one on a cloud's emulators. Everything here is what a test may
- * do to any deployment; nothing reaches into one provider's internals.
+ * embedded deployment, or a local one on a cloud's emulators — core's {@link Deployment}, whose
+ * `clock` is the one passed in `DeploymentOptions.clock`. Nothing here reaches into one provider's
+ * internals.
  */
-export interface TestDeployment {
-  /** The clock its functions and clients run on (the one passed in `DeploymentOptions.clock`). */
-  readonly clock: Clock;
-  /** Opens a session; resolves a CONNECTED client. */
-  connect(options?: ClientOptions): Promise<FaaSKeeperClient>;
-  /** Cuts a client off (sends and reads fail, channel messages wait), as a partition or a vanished client. */
-  partition(client: FaaSKeeperClient): void;
-  /** Reconnects a partitioned client; messages held meanwhile are delivered. */
-  heal(client: FaaSKeeperClient): void;
-  /** Runs the heartbeat once now (resolves when it has sent what it found). */
-  heartbeat(): Promise<void>;
-  /** Stops every client and function and releases the deployment's resources. */
-  close(): Promise<void>;
-}
+export type TestDeployment = Omit<Deployment, 'ready'>;
 
 /**
  * Where a portable suite runs: how to start a fresh deployment, and how long things take there.

@@ -29,6 +29,17 @@ import {
 } from '../../src/testkit/faults/index.js';
 
 /** Bugs the reliability harness found, each pinned by a deterministic test. */
+
+/** A distributor batch as the distributor's queue hands it out. */
+const distributorMessage = (b: DistributorBatch, attempt = 1): ReceivedMessage => ({
+  id: `b${b.batch}`,
+  body: encodeMessage(b),
+  group: 'distributor',
+  attempt,
+  receipt: `r${b.batch}`,
+});
+const distributorContext = { deadline: Number.MAX_SAFE_INTEGER, functionName: 'distributor' };
+
 describe('regressions found by the reliability harness', () => {
   it('leaves no record write behind when a distributor invocation fails (no stale record after a later write)', async () => {
     // The first put of /a fails while the put of /b is still pending in the same invocation. The
@@ -210,18 +221,10 @@ describe('regressions found by the reliability harness', () => {
         },
       ],
     });
-    const message = (b: DistributorBatch): ReceivedMessage => ({
-      id: `b${b.batch}`,
-      body: encodeMessage(b),
-      group: 'distributor',
-      attempt: 1,
-      receipt: `r${b.batch}`,
-    });
-    const context = { deadline: Number.MAX_SAFE_INTEGER, functionName: 'distributor' };
-    const b1 = message(batch(1, 'x'));
-    const b2 = message(batch(2, 'y'));
-    await distributor([b1, b2], context);
-    await distributor([{ ...b1, attempt: 2 }], context);
+    const b1 = distributorMessage(batch(1, 'x'));
+    const b2 = distributorMessage(batch(2, 'y'));
+    await distributor([b1, b2], distributorContext);
+    await distributor([{ ...b1, attempt: 2 }], distributorContext);
     const record = await userStore.get('/a');
     expect(new TextDecoder().decode(record?.data)).toBe('y');
     expect(record?.stat.version).toBe(1);
@@ -255,15 +258,7 @@ describe('regressions found by the reliability harness', () => {
         },
       ],
     };
-    const message = (x: DistributorBatch): ReceivedMessage => ({
-      id: `b${x.batch}`,
-      body: encodeMessage(x),
-      group: 'distributor',
-      attempt: 2,
-      receipt: `r${x.batch}`,
-    });
-    const context = { deadline: Number.MAX_SAFE_INTEGER, functionName: 'distributor' };
-    await distributor([message(b), message(a)], context);
+    await distributor([distributorMessage(b, 2), distributorMessage(a, 2)], distributorContext);
     const record = await userStore.get('/a');
     expect(record?.deleted).toBeUndefined();
     expect(new TextDecoder().decode(record?.data)).toBe('again');

@@ -3,11 +3,10 @@ import {
   type BatchHandler,
   type Binding,
   bootstrap,
-  type ClientOptions,
   ClientPool,
   type Clock,
+  type Deployment,
   type DeploymentOptions,
-  type FaaSKeeperClient,
   FaaSKeeperError,
   type Meter,
   systemClock,
@@ -44,26 +43,17 @@ export interface LocalAwsDeploymentOptions extends DeploymentOptions {
   functionMeter?: Meter;
 }
 
-/** A FaaSKeeper deployment on the local AWS emulators, functions run in-process by a poller. */
-export interface LocalAwsDeployment {
-  readonly clock: Clock;
+/**
+ * A FaaSKeeper deployment on the local AWS emulators, functions run in-process by a poller.
+ * `ready` resolves at once (it is bootstrapped before it is returned); `close` also deletes the
+ * deployment's resources, and stops a stack it started.
+ */
+export interface LocalAwsDeployment extends Deployment {
   readonly config: AwsDeploymentConfig;
   readonly stack: LocalAwsStack;
   readonly ports: AwsPorts & { runtime: SqsPollerRuntime };
   /** What another process passes to `connect()` from `@faaskeeper/aws` to reach this deployment. */
   readonly connectOptions: AwsConnectOptions;
-  /** Resolves at once: the deployment is bootstrapped before it is returned (EmbeddedService shape). */
-  readonly ready: Promise<void>;
-  /** Opens a session; resolves a CONNECTED client. */
-  connect(options?: ClientOptions): Promise<FaaSKeeperClient>;
-  /** Cuts a client off (sends and reads fail, channel messages wait). */
-  partition(client: FaaSKeeperClient): void;
-  /** Reconnects a partitioned client; messages held meanwhile are delivered. */
-  heal(client: FaaSKeeperClient): void;
-  /** Runs the heartbeat once now. */
-  heartbeat(): Promise<void>;
-  /** Stops every client and function, deletes the deployment's resources, and stops a stack it started. */
-  close(): Promise<void>;
 }
 
 type LambdaSqsHandler = (event: SqsEvent, context?: LambdaContext) => Promise<SqsBatchResponse>;

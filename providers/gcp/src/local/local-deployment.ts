@@ -3,14 +3,12 @@ import {
   type BatchHandler,
   type Binding,
   bootstrap,
-  type ClientOptions,
   ClientPool,
-  type Clock,
   createDistributor,
   createHeartbeat,
   createWriter,
+  type Deployment,
   type DeploymentOptions,
-  type FaaSKeeperClient,
   FaaSKeeperError,
   MemoryRuntime,
   type Meter,
@@ -72,28 +70,17 @@ export interface LocalGcpPorts extends GcpPorts {
 }
 
 /**
- * A FaaSKeeper deployment on the local GCP emulators, shaped like core's EmbeddedService so that the
- * same guarantee tests run on it: `connect`, `ports`, `heartbeat`, `close`.
+ * A FaaSKeeper deployment on the local GCP emulators, a {@link Deployment} like core's embedded one
+ * so that the same guarantee tests run on it. `ready` resolves at once (it is bootstrapped before
+ * it is returned); each client has its own Pub/Sub subscription; `close` also stops the emulators
+ * when this deployment started them.
  */
-export interface LocalGcpDeployment {
-  readonly clock: Clock;
+export interface LocalGcpDeployment extends Deployment {
   readonly deployment: string;
   readonly stack: LocalGcpStack;
   readonly ports: LocalGcpPorts;
   /** What a client passes to `connect()` from `@faaskeeper/gcp` to reach this deployment (as another process would). */
   readonly connectOptions: GcpDeploymentConfig;
-  /** Resolves at once: the deployment is bootstrapped before it is returned (EmbeddedService shape). */
-  readonly ready: Promise<void>;
-  /** Opens a session; resolves a CONNECTED client (its own Pub/Sub subscription, Datastore reads). */
-  connect(options?: ClientOptions): Promise<FaaSKeeperClient>;
-  /** Cuts a client off (sends and reads fail, channel messages wait), as a partition or a vanished client. */
-  partition(client: FaaSKeeperClient): void;
-  /** Reconnects a partitioned client; messages held meanwhile are delivered. */
-  heal(client: FaaSKeeperClient): void;
-  /** Runs the heartbeat once now. */
-  heartbeat(): Promise<void>;
-  /** Stops every client and function, and the emulators when this deployment started them. */
-  close(): Promise<void>;
 }
 
 let deployments = 0;
