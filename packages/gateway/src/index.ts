@@ -1,0 +1,5 @@
+/**
+ * @faaskeeper/gateway — serves ZooKeeper's TCP client protocol from a FaaSKeeper deployment.
+ * @packageDocumentation
+ */
+export {};
