@@ -42,3 +42,9 @@ export type { OpResult } from '../protocol/messages.js';
 export type { Stat };
 
 export type AddWatchMode = 'PERSISTENT' | 'PERSISTENT_RECURSIVE';
+
+/** Options of `removeWatches`: which class of watch to remove (default `any`: every class). */
+export interface RemoveWatchesOptions {
+  /** `data` covers watches set by `getData` and `exists`; `persistent` and `recursive` are `addWatch`'s. */
+  type?: 'data' | 'children' | 'persistent' | 'recursive' | 'any';
+}

@@ -1,0 +1,91 @@
+/*
+ * Checks of the client's arguments before anything is sent, so a bad call fails at once with
+ * BADARGUMENTS (the limits of docs/guarantees.md "Limits": paths, 1 MiB of data, versions, modes and
+ * TTLs) instead of costing a round trip through the writer.
+ */
+
+import { CreateMode, modeTraits } from '../model/create-mode.js';
+import { FaaSKeeperError } from '../model/errors.js';
+import { MAX_DATA_BYTES } from '../model/limits.js';
+import { validatePath } from '../model/path.js';
+import type { MultiOpRequest } from '../protocol/messages.js';
+import type { Data, Op, Watcher } from './types.js';
+
+const encoder = new TextEncoder();
+
+/** Node data as bytes: a string is taken as UTF-8, absent data is empty. */
+export const toBytes = (data: Data | undefined): Uint8Array =>
+  data === undefined ? new Uint8Array(0) : typeof data === 'string' ? encoder.encode(data) : data;
+
+/** @throws FaaSKeeperError BADARGUMENTS for data that is not bytes or is over {@link MAX_DATA_BYTES}. */
+export function checkData(data: Uint8Array, path: string): void {
+  if (!(data instanceof Uint8Array))
+    throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: data must be a Uint8Array or a string', {
+      path,
+    });
+  if (data.byteLength > MAX_DATA_BYTES) {
+    throw new FaaSKeeperError(
+      'BADARGUMENTS',
+      `BADARGUMENTS: data is ${data.byteLength} bytes, over the limit of ${MAX_DATA_BYTES}`,
+      { path },
+    );
+  }
+}
+
+/** The expected version (-1: any). @throws FaaSKeeperError BADARGUMENTS for anything but an integer ≥ -1. */
+export function checkVersion(version: number | undefined, path: string): number {
+  const v = version ?? -1;
+  if (!Number.isSafeInteger(v) || v < -1)
+    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad version ${String(version)}`, { path });
+  return v;
+}
+
+/** @throws FaaSKeeperError BADARGUMENTS when `watcher` is not a function. */
+export function checkWatcher(watcher: unknown, path: string, what = 'watcher'): asserts watcher is Watcher {
+  if (typeof watcher !== 'function')
+    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${what} must be a function`, { path });
+}
+
+/** The fields of a create as sent: path checked for its mode, data encoded, mode defaulted. */
+export function createFields(
+  path: string,
+  data: Data | undefined,
+  mode: CreateMode | undefined,
+  ttlMs: number | undefined,
+): Omit<Extract<MultiOpRequest, { op: 'create' }>, 'op'> {
+  const m = mode ?? CreateMode.PERSISTENT;
+  const traits = modeTraits(m, ttlMs);
+  validatePath(path, traits.sequential);
+  const bytes = toBytes(data);
+  checkData(bytes, path);
+  return { path, data: bytes, mode: m, ...(ttlMs === undefined ? {} : { ttlMs }) };
+}
+
+/** The ops of a multi as sent, each checked like the single call it stands for. */
+export function multiOps(ops: Op[]): MultiOpRequest[] {
+  if (!Array.isArray(ops))
+    throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: multi takes an array of ops');
+  return ops.map((o): MultiOpRequest => {
+    switch (o?.op) {
+      case 'create':
+        return { op: 'create', ...createFields(o.path, o.data, o.mode, o.ttlMs) };
+      case 'delete':
+        validatePath(o.path);
+        return { op: 'delete', path: o.path, version: checkVersion(o.version, o.path) };
+      case 'setData': {
+        validatePath(o.path);
+        const data = toBytes(o.data);
+        checkData(data, o.path);
+        return { op: 'setData', path: o.path, data, version: checkVersion(o.version, o.path) };
+      }
+      case 'check':
+        validatePath(o.path);
+        return { op: 'check', path: o.path, version: checkVersion(o.version, o.path) };
+      default:
+        throw new FaaSKeeperError(
+          'BADARGUMENTS',
+          `BADARGUMENTS: unknown multi op ${JSON.stringify((o as { op?: unknown })?.op)}`,
+        );
+    }
+  });
+}

@@ -1,0 +1,152 @@
+/*
+ * Consistent reads (docs/guarantees.md "Single system image" and "Ordered notifications"). A direct
+ * read goes straight to the user store, after the client's earlier requests (FIFO client order);
+ * a record newer than the watermark waits until its whole transaction is visible (no half
+ * transactions, no going back in time); a record naming a watch event still owed to this session
+ * waits until the channel has delivered it (the event comes before the data written after it).
+ */
+
+import { owedEventZxid } from '../epoch/read-rule.js';
+import { FaaSKeeperError } from '../model/errors.js';
+import { parentOf, ROOT } from '../model/path.js';
+import type { Clock } from '../ports/clock.js';
+import type { UserStore } from '../ports/user-store.js';
+import type { NodeRecord, ReadWatchKind } from '../protocol/messages.js';
+import { delay } from '../util/async.js';
+import type { FifoOrder } from './fifo-order.js';
+import type { OpOf, ReplyFor } from './replies.js';
+import type { Watcher } from './types.js';
+import type { WatchRegistry } from './watch-registry.js';
+
+/** Sends a request through the writer; `onReply` runs as the reply is taken from the channel. */
+export type WatchedReadRequest = (
+  op: OpOf<'watchedRead'>,
+  onReply: (result: ReplyFor<'watchedRead'>) => void,
+) => Promise<ReplyFor<'watchedRead'>>;
+
+/** The client's reads, and how far its view of the deployment has come. */
+export class ConsistentReader {
+  private channel = 0;
+  private wm = 0;
+  private waiters: { zxid: number; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly userStore: UserStore,
+    private readonly clock: Clock,
+    private readonly opTimeoutMs: number,
+    private readonly sessionId: string,
+    private readonly order: FifoOrder,
+    private readonly watches: WatchRegistry,
+    private readonly watchedRead: WatchedReadRequest,
+  ) {}
+
+  /** The highest zxid this client has taken from its channel (sent as `ack` with each request). */
+  get channelZxid(): number {
+    return this.channel;
+  }
+
+  /** The highest watermark this client knows: every transaction up to it is visible in the user store. */
+  get watermark(): number {
+    return this.wm;
+  }
+
+  /** A newer watermark was heard (from a channel message or the store). */
+  advanceWatermark(wm: number): void {
+    if (wm > this.wm) this.wm = wm;
+  }
+
+  /** Every channel message up to `zxid` has been taken: reads waiting for an event up to it go on. */
+  advanceChannel(zxid: number): void {
+    if (zxid <= this.channel) return;
+    this.channel = zxid;
+    const ready = this.waiters.filter((w) => w.zxid <= zxid);
+    if (ready.length > 0) {
+      this.waiters = this.waiters.filter((w) => w.zxid > zxid);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  /** The session ended: reads waiting for the channel go on (there is nothing more to wait for). */
+  release(): void {
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+
+  /**
+   * A node's record, or null when it does not exist: straight from the user store, or (with a
+   * watch) through the writer so that the watch is set atomically with the read.
+   */
+  read(path: string, kind: ReadWatchKind, watcher: Watcher | undefined): Promise<NodeRecord | null> {
+    if (watcher === undefined) return this.order.read(() => this.readRecord(path));
+    return this.watchedRead({ type: 'watchedRead', path, watch: kind }, ({ record }) => {
+      // Registered as the reply is taken, before any later channel message: no event can slip by.
+      if (kind !== 'children') this.watches.add(path, 'data', watcher);
+      else if (record !== null) this.watches.add(path, 'children', watcher);
+    }).then((reply) => reply.record);
+  }
+
+  private async readRecord(path: string): Promise<NodeRecord | null> {
+    const deadline = this.clock.now() + this.opTimeoutMs;
+    const record = await this.userStore.get(path).catch((error: unknown) => {
+      throw new FaaSKeeperError('CONNECTIONLOSS', `CONNECTIONLOSS: reading ${path} failed`, {
+        path,
+        cause: error,
+      });
+    });
+    if (record !== undefined) {
+      if (record.txZxid > this.wm) await this.awaitWatermark(record.txZxid, deadline, path);
+      const owed = owedEventZxid(record, this.sessionId);
+      if (owed !== undefined && this.channel < owed) await this.awaitChannel(owed, deadline, path);
+      if (!record.deleted) return record;
+    }
+    // A missing node carries no epoch, yet its deletion may be newer than a watch event still on
+    // its way to us. The deletion rewrote the parent's record, which carries the epoch: reading
+    // the parent waits as needed. Only a client holding watches can be owed an event.
+    if (path !== ROOT && this.watches.holdsWatches()) await this.readRecord(parentOf(path));
+    return null;
+  }
+
+  /** Waits until the whole transaction `zxid` (and all before it) is visible. */
+  private async awaitWatermark(zxid: number, deadline: number, path: string): Promise<void> {
+    for (let attempt = 0; this.wm < zxid; attempt++) {
+      // A failed watermark read is retried until the deadline like a stale one.
+      const wm = await this.userStore.getWatermark().catch(() => this.wm);
+      this.advanceWatermark(wm);
+      if (this.wm >= zxid) return;
+      if (this.clock.now() > deadline)
+        throw new FaaSKeeperError(
+          'OPERATIONTIMEOUT',
+          `OPERATIONTIMEOUT: ${path} stayed ahead of the watermark`,
+          { path },
+        );
+      await delay(attempt < 3 ? 0 : Math.min(20, attempt));
+    }
+  }
+
+  /** Waits until this client has taken every channel message up to `zxid` (ordered notifications). */
+  private awaitChannel(zxid: number, deadline: number, path: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(
+        () => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(
+            new FaaSKeeperError(
+              'OPERATIONTIMEOUT',
+              `OPERATIONTIMEOUT: waiting for a watch event before reading ${path}`,
+              { path },
+            ),
+          );
+        },
+        Math.max(0, deadline - this.clock.now()),
+      );
+      const waiter = {
+        zxid,
+        resolve: () => {
+          this.clock.clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+}
