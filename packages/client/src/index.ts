@@ -1,9 +1,11 @@
 /**
- * @faaskeeper/client — the ZooKeeper-style client of a FaaSKeeper deployment, and recipes.
+ * @faaskeeper/client — the public face of the FaaSKeeper client, and recipes.
  *
- * The client's protocol engine lives in `@faaskeeper/core` (the embedded deployment's
- * `connect()` returns one, and core cannot depend on this package without a cycle); this package
- * is what applications import: the client, its types and errors, and the recipes.
+ * The client itself (`FaaSKeeperClient`: the request pipeline, consistent reads, watches and
+ * liveness) is implemented in `@faaskeeper/core`, under `packages/core/src/client/`, because core
+ * constructs clients: the embedded deployment's `connect()` and the local deployments on emulators
+ * return one, and core cannot depend on this package without a cycle. This package re-exports it
+ * unchanged with its types and errors, so applications depend on one name, and adds the recipes.
  * @packageDocumentation
  */
 export {
@@ -21,6 +23,7 @@ export {
   type MultiErrorResult,
   type Op,
   type OpResult,
+  type RemoveWatchesOptions,
   type SessionState,
   type Stat,
   type VersionOption,
