@@ -13,6 +13,7 @@ import {
   type EmbeddedService,
   type EmbeddedServiceOptions,
   encodeMessage,
+  type ReplyResult,
 } from '@faaskeeper/core';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -46,6 +47,13 @@ function channelThrough(rewrite: (m: ChannelMessage) => ChannelMessage): Embedde
         ),
     }),
   };
+}
+
+/** A deployment whose clients get `to` wherever the writer replied with a result of type `from`. */
+function replyRewritten(from: ReplyResult['type'], to: ReplyResult): EmbeddedServiceOptions {
+  return channelThrough((m) =>
+    m.body.type === 'reply' && m.body.result?.type === from ? { ...m, body: { ...m.body, result: to } } : m,
+  );
 }
 
 async function rejection(p: Promise<unknown>): Promise<FaaSKeeperError> {
@@ -195,13 +203,7 @@ describe('lastZxid', () => {
 
 describe('typed replies', () => {
   it('fails a request whose reply is of another kind with SYSTEMERROR instead of casting it', async () => {
-    const svc = deploy(
-      channelThrough((m) =>
-        m.body.type === 'reply' && m.body.result?.type === 'setData'
-          ? { ...m, body: { ...m.body, result: { type: 'delete' } } }
-          : m,
-      ),
-    );
+    const svc = deploy(replyRewritten('setData', { type: 'delete' }));
     const zk = await svc.connect();
     expect(zk).toBeInstanceOf(FaaSKeeperClient);
     await zk.create('/p', 'x');
@@ -213,13 +215,7 @@ describe('typed replies', () => {
   });
 
   it('registers no watch when a watched read gets a reply of another kind', async () => {
-    const svc = deploy(
-      channelThrough((m) =>
-        m.body.type === 'reply' && m.body.result?.type === 'read'
-          ? { ...m, body: { ...m.body, result: { type: 'sync' } } }
-          : m,
-      ),
-    );
+    const svc = deploy(replyRewritten('read', { type: 'sync' }));
     const zk = await svc.connect();
     await zk.create('/p');
     const w = recorder();

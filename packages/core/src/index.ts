@@ -1,6 +1,8 @@
 /**
  * @faaskeeper/core — ZooKeeper's data model and guarantees on small ports, with the writer,
- * distributor and heartbeat logic, in-memory adapters and the embedded deployment.
+ * distributor and heartbeat logic, the client engine (`FaaSKeeperClient`, which
+ * `@faaskeeper/client` re-exports for applications), in-memory adapters and the embedded
+ * deployment.
  * @packageDocumentation
  */
 

@@ -9,7 +9,7 @@ import { FaaSKeeperError } from '../model/errors.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import { validatePath } from '../model/path.js';
 import type { MultiOpRequest } from '../protocol/messages.js';
-import type { Data, Op, Watcher } from './types.js';
+import type { Data, Op, RemoveWatchType, Watcher } from './types.js';
 
 const encoder = new TextEncoder();
 
@@ -44,6 +44,16 @@ export function checkVersion(version: number | undefined, path: string): number 
 export function checkWatcher(watcher: unknown, path: string, what = 'watcher'): asserts watcher is Watcher {
   if (typeof watcher !== 'function')
     throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${what} must be a function`, { path });
+}
+
+const REMOVE_WATCH_TYPES: readonly unknown[] = ['data', 'children', 'persistent', 'recursive', 'any'];
+
+/** The class of watch to remove, `any` by default. @throws FaaSKeeperError BADARGUMENTS for an unknown one. */
+export function checkRemoveWatchType(type: RemoveWatchType | undefined, path: string): RemoveWatchType {
+  if (type === undefined) return 'any';
+  if (!REMOVE_WATCH_TYPES.includes(type))
+    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad watch type ${String(type)}`, { path });
+  return type;
 }
 
 /** The fields of a create as sent: path checked for its mode, data encoded, mode defaulted. */

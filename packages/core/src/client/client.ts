@@ -3,7 +3,7 @@
  * composing the modules beside it: the request pipeline (FIFO client order, every seq reaches the
  * writer), the consistent reader (single system image, ordered notifications), the watch registry
  * (a watch fires at most once per registration) and liveness (sessions: pings, DISCONNECTED,
- * EXPIRED). This file only checks arguments and shapes results.
+ * EXPIRED). This file wires them together, checks arguments and shapes results.
  */
 
 import { EventEmitter } from 'node:events';
@@ -15,11 +15,19 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { Queue } from '../ports/queue.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { OpResult } from '../protocol/messages.js';
-import { checkData, checkVersion, checkWatcher, createFields, multiOps, toBytes } from './arguments.js';
+import {
+  checkData,
+  checkRemoveWatchType,
+  checkVersion,
+  checkWatcher,
+  createFields,
+  multiOps,
+  toBytes,
+} from './arguments.js';
 import { channelInbox } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
 import { FifoOrder } from './fifo-order.js';
-import { Liveness } from './liveness.js';
+import { Liveness, randomSessionId } from './liveness.js';
 import type { ReplyFor } from './replies.js';
 import { RequestPipeline } from './request-pipeline.js';
 import type {
@@ -33,7 +41,7 @@ import type {
   Watcher,
   WatchOption,
 } from './types.js';
-import { type RemoveWatchType, WatchRegistry } from './watch-registry.js';
+import { WatchRegistry } from './watch-registry.js';
 
 /** What a client needs to reach a deployment: the writer queue, the user store and the channel. */
 export interface ClientTransport {
@@ -53,15 +61,6 @@ export interface ClientOptions {
   /** A fixed session id (tests); otherwise a random 52-bit id. */
   sessionId?: number;
 }
-
-function randomSessionId(): number {
-  const b = new Uint32Array(2);
-  globalThis.crypto.getRandomValues(b);
-  // 52 random bits, never 0: a safe integer, like ZooKeeper's 64-bit ids but exact in JS numbers.
-  return (b[0]! & 0xfffff) * 2 ** 32 + b[1]! || 1;
-}
-
-const REMOVE_WATCH_TYPES: readonly RemoveWatchType[] = ['data', 'children', 'persistent', 'recursive', 'any'];
 
 /**
  * A ZooKeeper-style client of a FaaSKeeper deployment.
@@ -249,9 +248,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    */
   async removeWatches(path: string, watcher?: Watcher, options: RemoveWatchesOptions = {}): Promise<void> {
     validatePath(path);
-    const type = options.type ?? 'any';
-    if (!REMOVE_WATCH_TYPES.includes(type))
-      throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad watch type ${String(type)}`, { path });
+    const type = checkRemoveWatchType(options.type, path);
     const emptied = this.watches.remove(path, watcher, type);
     if (emptied.length > 0) await this.pipeline.request({ type: 'removeWatches', path, classes: emptied });
   }

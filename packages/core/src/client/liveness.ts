@@ -9,6 +9,14 @@ import { FaaSKeeperError } from '../model/errors.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { SessionState } from './types.js';
 
+/** A new session id: 52 random bits, never 0. */
+export function randomSessionId(): number {
+  const b = new Uint32Array(2);
+  globalThis.crypto.getRandomValues(b);
+  // 52 random bits, never 0: a safe integer, like ZooKeeper's 64-bit ids but exact in JS numbers.
+  return (b[0]! & 0xfffff) * 2 ** 32 + b[1]! || 1;
+}
+
 /** The session's state as the client sees it, and the pings that keep it alive. */
 export class Liveness {
   private current: SessionState = 'CONNECTING';

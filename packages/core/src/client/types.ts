@@ -43,8 +43,15 @@ export type { Stat };
 
 export type AddWatchMode = 'PERSISTENT' | 'PERSISTENT_RECURSIVE';
 
-/** Options of `removeWatches`: which class of watch to remove (default `any`: every class). */
+/**
+ * A class of watch, as `removeWatches` takes it (ZooKeeper's `WatcherType`): `data` covers the
+ * watches set by `getData` and `exists`, `children` those of `getChildren`, `persistent` and
+ * `recursive` the two modes of `addWatch`; `any` is all of them.
+ */
+export type RemoveWatchType = 'data' | 'children' | 'persistent' | 'recursive' | 'any';
+
+/** Options of `removeWatches`. */
 export interface RemoveWatchesOptions {
-  /** `data` covers watches set by `getData` and `exists`; `persistent` and `recursive` are `addWatch`'s. */
-  type?: 'data' | 'children' | 'persistent' | 'recursive' | 'any';
+  /** Which class of watch to remove; default `any`. */
+  type?: RemoveWatchType;
 }

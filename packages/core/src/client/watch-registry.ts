@@ -8,13 +8,7 @@
 import { FaaSKeeperError } from '../model/errors.js';
 import { ROOT } from '../model/path.js';
 import type { WatchClass } from '../protocol/messages.js';
-import type { WatchedEvent, Watcher } from './types.js';
-
-/**
- * Which watches `removeWatches` removes: one class, or `any` (all of them). `data` covers the
- * watches set by `getData` and by `exists`; `persistent` and `recursive` are `addWatch`'s modes.
- */
-export type RemoveWatchType = WatchClass | 'any';
+import type { RemoveWatchType, WatchedEvent, Watcher } from './types.js';
 
 const CLASSES: readonly WatchClass[] = ['data', 'children', 'persistent', 'recursive'];
 

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { owedEventZxid } from '../../src/epoch/read-rule.js';
-import type { Stat } from '../../src/model/stat.js';
+import { rootStat } from '../../src/model/stat.js';
 import type { NodeRecord } from '../../src/protocol/messages.js';
 
-const stat: Stat = {
-  czxid: 1,
-  mzxid: 1,
-  pzxid: 1,
-  ctime: 0,
-  mtime: 0,
-  version: 0,
-  cversion: 0,
-  aversion: 0,
-  ephemeralOwner: 0,
-  dataLength: 0,
-  numChildren: 0,
-};
+const stat = rootStat();
 
 const record = (txZxid: number, epoch?: Record<string, number>): NodeRecord => ({
   data: new Uint8Array(0),
