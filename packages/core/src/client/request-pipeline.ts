@@ -86,11 +86,14 @@ export class RequestPipeline {
     } catch (error) {
       return Promise.reject(error);
     }
-    const seq = ++this.seq;
+    // The seq is taken only once the request encodes: a request refused here never reaches the
+    // writer, and a used-up seq would leave a gap that GCP's push order guard waits on for good.
+    const seq = this.seq + 1;
     const id = `${this.ctx.sessionNumber}:${seq}`;
     let body: string;
     try {
       body = this.encode(seq, id, op);
+      this.seq = seq;
     } catch (error) {
       return Promise.reject(
         new FaaSKeeperError('MARSHALLINGERROR', 'MARSHALLINGERROR: request could not be encoded', {
