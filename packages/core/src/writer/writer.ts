@@ -55,6 +55,15 @@ const fail = (code: ErrorCode, path: string, detail?: string) =>
     path,
   });
 
+/**
+ * How many children were ever created under a node: ZooKeeper 3.8's sequential counter. Every child
+ * create and delete bumps `cversion` once, so creations - deletions = numChildren and creations =
+ * (cversion + numChildren) / 2: ZooKeeper keeps this count and reports cversion from it.
+ */
+export function childCreations(stat: Stat): number {
+  return (stat.cversion + stat.numChildren) / 2;
+}
+
 /** A fresh writer state (before the first batch). */
 export function initialWriterState(): WriterState {
   return { zxid: 0, batch: 0, epoch: {}, persistentWatches: [] };
@@ -595,7 +604,7 @@ class Chunk {
     const parent = parentItem?.node;
     if (parent === undefined) throw fail('NONODE', parentPath, 'parent does not exist');
     if (parent.kind === 'ephemeral') throw fail('NOCHILDRENFOREPHEMERALS', parentPath);
-    const path = traits.sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
+    const path = traits.sequential ? op.path + sequenceSuffix(childCreations(parent.stat)) : op.path;
     const item = await this.overlay.get<SystemNodeItem>('node', path);
     if (item?.node !== undefined) throw fail('NODEEXISTS', path);
     const z = txn.zxid;
