@@ -3,7 +3,7 @@
  *
  * Guarantee kept: an ephemeral node lives exactly as long as its session — the close deletes every
  * ephemeral of the session in one transaction (one zxid, firing their watches like any delete),
- * drops its watches and its epoch entry, removes its item, and tells its client (CLOSED or
+ * ends its watches (see `watch/ended-sessions.ts`) and drops its epoch entry, removes its item, and tells its client (CLOSED or
  * EXPIRED). Expiry waits for the deadline plus the clock-skew margin by the writer's own clock.
  */
 
@@ -12,7 +12,7 @@ import { parentOf } from '../model/path.js';
 import type { Requester, RequestOp, SessionItem, SystemNodeItem } from '../protocol/messages.js';
 import { deleteNode } from '../tree/delete.js';
 import { commitTxn } from '../tree/transaction.js';
-import { dropSessionWatches, prefetchSessionWatches } from '../watch/remove.js';
+import { endSessionWatches } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
 
@@ -27,13 +27,12 @@ export async function closeSession(
   const s = (await chunk.overlay.get<SessionItem>('session', sid))!;
   const paths = [...s.ephemerals];
   await chunk.overlay.prefetch(paths.flatMap((p) => [nodeKey(p), nodeKey(parentOf(p))]));
-  await prefetchSessionWatches(chunk, s);
   const txn = chunk.nextTxn();
   for (const p of paths) {
     const node = (await chunk.overlay.get<SystemNodeItem>('node', p))?.node;
     if (node !== undefined && node.stat.ephemeralOwner === session) await deleteNode(chunk, p, -1, txn);
   }
-  await dropSessionWatches(chunk, s);
+  await endSessionWatches(chunk, s);
   forgetSession(chunk.state.epoch, session);
   chunk.overlay.set('session', sid, undefined);
   await commitTxn(chunk, txn, to === undefined ? undefined : { ...to, result: { type: 'closeSession' } }, [

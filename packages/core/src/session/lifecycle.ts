@@ -10,6 +10,7 @@
 import { releaseOnAck } from '../epoch/pending-events.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import type { RequestOp, SessionItem, WriteRequest } from '../protocol/messages.js';
+import { endingSession } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 
 /** Opens the session `request` names, unless its id is taken. */
@@ -22,14 +23,20 @@ export async function openSession(
   const sid = String(request.session);
   const now = chunk.clock.now();
   const session = await chunk.overlay.get<SessionItem>('session', sid);
+  const inUse = () =>
+    chunk.reply(
+      to,
+      undefined,
+      new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: session id already in use'),
+    );
   if (session !== undefined) {
     // A redelivered open of this very session is a duplicate; a later one is another client's.
-    if (request.seq > session.lastSeq)
-      chunk.reply(
-        to,
-        undefined,
-        new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: session id already in use'),
-      );
+    if (request.seq > session.lastSeq) inUse();
+    return;
+  }
+  // An ended session's watches may still be being removed: its id is not free until then.
+  if (endingSession(chunk.state, request.session)) {
+    inUse();
     return;
   }
   const created: SessionItem = {

@@ -17,6 +17,7 @@ import type {
   ReplyResult,
   Requester,
 } from '../protocol/messages.js';
+import { deliverableEvents } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
 import { emptiedContainer } from './containers.js';
@@ -79,7 +80,7 @@ export async function commitTxn(
   closed?: ClosedSession[],
 ): Promise<void> {
   chunk.state.zxid = txn.zxid;
-  const events = txn.notifications();
+  const events = deliverableEvents(chunk.state, txn.notifications(), closed);
   recordEvents(chunk.state.epoch, events, txn.zxid);
   const item: DistributorItem = { type: 'txn', zxid: txn.zxid, writes: [...txn.writes.values()], events };
   if (reply !== undefined) item.reply = reply;

@@ -17,6 +17,7 @@ import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { SystemStore } from '../ports/system-store.js';
 import { encodeMessage } from '../protocol/codec.js';
 import type { WriterState } from '../protocol/messages.js';
+import { removeEndedWatches } from '../watch/ended-sessions.js';
 import { ChunkBudget } from './batch-size.js';
 import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
@@ -178,6 +179,34 @@ export function createWriter(options: WriterOptions): BatchHandler {
     };
   }
 
+  /**
+   * Removes watch registrations of ended sessions (`watchCleanup`) in a commit of its own: no zxid,
+   * nothing for the distributor, `last` kept for a retry. Returns `undefined` once nothing moves.
+   */
+  async function commitWatchCleanup(loop: LoopState): Promise<LoopState | undefined> {
+    const { last, ...live } = loop.committed.state;
+    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew);
+    // One item of the transaction is the writer's own.
+    await removeEndedWatches(chunk, maxItems - 1);
+    const ops = chunk.overlay.commitOps();
+    const next: WriterState = last === undefined ? chunk.state : { ...chunk.state, last };
+    const left = (s: WriterState) => (s.watchCleanup ?? []).map((c) => `${c.session}:${c.chunks}`).join();
+    if (ops.length === 0 && left(next) === left(loop.committed.state)) return undefined;
+    try {
+      await store.transact([
+        ...ops,
+        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: next, expect: loop.committed.version },
+      ]);
+    } catch (error) {
+      if (error instanceof ConditionFailedError) {
+        log('writer: commit conflict, retrying the batch', { reason: error.message });
+        throw new TransientError('writer commit conflict', error);
+      }
+      throw error;
+    }
+    return { ...loop, committed: { state: next, version: loop.committed.version + 1 } };
+  }
+
   return async (messages): Promise<BatchResult> => {
     const incoming = messages.map(decodeIncoming);
     const stateItem = await store.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
@@ -189,6 +218,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
       narrowing: { mode: 'open' },
     };
     while (loop.pending.length > 0) loop = await commitNextChunk(loop);
+    while (loop.committed.state.watchCleanup !== undefined) {
+      const next = await commitWatchCleanup(loop);
+      if (next === undefined) break;
+      loop = next;
+    }
     for (const i of incoming)
       if (i.poison !== undefined) log('writer: refused a malformed request', { problem: i.poison.problem });
     return { failed: [] };
