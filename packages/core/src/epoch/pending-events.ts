@@ -13,9 +13,19 @@ import type { DistributorBatch, WatchNotification } from '../protocol/messages.j
 /** Unacknowledged events per session id (as a string key): the highest zxid of each. */
 export type Epoch = Record<string, number>;
 
-/** Records that `events`, fired by the transaction `zxid`, are on their way to their sessions. */
-export function recordEvents(epoch: Epoch, events: readonly WatchNotification[], zxid: number): void {
+/**
+ * Records that `events`, fired by the transaction `zxid`, are on their way to their sessions —
+ * except to the sessions that transaction ends (`ended`): they read nothing any more, and no ack
+ * of theirs would ever release the entry.
+ */
+export function recordEvents(
+  epoch: Epoch,
+  events: readonly WatchNotification[],
+  zxid: number,
+  ended: readonly number[] = [],
+): void {
   for (const e of events) {
+    if (ended.includes(e.session)) continue;
     const sid = String(e.session);
     epoch[sid] = Math.max(epoch[sid] ?? 0, zxid);
   }

@@ -81,7 +81,12 @@ export async function commitTxn(
 ): Promise<void> {
   chunk.state.zxid = txn.zxid;
   const events = deliverableEvents(chunk.state, txn.notifications(), closed);
-  recordEvents(chunk.state.epoch, events, txn.zxid);
+  recordEvents(
+    chunk.state.epoch,
+    events,
+    txn.zxid,
+    (closed ?? []).map((c) => c.session),
+  );
   const item: DistributorItem = { type: 'txn', zxid: txn.zxid, writes: [...txn.writes.values()], events };
   if (reply !== undefined) item.reply = reply;
   if (closed !== undefined) item.closed = closed;

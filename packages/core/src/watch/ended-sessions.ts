@@ -52,20 +52,18 @@ export const endingSession = (state: WriterState, session: number): boolean =>
   state.watchCleanup?.some((c) => c.session === session) ?? false;
 
 /**
- * The events of a transaction that go out: none to a session it closes (its client is told it
- * ended instead, as ZooKeeper drops the watches of a closing connection) or whose watches are
- * still being removed after its close.
+ * The events of a transaction that go out: none to a session whose watches are still being removed
+ * after its close (its channel is gone). The transaction that closes a session still tells it of
+ * its own changes, before it tells it that it ended.
  */
 export function deliverableEvents(
   state: WriterState,
   events: readonly WatchNotification[],
-  closed: readonly { session: number }[] | undefined,
+  closing: readonly { session: number }[] | undefined,
 ): WatchNotification[] {
-  if (closed === undefined && state.watchCleanup === undefined) return [...events];
-  const ended = new Set([
-    ...(closed ?? []).map((c) => c.session),
-    ...(state.watchCleanup ?? []).map((c) => c.session),
-  ]);
+  if (state.watchCleanup === undefined) return [...events];
+  const closingNow = new Set((closing ?? []).map((c) => c.session));
+  const ended = new Set(state.watchCleanup.map((c) => c.session).filter((s) => !closingNow.has(s)));
   return events.filter((e) => !ended.has(e.session));
 }
 
