@@ -14,7 +14,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import { ConditionFailedError, LimitExceededError, TransientError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
-import type { SystemStore } from '../ports/system-store.js';
+import type { SystemStore, TransactOp } from '../ports/system-store.js';
 import { encodeMessage } from '../protocol/codec.js';
 import type { WriterState } from '../protocol/messages.js';
 import { removeEndedWatches } from '../watch/ended-sessions.js';
@@ -90,6 +90,25 @@ export function createWriter(options: WriterOptions): BatchHandler {
     await options.distributorQueue.send([{ body, group: DISTRIBUTOR_GROUP, dedupId: `batch-${batch}` }]);
   }
 
+  /**
+   * Commits `ops` together with the writer state `next`, on the condition that the writer state is
+   * still at `version`.
+   * @throws TransientError when another writer invocation committed meanwhile (a retry racing a
+   * slow attempt): the batch starts over from the new state.
+   */
+  async function commit(ops: TransactOp[], next: WriterState, version: number): Promise<void> {
+    try {
+      await store.transact([
+        ...ops,
+        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: next, expect: version },
+      ]);
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      log('writer: commit conflict, retrying the batch', { reason: error.message });
+      throw new TransientError('writer commit conflict', error);
+    }
+  }
+
   /** A retried batch whose commit took effect: hands its output on again; returns the rest. */
   async function handOnCommitted(incoming: Incoming[], state: WriterState): Promise<Incoming[]> {
     if (state.last === undefined) return incoming;
@@ -153,16 +172,8 @@ export function createWriter(options: WriterOptions): BatchHandler {
       last: { ids, batch: output.batch, body },
     };
     try {
-      await store.transact([
-        ...chunk.overlay.commitOps(),
-        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: next, expect: loop.committed.version },
-      ]);
+      await commit(chunk.overlay.commitOps(), next, loop.committed.version);
     } catch (error) {
-      if (error instanceof ConditionFailedError) {
-        // Another writer instance committed meanwhile (a retry racing a slow attempt): start over.
-        log('writer: commit conflict, retrying the batch', { reason: error.message });
-        throw new TransientError('writer commit conflict', error);
-      }
       if (error instanceof LimitExceededError && loop.narrowing.mode !== 'refuse') {
         // A request of the chunk makes an item or the transaction too big for the store: narrow
         // the chunk. Failing the batch instead would have it retried forever, blocking the queue.
@@ -192,18 +203,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const next: WriterState = last === undefined ? chunk.state : { ...chunk.state, last };
     const left = (s: WriterState) => (s.watchCleanup ?? []).map((c) => `${c.session}:${c.chunks}`).join();
     if (ops.length === 0 && left(next) === left(loop.committed.state)) return undefined;
-    try {
-      await store.transact([
-        ...ops,
-        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: next, expect: loop.committed.version },
-      ]);
-    } catch (error) {
-      if (error instanceof ConditionFailedError) {
-        log('writer: commit conflict, retrying the batch', { reason: error.message });
-        throw new TransientError('writer commit conflict', error);
-      }
-      throw error;
-    }
+    await commit(ops, next, loop.committed.version);
     return { ...loop, committed: { state: next, version: loop.committed.version + 1 } };
   }
 
