@@ -16,7 +16,7 @@ import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
 
 /** Most paths in one list (the session's own, or a sealed one). */
-export const WATCH_LIST_PATHS = 256;
+const WATCH_LIST_PATHS = 256;
 /** Most bytes of paths in one list: well below any store's item limit. */
 const WATCH_LIST_BYTES = 32 * 1024;
 
@@ -36,7 +36,7 @@ const fits = (paths: readonly string[], share = 1): boolean =>
   (paths.length <= WATCH_LIST_PATHS * share && listBytes(paths) <= WATCH_LIST_BYTES * share);
 
 /** Whether `session` holds a one-shot registration on the node item `item`. */
-export const holdsRegistration = (item: SystemNodeItem | undefined, session: number): boolean =>
+const holdsRegistration = (item: SystemNodeItem | undefined, session: number): boolean =>
   (item?.dataWatches?.includes(session) ?? false) || (item?.childWatches?.includes(session) ?? false);
 
 /** Remembers that `session` holds a registration on `path`. */
