@@ -182,6 +182,12 @@ export interface SystemNode {
   children: string[];
   kind: NodeKind;
   ttlMs?: number;
+  /**
+   * How many children were ever created under the node: the next sequential suffix (ZooKeeper
+   * 3.8 counts child creations, not deletes; `stat.cversion` counts both). Absent on items written
+   * before it was kept: `stat.cversion` stands in, which is at or past every suffix given then.
+   */
+  createdChildren?: number;
 }
 
 /**

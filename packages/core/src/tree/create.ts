@@ -16,7 +16,7 @@ import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { childCreations, fail, nodeItem, setNode } from './nodes.js';
+import { fail, nodeItem, sequentialCounter, setNode } from './nodes.js';
 import { indexTtl } from './ttl.js';
 
 /** Creates the node `op` asks for; returns its path (with the suffix, if sequential). */
@@ -36,7 +36,7 @@ export async function create(
   const parent = parentItem?.node;
   if (parent === undefined) throw fail('NONODE', parentPath, 'parent does not exist');
   if (parent.kind === 'ephemeral') throw fail('NOCHILDRENFOREPHEMERALS', parentPath);
-  const path = traits.sequential ? op.path + sequenceSuffix(childCreations(parent.stat)) : op.path;
+  const path = traits.sequential ? op.path + sequenceSuffix(sequentialCounter(parent)) : op.path;
   const item = await nodeItem(chunk, path);
   if (item?.node !== undefined) throw fail('NODEEXISTS', path);
   const z = txn.zxid;
@@ -62,6 +62,7 @@ export async function create(
   const newParent: SystemNode = {
     ...parent,
     children: [...parent.children, baseName(path)],
+    createdChildren: sequentialCounter(parent) + 1,
     stat: {
       ...parent.stat,
       cversion: parent.stat.cversion + 1,

@@ -12,7 +12,7 @@ import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { fail, nodeItem, setNode } from './nodes.js';
+import { fail, nodeItem, sequentialCounter, setNode } from './nodes.js';
 import { unindexTtl } from './ttl.js';
 
 /** Deletes `path` if it exists, is at `version` (-1: any) and has no children. */
@@ -34,6 +34,8 @@ export async function deleteNode(chunk: Chunk, path: string, version: number, tx
   const newParent: SystemNode = {
     ...parent,
     children: parent.children.filter((c) => c !== name),
+    // Kept as it is (a delete does not count), and written down for a node that lacked it.
+    createdChildren: sequentialCounter(parent),
     stat: {
       ...parent.stat,
       cversion: parent.stat.cversion + 1,

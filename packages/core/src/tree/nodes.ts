@@ -6,7 +6,6 @@
  * transaction for the distributor, so both stores hold the same Stat.
  */
 import { type ErrorCode, FaaSKeeperError } from '../model/errors.js';
-import type { Stat } from '../model/stat.js';
 import type { SystemNode, SystemNodeItem } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
@@ -30,12 +29,13 @@ export function setNode(chunk: Chunk, path: string, item: SystemNodeItem, node: 
 }
 
 /**
- * How many children were ever created under a node: ZooKeeper 3.8's sequential counter. Every
- * child create and delete bumps `cversion` once, so creations - deletions = numChildren and
- * creations = (cversion + numChildren) / 2 — the count ZooKeeper keeps (it reports cversion as
- * 2 * creations - numChildren). Derived, so nodes written before the counter existed need no
- * migration.
+ * The sequential counter of a node: how many children were ever created under it (ZooKeeper 3.8
+ * names `/q/n-` by this count; its reported cversion, 2 * creations - numChildren, also counts
+ * deletes). Kept in the system store as `createdChildren`; a node written before it was kept
+ * counts on from its cversion — the suffix the former rule would have given next, so no new name
+ * meets one given before. A node without deletes has cversion = creations, so the root of a fresh
+ * deployment (written by the bootstrap, without the field) is exact from its first child on.
  */
-export function childCreations(stat: Stat): number {
-  return (stat.cversion + stat.numChildren) / 2;
+export function sequentialCounter(node: SystemNode): number {
+  return node.createdChildren ?? node.stat.cversion;
 }
