@@ -3,10 +3,10 @@
  *
  * Guarantee kept: an ephemeral node lives exactly as long as its session — the close deletes every
  * ephemeral of the session in one transaction (one zxid, firing their watches like any delete),
- * ends its watches (see `watch/ended-sessions.ts`) and drops its epoch entry, removes its item, and tells its client (CLOSED or
- * EXPIRED). Expiry waits for the deadline plus the clock-skew margin by the writer's own clock.
+ * ends its watches (see `watch/ended-sessions.ts`), drops its epoch entry, removes its item, and
+ * tells its client (CLOSED or EXPIRED). Expiry waits for the deadline plus the clock-skew margin by
+ * the writer's own clock.
  */
-
 import { forgetSession } from '../epoch/pending-events.js';
 import { parentOf } from '../model/path.js';
 import type { Requester, RequestOp, SessionItem, SystemNodeItem } from '../protocol/messages.js';
