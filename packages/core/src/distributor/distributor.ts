@@ -1,3 +1,12 @@
+/**
+ * The distributor: applies committed batches to the user store and sends replies and events.
+ *
+ * Guarantees kept: single system image (records stamped with their zxid, the watermark moved only
+ * after every record of the batches is written, deletions as tombstones until then), ordered
+ * notifications (records carry the epoch; messages go out per session in zxid order), durability
+ * (replies only after the data is readable). Every step is idempotent under redelivery.
+ */
+import { epochToStamp } from '../epoch/pending-events.js';
 import { rootStat } from '../model/stat.js';
 import type { Channel } from '../ports/channel.js';
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
@@ -83,7 +92,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     };
 
     const last = batches[batches.length - 1]!;
-    const epoch = Object.keys(last.epoch).length === 0 ? undefined : last.epoch;
+    // Ordered notifications: every record carries the sessions' unacknowledged events.
+    const epoch = epochToStamp(last);
     // A redelivered batch at or below the watermark is applied already, and later batches may have
     // overwritten its records since: writing them again would roll readers back. Only its
     // messages go out again (clients drop the ones they had).

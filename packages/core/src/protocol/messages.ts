@@ -182,6 +182,12 @@ export interface SystemNode {
   children: string[];
   kind: NodeKind;
   ttlMs?: number;
+  /**
+   * How many children were ever created under the node: the next sequential suffix (ZooKeeper
+   * 3.8 counts child creations, not deletes; `stat.cversion` counts both). Absent on items written
+   * before it was kept: `stat.cversion` stands in, which is at or past every suffix given then.
+   */
+  createdChildren?: number;
 }
 
 /**
@@ -201,8 +207,28 @@ export interface SessionItem {
   expiresAt: number;
   lastSeq: number;
   ephemerals: string[];
-  /** Paths where this session holds watch registrations (one-shot or persistent). */
+  /**
+   * The newest paths where this session holds one-shot watch registrations (bounded in count and
+   * bytes; paths whose registrations are gone are forgotten when it fills up).
+   */
   watchPaths: string[];
+  /**
+   * How many full lists of older watched paths the session has sealed into items of their own
+   * (`meta` items `watches:<session>:<n>`, n = 1..watchChunks, each a {@link WatchPathsItem}).
+   */
+  watchChunks?: number;
+}
+
+/** A sealed list of paths where a session holds (or held) one-shot watch registrations. */
+export interface WatchPathsItem {
+  paths: string[];
+}
+
+/** An ended session whose watch registrations are still to be removed (after its close). */
+export interface WatchCleanup {
+  session: number;
+  /** Its path lists left to go through: `watches:<session>:1` to `watches:<session>:<chunks>`. */
+  chunks: number;
 }
 
 /** A persistent watch registration. */
@@ -223,4 +249,9 @@ export interface WriterState {
   last?: { ids: string[]; batch: number; body: string };
   epoch: Record<string, number>;
   persistentWatches: PersistentWatch[];
+  /**
+   * Ended sessions with too many watch registrations to remove in their close's own transaction:
+   * removed by the writer in later commits; until then no event goes to them.
+   */
+  watchCleanup?: WatchCleanup[];
 }

@@ -1,3 +1,10 @@
+/**
+ * The heartbeat: the scheduled function that notices sessions and TTL nodes past their deadline.
+ *
+ * Guarantee kept: sessions — a client that vanished without closing has its session (and its
+ * ephemeral nodes) ended after its timeout plus the clock-skew margin. It only asks; the writer
+ * checks again and ends the session as an ordinary write, so every client sees it at one zxid.
+ */
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Queue } from '../ports/queue.js';
 import type { ScheduledHandler } from '../ports/runtime.js';

@@ -1,3 +1,10 @@
+/**
+ * The writer's view of the system store during one chunk.
+ *
+ * Guarantee kept: atomicity — nothing reaches the store before the chunk's one conditional
+ * transaction, every item is committed on the version it was read at, and a failed request rolls
+ * back to its checkpoint.
+ */
 import type { ItemKey, ItemKind, SystemStore, TransactOp } from '../ports/system-store.js';
 
 interface Entry {

@@ -1,3 +1,9 @@
+/**
+ * One transaction (one zxid): the node records it writes and the watch events it fires.
+ *
+ * Guarantee kept: no half transactions — the distributor gets the final record of every node the
+ * transaction touched, stamped with its zxid, and its events merged per session, path and type.
+ */
 import type { NodeWrite, WatchClass, WatchEventType, WatchNotification } from '../protocol/messages.js';
 
 /**

@@ -165,7 +165,7 @@ export interface FinalStateStores {
  * - the tree: every node's parent lists it, every listed child exists, `numChildren` equals the
  *   child count, `cversion` adds up (each child create and delete counts once), zxids are ordered;
  * - sessions: every ephemeral belongs to a live session that lists it, and no watch registration,
- *   persistent watch or epoch entry names a closed session;
+ *   persistent watch, epoch entry or watched-path list names a closed session;
  * - the user store equals the system store: one live record per node with the same Stat and
  *   children, data of the Stat's length, no leftover record or tombstone, the watermark at the
  *   writer's zxid. Leftover records of nodes that do not exist are found only where the user store
@@ -249,6 +249,13 @@ export async function checkFinalState(
       problems.push(`persistent watch of closed session ${w.session} on ${w.path}`);
   for (const sid of Object.keys(state.epoch))
     if (!sessions.has(Number(sid))) problems.push(`epoch entry of closed session ${sid}`);
+  for (const c of state.watchCleanup ?? [])
+    problems.push(`the watches of closed session ${c.session} are still being removed`);
+  for (const item of await system.list('meta')) {
+    const [prefix, sid] = item.id.split(':');
+    if (prefix === 'watches' && !sessions.has(Number(sid)))
+      problems.push(`watched-path list ${item.id} of closed session ${sid} is left`);
+  }
 
   const watermark = await user.getWatermark();
   if (watermark !== state.zxid) problems.push(`watermark ${watermark} != writer zxid ${state.zxid}`);

@@ -106,7 +106,7 @@ export function describePipeliningGuarantees(target: DeploymentTarget): void {
               : zk.create('/big/s-', String(i), { mode: CreateMode.PERSISTENT_SEQUENTIAL }),
           ),
         );
-        // Sequential suffixes come from the parent's cversion, which counts every create before.
+        // Sequential suffixes count the children created under the parent before.
         paths.forEach((p, i) => {
           if (i % 2 === 1) expect(p).toBe(`/big/s-${String(i).padStart(10, '0')}`);
         });

@@ -3,7 +3,10 @@ import { CreateMode } from '../../index.js';
 import type { DeploymentTarget } from '../target.js';
 import { guaranteeKit } from './helpers.js';
 
-/** Sequential nodes get unique, increasing suffixes from the parent's cversion, on `target`. */
+/**
+ * Sequential nodes get unique, increasing suffixes: the number of children ever created under the
+ * parent (as ZooKeeper 3.8 names them), on `target`.
+ */
 export function describeSequentialGuarantees(target: DeploymentTarget): void {
   describe(target.name, { timeout: target.testTimeoutMs }, () => {
     const kit = guaranteeKit(target);
@@ -33,19 +36,70 @@ export function describeSequentialGuarantees(target: DeploymentTarget): void {
         expect((await clients[0]!.getChildren('/')).children).toEqual(paths.map((p) => p.slice(1)).sort());
       });
 
-      it("takes the suffix from the parent's cversion, which counts deletes too", async () => {
+      // Checked against Apache ZooKeeper 3.8.0 (zkCli.sh and node-zookeeper-client): the suffix is
+      // the number of children the parent has ever had created, while the parent's cversion counts
+      // creates and deletes. ZooKeeper keeps the creation count and reports cversion as
+      // 2 * creations - numChildren. Observed: `/q/n-` created three times, `/q/x` created and
+      // deleted -> cversion 5, next name /q/n-0000000004; deleting a sequential node does not count
+      // either; a multi [create /u/a, delete /u/a, create -s /u/s-] names /u/s-0000000001; two
+      // ephemerals deleted by their session's close do not count.
+      it('numbers a sequential node by the children ever created under the parent, not counting deletes', async () => {
         const zk = await (await kit.deploy()).connect();
         await zk.create('/q');
-        expect(await zk.create('/q/n-', '', { mode: CreateMode.PERSISTENT_SEQUENTIAL })).toBe(
-          '/q/n-0000000000',
-        );
-        await zk.create('/q/plain');
-        await zk.delete('/q/plain');
-        // cversion is now 3: one sequential create, one create, one delete.
-        expect((await zk.exists('/q'))!.cversion).toBe(3);
+        for (const n of [0, 1, 2])
+          expect(await zk.create('/q/n-', '', { mode: CreateMode.PERSISTENT_SEQUENTIAL })).toBe(
+            `/q/n-000000000${n}`,
+          );
+        await zk.create('/q/x');
+        await zk.delete('/q/x');
+        // cversion counts the delete; the suffix does not.
+        expect((await zk.exists('/q'))!.cversion).toBe(5);
         expect(await zk.create('/q/n-', '', { mode: CreateMode.EPHEMERAL_SEQUENTIAL })).toBe(
-          '/q/n-0000000003',
+          '/q/n-0000000004',
         );
+        expect((await zk.exists('/q'))!.cversion).toBe(6);
+        // Deleting a sequential node does not give its number back, nor count.
+        await zk.delete('/q/n-0000000004');
+        expect((await zk.exists('/q'))!.cversion).toBe(7);
+        expect(await zk.create('/q/n-', '', { mode: CreateMode.PERSISTENT_SEQUENTIAL })).toBe(
+          '/q/n-0000000005',
+        );
+        await zk.delete('/q/n-0000000005');
+        await zk.delete('/q/n-0000000000');
+        expect((await zk.exists('/q'))!.cversion).toBe(10);
+        expect(await zk.create('/q/n-', '', { mode: CreateMode.PERSISTENT_SEQUENTIAL })).toBe(
+          '/q/n-0000000006',
+        );
+        expect((await zk.getChildren('/q')).children).toEqual([
+          'n-0000000001',
+          'n-0000000002',
+          'n-0000000006',
+        ]);
+      });
+
+      it('counts a child created and deleted in the same multi as one creation', async () => {
+        const zk = await (await kit.deploy()).connect();
+        await zk.create('/u');
+        const results = await zk.multi([
+          { op: 'create', path: '/u/a' },
+          { op: 'delete', path: '/u/a' },
+          { op: 'create', path: '/u/s-', mode: CreateMode.PERSISTENT_SEQUENTIAL },
+        ]);
+        expect(results[2]).toEqual({ op: 'create', path: '/u/s-0000000001' });
+        expect((await zk.exists('/u'))!.cversion).toBe(3);
+      });
+
+      it("does not count the ephemerals a session's close deletes", async () => {
+        const { connect } = await kit.deploy();
+        const [zk, closing] = await Promise.all([connect(), connect()]);
+        await zk.create('/e');
+        await closing.create('/e/a', '', { mode: CreateMode.EPHEMERAL });
+        await closing.create('/e/b-', '', { mode: CreateMode.EPHEMERAL_SEQUENTIAL });
+        await closing.close();
+        expect(await zk.create('/e/s-', '', { mode: CreateMode.PERSISTENT_SEQUENTIAL })).toBe(
+          '/e/s-0000000002',
+        );
+        expect((await zk.exists('/e'))!.cversion).toBe(5);
       });
 
       it('appends the suffix to a prefix ending in a slash', async () => {

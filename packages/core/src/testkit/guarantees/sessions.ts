@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CreateMode, type SessionState } from '../../index.js';
 import type { DeploymentTarget } from '../target.js';
-import { expectError, guaranteeKit, recorder } from './helpers.js';
+import { expectError, guaranteeKit, limitTransactionItems, recorder } from './helpers.js';
 
 /** Sessions: expiry of vanished clients with their ephemerals, close(), partitions, on `target`. */
 export function describeSessionsGuarantees(target: DeploymentTarget): void {
@@ -168,6 +168,30 @@ export function describeSessionsGuarantees(target: DeploymentTarget): void {
         await zk.close();
         expect(zk.state).toBe('CLOSED');
         await expectError(zk.exists('/'), 'SESSIONEXPIRED');
+      });
+
+      it('closes a session holding more watches than one store transaction takes: its ephemerals go', async () => {
+        // A system store that takes 25 items per transaction (DynamoDB takes 100): the close cannot
+        // also remove 60 watch registrations in its own transaction, and must not be refused for it.
+        const { connect } = await kit.deploy({
+          wrap: { systemStore: (inner) => limitTransactionItems(inner, 25) },
+        });
+        const [closing, other] = await Promise.all([connect(), connect()]);
+        await closing.create('/held', '', { mode: CreateMode.EPHEMERAL });
+        await Promise.all(
+          Array.from({ length: 60 }, (_, i) => closing.exists(`/w${i}`, { watch: () => {} })),
+        );
+        const w = recorder();
+        await other.exists('/held', { watch: w.watcher });
+        await closing.close();
+        expect(closing.state).toBe('CLOSED');
+        await other.sync('/');
+        expect(await other.exists('/held')).toBeNull();
+        expect(w.events).toEqual(['NodeDeleted /held']);
+        // The paths it watched are free to use, and a new session opens as usual.
+        await other.create('/w0');
+        const next = await connect();
+        expect(await next.exists('/w0')).not.toBeNull();
       });
     });
   });

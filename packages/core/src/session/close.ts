@@ -1,0 +1,51 @@
+/**
+ * Ending a session: closed by its client, or expired by the heartbeat.
+ *
+ * Guarantee kept: an ephemeral node lives exactly as long as its session — the close deletes every
+ * ephemeral of the session in one transaction (one zxid, firing their watches like any delete),
+ * ends its watches (see `watch/ended-sessions.ts`), drops its epoch entry, removes its item, and
+ * tells its client (CLOSED or EXPIRED). Expiry waits for the deadline plus the clock-skew margin by
+ * the writer's own clock.
+ */
+import { forgetSession } from '../epoch/pending-events.js';
+import { parentOf } from '../model/path.js';
+import type { Requester, RequestOp, SessionItem, SystemNodeItem } from '../protocol/messages.js';
+import { deleteNode } from '../tree/delete.js';
+import { commitTxn } from '../tree/transaction.js';
+import { endSessionWatches } from '../watch/ended-sessions.js';
+import type { Chunk } from '../writer/chunk.js';
+import { nodeKey } from '../writer/keys.js';
+
+/** Ends `session` in one transaction; `to` (a client's close) gets the reply. */
+export async function closeSession(
+  chunk: Chunk,
+  session: number,
+  how: 'EXPIRED' | 'CLOSED',
+  to: Requester | undefined,
+): Promise<void> {
+  const sid = String(session);
+  const s = (await chunk.overlay.get<SessionItem>('session', sid))!;
+  const paths = [...s.ephemerals];
+  await chunk.overlay.prefetch(paths.flatMap((p) => [nodeKey(p), nodeKey(parentOf(p))]));
+  const txn = chunk.nextTxn();
+  for (const p of paths) {
+    const node = (await chunk.overlay.get<SystemNodeItem>('node', p))?.node;
+    if (node !== undefined && node.stat.ephemeralOwner === session) await deleteNode(chunk, p, -1, txn);
+  }
+  await endSessionWatches(chunk, s);
+  forgetSession(chunk.state.epoch, session);
+  chunk.overlay.set('session', sid, undefined);
+  await commitTxn(chunk, txn, to === undefined ? undefined : { ...to, result: { type: 'closeSession' } }, [
+    { session, state: how },
+  ]);
+}
+
+/** The heartbeat's `expireSession`: ends the session unless it was renewed (or ended) meanwhile. */
+export async function expireSession(
+  chunk: Chunk,
+  op: Extract<RequestOp, { type: 'expireSession' }>,
+): Promise<void> {
+  const session = await chunk.overlay.get<SessionItem>('session', String(op.target));
+  if (session === undefined || session.expiresAt + chunk.skew >= chunk.clock.now()) return;
+  await closeSession(chunk, op.target, 'EXPIRED', undefined);
+}

@@ -1,0 +1,86 @@
+/**
+ * Opening a session, and admitting each of its requests: renewal and de-duplication by `seq`.
+ *
+ * Guarantees kept: FIFO client order and at-most-once application — the writer remembers the
+ * highest `seq` applied per session (`lastSeq`, committed with the request) and drops a request at
+ * or below it; sessions — every admitted request renews the session's deadline in the same
+ * transaction, and a request of a session that is gone is answered `SESSIONEXPIRED`.
+ */
+
+import { releaseOnAck } from '../epoch/pending-events.js';
+import { FaaSKeeperError } from '../model/errors.js';
+import type { RequestOp, SessionItem, WriteRequest } from '../protocol/messages.js';
+import { endingSession } from '../watch/ended-sessions.js';
+import type { Chunk } from '../writer/chunk.js';
+
+/** Opens the session `request` names, unless its id is taken. */
+export async function openSession(
+  chunk: Chunk,
+  request: WriteRequest,
+  op: Extract<RequestOp, { type: 'openSession' }>,
+): Promise<void> {
+  const to = { session: request.session, seq: request.seq };
+  const sid = String(request.session);
+  const now = chunk.clock.now();
+  const session = await chunk.overlay.get<SessionItem>('session', sid);
+  const inUse = () =>
+    chunk.reply(
+      to,
+      undefined,
+      new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: session id already in use'),
+    );
+  if (session !== undefined) {
+    // A redelivered open of this very session is a duplicate; a later one is another client's.
+    if (request.seq > session.lastSeq) inUse();
+    return;
+  }
+  // An ended session's watches may still be being removed: its id is not free until then.
+  if (endingSession(chunk.state, request.session)) {
+    inUse();
+    return;
+  }
+  const created: SessionItem = {
+    id: request.session,
+    timeoutMs: op.timeoutMs,
+    expiresAt: now + op.timeoutMs,
+    lastSeq: request.seq,
+    ephemerals: [],
+    watchPaths: [],
+  };
+  chunk.overlay.set('session', sid, created);
+  chunk.reply(to, { type: 'session', timeoutMs: op.timeoutMs });
+}
+
+/**
+ * Admits a request of an open session: renews the session, uses up its `seq` and applies its
+ * `ack` to the epoch. Returns false when the request is not to be applied: a duplicate (dropped:
+ * it was applied and answered before), or its session is gone (answered `SESSIONEXPIRED`).
+ */
+export async function admit(chunk: Chunk, request: WriteRequest): Promise<boolean> {
+  const sid = String(request.session);
+  const now = chunk.clock.now();
+  const session = await chunk.overlay.get<SessionItem>('session', sid);
+  if (session === undefined) {
+    chunk.reply(
+      { session: request.session, seq: request.seq },
+      undefined,
+      new FaaSKeeperError('SESSIONEXPIRED', 'SESSIONEXPIRED: the session has expired'),
+    );
+    return false;
+  }
+  if (request.seq <= session.lastSeq) return false;
+  chunk.overlay.set('session', sid, { ...session, lastSeq: request.seq, expiresAt: now + session.timeoutMs });
+  releaseOnAck(chunk.state.epoch, request.session, request.ack);
+  return true;
+}
+
+/**
+ * Uses up the `seq` of a request answered without being applied (refused as malformed or over a
+ * limit): a session's seqs reach the writer without gaps (GCP's push order guard waits for
+ * lastSeq + 1), and a redelivery of it is then a duplicate.
+ */
+export async function useUpSeq(chunk: Chunk, session: number, seq: number): Promise<void> {
+  const s = await chunk.overlay.get<SessionItem>('session', String(session));
+  if (s !== undefined && seq > s.lastSeq)
+    chunk.overlay.set('session', String(session), { ...s, lastSeq: seq });
+}

@@ -1,0 +1,51 @@
+/**
+ * `delete`.
+ *
+ * Guarantees kept: the node, its parent's new metadata, its owner session's list of ephemerals and
+ * the TTL index change in one transaction; every one-shot watch on the node fires (and goes with
+ * the item), as do persistent watches on it and its parent.
+ */
+import { baseName, parentOf, ROOT } from '../model/path.js';
+import type { SystemNode, SystemNodeItem } from '../protocol/messages.js';
+import { removeEphemeral } from '../session/ephemerals.js';
+import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
+import { firePersistent } from '../watch/persistent.js';
+import type { Chunk } from '../writer/chunk.js';
+import type { Txn } from '../writer/txn.js';
+import { fail, nodeItem, sequentialCounter, setNode } from './nodes.js';
+import { unindexTtl } from './ttl.js';
+
+/** Deletes `path` if it exists, is at `version` (-1: any) and has no children. */
+export async function deleteNode(chunk: Chunk, path: string, version: number, txn: Txn): Promise<void> {
+  if (path === ROOT) throw fail('BADARGUMENTS', path, 'the root cannot be deleted');
+  const item = await nodeItem(chunk, path);
+  const node = item?.node;
+  if (node === undefined) throw fail('NONODE', path);
+  if (version !== -1 && node.stat.version !== version) throw fail('BADVERSION', path);
+  if (node.stat.numChildren > 0) throw fail('NOTEMPTY', path);
+  const parentPath = parentOf(path);
+  const parentItem = (await nodeItem(chunk, parentPath)) as SystemNodeItem;
+  const parent = parentItem.node!;
+  fireOneShot(txn, item!.dataWatches, 'NodeDeleted', path, 'data');
+  fireOneShot(txn, item!.childWatches, 'NodeDeleted', path, 'children');
+  chunk.overlay.set('node', path, undefined);
+  txn.write({ path, put: false });
+  const name = baseName(path);
+  const newParent: SystemNode = {
+    ...parent,
+    children: parent.children.filter((c) => c !== name),
+    // Kept as it is (a delete does not count), and written down for a node that lacked it.
+    createdChildren: sequentialCounter(parent),
+    stat: {
+      ...parent.stat,
+      cversion: parent.stat.cversion + 1,
+      pzxid: txn.zxid,
+      numChildren: parent.stat.numChildren - 1,
+    },
+  };
+  setNode(chunk, parentPath, parentItem, newParent, txn);
+  fireChildWatches(chunk, parentPath, txn);
+  firePersistent(chunk.state.persistentWatches, path, 'NodeDeleted', txn);
+  if (node.stat.ephemeralOwner !== 0) await removeEphemeral(chunk, node.stat.ephemeralOwner, path);
+  if (node.kind === 'ttl') await unindexTtl(chunk, path);
+}

@@ -1,0 +1,41 @@
+/**
+ * Shared pieces of the tree operations: errors, node items, and the sequential counter.
+ *
+ * Guarantee kept: the system store's node items are the authoritative tree; every change of a
+ * node's metadata is written to its item (keeping its watch registrations) and recorded in the
+ * transaction for the distributor, so both stores hold the same Stat.
+ */
+import { type ErrorCode, FaaSKeeperError } from '../model/errors.js';
+import type { SystemNode, SystemNodeItem } from '../protocol/messages.js';
+import type { Chunk } from '../writer/chunk.js';
+import type { Txn } from '../writer/txn.js';
+
+/** The error a failed operation answers with (ZooKeeper's code, and the path it concerns). */
+export const fail = (code: ErrorCode, path: string, detail?: string): FaaSKeeperError =>
+  new FaaSKeeperError(code, detail === undefined ? `${code}: ${path}` : `${code}: ${detail}: ${path}`, {
+    path,
+  });
+
+/** A node's item as the chunk sees it (after the chunk's changes so far). */
+export function nodeItem(chunk: Chunk, path: string): Promise<SystemNodeItem | undefined> {
+  return chunk.overlay.get<SystemNodeItem>('node', path);
+}
+
+/** Writes a node whose metadata changed, keeping its watch registrations. */
+export function setNode(chunk: Chunk, path: string, item: SystemNodeItem, node: SystemNode, txn: Txn): void {
+  const current = chunk.overlay.peek<SystemNodeItem>('node', path) ?? item;
+  chunk.overlay.set('node', path, { ...current, node });
+  txn.write({ path, put: true, stat: { ...node.stat }, children: [...node.children] });
+}
+
+/**
+ * The sequential counter of a node: how many children were ever created under it (ZooKeeper 3.8
+ * names `/q/n-` by this count; its reported cversion, 2 * creations - numChildren, also counts
+ * deletes). Kept in the system store as `createdChildren`; a node written before it was kept
+ * counts on from its cversion — the suffix the former rule would have given next, so no new name
+ * meets one given before. A node without deletes has cversion = creations, so the root of a fresh
+ * deployment (written by the bootstrap, without the field) is exact from its first child on.
+ */
+export function sequentialCounter(node: SystemNode): number {
+  return node.createdChildren ?? node.stat.cversion;
+}

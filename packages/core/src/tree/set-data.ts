@@ -1,0 +1,42 @@
+/**
+ * `setData`.
+ *
+ * Guarantees kept: optimistic concurrency — the version is checked against the system store's
+ * (authoritative) copy in the transaction that writes it; the node's data watches fire once and
+ * their registrations go in the same transaction.
+ */
+import { MAX_DATA_BYTES } from '../model/limits.js';
+import type { Stat } from '../model/stat.js';
+import { fireOneShot } from '../watch/one-shot.js';
+import { firePersistent } from '../watch/persistent.js';
+import type { Chunk } from '../writer/chunk.js';
+import type { Txn } from '../writer/txn.js';
+import { fail, nodeItem } from './nodes.js';
+
+/** Replaces the data of `path` if it is at `version` (-1: any); returns the new Stat. */
+export async function setData(
+  chunk: Chunk,
+  path: string,
+  data: Uint8Array,
+  version: number,
+  txn: Txn,
+): Promise<Stat> {
+  if (data.byteLength > MAX_DATA_BYTES) throw fail('BADARGUMENTS', path, 'data over 1 MiB');
+  const item = await nodeItem(chunk, path);
+  const node = item?.node;
+  if (node === undefined) throw fail('NONODE', path);
+  if (version !== -1 && node.stat.version !== version) throw fail('BADVERSION', path);
+  const stat: Stat = {
+    ...node.stat,
+    mzxid: txn.zxid,
+    mtime: txn.time,
+    version: node.stat.version + 1,
+    dataLength: data.byteLength,
+  };
+  fireOneShot(txn, item!.dataWatches, 'NodeDataChanged', path, 'data');
+  const { dataWatches: _fired, ...rest } = item!;
+  chunk.overlay.set('node', path, { ...rest, node: { ...node, stat } });
+  txn.write({ path, put: true, stat: { ...stat }, children: [...node.children], data });
+  firePersistent(chunk.state.persistentWatches, path, 'NodeDataChanged', txn);
+  return { ...stat };
+}

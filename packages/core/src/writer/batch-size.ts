@@ -1,0 +1,57 @@
+/**
+ * Sizing a chunk against the two limits a commit must respect: the system store's transaction
+ * (items per transaction) and one distributor message / the writer state item (bytes).
+ *
+ * Guarantee kept: a committed chunk can always be committed and forwarded — a chunk that could not
+ * would be retried forever and block every write behind it — and a request that alone exceeds a
+ * limit is refused (`BADARGUMENTS`) rather than applied in parts.
+ */
+import { byteLength, encodeMessage } from '../protocol/codec.js';
+import type { Chunk } from './chunk.js';
+
+/** The limits of one chunk, and what the requests taken so far use of them. */
+export class ChunkBudget {
+  private itemBytes = 0;
+
+  constructor(
+    /** Most items of one store transaction; one is kept for the writer's own item. */
+    private readonly maxItems: number,
+    /** Largest committed output: the smaller of the distributor message and store item limits. */
+    private readonly maxBytes: number,
+  ) {}
+
+  /**
+   * Checks the request just applied to `chunk` (whose output had `itemsBefore` items before it).
+   * Returns `undefined` when it fits (and counts it), or why it does not — the refusal to give
+   * when the request is alone in its chunk.
+   */
+  overflow(chunk: Chunk, itemsBefore: number): string | undefined {
+    if (chunk.overlay.dirtyCount() + 1 > this.maxItems)
+      return `the request touches more items than one transaction of this store can hold (${this.maxItems})`;
+    if (!Number.isFinite(this.maxBytes)) return undefined;
+    const added = chunk.items.slice(itemsBefore);
+    const envelope = encodedSizeBound(chunk.state.epoch) + 1024;
+    // A cheap upper bound first; the exact size only when the bound comes near the limit.
+    let addedBytes = encodedSizeBound(added);
+    if (this.itemBytes + addedBytes + envelope > this.maxBytes)
+      addedBytes = byteLength(encodeMessage(added)) + 16 * added.length;
+    if (this.itemBytes + addedBytes + envelope > this.maxBytes)
+      return `the request's committed result is ${addedBytes} bytes, more than one batch can hold (${this.maxBytes}: the distributor message and the writer state item)`;
+    this.itemBytes += addedBytes;
+    return undefined;
+  }
+}
+
+/**
+ * An upper bound of the bytes {@link encodeMessage} makes of plain data, without encoding it:
+ * bytes as base64, every string character as a 6-byte escape at worst.
+ */
+export function encodedSizeBound(value: unknown): number {
+  if (typeof value === 'string') return value.length * 6 + 2;
+  if (value === null || typeof value !== 'object') return 24;
+  if (value instanceof Uint8Array) return Math.ceil(value.byteLength / 3) * 4 + 16;
+  let n = 2;
+  if (Array.isArray(value)) for (const v of value) n += encodedSizeBound(v) + 1;
+  else for (const k in value) n += k.length * 6 + 4 + encodedSizeBound((value as Record<string, unknown>)[k]);
+  return n;
+}

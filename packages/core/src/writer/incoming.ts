@@ -1,0 +1,74 @@
+/**
+ * Decoding the writer queue's messages, and the items a batch of requests will read.
+ *
+ * Guarantee kept: a malformed or hostile message never blocks the ordered queue — it is decoded
+ * into a refusal (answered when it names its session and seq), never thrown.
+ */
+import { parentOf, ROOT } from '../model/path.js';
+import type { ReceivedMessage } from '../ports/queue.js';
+import type { ItemKey } from '../ports/system-store.js';
+import { decodeMessage } from '../protocol/codec.js';
+import type { Requester, WriteRequest } from '../protocol/messages.js';
+import { checkRequest } from '../protocol/validate.js';
+import { nodeKey, sessionKey } from './keys.js';
+
+/** A received message: the request it holds, or why it cannot be applied. */
+export type Incoming = {
+  message: ReceivedMessage;
+  request?: WriteRequest;
+  poison?: { problem: string; to?: Requester };
+};
+
+/** Decodes and checks one message. */
+export function decodeIncoming(message: ReceivedMessage): Incoming {
+  let raw: unknown;
+  try {
+    raw = decodeMessage(message.body);
+  } catch {
+    // Not JSON: nothing in it says whom to answer, so it is refused without a reply.
+    return { message, poison: { problem: 'request is not valid JSON' } };
+  }
+  const checked = checkRequest(raw);
+  if (checked.ok) return { message, request: checked.request };
+  const to =
+    checked.session !== undefined && checked.seq !== undefined
+      ? { session: checked.session, seq: checked.seq }
+      : undefined;
+  return {
+    message,
+    poison: to === undefined ? { problem: checked.problem } : { problem: checked.problem, to },
+  };
+}
+
+/** The items applying `items` reads first: their sessions, nodes and the nodes' parents. */
+export function prefetchKeys(items: readonly Incoming[]): ItemKey[] {
+  const keys: ItemKey[] = [];
+  for (const { request } of items) {
+    if (request === undefined) continue;
+    if (request.session > 0) keys.push(sessionKey(request.session));
+    const op = request.op;
+    const paths: string[] = [];
+    switch (op.type) {
+      case 'create':
+      case 'delete':
+      case 'setData':
+      case 'watchedRead':
+      case 'expireTtl':
+        paths.push(op.path);
+        break;
+      case 'multi':
+        for (const o of op.ops) paths.push(o.path);
+        break;
+      case 'expireSession':
+        keys.push(sessionKey(op.target));
+        break;
+      default:
+        break;
+    }
+    for (const p of paths) {
+      keys.push(nodeKey(p));
+      if (p !== ROOT) keys.push(nodeKey(parentOf(p)));
+    }
+  }
+  return keys;
+}

@@ -1,0 +1,125 @@
+/**
+ * Applying one request to a chunk: admission by its session, then the operation it asks for —
+ * handed to the tree, watch and session modules — or a refusal.
+ *
+ * Guarantee kept: every request gets exactly one outcome in zxid order (applied, refused with an
+ * error reply, or dropped as a duplicate), and a malformed one is consumed with a `BADARGUMENTS`
+ * reply rather than blocking the ordered queue.
+ */
+import { FaaSKeeperError } from '../model/errors.js';
+import type { MultiOpRequest, Requester, WriteRequest } from '../protocol/messages.js';
+import { closeSession, expireSession } from '../session/close.js';
+import { admit, openSession, useUpSeq } from '../session/lifecycle.js';
+import { nodeItem } from '../tree/nodes.js';
+import { transaction } from '../tree/transaction.js';
+import { expireTtl } from '../tree/ttl.js';
+import { registerOneShot } from '../watch/one-shot.js';
+import { addPersistent } from '../watch/persistent.js';
+import { removeWatches } from '../watch/remove.js';
+import type { Chunk } from './chunk.js';
+import type { Incoming } from './incoming.js';
+
+/** Applies one decoded request (or refuses a malformed one) to the chunk. */
+export async function applyRequest(chunk: Chunk, item: Incoming): Promise<void> {
+  const request = item.request;
+  if (request === undefined) {
+    await refuse(chunk, item, item.poison?.problem ?? 'malformed request');
+    return;
+  }
+  if (request.session === 0) {
+    await applySystemRequest(chunk, request);
+    return;
+  }
+  if (request.op.type === 'openSession') {
+    await openSession(chunk, request, request.op);
+    return;
+  }
+  if (!(await admit(chunk, request))) return;
+  const to: Requester = { session: request.session, seq: request.seq };
+  try {
+    await dispatch(chunk, request, to);
+  } catch (error) {
+    if (error instanceof FaaSKeeperError) chunk.reply(to, undefined, error);
+    else throw error;
+  }
+}
+
+/** Answers a request `BADARGUMENTS` without applying it (if it names whom to answer). */
+export async function refuse(chunk: Chunk, item: Incoming, problem: string): Promise<void> {
+  const to =
+    item.poison?.to ??
+    (item.request && item.request.session > 0
+      ? { session: item.request.session, seq: item.request.seq }
+      : undefined);
+  if (to === undefined) return;
+  await useUpSeq(chunk, to.session, to.seq);
+  chunk.reply(to, undefined, new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`));
+}
+
+async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Promise<void> {
+  const op = request.op;
+  switch (op.type) {
+    case 'ping':
+      chunk.reply(to, { type: 'ping' });
+      return;
+    case 'sync':
+      chunk.reply(to, { type: 'sync' });
+      return;
+    case 'create':
+    case 'delete':
+    case 'setData':
+      await transaction(
+        chunk,
+        request.session,
+        [{ ...op, op: op.type } as MultiOpRequest],
+        to,
+        false,
+        async ([r]) => {
+          if (r!.op === 'create') {
+            const created = (await nodeItem(chunk, r!.path))!.node!;
+            return { type: 'create', path: r!.path, stat: { ...created.stat } };
+          }
+          return r!.op === 'setData' ? { type: 'setData', stat: r!.stat } : { type: 'delete' };
+        },
+      );
+      return;
+    case 'multi':
+      if (op.ops.length === 0) chunk.reply(to, { type: 'multi', results: [] });
+      else
+        await transaction(chunk, request.session, op.ops, to, true, (results) => ({
+          type: 'multi',
+          results,
+        }));
+      return;
+    case 'watchedRead':
+      await registerOneShot(chunk, request.session, op.path, op.watch);
+      // The distributor answers with the node as of this point in zxid order.
+      chunk.items.push({ type: 'read', zxid: chunk.state.zxid, to, path: op.path });
+      return;
+    case 'addWatch':
+      chunk.state.persistentWatches = addPersistent(
+        chunk.state.persistentWatches,
+        request.session,
+        op.path,
+        op.mode,
+      );
+      chunk.reply(to, { type: 'addWatch' });
+      return;
+    case 'removeWatches':
+      await removeWatches(chunk, request.session, op.path, op.classes);
+      chunk.reply(to, { type: 'removeWatches' });
+      return;
+    case 'closeSession':
+      await closeSession(chunk, request.session, 'CLOSED', to);
+      return;
+    default:
+      throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${op.type} is not a client request`);
+  }
+}
+
+/** Requests of the heartbeat (session 0): it asks, the writer checks again before acting. */
+async function applySystemRequest(chunk: Chunk, request: WriteRequest): Promise<void> {
+  const op = request.op;
+  if (op.type === 'expireSession') await expireSession(chunk, op);
+  else if (op.type === 'expireTtl') await expireTtl(chunk, op);
+}
