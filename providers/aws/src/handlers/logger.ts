@@ -1,0 +1,20 @@
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@faaskeeper/core';
+
+/**
+ * The core's {@link Logger} port on Powertools for AWS Lambda's logger: structured JSON on stdout
+ * with the service name, cold start and (after `addContext`) the request id, at the level set by
+ * `POWERTOOLS_LOG_LEVEL` or Lambda's own log-level control (default INFO), so that CloudWatch and
+ * Logs Insights see the same fields every Powertools function logs.
+ * @param logger a configured Powertools logger; default one for service `faaskeeper`.
+ */
+export function powertoolsLogger(
+  logger: PowertoolsLogger = new PowertoolsLogger({ serviceName: 'faaskeeper' }),
+): Logger {
+  return {
+    debug: (message, fields) => logger.debug(message, fields ?? {}),
+    info: (message, fields) => logger.info(message, fields ?? {}),
+    warn: (message, fields) => logger.warn(message, fields ?? {}),
+    error: (message, fields) => logger.error(message, fields ?? {}),
+  };
+}
