@@ -2,9 +2,8 @@
 // Logger port, by default on Powertools' logger. No emulator needed.
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import {
-  type LogFields,
-  type Logger,
   MemoryChannel,
+  MemoryLogger,
   MemoryQueue,
   MemorySystemStore,
   MemoryUserStore,
@@ -12,15 +11,6 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AwsPorts } from '../src/config.js';
 import { createDistributorHandler, createWriterHandler, powertoolsLogger } from '../src/handlers/index.js';
-
-function recordingLogger(): Logger & { lines: { level: string; message: string; fields: LogFields }[] } {
-  const lines: { level: string; message: string; fields: LogFields }[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields: LogFields = {}) =>
-      lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 function ports(): AwsPorts {
   return {
@@ -46,7 +36,7 @@ afterEach(() => {
 
 describe('Lambda handlers log what they drop', () => {
   it('a dropped batch is logged by the distributor Lambda with its cause', async () => {
-    const logger = recordingLogger();
+    const logger = new MemoryLogger();
     const handler = createDistributorHandler({ ports: ports(), logger });
     const response = await handler({ Records: [record('{"batch":"not a number"}')] });
     // Dropped, not retried: an unreadable batch must not block the ones after it.
@@ -61,7 +51,7 @@ describe('Lambda handlers log what they drop', () => {
   });
 
   it('a failed start-up names its cause in the log, and the invocation fails', async () => {
-    const logger = recordingLogger();
+    const logger = new MemoryLogger();
     // No ports and no FAASKEEPER_* environment: the configuration cannot be read.
     const handler = createWriterHandler({ logger });
     await expect(handler({ Records: [record('{}')] })).rejects.toThrow(/environment variable/);

@@ -1,19 +1,10 @@
 // The Cloud Functions log what no caller sees: a failed start-up is logged and answered 503 with its
 // cause (it used to be a bare 503), and a refused push is logged once with its cause. No emulator.
-import { type BatchHandler, type LogFields, type Logger, TransientError } from '@faaskeeper/core';
+import { type BatchHandler, MemoryLogger, TransientError } from '@faaskeeper/core';
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { describe, expect, it } from 'vitest';
 import { type GcpFunctions, lazyGcpFunctions } from '../src/functions/gcp-functions.js';
 import { type PushEnvelope, pushFunction } from '../src/functions/handlers.js';
-
-function recordingLogger(): Logger & { lines: { level: string; message: string; fields: LogFields }[] } {
-  const lines: { level: string; message: string; fields: LogFields }[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields: LogFields = {}) =>
-      lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 /** Calls an HTTP function as the functions framework would; resolves the status and body it answered. */
 async function call(fn: HttpFunction, body: unknown): Promise<{ status: number; body: string }> {
@@ -43,7 +34,7 @@ const push = (id: string): PushEnvelope => ({
 
 describe('Cloud Functions log what they refuse', () => {
   it('a failed start-up names its cause in the 503 and the log, and the next call tries again', async () => {
-    const logger = recordingLogger();
+    const logger = new MemoryLogger();
     let opens = 0;
     const functions = lazyGcpFunctions(async () => {
       opens++;
@@ -71,14 +62,14 @@ describe('Cloud Functions log what they refuse', () => {
     const functions = lazyGcpFunctions(async (): Promise<GcpFunctions> => {
       opens++;
       return { writer: ok, distributor: ok, heartbeat: ok };
-    }, recordingLogger());
+    }, new MemoryLogger());
     expect((await call(functions.writer, push('1'))).status).toBe(204);
     expect((await call(functions.distributor, push('2'))).status).toBe(204);
     expect(opens).toBe(1);
   });
 
   it('a refused push is logged once with its cause, after transient failures were retried inside the invocation', async () => {
-    const logger = recordingLogger();
+    const logger = new MemoryLogger();
     let calls = 0;
     const handler: BatchHandler = async () => {
       calls++;

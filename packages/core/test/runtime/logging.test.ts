@@ -7,29 +7,11 @@ import {
   DISTRIBUTOR_GROUP,
   errorFields,
   jsonLogger,
-  type LogFields,
-  type Logger,
-  type LogLevel,
+  MemoryLogger,
   MemoryQueue,
   MemoryRuntime,
   type Queue,
 } from '../../src/index.js';
-
-interface Line {
-  level: LogLevel;
-  message: string;
-  fields: LogFields;
-}
-
-/** A logger that keeps its lines, to assert on. */
-function recordingLogger(): Logger & { lines: Line[] } {
-  const lines: Line[] = [];
-  const at =
-    (level: LogLevel) =>
-    (message: string, fields: LogFields = {}) =>
-      lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 async function until(condition: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -41,7 +23,7 @@ async function until(condition: () => boolean, ms = 5000): Promise<void> {
 
 describe('errors that reach no caller are logged', () => {
   it('a dropped batch is logged, once, with its cause', async () => {
-    const logger = recordingLogger();
+    const logger = new MemoryLogger();
     const service = createEmbeddedService({ logger });
     try {
       await service.ready;
@@ -66,7 +48,7 @@ describe('errors that reach no caller are logged', () => {
   });
 
   it('a failing poll is logged with its cause, and the poller goes on', async () => {
-    const logger = recordingLogger();
+    const logger = new MemoryLogger();
     const inner = new MemoryQueue('jobs');
     let failuresLeft = 1;
     // A queue whose first receive fails as an unreachable service would.
@@ -109,7 +91,7 @@ describe('errors that reach no caller are logged', () => {
   });
 
   it('a failed scheduled run is logged and the schedule goes on', async () => {
-    const logger = recordingLogger();
+    const logger = new MemoryLogger();
     const runtime = new MemoryRuntime({ logger });
     let runs = 0;
     runtime.schedule('heartbeat', 5, async () => {
