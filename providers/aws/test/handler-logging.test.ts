@@ -85,4 +85,36 @@ describe('Lambda handlers log what they drop', () => {
       error: { message: 'throttled' },
     });
   });
+
+  it("by default the handlers log on Powertools' logger, each line stamped with the invocation's request id", async () => {
+    const written: string[] = [];
+    for (const stream of [process.stdout, process.stderr])
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    const handler = createDistributorHandler({ ports: ports() });
+    await handler(
+      { Records: [record('not json')] },
+      {
+        awsRequestId: 'req-42',
+        functionName: 'faaskeeper-prod-distributor',
+        getRemainingTimeInMillis: () => 1000,
+      },
+    );
+    const lines = written
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'ERROR',
+      message: 'distributor: dropped an unreadable batch',
+      service: 'faaskeeper',
+      function_request_id: 'req-42',
+      function_name: 'faaskeeper-prod-distributor',
+      function: 'distributor',
+    });
+  });
 });

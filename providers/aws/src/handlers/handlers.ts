@@ -14,7 +14,7 @@ import { createAwsClients } from '../aws-clients.js';
 import { type AwsDeploymentConfig, type AwsPorts, configFromEnv, createAwsPorts } from '../config.js';
 import { BodyOffload } from '../sqs-offload.js';
 import type { LambdaContext, ScheduledEvent, SqsBatchResponse, SqsEvent } from './lambda-types.js';
-import { powertoolsLogger } from './logger.js';
+import { type LambdaLogger, powertoolsLogger } from './logger.js';
 import { recordsToMessages } from './sqs-event.js';
 
 /** What a handler factory takes; everything defaults to the Lambda environment. */
@@ -80,6 +80,26 @@ function lazyFunctions(options: HandlerOptions, clock: Clock, logger: Logger): (
   };
 }
 
+/**
+ * What one Lambda container keeps across invocations: its clock, its functions (built on the first
+ * invocation) and its logger — the given one, or Powertools' stamped with each invocation's context.
+ */
+function container(options: HandlerOptions): {
+  clock: Clock;
+  resolve: () => Resolved;
+  stamp: (context: LambdaContext | undefined) => void;
+} {
+  const clock = options.clock ?? systemClock;
+  const lambda: LambdaLogger | undefined = options.logger === undefined ? powertoolsLogger() : undefined;
+  return {
+    clock,
+    resolve: lazyFunctions(options, clock, options.logger ?? (lambda as LambdaLogger)),
+    stamp: (context) => {
+      if (context !== undefined) lambda?.addContext(context);
+    },
+  };
+}
+
 function invocation(
   clock: Clock,
   name: string,
@@ -95,9 +115,9 @@ function sqsHandler(
   name: 'writer' | 'distributor',
   options: HandlerOptions,
 ): (event: SqsEvent, context?: LambdaContext) => Promise<SqsBatchResponse> {
-  const clock = options.clock ?? systemClock;
-  const resolve = lazyFunctions(options, clock, options.logger ?? powertoolsLogger());
+  const { clock, resolve, stamp } = container(options);
   return async (event, context) => {
+    stamp(context);
     const resolved = resolve();
     const handler: BatchHandler = resolved.functions[name];
     const messages = await recordsToMessages(event.Records, resolved.offload);
@@ -131,9 +151,9 @@ export function createDistributorHandler(options: HandlerOptions = {}) {
  * through the writer queue.
  */
 export function createHeartbeatHandler(options: HandlerOptions = {}) {
-  const clock = options.clock ?? systemClock;
-  const resolve = lazyFunctions(options, clock, options.logger ?? powertoolsLogger());
+  const { clock, resolve, stamp } = container(options);
   return async (_event: ScheduledEvent, context?: LambdaContext): Promise<void> => {
+    stamp(context);
     await resolve().functions.heartbeat(invocation(clock, 'heartbeat', context, options.timeoutMs ?? 30_000));
   };
 }

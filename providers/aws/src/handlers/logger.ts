@@ -1,5 +1,12 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Logger } from '@faaskeeper/core';
+import type { LambdaContext } from './lambda-types.js';
+
+/** A {@link Logger} that can also stamp its lines with the Lambda invocation. */
+export interface LambdaLogger extends Logger {
+  /** Adds the invocation's request id, function name, version and memory to every later line. */
+  addContext(context: LambdaContext): void;
+}
 
 /**
  * The core's {@link Logger} port on Powertools for AWS Lambda's logger: structured JSON on stdout
@@ -10,11 +17,22 @@ import type { Logger } from '@faaskeeper/core';
  */
 export function powertoolsLogger(
   logger: PowertoolsLogger = new PowertoolsLogger({ serviceName: 'faaskeeper' }),
-): Logger {
+): LambdaLogger {
   return {
     debug: (message, fields) => logger.debug(message, fields ?? {}),
     info: (message, fields) => logger.info(message, fields ?? {}),
     warn: (message, fields) => logger.warn(message, fields ?? {}),
     error: (message, fields) => logger.error(message, fields ?? {}),
+    addContext: (context) => {
+      // Only a real Lambda context has a request id (the local runtime passes a partial one).
+      if (context.awsRequestId === undefined) return;
+      logger.addContext({
+        awsRequestId: context.awsRequestId,
+        functionName: context.functionName ?? '',
+        functionVersion: context.functionVersion ?? '',
+        invokedFunctionArn: context.invokedFunctionArn ?? '',
+        memoryLimitInMB: context.memoryLimitInMB ?? '',
+      } as Parameters<PowertoolsLogger['addContext']>[0]);
+    },
   };
 }
