@@ -45,7 +45,9 @@ export interface DeploymentOptions {
   onFunctionError?: (functionName: string, error: unknown) => void;
   /**
    * Where the functions and the runtime log what they cannot throw to a caller (a dropped batch, a
-   * failed poll, a failed start-up). Default: JSON lines on stderr at level `warn`.
+   * failed poll, a failed start-up) and what they retry. Default: JSON lines on stderr at level
+   * `error`, so a test run prints only what was lost (retried failures are `warn`, and reach
+   * `onFunctionError`).
    */
   logger?: Logger;
   /**
