@@ -1,6 +1,6 @@
 /**
  * `pnpm bench:zookeeper`: the embedded FaaSKeeper deployment and a local standalone Apache ZooKeeper,
- * measured in one run with the same workload, the same timing code (`measure` from `@faaskeeper/core`,
+ * measured in one run with the same workload, the same timing code (`measure` from `@faaskeeper/core/bench`,
  * as `pnpm bench` uses) and from the same Node process. Prints JSON with both sets of figures and the
  * ratios embedded / ZooKeeper.
  *
@@ -16,7 +16,8 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createEmbeddedService, type Measurement, measure } from '@faaskeeper/core';
+import { createEmbeddedService } from '@faaskeeper/core';
+import { type Measurement, measure } from '@faaskeeper/core/bench';
 // node-zookeeper-client rather than the `zookeeper` package: it is pure JavaScript speaking ZooKeeper's
 // wire protocol over a Node socket, so it installs with no native build (no node-gyp, no compiler) and
 // bundles no C client; `zookeeper` wraps the C client in a native addon, which needs a toolchain here

@@ -6,30 +6,31 @@
  * @packageDocumentation
  */
 
-export { type Measurement, measure, percentile } from './bench/measure.js';
 export { type ClientOptions, type ClientTransport, FaaSKeeperClient } from './client/client.js';
 export type * from './client/types.js';
+export { bootstrap } from './deployment/bootstrap.js';
+export { ClientPool } from './deployment/client-pool.js';
+export type { Deployment, DeploymentOptions, PortWrappers } from './deployment/deployment.js';
+export { Link as ClientLink } from './deployment/link.js';
 export { createDistributor, type DistributorOptions } from './distributor/distributor.js';
-export { bootstrap } from './embedded/bootstrap.js';
-export { ClientPool } from './embedded/client-pool.js';
 export {
   createEmbeddedService,
-  type Deployment,
-  type DeploymentOptions,
   type EmbeddedPorts,
   type EmbeddedService,
   type EmbeddedServiceOptions,
-  type PortWrappers,
 } from './embedded/embedded-service.js';
-export { Link as ClientLink } from './embedded/link.js';
-export { BindingSet } from './memory/binding-set.js';
+export {
+  createFunctions,
+  type FunctionPorts,
+  type Functions,
+  type FunctionsOptions,
+} from './functions/create-functions.js';
+export { ManualClock, settle } from './memory/manual-clock.js';
 export { MemoryChannel } from './memory/memory-channel.js';
+export { type LogLine, MemoryLogger } from './memory/memory-logger.js';
 export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
-export { MemoryRuntime, type RuntimeErrorListener } from './memory/memory-runtime.js';
 export { MemorySystemStore } from './memory/memory-system-store.js';
 export { MemoryUserStore } from './memory/memory-user-store.js';
-export { messagesToRetry, type PollQueueOptions, pollQueue } from './memory/poll-queue.js';
-export { scheduleOnClock } from './memory/schedule.js';
 export * from './model/create-mode.js';
 export * from './model/errors.js';
 export * from './model/limits.js';
@@ -39,6 +40,11 @@ export * from './ports/index.js';
 export { byteLength, decodeMessage, encodeMessage } from './protocol/codec.js';
 export * from './protocol/messages.js';
 export { checkRequest } from './protocol/validate.js';
+export { BindingSet } from './runtime/binding-set.js';
+export { MemoryRuntime, type RuntimeErrorListener } from './runtime/memory-runtime.js';
+export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/poll-queue.js';
+export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './runtime/retry.js';
+export { scheduleOnClock } from './runtime/schedule.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export { clone } from './util/clone.js';
 export {

@@ -3,6 +3,8 @@ import {
   type Binding,
   BindingSet,
   type Clock,
+  jsonLogger,
+  type Logger,
   type Meter,
   noMeter,
   pollQueue,
@@ -22,6 +24,11 @@ export interface SqsPollerRuntimeOptions {
   clock?: Clock;
   /** Called with every error a handler throws (the runtime retries it). */
   onError?: (functionName: string, error: unknown) => void;
+  /**
+   * Where failed polls (`error`) and failed invocations (`warn`) are logged. Default JSON lines on
+   * stderr at level `error`.
+   */
+  logger?: Logger;
   /** Long-poll wait of each receive. Default 20 s, as Lambda's event source mapping polls. */
   pollWaitMs?: number;
   /** Counts invocations and GB-seconds (duration × `memoryMb`), as Lambda bills them. */
@@ -55,6 +62,7 @@ export class SqsPollerRuntime implements Runtime {
   private readonly meter: Meter;
   private readonly memoryMb: number;
   private readonly redrive: SqsPollerRuntimeOptions['redrive'];
+  private readonly logger: Logger;
 
   constructor(options: SqsPollerRuntimeOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -63,6 +71,7 @@ export class SqsPollerRuntime implements Runtime {
     this.meter = options.meter ?? noMeter;
     this.memoryMb = options.memoryMb ?? 512;
     this.redrive = options.redrive;
+    this.logger = options.logger ?? jsonLogger({ level: 'error' });
   }
 
   /** Moves messages past the redrive policy's receive count to the dead-letter queue; returns the rest. */
@@ -97,6 +106,7 @@ export class SqsPollerRuntime implements Runtime {
       clock: this.clock,
       waitMs: this.pollWaitMs,
       retryBackoffCapMs: 100,
+      logger: this.logger,
       onError: this.onError,
       invoke: (run) => this.invoke(run),
       prepare: (messages) => this.redriven(queue, messages),
@@ -110,7 +120,7 @@ export class SqsPollerRuntime implements Runtime {
       name,
       intervalMs,
       (context) => this.invoke(() => handler(context)),
-      this.onError,
+      { logger: this.logger, onError: this.onError },
     );
     return this.bindings.track(inner);
   }

@@ -1,6 +1,7 @@
 export * from './channel.js';
 export * from './clock.js';
 export * from './errors.js';
+export * from './logger.js';
 export * from './meter.js';
 export * from './queue.js';
 export * from './runtime.js';

@@ -1,9 +1,6 @@
-import {
-  createEmbeddedService,
-  type Deployment,
-  type DeploymentOptions,
-} from '../embedded/embedded-service.js';
-import { settle } from '../ports/clock.js';
+import type { Deployment, DeploymentOptions } from '../deployment/deployment.js';
+import { createEmbeddedService } from '../embedded/embedded-service.js';
+import { settle } from '../memory/manual-clock.js';
 
 /**
  * A running deployment as the portable suites see it (guarantee tests, randomised fault runs): the

@@ -1,10 +1,11 @@
 import {
   type BatchHandler,
   type Clock,
-  createDistributor,
-  createHeartbeat,
-  createWriter,
+  createFunctions,
+  errorFields,
+  type Functions,
   type InvocationContext,
+  type Logger,
   type Meter,
   messagesToRetry,
   systemClock,
@@ -13,6 +14,7 @@ import { createAwsClients } from '../aws-clients.js';
 import { type AwsDeploymentConfig, type AwsPorts, configFromEnv, createAwsPorts } from '../config.js';
 import { BodyOffload } from '../sqs-offload.js';
 import type { LambdaContext, ScheduledEvent, SqsBatchResponse, SqsEvent } from './lambda-types.js';
+import { type LambdaLogger, powertoolsLogger } from './logger.js';
 import { recordsToMessages } from './sqs-event.js';
 
 /** What a handler factory takes; everything defaults to the Lambda environment. */
@@ -25,6 +27,11 @@ export interface HandlerOptions {
   offload?: BodyOffload;
   clock?: Clock;
   meter?: Meter;
+  /**
+   * Where the functions log what they drop or retry, and a failed start-up. Default: Powertools'
+   * Lambda logger (JSON on stdout, level from `POWERTOOLS_LOG_LEVEL`, default INFO).
+   */
+  logger?: Logger;
   /** Test hook: awaited by the distributor between two record writes. */
   betweenDistributorWrites?: (path: string) => Promise<void>;
   /** Default function timeout when the context gives none. Default 30 s. */
@@ -32,30 +39,64 @@ export interface HandlerOptions {
 }
 
 interface Resolved {
-  ports: AwsPorts;
+  functions: Functions;
   offload: BodyOffload | undefined;
-  config: AwsDeploymentConfig | undefined;
 }
 
-/** Builds the ports once per container (Lambda reuses it across invocations). */
-function lazyPorts(options: HandlerOptions): () => Resolved {
+/**
+ * Builds the ports and the functions once per container (Lambda reuses it across invocations). A
+ * failed start-up (configuration missing, clients that cannot be made) is logged with its cause and
+ * thrown: Lambda reports the invocation failed, and the next one tries again.
+ */
+function lazyFunctions(options: HandlerOptions, clock: Clock, logger: Logger): () => Resolved {
   let resolved: Resolved | undefined;
   return () => {
     if (resolved !== undefined) return resolved;
-    if (options.ports !== undefined) {
-      resolved = { ports: options.ports, offload: options.offload, config: options.config };
+    try {
+      let ports: AwsPorts;
+      let offload = options.offload;
+      let config = options.config;
+      if (options.ports !== undefined) ports = options.ports;
+      else {
+        config ??= configFromEnv();
+        const clients = createAwsClients(config);
+        ports = createAwsPorts(config, clients, options.meter);
+        offload ??= new BodyOffload({ client: clients.s3, bucket: config.bucket, prefix: 'sqs-bodies/' });
+      }
+      const functions = createFunctions(ports, {
+        clock,
+        logger,
+        clockSkewMs: config?.clockSkewMs ?? 1000,
+        ...(options.betweenDistributorWrites === undefined
+          ? {}
+          : { betweenDistributorWrites: options.betweenDistributorWrites }),
+      });
+      resolved = { functions, offload };
       return resolved;
+    } catch (error) {
+      logger.error('start-up failed: the function could not open its ports', errorFields(error));
+      throw error;
     }
-    const config = options.config ?? configFromEnv();
-    const clients = createAwsClients(config);
-    resolved = {
-      ports: createAwsPorts(config, clients, options.meter),
-      offload:
-        options.offload ??
-        new BodyOffload({ client: clients.s3, bucket: config.bucket, prefix: 'sqs-bodies/' }),
-      config,
-    };
-    return resolved;
+  };
+}
+
+/**
+ * What one Lambda container keeps across invocations: its clock, its functions (built on the first
+ * invocation) and its logger — the given one, or Powertools' stamped with each invocation's context.
+ */
+function container(options: HandlerOptions): {
+  clock: Clock;
+  resolve: () => Resolved;
+  stamp: (context: LambdaContext | undefined) => void;
+} {
+  const clock = options.clock ?? systemClock;
+  const lambda: LambdaLogger | undefined = options.logger === undefined ? powertoolsLogger() : undefined;
+  return {
+    clock,
+    resolve: lazyFunctions(options, clock, options.logger ?? (lambda as LambdaLogger)),
+    stamp: (context) => {
+      if (context !== undefined) lambda?.addContext(context);
+    },
   };
 }
 
@@ -71,16 +112,14 @@ function invocation(
 
 /** Wraps a core batch handler as an SQS Lambda handler with partial batch failure responses. */
 function sqsHandler(
-  name: string,
+  name: 'writer' | 'distributor',
   options: HandlerOptions,
-  make: (resolved: Resolved, clock: Clock) => BatchHandler,
 ): (event: SqsEvent, context?: LambdaContext) => Promise<SqsBatchResponse> {
-  const clock = options.clock ?? systemClock;
-  const resolve = lazyPorts(options);
-  let handler: BatchHandler | undefined;
+  const { clock, resolve, stamp } = container(options);
   return async (event, context) => {
+    stamp(context);
     const resolved = resolve();
-    handler ??= make(resolved, clock);
+    const handler: BatchHandler = resolved.functions[name];
     const messages = await recordsToMessages(event.Records, resolved.offload);
     const result = await handler(messages, invocation(clock, name, context, options.timeoutMs ?? 30_000));
     // FIFO: a failed message's later group members must come back too, or the group reorders.
@@ -96,14 +135,7 @@ function sqsHandler(
  * batch in one DynamoDB transaction and forwards it to the distributor queue (core `createWriter`).
  */
 export function createWriterHandler(options: HandlerOptions = {}) {
-  return sqsHandler('writer', options, ({ ports, config }, clock) =>
-    createWriter({
-      systemStore: ports.systemStore,
-      distributorQueue: ports.distributorQueue,
-      clock,
-      clockSkewMs: config?.clockSkewMs ?? 1000,
-    }),
-  );
+  return sqsHandler('writer', options);
 }
 
 /**
@@ -111,15 +143,7 @@ export function createWriterHandler(options: HandlerOptions = {}) {
  * Applies committed batches to the user store and answers on the session channels.
  */
 export function createDistributorHandler(options: HandlerOptions = {}) {
-  return sqsHandler('distributor', options, ({ ports }) =>
-    createDistributor({
-      userStore: ports.userStore,
-      channel: ports.channel,
-      ...(options.betweenDistributorWrites === undefined
-        ? {}
-        : { betweenWrites: options.betweenDistributorWrites }),
-    }),
-  );
+  return sqsHandler('distributor', options);
 }
 
 /**
@@ -127,17 +151,9 @@ export function createDistributorHandler(options: HandlerOptions = {}) {
  * through the writer queue.
  */
 export function createHeartbeatHandler(options: HandlerOptions = {}) {
-  const clock = options.clock ?? systemClock;
-  const resolve = lazyPorts(options);
-  let heartbeat: ((context: InvocationContext) => Promise<void>) | undefined;
+  const { clock, resolve, stamp } = container(options);
   return async (_event: ScheduledEvent, context?: LambdaContext): Promise<void> => {
-    const { ports, config } = resolve();
-    heartbeat ??= createHeartbeat({
-      systemStore: ports.systemStore,
-      writerQueue: ports.writerQueue,
-      clock,
-      clockSkewMs: config?.clockSkewMs ?? 1000,
-    });
-    await heartbeat(invocation(clock, 'heartbeat', context, options.timeoutMs ?? 30_000));
+    stamp(context);
+    await resolve().functions.heartbeat(invocation(clock, 'heartbeat', context, options.timeoutMs ?? 30_000));
   };
 }

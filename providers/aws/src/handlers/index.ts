@@ -12,6 +12,7 @@ export {
   type HandlerOptions,
 } from './handlers.js';
 export type * from './lambda-types.js';
+export { type LambdaLogger, powertoolsLogger } from './logger.js';
 export { messagesToEvent, recordsToMessages } from './sqs-event.js';
 
 /** The writer function's entry point (`handlers.writer`). */

@@ -42,4 +42,9 @@ export interface ScheduledEvent {
 export interface LambdaContext {
   functionName?: string;
   getRemainingTimeInMillis?: () => number;
+  /** The invocation's id; with the next three, what the logger adds to each line. */
+  awsRequestId?: string;
+  functionVersion?: string;
+  invokedFunctionArn?: string;
+  memoryLimitInMB?: string;
 }

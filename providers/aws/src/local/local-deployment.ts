@@ -7,7 +7,9 @@ import {
   type Clock,
   type Deployment,
   type DeploymentOptions,
+  errorFields,
   FaaSKeeperError,
+  jsonLogger,
   type Meter,
   systemClock,
 } from '@faaskeeper/core';
@@ -82,6 +84,8 @@ export async function createLocalAwsDeployment(
   options: LocalAwsDeploymentOptions = {},
 ): Promise<LocalAwsDeployment> {
   const clock = options.clock ?? systemClock;
+  // A test deployment: only what is lost (a dropped batch, a failed poll) is printed by default.
+  const logger = options.logger ?? jsonLogger({ level: 'error' });
   const ownStack = options.stack === undefined;
   const stack = options.stack ?? (await startLocalAwsStack());
   const clients: AwsClients = createAwsClients(stack.endpoints);
@@ -99,6 +103,7 @@ export async function createLocalAwsDeployment(
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
     };
   } catch (error) {
+    logger.error('start-up failed: provisioning the local deployment', errorFields(error));
     clients.destroy();
     if (ownStack) await stack.stop();
     throw error;
@@ -116,6 +121,7 @@ export async function createLocalAwsDeployment(
 
   const runtime = new SqsPollerRuntime({
     clock,
+    logger,
     ...(options.onFunctionError === undefined ? {} : { onError: options.onFunctionError }),
     ...((options.functionMeter ?? options.meter) === undefined
       ? {}
@@ -125,6 +131,7 @@ export async function createLocalAwsDeployment(
     config,
     ports,
     clock,
+    logger,
     ...(options.betweenDistributorWrites === undefined
       ? {}
       : { betweenDistributorWrites: options.betweenDistributorWrites }),
@@ -162,7 +169,7 @@ export async function createLocalAwsDeployment(
   ];
 
   const clientMeter = options.meter === undefined ? undefined : options.meter;
-  const pool = new ClientPool('local deployment');
+  const pool = new ClientPool('local deployment', logger);
   let closed = false;
 
   return {
@@ -222,7 +229,10 @@ export async function createLocalAwsDeployment(
         clients.destroy();
         await stack.stop();
       } else {
-        await destroyAwsDeployment(clients, config).catch(() => {});
+        // The stack stays up for other deployments; what is left of this one costs nothing there.
+        await destroyAwsDeployment(clients, config).catch((error) =>
+          logger.warn('close: deleting the local deployment failed', errorFields(error)),
+        );
         clients.destroy();
       }
     },

@@ -2,9 +2,11 @@ import {
   type BatchHandler,
   bootstrap,
   type Clock,
-  createDistributor,
-  createHeartbeat,
-  createWriter,
+  createFunctions,
+  errorFields,
+  jsonLogger,
+  type Logger,
+  type LogLevel,
   type Meter,
   noMeter,
   systemClock,
@@ -47,6 +49,8 @@ export interface GcpFunctionsOptions {
   /** The functions' configured memory and vCPU (what compute is billed for). Default 256 MiB, 0.167 vCPU. */
   functionSize?: FunctionSize;
   onError?: (functionName: string, error: unknown) => void;
+  /** Where the functions log what they drop, refuse or retry. Default JSON lines on stderr (Cloud Logging parses them). */
+  logger?: Logger;
   /** Test hook: awaited by the distributor between two record writes. */
   betweenDistributorWrites?: (path: string) => Promise<void>;
   /**
@@ -63,50 +67,42 @@ export interface GcpFunctionsOptions {
  */
 export function createGcpFunctions(ports: GcpPorts, options: GcpFunctionsOptions): GcpFunctions {
   const clock = options.clock ?? systemClock;
-  const skew = options.clockSkewMs ?? 1000;
   const meter = options.meter ?? noMeter;
-  const wrap = options.wrapHandler ?? ((_name, handler) => handler);
+  const logger = options.logger ?? jsonLogger();
   const common = {
     clock,
     meter,
+    logger,
     functionMeter: options.functionMeter ?? meter,
     timeoutMs: options.timeoutMs ?? 60_000,
     ...(options.functionSize ? { size: options.functionSize } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   };
-  const { systemStore, userStore, writerQueue, distributorQueue, channel } = ports;
+  const functions = createFunctions(ports, {
+    clock,
+    logger,
+    ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
+    ...(options.wrapHandler === undefined ? {} : { wrapHandler: options.wrapHandler }),
+    ...(options.betweenDistributorWrites === undefined
+      ? {}
+      : { betweenDistributorWrites: options.betweenDistributorWrites }),
+  });
   return {
-    writer: pushFunction(
-      wrap('writer', createWriter({ systemStore, distributorQueue, clock, clockSkewMs: skew })),
-      {
-        ...common,
-        functionName: 'writer',
-        order: writerOrderGuard(systemStore),
-      },
-    ),
-    distributor: pushFunction(
-      wrap(
-        'distributor',
-        createDistributor({
-          userStore,
-          channel,
-          ...(options.betweenDistributorWrites ? { betweenWrites: options.betweenDistributorWrites } : {}),
-        }),
-      ),
-      {
-        ...common,
-        functionName: 'distributor',
-        order: distributorOrderGuard({
-          datastore: options.datastore,
-          namespace: resourceNames(options.deployment).namespace,
-          meter,
-        }),
-      },
-    ),
-    heartbeat: scheduledFunction(createHeartbeat({ systemStore, writerQueue, clock, clockSkewMs: skew }), {
+    writer: pushFunction(functions.writer, {
       ...common,
-      functionName: 'heartbeat',
+      functionName: 'writer',
+      order: writerOrderGuard(ports.systemStore),
     }),
+    distributor: pushFunction(functions.distributor, {
+      ...common,
+      functionName: 'distributor',
+      order: distributorOrderGuard({
+        datastore: options.datastore,
+        namespace: resourceNames(options.deployment).namespace,
+        meter,
+      }),
+    }),
+    heartbeat: scheduledFunction(functions.heartbeat, { ...common, functionName: 'heartbeat' }),
   };
 }
 
@@ -131,39 +127,65 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Gcp
 }
 
 /**
- * Registers `writer`, `distributor` and `heartbeat` with the functions framework (the entry point a
- * Cloud Functions deployment names). The ports open on the first invocation and are reused by later
- * invocations of the same instance.
+ * The three entry points of an instance, opening the functions with `open` on the first call and
+ * reusing them. A failed start-up (ports that cannot be opened, a bootstrap that fails) is logged
+ * with its cause and answered 503 with the cause in the body: Pub/Sub pushes the message again, a
+ * scheduler call is retried by the next run, and the next invocation tries to start again.
  */
-export function registerGcpFunctions(config: GcpDeploymentConfig = configFromEnvironment()): void {
+export function lazyGcpFunctions(open: () => Promise<GcpFunctions>, logger: Logger): GcpFunctions {
   let opened: Promise<GcpFunctions> | undefined;
   const functions = () => {
-    opened ??= (async () => {
-      const ports = await openGcpPorts(config, 'push');
-      await bootstrap(ports.systemStore, ports.userStore);
-      const datastore =
-        config.datastore instanceof Datastore ? config.datastore : new Datastore(config.datastore);
-      return createGcpFunctions(ports, {
-        datastore,
-        deployment: config.deployment,
-        ...(config.meter ? { meter: config.meter } : {}),
-      });
-    })().catch((error) => {
+    opened ??= open().catch((error: unknown) => {
       opened = undefined; // the next invocation tries again
       throw error;
     });
     return opened;
   };
-  for (const name of ['writer', 'distributor', 'heartbeat'] as const) {
-    http(name, async (req, res) => {
+  const entry =
+    (name: keyof GcpFunctions): HttpFunction =>
+    async (req, res) => {
       let fns: GcpFunctions;
       try {
         fns = await functions();
-      } catch {
-        res.status(503).end(); // refused: Pub/Sub pushes again later
+      } catch (error) {
+        logger.error('start-up failed: the function could not open the deployment', {
+          function: name,
+          ...errorFields(error),
+        });
+        const cause = error instanceof Error ? error.message : String(error);
+        res.status(503).send(`start-up failed: ${cause}`); // refused: Pub/Sub pushes again later
         return;
       }
       await fns[name](req, res);
+    };
+  return { writer: entry('writer'), distributor: entry('distributor'), heartbeat: entry('heartbeat') };
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/**
+ * Registers `writer`, `distributor` and `heartbeat` with the functions framework (the entry point a
+ * Cloud Functions deployment names). The ports open on the first invocation and are reused by later
+ * invocations of the same instance. Logs are JSON lines on stderr at `LOG_LEVEL` (default `info`),
+ * which Cloud Logging turns into structured entries with their severity.
+ */
+export function registerGcpFunctions(
+  config: GcpDeploymentConfig = configFromEnvironment(),
+  options: { logger?: Logger } = {},
+): void {
+  const level = LOG_LEVELS.find((l) => l === process.env.LOG_LEVEL?.toLowerCase()) ?? 'info';
+  const logger = options.logger ?? jsonLogger({ level });
+  const functions = lazyGcpFunctions(async () => {
+    const ports = await openGcpPorts(config, 'push');
+    await bootstrap(ports.systemStore, ports.userStore);
+    const datastore =
+      config.datastore instanceof Datastore ? config.datastore : new Datastore(config.datastore);
+    return createGcpFunctions(ports, {
+      datastore,
+      deployment: config.deployment,
+      logger,
+      ...(config.meter ? { meter: config.meter } : {}),
     });
-  }
+  }, logger);
+  for (const name of ['writer', 'distributor', 'heartbeat'] as const) http(name, functions[name]);
 }

@@ -3,9 +3,12 @@ import {
   type Clock,
   type DistributorBatch,
   decodeMessage,
-  isRetryable,
+  errorFields,
+  jsonLogger,
+  type Logger,
   type Meter,
   type ReceivedMessage,
+  retry,
   type ScheduledHandler,
   type SessionItem,
   type SystemStore,
@@ -54,6 +57,11 @@ export interface PushFunctionOptions {
   order?: OrderGuard;
   /** Told of every error an invocation swallows into a retry or a refusal. */
   onError?: (functionName: string, error: unknown) => void;
+  /**
+   * Logs each refused message once with its cause (`warn`) and each failure retried inside the
+   * invocation (`debug`). Default JSON lines on stderr, which Cloud Logging parses.
+   */
+  logger?: Logger;
   /** Counts what the push delivery bills (`pubsub.subscribe-bytes`). */
   meter?: Meter;
   /** Counts the invocation and its compute (see {@link meterInvocation}). Default: `meter`. */
@@ -132,6 +140,8 @@ const RETRY_LATER = 503;
  */
 export function pushFunction(handler: BatchHandler, options: PushFunctionOptions): HttpFunction {
   const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? jsonLogger();
+  const fields = { function: options.functionName };
   const attempts = new Map<string, number>();
   const functionMeter = options.functionMeter ?? options.meter;
   const size = options.size ?? DEFAULT_FUNCTION_SIZE;
@@ -155,20 +165,25 @@ export function pushFunction(handler: BatchHandler, options: PushFunctionOptions
         return;
       }
       if (verdict === 'apply') {
-        for (let attempt = 0; ; attempt++) {
-          try {
+        // Half of the invocation's time is spent retrying transient failures; past it the message
+        // is refused.
+        await retry(
+          async () => {
             const result = await handler([message], { deadline, functionName: options.functionName });
             if (result.failed.length > 0)
               throw new Error(`${options.functionName} reported the message failed`);
-            break;
-          } catch (error) {
-            options.onError?.(options.functionName, error);
-            reported = error;
-            // Half of the invocation's time is spent retrying; past it the message is refused.
-            if (!isRetryable(error) || clock.now() > deadline - options.timeoutMs / 2) throw error;
-            await new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** attempt)));
-          }
-        }
+          },
+          {
+            clock,
+            deadline: deadline - options.timeoutMs / 2,
+            backoff: { baseMs: 5, maxMs: 200 },
+            onFailure: (error, failures) => {
+              options.onError?.(options.functionName, error);
+              reported = error;
+              logger.debug('invocation failed', { ...fields, failures, ...errorFields(error) });
+            },
+          },
+        );
         await options.order?.applied?.(message);
       }
       attempts.delete(message.id);
@@ -177,6 +192,11 @@ export function pushFunction(handler: BatchHandler, options: PushFunctionOptions
       // A crashed or failed invocation: refused, so Pub/Sub pushes the message again, as it does
       // when a Cloud Functions instance dies mid-request.
       if (error !== reported) options.onError?.(options.functionName, error);
+      logger.warn('refused a pushed message: Pub/Sub pushes it again', {
+        ...fields,
+        messageId: message.id,
+        ...errorFields(error),
+      });
       res.status(RETRY_LATER).end();
     }
   };
@@ -192,6 +212,8 @@ export function scheduledFunction(
     timeoutMs: number;
     clock?: Clock;
     onError?: (name: string, e: unknown) => void;
+    /** Logs a failed run with its cause (`warn`: the next scheduled run tries again). Default JSON lines on stderr. */
+    logger?: Logger;
     /** Counts the invocation and its compute. */
     functionMeter?: Meter;
     size?: FunctionSize;
@@ -204,6 +226,10 @@ export function scheduledFunction(
       res.status(204).end();
     } catch (error) {
       options.onError?.(options.functionName, error);
+      (options.logger ?? jsonLogger()).warn('scheduled run failed; the next run tries again', {
+        function: options.functionName,
+        ...errorFields(error),
+      });
       res.status(500).end();
     }
   };

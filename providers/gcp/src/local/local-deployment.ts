@@ -1,15 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  type BatchHandler,
   type Binding,
   bootstrap,
   ClientPool,
-  createDistributor,
-  createHeartbeat,
-  createWriter,
+  createFunctions,
   type Deployment,
   type DeploymentOptions,
+  errorFields,
   FaaSKeeperError,
+  jsonLogger,
   MemoryRuntime,
   type Meter,
   noMeter,
@@ -97,6 +96,8 @@ const HEARTBEAT_CALL_HEADER = 'x-faaskeeper-scheduler-call';
 export async function createLocalGcpDeployment(
   options: LocalGcpDeploymentOptions = {},
 ): Promise<LocalGcpDeployment> {
+  // A test deployment: only what is lost (a dropped batch, a failed poll) is printed by default.
+  const logger = options.logger ?? jsonLogger({ level: 'error' });
   const ownStack = options.stack === undefined;
   const stack = options.stack ?? (await startLocalGcpStack());
   const clock = options.clock ?? systemClock;
@@ -129,23 +130,21 @@ export async function createLocalGcpDeployment(
     const wrapHandler = options.wrapHandler ?? ((_name, h) => h);
     const functionMeter = options.functionMeter ?? meter;
     const functionSize = options.functionSize ?? DEFAULT_FUNCTION_SIZE;
-    const runtime = new MemoryRuntime(
-      options.onFunctionError === undefined ? { clock } : { clock, onError: options.onFunctionError },
-    );
+    const runtime = new MemoryRuntime({
+      clock,
+      logger,
+      ...(options.onFunctionError === undefined ? {} : { onError: options.onFunctionError }),
+    });
     const skew = options.clockSkewMs ?? 1000;
-    const heartbeat = createHeartbeat({ systemStore, writerQueue, clock, clockSkewMs: skew });
-    const writer: BatchHandler = wrapHandler(
-      'writer',
-      createWriter({ systemStore, distributorQueue, clock, clockSkewMs: skew }),
-    );
-    const distributor: BatchHandler = wrapHandler(
-      'distributor',
-      createDistributor({
-        userStore,
-        channel: ports.channel,
-        ...(options.betweenDistributorWrites ? { betweenWrites: options.betweenDistributorWrites } : {}),
-      }),
-    );
+    const { writer, distributor, heartbeat } = createFunctions(ports, {
+      clock,
+      logger,
+      clockSkewMs: skew,
+      wrapHandler,
+      ...(options.betweenDistributorWrites
+        ? { betweenDistributorWrites: options.betweenDistributorWrites }
+        : {}),
+    });
     await bootstrap(systemStore, userStore);
     const names = resourceNames(deployment);
     const bindings: Binding[] = [];
@@ -166,6 +165,7 @@ export async function createLocalGcpDeployment(
         functionMeter,
         functionSize,
         wrapHandler,
+        logger,
         onError: (fn, error) => {
           const call = fn === 'heartbeat' ? heartbeatCall.getStore() : undefined;
           // A failed scheduled run is reported once, by the stand-in, with this error.
@@ -236,7 +236,7 @@ export async function createLocalGcpDeployment(
       );
     }
     // Every client behind a link a test can cut and heal (partition faults), as in the embedded deployment.
-    const pool = new ClientPool('local GCP deployment');
+    const pool = new ClientPool('local GCP deployment', logger);
     let closed = false;
     return {
       clock,
@@ -288,7 +288,13 @@ export async function createLocalGcpDeployment(
             [names.writerTopic, names.distributorTopic].map((t) =>
               c.subscriber
                 .deleteSubscription({ subscription: subscriptionPath(c, `${t}-push`) })
-                .catch(() => undefined),
+                // The emulator forgets it at stop; on a shared stack it then pushes to a closed port.
+                .catch((error: unknown) =>
+                  logger.warn('close: deleting a push subscription failed', {
+                    subscription: `${t}-push`,
+                    ...errorFields(error),
+                  }),
+                ),
             ),
           );
           await served?.close();
@@ -297,6 +303,7 @@ export async function createLocalGcpDeployment(
       },
     };
   } catch (error) {
+    logger.error('start-up failed: deploying on the local GCP stack', errorFields(error));
     if (ownStack) await stack.stop();
     throw error;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../ports/clock.js';
+import { ManualClock } from '../../memory/manual-clock.js';
 import { LimitExceededError } from '../../ports/errors.js';
 import type { OutgoingMessage, Queue, ReceivedMessage } from '../../ports/queue.js';
 import { type FixtureCleanup, sleep, withFixture } from './support.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, settle } from '../../ports/clock.js';
+import { ManualClock, settle } from '../../memory/manual-clock.js';
 import type { OutgoingMessage, Queue, ReceivedMessage } from '../../ports/queue.js';
 import type { BatchResult, InvocationContext, Runtime } from '../../ports/runtime.js';
 import { type FixtureCleanup, sleep, waitUntil, withFixture } from './support.js';

@@ -1,4 +1,4 @@
-import { settle } from '../../ports/clock.js';
+import { settle } from '../../memory/manual-clock.js';
 
 /**
  * What a contract suite's factory returns besides the port under test: an optional `cleanup`

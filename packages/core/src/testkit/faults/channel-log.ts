@@ -1,4 +1,4 @@
-import type { PortWrappers } from '../../embedded/embedded-service.js';
+import type { PortWrappers } from '../../deployment/deployment.js';
 import type { Channel } from '../../ports/channel.js';
 import { decodeMessage } from '../../protocol/codec.js';
 import type { ChannelMessage } from '../../protocol/messages.js';

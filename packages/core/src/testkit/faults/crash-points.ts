@@ -3,7 +3,7 @@ import {
   type EmbeddedService,
   type EmbeddedServiceOptions,
 } from '../../embedded/embedded-service.js';
-import { ManualClock } from '../../ports/clock.js';
+import { ManualClock } from '../../memory/manual-clock.js';
 import type { ReceivedMessage } from '../../ports/queue.js';
 import { decodeMessage } from '../../protocol/codec.js';
 import type { DistributorBatch, DistributorItem, RequestOp, WriteRequest } from '../../protocol/messages.js';

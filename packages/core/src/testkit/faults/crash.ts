@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { PortWrappers } from '../../embedded/embedded-service.js';
+import type { PortWrappers } from '../../deployment/deployment.js';
 import type { Channel } from '../../ports/channel.js';
 import type { Queue, ReceivedMessage } from '../../ports/queue.js';
 import type { BatchHandler } from '../../ports/runtime.js';

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { PortWrappers } from '../../embedded/embedded-service.js';
+import type { PortWrappers } from '../../deployment/deployment.js';
 import type { Channel } from '../../ports/channel.js';
 import { TransientError } from '../../ports/errors.js';
 import type { Queue, ReceiveOptions } from '../../ports/queue.js';

@@ -1,6 +1,7 @@
-import type { EmbeddedPorts, PortWrappers } from '../../embedded/embedded-service.js';
+import type { PortWrappers } from '../../deployment/deployment.js';
+import type { EmbeddedPorts } from '../../embedded/embedded-service.js';
+import { settle } from '../../memory/manual-clock.js';
 import type { Channel } from '../../ports/channel.js';
-import { settle } from '../../ports/clock.js';
 import type { Queue } from '../../ports/queue.js';
 import type { SystemStore } from '../../ports/system-store.js';
 import type { UserStore } from '../../ports/user-store.js';

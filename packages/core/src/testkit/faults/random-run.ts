@@ -1,10 +1,11 @@
 import type { FaaSKeeperClient } from '../../client/client.js';
 import type { Op } from '../../client/types.js';
-import type { EmbeddedPorts, EmbeddedServiceOptions, PortWrappers } from '../../embedded/embedded-service.js';
+import type { PortWrappers } from '../../deployment/deployment.js';
+import type { EmbeddedPorts, EmbeddedServiceOptions } from '../../embedded/embedded-service.js';
+import { ManualClock } from '../../memory/manual-clock.js';
 import { CreateMode } from '../../model/create-mode.js';
 import { FaaSKeeperError } from '../../model/errors.js';
 import type { Channel } from '../../ports/channel.js';
-import { ManualClock } from '../../ports/clock.js';
 import type { UserStore } from '../../ports/user-store.js';
 import type { ChannelMessage, SessionItem, SystemNodeItem } from '../../protocol/messages.js';
 import { checkLinearizable, type LinearizabilityResult, type Operation } from '../linearizability/checker.js';

@@ -1,10 +1,10 @@
 import { afterEach, expect } from 'vitest';
 import type { ClientOptions, FaaSKeeperClient } from '../../client/client.js';
 import type { WatchedEvent } from '../../client/types.js';
-import type { DeploymentOptions } from '../../embedded/embedded-service.js';
+import type { DeploymentOptions } from '../../deployment/deployment.js';
+import { ManualClock } from '../../memory/manual-clock.js';
 import { type ErrorCode, ErrorCodes, FaaSKeeperError } from '../../model/errors.js';
 import type { Channel, ChannelSubscription } from '../../ports/channel.js';
-import { ManualClock } from '../../ports/clock.js';
 import { LimitExceededError } from '../../ports/errors.js';
 import type { SystemStore } from '../../ports/system-store.js';
 import type { DeploymentTarget, TestDeployment } from '../target.js';

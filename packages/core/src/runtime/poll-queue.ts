@@ -1,7 +1,8 @@
 import type { Clock } from '../ports/clock.js';
+import { errorFields, type Logger } from '../ports/logger.js';
 import type { Queue, ReceivedMessage } from '../ports/queue.js';
 import type { BatchHandler, Binding, QueueBindingOptions } from '../ports/runtime.js';
-import { delay } from '../util/async.js';
+import { type Backoff, backoffDelay, pause } from './retry.js';
 
 /**
  * Which messages of a batch to hand out again after a partial failure: the failed ones and, to
@@ -26,9 +27,11 @@ export interface PollQueueOptions extends QueueBindingOptions {
   clock: Clock;
   /** Long-poll wait of each receive. */
   waitMs: number;
-  /** Longest back-off between redeliveries of a failing batch (real time). */
+  /** Longest back-off between redeliveries of a failing batch. Default 50 ms. */
   retryBackoffCapMs?: number;
-  /** Told of every error: a handler's, or a queue call's (the poller carries on). */
+  /** Logs every error once with its cause: a failed poll at `error`, a failed invocation at `warn`. */
+  logger: Logger;
+  /** Also told of every error: a handler's, or a queue call's (the poller carries on). */
   onError?: ((functionName: string, error: unknown) => void) | undefined;
   /** Wraps each invocation (e.g. to meter it as the provider bills). */
   invoke?: <T>(run: () => Promise<T>) => Promise<T>;
@@ -45,9 +48,16 @@ export interface PollQueueOptions extends QueueBindingOptions {
  * back at once.
  */
 export function pollQueue(queue: Queue, handler: BatchHandler, options: PollQueueOptions): Binding {
-  const report = (error: unknown) => options.onError?.(options.functionName, error);
+  const fields = { function: options.functionName, queue: queue.name };
+  const report = (what: string, error: unknown, level: 'warn' | 'error' = 'error') => {
+    options.logger[level](what, { ...fields, ...errorFields(error) });
+    options.onError?.(options.functionName, error);
+  };
   const invoke = options.invoke ?? ((run) => run());
-  const cap = options.retryBackoffCapMs ?? 50;
+  // A queue that cannot be reached is polled again from 20 ms up to once a second; a failing batch
+  // is redelivered twice at once, then after 2, 4, … ms up to the cap.
+  const pollBackoff: Backoff = { baseMs: 20, maxMs: 1000 };
+  const redeliveryBackoff: Backoff = { baseMs: 2, maxMs: options.retryBackoffCapMs ?? 50, immediate: 2 };
   let running = true;
   // While the loop only waits for messages, stop() need not wait for it (a wrapped queue may not
   // offer interrupt(), and a long poll on a ManualClock never times out by itself).
@@ -65,19 +75,23 @@ export function pollQueue(queue: Queue, handler: BatchHandler, options: PollQueu
         });
       } catch (error) {
         waiting = false;
-        report(error);
+        report('poll failed: receiving from the queue; polling again after a back-off', error);
         failures++;
-        await delay(Math.min(1000, 10 * 2 ** Math.min(failures, 7)));
+        await pause(options.clock, backoffDelay(pollBackoff, failures));
         continue;
       }
       waiting = false;
       if (!running) {
-        if (messages.length > 0) await queue.release(messages.map((m) => m.receipt)).catch(report);
+        // They would come back after their visibility timeout anyway; released, they come back now.
+        if (messages.length > 0)
+          await queue
+            .release(messages.map((m) => m.receipt))
+            .catch((error) => report('poll stopped: could not release held messages', error, 'warn'));
         break;
       }
       if (options.prepare !== undefined)
         messages = await options.prepare(messages).catch((error) => {
-          report(error);
+          report('poll: preparing the batch failed; the handler gets it as received', error);
           return messages;
         });
       if (messages.length === 0) continue;
@@ -91,7 +105,7 @@ export function pollQueue(queue: Queue, handler: BatchHandler, options: PollQueu
         );
         failed = messagesToRetry(messages, new Set(result.failed));
       } catch (error) {
-        report(error);
+        report('invocation failed: its whole batch is handed out again', error, 'warn');
         failed = new Set(messages.map((m) => m.id));
       }
       const ok = messages.filter((m) => !failed.has(m.id)).map((m) => m.receipt);
@@ -101,11 +115,11 @@ export function pollQueue(queue: Queue, handler: BatchHandler, options: PollQueu
         if (retry.length > 0) await queue.release(retry);
       } catch (error) {
         // Undeleted messages come back after their visibility timeout; handlers are idempotent.
-        report(error);
+        report('poll failed: acknowledging the batch; it comes back after its visibility timeout', error);
       }
       if (retry.length > 0) {
         failures++;
-        await delay(Math.min(cap, failures <= 2 ? 0 : 2 ** (failures - 2)));
+        await pause(options.clock, backoffDelay(redeliveryBackoff, failures));
       } else failures = 0;
     }
   })();

@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../ports/clock.js';
+import { jsonLogger, type Logger } from '../ports/logger.js';
 import type { Queue } from '../ports/queue.js';
 import type {
   BatchHandler,
@@ -22,10 +23,16 @@ export class MemoryRuntime implements Runtime {
   private readonly clock: Clock;
   private readonly bindings = new BindingSet();
   private readonly onError: RuntimeErrorListener | undefined;
+  private readonly logger: Logger;
 
-  constructor(options: { clock?: Clock; onError?: RuntimeErrorListener } = {}) {
+  /**
+   * @param options.logger where failed polls (`error`) and failed invocations (`warn`) are logged;
+   *   default JSON lines on stderr at level `error`.
+   */
+  constructor(options: { clock?: Clock; onError?: RuntimeErrorListener; logger?: Logger } = {}) {
     this.clock = options.clock ?? systemClock;
     this.onError = options.onError;
+    this.logger = options.logger ?? jsonLogger({ level: 'error' });
   }
 
   bindQueue(queue: Queue, handler: BatchHandler, options: QueueBindingOptions): Binding {
@@ -33,13 +40,17 @@ export class MemoryRuntime implements Runtime {
       ...options,
       clock: this.clock,
       waitMs: 60_000,
+      logger: this.logger,
       onError: this.onError,
     });
     return this.bindings.track(inner);
   }
 
   schedule(name: string, intervalMs: number, handler: ScheduledHandler): Binding {
-    const inner = scheduleOnClock(this.clock, name, intervalMs, handler, this.onError);
+    const inner = scheduleOnClock(this.clock, name, intervalMs, handler, {
+      logger: this.logger,
+      onError: this.onError,
+    });
     return this.bindings.track(inner);
   }
 

@@ -1,5 +1,6 @@
 import { type ClientOptions, type ClientTransport, FaaSKeeperClient } from '../client/client.js';
 import { FaaSKeeperError } from '../model/errors.js';
+import { errorFields, jsonLogger, type Logger } from '../ports/logger.js';
 import { Link } from './link.js';
 
 /**
@@ -11,7 +12,14 @@ export class ClientPool {
   private readonly links = new Map<FaaSKeeperClient, Link>();
   private closed = false;
 
-  constructor(private readonly what: string) {}
+  /**
+   * @param what names the deployment in errors (`the ${what} is closed`).
+   * @param logger where a client that fails to close is logged (`warn`).
+   */
+  constructor(
+    private readonly what: string,
+    private readonly logger: Logger = jsonLogger({ level: 'error' }),
+  ) {}
 
   /** Connects a client over `transport`. @throws FaaSKeeperError CONNECTIONLOSS once the pool is closed. */
   async connect(transport: ClientTransport, options: ClientOptions): Promise<FaaSKeeperClient> {
@@ -40,7 +48,12 @@ export class ClientPool {
       [...this.links.entries()].map(async ([client, link]) => {
         if (link.isCut) link.heal();
         await Promise.race([
-          client.close().catch(() => {}),
+          // The deployment goes away regardless; a session that did not end cleanly expires.
+          client
+            .close()
+            .catch((error) =>
+              this.logger.warn(`closing a client of the ${this.what} failed`, errorFields(error)),
+            ),
           new Promise((r) => setTimeout(r, graceMs).unref()),
         ]);
       }),
