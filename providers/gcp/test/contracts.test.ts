@@ -13,10 +13,10 @@ import {
   DatastoreSystemStore,
   DatastoreUserStore,
   GcsUserStore,
-  missingStorageEmulator,
   PubSubChannel,
   PubSubQueue,
 } from '../src/index.js';
+import { missingStorageEmulator } from '../src/local/index.js';
 import { unique, whenEmulators } from './support.js';
 
 whenEmulators((stack) => {

@@ -11,7 +11,6 @@ import {
   dataImports,
   deployGcp,
   destroyGcp,
-  type GcpConnectOptions,
   gcpClientConfigFromOutputs,
   locateTerraform,
   SYNTH_FILES,
@@ -19,7 +18,8 @@ import {
   TERRAFORM_OUTPUTS,
   TerraformCommandError,
   TerraformNotFoundError,
-} from '../src/index.js';
+} from '../src/deploy/index.js';
+import type { GcpConnectOptions } from '../src/index.js';
 import { configuration } from './deploy-support.js';
 
 let dir: string;
@@ -357,7 +357,7 @@ describe.skipIf(installedTerraform === undefined)(
       await synthesizeGcp({ ...base, outDir: out });
       // With the import blocks deploy --adopt-data adds.
       await writeFile(join(out, SYNTH_FILES.imports), JSON.stringify(dataImports(base)));
-      const { spawnRunner } = await import('../src/index.js');
+      const { spawnRunner } = await import('../src/deploy/index.js');
       const terraformBin = installedTerraform as string;
       const result = await spawnRunner(terraformBin, ['providers'], { cwd: out });
       expect(result.stderr).not.toMatch(/Error/);
@@ -382,7 +382,7 @@ describe.skipIf(installedTerraform === undefined)(
         join(out, SYNTH_FILES.imports),
         JSON.stringify(dataImports({ ...base, userStore: 'datastore' })),
       );
-      const { spawnRunner } = await import('../src/index.js');
+      const { spawnRunner } = await import('../src/deploy/index.js');
       const result = await spawnRunner(installedTerraform as string, ['providers'], { cwd: out });
       expect(result.stderr).not.toMatch(/Error/);
       expect(result.code).toBe(0);

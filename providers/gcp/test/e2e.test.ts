@@ -5,7 +5,8 @@
 // The guarantees themselves are checked by core's suite in guarantees-*.test.ts.
 import { CreateMode, type FaaSKeeperClient, type WatchedEvent } from '@faaskeeper/core';
 import { describe, expect, it } from 'vitest';
-import { connect, createLocalGcpDeployment, missingStorageEmulator } from '../src/index.js';
+import { connect } from '../src/index.js';
+import { createLocalGcpDeployment, missingStorageEmulator } from '../src/local/index.js';
 import { whenEmulators } from './support.js';
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data);

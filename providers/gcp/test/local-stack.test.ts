@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { missingEmulators, startLocalGcpStack } from '../src/index.js';
+import { missingEmulators, startLocalGcpStack } from '../src/local/index.js';
 
 /** Local addresses the process `pid` listens on (TCP), from `ss`. */
 function listening(pid: number): string[] {

@@ -6,7 +6,7 @@ import {
   missingEmulators,
   missingStorageEmulator,
   startLocalGcpStack,
-} from '../src/index.js';
+} from '../src/local/index.js';
 
 /** Why the GCP tests cannot run here (`undefined`: they can), decided at run time. */
 export const missing = missingEmulators();
