@@ -393,11 +393,11 @@ export class DynamoDbSystemStore implements SystemStore {
           continue;
         }
         if (!(error instanceof TransientError) || attempt >= this.conflictRetries) throw error;
-        attempt++;
         // Contention with a concurrent transaction: back off with jitter and try again. The attempt
         // may have committed unseen (a timeout): store large values again under new keys, so that a
         // retry never commits a pointer whose object someone may since have deleted as replaced.
         await new Promise((r) => setTimeout(r, 5 * 2 ** attempt + Math.random() * 10));
+        attempt++;
         if (prepared.some((p) => p.pointer !== undefined))
           prepared = await Promise.all(ops.map((op) => this.prepare(op)));
         continue;
