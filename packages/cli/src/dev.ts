@@ -92,7 +92,7 @@ async function startAws(name: string, out: (line: string) => void): Promise<Loca
 /** Starts the Datastore and Pub/Sub emulators and a deployment on them; a string says why it cannot. */
 async function startGcp(name: string, out: (line: string) => void): Promise<LocalRun | string> {
   const gcp = await importOptional(
-    () => import('@faaskeeper/gcp'),
+    () => import('@faaskeeper/gcp/local'),
     'faaskeeper dev --provider gcp',
     '@faaskeeper/gcp',
   );

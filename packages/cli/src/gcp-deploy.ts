@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp';
+import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp/deploy';
 import type { CliStreams } from './main.js';
 import { BAD_DEPLOYMENT_NAME, importForCommand } from './optional-import.js';
 import { ExitCode } from './shell/commands.js';
@@ -193,7 +193,7 @@ export async function runGcpDeployCommand(
   }
   // Loaded on demand: the GCP provider is an optional peer dependency of the CLI.
   const gcp = await importForCommand(
-    () => import('@faaskeeper/gcp'),
+    () => import('@faaskeeper/gcp/deploy'),
     `faaskeeper ${command} gcp`,
     '@faaskeeper/gcp esbuild',
     streams.errorOutput,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@faaskeeper/aws';
 import { localAwsStackMissing } from '@faaskeeper/aws/local';
+import { requireOrSkip } from '@faaskeeper/core/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDev } from '../src/dev.js';
 import { ExitCode, main } from '../src/index.js';
@@ -28,13 +29,7 @@ function alive(pid: number): boolean {
 
 describe('faaskeeper dev', () => {
   it('serves clients and the shell through the written connect options and stops its emulators on abort', async (ctx) => {
-    const missing = localAwsStackMissing();
-    if (missing !== undefined) {
-      // On CI the emulators are always present: a missing one is a failure there.
-      if (process.env.CI) throw new Error(`the local AWS stack cannot run on CI: ${missing}`);
-      ctx.skip(`local AWS stack unavailable: ${missing}`);
-      return;
-    }
+    if (!requireOrSkip(ctx, localAwsStackMissing(), 'the local AWS stack')) return;
     const abort = new AbortController();
     const out: string[] = [];
     const err: string[] = [];

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp';
+import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp/deploy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GcpDeployDependencies, namesGcp, runGcpDeployCommand } from '../src/gcp-deploy.js';
 import { ExitCode, main } from '../src/index.js';

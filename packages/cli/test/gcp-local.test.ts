@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createLocalGcpDeployment, missingEmulators, startLocalGcpStack } from '@faaskeeper/gcp';
+import { requireOrSkip } from '@faaskeeper/core/testkit';
+import { connect } from '@faaskeeper/gcp';
+import { createLocalGcpDeployment, missingEmulators, startLocalGcpStack } from '@faaskeeper/gcp/local';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { runDev } from '../src/dev.js';
 import { ExitCode, main } from '../src/index.js';
@@ -22,11 +24,7 @@ afterAll(async () => {
 
 /** Skips (with the reason) where the GCP emulators cannot run; fails on CI, where they must. */
 function requireEmulators(ctx: TestContext): boolean {
-  const missing = missingEmulators();
-  if (missing === undefined) return true;
-  if (process.env.CI) throw new Error(`the GCP emulators are missing on CI: ${missing}`);
-  ctx.skip(`local GCP stack unavailable: ${missing}`);
-  return false;
+  return requireOrSkip(ctx, missingEmulators(), 'the local GCP stack');
 }
 
 async function cli(args: string[]) {

@@ -1,7 +1,7 @@
 import { type ClientOptions, FaaSKeeperClient, type Meter } from '@faaskeeper/core';
 import { createAwsClients } from './aws-clients.js';
 import { type AwsDeploymentConfig, createAwsPorts, resourceNames, type UserStoreKind } from './config.js';
-import { queueUrlOf } from './local/provision.js';
+import { queueUrlOf } from './sqs-queue.js';
 
 /** Options of {@link connect}: which deployment, where, and the client's own options. */
 export interface AwsConnectOptions extends ClientOptions {

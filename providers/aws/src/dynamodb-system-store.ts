@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   BatchGetItemCommand,
@@ -72,6 +72,41 @@ export type DynamoDbSystemStoreOptions = ClientOrConfig<DynamoDBClient, DynamoDB
 
 type Item = Record<string, AttributeValue>;
 
+/** A put or delete made ready to write: its value encoded, a large one already stored in S3. */
+interface PreparedOp {
+  op: TransactOp;
+  /** The attributes a put sets and removes (`undefined` for delete and check). */
+  encoded?: { set: Item; remove: string[] };
+  /** The S3 object a put's value went to (`undefined`: the value is inline, or not a put). */
+  pointer?: string;
+}
+
+/**
+ * A write cancelled only because an item's offloaded-value pointer was not the one assumed (its
+ * version condition held): which ops, and the pointer each item really holds.
+ */
+class PointerMismatch extends Error {
+  constructor(readonly found: Map<number, string | undefined>) {
+    super('offloaded-value pointer changed');
+  }
+}
+
+/** Whether an item as found (`undefined`: absent) meets an op's expected version. */
+function versionHeld(expect: ExpectedVersion, found: Item | undefined): boolean {
+  if (expect === 'any') return true;
+  if (expect === 'absent') return found === undefined;
+  return found?.version?.N === String(expect);
+}
+
+/** Whether a write item is conditioned on its item's offloaded-value pointer. */
+function checksPointer(item: TransactWriteItem | undefined): boolean {
+  const names = item?.Update?.ExpressionAttributeNames ?? item?.Delete?.ExpressionAttributeNames;
+  return names?.['#ptr'] !== undefined;
+}
+
+/** How many pointers of offloaded values a store remembers (the items it last saw offloaded). */
+const KNOWN_POINTERS = 10_000;
+
 const keyOf = (k: ItemKey): Item => ({ pk: { S: k.kind }, sk: { S: k.id } });
 
 /** Condition expression (and values) for an expected version; `undefined` for 'any'. */
@@ -88,10 +123,12 @@ function conditionOf(expect: ExpectedVersion): { expression: string; values?: It
  *
  * Items: `pk` = kind, `sk` = id, `version` (number), the value as JSON text with raw bytes beside it.
  * Limits: 100 ops per transaction. With `offload`, a value over 350 KiB is written to S3 first
- * (key: the item's folder, the version it gets and the content hash, so concurrent writers never
- * overwrite each other's committed value) and the item holds a pointer; after the commit, the
- * item's older values are deleted, and a reader that finds its value already gone reads the item
- * again. Without `offload`, values over 398 KiB are refused with {@link LimitExceededError}.
+ * (under a key no other write uses, so an object, once replaced, is never referenced again) and the
+ * item holds a pointer. Every put or delete of an item is conditioned on the pointer the item
+ * holds (none, or the one last seen), so the commit tells exactly which object it replaced; that
+ * object is deleted after the commit, never before (a crash in between leaves an unreferenced
+ * object behind: harmless, it is never read). A reader that finds its value already gone reads the
+ * item again. Without `offload`, values over 398 KiB are refused with {@link LimitExceededError}.
  * Failed conditions throw {@link ConditionFailedError} with the first failing op's index and the
  * version found there; throttling, 5xx and transaction conflicts (after retries) throw
  * {@link TransientError}.
@@ -105,6 +142,11 @@ export class DynamoDbSystemStore implements SystemStore {
   private readonly offload: Required<SystemItemOffload> | undefined;
   private readonly objects: S3Objects | undefined;
   private readonly inlineItemBytes: number;
+  /**
+   * The S3 pointer each offloaded item held when this store last saw it (read or written); items
+   * not here are assumed inline. Only an assumption: writes check it, and correct it when wrong.
+   */
+  private readonly knownPointers = new Map<string, string>();
 
   constructor(options: DynamoDbSystemStoreOptions) {
     this.client = dynamoDbClientOf(options);
@@ -156,6 +198,7 @@ export class DynamoDbSystemStore implements SystemStore {
   /** The item as the core sees it; `undefined` when its offloaded value vanished (replaced meanwhile). */
   private async toItem<T>(item: Item): Promise<SystemItem<T> | undefined> {
     const pointer = item.s3?.S;
+    this.remember({ kind: item.pk?.S as ItemKind, id: item.sk?.S as string }, pointer);
     let value: unknown;
     if (pointer === undefined) value = decodeValue(item);
     else {
@@ -205,24 +248,28 @@ export class DynamoDbSystemStore implements SystemStore {
   }
 
   /**
-   * Writes an offloaded value. Its key holds the version the item gets and the content's hash, so
-   * a concurrent writer never overwrites a value another one committed.
+   * Writes an offloaded value under a key of its own (the version it should get, for people
+   * reading the bucket, and a random id): no other write, not even a retry of this one, uses it.
    */
   private async storeValue(key: ItemKey, version: number | undefined, text: string): Promise<string> {
-    const hash = createHash('sha256').update(text).digest('hex').slice(0, 40);
-    const objectKey = `${this.valueFolder(key)}${version === undefined ? 'x' : String(version).padStart(16, '0')}-${hash}`;
+    const objectKey = `${this.valueFolder(key)}${version === undefined ? 'x' : String(version).padStart(16, '0')}-${randomUUID()}`;
     await (this.objects as S3Objects).put(objectKey, text);
     return objectKey;
   }
 
-  /** Deletes an item's offloaded values older than `version` (after that version committed). */
-  private async dropOlderValues(key: ItemKey, version: number): Promise<void> {
-    const objects = this.objects as S3Objects;
-    const folder = this.valueFolder(key);
-    for (const objectKey of await objects.list(folder)) {
-      const v = Number(objectKey.slice(folder.length).split('-')[0]);
-      if (Number.isFinite(v) && v < version) await objects.remove(objectKey);
-    }
+  private static itemId(key: ItemKey): string {
+    return `${key.kind}\u0000${key.id}`;
+  }
+
+  /** Records the pointer an item holds (`undefined`: inline or absent). */
+  private remember(key: ItemKey, pointer: string | undefined): void {
+    const id = DynamoDbSystemStore.itemId(key);
+    this.knownPointers.delete(id);
+    if (pointer === undefined) return;
+    this.knownPointers.set(id, pointer);
+    // Forget the longest-unseen one: a forgotten pointer costs one cancelled write, not correctness.
+    if (this.knownPointers.size > KNOWN_POINTERS)
+      this.knownPointers.delete(this.knownPointers.keys().next().value as string);
   }
 
   private meterRead(item: Item | undefined): void {
@@ -234,7 +281,10 @@ export class DynamoDbSystemStore implements SystemStore {
       this.client.send(new GetItemCommand({ TableName: this.table, Key: keyOf(key), ConsistentRead: true })),
     );
     this.meterRead(out.Item);
-    if (out.Item === undefined) return undefined;
+    if (out.Item === undefined) {
+      this.remember(key, undefined);
+      return undefined;
+    }
     return (await this.toItem<T>(out.Item)) ?? this.reread<T>(key);
   }
 
@@ -322,76 +372,132 @@ export class DynamoDbSystemStore implements SystemStore {
       if (seen.has(k)) throw new PortError(`transaction touches ${op.kind}/${op.id} twice`);
       seen.add(k);
     }
-    const offloaded: { key: ItemKey; version: number | undefined }[] = [];
-    const items = await Promise.all(ops.map((op) => this.transactItem(op, offloaded)));
-    for (let attempt = 0; ; attempt++) {
+    let prepared = await Promise.all(ops.map((op) => this.prepare(op)));
+    let mismatches = 0;
+    for (let attempt = 0; ; ) {
+      // What each put or delete replaces: the pointer its item holds as far as this store knows.
+      // The write is conditioned on it, so once it commits, the assumption was right.
+      const replaced = ops.map((op) => this.assumedPointer(op));
+      const items = prepared.map((p, i) => this.writeItem(p, replaced[i]));
       try {
         if (items.length === 1) await this.single(ops[0] as TransactOp, items[0] as TransactWriteItem);
         else await this.multi(ops, items);
-        for (const o of offloaded) if (o.version !== undefined) await this.dropOlderValues(o.key, o.version);
-        return;
       } catch (error) {
+        if (error instanceof PointerMismatch) {
+          // Cancelled, nothing written: learn the real pointers and write again (same objects).
+          for (const [i, pointer] of error.found) this.remember(ops[i] as TransactOp, pointer);
+          if (++mismatches > 2 * this.conflictRetries)
+            throw new TransientError('system items kept changing under a transaction', error);
+          // Once is a stale assumption; again means other writers are busy on the item: let them pass.
+          if (mismatches > 1) await new Promise((r) => setTimeout(r, Math.random() * 5 * mismatches));
+          continue;
+        }
         if (!(error instanceof TransientError) || attempt >= this.conflictRetries) throw error;
-        // Contention with a concurrent transaction: back off with jitter and try again.
+        // Contention with a concurrent transaction: back off with jitter and try again. The attempt
+        // may have committed unseen (a timeout): store large values again under new keys, so that a
+        // retry never commits a pointer whose object someone may since have deleted as replaced.
         await new Promise((r) => setTimeout(r, 5 * 2 ** attempt + Math.random() * 10));
+        attempt++;
+        if (prepared.some((p) => p.pointer !== undefined))
+          prepared = await Promise.all(ops.map((op) => this.prepare(op)));
+        continue;
       }
+      await this.afterCommit(prepared, replaced);
+      return;
     }
   }
 
-  /** One op as a transaction item; checks the size limit first and offloads a large value. */
-  private async transactItem(
-    op: TransactOp,
-    offloaded: { key: ItemKey; version: number | undefined }[],
-  ): Promise<TransactWriteItem> {
-    const condition = conditionOf(op.expect);
-    const names: Record<string, string> = condition?.values === undefined ? {} : { '#ver': 'version' };
-    const common = {
-      TableName: this.table,
-      Key: keyOf(op),
-      ...(condition === undefined ? {} : { ConditionExpression: condition.expression }),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-    };
-    if (op.type === 'delete')
-      return {
-        Delete: {
-          ...common,
-          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-          ...(condition?.values === undefined ? {} : { ExpressionAttributeValues: condition.values }),
-        },
-      };
-    if (op.type === 'check')
-      return {
-        ConditionCheck: {
-          ...common,
-          // A check that expects 'any' still needs a condition: one that always holds.
-          ConditionExpression: condition?.expression ?? 'attribute_not_exists(pk) OR attribute_exists(pk)',
-          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-          ...(condition?.values === undefined ? {} : { ExpressionAttributeValues: condition.values }),
-        },
-      };
+  /**
+   * The pointer a put or delete assumes its item holds (`undefined`: none); `null` where none is
+   * checked (a check, a create of an absent item, or a store without offload).
+   */
+  private assumedPointer(op: TransactOp): string | undefined | null {
+    if (this.objects === undefined || op.type === 'check' || op.expect === 'absent') return null;
+    return this.knownPointers.get(DynamoDbSystemStore.itemId(op));
+  }
+
+  /**
+   * After a commit: the objects the committed ops replaced are referenced by no item any more, and
+   * never will be again (keys are not reused): delete them. Best effort: one left behind (an S3
+   * error, a crash before this) is unreferenced and harmless.
+   */
+  private async afterCommit(prepared: PreparedOp[], replaced: (string | undefined | null)[]): Promise<void> {
+    const stale: string[] = [];
+    prepared.forEach(({ op, pointer }, i) => {
+      if (op.type === 'check') return;
+      this.remember(op, pointer);
+      const old = replaced[i];
+      if (typeof old === 'string' && old !== pointer) stale.push(old);
+    });
+    if (stale.length > 0) await Promise.all(stale.map((key) => (this.objects as S3Objects).remove(key)));
+  }
+
+  /** Checks an op's size limit and stores a large put's value in S3 (before any write). */
+  private async prepare(op: TransactOp): Promise<PreparedOp> {
+    if (op.type !== 'put') return { op };
     let encoded = encodeValue(op.value);
     if (encoded.bytes > this.capabilities.maxItemBytes)
       throw new LimitExceededError(`item ${op.kind}/${op.id}`, encoded.bytes, this.capabilities.maxItemBytes);
     if (encoded.bytes > this.inlineItemBytes && this.offload !== undefined) {
       const version = op.expect === 'absent' ? 1 : op.expect === 'any' ? undefined : op.expect + 1;
       const pointer = await this.storeValue(op, version, encodeMessage(op.value));
-      offloaded.push({ key: { kind: op.kind, id: op.id }, version });
-      encoded = { set: { s3: { S: pointer } }, remove: ['value', 'bin', 'n'], bytes: pointer.length + 2 };
-    } else encoded = { ...encoded, remove: [...encoded.remove, 's3'] };
-    const setNames = Object.keys(encoded.set);
-    const attrNames: Record<string, string> = { '#ver': 'version' };
-    const values: Item = { ':one': { N: '1' }, ...(condition?.values ?? {}) };
+      return { op, encoded: { set: { s3: { S: pointer } }, remove: ['value', 'bin', 'n'] }, pointer };
+    }
+    encoded = { ...encoded, remove: [...encoded.remove, 's3'] };
+    return { op, encoded: { set: encoded.set, remove: encoded.remove } };
+  }
+
+  /**
+   * One op as a transaction item, conditioned on its expected version and, where `pointer` is not
+   * `null`, on the offloaded-value pointer its item holds (`undefined`: none).
+   */
+  private writeItem({ op, encoded }: PreparedOp, pointer: string | undefined | null): TransactWriteItem {
+    const version = conditionOf(op.expect);
+    const conditions = version === undefined ? [] : [version.expression];
+    const names: Record<string, string> = version?.values === undefined ? {} : { '#ver': 'version' };
+    const values: Item = { ...(version?.values ?? {}) };
+    if (pointer !== null) {
+      names['#ptr'] = 's3';
+      if (pointer === undefined) conditions.push('attribute_not_exists(#ptr)');
+      else {
+        conditions.push('#ptr = :ptr');
+        values[':ptr'] = { S: pointer };
+      }
+    }
+    const condition = conditions.map((c) => `(${c})`).join(' AND ');
+    const common = {
+      TableName: this.table,
+      Key: keyOf(op),
+      ...(condition === '' ? {} : { ConditionExpression: condition }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+    };
+    if (op.type === 'delete') return { Delete: common };
+    if (op.type === 'check')
+      return {
+        ConditionCheck: {
+          ...common,
+          // A check that expects 'any' still needs a condition: one that always holds.
+          ConditionExpression:
+            condition === '' ? 'attribute_not_exists(pk) OR attribute_exists(pk)' : condition,
+        },
+      };
+    const { set, remove } = encoded as { set: Item; remove: string[] };
+    const setNames = Object.keys(set);
+    const attrNames: Record<string, string> = { ...names, '#ver': 'version' };
+    const updateValues: Item = { ':one': { N: '1' }, ...values };
     setNames.forEach((name, i) => {
       attrNames[`#s${i}`] = name;
-      values[`:s${i}`] = encoded.set[name] as AttributeValue;
+      updateValues[`:s${i}`] = set[name] as AttributeValue;
     });
-    encoded.remove.forEach((name, i) => {
+    remove.forEach((name, i) => {
       attrNames[`#r${i}`] = name;
     });
     // ADD on a missing item starts at 0: a created (or re-created) item gets version 1.
     const update = [
       `SET ${setNames.map((_, i) => `#s${i} = :s${i}`).join(', ')}`,
-      `REMOVE ${encoded.remove.map((_, i) => `#r${i}`).join(', ')}`,
+      `REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}`,
       'ADD #ver :one',
     ].join(' ');
     return {
@@ -399,7 +505,7 @@ export class DynamoDbSystemStore implements SystemStore {
         ...common,
         UpdateExpression: update,
         ExpressionAttributeNames: attrNames,
-        ExpressionAttributeValues: values,
+        ExpressionAttributeValues: updateValues,
       },
     };
   }
@@ -434,6 +540,8 @@ export class DynamoDbSystemStore implements SystemStore {
       this.meterWrites([item], false);
       if (awsErrorName(error) === 'ConditionalCheckFailedException') {
         const old = (error as { Item?: Item }).Item;
+        if (checksPointer(item) && versionHeld(op.expect, old))
+          throw new PointerMismatch(new Map([[0, old?.s3?.S]]));
         throw new ConditionFailedError(
           `condition failed on ${op.kind}/${op.id}: expected ${String(op.expect)}`,
           0,
@@ -455,7 +563,13 @@ export class DynamoDbSystemStore implements SystemStore {
         throw translateAwsError('DynamoDB TransactWriteItems', error);
       const reasons =
         (error as { CancellationReasons?: { Code?: string; Item?: Item }[] }).CancellationReasons ?? [];
-      const failing = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+      // A failed condition is the op's version, or only the pointer this store assumed.
+      const failed = reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
+      const pointerOnly = (i: number) =>
+        checksPointer(items[i]) && versionHeld((ops[i] as TransactOp).expect, reasons[i]?.Item);
+      const failing = failed.find((i) => !pointerOnly(i)) ?? -1;
+      if (failing < 0 && failed.length > 0)
+        throw new PointerMismatch(new Map(failed.map((i) => [i, reasons[i]?.Item?.s3?.S])));
       if (failing >= 0) {
         const op = ops[failing] as TransactOp;
         const old = reasons[failing]?.Item;
@@ -495,11 +609,16 @@ export class DynamoDbSystemStore implements SystemStore {
             '#s3': 's3',
           },
           ExpressionAttributeValues: { ':by': { N: String(by) }, ':one': { N: '1' } },
-          ReturnValues: 'UPDATED_NEW',
+          // The item as it was: the new count is its count plus `by` (the update is atomic), and an
+          // offloaded value the update removed is known exactly, to delete after the write.
+          ReturnValues: 'ALL_OLD',
         }),
       ),
     );
     this.meter.add(METER_KEYS.dynamodbWriteUnits, 1);
-    return Number(out.Attributes?.n?.N ?? Number.NaN);
+    const replaced = out.Attributes?.s3?.S;
+    this.remember(key, undefined);
+    if (replaced !== undefined) await this.objects?.remove(replaced);
+    return Number(out.Attributes?.n?.N ?? 0) + by;
   }
 }

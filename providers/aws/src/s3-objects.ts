@@ -43,10 +43,17 @@ export class S3Objects {
     }
   }
 
-  /** Deletes an object, best effort: the bucket's lifecycle rule removes what is left. */
+  /**
+   * Deletes an object, best effort. Callers delete only objects that nothing references any more
+   * (a replaced system-item value, a delivered message body), so an object a failed call leaves
+   * behind is storage, never a wrong read: the error is dropped rather than failing a write that
+   * already committed. Message bodies left behind expire by the bucket's lifecycle rule.
+   */
   async remove(key: string): Promise<void> {
     this.meter.add(METER_KEYS.s3Delete);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => {});
+    await this.client
+      .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+      .catch((_unreferencedLeftover: unknown) => undefined);
   }
 
   /** Keys under `prefix` (first page), or [] when listing fails (callers only clean up with it). */

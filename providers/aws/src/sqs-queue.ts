@@ -3,6 +3,7 @@ import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteQueueCommand,
+  GetQueueUrlCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
@@ -21,7 +22,7 @@ import {
   type ReceiveOptions,
   TransientError,
 } from '@faaskeeper/core';
-import { type ClientOrConfig, sqsClientOf } from './aws-clients.js';
+import { type AwsClients, type ClientOrConfig, sqsClientOf } from './aws-clients.js';
 import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
 import { METER_KEYS, sqsRequests } from './meter.js';
 import {
@@ -284,4 +285,12 @@ export class SqsQueue implements Queue {
 export function splitReceipt(receipt: string): { handle: string; key?: string } {
   const nl = receipt.indexOf('\n');
   return nl < 0 ? { handle: receipt } : { handle: receipt.slice(0, nl), key: receipt.slice(nl + 1) };
+}
+
+/** The URL of a queue by name (a client that knows only the deployment's name). */
+export async function queueUrlOf(clients: AwsClients, name: string): Promise<string> {
+  const out = await awsCall('SQS GetQueueUrl', () =>
+    clients.sqs.send(new GetQueueUrlCommand({ QueueName: name })),
+  );
+  return out.QueueUrl as string;
 }

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type GuaranteeArea, guaranteeAreas } from '@faaskeeper/core/testkit';
+import {
+  type GuaranteeArea,
+  guaranteeAreas,
+  requireOrSkip,
+  type SkippableContext,
+} from '@faaskeeper/core/testkit';
 import { afterAll, beforeEach, describe } from 'vitest';
 import { type AwsClients, createAwsClients } from '../src/aws-clients.js';
 import { type LocalAwsStack, localAwsStackMissing, startLocalAwsStack } from '../src/local/local-stack.js';
@@ -9,12 +14,8 @@ import { localAwsTarget } from '../src/local/target.js';
  * True when the local AWS stack can run here. Elsewhere it skips the test with a message naming
  * what is missing — except on CI, where the emulators are always present and a missing one fails.
  */
-export function requireLocalStack(ctx: { skip: (note?: string) => void }): boolean {
-  const missing = localAwsStackMissing();
-  if (missing === undefined) return true;
-  if (process.env.CI) throw new Error(`the local AWS stack cannot run on CI: ${missing}`);
-  ctx.skip(`local AWS stack unavailable: ${missing}`);
-  return false;
+export function requireLocalStack(ctx: SkippableContext): boolean {
+  return requireOrSkip(ctx, localAwsStackMissing(), 'the local AWS stack');
 }
 
 /** The stack of one test file and SDK clients pointed at it. */

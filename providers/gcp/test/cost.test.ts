@@ -5,13 +5,9 @@
 import { CountingMeter, ManualClock } from '@faaskeeper/core';
 import { meterPerOperation } from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
-import {
-  createLocalGcpDeployment,
-  DEFAULT_FUNCTION_SIZE,
-  FUNCTION_METER_KEYS,
-  gcpCostOf,
-  missingStorageEmulator,
-} from '../src/index.js';
+import { DEFAULT_FUNCTION_SIZE, FUNCTION_METER_KEYS } from '../src/functions/index.js';
+import { gcpCostOf } from '../src/index.js';
+import { createLocalGcpDeployment, missingStorageEmulator } from '../src/local/index.js';
 import { whenEmulators } from './support.js';
 
 /** Runs of each operation measured (the row is their average). */

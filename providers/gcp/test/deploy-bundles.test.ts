@@ -16,7 +16,7 @@ import {
   GCP_FUNCTION_NAMES,
   installedPackageRoot,
   zip,
-} from '../src/index.js';
+} from '../src/deploy/index.js';
 
 /** Reads a zip's entries from its central directory (an independent reader, not the writer's code). */
 function unzip(archive: Buffer): Map<string, Buffer> {

@@ -8,19 +8,16 @@ import { getFunction } from '@google-cloud/functions-framework/testing';
 import { describe, expect, it } from 'vitest';
 import {
   CHANNEL_PERMISSIONS,
-  DatastoreUserStore,
   deployedFunctionConfig,
   GCP_FUNCTION_NAMES,
-  GcsUserStore,
   GOOGLE_PROVIDER_VERSION,
   gcpClientConfigFromOutputs,
   gcpDeploymentNames,
   REQUIRED_APIS,
-  registerGcpFunctions,
-  resourceNames,
   TERRAFORM_OUTPUTS,
-  userStoreOf,
-} from '../src/index.js';
+} from '../src/deploy/index.js';
+import { registerGcpFunctions } from '../src/functions/index.js';
+import { DatastoreUserStore, GcsUserStore, resourceNames, userStoreOf } from '../src/index.js';
 import { configuration, resourceOf } from './deploy-support.js';
 
 const config = configuration();

@@ -9,7 +9,7 @@ import {
   iamGrants,
   leastPrivilegeViolations,
   type TerraformJson,
-} from '../src/index.js';
+} from '../src/deploy/index.js';
 import { configuration } from './deploy-support.js';
 
 const DB = 'resource.name == "projects/acme-zk/databases/fk-prod"';

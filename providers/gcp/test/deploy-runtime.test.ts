@@ -3,7 +3,8 @@
 // call is observed on the generated client, nothing is contacted.
 import { PubSub, v1 } from '@google-cloud/pubsub';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closePubSubClients, deployedFunctionConfig, openGcpPorts } from '../src/index.js';
+import { deployedFunctionConfig } from '../src/deploy/index.js';
+import { closePubSubClients, openGcpPorts } from '../src/index.js';
 
 afterEach(() => {
   vi.restoreAllMocks();

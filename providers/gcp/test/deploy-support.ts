@@ -1,4 +1,4 @@
-import { buildGcpConfiguration, type GcpConfigurationOptions } from '../src/index.js';
+import { buildGcpConfiguration, type GcpConfigurationOptions } from '../src/deploy/index.js';
 
 /** Options of a configuration built without bundling (fake sources): what the structure tests need. */
 export function configOptions(overrides: Partial<GcpConfigurationOptions> = {}): GcpConfigurationOptions {

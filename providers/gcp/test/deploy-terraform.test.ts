@@ -4,14 +4,14 @@
 import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireOrSkip } from '@faaskeeper/core/testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type CommandRunner,
   DATA_RESOURCES,
   dataImports,
   deployGcp,
   destroyGcp,
-  type GcpConnectOptions,
   gcpClientConfigFromOutputs,
   locateTerraform,
   SYNTH_FILES,
@@ -19,7 +19,8 @@ import {
   TERRAFORM_OUTPUTS,
   TerraformCommandError,
   TerraformNotFoundError,
-} from '../src/index.js';
+} from '../src/deploy/index.js';
+import type { GcpConnectOptions } from '../src/index.js';
 import { configuration } from './deploy-support.js';
 
 let dir: string;
@@ -340,52 +341,51 @@ describe('outputs and the terraform executable', () => {
 });
 
 // Terraform itself decodes the configuration (meta-arguments, expressions, provider requirements)
-// without downloading the provider: run where terraform is installed, as on this project's machines.
-const installedTerraform = (() => {
-  try {
-    return locateTerraform();
-  } catch {
-    return undefined;
-  }
-})();
-// Reported as skipped (not passed) where terraform is not on PATH.
-describe.skipIf(installedTerraform === undefined)(
-  'the configuration, read by terraform (needs terraform on PATH)',
-  () => {
-    it('decodes (terraform providers) and requires only the pinned google provider', async () => {
-      const out = join(dir, 'decode');
-      await synthesizeGcp({ ...base, outDir: out });
-      // With the import blocks deploy --adopt-data adds.
-      await writeFile(join(out, SYNTH_FILES.imports), JSON.stringify(dataImports(base)));
-      const { spawnRunner } = await import('../src/index.js');
-      const terraformBin = installedTerraform as string;
-      const result = await spawnRunner(terraformBin, ['providers'], { cwd: out });
-      expect(result.stderr).not.toMatch(/Error/);
-      expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/provider\[registry\.terraform\.io\/hashicorp\/google\] ~> 6\.14/);
-      // And a broken meta-argument is refused: the check can fail.
-      const broken = JSON.parse(await readFile(join(out, SYNTH_FILES.configuration), 'utf8'));
-      broken.resource.google_storage_bucket.sources.lifecycle = { ignore_changes: 'everything' };
-      await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(broken));
-      const refused = await spawnRunner(terraformBin, ['providers'], { cwd: out });
-      expect(refused.code).not.toBe(0);
-    }, 60_000);
+// without downloading the provider: run where terraform is installed, as on this project's machines;
+// skipped with the reason elsewhere, and failed on CI, where terraform must be installed.
+let terraformBin = '';
+let terraformMissing: string | undefined;
+try {
+  terraformBin = locateTerraform();
+} catch (error) {
+  terraformMissing = error instanceof Error ? error.message : String(error);
+}
+describe('the configuration, read by terraform (needs terraform on PATH)', () => {
+  beforeEach((ctx) => {
+    requireOrSkip(ctx, terraformMissing, 'terraform decoding');
+  });
+  it('decodes (terraform providers) and requires only the pinned google provider', async () => {
+    const out = join(dir, 'decode');
+    await synthesizeGcp({ ...base, outDir: out });
+    // With the import blocks deploy --adopt-data adds.
+    await writeFile(join(out, SYNTH_FILES.imports), JSON.stringify(dataImports(base)));
+    const { spawnRunner } = await import('../src/deploy/index.js');
+    const result = await spawnRunner(terraformBin, ['providers'], { cwd: out });
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/provider\[registry\.terraform\.io\/hashicorp\/google\] ~> 6\.14/);
+    // And a broken meta-argument is refused: the check can fail.
+    const broken = JSON.parse(await readFile(join(out, SYNTH_FILES.configuration), 'utf8'));
+    broken.resource.google_storage_bucket.sources.lifecycle = { ignore_changes: 'everything' };
+    await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(broken));
+    const refused = await spawnRunner(terraformBin, ['providers'], { cwd: out });
+    expect(refused.code).not.toBe(0);
+  }, 60_000);
 
-    it('decodes the configuration with the Datastore user store too', async () => {
-      const out = join(dir, 'decode-ds');
-      await mkdir(out, { recursive: true });
-      await writeFile(
-        join(out, SYNTH_FILES.configuration),
-        JSON.stringify(configuration({ userStore: 'datastore' })),
-      );
-      await writeFile(
-        join(out, SYNTH_FILES.imports),
-        JSON.stringify(dataImports({ ...base, userStore: 'datastore' })),
-      );
-      const { spawnRunner } = await import('../src/index.js');
-      const result = await spawnRunner(installedTerraform as string, ['providers'], { cwd: out });
-      expect(result.stderr).not.toMatch(/Error/);
-      expect(result.code).toBe(0);
-    }, 60_000);
-  },
-);
+  it('decodes the configuration with the Datastore user store too', async () => {
+    const out = join(dir, 'decode-ds');
+    await mkdir(out, { recursive: true });
+    await writeFile(
+      join(out, SYNTH_FILES.configuration),
+      JSON.stringify(configuration({ userStore: 'datastore' })),
+    );
+    await writeFile(
+      join(out, SYNTH_FILES.imports),
+      JSON.stringify(dataImports({ ...base, userStore: 'datastore' })),
+    );
+    const { spawnRunner } = await import('../src/deploy/index.js');
+    const result = await spawnRunner(terraformBin, ['providers'], { cwd: out });
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.code).toBe(0);
+  }, 60_000);
+});

@@ -4,8 +4,10 @@
 // queues and channels are Pub/Sub emulator topics, with the real writer, distributor and heartbeat.
 // The guarantees themselves are checked by core's suite in guarantees-*.test.ts.
 import { CreateMode, type FaaSKeeperClient, type WatchedEvent } from '@faaskeeper/core';
+import { requireOrSkip } from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
-import { connect, createLocalGcpDeployment, missingStorageEmulator } from '../src/index.js';
+import { connect } from '../src/index.js';
+import { createLocalGcpDeployment, missingStorageEmulator } from '../src/local/index.js';
 import { whenEmulators } from './support.js';
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -17,8 +19,7 @@ whenEmulators((stack) => {
   const gcs = missingStorageEmulator() === undefined ? ('gcs' as const) : ('datastore' as const);
   if (gcs !== 'gcs')
     it('runs the end-to-end tests with the Cloud Storage user store', (ctx) => {
-      if (process.env.CI) expect(missingStorageEmulator()).toBeUndefined();
-      ctx.skip(`GCS end-to-end tests not run: ${missingStorageEmulator()}`);
+      requireOrSkip(ctx, missingStorageEmulator(), 'the GCS end-to-end tests');
     });
   const configurations = [
     { invocation: 'pull', userStore: 'datastore' },

@@ -20,7 +20,7 @@ import {
   runRandomScenario,
 } from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
-import { localGcpTarget } from '../src/local/target.js';
+import { localGcpTarget } from '../src/local/index.js';
 import { whenEmulators } from './support.js';
 
 const OPS = 40;

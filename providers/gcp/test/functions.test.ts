@@ -15,18 +15,16 @@ import { getFunction } from '@google-cloud/functions-framework/testing';
 import { describe, expect, it } from 'vitest';
 import {
   configFromEnvironment,
-  DatastoreSystemStore,
-  DatastoreUserStore,
   distributorOrderGuard,
   FUNCTION_METER_KEYS,
   meterInvocation,
   type PushEnvelope,
   pushFunction,
   registerGcpFunctions,
-  resourceNames,
   scheduledFunction,
   writerOrderGuard,
-} from '../src/index.js';
+} from '../src/functions/index.js';
+import { DatastoreSystemStore, DatastoreUserStore, resourceNames } from '../src/index.js';
 import { unique, whenEmulators } from './support.js';
 
 let nextId = 1;

@@ -2,8 +2,9 @@
 // PIDs it recorded (the JVMs that listen, not wrapper shells).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { requireOrSkip } from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
-import { missingEmulators, startLocalGcpStack } from '../src/index.js';
+import { missingEmulators, startLocalGcpStack } from '../src/local/index.js';
 
 /** Local addresses the process `pid` listens on (TCP), from `ss`. */
 function listening(pid: number): string[] {
@@ -26,12 +27,7 @@ function alive(pid: number): boolean {
 
 describe('local GCP stack', () => {
   it('starts both emulators on 127.0.0.1 only and stops them by their PIDs', async (ctx) => {
-    const missing = missingEmulators();
-    if (missing !== undefined) {
-      if (process.env.CI) expect(missing).toBeUndefined();
-      ctx.skip(`GCP tests not run: ${missing}`);
-      return;
-    }
+    if (!requireOrSkip(ctx, missingEmulators(), 'the local GCP stack')) return;
     const stack = await startLocalGcpStack();
     const pids = [stack.datastore.pid, stack.pubsub.pid];
     try {

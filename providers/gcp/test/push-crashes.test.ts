@@ -27,12 +27,8 @@ import {
   unwrapPort,
 } from '@faaskeeper/core/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLocalGcpDeployment,
-  type LocalGcpDeployment,
-  PubSubQueue,
-  resourceNames,
-} from '../src/index.js';
+import { PubSubQueue, resourceNames } from '../src/index.js';
+import { createLocalGcpDeployment, type LocalGcpDeployment } from '../src/local/index.js';
 import { whenEmulators } from './support.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -8,4 +8,5 @@ export * from './faults/index.js';
 export * from './guarantees/index.js';
 export * from './linearizability/index.js';
 export * from './meter-per-op.js';
+export * from './require-or-skip.js';
 export * from './target.js';

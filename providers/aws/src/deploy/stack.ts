@@ -264,6 +264,8 @@ export class FaaSKeeperStack extends Stack {
         resources: [objects(BUCKET_PREFIXES.systemItems)],
       }),
     );
+    // Without ListBucket, S3 answers a missing key with AccessDenied instead of NoSuchKey: the system
+    // store reads a value deleted under it (its item replaced meanwhile) as gone and reads the item again.
     writer.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],

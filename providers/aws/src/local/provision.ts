@@ -1,9 +1,4 @@
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueUrlCommand,
-  ListQueuesCommand,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../aws-clients.js';
 import { awsCall } from '../aws-errors.js';
 import { type AwsDeploymentConfig, resourceNames, type UserStoreKind } from '../config.js';
@@ -89,10 +84,5 @@ export async function destroyAwsDeployment(clients: AwsClients, config: AwsDeplo
   await emptyPrefix(clients.s3, config.bucket, '').catch(() => undefined);
 }
 
-/** The URL of a queue by name (a client that knows only the deployment's name). */
-export async function queueUrlOf(clients: AwsClients, name: string): Promise<string> {
-  const out = await awsCall('SQS GetQueueUrl', () =>
-    clients.sqs.send(new GetQueueUrlCommand({ QueueName: name })),
-  );
-  return out.QueueUrl as string;
-}
+// Production code (connect) needs it too: it lives with the queue adapter, the local stack re-exports it.
+export { queueUrlOf } from '../sqs-queue.js';
