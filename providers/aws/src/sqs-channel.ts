@@ -16,7 +16,10 @@ import {
   byteLength,
   type Channel,
   type ChannelSubscription,
+  errorFields,
+  jsonLogger,
   LimitExceededError,
+  type Logger,
   type Meter,
   noMeter,
   PortError,
@@ -43,6 +46,8 @@ export type SqsChannelOptions = ClientOrConfig<SQSClient, SQSClientConfig> & {
   inlineMessageBytes?: number;
   /** Largest message accepted with offload. Default 4 MiB. */
   maxMessageBytes?: number;
+  /** Where a failing poll is reported (once per run of failures). Default: JSON lines on stderr at `warn`. */
+  logger?: Logger;
   /**
    * How long a received batch stays hidden before it is handed out again. Short, so that a batch
    * caught by a subscription closing mid-poll comes back soon. Default 3 s.
@@ -72,6 +77,7 @@ export class SqsChannel implements Channel {
   private readonly inlineLimit: number;
   private readonly visibility: number;
   private readonly pollWait: number;
+  private readonly logger: Logger;
   private readonly urls = new Map<number, Promise<string>>();
 
   constructor(options: SqsChannelOptions) {
@@ -88,6 +94,7 @@ export class SqsChannel implements Channel {
         : (options.maxMessageBytes ?? OFFLOADED_MESSAGE_LIMIT);
     this.visibility = options.visibilityTimeoutSeconds ?? 3;
     this.pollWait = options.pollWaitSeconds ?? 10;
+    this.logger = options.logger ?? jsonLogger({ level: 'warn' });
   }
 
   /** The SQS queue name of a session's channel. */
@@ -215,9 +222,14 @@ export class SqsChannel implements Channel {
           failures = 0;
         } catch (error) {
           if (!open) break;
-          // The queue was removed, or the service is unreachable: back off and poll again.
-          void error;
+          // The queue was removed, or the service is unreachable: back off and poll again. The
+          // first failure of a run is logged with its cause; the retries that follow are not.
           failures++;
+          if (failures === 1)
+            this.logger.warn('channel poll failed; polling again with back-off', {
+              queue: url,
+              ...errorFields(error),
+            });
           await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** failures)));
           continue;
         }

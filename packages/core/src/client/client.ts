@@ -310,6 +310,15 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.reader.release();
     this.watches.clear();
     this.liveness.end(state);
-    if (state === 'EXPIRED') void this.subscription?.close();
+    // Nobody awaits this close: a failure goes to 'error' listeners, or else to a process warning,
+    // never to an unhandled rejection.
+    if (state === 'EXPIRED')
+      this.subscription?.close().catch((error: unknown) => {
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+        else
+          process.emitWarning(
+            `FaaSKeeper: closing the channel of expired session ${this.sessionId} failed: ${String(error)}`,
+          );
+      });
   }
 }
