@@ -199,8 +199,22 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     return this.currentState;
   }
 
+  /** The highest zxid this client has seen: on its channel, or as the user store's watermark. */
+  get lastZxid(): number {
+    return Math.max(this.channelZxid, this.watermark);
+  }
+
   /** Creates a node; resolves the created path (with its sequence suffix for sequential modes). */
   async create(path: string, data?: Data, options: CreateOptions = {}): Promise<string> {
+    return (await this.createWithStat(path, data, options)).path;
+  }
+
+  /** Creates a node; resolves the created path and the new node's Stat (ZooKeeper's create2). */
+  async createWithStat(
+    path: string,
+    data?: Data,
+    options: CreateOptions = {},
+  ): Promise<{ path: string; stat: Stat }> {
     const op = this.createOp(path, data, options.mode, options.ttlMs);
     const result = await this.request({
       type: 'create',
@@ -209,7 +223,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       mode: op.mode,
       ...(op.ttlMs === undefined ? {} : { ttlMs: op.ttlMs }),
     });
-    return (result as Extract<ReplyResult, { type: 'create' }>).path;
+    const created = result as Extract<ReplyResult, { type: 'create' }>;
+    return { path: created.path, stat: created.stat };
   }
 
   /** Reads a node's data and Stat. @throws FaaSKeeperError NONODE when it does not exist. */
@@ -308,16 +323,24 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   }
 
   /**
-   * Removes `watcher` (or every watcher) from `path`; no event reaches it afterwards.
+   * Removes `watcher` (or every watcher) from `path`; no event reaches it afterwards. `type`
+   * limits the removal to one class of watch (`data` also covers exists watches); default `any`.
    * @throws FaaSKeeperError NOWATCHER when there is no such watch.
    */
-  async removeWatches(path: string, watcher?: Watcher): Promise<void> {
+  async removeWatches(
+    path: string,
+    watcher?: Watcher,
+    options: { type?: 'data' | 'children' | 'persistent' | 'recursive' | 'any' } = {},
+  ): Promise<void> {
     validatePath(path);
+    const type = options.type ?? 'any';
+    const classes: readonly WatchClass[] =
+      type === 'any' ? ['data', 'children', 'persistent', 'recursive'] : [type];
     const sets = this.watches.get(path);
     const emptied: WatchClass[] = [];
     let removed = false;
     if (sets !== undefined) {
-      for (const cls of ['data', 'children', 'persistent', 'recursive'] as const) {
+      for (const cls of classes) {
         const set = sets[cls];
         if (set.size === 0) continue;
         if (watcher === undefined) {
