@@ -28,7 +28,7 @@ import org.apache.zookeeper.data.Stat;
  * <p>Modes:
  * <ul>
  *   <li>{@code scenario <connect>}: a fixed walk through every 3.5-3.9 client operation.</li>
- *   <li>{@code replay <connect> <seed> <ops>}: a seeded random sequence over several sessions
+ *   <li>{@code replay <connect> <seed> <ops> [root]}: a seeded random sequence over several sessions
  *       (the differential test runs the same seed against ZooKeeper and the gateway).</li>
  * </ul>
  *
@@ -87,7 +87,7 @@ public final class ZkCompat {
 
   public static void main(String[] args) throws Exception {
     if (args.length < 2) {
-      System.err.println("usage: ZkCompat scenario <connect> | replay <connect> <seed> <ops>");
+      System.err.println("usage: ZkCompat scenario <connect> | replay <connect> <seed> <ops> [root]");
       System.exit(64);
     }
     ZkCompat run = new ZkCompat(args[1]);
@@ -95,7 +95,7 @@ public final class ZkCompat {
     try {
       switch (args[0]) {
         case "scenario" -> run.scenario();
-        case "replay" -> run.replay(Long.parseLong(args[2]), Integer.parseInt(args[3]));
+        case "replay" -> run.replay(Long.parseLong(args[2]), Integer.parseInt(args[3]), args.length > 4 ? args[4] : "/d" + args[2]);
         default -> throw new IllegalArgumentException("unknown mode " + args[0]);
       }
     } catch (Throwable t) {
@@ -514,16 +514,15 @@ public final class ZkCompat {
   // Seeded random replay (the differential test)
 
   private static final int SLOTS = 3;
-  private static final String[] PARENTS = {"p0", "p1", "p2"};
+  private static final String[] PARENTS = {"p0", "p1"};
   private static final CreateMode[] MODES = {
     CreateMode.PERSISTENT, CreateMode.PERSISTENT, CreateMode.EPHEMERAL, CreateMode.EPHEMERAL,
     CreateMode.PERSISTENT_SEQUENTIAL, CreateMode.EPHEMERAL_SEQUENTIAL, CreateMode.CONTAINER,
     CreateMode.PERSISTENT_WITH_TTL, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL,
   };
 
-  private void replay(long seed, int ops) throws Exception {
+  private void replay(long seed, int ops, String root) throws Exception {
     Random rng = new Random(seed);
-    String root = "/d" + seed;
     Client[] slot = new Client[SLOTS];
     int opened = 0;
     for (int i = 0; i < SLOTS; i++) slot[i] = open("s" + (opened++));
@@ -533,16 +532,8 @@ public final class ZkCompat {
       for (String p : PARENTS) first.create(root + "/" + p, null, OPEN, CreateMode.PERSISTENT);
       return "ok";
     });
-    // The paths operations pick from: fixed names under the shared parents, one level deeper, and
-    // every name a sequential create returned.
+    // Sequential names returned so far: later operations pick them too.
     List<String> pool = new ArrayList<>();
-    for (String p : PARENTS) {
-      pool.add(root + "/" + p);
-      for (int n = 0; n < 4; n++) {
-        pool.add(root + "/" + p + "/n" + n);
-        pool.add(root + "/" + p + "/n" + n + "/g" + (n % 2));
-      }
-    }
     List<List<String>> ephemeralsOf = new ArrayList<>();
     for (int i = 0; i < SLOTS; i++) ephemeralsOf.add(new ArrayList<>());
 
@@ -550,13 +541,13 @@ public final class ZkCompat {
       int s = rng.nextInt(SLOTS);
       Client c = slot[s];
       ZooKeeper zk = c.zk;
-      String path = pool.get(rng.nextInt(pool.size()));
+      String path = pick(rng, root, pool);
       String parent = path.substring(0, path.lastIndexOf('/'));
       int kind = rng.nextInt(100);
       String label = "#" + i + " " + c.name + " ";
       int version = rng.nextInt(4) == 0 ? rng.nextInt(3) : -1;
       byte[] data = bytes("v" + i);
-      if (kind < 22) {
+      if (kind < 30) {
         CreateMode mode = MODES[rng.nextInt(MODES.length)];
         boolean withStat = rng.nextBoolean();
         String target = mode.isSequential() ? root + "/" + PARENTS[rng.nextInt(PARENTS.length)] + "/q-" : path;
@@ -571,32 +562,32 @@ public final class ZkCompat {
           return created + (withStat || mode.isTTL() ? " " + stat(st) : "");
         });
         barrier(target.endsWith("-") ? target.substring(0, target.lastIndexOf('/')) : target);
-      } else if (kind < 34) {
+      } else if (kind < 38) {
         step(label + "delete " + path + " v" + version, () -> {
           zk.delete(path, version);
           return "ok";
         });
         barrier(path, parent);
-      } else if (kind < 48) {
+      } else if (kind < 52) {
         step(label + "setData " + path + " v" + version, () -> stat(zk.setData(path, data, version)));
         barrier(path);
-      } else if (kind < 58) {
-        boolean watch = rng.nextBoolean();
+      } else if (kind < 61) {
+        boolean watch = rng.nextInt(10) < 7;
         step(label + "exists " + path + (watch ? " watch" : ""), () -> stat(zk.exists(path, watch)));
-      } else if (kind < 70) {
-        boolean watch = rng.nextBoolean();
+      } else if (kind < 72) {
+        boolean watch = rng.nextInt(10) < 7;
         step(label + "getData " + path + (watch ? " watch" : ""), () -> {
           Stat st = new Stat();
           return text(zk.getData(path, watch, st)) + " " + stat(st);
         });
-      } else if (kind < 82) {
-        boolean watch = rng.nextBoolean();
+      } else if (kind < 83) {
+        boolean watch = rng.nextInt(10) < 7;
         step(label + "getChildren2 " + path + (watch ? " watch" : ""), () -> {
           Stat st = new Stat();
           return sorted(zk.getChildren(path, watch, st)) + " " + stat(st);
         });
       } else if (kind < 92) {
-        String other = pool.get(rng.nextInt(pool.size()));
+        String other = pick(rng, root, pool);
         String seqParent = root + "/" + PARENTS[rng.nextInt(PARENTS.length)];
         List<Op> multi = new ArrayList<>();
         multi.add(Op.check(parent, rng.nextInt(3) == 0 ? rng.nextInt(3) : -1));
@@ -616,7 +607,7 @@ public final class ZkCompat {
               return results(rs);
             });
         barrier(path, other, parent, seqParent);
-      } else if (kind < 96) {
+      } else if (kind < 98) {
         CountDownLatch done = new CountDownLatch(1);
         AtomicReference<String> rc = new AtomicReference<>();
         zk.sync(parent, (code, p, ctx) -> {
@@ -640,6 +631,20 @@ public final class ZkCompat {
     }
     flushEvents();
     dump(slot[0].zk, root);
+  }
+
+  /**
+   * A path for the next operation: mostly the fixed children of the shared parents, sometimes a parent,
+   * a grandchild or a name a sequential create returned (so NoNode, NodeExists and NotEmpty all occur).
+   */
+  private static String pick(Random rng, String root, List<String> returned) {
+    int r = rng.nextInt(100);
+    String parent = root + "/" + PARENTS[rng.nextInt(PARENTS.length)];
+    int n = rng.nextInt(3);
+    if (r < 15) return parent;
+    if (r < 72) return parent + "/n" + n;
+    if (r < 87 || returned.isEmpty()) return parent + "/n" + n + "/g" + (n % 2);
+    return returned.get(rng.nextInt(returned.size()));
   }
 
   /** Prints the subtree under {@code path}: every node with its data and Stat, children sorted. */
