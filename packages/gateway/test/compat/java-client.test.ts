@@ -63,6 +63,12 @@ describe('Java client scenario on Apache ZooKeeper (the reference)', () => {
     expect(lineOf(expected, 'exists /compat/q after')).toContain('cversion=6');
   });
 
+  it('keeps null data apart from empty data (a -1 length on the wire, not 0)', () => {
+    expect(lineOf(expected, 'getData /compat/nulldata')).toBe('getData /compat/nulldata -> null');
+    expect(lineOf(expected, 'getData /compat/empty ->')).toBe("getData /compat/empty -> ''");
+    expect(lineOf(expected, 'getData /compat/empty after setData null')).toMatch(/-> null$/);
+  });
+
   it('fires one-shot and persistent watches, and multi rolls back with per-op results', () => {
     const text = expected.join('\n');
     expect(text).toContain('B setData /compat/p -> ');

@@ -297,6 +297,13 @@ public final class ZkCompat {
     step("create /compat/p/seq- after a delete",
         () -> za.create("/compat/p/seq-", null, OPEN, CreateMode.PERSISTENT_SEQUENTIAL));
     step("exists /compat/p", () -> stat(za.exists("/compat/p", false)));
+    // ZooKeeper keeps null data (a -1 length on the wire) apart from empty data (length 0).
+    step("create /compat/nulldata null", () -> za.create("/compat/nulldata", null, OPEN, CreateMode.PERSISTENT));
+    step("create /compat/empty empty", () -> za.create("/compat/empty", new byte[0], OPEN, CreateMode.PERSISTENT));
+    step("getData /compat/nulldata", () -> text(za.getData("/compat/nulldata", false, null)));
+    step("getData /compat/empty", () -> text(za.getData("/compat/empty", false, null)));
+    step("setData /compat/empty null", () -> stat(za.setData("/compat/empty", null, -1)));
+    step("getData /compat/empty after setData null", () -> text(za.getData("/compat/empty", false, null)));
     step("exists /compat/c (container)", () -> stat(za.exists("/compat/c", false)));
     step("exists /compat/ttl", () -> stat(za.exists("/compat/ttl", false)));
     // The sequential suffix against cversion, exactly: three sequential creates, a create and a delete
