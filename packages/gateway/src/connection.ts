@@ -2,7 +2,14 @@ import type { Socket } from 'node:net';
 import { Err, type FourLetterWord, fourLetterWord, KeeperState, OpCode, Xid } from './codes.js';
 import type { AuthId, OpContext, Reply } from './context.js';
 import { type JuteError, JuteReader } from './jute/io.js';
-import { ConnectRequest, ConnectResponse, frame, ReplyHeader, RequestHeader, WatcherEvent } from './jute/records.js';
+import {
+  ConnectRequest,
+  ConnectResponse,
+  frame,
+  ReplyHeader,
+  RequestHeader,
+  WatcherEvent,
+} from './jute/records.js';
 import { type GatewayLog, hexId } from './log.js';
 import { dispatch } from './ops.js';
 import type { GatewaySession, SessionConnection } from './session.js';

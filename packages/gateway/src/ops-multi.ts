@@ -15,7 +15,10 @@ import type { CreateTTLRequest, JStat } from './jute/records.js';
 
 type CreateReq = Omit<Infer<typeof CreateTTLRequest>, 'ttl'> & { ttl?: bigint };
 const EPHEMERAL: readonly CreateMode[] = [CreateMode.EPHEMERAL, CreateMode.EPHEMERAL_SEQUENTIAL];
-const TTL: readonly CreateMode[] = [CreateMode.PERSISTENT_WITH_TTL, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL];
+const TTL: readonly CreateMode[] = [
+  CreateMode.PERSISTENT_WITH_TTL,
+  CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL,
+];
 
 /**
  * The core create options of a create request of opcode `type`, checked as ZooKeeper does: known
@@ -24,14 +27,21 @@ const TTL: readonly CreateMode[] = [CreateMode.PERSISTENT_WITH_TTL, CreateMode.P
 export function createOptions(type: number, req: CreateReq): CreateOptions {
   const mode = createModeOf(req.flags);
   if (mode === undefined)
-    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad create flags ${req.flags}`, { path: req.path });
+    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad create flags ${req.flags}`, {
+      path: req.path,
+    });
   // The ACL is accepted but not enforced yet; ZooKeeper refuses an empty one.
-  if (req.acl.length === 0) throw new FaaSKeeperError('INVALIDACL', 'INVALIDACL: empty ACL', { path: req.path });
+  if (req.acl.length === 0)
+    throw new FaaSKeeperError('INVALIDACL', 'INVALIDACL: empty ACL', { path: req.path });
   const ttl = TTL.includes(mode);
   if (ttl !== (type === OpCode.createTTL))
-    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${mode} with opcode ${type}`, { path: req.path });
+    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${mode} with opcode ${type}`, {
+      path: req.path,
+    });
   if (type === OpCode.createContainer && mode !== CreateMode.CONTAINER)
-    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: createContainer with ${mode}`, { path: req.path });
+    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: createContainer with ${mode}`, {
+      path: req.path,
+    });
   return ttl && req.ttl !== undefined ? { mode, ttlMs: Number(req.ttl) } : { mode };
 }
 
@@ -40,7 +50,9 @@ export async function create(ctx: OpContext, type: number, req: CreateReq): Prom
   const options = createOptions(type, req);
   const { path, stat } = await ctx.session.client.createWithStat(req.path, req.data, options);
   if (options.mode !== undefined && EPHEMERAL.includes(options.mode)) ctx.session.ephemerals.add(path);
-  return type === OpCode.create ? { type: 1, res: { path } } : { type: 15, res: { path, stat: toJStat(stat) } };
+  return type === OpCode.create
+    ? { type: 1, res: { path } }
+    : { type: 15, res: { path, stat: toJStat(stat) } };
 }
 
 const failed = (count: number, at: number, err: number): MultiResult[] =>
@@ -60,7 +72,10 @@ async function statOf(ctx: OpContext, path: string): Promise<JStat> {
  * the failing one, its code, RUNTIMEINCONSISTENCY after), as ZooKeeper does.
  * A create2-style sub-result's Stat is read just after the multi (the core returns only paths).
  */
-export async function multi(ctx: OpContext, ops: MultiOp[]): Promise<{ err: number; results: MultiResult[] }> {
+export async function multi(
+  ctx: OpContext,
+  ops: MultiOp[],
+): Promise<{ err: number; results: MultiResult[] }> {
   const coreOps: Op[] = [];
   for (const [i, o] of ops.entries()) {
     try {
@@ -103,7 +118,11 @@ export async function multi(ctx: OpContext, ops: MultiOp[]): Promise<{ err: numb
     if (res.op === 'create') {
       const c = coreOps[i] as Extract<Op, { op: 'create' }>;
       if (c.mode !== undefined && EPHEMERAL.includes(c.mode)) ctx.session.ephemerals.add(res.path);
-      out.push(o.type === 1 ? { type: 1, res: { path: res.path } } : { type: 15, res: { path: res.path, stat: await statOf(ctx, res.path) } });
+      out.push(
+        o.type === 1
+          ? { type: 1, res: { path: res.path } }
+          : { type: 15, res: { path: res.path, stat: await statOf(ctx, res.path) } },
+      );
     } else if (res.op === 'setData') out.push({ type: 5, res: { stat: toJStat(res.stat) } });
     else out.push({ type: res.op === 'delete' ? 2 : 13 });
   }

@@ -48,30 +48,48 @@ export async function setWatches(ctx: OpContext, r: JuteReader, v2: boolean): Pr
   const tasks: Promise<void>[] = [];
   for (const path of req.dataWatches)
     tasks.push(
-      withWatch(ctx, 'data', path, () => client.getData(path, { watch: w.data }), (res) => {
-        if (res.stat.mzxid <= rel) return true;
-        fire(EventType.NodeDataChanged, path);
-        return false;
-      }).then(
+      withWatch(
+        ctx,
+        'data',
+        path,
+        () => client.getData(path, { watch: w.data }),
+        (res) => {
+          if (res.stat.mzxid <= rel) return true;
+          fire(EventType.NodeDataChanged, path);
+          return false;
+        },
+      ).then(
         () => undefined,
         (e: unknown) => (isNoNode(e) ? fire(EventType.NodeDeleted, path) : Promise.reject(e)),
       ),
     );
   for (const path of req.existWatches)
     tasks.push(
-      withWatch(ctx, 'data', path, () => client.exists(path, { watch: w.data }), (stat) => {
-        if (stat === null) return true;
-        fire(EventType.NodeCreated, path);
-        return false;
-      }).then(() => undefined),
+      withWatch(
+        ctx,
+        'data',
+        path,
+        () => client.exists(path, { watch: w.data }),
+        (stat) => {
+          if (stat === null) return true;
+          fire(EventType.NodeCreated, path);
+          return false;
+        },
+      ).then(() => undefined),
     );
   for (const path of req.childWatches)
     tasks.push(
-      withWatch(ctx, 'children', path, () => client.getChildren(path, { watch: w.children }), (res) => {
-        if (res.stat.pzxid <= rel) return true;
-        fire(EventType.NodeChildrenChanged, path);
-        return false;
-      }).then(
+      withWatch(
+        ctx,
+        'children',
+        path,
+        () => client.getChildren(path, { watch: w.children }),
+        (res) => {
+          if (res.stat.pzxid <= rel) return true;
+          fire(EventType.NodeChildrenChanged, path);
+          return false;
+        },
+      ).then(
         () => undefined,
         (e: unknown) => (isNoNode(e) ? fire(EventType.NodeDeleted, path) : Promise.reject(e)),
       ),
@@ -93,9 +111,7 @@ export async function addWatch(ctx: OpContext, r: JuteReader): Promise<void> {
   if (mode === AddWatchMode.Persistent)
     await withWatch(ctx, 'persistent', path, () => client.addWatch(path, w.persistent, 'PERSISTENT'));
   else if (mode === AddWatchMode.PersistentRecursive)
-    await withWatch(ctx, 'recursive', path, () =>
-      client.addWatch(path, w.recursive, 'PERSISTENT_RECURSIVE'),
-    );
+    await withWatch(ctx, 'recursive', path, () => client.addWatch(path, w.recursive, 'PERSISTENT_RECURSIVE'));
   else throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad addWatch mode ${mode}`, { path });
 }
 

@@ -3,7 +3,7 @@
  * its calls in the order issued), so requests pipeline while their replies go out in order.
  */
 import { createHash } from 'node:crypto';
-import { FaaSKeeperError, type FaaSKeeperClient, isFaaSKeeperError } from '@faaskeeper/core';
+import { type FaaSKeeperClient, FaaSKeeperError, isFaaSKeeperError } from '@faaskeeper/core';
 import { Err, errnoOf, OpCode, Xid } from './codes.js';
 import { type OpContext, type Reply, toJStat } from './context.js';
 import { type Codec, encode } from './jute/codec.js';
@@ -57,7 +57,11 @@ function auth(ctx: OpContext, r: JuteReader): Reply {
     ctx.authIds.push({ scheme, id: ctx.address });
     return { err: Err.OK, xid: Xid.auth };
   }
-  return { err: Err.AUTHFAILED, xid: Xid.auth, close: `authentication failed: no provider for scheme ${scheme}` };
+  return {
+    err: Err.AUTHFAILED,
+    xid: Xid.auth,
+    close: `authentication failed: no provider for scheme ${scheme}`,
+  };
 }
 
 async function getEphemerals(ctx: OpContext, prefix: string): Promise<string[]> {

@@ -94,7 +94,12 @@ export class GatewaySession {
     try {
       await this.client.close();
     } catch (error) {
-      this.log({ level: 'warn', event: 'error', session: hexId(this.id), message: `close: ${String(error)}` });
+      this.log({
+        level: 'warn',
+        event: 'error',
+        session: hexId(this.id),
+        message: `close: ${String(error)}`,
+      });
     }
   }
 

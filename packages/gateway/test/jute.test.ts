@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Codec } from '../src/jute/codec.js';
 import { encode } from '../src/jute/codec.js';
 import { JuteError, JuteReader } from '../src/jute/io.js';
-import { type MultiOp, MultiRequest, type MultiResult, MultiResponse } from '../src/jute/multi.js';
+import { type MultiOp, MultiRequest, MultiResponse, type MultiResult } from '../src/jute/multi.js';
 import * as R from '../src/jute/records.js';
 
 const SEED = 42;
@@ -50,7 +50,11 @@ const RECORDS: [string, Codec<any>, fc.Arbitrary<unknown>][] = [
   ['WatcherEvent', R.WatcherEvent, fc.record({ type: int, state: int, path: str })],
   ['ErrorResponse', R.ErrorResponse, fc.record({ err: int })],
   ['AuthPacket', R.AuthPacket, fc.record({ type: int, scheme: str, auth: buf })],
-  ['SetWatches', R.SetWatches, fc.record({ relativeZxid: long, dataWatches: strs, existWatches: strs, childWatches: strs })],
+  [
+    'SetWatches',
+    R.SetWatches,
+    fc.record({ relativeZxid: long, dataWatches: strs, existWatches: strs, childWatches: strs }),
+  ],
   [
     'SetWatches2',
     R.SetWatches2,
@@ -68,7 +72,11 @@ const RECORDS: [string, Codec<any>, fc.Arbitrary<unknown>][] = [
   ['PathVersionRequest', R.PathVersionRequest, pathVersion],
   ['PathTypeRequest', R.PathTypeRequest, fc.record({ path: str, type: int })],
   ['CreateRequest', R.CreateRequest, createReq],
-  ['CreateTTLRequest', R.CreateTTLRequest, fc.record({ path: str, data: buf, acl: acls, flags: int, ttl: long })],
+  [
+    'CreateTTLRequest',
+    R.CreateTTLRequest,
+    fc.record({ path: str, data: buf, acl: acls, flags: int, ttl: long }),
+  ],
   ['SetDataRequest', R.SetDataRequest, fc.record({ path: str, data: buf, version: int })],
   ['SetACLRequest', R.SetACLRequest, fc.record({ path: str, acl: acls, version: int })],
   ['AddWatchRequest', R.AddWatchRequest, fc.record({ path: str, mode: int })],
@@ -81,12 +89,23 @@ const RECORDS: [string, Codec<any>, fc.Arbitrary<unknown>][] = [
   ['GetACLResponse', R.GetACLResponse, fc.record({ acl: acls, stat })],
   ['GetAllChildrenNumberResponse', R.GetAllChildrenNumberResponse, fc.record({ totalNumber: int })],
   ['GetEphemeralsResponse', R.GetEphemeralsResponse, fc.record({ ephemerals: strs })],
-  ['WhoAmIResponse', R.WhoAmIResponse, fc.record({ clientInfo: fc.array(fc.record({ authScheme: str, user: str }), { maxLength: 3 }) })],
+  [
+    'WhoAmIResponse',
+    R.WhoAmIResponse,
+    fc.record({ clientInfo: fc.array(fc.record({ authScheme: str, user: str }), { maxLength: 3 }) }),
+  ],
   [
     'ConnectRequest',
     R.ConnectRequest,
     fc.record(
-      { protocolVersion: int, lastZxidSeen: long, timeOut: int, sessionId: long, passwd: buf, readOnly: fc.boolean() },
+      {
+        protocolVersion: int,
+        lastZxidSeen: long,
+        timeOut: int,
+        sessionId: long,
+        passwd: buf,
+        readOnly: fc.boolean(),
+      },
       { requiredKeys: ['protocolVersion', 'lastZxidSeen', 'timeOut', 'sessionId', 'passwd'] },
     ),
   ],
@@ -104,7 +123,10 @@ const RECORDS: [string, Codec<any>, fc.Arbitrary<unknown>][] = [
     fc.array(
       fc.oneof(
         fc.record({ type: fc.constantFrom(1, 15, 19), req: createReq }),
-        fc.record({ type: fc.constant(21), req: fc.record({ path: str, data: buf, acl: acls, flags: int, ttl: long }) }),
+        fc.record({
+          type: fc.constant(21),
+          req: fc.record({ path: str, data: buf, acl: acls, flags: int, ttl: long }),
+        }),
         fc.record({ type: fc.constantFrom(2, 13), req: pathVersion }),
         fc.record({ type: fc.constant(5), req: fc.record({ path: str, data: buf, version: int }) }),
         fc.record({ type: fc.constantFrom(4, 8), req: pathWatch }),
@@ -179,11 +201,19 @@ describe('jute codec', () => {
     const huge = new Uint8Array([0x7f, 0xff, 0xff, 0xff]);
     expect(() => R.GetDataResponse.read(new JuteReader(huge))).toThrow(JuteError);
     expect(() => R.GetChildrenResponse.read(new JuteReader(huge))).toThrow(JuteError);
-    expect(() => R.PathRequest.read(new JuteReader(new Uint8Array([0xff, 0xff, 0xff, 0xf0])))).toThrow(JuteError);
+    expect(() => R.PathRequest.read(new JuteReader(new Uint8Array([0xff, 0xff, 0xff, 0xf0])))).toThrow(
+      JuteError,
+    );
   });
 
   it('reads the old (44-byte) and new (45-byte) handshake forms', () => {
-    const base = { protocolVersion: 0, lastZxidSeen: 0n, timeOut: 30000, sessionId: 0n, passwd: new Uint8Array(16) };
+    const base = {
+      protocolVersion: 0,
+      lastZxidSeen: 0n,
+      timeOut: 30000,
+      sessionId: 0n,
+      passwd: new Uint8Array(16),
+    };
     expect(encode(R.ConnectRequest, base).byteLength).toBe(44);
     expect(encode(R.ConnectRequest, { ...base, readOnly: false }).byteLength).toBe(45);
     expect(R.ConnectRequest.read(new JuteReader(encode(R.ConnectRequest, base))).readOnly).toBeUndefined();

@@ -73,21 +73,37 @@ describe('node-zookeeper-client on the gateway', () => {
     await call((cb) => zk.create('/seq', cb));
     const names: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const [p] = await call<[string]>((cb) => zk.create('/seq/n-', zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb));
+      const [p] = await call<[string]>((cb) =>
+        zk.create('/seq/n-', zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb),
+      );
       names.push(p);
     }
     expect(names).toEqual(['/seq/n-0000000000', '/seq/n-0000000001', '/seq/n-0000000002']);
-    const [eph] = await call<[string]>((cb) => zk.create('/seq/e-', zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb));
+    const [eph] = await call<[string]>((cb) =>
+      zk.create('/seq/e-', zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb),
+    );
     expect(eph).toBe('/seq/e-0000000003');
   });
 
   it('fires watches with the right event types, once per change', async () => {
     await call((cb) => zk.create('/w', buf('0'), cb));
-    const dataEvent = next<zookeeper.Event>((d) => zk.getData('/w', d, () => undefined), 10_000, 'data watch');
+    const dataEvent = next<zookeeper.Event>(
+      (d) => zk.getData('/w', d, () => undefined),
+      10_000,
+      'data watch',
+    );
     const existsEvents: zookeeper.Event[] = [];
     await call((cb) => zk.exists('/w', (e) => existsEvents.push(e), cb));
-    const childEvent = next<zookeeper.Event>((d) => zk.getChildren('/w', d, () => undefined), 10_000, 'child watch');
-    const createdEvent = next<zookeeper.Event>((d) => zk.exists('/w/new', d, () => undefined), 10_000, 'exists watch');
+    const childEvent = next<zookeeper.Event>(
+      (d) => zk.getChildren('/w', d, () => undefined),
+      10_000,
+      'child watch',
+    );
+    const createdEvent = next<zookeeper.Event>(
+      (d) => zk.exists('/w/new', d, () => undefined),
+      10_000,
+      'exists watch',
+    );
     await new Promise((r) => setTimeout(r, 50));
     await call((cb) => other.setData('/w', buf('1'), cb));
     expect((await dataEvent).getType()).toBe(zookeeper.Event.NODE_DATA_CHANGED);
@@ -97,7 +113,11 @@ describe('node-zookeeper-client on the gateway', () => {
     expect((await childEvent).getPath()).toBe('/w');
     // The exists watch and the data watch were one server-side data watch: one notification.
     expect(existsEvents.map((e) => e.getType())).toEqual([zookeeper.Event.NODE_DATA_CHANGED]);
-    const deleted = next<zookeeper.Event>((d) => zk.exists('/w/new', d, () => undefined), 10_000, 'delete watch');
+    const deleted = next<zookeeper.Event>(
+      (d) => zk.exists('/w/new', d, () => undefined),
+      10_000,
+      'delete watch',
+    );
     await new Promise((r) => setTimeout(r, 50));
     await call((cb) => other.remove('/w/new', -1, cb));
     expect((await deleted).getType()).toBe(zookeeper.Event.NODE_DELETED);
@@ -108,7 +128,11 @@ describe('node-zookeeper-client on the gateway', () => {
     await call((cb) => temp.create('/eph', zookeeper.CreateMode.EPHEMERAL, cb));
     const [stat] = await call<[zookeeper.Stat]>((cb) => other.exists('/eph', cb));
     expect(long(stat.ephemeralOwner)).toBe(Number(temp.getSessionId().readBigInt64BE(0)));
-    const gone = next<zookeeper.Event>((d) => other.exists('/eph', d, () => undefined), 10_000, 'ephemeral deletion');
+    const gone = next<zookeeper.Event>(
+      (d) => other.exists('/eph', d, () => undefined),
+      10_000,
+      'ephemeral deletion',
+    );
     await new Promise((r) => setTimeout(r, 50));
     temp.close();
     expect((await gone).getType()).toBe(zookeeper.Event.NODE_DELETED);
@@ -116,24 +140,33 @@ describe('node-zookeeper-client on the gateway', () => {
 
   it('applies a transaction atomically and rolls a failed one back', async () => {
     const [results] = await call<[{ type: number; path?: string }[]]>((cb) =>
-      zk.transaction().create('/tx').create('/tx/a', buf('a')).setData('/tx/a', buf('b')).check('/tx').commit(cb),
+      zk
+        .transaction()
+        .create('/tx')
+        .create('/tx/a', buf('a'))
+        .setData('/tx/a', buf('b'))
+        .check('/tx')
+        .commit(cb),
     );
     expect(results.map((r) => r.type)).toEqual([1, 1, 5, 13]);
     expect(results[1]?.path).toBe('/tx/a');
-    const failed = await new Promise<{ error: unknown; results: { type: number; err?: number }[] }>((resolve) =>
-      zk
-        .transaction()
-        .create('/tx/b')
-        .remove('/tx/missing')
-        .create('/tx/c')
-        .commit((error, res) => resolve({ error, results: res })),
+    const failed = await new Promise<{ error: unknown; results: { type: number; err?: number }[] }>(
+      (resolve) =>
+        zk
+          .transaction()
+          .create('/tx/b')
+          .remove('/tx/missing')
+          .create('/tx/c')
+          .commit((error, res) => resolve({ error, results: res })),
     );
     expect(failed.error).toBeTruthy();
     expect((failed.error as zookeeper.Exception).getCode()).toBe(E.NO_NODE);
     const [b] = await call<[zookeeper.Stat | null]>((cb) => zk.exists('/tx/b', cb));
     expect(b).toBeNull();
     // node-zookeeper-client sends version 0 as -1 (`version || -1`): test a real mismatch with 5.
-    expect(await codeOf(call((cb) => zk.transaction().setData('/tx/a', buf('c'), 5).commit(cb)))).toBe(E.BAD_VERSION);
+    expect(await codeOf(call((cb) => zk.transaction().setData('/tx/a', buf('c'), 5).commit(cb)))).toBe(
+      E.BAD_VERSION,
+    );
   });
 
   it('answers getACL with world:anyone and checks setACL against the node and its aversion', async () => {
@@ -157,7 +190,11 @@ describe('node-zookeeper-client on the gateway', () => {
     await call((cb) => authed.create('/auth-ok', cb));
     authed.close();
     const bad = await connectZk(gw.connectString);
-    const failed = next<void>((d) => bad.once('authenticationFailed', () => d()), 10_000, 'authenticationFailed');
+    const failed = next<void>(
+      (d) => bad.once('authenticationFailed', () => d()),
+      10_000,
+      'authenticationFailed',
+    );
     bad.addAuthInfo('kerberos', buf('x'));
     await failed;
     bad.close();
@@ -198,7 +235,11 @@ describe('sessions across connections', () => {
     const watcher = await connectZk(gw.connectString);
     const id = zk.getSessionId().toString('hex');
     await call((cb) => zk.create('/keep', buf('0'), zookeeper.CreateMode.EPHEMERAL, cb));
-    const changed = next<zookeeper.Event>((d) => zk.getData('/keep', d, () => undefined), 15_000, 'watch after reconnect');
+    const changed = next<zookeeper.Event>(
+      (d) => zk.getData('/keep', d, () => undefined),
+      15_000,
+      'watch after reconnect',
+    );
     await new Promise((r) => setTimeout(r, 50));
     const disconnected = next<void>((d) => zk.once('disconnected', () => d()), 5000, 'disconnected');
     const reconnected = next<void>((d) => zk.once('connected', () => d()), 15_000, 'reconnected');

@@ -6,7 +6,12 @@ export type Zk = zookeeper.Client;
 
 /** A connected node-zookeeper-client. */
 export async function connectZk(connectString: string, options: Record<string, unknown> = {}): Promise<Zk> {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 50, retries: 5, ...options });
+  const client = zookeeper.createClient(connectString, {
+    sessionTimeout: 10_000,
+    spinDelay: 50,
+    retries: 5,
+    ...options,
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('node-zookeeper-client did not connect')), 10_000);
     client.once('connected', () => {
@@ -19,7 +24,9 @@ export async function connectZk(connectString: string, options: Record<string, u
 }
 
 /** Calls a callback-style method, resolving its results (the first is the error). */
-export function call<T extends unknown[]>(fn: (cb: (error: unknown, ...rest: T) => void) => void): Promise<T> {
+export function call<T extends unknown[]>(
+  fn: (cb: (error: unknown, ...rest: T) => void) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => fn((error, ...rest) => (error ? reject(error) : resolve(rest))));
 }
 
@@ -82,7 +89,11 @@ function cutAll(pairs: Set<[Socket, Socket]>): void {
 }
 
 /** Resolves with the first value `on` delivers, or rejects after `ms`. */
-export function next<T>(on: (deliver: (value: T) => void) => void, ms = 10_000, what = 'an event'): Promise<T> {
+export function next<T>(
+  on: (deliver: (value: T) => void) => void,
+  ms = 10_000,
+  what = 'an event',
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
     on((value) => {

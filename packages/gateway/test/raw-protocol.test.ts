@@ -61,7 +61,9 @@ describe('raw ZooKeeper protocol on the gateway', () => {
     expect(ttl.err).toBe(Err.OK);
     expect(R.Create2Response.read(ttl.r).stat.ephemeralOwner).toBe(0n);
     expect((await a.call(OpCode.create, R.CreateRequest, create('/bad', 9))).err).toBe(Err.BADARGUMENTS);
-    expect((await a.call(OpCode.create, R.CreateRequest, { ...create('/bad'), acl: [] })).err).toBe(Err.INVALIDACL);
+    expect((await a.call(OpCode.create, R.CreateRequest, { ...create('/bad'), acl: [] })).err).toBe(
+      Err.INVALIDACL,
+    );
     expect((await a.call(OpCode.create, R.CreateRequest, create('/bad', 5))).err).toBe(Err.BADARGUMENTS);
     const noTtl = { ...create('/bad', 0), ttl: 10n };
     expect((await a.call(OpCode.createTTL, R.CreateTTLRequest, noTtl)).err).toBe(Err.BADARGUMENTS);
@@ -75,8 +77,12 @@ describe('raw ZooKeeper protocol on the gateway', () => {
     const ok = await a.call(OpCode.check, R.PathVersionRequest, { path: '/chk', version: 0 });
     expect(ok.err).toBe(Err.OK);
     expect(R.StatResponse.read(ok.r).stat.version).toBe(0);
-    expect((await a.call(OpCode.check, R.PathVersionRequest, { path: '/chk', version: 4 })).err).toBe(Err.BADVERSION);
-    expect((await a.call(OpCode.check, R.PathVersionRequest, { path: '/none', version: 0 })).err).toBe(Err.NONODE);
+    expect((await a.call(OpCode.check, R.PathVersionRequest, { path: '/chk', version: 4 })).err).toBe(
+      Err.BADVERSION,
+    );
+    expect((await a.call(OpCode.check, R.PathVersionRequest, { path: '/none', version: 0 })).err).toBe(
+      Err.NONODE,
+    );
     const sync = await a.call(OpCode.sync, R.PathRequest, { path: '/chk' });
     expect(R.PathResponse.read(sync.r).path).toBe('/chk');
     const kids = await a.call(OpCode.getChildren2, R.PathWatchRequest, { path: '/', watch: false });
@@ -99,10 +105,19 @@ describe('raw ZooKeeper protocol on the gateway', () => {
     // The recursive watch reports the child's creation; the persistent one its parent's change.
     const events = [await a.notification('/pw/kid'), await a.notification('/pw')];
     expect(events.map((e) => e.type)).toEqual([EventType.NodeCreated, EventType.NodeChildrenChanged]);
-    expect((await a.call(OpCode.checkWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Persistent })).err).toBe(Err.OK);
-    expect((await a.call(OpCode.checkWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Children })).err).toBe(Err.NOWATCHER);
-    expect((await a.call(OpCode.removeWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Any })).err).toBe(Err.OK);
-    expect((await a.call(OpCode.removeWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Any })).err).toBe(Err.NOWATCHER);
+    expect(
+      (await a.call(OpCode.checkWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Persistent }))
+        .err,
+    ).toBe(Err.OK);
+    expect(
+      (await a.call(OpCode.checkWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Children })).err,
+    ).toBe(Err.NOWATCHER);
+    expect(
+      (await a.call(OpCode.removeWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Any })).err,
+    ).toBe(Err.OK);
+    expect(
+      (await a.call(OpCode.removeWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Any })).err,
+    ).toBe(Err.NOWATCHER);
     await b.call(OpCode.setData, R.SetDataRequest, { path: '/pw', data: bytes('3'), version: -1 });
     await b.call(OpCode.create, R.CreateRequest, create('/pw/kid2'));
     // A later watch's event proves no earlier one was still on its way.
@@ -116,8 +131,12 @@ describe('raw ZooKeeper protocol on the gateway', () => {
     await a.call(OpCode.create, R.CreateRequest, create('/rw'));
     await a.call(OpCode.getData, R.PathWatchRequest, { path: '/rw', watch: true });
     await a.call(OpCode.getChildren, R.PathWatchRequest, { path: '/rw', watch: true });
-    expect((await a.call(OpCode.removeWatches, R.PathTypeRequest, { path: '/rw', type: WatcherType.Data })).err).toBe(Err.OK);
-    expect((await a.call(OpCode.checkWatches, R.PathTypeRequest, { path: '/rw', type: WatcherType.Data })).err).toBe(Err.NOWATCHER);
+    expect(
+      (await a.call(OpCode.removeWatches, R.PathTypeRequest, { path: '/rw', type: WatcherType.Data })).err,
+    ).toBe(Err.OK);
+    expect(
+      (await a.call(OpCode.checkWatches, R.PathTypeRequest, { path: '/rw', type: WatcherType.Data })).err,
+    ).toBe(Err.NOWATCHER);
     await b.call(OpCode.setData, R.SetDataRequest, { path: '/rw', data: bytes('x'), version: -1 });
     await b.call(OpCode.create, R.CreateRequest, create('/rw/k'));
     expect(await a.notification('/rw')).toMatchObject({ type: EventType.NodeChildrenChanged });
@@ -158,7 +177,9 @@ describe('raw ZooKeeper protocol on the gateway', () => {
       { type: -1, err: Err.NONODE },
       { type: -1, err: Err.RUNTIMEINCONSISTENCY },
     ]);
-    expect((await a.call(OpCode.exists, R.PathWatchRequest, { path: '/mu/b', watch: false })).err).toBe(Err.NONODE);
+    expect((await a.call(OpCode.exists, R.PathWatchRequest, { path: '/mu/b', watch: false })).err).toBe(
+      Err.NONODE,
+    );
   });
 
   it('whoAmI answers the ip id, then the digest user after auth', async () => {
@@ -189,7 +210,9 @@ describe('raw ZooKeeper protocol on the gateway', () => {
     expect(R.GetEphemeralsResponse.read(all.r).ephemerals).toEqual(['/ge-other', '/ge/e-0000000001']);
     const n = await a.call(OpCode.getAllChildrenNumber, R.PathRequest, { path: '/ge' });
     expect(R.GetAllChildrenNumberResponse.read(n.r).totalNumber).toBe(4);
-    expect((await a.call(OpCode.getAllChildrenNumber, R.PathRequest, { path: '/nope' })).err).toBe(Err.NONODE);
+    expect((await a.call(OpCode.getAllChildrenNumber, R.PathRequest, { path: '/nope' })).err).toBe(
+      Err.NONODE,
+    );
   });
 
   it('answers replies in request order with non-decreasing zxids, however long each takes', async () => {
@@ -230,7 +253,9 @@ describe('raw ZooKeeper protocol on the gateway', () => {
     expect(await ask('ruok')).toBe('imok');
     expect(await ask('isro')).toBe('rw');
     const srvr = await ask('srvr');
-    expect(srvr).toMatch(/^Zookeeper version: .*\nLatency min\/avg\/max: .*\nReceived: \d+\nSent: \d+\nConnections: \d+\nOutstanding: \d+\nZxid: 0x[0-9a-f]+\nMode: standalone\nNode count: \d+\n$/);
+    expect(srvr).toMatch(
+      /^Zookeeper version: .*\nLatency min\/avg\/max: .*\nReceived: \d+\nSent: \d+\nConnections: \d+\nOutstanding: \d+\nZxid: 0x[0-9a-f]+\nMode: standalone\nNode count: \d+\n$/,
+    );
     expect(Number(/Node count: (\d+)/.exec(srvr)?.[1])).toBeGreaterThan(10);
     expect(await ask('stat')).toMatch(/Clients:\n \/127\.0\.0\.1:\d+\[1\]\(queued=\d+,recved=\d+,sent=\d+/);
     expect(await ask('mntr')).toMatch(/^zk_version\t.*\nzk_server_state\tstandalone\n/);
@@ -244,7 +269,9 @@ describe('raw ZooKeeper protocol on the gateway', () => {
     const closed = closedBy(c.socket);
     expect((await c.call(OpCode.closeSession)).err).toBe(Err.OK);
     await closed;
-    expect((await a.call(OpCode.exists, R.PathWatchRequest, { path: '/bye', watch: false })).err).toBe(Err.NONODE);
+    expect((await a.call(OpCode.exists, R.PathWatchRequest, { path: '/bye', watch: false })).err).toBe(
+      Err.NONODE,
+    );
     const again = await RawClient.open(gw.port, { sessionId: c.connect.sessionId, passwd: c.connect.passwd });
     expect(again.connect).toMatchObject({ timeOut: 0, sessionId: 0n });
     await closedBy(again.socket);

@@ -11,13 +11,20 @@ import { closedBy, openSocket, RawClient } from './raw-client.js';
 
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const bytes = (s: string) => new TextEncoder().encode(s);
-const create = (path: string, flags = 0, data: Uint8Array = new Uint8Array(0)) => ({ path, data, acl: OPEN, flags });
+const create = (path: string, flags = 0, data: Uint8Array = new Uint8Array(0)) => ({
+  path,
+  data,
+  acl: OPEN,
+  flags,
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The other session still works: a write and a read. */
 async function stillServes(c: RawClient, tag: string): Promise<void> {
   expect((await c.call(OpCode.create, R.CreateRequest, create(`/alive-${tag}`))).err).toBe(Err.OK);
-  expect((await c.call(OpCode.exists, R.PathWatchRequest, { path: `/alive-${tag}`, watch: false })).err).toBe(Err.OK);
+  expect((await c.call(OpCode.exists, R.PathWatchRequest, { path: `/alive-${tag}`, watch: false })).err).toBe(
+    Err.OK,
+  );
 }
 
 describe('sessions across connections', () => {
@@ -44,7 +51,11 @@ describe('sessions across connections', () => {
     await other.call(OpCode.create, R.CreateRequest, create('/sw/c/kid'));
     await other.call(OpCode.delete, R.PathVersionRequest, { path: '/sw/gone', version: -1 });
     await other.call(OpCode.delete, R.PathVersionRequest, { path: '/sw/cgone', version: -1 });
-    const back = await RawClient.open(gw.port, { sessionId: a.connect.sessionId, passwd: a.connect.passwd, timeOut: 8000 });
+    const back = await RawClient.open(gw.port, {
+      sessionId: a.connect.sessionId,
+      passwd: a.connect.passwd,
+      timeOut: 8000,
+    });
     expect(back.connect.sessionId).toBe(a.connect.sessionId);
     back.send(
       OpCode.setWatches2,
@@ -90,7 +101,10 @@ describe('sessions across connections', () => {
     await firstClosed;
     await stillServes(b, 'resumed');
     const bClosed = closedBy(b.socket);
-    const thief = await RawClient.open(gw.port, { sessionId: a.connect.sessionId, passwd: new Uint8Array(16).fill(1) });
+    const thief = await RawClient.open(gw.port, {
+      sessionId: a.connect.sessionId,
+      passwd: new Uint8Array(16).fill(1),
+    });
     expect(thief.connect).toMatchObject({ timeOut: 0, sessionId: 0n, passwd: new Uint8Array(16) });
     await closedBy(thief.socket);
     await bClosed;
@@ -105,9 +119,13 @@ describe('sessions across connections', () => {
     await a.call(OpCode.create, R.CreateRequest, create('/gone-eph', 1));
     a.close();
     await sleep(400);
-    expect((await other.call(OpCode.exists, R.PathWatchRequest, { path: '/gone-eph', watch: false })).err).toBe(Err.OK);
+    expect(
+      (await other.call(OpCode.exists, R.PathWatchRequest, { path: '/gone-eph', watch: false })).err,
+    ).toBe(Err.OK);
     await sleep(1200);
-    expect((await other.call(OpCode.exists, R.PathWatchRequest, { path: '/gone-eph', watch: false })).err).toBe(Err.NONODE);
+    expect(
+      (await other.call(OpCode.exists, R.PathWatchRequest, { path: '/gone-eph', watch: false })).err,
+    ).toBe(Err.NONODE);
     const again = await RawClient.open(gw.port, { sessionId: a.connect.sessionId, passwd: a.connect.passwd });
     expect(again.connect.sessionId).toBe(0n);
   });
@@ -116,7 +134,9 @@ describe('sessions across connections', () => {
     const a = await RawClient.open(gw.port, { timeOut: 1000 });
     await a.call(OpCode.create, R.CreateRequest, create('/silent-eph', 1));
     await closedBy(a.socket, 5000);
-    expect((await other.call(OpCode.exists, R.PathWatchRequest, { path: '/silent-eph', watch: false })).err).toBe(Err.NONODE);
+    expect(
+      (await other.call(OpCode.exists, R.PathWatchRequest, { path: '/silent-eph', watch: false })).err,
+    ).toBe(Err.NONODE);
   });
 
   it('answers an unknown session Expired', async () => {

@@ -6,9 +6,9 @@ import { OpCode } from '../codes.js';
 import type { Codec, Infer } from './codec.js';
 import { JuteError } from './io.js';
 import {
+  Create2Response,
   CreateRequest,
   CreateTTLRequest,
-  Create2Response,
   GetChildrenResponse,
   GetDataResponse,
   MultiHeader,
