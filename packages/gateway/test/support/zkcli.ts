@@ -47,6 +47,8 @@ export function runZkCli(
       rmSync(dir, { recursive: true, force: true });
       resolve({ output, code });
     });
+    // stdin is a pipe (stdio[0]), so it exists; the check is for the type only.
+    if (child.stdin === null) throw new Error('zkCli.sh has no stdin pipe');
     child.stdin.end(script);
   });
 }
