@@ -6,10 +6,19 @@ import { type GatewayLog, type GatewayLogEntry, stderrLog } from './log.js';
 import { countDescendants } from './ops.js';
 import { SessionTable, sessionSecret } from './sessions.js';
 
+/**
+ * What the gateway needs of a deployment: sessions. Every core {@link Deployment} (embedded, local
+ * AWS, local GCP) is one; so is anything that opens clients of a deployed one.
+ */
+export type GatewayDeployment = Pick<Deployment, 'connect'> & {
+  /** Awaited before listening, when present. */
+  readonly ready?: Promise<void>;
+};
+
 /** Options of {@link startGateway}; every one has ZooKeeper's default. */
 export interface GatewayOptions {
   /** The deployment to serve; default a fresh embedded one, closed by `close()`. */
-  deployment?: Deployment;
+  deployment?: GatewayDeployment;
   /** Address to listen on; default '127.0.0.1'. */
   host?: string;
   /** Port; default 2181; 0 = any free port. */
@@ -49,8 +58,8 @@ const VERSION = '3.9.0-faaskeeper-gateway-0.1.0, built on 1970-01-01 00:00 UTC';
  */
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const log: GatewayLog = options.log ?? stderrLog;
-  const owned = options.deployment === undefined;
-  const deployment = options.deployment ?? createEmbeddedService();
+  const owned = options.deployment === undefined ? createEmbeddedService() : undefined;
+  const deployment: GatewayDeployment = options.deployment ?? owned!;
   await deployment.ready;
   const host = options.host ?? '127.0.0.1';
   const min = options.minSessionTimeoutMs ?? 4000;
@@ -150,7 +159,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         for (const s of sockets) s.destroy();
         if (admin !== undefined) await (await admin.catch(() => undefined))?.close();
         await stopped;
-        if (owned) await deployment.close();
+        await owned?.close();
         log({ level: 'info', event: 'stopped', message: `${host}:${port}` });
       })();
       return closing;

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Deployment } from '@faaskeeper/core';
+import type { GatewayDeployment } from './gateway.js';
 import { type GatewayLog, hexId } from './log.js';
 import { GatewaySession, type SessionConnection } from './session.js';
 
@@ -18,7 +18,7 @@ export class SessionTable {
   private readonly sessions = new Map<number, GatewaySession>();
 
   constructor(
-    private readonly deployment: Deployment,
+    private readonly deployment: GatewayDeployment,
     private readonly secret: Uint8Array,
     private readonly bounds: { min: number; max: number },
     private readonly log: GatewayLog,
