@@ -176,6 +176,12 @@ export class Connection implements SessionConnection {
       this.issue = this.handshake(req);
       return;
     }
+    // Counted as it arrives, so that a burst in one chunk stops the reading at once.
+    this.inFlight++;
+    if (this.inFlight >= MAX_IN_FLIGHT && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
     this.issue = this.issue.then(() => this.request(body));
   }
 
@@ -251,11 +257,6 @@ export class Connection implements SessionConnection {
     };
     const reply: Promise<Reply> =
       header.type === OpCode.ping ? Promise.resolve({ err: Err.OK }) : dispatch(ctx, header.type, r);
-    this.inFlight++;
-    if (this.inFlight >= MAX_IN_FLIGHT && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    }
     this.replies = this.replies.then(async () => {
       const res = await reply;
       this.inFlight--;

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Err, EventType, OpCode, WatcherType } from '../src/codes.js';
 import { type Gateway, startGateway } from '../src/index.js';
+import { JuteWriter } from '../src/jute/io.js';
 import { MultiRequest, MultiResponse } from '../src/jute/multi.js';
 import * as R from '../src/jute/records.js';
 import { closedBy, openSocket, RawClient } from './raw-client.js';
@@ -232,6 +233,19 @@ describe('raw ZooKeeper protocol on the gateway', () => {
       zxid = rep.zxid;
     }
     expect(got).toEqual(xids);
+  });
+
+  it('answers a burst of pipelined requests beyond the in-flight bound in full and in order', async () => {
+    const w = new JuteWriter();
+    const n = 2500;
+    for (let i = 1; i <= n; i++) {
+      const one = new JuteWriter();
+      R.RequestHeader.write(one, { xid: 100_000 + i, type: i % 2 === 0 ? OpCode.ping : OpCode.exists });
+      if (i % 2 === 1) R.PathWatchRequest.write(one, { path: '/', watch: false });
+      w.bytes(one.frame());
+    }
+    a.socket.write(w.finish());
+    for (let i = 1; i <= n; i++) expect((await a.reply()).xid).toBe(100_000 + i);
   });
 
   it('answers reconfig, sasl and unknown opcodes UNIMPLEMENTED and keeps serving', async () => {
