@@ -34,35 +34,19 @@ async function askAll(connectString: string): Promise<Record<Word, string>> {
   return answers as Record<Word, string>;
 }
 
-/** `Key: value` lines (srvr, stat) as a map; other lines are ignored. */
-function colonPairs(text: string): Map<string, string> {
+/**
+ * Lines of the form `key<separator>value` as a map (srvr/stat use `: `, mntr a tab, conf `=`); other
+ * lines are ignored.
+ */
+function keyValues(text: string, separator: string): Map<string, string> {
   const pairs = new Map<string, string>();
   for (const line of text.split('\n')) {
-    const at = line.indexOf(': ');
-    if (at > 0) pairs.set(line.slice(0, at), line.slice(at + 2).trim());
+    const at = line.indexOf(separator);
+    if (at > 0) pairs.set(line.slice(0, at), line.slice(at + separator.length).trim());
   }
   return pairs;
 }
-
-/** `key<TAB>value` lines (mntr) as a map. */
-function tabPairs(text: string): Map<string, string> {
-  return new Map(
-    text
-      .split('\n')
-      .filter((l) => l.includes('\t'))
-      .map((l) => [l.slice(0, l.indexOf('\t')), l.slice(l.indexOf('\t') + 1).trim()] as [string, string]),
-  );
-}
-
-/** `key=value` lines (conf) as a map. */
-function equalsPairs(text: string): Map<string, string> {
-  return new Map(
-    text
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()] as [string, string]),
-  );
-}
+const colonPairs = (text: string) => keyValues(text, ': ');
 
 /** The srvr/stat keys every ZooKeeper prints and tools parse. */
 const SRVR_KEYS = [
@@ -122,13 +106,13 @@ function assertAnswers(answers: Record<Word, string>, port: string): void {
   }
   // stat also lists the connected clients (this one, at least).
   expect(answers.stat).toMatch(/Clients:\n\s+\/127\.0\.0\.1:\d+\[/);
-  const mntr = tabPairs(answers.mntr);
+  const mntr = keyValues(answers.mntr, '\t');
   for (const key of MNTR_KEYS) expect(mntr.has(key), `mntr: ${key}`).toBe(true);
   expect(mntr.get('zk_server_state')).toBe('standalone');
   for (const key of MNTR_KEYS.filter((k) => k !== 'zk_version' && k !== 'zk_server_state')) {
     expect(isNumber(mntr.get(key)), `mntr ${key}=${mntr.get(key)}`).toBe(true);
   }
-  const conf = equalsPairs(answers.conf);
+  const conf = keyValues(answers.conf, '=');
   for (const key of CONF_KEYS) expect(conf.has(key), `conf: ${key}`).toBe(true);
   expect(conf.get('clientPort')).toBe(port);
 }

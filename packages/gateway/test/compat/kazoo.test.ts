@@ -4,10 +4,10 @@
  * against the gateway. The recipes' guarantees are asserted on both; the parts of the results that
  * do not depend on thread timing must be equal.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keepTranscript } from '../support/normalise.js';
+import { runProcess } from '../support/process.js';
 import { type RunningServer, startReferenceZooKeeper, startTestGateway } from '../support/servers.js';
 
 const SCRIPT = fileURLToPath(new URL('./kazoo/recipes.py', import.meta.url));
@@ -18,31 +18,11 @@ const PYTHON = process.env.KAZOO_PYTHON ?? '/usr/bin/python3';
 type Results = Record<string, Record<string, unknown>>;
 
 /** Runs the recipes against `hosts` under `root`; killed by its PID after `timeoutMs`. */
-function runRecipes(hosts: string, root: string, label: string, timeoutMs = 90_000): Promise<Results> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, hosts, root], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      keepTranscript(`kazoo.${label}.json`, `${stdout}\n--- stderr ---\n${stderr}`);
-      if (code !== 0) {
-        reject(new Error(`recipes.py exited ${code}:\n${stderr.slice(-3000)}`));
-        return;
-      }
-      resolve(JSON.parse(stdout) as Results);
-    });
-  });
+async function runRecipes(hosts: string, root: string, label: string, timeoutMs = 90_000): Promise<Results> {
+  const run = await runProcess(PYTHON, [SCRIPT, hosts, root], { timeoutMs });
+  keepTranscript(`kazoo.${label}.json`, `${run.stdout}\n--- stderr ---\n${run.stderr}`);
+  if (run.code !== 0) throw new Error(`recipes.py exited ${run.code}:\n${run.stderr.slice(-3000)}`);
+  return JSON.parse(run.stdout) as Results;
 }
 
 /** The recipes' guarantees, asserted on one server's results. */

@@ -4,12 +4,13 @@
  * `Class-Path` names, plus `slf4j-simple` so the client's logging goes to stderr at WARN instead of a
  * "no binding" warning.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { manifestClassPath } from './jar-manifest.js';
+import { type ProcessRun, runProcess } from './process.js';
 
 /** Debian's client jar (same jar as the server's). */
 export const ZOOKEEPER_JAR = process.env.ZOOKEEPER_JAR ?? '/usr/share/java/zookeeper.jar';
@@ -59,11 +60,7 @@ export function compileJava(sources: readonly string[]): CompiledJava {
 }
 
 /** What a finished Java run printed. */
-export interface JavaRun {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
+export type JavaRun = ProcessRun;
 
 /**
  * Runs `mainClass` with `args`, killing it (by the PID it was started with) after `timeoutMs`: a server
@@ -75,41 +72,19 @@ export function runJava(
   args: readonly string[],
   timeoutMs = 60_000,
 ): Promise<JavaRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.env.JAVA ?? 'java',
-      [
-        '-Xss512k',
-        '-XX:TieredStopAtLevel=1',
-        '-XX:+UseSerialGC',
-        '-Dorg.slf4j.simpleLogger.defaultLogLevel=error',
-        '-Dorg.slf4j.simpleLogger.logFile=System.err',
-        '-cp',
-        compiled.classPath,
-        mainClass,
-        ...args,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      stderr += `\n[killed after ${timeoutMs} ms]`;
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, code });
-    });
-  });
+  return runProcess(
+    process.env.JAVA ?? 'java',
+    [
+      '-Xss512k',
+      '-XX:TieredStopAtLevel=1',
+      '-XX:+UseSerialGC',
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=error',
+      '-Dorg.slf4j.simpleLogger.logFile=System.err',
+      '-cp',
+      compiled.classPath,
+      mainClass,
+      ...args,
+    ],
+    { timeoutMs },
+  );
 }

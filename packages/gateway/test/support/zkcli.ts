@@ -2,11 +2,11 @@
  * Runs Debian's `zkCli.sh` (Apache ZooKeeper's own shell, `org.apache.zookeeper.ZooKeeperMain`) with a
  * script on stdin, and normalises what it prints so two servers' sessions compare line by line.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ranks } from './normalise.js';
+import { runProcess } from './process.js';
 
 /** Debian's zkCli.sh. */
 export const ZKCLI = process.env.ZKCLI ?? '/usr/share/zookeeper/bin/zkCli.sh';
@@ -15,42 +15,28 @@ export const ZKCLI = process.env.ZKCLI ?? '/usr/share/zookeeper/bin/zkCli.sh';
  * Runs `zkCli.sh -server <connectString>` with `script` on stdin; stdout and stderr go to one file so
  * errors ("Node does not exist: …") stay in order with results. Killed by its PID after `timeoutMs`.
  */
-export function runZkCli(
+export async function runZkCli(
   connectString: string,
   script: string,
   timeoutMs = 60_000,
 ): Promise<{ output: string; code: number | null }> {
-  const dir = mkdtempSync(join(tmpdir(), 'faaskeeper-zkcli-'));
-  const outFile = join(dir, 'out.txt');
-  const fd = openSync(outFile, 'w');
-  return new Promise((resolve, reject) => {
-    const child = spawn(ZKCLI, ['-server', connectString], {
-      stdio: ['pipe', fd, fd],
+  const logDir = mkdtempSync(join(tmpdir(), 'faaskeeper-zkcli-'));
+  try {
+    const run = await runProcess(ZKCLI, ['-server', connectString], {
+      stdin: script,
+      timeoutMs,
+      combineOutput: true,
       env: {
         ...process.env,
         // The shell's own log goes to a throw-away directory, not /var/log/zookeeper.
-        ZOO_LOG_DIR: dir,
+        ZOO_LOG_DIR: logDir,
         CLIENT_JVMFLAGS: '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC',
       },
     });
-    closeSync(fd);
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const output = readFileSync(outFile, 'utf8');
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ output, code });
-    });
-    // stdin is a pipe (stdio[0]), so it exists; the check is for the type only.
-    if (child.stdin === null) throw new Error('zkCli.sh has no stdin pipe');
-    child.stdin.end(script);
-  });
+    return { output: run.stdout, code: run.code };
+  } finally {
+    rmSync(logDir, { recursive: true, force: true });
+  }
 }
 
 /** A zkCli session split into the commands' output and the watch events the shell printed. */
