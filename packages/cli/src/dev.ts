@@ -6,6 +6,7 @@ import type { GcpDeploymentConfig } from '@faaskeeper/gcp';
 import type { CliStreams } from './main.js';
 import { importOptional, MissingPackageError } from './optional-import.js';
 import { ExitCode } from './shell/commands.js';
+import { untilInterrupted } from './signals.js';
 
 /** Usage of `faaskeeper dev`. */
 export const DEV_USAGE = 'faaskeeper dev [--provider aws|gcp] [--deployment name] [--config-out file]';
@@ -211,21 +212,14 @@ export async function runDevCommand(args: readonly string[], streams: CliStreams
   const provider = values.provider;
   if (provider !== undefined && !(DEV_PROVIDERS as readonly string[]).includes(provider))
     return usage(`--provider must be aws or gcp (got '${provider}')`);
-  const abort = new AbortController();
-  const stop = () => abort.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    return await runDev({
-      signal: abort.signal,
+  return untilInterrupted((signal) =>
+    runDev({
+      signal,
       out: (line) => streams.output.write(`${line}\n`),
       err: (line) => streams.errorOutput.write(`${line}\n`),
       ...(provider === undefined ? {} : { provider: provider as DevProvider }),
       ...(values.deployment === undefined ? {} : { deployment: values.deployment }),
       ...(values['config-out'] === undefined ? {} : { configOut: values['config-out'] }),
-    });
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+    }),
+  );
 }

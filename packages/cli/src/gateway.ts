@@ -3,6 +3,7 @@ import { startGateway } from '@faaskeeper/gateway';
 import { ConfigError, type DeploymentConfig, openSessionSource, readConfig } from './deployment.js';
 import type { CliStreams } from './main.js';
 import { ExitCode } from './shell/commands.js';
+import { untilInterrupted } from './signals.js';
 
 export const GATEWAY_USAGE = 'faaskeeper gateway [--config file] [--host 127.0.0.1] [--port 2181]';
 
@@ -101,21 +102,14 @@ export async function runGatewayCommand(args: readonly string[], streams: CliStr
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
     return usage(`--port must be a port number 0..65535 (got '${values.port}')`);
-  const abort = new AbortController();
-  const stop = () => abort.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    return await runGateway({
-      signal: abort.signal,
+  return untilInterrupted((signal) =>
+    runGateway({
+      signal,
       out: (line) => streams.output.write(`${line}\n`),
       err: (line) => streams.errorOutput.write(`${line}\n`),
       ...(values.config === undefined ? {} : { config: values.config }),
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(port === undefined ? {} : { port }),
-    });
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+    }),
+  );
 }

@@ -1,4 +1,4 @@
-import type { Stat } from '@faaskeeper/core';
+import { rootStat, type Stat } from '@faaskeeper/core';
 import type { JStat } from './jute/records.js';
 import type { GatewaySession } from './session.js';
 
@@ -46,16 +46,4 @@ export function toJStat(s: Stat): JStat {
 }
 
 /** A Stat of zeros, for a node gone before its stat could be read. */
-export const ZERO_STAT: JStat = toJStat({
-  czxid: 0,
-  mzxid: 0,
-  pzxid: 0,
-  ctime: 0,
-  mtime: 0,
-  version: 0,
-  cversion: 0,
-  aversion: 0,
-  ephemeralOwner: 0,
-  dataLength: 0,
-  numChildren: 0,
-});
+export const ZERO_STAT: JStat = toJStat(rootStat());

@@ -46,23 +46,40 @@ export async function setWatches(ctx: OpContext, r: JuteReader, v2: boolean): Pr
   const w = watches.watchers;
   const fire = (type: number, path: string) => ctx.notify(type, path);
   const tasks: Promise<void>[] = [];
+  /**
+   * Re-arms a one-shot watch: fires `changed` instead when the node's `zxidOf` is past the
+   * client's zxid, NodeDeleted when the node is gone.
+   */
+  const rearm = (
+    kind: 'data' | 'children',
+    path: string,
+    read: () => Promise<{ stat: { mzxid: number; pzxid: number } }>,
+    zxidOf: 'mzxid' | 'pzxid',
+    changed: number,
+  ) =>
+    withWatch(ctx, kind, path, read, (res) => {
+      if (res.stat[zxidOf] <= rel) return true;
+      fire(changed, path);
+      return false;
+    }).then(
+      () => undefined,
+      (e: unknown) => (isNoNode(e) ? fire(EventType.NodeDeleted, path) : Promise.reject(e)),
+    );
   for (const path of req.dataWatches)
     tasks.push(
-      withWatch(
-        ctx,
-        'data',
+      rearm('data', path, () => client.getData(path, { watch: w.data }), 'mzxid', EventType.NodeDataChanged),
+    );
+  for (const path of req.childWatches)
+    tasks.push(
+      rearm(
+        'children',
         path,
-        () => client.getData(path, { watch: w.data }),
-        (res) => {
-          if (res.stat.mzxid <= rel) return true;
-          fire(EventType.NodeDataChanged, path);
-          return false;
-        },
-      ).then(
-        () => undefined,
-        (e: unknown) => (isNoNode(e) ? fire(EventType.NodeDeleted, path) : Promise.reject(e)),
+        () => client.getChildren(path, { watch: w.children }),
+        'pzxid',
+        EventType.NodeChildrenChanged,
       ),
     );
+  // An exist watch fires NodeCreated when the node is there now, else it waits for the creation.
   for (const path of req.existWatches)
     tasks.push(
       withWatch(
@@ -76,23 +93,6 @@ export async function setWatches(ctx: OpContext, r: JuteReader, v2: boolean): Pr
           return false;
         },
       ).then(() => undefined),
-    );
-  for (const path of req.childWatches)
-    tasks.push(
-      withWatch(
-        ctx,
-        'children',
-        path,
-        () => client.getChildren(path, { watch: w.children }),
-        (res) => {
-          if (res.stat.pzxid <= rel) return true;
-          fire(EventType.NodeChildrenChanged, path);
-          return false;
-        },
-      ).then(
-        () => undefined,
-        (e: unknown) => (isNoNode(e) ? fire(EventType.NodeDeleted, path) : Promise.reject(e)),
-      ),
     );
   for (const path of req.persistentWatches)
     tasks.push(withWatch(ctx, 'persistent', path, () => client.addWatch(path, w.persistent, 'PERSISTENT')));
