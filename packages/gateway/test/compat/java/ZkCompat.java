@@ -222,6 +222,15 @@ public final class ZkCompat {
    * operation before it has been recorded.
    */
   private void barrier(String... paths) throws Exception {
+    barrier(false, paths);
+  }
+
+  /**
+   * {@link #barrier(String...)}, printing each client's events sorted when {@code sorted}: for a closed
+   * session, whose ephemerals all go in one transaction in an order ZooKeeper leaves undefined (it walks
+   * a hash set).
+   */
+  private void barrier(boolean sorted, String... paths) throws Exception {
     for (Client c : clients) {
       if (c.zk == null || !c.zk.getState().isAlive()) continue;
       CountDownLatch done = new CountDownLatch(1 + paths.length);
@@ -229,12 +238,13 @@ public final class ZkCompat {
       for (String p : paths) c.zk.exists(p, false, (rc, path, ctx, stat) -> done.countDown(), null);
       await(done, c.name + " barrier");
     }
-    flushEvents();
+    flushEvents(sorted);
   }
 
-  private void flushEvents() {
+  private void flushEvents(boolean sorted) {
     for (Client c : clients) {
       synchronized (c.events) {
+        if (sorted) Collections.sort(c.events);
         for (String e : c.events) line("  " + e);
         c.events.clear();
       }
@@ -575,9 +585,16 @@ public final class ZkCompat {
           return "ok";
         });
         barrier(path, parent);
-      } else if (kind < 52) {
+      } else if (kind < 47) {
         step(label + "setData " + path + " v" + version, () -> stat(zk.setData(path, data, version)));
         barrier(path);
+      } else if (kind < 52) {
+        // Every live session watches the same node (exists: data and creation/deletion) and its parent's
+        // children, so the next change there fires several watches at once.
+        for (Client w : slot) {
+          step(label + "(all) " + w.name + " exists " + path + " watch", () -> stat(w.zk.exists(path, true)));
+          step(label + "(all) " + w.name + " getChildren " + parent + " watch", () -> sorted(w.zk.getChildren(parent, true)));
+        }
       } else if (kind < 61) {
         boolean watch = rng.nextInt(10) < 7;
         step(label + "exists " + path + (watch ? " watch" : ""), () -> stat(zk.exists(path, watch)));
@@ -632,11 +649,11 @@ public final class ZkCompat {
         zk.close();
         c.events.clear();
         slot[s] = open("s" + (opened++));
-        barrier(eph.toArray(new String[0]));
+        barrier(true, eph.toArray(new String[0]));
         eph.clear();
       }
     }
-    flushEvents();
+    flushEvents(false);
     dump(slot[0].zk, root);
   }
 
