@@ -2,9 +2,11 @@
  * Sessions across connections (resume, setWatches on reconnect, expiry) and bad input: each gets
  * what ZooKeeper does (an error reply or a closed connection) and never disturbs another session.
  */
+import { createHmac } from 'node:crypto';
+import { createEmbeddedService } from '@faaskeeper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Err, EventType, OpCode, Xid } from '../src/codes.js';
-import { type Gateway, startGateway } from '../src/index.js';
+import { type Gateway, type GatewayLogEntry, startGateway } from '../src/index.js';
 import { JuteWriter } from '../src/jute/io.js';
 import * as R from '../src/jute/records.js';
 import { closedBy, openSocket, RawClient } from './raw-client.js';
@@ -149,13 +151,16 @@ describe('sessions across connections', () => {
 describe('bad input', () => {
   let gw: Gateway;
   let other: RawClient;
+  const reasons: string[] = [];
   beforeAll(async () => {
     gw = await startGateway({
       port: 0,
       maxBuffer: 600_000,
       connectTimeoutMs: 300,
       maxQueuedBytes: 256 * 1024,
-      log: () => undefined,
+      log: (l) => {
+        if (l.reason !== undefined) reasons.push(l.reason);
+      },
     });
     other = await RawClient.open(gw.port);
   });
@@ -213,6 +218,7 @@ describe('bad input', () => {
     const started = Date.now();
     s.write(Buffer.from([0, 0, 0, 44, 0, 0]));
     await closedBy(s, 3000);
+    expect(reasons).toContain('no handshake within 300 ms');
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     await stillServes(other, 'handshake');
   });
@@ -225,6 +231,7 @@ describe('bad input', () => {
     const closed = closedBy(c.socket, 20_000);
     for (let i = 0; i < 200; i++) c.send(OpCode.getData, R.PathWatchRequest, { path: '/big', watch: false });
     await closed;
+    expect(reasons).toContain(`over ${256 * 1024} bytes queued: the client is not reading`);
     await stillServes(other, 'slow-reader');
   });
 });
@@ -249,5 +256,62 @@ describe('maxClientCnxns', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe('session passwords', () => {
+  it('are HMAC-SHA256(secret, sessionId) cut to 16 bytes, so any gateway with the secret can check them', async () => {
+    const service = createEmbeddedService();
+    const logs: GatewayLogEntry[] = [];
+    const one = await startGateway({
+      port: 0,
+      deployment: service,
+      secret: 'shared',
+      log: (l) => logs.push(l),
+    });
+    const two = await startGateway({ port: 0, deployment: service, secret: 'shared', log: () => undefined });
+    try {
+      const c = await RawClient.open(one.port);
+      const id = Buffer.alloc(8);
+      id.writeBigInt64BE(c.connect.sessionId);
+      const expected = createHmac('sha256', 'shared').update(id).digest().subarray(0, 16);
+      expect(Buffer.from(c.connect.passwd).equals(expected)).toBe(true);
+      // The other process knows the password is right but cannot attach to the session yet
+      // (it needs core support): it answers Expired, as for an unknown session.
+      const elsewhere = await RawClient.open(two.port, {
+        sessionId: c.connect.sessionId,
+        passwd: c.connect.passwd,
+      });
+      expect(elsewhere.connect).toMatchObject({ timeOut: 0, sessionId: 0n });
+      await stillServes(c, 'hmac');
+      c.close();
+      await sleep(50);
+      const hex = `0x${c.connect.sessionId.toString(16)}`;
+      expect(logs).toContainEqual(
+        expect.objectContaining({ event: 'connected', remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }),
+      );
+      expect(logs).toContainEqual(expect.objectContaining({ event: 'session-opened', session: hex }));
+      expect(logs).toContainEqual(
+        expect.objectContaining({
+          event: 'closed',
+          session: hex,
+          reason: 'the client closed the connection',
+        }),
+      );
+    } finally {
+      await one.close();
+      await two.close();
+      await service.close();
+    }
+  });
+
+  it('say in the log when the secret is random', async () => {
+    const saved = process.env.FAASKEEPER_GATEWAY_SECRET;
+    delete process.env.FAASKEEPER_GATEWAY_SECRET;
+    const logs: GatewayLogEntry[] = [];
+    const gw = await startGateway({ port: 0, log: (l) => logs.push(l) });
+    await gw.close();
+    if (saved !== undefined) process.env.FAASKEEPER_GATEWAY_SECRET = saved;
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', event: 'secret' }));
   });
 });
