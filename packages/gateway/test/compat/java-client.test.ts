@@ -15,7 +15,7 @@ let reference: JavaRun;
 let expected: string[];
 
 beforeAll(async () => {
-  compiled = compileJava(['ZkCompat.java']);
+  compiled = compileJava(['ZkCompat.java', 'CutProxy.java']);
   zookeeper = await startReferenceZooKeeper();
   reference = await runJava(compiled, 'ZkCompat', ['scenario', zookeeper.connectString]);
   expected = normaliseTagged(reference.stdout);
@@ -84,6 +84,24 @@ describe('Java client scenario on Apache ZooKeeper (the reference)', () => {
     );
     expect(text).toMatch(
       /B create \/compat\/pw\/a\/b -> \/compat\/pw\/a\/b\n {2}A recursive NodeCreated \/compat\/pw\/a\/b\n/,
+    );
+  });
+
+  it('re-registers watches on reconnect and fires the missed ones in data, exist, child order; persistent watches do not replay', () => {
+    const text = expected.join('\n');
+    expect(text).toContain(
+      [
+        '  R state Disconnected',
+        '  R state SyncConnected',
+        '  R event NodeDataChanged /compat/rc',
+        '  R event NodeCreated /compat/rc-new',
+        '  R event NodeChildrenChanged /compat/rc',
+        'R reconnected to its session: true',
+      ].join('\n'),
+    );
+    expect(lineOf(expected, 'R exists /compat/rc-eph')).toContain('owner=S');
+    expect(text).toMatch(
+      /R's persistent watch survived\) -> [^\n]*\n {2}R persistent NodeDataChanged \/compat\/rc2\n/,
     );
   });
 

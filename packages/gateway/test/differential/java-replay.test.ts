@@ -33,7 +33,7 @@ async function replay(
 }
 
 beforeAll(async () => {
-  compiled = compileJava(['ZkCompat.java']);
+  compiled = compileJava(['ZkCompat.java', 'CutProxy.java']);
   zookeeper = await startReferenceZooKeeper();
   for (const seed of SEEDS) {
     const run = await replay(zookeeper.connectString, seed, `/d${seed}`, 'zookeeper');

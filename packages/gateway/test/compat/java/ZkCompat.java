@@ -50,6 +50,9 @@ public final class ZkCompat {
     final List<String> events = Collections.synchronizedList(new ArrayList<>());
     final CountDownLatch connected = new CountDownLatch(1);
     final CountDownLatch expired = new CountDownLatch(1);
+    /** Every connection state seen, for steps that wait for a disconnect or a reconnect. */
+    final java.util.concurrent.LinkedBlockingQueue<Event.KeeperState> states =
+        new java.util.concurrent.LinkedBlockingQueue<>();
     volatile boolean recordStates;
     ZooKeeper zk;
 
@@ -60,6 +63,7 @@ public final class ZkCompat {
     @Override
     public void process(WatchedEvent event) {
       if (event.getType() == Event.EventType.None) {
+        states.add(event.getState());
         if (event.getState() == Event.KeeperState.SyncConnected) connected.countDown();
         if (event.getState() == Event.KeeperState.Expired) expired.countDown();
         // Connection-state events are timing-dependent (reconnects), so they are only recorded when a
@@ -70,9 +74,17 @@ public final class ZkCompat {
       events.add(name + " event " + event.getType() + " " + event.getPath());
     }
 
-    /** A watcher of its own (for addWatch and removeWatches), recording into the same list. */
+    /**
+     * A watcher of its own (for addWatch and removeWatches), recording into the same list. Connection
+     * state events are left to the default watcher: the client hands them to every watcher in hash-set
+     * order, which would make the transcript's order random.
+     */
     Watcher tagged(String tag) {
-      return event -> events.add(name + " " + tag + " " + event.getType() + " " + event.getPath());
+      return event -> {
+        if (event.getType() != Event.EventType.None) {
+          events.add(name + " " + tag + " " + event.getType() + " " + event.getPath());
+        }
+      };
     }
   }
 
@@ -208,6 +220,17 @@ public final class ZkCompat {
     clients.add(c);
     sessions.add(c.zk.getSessionId());
     return c;
+  }
+
+  /** Waits until {@code c} reports {@code state} (states seen before this call count too). */
+  private static void awaitState(Client c, Watcher.Event.KeeperState state) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      long left = deadline - System.nanoTime();
+      Watcher.Event.KeeperState seen = c.states.poll(Math.max(0, left), TimeUnit.NANOSECONDS);
+      if (seen == state) return;
+      if (seen == null) throw new IllegalStateException("timed out: " + c.name + " waiting for " + state);
+    }
   }
 
   private static void await(CountDownLatch latch, String what) throws InterruptedException {
@@ -493,6 +516,49 @@ public final class ZkCompat {
       for (ClientInfo ci : za.whoAmI()) who.add(ci.getAuthScheme() + ":" + ci.getUser());
       return who.toString();
     });
+
+    // Reconnect: R's connection is cut (its session lives on), B changes what R watches, R comes back
+    // with the same session and its watches (SetWatches/SetWatches2 with its last zxid), and the server
+    // fires the events R missed.
+    try (CutProxy proxy = new CutProxy(connect)) {
+      Client r = new Client("R");
+      r.zk = new ZooKeeper(proxy.connectString(), SESSION_TIMEOUT_MS, r);
+      await(r.connected, "R connect");
+      clients.add(r);
+      ZooKeeper zr = r.zk;
+      long rSession = zr.getSessionId();
+      step("R create /compat/rc", () -> zr.create("/compat/rc", bytes("0"), OPEN, CreateMode.PERSISTENT));
+      step("R create /compat/rc2", () -> zr.create("/compat/rc2", bytes("0"), OPEN, CreateMode.PERSISTENT));
+      step("R create /compat/rc-eph EPHEMERAL", () -> zr.create("/compat/rc-eph", null, OPEN, CreateMode.EPHEMERAL));
+      step("R getData /compat/rc watch", () -> text(zr.getData("/compat/rc", true, null)));
+      step("R exists /compat/rc-new watch", () -> stat(zr.exists("/compat/rc-new", true)));
+      step("R getChildren /compat/rc watch", () -> sorted(zr.getChildren("/compat/rc", true)));
+      Watcher rPersistent = r.tagged("persistent");
+      step("R addWatch /compat/rc2 PERSISTENT", () -> {
+        zr.addWatch("/compat/rc2", rPersistent, AddWatchMode.PERSISTENT);
+        return "ok";
+      });
+      barrier("/compat/rc");
+      r.states.clear();
+      r.recordStates = true;
+      proxy.cut();
+      awaitState(r, Watcher.Event.KeeperState.Disconnected);
+      step("B setData /compat/rc while R is away", () -> stat(zb.setData("/compat/rc", bytes("1"), -1)));
+      step("B create /compat/rc-new while R is away", () -> zb.create("/compat/rc-new", null, OPEN, CreateMode.PERSISTENT));
+      step("B create /compat/rc/child while R is away", () -> zb.create("/compat/rc/child", null, OPEN, CreateMode.PERSISTENT));
+      step("B setData /compat/rc2 while R is away", () -> stat(zb.setData("/compat/rc2", bytes("1"), -1)));
+      proxy.resume();
+      awaitState(r, Watcher.Event.KeeperState.SyncConnected);
+      barrier("/compat/rc", "/compat/rc2", "/compat/rc-new");
+      r.recordStates = false;
+      line("R reconnected to its session: " + (zr.getSessionId() == rSession));
+      step("R exists /compat/rc-eph (ephemeral kept across the reconnect)", () -> stat(zr.exists("/compat/rc-eph", false)));
+      step("B setData /compat/rc2 again (R's persistent watch survived)", () -> stat(zb.setData("/compat/rc2", bytes("2"), -1)));
+      barrier("/compat/rc2");
+      r.zk = null;
+      clients.remove(r);
+      zr.close();
+    }
 
     // Session takeover: a second handle with A's id and password resumes A's session (ephemerals kept),
     // one with a wrong password is refused with Expired.
