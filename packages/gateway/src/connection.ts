@@ -48,6 +48,9 @@ export class Connection implements SessionConnection {
   private replies: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private paused = false;
+  /** When the client last sent anything; a session whose client is silent for its timeout expires. */
+  private lastHeard = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly connectTimer: NodeJS.Timeout;
   readonly stats = { received: 0, sent: 0 };
 
@@ -98,6 +101,7 @@ export class Connection implements SessionConnection {
     const wasOpen = this.phase === 'open';
     this.phase = 'closed';
     clearTimeout(this.connectTimer);
+    clearTimeout(this.idleTimer);
     this.ctx.connections.delete(this);
     const session = this.session;
     this.ctx.log({
@@ -129,6 +133,7 @@ export class Connection implements SessionConnection {
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
+    this.lastHeard = Date.now();
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     while (!this.closed && this.pending.length >= 4) {
       if (this.phase === 'handshake' && this.stats.received === 0) {
@@ -153,6 +158,24 @@ export class Connection implements SessionConnection {
       this.ctx.stats.received++;
       this.onFrame(body);
     }
+  }
+
+  /**
+   * ZooKeeper expires a session whose client sends nothing, not even pings, for the session
+   * timeout (what the gateway itself writes does not count).
+   */
+  private watchIdle(session: GatewaySession): void {
+    const left = this.lastHeard + session.timeoutMs - Date.now();
+    this.idleTimer = setTimeout(
+      () => {
+        if (this.closed) return;
+        if (Date.now() - this.lastHeard >= session.timeoutMs)
+          void session.close('no request or ping within the session timeout');
+        else this.watchIdle(session);
+      },
+      Math.max(0, left),
+    );
+    this.idleTimer.unref();
   }
 
   private async answerWord(word: FourLetterWord): Promise<void> {
@@ -224,10 +247,7 @@ export class Connection implements SessionConnection {
     }
     clearTimeout(this.connectTimer);
     this.phase = 'open';
-    this.socket.setTimeout(session.timeoutMs, () => {
-      // ZooKeeper expires a session that sends nothing (not even pings) for its timeout.
-      void session.close('no request or ping within the session timeout');
-    });
+    this.watchIdle(session);
     this.write(answer(session.timeoutMs, session.idLong, this.ctx.sessions.password(session.idLong)));
     this.ctx.log({
       level: 'info',

@@ -49,6 +49,8 @@ export class RawClient {
   private frames: Uint8Array[] = [];
   private waiters: (() => void)[] = [];
   private nextXid = 1;
+  /** Frames received so far (the handshake answer included). */
+  framesReceived = 0;
   connect!: ConnectResponse;
 
   private constructor(readonly socket: Socket) {
@@ -57,6 +59,7 @@ export class RawClient {
       while (this.buf.length >= 4 && this.buf.length >= 4 + this.buf.readInt32BE(0)) {
         const len = this.buf.readInt32BE(0);
         this.frames.push(new Uint8Array(this.buf.subarray(4, 4 + len)));
+        this.framesReceived++;
         this.buf = this.buf.subarray(4 + len);
       }
       this.wake();

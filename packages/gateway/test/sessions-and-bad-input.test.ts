@@ -135,7 +135,22 @@ describe('sessions across connections', () => {
   it('expires a session whose connected client sends nothing, not even pings, for its timeout', async () => {
     const a = await RawClient.open(gw.port, { timeOut: 1000 });
     await a.call(OpCode.create, R.CreateRequest, create('/silent-eph', 1));
-    await closedBy(a.socket, 5000);
+    // Notifications the gateway sends do not count as signs of life from the client.
+    await a.call(OpCode.addWatch, R.AddWatchRequest, { path: '/silent-eph', mode: 0 });
+    const writer = await RawClient.open(gw.port);
+    let writes = 0;
+    const busy = setInterval(() => {
+      writes++;
+      writer.send(OpCode.setData, R.SetDataRequest, { path: '/silent-eph', data: bytes('x'), version: -1 });
+    }, 150);
+    try {
+      await closedBy(a.socket, 5000);
+    } finally {
+      clearInterval(busy);
+      writer.close();
+    }
+    expect(writes).toBeGreaterThan(3);
+    expect(a.framesReceived).toBeGreaterThan(4);
     expect(
       (await other.call(OpCode.exists, R.PathWatchRequest, { path: '/silent-eph', watch: false })).err,
     ).toBe(Err.NONODE);
