@@ -3,11 +3,14 @@
  * node-zookeeper-client cannot send (create2, TTL, addWatch, setWatches2, ...) and for bad input.
  */
 import { type Socket, connect as tcpConnect } from 'node:net';
+import { OpCode } from '../src/codes.js';
 import type { Codec } from '../src/jute/codec.js';
 import { JuteReader, JuteWriter } from '../src/jute/io.js';
 import {
   ConnectRequest,
   ConnectResponse,
+  CreateRequest,
+  PathWatchRequest,
   ReplyHeader,
   RequestHeader,
   WatcherEvent,
@@ -157,4 +160,27 @@ export class RawClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+
+/** UTF-8 bytes of `s`. */
+export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** A CreateRequest with an open ACL; data as bytes or a string. */
+export const createReq = (path: string, flags = 0, data: Uint8Array | string = new Uint8Array(0)) => ({
+  path,
+  data: typeof data === 'string' ? bytes(data) : data,
+  acl: OPEN_ACL,
+  flags,
+});
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Checks that the session of `c` still works: a write and a read. */
+export async function stillServes(c: RawClient, tag: string): Promise<void> {
+  const created = await c.call(OpCode.create, CreateRequest, createReq(`/alive-${tag}`));
+  if (created.err !== 0) throw new Error(`create /alive-${tag} failed with ${created.err}`);
+  const read = await c.call(OpCode.exists, PathWatchRequest, { path: `/alive-${tag}`, watch: false });
+  if (read.err !== 0) throw new Error(`exists /alive-${tag} failed with ${read.err}`);
 }

@@ -9,11 +9,7 @@ import { type Gateway, startGateway } from '../src/index.js';
 import { JuteWriter } from '../src/jute/io.js';
 import { MultiRequest, MultiResponse } from '../src/jute/multi.js';
 import * as R from '../src/jute/records.js';
-import { closedBy, openSocket, RawClient } from './raw-client.js';
-
-const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
-const bytes = (s: string) => new TextEncoder().encode(s);
-const create = (path: string, flags = 0, data = '') => ({ path, data: bytes(data), acl: OPEN, flags });
+import { bytes, closedBy, createReq, openSocket, RawClient } from './raw-client.js';
 
 describe('raw ZooKeeper protocol on the gateway', () => {
   let gw: Gateway;
@@ -47,34 +43,34 @@ describe('raw ZooKeeper protocol on the gateway', () => {
   });
 
   it('create2, createContainer and createTTL answer the path and Stat; bad flags, ACLs and TTLs are refused', async () => {
-    const c2 = await a.call(OpCode.create2, R.CreateRequest, create('/c2', 0, 'hello'));
+    const c2 = await a.call(OpCode.create2, R.CreateRequest, createReq('/c2', 0, 'hello'));
     expect(c2.err).toBe(Err.OK);
     const res = R.Create2Response.read(c2.r);
     expect(res.path).toBe('/c2');
     expect(res.stat.dataLength).toBe(5);
     expect(res.stat.czxid).toBe(res.stat.mzxid);
     expect(c2.zxid).toBeGreaterThanOrEqual(res.stat.czxid);
-    const seq = await a.call(OpCode.create2, R.CreateRequest, create('/c2/s-', 2));
+    const seq = await a.call(OpCode.create2, R.CreateRequest, createReq('/c2/s-', 2));
     expect(R.Create2Response.read(seq.r).path).toBe('/c2/s-0000000000');
-    const cont = await a.call(OpCode.createContainer, R.CreateRequest, create('/box', 4));
+    const cont = await a.call(OpCode.createContainer, R.CreateRequest, createReq('/box', 4));
     expect(R.Create2Response.read(cont.r).path).toBe('/box');
-    const ttl = await a.call(OpCode.createTTL, R.CreateTTLRequest, { ...create('/ttl', 5), ttl: 60_000n });
+    const ttl = await a.call(OpCode.createTTL, R.CreateTTLRequest, { ...createReq('/ttl', 5), ttl: 60_000n });
     expect(ttl.err).toBe(Err.OK);
     expect(R.Create2Response.read(ttl.r).stat.ephemeralOwner).toBe(0n);
-    expect((await a.call(OpCode.create, R.CreateRequest, create('/bad', 9))).err).toBe(Err.BADARGUMENTS);
-    expect((await a.call(OpCode.create, R.CreateRequest, { ...create('/bad'), acl: [] })).err).toBe(
+    expect((await a.call(OpCode.create, R.CreateRequest, createReq('/bad', 9))).err).toBe(Err.BADARGUMENTS);
+    expect((await a.call(OpCode.create, R.CreateRequest, { ...createReq('/bad'), acl: [] })).err).toBe(
       Err.INVALIDACL,
     );
-    expect((await a.call(OpCode.create, R.CreateRequest, create('/bad', 5))).err).toBe(Err.BADARGUMENTS);
-    const noTtl = { ...create('/bad', 0), ttl: 10n };
+    expect((await a.call(OpCode.create, R.CreateRequest, createReq('/bad', 5))).err).toBe(Err.BADARGUMENTS);
+    const noTtl = { ...createReq('/bad', 0), ttl: 10n };
     expect((await a.call(OpCode.createTTL, R.CreateTTLRequest, noTtl)).err).toBe(Err.BADARGUMENTS);
-    const plain = await a.call(OpCode.create, R.CreateRequest, create('/plain'));
+    const plain = await a.call(OpCode.create, R.CreateRequest, createReq('/plain'));
     expect(R.PathResponse.read(plain.r).path).toBe('/plain');
     expect(plain.r.remaining).toBe(0);
   });
 
   it('check, sync and getChildren2 answer as ZooKeeper does', async () => {
-    await a.call(OpCode.create, R.CreateRequest, create('/chk'));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/chk'));
     const ok = await a.call(OpCode.check, R.PathVersionRequest, { path: '/chk', version: 0 });
     expect(ok.err).toBe(Err.OK);
     expect(R.StatResponse.read(ok.r).stat.version).toBe(0);
@@ -93,7 +89,7 @@ describe('raw ZooKeeper protocol on the gateway', () => {
   });
 
   it('persistent and recursive watches (addWatch) fire on every change until removed', async () => {
-    await a.call(OpCode.create, R.CreateRequest, create('/pw'));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/pw'));
     const add = await a.call(OpCode.addWatch, R.AddWatchRequest, { path: '/pw', mode: 0 });
     expect(add.err).toBe(Err.OK);
     expect(R.ErrorResponse.read(add.r).err).toBe(0);
@@ -102,7 +98,7 @@ describe('raw ZooKeeper protocol on the gateway', () => {
       await b.call(OpCode.setData, R.SetDataRequest, { path: '/pw', data: bytes(v), version: -1 });
       expect(await a.notification('/pw')).toMatchObject({ type: EventType.NodeDataChanged });
     }
-    await b.call(OpCode.create, R.CreateRequest, create('/pw/kid'));
+    await b.call(OpCode.create, R.CreateRequest, createReq('/pw/kid'));
     // The recursive watch reports the child's creation; the persistent one its parent's change.
     const events = [await a.notification('/pw/kid'), await a.notification('/pw')];
     expect(events.map((e) => e.type)).toEqual([EventType.NodeCreated, EventType.NodeChildrenChanged]);
@@ -120,7 +116,7 @@ describe('raw ZooKeeper protocol on the gateway', () => {
       (await a.call(OpCode.removeWatches, R.PathTypeRequest, { path: '/pw', type: WatcherType.Any })).err,
     ).toBe(Err.NOWATCHER);
     await b.call(OpCode.setData, R.SetDataRequest, { path: '/pw', data: bytes('3'), version: -1 });
-    await b.call(OpCode.create, R.CreateRequest, create('/pw/kid2'));
+    await b.call(OpCode.create, R.CreateRequest, createReq('/pw/kid2'));
     // A later watch's event proves no earlier one was still on its way.
     await a.call(OpCode.exists, R.PathWatchRequest, { path: '/pw/kid2', watch: true });
     await b.call(OpCode.delete, R.PathVersionRequest, { path: '/pw/kid2', version: -1 });
@@ -129,7 +125,7 @@ describe('raw ZooKeeper protocol on the gateway', () => {
   });
 
   it('removeWatches removes one class: a data watch goes, the child watch on the same node stays', async () => {
-    await a.call(OpCode.create, R.CreateRequest, create('/rw'));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/rw'));
     await a.call(OpCode.getData, R.PathWatchRequest, { path: '/rw', watch: true });
     await a.call(OpCode.getChildren, R.PathWatchRequest, { path: '/rw', watch: true });
     expect(
@@ -139,14 +135,14 @@ describe('raw ZooKeeper protocol on the gateway', () => {
       (await a.call(OpCode.checkWatches, R.PathTypeRequest, { path: '/rw', type: WatcherType.Data })).err,
     ).toBe(Err.NOWATCHER);
     await b.call(OpCode.setData, R.SetDataRequest, { path: '/rw', data: bytes('x'), version: -1 });
-    await b.call(OpCode.create, R.CreateRequest, create('/rw/k'));
+    await b.call(OpCode.create, R.CreateRequest, createReq('/rw/k'));
     expect(await a.notification('/rw')).toMatchObject({ type: EventType.NodeChildrenChanged });
     expect(a.notifications).toEqual([]);
   });
 
   it('multiRead answers each getData and getChildren with its result or its error', async () => {
-    await a.call(OpCode.create, R.CreateRequest, create('/mr', 0, 'data'));
-    await a.call(OpCode.create, R.CreateRequest, create('/mr/x'));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/mr', 0, 'data'));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/mr/x'));
     const rep = await a.call(OpCode.multiRead, MultiRequest, [
       { type: 4, req: { path: '/mr', watch: false } },
       { type: 8, req: { path: '/mr', watch: false } },
@@ -160,17 +156,17 @@ describe('raw ZooKeeper protocol on the gateway', () => {
 
   it('multi answers create2 sub-ops with a Stat and a failed multi with one error per op', async () => {
     const ok = await a.call(OpCode.multi, MultiRequest, [
-      { type: 15, req: create('/mu') },
-      { type: 1, req: create('/mu/a') },
+      { type: 15, req: createReq('/mu') },
+      { type: 1, req: createReq('/mu/a') },
       { type: 13, req: { path: '/mu', version: 0 } },
     ]);
     const results = MultiResponse.read(ok.r);
     expect(results.map((r) => r.type)).toEqual([15, 1, 13]);
     expect(results[0]).toMatchObject({ type: 15, res: { path: '/mu' } });
     const failed = await a.call(OpCode.multi, MultiRequest, [
-      { type: 1, req: create('/mu/b') },
+      { type: 1, req: createReq('/mu/b') },
       { type: 2, req: { path: '/mu/none', version: -1 } },
-      { type: 1, req: create('/mu/c') },
+      { type: 1, req: createReq('/mu/c') },
     ]);
     expect(failed.err).toBe(Err.OK);
     expect(MultiResponse.read(failed.r)).toEqual([
@@ -197,13 +193,13 @@ describe('raw ZooKeeper protocol on the gateway', () => {
   });
 
   it('getEphemerals lists the session’s ephemerals under a prefix; getAllChildrenNumber counts descendants', async () => {
-    await a.call(OpCode.create, R.CreateRequest, create('/ge'));
-    await a.call(OpCode.create, R.CreateRequest, create('/ge/e1', 1));
-    await a.call(OpCode.create, R.CreateRequest, create('/ge/e-', 3));
-    await a.call(OpCode.create, R.CreateRequest, create('/ge/p'));
-    await a.call(OpCode.create, R.CreateRequest, create('/ge/p/q'));
-    await a.call(OpCode.create, R.CreateRequest, create('/ge-other', 1));
-    await b.call(OpCode.create, R.CreateRequest, create('/ge/theirs', 1));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/ge'));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/ge/e1', 1));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/ge/e-', 3));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/ge/p'));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/ge/p/q'));
+    await a.call(OpCode.create, R.CreateRequest, createReq('/ge-other', 1));
+    await b.call(OpCode.create, R.CreateRequest, createReq('/ge/theirs', 1));
     await a.call(OpCode.delete, R.PathVersionRequest, { path: '/ge/e1', version: -1 });
     const eph = await a.call(OpCode.getEphemerals, R.GetEphemeralsRequest, { prefixPath: '/ge/' });
     expect(R.GetEphemeralsResponse.read(eph.r).ephemerals).toEqual(['/ge/e-0000000001']);
@@ -220,7 +216,7 @@ describe('raw ZooKeeper protocol on the gateway', () => {
     const xids: number[] = [];
     for (let i = 0; i < 20; i++) {
       xids.push(a.send(OpCode.getAllChildrenNumber, R.PathRequest, { path: '/' }));
-      xids.push(a.send(OpCode.create, R.CreateRequest, create(`/order-${i}`)));
+      xids.push(a.send(OpCode.create, R.CreateRequest, createReq(`/order-${i}`)));
       xids.push(a.send(OpCode.ping, undefined, undefined, -2));
     }
     const got: number[] = [];
@@ -279,7 +275,7 @@ describe('raw ZooKeeper protocol on the gateway', () => {
 
   it('closes a session on closeSession: reply, then the connection ends and its ephemerals go', async () => {
     const c = await RawClient.open(gw.port);
-    await c.call(OpCode.create, R.CreateRequest, create('/bye', 1));
+    await c.call(OpCode.create, R.CreateRequest, createReq('/bye', 1));
     const closed = closedBy(c.socket);
     expect((await c.call(OpCode.closeSession)).err).toBe(Err.OK);
     await closed;
