@@ -2,6 +2,7 @@
  * Bad input gets what ZooKeeper gives it (an error reply or a closed connection) and never disturbs
  * another session.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Err, OpCode } from '../src/codes.js';
 import { type Gateway, startGateway } from '../src/index.js';
@@ -118,4 +119,42 @@ describe('maxClientCnxns', () => {
       await gw.close();
     }
   });
+});
+
+describe('arbitrary requests on a live connection', () => {
+  it('are answered in order or close that connection, and never disturb another session', async () => {
+    const gw = await startGateway({ port: 0, log: () => undefined });
+    const other = await RawClient.open(gw.port);
+    const ops = Object.values(OpCode).filter((op) => op !== OpCode.closeSession);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(fc.constantFrom(...ops), fc.integer({ min: -20, max: 120 })),
+          fc.uint8Array({ maxLength: 120 }),
+          async (type, body) => {
+            const c = await RawClient.open(gw.port);
+            const w = new JuteWriter().int(7).int(type).bytes(body);
+            c.socket.write(w.frame());
+            const ping = c.send(OpCode.ping, undefined, undefined, -2);
+            try {
+              // Either both answers come, in order, or the connection closes.
+              const first = await c.reply();
+              if (first.xid !== 7 && !(type === OpCode.auth && first.xid === -4))
+                throw new Error(`first reply xid ${first.xid}`);
+              expect((await c.reply()).xid).toBe(ping);
+            } catch (error) {
+              if (!c.socket.destroyed && !c.socket.readableEnded) throw error;
+            } finally {
+              c.close();
+            }
+          },
+        ),
+        { seed: 42, numRuns: 60 },
+      );
+      await stillServes(other, 'fuzz');
+    } finally {
+      other.close();
+      await gw.close();
+    }
+  }, 60_000);
 });
