@@ -83,7 +83,14 @@ describe('Java client scenario on Apache ZooKeeper (the reference)', () => {
       'exists /compat/r1 after rollback -> null',
     );
     expect(text).toMatch(
-      /B create \/compat\/pw\/a\/b -> \/compat\/pw\/a\/b\n {2}A recursive NodeCreated \/compat\/pw\/a\/b\n/,
+      /B create \/compat\/rw\/a\/b -> \/compat\/rw\/a\/b\n {2}A recursive NodeCreated \/compat\/rw\/a\/b\n/,
+    );
+    // A persistent (non-recursive) watch sees its node's children change, but not changes below them.
+    expect(text).toMatch(
+      /B create \/compat\/pw\/a -> \/compat\/pw\/a\n {2}A persistent NodeChildrenChanged \/compat\/pw\nB setData \/compat\/pw\/a [^\n]*\nB setData/,
+    );
+    expect(text).toMatch(
+      /B create \/compat\/rw\/c \(recursive watch removed\) -> \/compat\/rw\/c\nA removeAllWatches/,
     );
   });
 

@@ -446,15 +446,19 @@ public final class ZkCompat {
     line("B sync /compat -> " + syncResult.get());
 
     // Persistent and persistent recursive watches, and removing watches.
+    // Persistent and recursive watches on different paths: ZooKeeper 3.8 keeps one watch mode per
+    // session and path (a second addWatch on the same path replaces the first; 3.9 keeps both, see
+    // ZOOKEEPER-4466), so overlapping them would test a version difference, not the protocol.
     step("A create /compat/pw", () -> za.create("/compat/pw", null, OPEN, CreateMode.PERSISTENT));
+    step("A create /compat/rw", () -> za.create("/compat/rw", null, OPEN, CreateMode.PERSISTENT));
     Watcher persistent = a.tagged("persistent");
     Watcher recursive = a.tagged("recursive");
     step("A addWatch /compat/pw PERSISTENT", () -> {
       za.addWatch("/compat/pw", persistent, AddWatchMode.PERSISTENT);
       return "ok";
     });
-    step("A addWatch /compat/pw PERSISTENT_RECURSIVE", () -> {
-      za.addWatch("/compat/pw", recursive, AddWatchMode.PERSISTENT_RECURSIVE);
+    step("A addWatch /compat/rw PERSISTENT_RECURSIVE", () -> {
+      za.addWatch("/compat/rw", recursive, AddWatchMode.PERSISTENT_RECURSIVE);
       return "ok";
     });
     step("B setData /compat/pw", () -> stat(zb.setData("/compat/pw", bytes("1"), -1)));
@@ -463,23 +467,29 @@ public final class ZkCompat {
     barrier("/compat/pw");
     step("B create /compat/pw/a", () -> zb.create("/compat/pw/a", null, OPEN, CreateMode.PERSISTENT));
     barrier("/compat/pw/a");
-    step("B create /compat/pw/a/b", () -> zb.create("/compat/pw/a/b", null, OPEN, CreateMode.PERSISTENT));
-    barrier("/compat/pw/a/b");
-    step("B setData /compat/pw/a/b", () -> stat(zb.setData("/compat/pw/a/b", bytes("deep"), -1)));
-    barrier("/compat/pw/a/b");
-    step("B delete /compat/pw/a/b", () -> {
-      zb.delete("/compat/pw/a/b", -1);
+    step("B setData /compat/pw/a (below a non-recursive watch)", () -> stat(zb.setData("/compat/pw/a", bytes("x"), -1)));
+    barrier("/compat/pw/a");
+    step("B setData /compat/rw", () -> stat(zb.setData("/compat/rw", bytes("1"), -1)));
+    barrier("/compat/rw");
+    step("B create /compat/rw/a", () -> zb.create("/compat/rw/a", null, OPEN, CreateMode.PERSISTENT));
+    barrier("/compat/rw/a");
+    step("B create /compat/rw/a/b", () -> zb.create("/compat/rw/a/b", null, OPEN, CreateMode.PERSISTENT));
+    barrier("/compat/rw/a/b");
+    step("B setData /compat/rw/a/b", () -> stat(zb.setData("/compat/rw/a/b", bytes("deep"), -1)));
+    barrier("/compat/rw/a/b");
+    step("B delete /compat/rw/a/b", () -> {
+      zb.delete("/compat/rw/a/b", -1);
       return "ok";
     });
-    barrier("/compat/pw/a/b");
-    step("A removeWatches /compat/pw recursive watcher Any", () -> {
-      za.removeWatches("/compat/pw", recursive, Watcher.WatcherType.Any, false);
+    barrier("/compat/rw/a/b");
+    step("A removeWatches /compat/rw recursive watcher Any", () -> {
+      za.removeWatches("/compat/rw", recursive, Watcher.WatcherType.Any, false);
       return "ok";
     });
-    barrier("/compat/pw");
-    step("B create /compat/pw/c (recursive watch removed)",
-        () -> zb.create("/compat/pw/c", null, OPEN, CreateMode.PERSISTENT));
-    barrier("/compat/pw/c");
+    barrier("/compat/rw");
+    step("B create /compat/rw/c (recursive watch removed)",
+        () -> zb.create("/compat/rw/c", null, OPEN, CreateMode.PERSISTENT));
+    barrier("/compat/rw/c");
     step("A removeAllWatches /compat/pw Any", () -> {
       za.removeAllWatches("/compat/pw", Watcher.WatcherType.Any, false);
       return "ok";
