@@ -286,7 +286,7 @@ export class Connection implements SessionConnection {
       }
       this.write(
         frame((w) => {
-          ReplyHeader.write(w, { xid: res.xid ?? header.xid, zxid: session.replyZxid(), err: res.err });
+          ReplyHeader.write(w, { xid: header.xid, zxid: session.replyZxid(), err: res.err });
           if (res.err === Err.OK && res.body !== undefined) w.bytes(res.body);
         }),
       );

@@ -24,8 +24,6 @@ export interface Reply {
   err: number;
   body?: Uint8Array;
   close?: string;
-  /** The xid to answer with, when not the request's (auth answers -4). */
-  xid?: number;
 }
 
 /** A core Stat as jute's (zxids and times are longs). */

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type FaaSKeeperClient, FaaSKeeperError, isFaaSKeeperError } from '@faaskeeper/core';
-import { Err, errnoOf, OpCode, Xid } from './codes.js';
+import { Err, errnoOf, OpCode } from './codes.js';
 import { type OpContext, type Reply, toJStat } from './context.js';
 import { type Codec, encode } from './jute/codec.js';
 import type { JuteReader } from './jute/io.js';
@@ -51,15 +51,14 @@ function auth(ctx: OpContext, r: JuteReader): Reply {
     const user = text.split(':', 1)[0] ?? '';
     const digest = createHash('sha1').update(data).digest('base64');
     ctx.authIds.push({ scheme, id: `${user}:${digest}` });
-    return { err: Err.OK, xid: Xid.auth };
+    return { err: Err.OK };
   }
   if (scheme === 'ip') {
     ctx.authIds.push({ scheme, id: ctx.address });
-    return { err: Err.OK, xid: Xid.auth };
+    return { err: Err.OK };
   }
   return {
     err: Err.AUTHFAILED,
-    xid: Xid.auth,
     close: `authentication failed: no provider for scheme ${scheme}`,
   };
 }
