@@ -72,11 +72,6 @@ export class Connection implements SessionConnection {
     this.connectTimer.unref();
   }
 
-  /** The session this connection serves, once the handshake is done. */
-  get sessionId(): number | undefined {
-    return this.session?.id;
-  }
-
   /** Requests not answered yet. */
   get queued(): number {
     return this.inFlight;

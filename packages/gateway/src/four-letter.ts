@@ -6,7 +6,7 @@ export interface ServerFacts {
   version: string;
   host: string;
   port: number;
-  connections: { remote: string; queued: number; received: number; sent: number; session?: number }[];
+  connections: { remote: string; queued: number; received: number; sent: number }[];
   received: number;
   sent: number;
   outstanding: number;
@@ -33,7 +33,8 @@ export async function answerWord(word: FourLetterWord, f: ServerFacts): Promise<
         lines.push('Clients:');
         for (const c of f.connections)
           lines.push(
-            ` /${c.remote}[1](queued=${c.queued},recved=${c.received},sent=${c.sent}${c.session === undefined ? '' : `,sid=0x${c.session.toString(16)}`})`,
+            // ZooKeeper's brief connection line (ServerCnxn.dumpConnectionInfo with brief = true).
+            ` /${c.remote}[1](queued=${c.queued},recved=${c.received},sent=${c.sent})`,
           );
         lines.push('');
       }

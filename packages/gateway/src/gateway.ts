@@ -80,7 +80,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         queued: c.queued,
         received: c.stats.received,
         sent: c.stats.sent,
-        ...(c.sessionId === undefined ? {} : { session: c.sessionId }),
       })),
       received: ctx.stats.received,
       sent: ctx.stats.sent,
