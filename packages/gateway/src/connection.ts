@@ -18,6 +18,12 @@ import type { SessionTable } from './sessions.js';
 /** Most requests one connection may have unanswered before the gateway stops reading it. */
 const MAX_IN_FLIGHT = 1000;
 
+/** The client's IP address as ZooKeeper reports it (an IPv4 client of a dual-stack socket without its ::ffff: prefix). */
+export function clientAddress(socket: Socket): string {
+  const address = socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
 /** What every connection shares with the gateway. */
 export interface GatewayContext {
   sessions: SessionTable;
@@ -58,7 +64,7 @@ export class Connection implements SessionConnection {
     private readonly socket: Socket,
     private readonly ctx: GatewayContext,
   ) {
-    this.address = socket.remoteAddress ?? 'unknown';
+    this.address = clientAddress(socket);
     this.remote = `${this.address}:${socket.remotePort ?? 0}`;
     this.authIds = [{ scheme: 'ip', id: this.address }];
     socket.setNoDelay(true);

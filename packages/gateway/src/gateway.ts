@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createEmbeddedService, type Deployment, type FaaSKeeperClient } from '@faaskeeper/core';
-import { Connection, type GatewayContext } from './connection.js';
+import { Connection, clientAddress, type GatewayContext } from './connection.js';
 import { answerWord, type ServerFacts } from './four-letter.js';
 import { type GatewayLog, type GatewayLogEntry, stderrLog } from './log.js';
 import { countDescendants } from './ops.js';
@@ -110,7 +110,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const perAddress = new Map<string, number>();
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
+    const address = clientAddress(socket);
     const count = perAddress.get(address) ?? 0;
     if (maxClientCnxns > 0 && count >= maxClientCnxns) {
       log({
