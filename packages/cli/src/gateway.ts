@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { startGateway } from '@faaskeeper/gateway';
 import { ConfigError, type DeploymentConfig, openSessionSource, readConfig } from './deployment.js';
+import { stringFlags, untilInterrupted } from './long-running.js';
 import type { CliStreams } from './main.js';
 import { ExitCode } from './shell/commands.js';
-import { untilInterrupted } from './signals.js';
 
 export const GATEWAY_USAGE = 'faaskeeper gateway [--config file] [--host 127.0.0.1] [--port 2181]';
 
@@ -75,30 +74,14 @@ export async function runGateway(options: RunGatewayOptions): Promise<ExitCode> 
 
 /** `faaskeeper gateway [...]` from the command line: runs until SIGINT or SIGTERM. */
 export async function runGatewayCommand(args: readonly string[], streams: CliStreams): Promise<ExitCode> {
-  const usage = (message: string) => {
-    streams.errorOutput.write(`Error: ${message}\nUsage: ${GATEWAY_USAGE}\n`);
-    return ExitCode.USAGE;
-  };
-  let values: { config?: string; host?: string; port?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        config: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  if (values.help) {
-    streams.output.write(`${gatewayHelp().join('\n')}\n`);
-    return ExitCode.OK;
-  }
+  const flags = stringFlags(
+    args,
+    ['config', 'host', 'port'],
+    { usage: GATEWAY_USAGE, help: gatewayHelp },
+    streams,
+  );
+  if (typeof flags === 'number') return flags;
+  const { values, usage } = flags;
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
     return usage(`--port must be a port number 0..65535 (got '${values.port}')`);
