@@ -35,7 +35,9 @@ export async function withWatch<T>(
 
 /**
  * setWatches / setWatches2: re-arms a reconnecting client's watches, firing at once those whose
- * node changed after `relativeZxid` (ZooKeeper's DataTree.setWatches rules).
+ * node changed after `relativeZxid` (ZooKeeper's DataTree.setWatches rules). The reads run
+ * together; the events go out in ZooKeeper's order: data, exist, then child watches, each list
+ * in the client's order.
  */
 export async function setWatches(ctx: OpContext, r: JuteReader, v2: boolean): Promise<void> {
   const req = v2
@@ -44,33 +46,54 @@ export async function setWatches(ctx: OpContext, r: JuteReader, v2: boolean): Pr
   const rel = Number(req.relativeZxid);
   const { client, watches } = ctx.session;
   const w = watches.watchers;
-  const fire = (type: number, path: string) => ctx.notify(type, path);
-  const tasks: Promise<void>[] = [];
+  /** The event to fire for one watch at once, or undefined when it stays armed. */
+  type Fired = { type: number; path: string } | undefined;
   /**
    * Re-arms a one-shot watch: fires `changed` instead when the node's `zxidOf` is past the
    * client's zxid, NodeDeleted when the node is gone.
    */
-  const rearm = (
+  const rearm = async (
     kind: 'data' | 'children',
     path: string,
     read: () => Promise<{ stat: { mzxid: number; pzxid: number } }>,
     zxidOf: 'mzxid' | 'pzxid',
     changed: number,
-  ) =>
-    withWatch(ctx, kind, path, read, (res) => {
-      if (res.stat[zxidOf] <= rel) return true;
-      fire(changed, path);
-      return false;
-    }).then(
-      () => undefined,
-      (e: unknown) => (isNoNode(e) ? fire(EventType.NodeDeleted, path) : Promise.reject(e)),
+  ): Promise<Fired> => {
+    let fired: Fired;
+    try {
+      await withWatch(ctx, kind, path, read, (res) => {
+        if (res.stat[zxidOf] <= rel) return true;
+        fired = { type: changed, path };
+        return false;
+      });
+    } catch (error) {
+      if (!isNoNode(error)) throw error;
+      fired = { type: EventType.NodeDeleted, path };
+    }
+    return fired;
+  };
+  // An exist watch fires NodeCreated when the node is there now, else it waits for the creation.
+  const rearmExists = async (path: string): Promise<Fired> => {
+    let fired: Fired;
+    await withWatch(
+      ctx,
+      'data',
+      path,
+      () => client.exists(path, { watch: w.data }),
+      (stat) => {
+        if (stat === null) return true;
+        fired = { type: EventType.NodeCreated, path };
+        return false;
+      },
     );
-  for (const path of req.dataWatches)
-    tasks.push(
+    return fired;
+  };
+  const tasks: Promise<Fired>[] = [
+    ...req.dataWatches.map((path) =>
       rearm('data', path, () => client.getData(path, { watch: w.data }), 'mzxid', EventType.NodeDataChanged),
-    );
-  for (const path of req.childWatches)
-    tasks.push(
+    ),
+    ...req.existWatches.map(rearmExists),
+    ...req.childWatches.map((path) =>
       rearm(
         'children',
         path,
@@ -78,29 +101,19 @@ export async function setWatches(ctx: OpContext, r: JuteReader, v2: boolean): Pr
         'pzxid',
         EventType.NodeChildrenChanged,
       ),
-    );
-  // An exist watch fires NodeCreated when the node is there now, else it waits for the creation.
-  for (const path of req.existWatches)
-    tasks.push(
-      withWatch(
-        ctx,
-        'data',
-        path,
-        () => client.exists(path, { watch: w.data }),
-        (stat) => {
-          if (stat === null) return true;
-          fire(EventType.NodeCreated, path);
-          return false;
-        },
+    ),
+    ...req.persistentWatches.map((path) =>
+      withWatch(ctx, 'persistent', path, () => client.addWatch(path, w.persistent, 'PERSISTENT')).then(
+        () => undefined,
+      ),
+    ),
+    ...req.persistentRecursiveWatches.map((path) =>
+      withWatch(ctx, 'recursive', path, () =>
+        client.addWatch(path, w.recursive, 'PERSISTENT_RECURSIVE'),
       ).then(() => undefined),
-    );
-  for (const path of req.persistentWatches)
-    tasks.push(withWatch(ctx, 'persistent', path, () => client.addWatch(path, w.persistent, 'PERSISTENT')));
-  for (const path of req.persistentRecursiveWatches)
-    tasks.push(
-      withWatch(ctx, 'recursive', path, () => client.addWatch(path, w.recursive, 'PERSISTENT_RECURSIVE')),
-    );
-  await Promise.all(tasks);
+    ),
+  ];
+  for (const fired of await Promise.all(tasks)) if (fired !== undefined) ctx.notify(fired.type, fired.path);
 }
 
 /** addWatch: a persistent or persistent-recursive watch; the node need not exist. */

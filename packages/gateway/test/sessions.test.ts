@@ -53,14 +53,14 @@ describe('sessions across connections', () => {
       Xid.setWatches,
     );
     expect(await back.reply()).toMatchObject({ xid: Xid.setWatches, err: Err.OK });
-    const fired = new Map(back.notifications.map((n) => [n.path, n.type]));
-    expect(Object.fromEntries(fired)).toEqual({
-      '/sw/d': EventType.NodeDataChanged,
-      '/sw/gone': EventType.NodeDeleted,
-      '/sw/e': EventType.NodeCreated,
-      '/sw/c': EventType.NodeChildrenChanged,
-      '/sw/cgone': EventType.NodeDeleted,
-    });
+    // Fired before the reply, in ZooKeeper's order: data, exist, then child watches.
+    expect(back.notifications.map((n) => [n.path, n.type])).toEqual([
+      ['/sw/d', EventType.NodeDataChanged],
+      ['/sw/gone', EventType.NodeDeleted],
+      ['/sw/e', EventType.NodeCreated],
+      ['/sw/c', EventType.NodeChildrenChanged],
+      ['/sw/cgone', EventType.NodeDeleted],
+    ]);
     back.notifications.length = 0;
     // The unchanged ones were armed: they fire on the next change.
     await other.call(OpCode.setData, R.SetDataRequest, { path: '/sw/same', data: bytes('y'), version: -1 });
