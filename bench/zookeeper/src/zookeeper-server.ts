@@ -1,11 +1,13 @@
 /**
- * Starts and stops a throw-away standalone Apache ZooKeeper for benchmarks.
+ * Starts and stops a throw-away standalone Apache ZooKeeper, for the benchmark and for the gateway's
+ * compatibility and differential tests (imported as `@faaskeeper/bench-zookeeper/server`: one launcher,
+ * no copies).
  *
  * The JVM is started directly (`java -cp … ZooKeeperServerMain <cfg>`, not through zkServer.sh) so the
  * PID we record is the JVM's own, and it is stopped by that PID only — never by process name. It listens
- * on 127.0.0.1 only, with the admin server and the four-letter-word commands off, and keeps its data in
- * a fresh temporary directory (on /dev/shm when there is one) with `forceSync=no`, so the disk is not
- * what gets measured.
+ * on 127.0.0.1 only, with the admin server off and the four-letter-word commands off unless
+ * {@link StartOptions.fourLetterWords} lists some, and keeps its data in a fresh temporary directory (on
+ * /dev/shm when there is one) with `forceSync=no`, so the disk is not what gets measured.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -109,6 +111,16 @@ export interface StartOptions {
   detached?: boolean;
   /** How long to wait for the port to accept connections. Default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * Four-letter-word commands to allow (`4lw.commands.whitelist`), for example `['ruok', 'srvr', 'stat']`
+   * or `['*']` for all. Default: none, so a benchmark never pays for them.
+   */
+  fourLetterWords?: readonly string[];
+  /**
+   * Extra JVM system properties (`-Dkey=value`), for example `zookeeper.extendedTypesEnabled: 'true'`
+   * to allow TTL nodes.
+   */
+  systemProperties?: Readonly<Record<string, string>>;
 }
 
 /** A running ZooKeeper started by {@link startZooKeeper}. */
@@ -242,8 +254,11 @@ function tempBase(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 }
 
-/** The server configuration: loopback only, no admin server, no 4lw commands, no fsync. */
-export function zooCfg(dataDir: string, port: number): string {
+/**
+ * The server configuration: loopback only, no admin server, no fsync, and only the listed four-letter
+ * words (none by default).
+ */
+export function zooCfg(dataDir: string, port: number, fourLetterWords: readonly string[] = []): string {
   return [
     'tickTime=2000',
     `dataDir=${dataDir}`,
@@ -251,7 +266,7 @@ export function zooCfg(dataDir: string, port: number): string {
     'clientPortAddress=127.0.0.1',
     'admin.enableServer=false',
     // An empty whitelist turns every four-letter-word command off (the default allows `srvr`).
-    '4lw.commands.whitelist=',
+    `4lw.commands.whitelist=${fourLetterWords.join(',')}`,
     'forceSync=no',
     // The benchmark opens one client at a time; the default limit (60) is fine but set it explicitly.
     'maxClientCnxns=60',
@@ -274,7 +289,8 @@ export async function startZooKeeper(options: StartOptions = {}): Promise<ZooKee
   const cfgFile = join(dir, 'zoo.cfg');
   const logFile = join(dir, 'zookeeper.log');
   const pidFile = join(dir, 'zookeeper.pid');
-  writeFileSync(cfgFile, zooCfg(join(dir, 'data'), port));
+  const fourLetterWords = options.fourLetterWords ?? [];
+  writeFileSync(cfgFile, zooCfg(join(dir, 'data'), port, fourLetterWords));
   writeFileSync(join(dir, 'zookeeper.port'), `${port}\n`);
 
   const logFd = openSync(logFile, 'a');
@@ -283,7 +299,8 @@ export async function startZooKeeper(options: StartOptions = {}): Promise<ZooKee
     '-Xmx1g',
     // Also as system properties, in case a version ignores them in zoo.cfg.
     '-Dzookeeper.admin.enableServer=false',
-    '-Dzookeeper.4lw.commands.whitelist=',
+    `-Dzookeeper.4lw.commands.whitelist=${fourLetterWords.join(',')}`,
+    ...Object.entries(options.systemProperties ?? {}).map(([key, value]) => `-D${key}=${value}`),
     '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
     `-Dorg.slf4j.simpleLogger.log.${READY_LOGGER}=info`,
     '-cp',

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { FaaSKeeperClient } from '@faaskeeper/client';
+import type { ClientOptions, FaaSKeeperClient } from '@faaskeeper/client';
 import { createEmbeddedService } from '@faaskeeper/core';
 import { importOptional, MissingPackageError } from './optional-import.js';
 
@@ -9,6 +9,19 @@ export interface Deployment {
   readonly label: string;
   readonly client: FaaSKeeperClient;
   /** Closes the session (and, for the embedded deployment, stops it). */
+  close(): Promise<void>;
+}
+
+/**
+ * Where the sessions of a deployment come from: `shell` opens one, `gateway` one per ZooKeeper
+ * session.
+ */
+export interface SessionSource {
+  /** `embedded`, or the provider and deployment name. */
+  readonly label: string;
+  /** Opens a session (a CONNECTED client). */
+  connect(options?: ClientOptions): Promise<FaaSKeeperClient>;
+  /** Lets go of the deployment (the embedded one stops); sessions are the caller's to close. */
   close(): Promise<void>;
 }
 
@@ -61,10 +74,33 @@ export async function readConfig(file: string): Promise<DeploymentConfig> {
 
 /**
  * Connects to the deployment a config names, or to a fresh embedded (in-memory, in-process)
- * deployment when there is none.
+ * deployment when there is none: one session.
  * @throws ConfigError for a bad config, or a provider that is not installed yet.
  */
 export async function openDeployment(config?: DeploymentConfig): Promise<Deployment> {
+  const source = await openSessionSource(config);
+  let client: FaaSKeeperClient;
+  try {
+    client = await source.connect();
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+  return {
+    label: source.label,
+    client,
+    async close() {
+      await client.close();
+      await source.close();
+    },
+  };
+}
+
+/**
+ * The deployment a config names (or a fresh embedded one), as a source of sessions.
+ * @throws ConfigError for a bad config, or a provider that is not installed yet.
+ */
+export async function openSessionSource(config?: DeploymentConfig): Promise<SessionSource> {
   const provider = config?.provider ?? 'embedded';
   if (provider === 'aws' && config !== undefined) {
     // A file `faaskeeper deploy aws` or `faaskeeper dev` wrote: connect() options plus the provider.
@@ -80,13 +116,10 @@ export async function openDeployment(config?: DeploymentConfig): Promise<Deploym
       throw new ConfigError(
         'an aws config needs "deployment" and "region" (faaskeeper deploy aws writes one)',
       );
-    const client = await connect(options);
     return {
       label: `aws:${options.deployment}`,
-      client,
-      async close() {
-        await client.close();
-      },
+      connect: (more) => connect({ ...options, ...more }),
+      close: async () => undefined,
     };
   }
   if (provider === 'gcp' && config !== undefined) {
@@ -112,24 +145,17 @@ export async function openDeployment(config?: DeploymentConfig): Promise<Deploym
     );
     if (endpoints.every((e) => typeof e === 'string' && /^(127\.0\.0\.1|localhost|\[::1\])(:|$)/.test(e)))
       process.env.METADATA_SERVER_DETECTION ??= 'none';
-    const client = await connect(options);
     return {
       label: `gcp:${options.deployment}`,
-      client,
-      async close() {
-        await client.close();
-      },
+      connect: (more) => connect({ ...options, ...more }),
+      close: async () => undefined,
     };
   }
   if (provider !== 'embedded') throw new ConfigError(`unknown provider ${provider}`);
   const service = createEmbeddedService();
-  const client = await service.connect();
   return {
     label: 'embedded',
-    client,
-    async close() {
-      await client.close();
-      await service.close();
-    },
+    connect: (options) => service.connect(options),
+    close: () => service.close(),
   };
 }

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { AwsConnectOptions } from '@faaskeeper/aws';
 import type { GcpDeploymentConfig } from '@faaskeeper/gcp';
+import { stringFlags, untilInterrupted } from './long-running.js';
 import type { CliStreams } from './main.js';
 import { importOptional, MissingPackageError } from './optional-import.js';
 import { ExitCode } from './shell/commands.js';
@@ -184,48 +184,25 @@ export async function runDev(options: DevOptions): Promise<ExitCode> {
 
 /** `faaskeeper dev [...]` from the command line: runs until SIGINT or SIGTERM. */
 export async function runDevCommand(args: readonly string[], streams: CliStreams): Promise<ExitCode> {
-  let values: { provider?: string; deployment?: string; 'config-out'?: string; help?: boolean };
-  const usage = (message: string) => {
-    streams.errorOutput.write(`Error: ${message}\nUsage: ${DEV_USAGE}\n`);
-    return ExitCode.USAGE;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        provider: { type: 'string' },
-        deployment: { type: 'string' },
-        'config-out': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  if (values.help) {
-    streams.output.write(`${devHelp().join('\n')}\n`);
-    return ExitCode.OK;
-  }
+  const flags = stringFlags(
+    args,
+    ['provider', 'deployment', 'config-out'],
+    { usage: DEV_USAGE, help: devHelp },
+    streams,
+  );
+  if (typeof flags === 'number') return flags;
+  const { values, usage } = flags;
   const provider = values.provider;
   if (provider !== undefined && !(DEV_PROVIDERS as readonly string[]).includes(provider))
     return usage(`--provider must be aws or gcp (got '${provider}')`);
-  const abort = new AbortController();
-  const stop = () => abort.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    return await runDev({
-      signal: abort.signal,
+  return untilInterrupted((signal) =>
+    runDev({
+      signal,
       out: (line) => streams.output.write(`${line}\n`),
       err: (line) => streams.errorOutput.write(`${line}\n`),
       ...(provider === undefined ? {} : { provider: provider as DevProvider }),
       ...(values.deployment === undefined ? {} : { deployment: values.deployment }),
       ...(values['config-out'] === undefined ? {} : { configOut: values['config-out'] }),
-    });
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+    }),
+  );
 }

@@ -14,6 +14,13 @@ export {
   readConfig,
 } from './deployment.js';
 export { DEV_USAGE, type DevOptions, devHelp, runDev, runDevCommand } from './dev.js';
+export {
+  GATEWAY_USAGE,
+  gatewayHelp,
+  type RunGatewayOptions,
+  runGateway,
+  runGatewayCommand,
+} from './gateway.js';
 export { type CliStreams, cliHelp, main } from './main.js';
 export {
   COMMAND_NAMES,

@@ -3,6 +3,7 @@ import { DEPLOY_USAGE, deployHelp, runDeployCommand } from './aws-deploy.js';
 import { runDemo } from './demo.js';
 import { ConfigError, type DeploymentConfig, openDeployment, readConfig } from './deployment.js';
 import { DEV_USAGE, devHelp, runDevCommand } from './dev.js';
+import { GATEWAY_USAGE, gatewayHelp, runGatewayCommand } from './gateway.js';
 import { GCP_DEPLOY_USAGE, gcpDeployHelp, namesGcp, runGcpDeployCommand } from './gcp-deploy.js';
 import { ExitCode } from './shell/commands.js';
 import { runShell, type ShellStreams } from './shell/run-shell.js';
@@ -28,6 +29,8 @@ export function cliHelp(): string[] {
     '               a zkCli-style shell (help inside it lists its commands); commands come from -c,',
     '               from stdin when it is not a terminal, or from the prompt. Without --config it',
     '               runs on a fresh embedded (in-memory, in-process) deployment.',
+    `  ${GATEWAY_USAGE}`,
+    '               serve ZooKeeper’s client protocol (TCP) from the deployment: ZooKeeper clients run unchanged',
     '  demo         a narrated tour on the embedded deployment: leader election, a watch, session expiry',
     `  ${DEV_USAGE}`,
     '               a local AWS or GCP stack (emulators on 127.0.0.1) with the functions in-process',
@@ -104,6 +107,7 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
       if (rest[0] === 'shell') print(shellHelp());
       else if (rest[0] === 'demo') print(demoHelp());
       else if (rest[0] === 'dev') print(devHelp());
+      else if (rest[0] === 'gateway') print(gatewayHelp());
       else if (rest[0] === 'deploy' || rest[0] === 'synth' || rest[0] === 'destroy')
         print(rest[1] === 'gcp' ? gcpDeployHelp() : [...deployHelp(), '', ...gcpDeployHelp()]);
       else print(cliHelp());
@@ -158,6 +162,8 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
     }
     case 'dev':
       return runDevCommand(rest, streams);
+    case 'gateway':
+      return runGatewayCommand(rest, streams);
     case 'deploy':
     case 'synth':
     case 'destroy':

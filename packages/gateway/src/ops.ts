@@ -1,0 +1,201 @@
+/**
+ * ZooKeeper opcodes to core client calls. Each call starts synchronously (the core client keeps
+ * its calls in the order issued), so requests pipeline while their replies go out in order.
+ */
+import { createHash } from 'node:crypto';
+import { type FaaSKeeperClient, FaaSKeeperError, isFaaSKeeperError } from '@faaskeeper/core';
+import { Err, errnoOf, OpCode } from './codes.js';
+import { type OpContext, type Reply, toJStat } from './context.js';
+import { type Codec, encode } from './jute/codec.js';
+import type { JuteReader } from './jute/io.js';
+import { MultiRequest, MultiResponse } from './jute/multi.js';
+import * as R from './jute/records.js';
+import { check, create, multi, multiRead } from './ops-multi.js';
+import { addWatch, checkOrRemoveWatches, setWatches, withWatch } from './ops-watch.js';
+
+/** What ZooKeeper answers getACL with while ACLs are not stored: world:anyone with all permissions. */
+const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+
+const ok = <T>(codec: Codec<T>, value: T): Reply => ({ err: Err.OK, body: encode(codec, value) });
+const nonode = (path: string) => new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
+
+/** Counts every descendant of `path` (getAllChildrenNumber), level by level. */
+export async function countDescendants(client: FaaSKeeperClient, path: string): Promise<number> {
+  let level = (await client.getChildren(path)).children.map((c) => (path === '/' ? `/${c}` : `${path}/${c}`));
+  let count = 0;
+  while (level.length > 0) {
+    count += level.length;
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 64) {
+      const lists = await Promise.all(
+        level.slice(i, i + 64).map((p) =>
+          client.getChildren(p).then(
+            (r) => r.children.map((c) => `${p}/${c}`),
+            // A node deleted during the walk has no descendants left to count.
+            (e: unknown) => (isFaaSKeeperError(e, 'NONODE') ? [] : Promise.reject(e)),
+          ),
+        ),
+      );
+      for (const l of lists) next.push(...l);
+    }
+    level = next;
+  }
+  return count;
+}
+
+/** The auth packet (xid -4): digest and ip as ZooKeeper's providers; any other scheme fails and closes. */
+function auth(ctx: OpContext, r: JuteReader): Reply {
+  const { scheme, auth: data } = R.AuthPacket.read(r);
+  if (scheme === 'digest') {
+    const text = new TextDecoder().decode(data);
+    const user = text.split(':', 1)[0] ?? '';
+    const digest = createHash('sha1').update(data).digest('base64');
+    ctx.authIds.push({ scheme, id: `${user}:${digest}` });
+    return { err: Err.OK };
+  }
+  if (scheme === 'ip') {
+    ctx.authIds.push({ scheme, id: ctx.address });
+    return { err: Err.OK };
+  }
+  return {
+    err: Err.AUTHFAILED,
+    close: `authentication failed: no provider for scheme ${scheme}`,
+  };
+}
+
+async function getEphemerals(ctx: OpContext, prefix: string): Promise<string[]> {
+  const { session } = ctx;
+  const all = prefix.trim() === '' || prefix.trim() === '/';
+  const out: string[] = [];
+  await Promise.all(
+    [...session.ephemerals].map(async (p) => {
+      const stat = await session.client.exists(p);
+      if (stat === null || stat.ephemeralOwner !== session.id) session.ephemerals.delete(p);
+      else if (all || p.startsWith(prefix)) out.push(p);
+    }),
+  );
+  return out.sort();
+}
+
+/** Runs one request; never rejects (errors become ZooKeeper's error codes). */
+export async function dispatch(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> {
+  try {
+    return await run(ctx, type, r);
+  } catch (error) {
+    return { err: errnoOf(error) };
+  }
+}
+
+async function run(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> {
+  const client = ctx.session.client;
+  const w = ctx.session.watches.watchers;
+  switch (type) {
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL: {
+      const req = type === OpCode.createTTL ? R.CreateTTLRequest.read(r) : R.CreateRequest.read(r);
+      const res = await create(ctx, type, req);
+      if (res.type === 1) return ok(R.PathResponse, res.res);
+      if (res.type === 15) return ok(R.Create2Response, res.res);
+      return { err: Err.SYSTEMERROR };
+    }
+    case OpCode.delete: {
+      const { path, version } = R.PathVersionRequest.read(r);
+      await client.delete(path, { version });
+      return { err: Err.OK };
+    }
+    case OpCode.exists: {
+      const { path, watch } = R.PathWatchRequest.read(r);
+      const stat = watch
+        ? await withWatch(ctx, 'data', path, () => client.exists(path, { watch: w.data }))
+        : await client.exists(path);
+      if (stat === null) return { err: Err.NONODE };
+      return ok(R.StatResponse, { stat: toJStat(stat) });
+    }
+    case OpCode.getData: {
+      const { path, watch } = R.PathWatchRequest.read(r);
+      const res = watch
+        ? await withWatch(ctx, 'data', path, () => client.getData(path, { watch: w.data }))
+        : await client.getData(path);
+      return ok(R.GetDataResponse, { data: res.data, stat: toJStat(res.stat) });
+    }
+    case OpCode.setData: {
+      const { path, data, version } = R.SetDataRequest.read(r);
+      return ok(R.StatResponse, { stat: toJStat(await client.setData(path, data, { version })) });
+    }
+    case OpCode.getChildren:
+    case OpCode.getChildren2: {
+      const { path, watch } = R.PathWatchRequest.read(r);
+      const res = watch
+        ? await withWatch(ctx, 'children', path, () => client.getChildren(path, { watch: w.children }))
+        : await client.getChildren(path);
+      return type === OpCode.getChildren
+        ? ok(R.GetChildrenResponse, { children: res.children })
+        : ok(R.GetChildren2Response, { children: res.children, stat: toJStat(res.stat) });
+    }
+    case OpCode.getACL: {
+      const { path } = R.PathRequest.read(r);
+      const stat = await client.exists(path);
+      if (stat === null) throw nonode(path);
+      return ok(R.GetACLResponse, { acl: OPEN_ACL, stat: toJStat(stat) });
+    }
+    case OpCode.setACL: {
+      // ACLs are checked for shape and version but not stored yet (aversion stays 0).
+      const { path, acl, version } = R.SetACLRequest.read(r);
+      if (acl.length === 0) return { err: Err.INVALIDACL };
+      const stat = await client.exists(path);
+      if (stat === null) throw nonode(path);
+      if (version !== -1 && version !== stat.aversion) return { err: Err.BADVERSION };
+      return ok(R.StatResponse, { stat: toJStat(stat) });
+    }
+    case OpCode.sync: {
+      const { path } = R.PathRequest.read(r);
+      await client.sync(path);
+      return ok(R.PathResponse, { path });
+    }
+    case OpCode.check: {
+      const { path, version } = R.PathVersionRequest.read(r);
+      return ok(R.StatResponse, { stat: await check(ctx, path, version) });
+    }
+    case OpCode.multi: {
+      const res = await multi(ctx, MultiRequest.read(r));
+      return { err: res.err, body: encode(MultiResponse, res.results) };
+    }
+    case OpCode.multiRead:
+      return ok(MultiResponse, await multiRead(ctx, MultiRequest.read(r)));
+    case OpCode.auth:
+      return auth(ctx, r);
+    case OpCode.setWatches:
+    case OpCode.setWatches2:
+      await setWatches(ctx, r, type === OpCode.setWatches2);
+      return { err: Err.OK };
+    case OpCode.addWatch:
+      await addWatch(ctx, r);
+      return ok(R.ErrorResponse, { err: 0 });
+    case OpCode.checkWatches:
+    case OpCode.removeWatches:
+      return { err: await checkOrRemoveWatches(ctx, r, type === OpCode.removeWatches) };
+    case OpCode.getEphemerals: {
+      const { prefixPath } = R.GetEphemeralsRequest.read(r);
+      return ok(R.GetEphemeralsResponse, { ephemerals: await getEphemerals(ctx, prefixPath) });
+    }
+    case OpCode.getAllChildrenNumber: {
+      const { path } = R.PathRequest.read(r);
+      return ok(R.GetAllChildrenNumberResponse, { totalNumber: await countDescendants(client, path) });
+    }
+    case OpCode.whoAmI:
+      return ok(R.WhoAmIResponse, {
+        clientInfo: ctx.authIds.map((a) => ({
+          authScheme: a.scheme,
+          user: a.scheme === 'digest' ? (a.id.split(':', 1)[0] ?? '') : a.id,
+        })),
+      });
+    case OpCode.closeSession:
+      await ctx.session.close('the client closed its session', ctx.session.conn);
+      return { err: Err.OK, close: 'the client closed its session' };
+    default:
+      // reconfig, sasl, deleteContainer (server-internal), createSession and unknown opcodes.
+      return { err: Err.UNIMPLEMENTED };
+  }
+}

@@ -1,0 +1,117 @@
+import type { FaaSKeeperClient } from '@faaskeeper/core';
+import { type GatewayLog, hexId } from './log.js';
+import { WatchRegistry } from './watches.js';
+
+/** What a session needs from the connection that serves it. */
+export interface SessionConnection {
+  /** Sends a watch notification (xid -1). */
+  notify(type: number, path: string): void;
+  /** Closes the connection, logging `reason`. */
+  close(reason: string): void;
+}
+
+/**
+ * One ZooKeeper session: one core FaaSKeeper session (its client), the TCP connection serving it
+ * (none while the client is away), its watches, the ephemerals it created and the highest zxid
+ * its client has been told.
+ */
+export class GatewaySession {
+  readonly id: number;
+  readonly idLong: bigint;
+  readonly watches: WatchRegistry;
+  /** Ephemeral nodes this session created (getEphemerals checks each is still there and ours). */
+  readonly ephemerals = new Set<string>();
+  private zxid = 0;
+  private connection: SessionConnection | undefined;
+  private expiry: NodeJS.Timeout | undefined;
+  private over = false;
+
+  constructor(
+    readonly client: FaaSKeeperClient,
+    readonly timeoutMs: number,
+    private readonly onEnd: (session: GatewaySession) => void,
+    private readonly log: GatewayLog,
+  ) {
+    this.id = client.sessionNumber;
+    this.idLong = BigInt(client.sessionNumber);
+    this.watches = new WatchRegistry(client, (type, path) => this.connection?.notify(type, path));
+    client.on('state', (state) => {
+      // The FaaSKeeper session is gone: close the connection, so that the client reconnects
+      // and is told Expired.
+      if (state === 'EXPIRED') this.finish('the FaaSKeeper session expired');
+    });
+    client.on('error', (error) =>
+      this.log({ level: 'warn', event: 'error', session: hexId(this.id), message: String(error) }),
+    );
+  }
+
+  /** True once the session is closed or expired. */
+  get ended(): boolean {
+    return this.over;
+  }
+
+  /** The connection serving the session, if any. */
+  get conn(): SessionConnection | undefined {
+    return this.connection;
+  }
+
+  /** The zxid for the next reply header: the highest seen, never lower than an earlier one. */
+  replyZxid(seen = 0): bigint {
+    this.zxid = Math.max(this.zxid, seen, this.client.lastZxid);
+    return BigInt(this.zxid);
+  }
+
+  /** Serves the session on `conn`; an older connection of the session is dropped, as ZooKeeper does. */
+  attach(conn: SessionConnection): void {
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.expiry = undefined;
+    const old = this.connection;
+    this.connection = conn;
+    if (old !== undefined && old !== conn) {
+      this.watches.clear();
+      old.close('the session was resumed on another connection');
+    }
+  }
+
+  /** Drops a connection that closed, at once (ZooKeeper's watches go with it); the client has the
+   * session timeout to come back before the session is closed. */
+  detach(conn: SessionConnection): void {
+    if (this.connection !== conn || this.over) return;
+    this.connection = undefined;
+    this.watches.clear();
+    this.expiry = setTimeout(() => {
+      this.expiry = undefined;
+      void this.close('the client did not come back within the session timeout');
+    }, this.timeoutMs);
+    this.expiry.unref();
+  }
+
+  /** Closes the FaaSKeeper session (its ephemerals go) and the connection, unless `keep` is it. */
+  async close(reason: string, keep?: SessionConnection): Promise<void> {
+    if (this.over) return;
+    if (keep !== undefined && this.connection === keep) this.connection = undefined;
+    this.finish(reason);
+    try {
+      await this.client.close();
+    } catch (error) {
+      this.log({
+        level: 'warn',
+        event: 'error',
+        session: hexId(this.id),
+        message: `close: ${String(error)}`,
+      });
+    }
+  }
+
+  private finish(reason: string): void {
+    if (this.over) return;
+    this.over = true;
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.expiry = undefined;
+    this.log({ level: 'info', event: 'session-ended', session: hexId(this.id), reason });
+    this.onEnd(this);
+    const conn = this.connection;
+    this.connection = undefined;
+    conn?.close(reason);
+  }
+}
