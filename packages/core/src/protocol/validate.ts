@@ -51,7 +51,7 @@ function checkData(o: Record<string, unknown>): string | undefined {
 
 /** Ops other than create and setData carry no data, so no null-data flag either. */
 function checkNoNullData(o: Record<string, unknown>): string | undefined {
-  return 'nullData' in o ? `nullData is only allowed on create and setData` : undefined;
+  return 'nullData' in o ? 'nullData is only allowed on create and setData' : undefined;
 }
 
 function checkCreate(o: Record<string, unknown>): string | undefined {
