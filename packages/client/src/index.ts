@@ -21,6 +21,7 @@ export {
   FaaSKeeperError,
   isFaaSKeeperError,
   type MultiErrorResult,
+  type NodeData,
   type Op,
   type OpResult,
   type RemoveWatchesOptions,

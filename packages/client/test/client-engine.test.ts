@@ -89,6 +89,59 @@ describe('createWithStat', () => {
   });
 });
 
+describe('null data', () => {
+  it('sends the nullData flag only for null data, never for absent or empty data, and getData answers it', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const zk = await deploy({
+      wrapHandler: (name, handler) =>
+        name !== 'writer'
+          ? handler
+          : (messages, context) => {
+              for (const m of messages) sent.push(decodeMessage<{ op: Record<string, unknown> }>(m.body).op);
+              return handler(messages, context);
+            },
+    }).connect();
+    await zk.create('/absent');
+    await zk.create('/empty', '');
+    await zk.create('/null', null);
+    await zk.setData('/empty', null);
+    await zk.setData('/null', new Uint8Array(0));
+    await zk.multi([
+      { op: 'create', path: '/m', data: null },
+      { op: 'setData', path: '/m', data: 'x' },
+    ]);
+    const writes = sent.filter((op) => op.type !== 'openSession' && op.type !== 'ping');
+    expect(writes.map((op) => [op.type, op.path, 'nullData' in op ? op.nullData : 'absent'])).toEqual([
+      ['create', '/absent', 'absent'],
+      ['create', '/empty', 'absent'],
+      ['create', '/null', true],
+      ['setData', '/empty', true],
+      ['setData', '/null', 'absent'],
+      ['multi', undefined, 'absent'],
+    ]);
+    const multiOps = writes[5]!.ops as Record<string, unknown>[];
+    expect(multiOps.map((o) => o.nullData)).toEqual([true, undefined]);
+    expect('nullData' in multiOps[1]!).toBe(false);
+    expect((await zk.getData('/empty')).nullData).toBe(true);
+    expect('nullData' in (await zk.getData('/null'))).toBe(false);
+    expect('nullData' in (await zk.getData('/m'))).toBe(false);
+  });
+
+  it('refuses data that is neither bytes, a string nor null with BADARGUMENTS before sending it', async () => {
+    const zk = await deploy().connect();
+    const bad = 42 as unknown as Uint8Array;
+    for (const p of [
+      zk.create('/n', bad),
+      zk.setData('/', bad),
+      zk.multi([{ op: 'create', path: '/n', data: bad }]),
+    ]) {
+      const error = await rejection(p);
+      expect(error.code).toBe('BADARGUMENTS');
+      expect(error.message).toMatch(/a Uint8Array, a string or null/);
+    }
+  });
+});
+
 describe('removeWatches by type', () => {
   it("type 'data' removes the getData and exists watches, and the writer stops sending their events", async () => {
     const events: ChannelMessage['body'][] = [];

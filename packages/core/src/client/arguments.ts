@@ -8,19 +8,31 @@ import { CreateMode, modeTraits } from '../model/create-mode.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import { validatePath } from '../model/path.js';
-import type { MultiOpRequest } from '../protocol/messages.js';
+import type { MultiOpRequest, NullDataFlag } from '../protocol/messages.js';
 import type { Data, Op, RemoveWatchType, Watcher } from './types.js';
 
 const encoder = new TextEncoder();
 
 /** Node data as bytes: a string is taken as UTF-8, absent data is empty. */
-export const toBytes = (data: Data | undefined): Uint8Array =>
+const toBytes = (data: Exclude<Data, null> | undefined): Uint8Array =>
   data === undefined ? new Uint8Array(0) : typeof data === 'string' ? encoder.encode(data) : data;
 
+/**
+ * The data of a create or setData as sent: `null` is ZooKeeper's null (empty bytes and the
+ * `nullData` flag), anything else is encoded and checked; absent data stays empty bytes, not null.
+ * @throws FaaSKeeperError BADARGUMENTS for data that is not bytes, a string or null, or is too big.
+ */
+export function dataFields(data: Data | undefined, path: string): { data: Uint8Array } & NullDataFlag {
+  if (data === null) return { data: new Uint8Array(0), nullData: true };
+  const bytes = toBytes(data);
+  checkData(bytes, path);
+  return { data: bytes };
+}
+
 /** @throws FaaSKeeperError BADARGUMENTS for data that is not bytes or is over {@link MAX_DATA_BYTES}. */
-export function checkData(data: Uint8Array, path: string): void {
+function checkData(data: Uint8Array, path: string): void {
   if (!(data instanceof Uint8Array))
-    throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: data must be a Uint8Array or a string', {
+    throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: data must be a Uint8Array, a string or null', {
       path,
     });
   if (data.byteLength > MAX_DATA_BYTES) {
@@ -66,9 +78,7 @@ export function createFields(
   const m = mode ?? CreateMode.PERSISTENT;
   const traits = modeTraits(m, ttlMs);
   validatePath(path, traits.sequential);
-  const bytes = toBytes(data);
-  checkData(bytes, path);
-  return { path, data: bytes, mode: m, ...(ttlMs === undefined ? {} : { ttlMs }) };
+  return { path, ...dataFields(data, path), mode: m, ...(ttlMs === undefined ? {} : { ttlMs }) };
 }
 
 /** The ops of a multi as sent, each checked like the single call it stands for. */
@@ -82,12 +92,14 @@ export function multiOps(ops: Op[]): MultiOpRequest[] {
       case 'delete':
         validatePath(o.path);
         return { op: 'delete', path: o.path, version: checkVersion(o.version, o.path) };
-      case 'setData': {
+      case 'setData':
         validatePath(o.path);
-        const data = toBytes(o.data);
-        checkData(data, o.path);
-        return { op: 'setData', path: o.path, data, version: checkVersion(o.version, o.path) };
-      }
+        return {
+          op: 'setData',
+          path: o.path,
+          ...dataFields(o.data, o.path),
+          version: checkVersion(o.version, o.path),
+        };
       case 'check':
         validatePath(o.path);
         return { op: 'check', path: o.path, version: checkVersion(o.version, o.path) };

@@ -16,13 +16,12 @@ import type { Queue } from '../ports/queue.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { OpResult } from '../protocol/messages.js';
 import {
-  checkData,
   checkRemoveWatchType,
   checkVersion,
   checkWatcher,
   createFields,
+  dataFields,
   multiOps,
-  toBytes,
 } from './arguments.js';
 import { channelInbox } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
@@ -34,6 +33,7 @@ import type {
   AddWatchMode,
   CreateOptions,
   Data,
+  NodeData,
   Op,
   RemoveWatchesOptions,
   SessionState,
@@ -159,7 +159,11 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     return Math.max(this.reader.channelZxid, this.reader.watermark);
   }
 
-  /** Creates a node; resolves the created path (with its sequence suffix for sequential modes). */
+  /**
+   * Creates a node; resolves the created path (with its sequence suffix for sequential modes).
+   * `data` absent stores empty bytes; `null` stores ZooKeeper's null (as zkCli's `create /a` does),
+   * which `getData` tells apart with `nullData: true`.
+   */
   async create(path: string, data?: Data, options: CreateOptions = {}): Promise<string> {
     return (await this.sendCreate(path, data, options)).path;
   }
@@ -177,12 +181,19 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     return { path: reply.path, stat: reply.stat };
   }
 
-  /** Reads a node's data and Stat. @throws FaaSKeeperError NONODE when it does not exist. */
-  async getData(path: string, options: WatchOption = {}): Promise<{ data: Uint8Array; stat: Stat }> {
+  /**
+   * Reads a node's data and Stat. When the node's data is ZooKeeper's null (created or set with
+   * `null`), `data` is empty and `nullData` is `true`; otherwise `nullData` is absent, so empty
+   * bytes and null differ though both have `stat.dataLength` 0.
+   * @throws FaaSKeeperError NONODE when it does not exist.
+   */
+  async getData(path: string, options: WatchOption = {}): Promise<NodeData> {
     this.checkRead(path, options.watch);
     const record = await this.reader.read(path, 'data', options.watch);
     if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
-    return { data: record.data, stat: record.stat };
+    return record.nullData === true
+      ? { data: record.data, stat: record.stat, nullData: true }
+      : { data: record.data, stat: record.stat };
   }
 
   /** The node's Stat, or null when it does not exist. A watch set on a missing node fires on its creation. */
@@ -200,13 +211,15 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     return { children: [...record.children].sort(), stat: record.stat };
   }
 
-  /** Replaces a node's data. @throws FaaSKeeperError NONODE, BADVERSION. */
+  /**
+   * Replaces a node's data; `null` stores ZooKeeper's null (`getData` then answers `nullData: true`),
+   * bytes or a string clear it. @throws FaaSKeeperError NONODE, BADVERSION.
+   */
   async setData(path: string, data: Data, options: VersionOption = {}): Promise<Stat> {
     validatePath(path);
-    const bytes = toBytes(data);
-    checkData(bytes, path);
+    const fields = dataFields(data, path);
     const version = checkVersion(options.version, path);
-    return (await this.pipeline.request({ type: 'setData', path, data: bytes, version })).stat;
+    return (await this.pipeline.request({ type: 'setData', path, ...fields, version })).stat;
   }
 
   /** Deletes a node. @throws FaaSKeeperError NONODE, BADVERSION, NOTEMPTY. */

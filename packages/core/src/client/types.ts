@@ -14,8 +14,21 @@ export interface WatchedEvent {
 /** Called once per event (one-shot watches) or on every event (persistent watches). */
 export type Watcher = (event: WatchedEvent) => void;
 
-/** Node data: bytes, or a string taken as UTF-8. */
-export type Data = Uint8Array | string;
+/**
+ * Node data as a write takes it: bytes, a string taken as UTF-8, or `null` for ZooKeeper's null
+ * data (stored apart from empty bytes: `getData` answers it with `nullData: true`). Where data is
+ * optional, leaving it out means empty bytes, not null.
+ */
+export type Data = Uint8Array | string | null;
+
+/** What `getData` resolves: the node's data and Stat, and `nullData: true` when the data is null. */
+export interface NodeData {
+  /** The node's data; empty when it is null. */
+  data: Uint8Array;
+  stat: Stat;
+  /** Present (and true) only when the data is ZooKeeper's null; `stat.dataLength` is then 0. */
+  nullData?: true;
+}
 
 export interface CreateOptions {
   mode?: CreateMode;
@@ -32,6 +45,10 @@ export interface VersionOption {
   version?: number;
 }
 
+/**
+ * One op of a `multi`. `create` and `setData` take {@link Data} as their single calls do: `null`
+ * is ZooKeeper's null data, an absent create `data` is empty bytes.
+ */
 export type Op =
   | { op: 'create'; path: string; data?: Data; mode?: CreateMode; ttlMs?: number }
   | { op: 'delete'; path: string; version?: number }

@@ -107,8 +107,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
           if (stale) for (const w of item.writes) if (!w.put) staleDeletes.add(w.path);
           for (const w of stale ? [] : item.writes) {
             if (w.put) {
-              const data = w.data ?? (await load(w.path))?.data ?? EMPTY;
+              // A write without data (a child added) keeps the node's data, null or not.
+              const kept = w.data === undefined ? await load(w.path) : null;
+              const data = w.data ?? kept?.data ?? EMPTY;
               const record: NodeRecord = { data, stat: w.stat, children: w.children, txZxid: item.zxid };
+              if ((w.data === undefined ? kept?.nullData : w.nullData) === true) record.nullData = true;
               if (epoch !== undefined) record.epoch = epoch;
               state.set(w.path, record);
             } else {
@@ -140,8 +143,16 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
         } else {
           // A read with a watch: the node as of this point in zxid order, when the watch was set.
           const r = await load(item.path);
-          const record =
-            r === null ? null : { data: r.data, stat: r.stat, children: r.children, txZxid: r.txZxid };
+          const record: NodeRecord | null =
+            r === null
+              ? null
+              : {
+                  data: r.data,
+                  ...(r.nullData === true ? { nullData: true } : {}),
+                  stat: r.stat,
+                  children: r.children,
+                  txZxid: r.txZxid,
+                };
           post(item.to.session, [batch.batch, n++], item.zxid, {
             type: 'reply',
             seq: item.to.seq,

@@ -23,11 +23,21 @@ export type WatchClass = 'data' | 'children' | 'persistent' | 'recursive';
 
 export type WatchEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged';
 
+/**
+ * Marks data that is ZooKeeper's null (`create(path, null, …)`, `setData(path, null, -1)`), not
+ * empty bytes: `data` is then empty and reads answer null (length -1 on ZooKeeper's wire); Stat's
+ * dataLength is 0 either way. Absent means not null, so the common case costs no bytes and records
+ * written before the flag existed read as before.
+ */
+export interface NullDataFlag {
+  nullData?: true;
+}
+
 /** One op of a multi, as the client sends it (data already encoded, defaults filled). */
 export type MultiOpRequest =
-  | { op: 'create'; path: string; data: Uint8Array; mode: CreateMode; ttlMs?: number }
+  | ({ op: 'create'; path: string; data: Uint8Array; mode: CreateMode; ttlMs?: number } & NullDataFlag)
   | { op: 'delete'; path: string; version: number }
-  | { op: 'setData'; path: string; data: Uint8Array; version: number }
+  | ({ op: 'setData'; path: string; data: Uint8Array; version: number } & NullDataFlag)
   | { op: 'check'; path: string; version: number };
 
 /** The operation a {@link WriteRequest} asks for. */
@@ -35,9 +45,9 @@ export type RequestOp =
   | { type: 'openSession'; timeoutMs: number }
   | { type: 'closeSession' }
   | { type: 'ping' }
-  | { type: 'create'; path: string; data: Uint8Array; mode: CreateMode; ttlMs?: number }
+  | ({ type: 'create'; path: string; data: Uint8Array; mode: CreateMode; ttlMs?: number } & NullDataFlag)
   | { type: 'delete'; path: string; version: number }
-  | { type: 'setData'; path: string; data: Uint8Array; version: number }
+  | ({ type: 'setData'; path: string; data: Uint8Array; version: number } & NullDataFlag)
   | { type: 'multi'; ops: MultiOpRequest[] }
   | { type: 'sync'; path: string }
   | { type: 'watchedRead'; path: string; watch: ReadWatchKind }
@@ -104,6 +114,8 @@ export type NodeWrite =
       children: string[];
       /** New data; absent when the txn did not change the node's data (e.g. a child was added). */
       data?: Uint8Array;
+      /** The new data is null ({@link NullDataFlag}); only beside `data`, never on its own. */
+      nullData?: true;
     }
   | { path: string; put: false };
 
@@ -147,6 +159,8 @@ export interface DistributorBatch {
 /** A node as readers see it in the user store. */
 export interface NodeRecord {
   data: Uint8Array;
+  /** The data is ZooKeeper's null, `data` then being empty ({@link NullDataFlag}); absent: not null. */
+  nullData?: true;
   stat: Stat;
   children: string[];
   /** zxid of the last transaction that wrote this record (create, setData, child change, delete). */

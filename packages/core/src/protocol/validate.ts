@@ -38,11 +38,20 @@ function checkPath(v: unknown, sequential = false): string | undefined {
   return p === undefined ? undefined : `${p}: ${show(v, 200)}`;
 }
 
-function checkData(v: unknown): string | undefined {
+/** The data of a create or setData: bytes, and `nullData` only as `true` beside empty bytes. */
+function checkData(o: Record<string, unknown>): string | undefined {
+  const v = o.data;
   if (!(v instanceof Uint8Array)) return 'data must be bytes';
   if (v.byteLength > MAX_DATA_BYTES)
     return `data is ${v.byteLength} bytes, over the limit of ${MAX_DATA_BYTES}`;
-  return undefined;
+  if (o.nullData === undefined) return undefined;
+  if (o.nullData !== true) return `nullData must be true when present, not ${show(o.nullData)}`;
+  return v.byteLength === 0 ? undefined : 'null data must come with empty bytes';
+}
+
+/** Ops other than create and setData carry no data, so no null-data flag either. */
+function checkNoNullData(o: Record<string, unknown>): string | undefined {
+  return 'nullData' in o ? 'nullData is only allowed on create and setData' : undefined;
 }
 
 function checkCreate(o: Record<string, unknown>): string | undefined {
@@ -51,7 +60,7 @@ function checkCreate(o: Record<string, unknown>): string | undefined {
   const ttl = String(o.mode).includes('TTL');
   if (ttl && !(isInt(o.ttlMs) && o.ttlMs > 0)) return 'a TTL mode needs ttlMs > 0';
   if (!ttl && o.ttlMs !== undefined) return 'ttlMs is only allowed with a TTL mode';
-  return checkPath(o.path, sequential) ?? checkData(o.data);
+  return checkPath(o.path, sequential) ?? checkData(o);
 }
 
 function checkMultiOp(o: unknown): string | undefined {
@@ -61,11 +70,15 @@ function checkMultiOp(o: unknown): string | undefined {
       return checkCreate(o);
     case 'delete':
     case 'check':
-      return checkPath(o.path) ?? (isVersion(o.version) ? undefined : 'version must be an integer ≥ -1');
+      return (
+        checkPath(o.path) ??
+        checkNoNullData(o) ??
+        (isVersion(o.version) ? undefined : 'version must be an integer ≥ -1')
+      );
     case 'setData':
       return (
         checkPath(o.path) ??
-        checkData(o.data) ??
+        checkData(o) ??
         (isVersion(o.version) ? undefined : 'version must be an integer ≥ -1')
       );
     default:
@@ -87,7 +100,7 @@ function checkOp(op: Record<string, unknown>): string | undefined {
     case 'setData':
       return (
         checkPath(op.path) ??
-        checkData(op.data) ??
+        checkData(op) ??
         (isVersion(op.version) ? undefined : 'version must be an integer ≥ -1')
       );
     case 'multi': {
@@ -155,7 +168,9 @@ function check(raw: unknown): Checked {
     return { ok: false, problem: 'request needs an id', ...who };
   if (raw.ack !== undefined && !isInt(raw.ack)) return { ok: false, problem: 'ack must be a zxid', ...who };
   if (!isObj(raw.op)) return { ok: false, problem: 'request needs an op', ...who };
-  const problem = checkOp(raw.op);
+  const op = raw.op;
+  const problem =
+    op.type === 'create' || op.type === 'setData' ? checkOp(op) : (checkNoNullData(op) ?? checkOp(op));
   if (problem !== undefined) return { ok: false, problem, ...who };
   const system = SYSTEM_OPS.has(raw.op.type as string);
   if (system !== (session === 0)) {

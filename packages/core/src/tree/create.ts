@@ -16,7 +16,7 @@ import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { fail, nodeItem, sequentialCounter, setNode } from './nodes.js';
+import { fail, newData, nodeItem, sequentialCounter, setNode } from './nodes.js';
 import { indexTtl } from './ttl.js';
 
 /** Creates the node `op` asks for; returns its path (with the suffix, if sequential). */
@@ -58,7 +58,7 @@ export async function create(
   // The created node's exists/data watchers fire, and the registration item goes.
   fireOneShot(txn, item?.dataWatches, 'NodeCreated', path, 'data');
   chunk.overlay.set('node', path, { node });
-  txn.write({ path, put: true, stat: { ...stat }, children: [], data: op.data });
+  txn.write({ path, put: true, stat: { ...stat }, children: [], ...newData(op.data, op) });
   const newParent: SystemNode = {
     ...parent,
     children: [...parent.children, baseName(path)],

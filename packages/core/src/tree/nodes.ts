@@ -6,7 +6,7 @@
  * transaction for the distributor, so both stores hold the same Stat.
  */
 import { type ErrorCode, FaaSKeeperError } from '../model/errors.js';
-import type { SystemNode, SystemNodeItem } from '../protocol/messages.js';
+import type { NullDataFlag, SystemNode, SystemNodeItem } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
 
@@ -19,6 +19,14 @@ export const fail = (code: ErrorCode, path: string, detail?: string): FaaSKeeper
 /** A node's item as the chunk sees it (after the chunk's changes so far). */
 export function nodeItem(chunk: Chunk, path: string): Promise<SystemNodeItem | undefined> {
   return chunk.overlay.get<SystemNodeItem>('node', path);
+}
+
+/**
+ * The new data of a node as its {@link Txn.write} carries it: the bytes, plus the null flag only
+ * when the data is null (so that the common case adds nothing to the distributor's messages).
+ */
+export function newData(data: Uint8Array, flag: NullDataFlag): { data: Uint8Array } & NullDataFlag {
+  return flag.nullData === true ? { data, nullData: true } : { data };
 }
 
 /** Writes a node whose metadata changed, keeping its watch registrations. */

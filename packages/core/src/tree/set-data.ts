@@ -7,19 +7,24 @@
  */
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import type { Stat } from '../model/stat.js';
+import type { NullDataFlag } from '../protocol/messages.js';
 import { fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { fail, nodeItem } from './nodes.js';
+import { fail, newData, nodeItem } from './nodes.js';
 
-/** Replaces the data of `path` if it is at `version` (-1: any); returns the new Stat. */
+/**
+ * Replaces the data of `path` if it is at `version` (-1: any); returns the new Stat. `flag` says
+ * whether the new data is null: the write replaces the old flag either way (bytes clear it).
+ */
 export async function setData(
   chunk: Chunk,
   path: string,
   data: Uint8Array,
   version: number,
   txn: Txn,
+  flag: NullDataFlag,
 ): Promise<Stat> {
   if (data.byteLength > MAX_DATA_BYTES) throw fail('BADARGUMENTS', path, 'data over 1 MiB');
   const item = await nodeItem(chunk, path);
@@ -36,7 +41,7 @@ export async function setData(
   fireOneShot(txn, item!.dataWatches, 'NodeDataChanged', path, 'data');
   const { dataWatches: _fired, ...rest } = item!;
   chunk.overlay.set('node', path, { ...rest, node: { ...node, stat } });
-  txn.write({ path, put: true, stat: { ...stat }, children: [...node.children], data });
+  txn.write({ path, put: true, stat: { ...stat }, children: [...node.children], ...newData(data, flag) });
   firePersistent(chunk.state.persistentWatches, path, 'NodeDataChanged', txn);
   return { ...stat };
 }

@@ -105,7 +105,7 @@ async function applyOp(chunk: Chunk, session: number, op: MultiOpRequest, txn: T
       await deleteNode(chunk, op.path, op.version, txn);
       return { op: 'delete' };
     case 'setData':
-      return { op: 'setData', stat: await setData(chunk, op.path, op.data, op.version, txn) };
+      return { op: 'setData', stat: await setData(chunk, op.path, op.data, op.version, txn, op) };
     case 'check': {
       const node = (await nodeItem(chunk, op.path))?.node;
       if (node === undefined) throw fail('NONODE', op.path);

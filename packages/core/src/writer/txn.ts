@@ -22,9 +22,9 @@ export class Txn {
   write(w: NodeWrite): void {
     const prev = this.writes.get(w.path);
     // A record rewritten later in the same txn (a child added after the node's creation) keeps
-    // the data set earlier in the txn.
+    // the data set earlier in the txn, and whether that data is null.
     if (w.put && w.data === undefined && prev?.put && prev.data !== undefined)
-      this.writes.set(w.path, { ...w, data: prev.data });
+      this.writes.set(w.path, { ...w, data: prev.data, ...(prev.nullData ? { nullData: true } : {}) });
     else this.writes.set(w.path, w);
   }
 

@@ -219,6 +219,66 @@ describe('poison requests in the writer queue', () => {
     await expectQueueFlows(h, 'big-data');
   });
 
+  it('refuses a null-data flag that is not true, beside non-empty bytes, or on an op without data', async () => {
+    const h = await start();
+    const empty = new Uint8Array(0);
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [create('/n', { data: empty, nullData: false }), /nullData must be true when present, not false/],
+      [create('/n', { data: empty, nullData: 'yes' }), /nullData must be true/],
+      [create('/n', { nullData: true }), /null data must come with empty bytes/],
+      [{ type: 'setData', path: '/', data: new Uint8Array([1]), version: -1, nullData: true }, /empty bytes/],
+      [{ type: 'delete', path: '/a', version: -1, nullData: true }, /only allowed on create and setData/],
+      [{ type: 'sync', path: '/', nullData: true }, /only allowed on create and setData/],
+      [{ type: 'multi', ops: [], nullData: true }, /only allowed on create and setData/],
+      [
+        { type: 'multi', ops: [{ op: 'check', path: '/', version: -1, nullData: true }] },
+        /only allowed on create and setData/,
+      ],
+      [
+        {
+          type: 'multi',
+          ops: [{ op: 'setData', path: '/', data: new Uint8Array([1]), version: -1, nullData: true }],
+        },
+        /empty bytes/,
+      ],
+    ];
+    for (const [op, why] of cases) {
+      const { session, body } = request({ op });
+      await expectRefused(h, session, body, why);
+    }
+    await expectQueueFlows(h, 'null-flag');
+  });
+
+  it('accepts the null-data flag on create and setData, alone and in a multi, and stores null', async () => {
+    const h = await start();
+    const empty = new Uint8Array(0);
+    const ops = [
+      create('/raw', { data: empty, nullData: true }),
+      { type: 'setData', path: '/raw', data: empty, version: -1, nullData: true },
+      {
+        type: 'multi',
+        ops: [
+          { op: 'create', path: '/raw-m', data: empty, mode: 'PERSISTENT', nullData: true },
+          { op: 'setData', path: '/raw-m', data: empty, version: 0, nullData: true },
+        ],
+      },
+    ];
+    for (const op of ops) {
+      // A session of its own, opened first (a write from an unknown session would find it expired).
+      const { session, body } = request({ op: { type: 'openSession', timeoutMs: 10_000 } });
+      const got = await listen(h.service, session);
+      await inject(h.service, encodeMessage(body));
+      expect((await replyTo(got, 1)).error).toBeUndefined();
+      await inject(h.service, encodeMessage({ ...body, id: `${session}:2`, seq: 2, op }));
+      expect((await replyTo(got, 2)).error).toBeUndefined();
+    }
+    for (const path of ['/raw', '/raw-m']) {
+      const read = await h.zk.getData(path);
+      expect(read.nullData).toBe(true);
+      expect(read.stat).toMatchObject({ version: 1, dataLength: 0 });
+    }
+  });
+
   it('refuses a system op from a client session, and the session it names lives on', async () => {
     const h = await start();
     const target = Number(h.zk.sessionId);

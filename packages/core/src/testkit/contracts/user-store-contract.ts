@@ -49,8 +49,8 @@ function expectBytes(got: Uint8Array | undefined, want: Uint8Array): void {
  *
  * Pins: a miss returns `undefined` (never throws); deleting a missing record is not an error; node
  * data round-trips byte-exact (empty, binary, up to {@link MAX_DATA_BYTES}); stat, children, zxid,
- * epoch and the tombstone flag round-trip; records are copied in and out; paths are exact keys;
- * the watermark starts at 0.
+ * epoch, the null-data flag and the tombstone flag round-trip; records are copied in and out;
+ * paths are exact keys; the watermark starts at 0.
  */
 export function describeUserStoreContract(
   name: string,
@@ -99,6 +99,20 @@ export function describeUserStoreContract(
     test('round-trips empty data as empty bytes', async (store) => {
       await store.put('/empty', record(new Uint8Array(0)));
       expectBytes((await store.get('/empty'))?.data, new Uint8Array(0));
+    });
+
+    test('round-trips null data apart from empty data, and a record without the null flag gains none', async (store) => {
+      await store.put('/null', record(new Uint8Array(0), { nullData: true }));
+      await store.put('/empty', record(new Uint8Array(0)));
+      const nul = await store.get('/null');
+      expect(nul?.nullData).toBe(true);
+      expectBytes(nul?.data, new Uint8Array(0));
+      const empty = await store.get('/empty');
+      expect(empty).toBeDefined();
+      expect('nullData' in empty!).toBe(false);
+      // A put without the flag replaces a null record entirely (setData with bytes clears null).
+      await store.put('/null', record(new Uint8Array([7])));
+      expect('nullData' in (await store.get('/null'))!).toBe(false);
     });
 
     test('round-trips binary data byte-exact, every byte value included', async (store) => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CreateMode, type Stat } from '../../index.js';
+import { interceptPort, PORT_METHODS } from '../faults/intercept.js';
 import type { DeploymentTarget } from '../target.js';
-import { guaranteeKit } from './helpers.js';
+import { guaranteeKit, text } from './helpers.js';
 
 /** Stat fields follow ZooKeeper's rules, and zxids strictly increase, on `target`. */
 export function describeStatGuarantees(target: DeploymentTarget): void {
@@ -156,6 +157,119 @@ export function describeStatGuarantees(target: DeploymentTarget): void {
         // A child's create keeps the parent's data as it was.
         await zk.create('/view/child');
         expect([...(await zk.getData('/view')).data]).toEqual([1, 2, 3]);
+      });
+    });
+
+    describe("ZooKeeper's null data", () => {
+      it('null data reads back as null, empty data as empty, both with dataLength 0', async () => {
+        const zk = await (await kit.deploy()).connect();
+        const created = await zk.createWithStat('/null', null);
+        await zk.create('/empty', '');
+        await zk.create('/absent');
+        const nul = await zk.getData('/null');
+        expect(nul).toEqual({ data: new Uint8Array(0), stat: created.stat, nullData: true });
+        expect(nul.stat.dataLength).toBe(0);
+        for (const path of ['/empty', '/absent']) {
+          const read = await zk.getData(path);
+          expect('nullData' in read).toBe(false);
+          expect(read.data.byteLength).toBe(0);
+          expect(read.stat.dataLength).toBe(0);
+        }
+        expect((await zk.exists('/null'))!.dataLength).toBe(0);
+        // A read that sets a watch goes through the writer and the distributor: the same answer.
+        const watched = await zk.getData('/null', { watch: () => undefined });
+        expect(watched.nullData).toBe(true);
+        expect('nullData' in (await zk.getData('/empty', { watch: () => undefined }))).toBe(false);
+        // A child's create rewrites the parent's record without its data: the null stays.
+        await zk.create('/null/child', 'c');
+        expect((await zk.getData('/null')).nullData).toBe(true);
+        expect('nullData' in (await zk.getData('/null/child'))).toBe(false);
+      });
+
+      it('setData from null to bytes and back: bytes clear null, null replaces bytes, empty bytes are not null', async () => {
+        const zk = await (await kit.deploy()).connect();
+        await zk.create('/n', null);
+        const toBytes = await zk.setData('/n', 'x');
+        const bytes = await zk.getData('/n');
+        expect('nullData' in bytes).toBe(false);
+        expect(text(bytes.data)).toBe('x');
+        expect(bytes.stat).toEqual(toBytes);
+        expect(toBytes.dataLength).toBe(1);
+        const toNull = await zk.setData('/n', null, { version: 1 });
+        expect(toNull).toMatchObject({ version: 2, dataLength: 0 });
+        expect(await zk.getData('/n')).toEqual({ data: new Uint8Array(0), stat: toNull, nullData: true });
+        await zk.setData('/n', new Uint8Array(0));
+        const empty = await zk.getData('/n');
+        expect('nullData' in empty).toBe(false);
+        expect(empty.stat).toMatchObject({ version: 3, dataLength: 0 });
+      });
+
+      it('multi create and setData with null data read back as null, in one transaction with other ops', async () => {
+        const zk = await (await kit.deploy()).connect();
+        await zk.create('/s', 'bytes');
+        await zk.multi([
+          { op: 'create', path: '/m', data: null },
+          // Rewrites /m's record in the same transaction (a child added): its null data stays.
+          { op: 'create', path: '/m/c', data: 'c' },
+          { op: 'create', path: '/e' },
+          { op: 'setData', path: '/s', data: null },
+        ]);
+        expect((await zk.getData('/m')).nullData).toBe(true);
+        expect(text((await zk.getData('/m/c')).data)).toBe('c');
+        expect('nullData' in (await zk.getData('/e'))).toBe(false);
+        const s = await zk.getData('/s');
+        expect(s).toEqual({ data: new Uint8Array(0), stat: s.stat, nullData: true });
+        expect(s.stat.dataLength).toBe(0);
+        await zk.multi([{ op: 'setData', path: '/s', data: 'back' }]);
+        expect('nullData' in (await zk.getData('/s'))).toBe(false);
+      });
+
+      it('a redelivered writer batch and a retried distributor batch keep null data', async () => {
+        // Armed for the writes below only: the writer dies after committing and handing its batch
+        // on (its retry hands the same batch again); the distributor dies after writing records,
+        // before the watermark (its retry writes them all again from the batch).
+        const crash = { writer: false, watermark: false };
+        const { connect } = await kit.deploy({
+          wrapHandler: (name, handler) =>
+            name !== 'writer'
+              ? handler
+              : async (messages, context) => {
+                  const result = await handler(messages, context);
+                  if (crash.writer && messages.length > 0) {
+                    crash.writer = false;
+                    throw new Error('injected: the writer dies after its batch is committed');
+                  }
+                  return result;
+                },
+          wrap: {
+            userStore: (store) =>
+              interceptPort(store, PORT_METHODS.userStore, (method, args, call) => {
+                if (method === 'putWatermark' && crash.watermark) {
+                  crash.watermark = false;
+                  return Promise.reject(new Error('injected: the distributor dies before the watermark'));
+                }
+                return call(args);
+              }),
+          },
+        });
+        const zk = await connect();
+        await zk.create('/keep', 'bytes');
+        crash.writer = true;
+        crash.watermark = true;
+        await zk.multi([
+          { op: 'create', path: '/r', data: null },
+          { op: 'setData', path: '/keep', data: null },
+        ]);
+        expect(crash).toEqual({ writer: false, watermark: false });
+        crash.watermark = true;
+        await zk.create('/r/child', null);
+        expect(crash.watermark).toBe(false);
+        for (const path of ['/r', '/keep', '/r/child']) {
+          const read = await zk.getData(path);
+          expect(read.nullData, path).toBe(true);
+          expect(read.stat.dataLength, path).toBe(0);
+        }
+        expect((await zk.exists('/keep'))!.version).toBe(1);
       });
     });
   });
