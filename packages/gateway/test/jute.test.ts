@@ -17,6 +17,8 @@ const int = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 const long = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
 const str = fc.string({ unit: 'grapheme', maxLength: 40 });
 const buf = fc.uint8Array({ maxLength: 64 });
+/** Node data: bytes or ZooKeeper's null (written as length -1). */
+const nodeData = fc.option(buf, { nil: null });
 const strs = fc.array(str, { maxLength: 5 });
 const id = fc.record({ scheme: str, id: str });
 const acl = fc.record({ perms: int, id });
@@ -34,7 +36,7 @@ const stat = fc.record({
   numChildren: int,
   pzxid: long,
 });
-const createReq = fc.record({ path: str, data: buf, acl: acls, flags: int });
+const createReq = fc.record({ path: str, data: nodeData, acl: acls, flags: int });
 const pathWatch = fc.record({ path: str, watch: fc.boolean() });
 const pathVersion = fc.record({ path: str, version: int });
 
@@ -75,15 +77,15 @@ const RECORDS: [string, Codec<any>, fc.Arbitrary<unknown>][] = [
   [
     'CreateTTLRequest',
     R.CreateTTLRequest,
-    fc.record({ path: str, data: buf, acl: acls, flags: int, ttl: long }),
+    fc.record({ path: str, data: nodeData, acl: acls, flags: int, ttl: long }),
   ],
-  ['SetDataRequest', R.SetDataRequest, fc.record({ path: str, data: buf, version: int })],
+  ['SetDataRequest', R.SetDataRequest, fc.record({ path: str, data: nodeData, version: int })],
   ['SetACLRequest', R.SetACLRequest, fc.record({ path: str, acl: acls, version: int })],
   ['AddWatchRequest', R.AddWatchRequest, fc.record({ path: str, mode: int })],
   ['GetEphemeralsRequest', R.GetEphemeralsRequest, fc.record({ prefixPath: str })],
   ['StatResponse', R.StatResponse, fc.record({ stat })],
   ['Create2Response', R.Create2Response, fc.record({ path: str, stat })],
-  ['GetDataResponse', R.GetDataResponse, fc.record({ data: buf, stat })],
+  ['GetDataResponse', R.GetDataResponse, fc.record({ data: nodeData, stat })],
   ['GetChildrenResponse', R.GetChildrenResponse, fc.record({ children: strs })],
   ['GetChildren2Response', R.GetChildren2Response, fc.record({ children: strs, stat })],
   ['GetACLResponse', R.GetACLResponse, fc.record({ acl: acls, stat })],
@@ -128,7 +130,7 @@ const RECORDS: [string, Codec<any>, fc.Arbitrary<unknown>][] = [
           req: fc.record({ path: str, data: buf, acl: acls, flags: int, ttl: long }),
         }),
         fc.record({ type: fc.constantFrom(2, 13), req: pathVersion }),
-        fc.record({ type: fc.constant(5), req: fc.record({ path: str, data: buf, version: int }) }),
+        fc.record({ type: fc.constant(5), req: fc.record({ path: str, data: nodeData, version: int }) }),
         fc.record({ type: fc.constantFrom(4, 8), req: pathWatch }),
       ) as fc.Arbitrary<MultiOp>,
       { maxLength: 5 },
@@ -143,7 +145,7 @@ const RECORDS: [string, Codec<any>, fc.Arbitrary<unknown>][] = [
         fc.record({ type: fc.constant(15), res: fc.record({ path: str, stat }) }),
         fc.record({ type: fc.constantFrom(2, 13) }),
         fc.record({ type: fc.constant(5), res: fc.record({ stat }) }),
-        fc.record({ type: fc.constant(4), res: fc.record({ data: buf, stat }) }),
+        fc.record({ type: fc.constant(4), res: fc.record({ data: nodeData, stat }) }),
         fc.record({ type: fc.constant(8), res: fc.record({ children: strs }) }),
         fc.record({ type: fc.constant(-1), err: int }),
       ) as fc.Arbitrary<MultiResult>,

@@ -63,6 +63,15 @@ export class JuteReader {
     return out;
   }
 
+  /** A buffer that may be null (-1): node data, where ZooKeeper tells null from empty. */
+  nullableBuffer(): Uint8Array | null {
+    if (this.offset + 4 <= this.bytes.byteLength && this.view.getInt32(this.offset) === -1) {
+      this.offset += 4;
+      return null;
+    }
+    return this.buffer();
+  }
+
   /** A UTF-8 string; -1 (null) reads as ''. */
   ustring(): string {
     const n = this.int();
@@ -129,6 +138,11 @@ export class JuteWriter {
 
   buffer(v: Uint8Array): this {
     return this.int(v.byteLength).bytes(v);
+  }
+
+  /** A buffer, or -1 for null. */
+  nullableBuffer(v: Uint8Array | null): this {
+    return v === null ? this.int(-1) : this.buffer(v);
   }
 
   ustring(v: string): this {
