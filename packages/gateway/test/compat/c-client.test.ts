@@ -7,9 +7,13 @@
  * transcripts must be equal line by line.
  */
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { keepTranscript, lineDiff, Ranks } from '../support/normalise.js';
+import { describeWithPeers, missingPeers } from '../support/peers.js';
 import { type RunningServer, startReferenceZooKeeper, startTestGateway } from '../support/servers.js';
+
+const missing = missingPeers(['zookeeper']);
+const describeIfPeers = describeWithPeers(missing, 'the C client compatibility tests');
 
 /** The Stat object node-zookeeper builds from the C client's `struct Stat`. */
 interface CStat {
@@ -260,6 +264,7 @@ let zookeeper: RunningServer | undefined;
 let expected: string[];
 
 beforeAll(async () => {
+  if (missing !== undefined) return;
   zookeeper = await startReferenceZooKeeper();
   expected = await scenario(zookeeper.connectString);
   keepTranscript('c-client.zookeeper.txt', expected.join('\n'));
@@ -269,7 +274,7 @@ afterAll(async () => {
   await zookeeper?.close();
 });
 
-describe('C client scenario on Apache ZooKeeper (the reference)', () => {
+describeIfPeers('C client scenario on Apache ZooKeeper (the reference)', () => {
   it('creates container and TTL nodes, names sequential nodes, reports errors and fires watches', () => {
     const text = expected.join('\n');
     for (const line of [
@@ -299,7 +304,7 @@ describe('C client scenario on Apache ZooKeeper (the reference)', () => {
   });
 });
 
-describe('C client scenario on the gateway', () => {
+describeIfPeers('C client scenario on the gateway', () => {
   let gateway: RunningServer | undefined;
   let actual: string[];
 

@@ -5,8 +5,12 @@
  * fixed (`imok`, `rw`); otherwise the same shape: the same keys, numbers where ZooKeeper has numbers.
  */
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPeers, missingPeers } from '../support/peers.js';
 import { type RunningServer, startReferenceZooKeeper, startTestGateway } from '../support/servers.js';
+
+const missing = missingPeers(['zookeeper']);
+const describeIfPeers = describeWithPeers(missing, 'the four-letter-word tests');
 
 const WORDS = ['ruok', 'isro', 'srvr', 'stat', 'mntr', 'conf'] as const;
 type Word = (typeof WORDS)[number];
@@ -84,6 +88,7 @@ let zookeeper: RunningServer | undefined;
 let reference: Record<Word, string>;
 
 beforeAll(async () => {
+  if (missing !== undefined) return;
   zookeeper = await startReferenceZooKeeper({ fourLetterWords: [...WORDS] });
   reference = await askAll(zookeeper.connectString);
 }, 60_000);
@@ -117,13 +122,13 @@ function assertAnswers(answers: Record<Word, string>, port: string): void {
   expect(conf.get('clientPort')).toBe(port);
 }
 
-describe('four-letter words on Apache ZooKeeper (the reference)', () => {
+describeIfPeers('four-letter words on Apache ZooKeeper (the reference)', () => {
   it('answers ruok/isro exactly and srvr/stat/mntr/conf with the keys tools read', () => {
     assertAnswers(reference, zookeeper?.connectString.split(':')[1] ?? '');
   });
 });
 
-describe('four-letter words on the gateway', () => {
+describeIfPeers('four-letter words on the gateway', () => {
   let gateway: RunningServer | undefined;
   let answers: Record<Word, string>;
 

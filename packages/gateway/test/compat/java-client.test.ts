@@ -4,10 +4,14 @@
  * must be equal line by line. ZooKeeper's transcript is also checked on its own, so the reference run
  * proves what the comparison relies on.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type CompiledJava, compileJava, type JavaRun, runJava } from '../support/java-client.js';
 import { keepTranscript, lineDiff, normaliseTagged } from '../support/normalise.js';
+import { describeWithPeers, missingPeers } from '../support/peers.js';
 import { type RunningServer, startReferenceZooKeeper, startTestGateway } from '../support/servers.js';
+
+const missing = missingPeers(['zookeeper', 'javac']);
+const describeIfPeers = describeWithPeers(missing, 'the Java client compatibility tests');
 
 let compiled: CompiledJava;
 let zookeeper: RunningServer | undefined;
@@ -15,6 +19,7 @@ let reference: JavaRun;
 let expected: string[];
 
 beforeAll(async () => {
+  if (missing !== undefined) return;
   compiled = compileJava(['ZkCompat.java', 'CutProxy.java']);
   zookeeper = await startReferenceZooKeeper();
   reference = await runJava(compiled, 'ZkCompat', ['scenario', zookeeper.connectString]);
@@ -33,7 +38,7 @@ function lineOf(transcript: readonly string[], prefix: string): string {
   return found ?? '';
 }
 
-describe('Java client scenario on Apache ZooKeeper (the reference)', () => {
+describeIfPeers('Java client scenario on Apache ZooKeeper (the reference)', () => {
   it('runs to the end without a client-side failure', () => {
     expect(reference.stderr).not.toMatch(/FATAL|Exception in thread/);
     expect(expected.some((l) => l.startsWith('FATAL'))).toBe(false);
@@ -123,7 +128,7 @@ describe('Java client scenario on Apache ZooKeeper (the reference)', () => {
   });
 });
 
-describe('Java client scenario on the gateway', () => {
+describeIfPeers('Java client scenario on the gateway', () => {
   let gateway: RunningServer | undefined;
   let run: JavaRun;
 

@@ -5,10 +5,14 @@
  * do not depend on thread timing must be equal.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { keepTranscript } from '../support/normalise.js';
+import { describeWithPeers, missingPeers } from '../support/peers.js';
 import { runProcess } from '../support/process.js';
 import { type RunningServer, startReferenceZooKeeper, startTestGateway } from '../support/servers.js';
+
+const missing = missingPeers(['zookeeper', 'kazoo']);
+const describeIfPeers = describeWithPeers(missing, 'the kazoo compatibility tests');
 
 const SCRIPT = fileURLToPath(new URL('./kazoo/recipes.py', import.meta.url));
 /** Debian's interpreter: python3-kazoo is installed for it, not for whatever python3 is first on PATH. */
@@ -96,6 +100,7 @@ let zookeeper: RunningServer | undefined;
 let reference: Results;
 
 beforeAll(async () => {
+  if (missing !== undefined) return;
   zookeeper = await startReferenceZooKeeper();
   reference = await runRecipes(zookeeper.connectString, '/kazoo', 'zookeeper');
 }, 120_000);
@@ -104,13 +109,13 @@ afterAll(async () => {
   await zookeeper?.close();
 });
 
-describe('kazoo recipes on Apache ZooKeeper (the reference)', () => {
+describeIfPeers('kazoo recipes on Apache ZooKeeper (the reference)', () => {
   it('keep their guarantees: mutual exclusion, one leader, exact counter, queue order, membership, watches', () => {
     assertGuarantees(reference);
   });
 });
 
-describe('kazoo recipes on the gateway', () => {
+describeIfPeers('kazoo recipes on the gateway', () => {
   let gateway: RunningServer | undefined;
   let results: Results;
 

@@ -5,10 +5,14 @@
  * whoami, sync and the error messages. The outputs, normalised, must be equal line by line.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { keepTranscript, lineDiff } from '../support/normalise.js';
+import { describeWithPeers, missingPeers } from '../support/peers.js';
 import { type RunningServer, startReferenceZooKeeper, startTestGateway } from '../support/servers.js';
 import { normaliseZkCli, runZkCli, type ZkCliTranscript } from '../support/zkcli.js';
+
+const missing = missingPeers(['zookeeper', 'zkcli']);
+const describeIfPeers = describeWithPeers(missing, 'the zkCli.sh compatibility tests');
 
 const SCRIPT = readFileSync(new URL('./zkcli/session.zk', import.meta.url), 'utf8');
 
@@ -17,6 +21,7 @@ let reference: ZkCliTranscript;
 let referenceCode: number | null;
 
 beforeAll(async () => {
+  if (missing !== undefined) return;
   zookeeper = await startReferenceZooKeeper();
   const run = await runZkCli(zookeeper.connectString, SCRIPT);
   keepTranscript('zkcli.zookeeper.txt', run.output);
@@ -28,7 +33,7 @@ afterAll(async () => {
   await zookeeper?.close();
 });
 
-describe('zkCli.sh session on Apache ZooKeeper (the reference)', () => {
+describeIfPeers('zkCli.sh session on Apache ZooKeeper (the reference)', () => {
   it('runs the whole script, printing results, stats and the error messages', () => {
     expect(referenceCode).toBe(0);
     const text = reference.lines.join('\n');
@@ -65,7 +70,7 @@ describe('zkCli.sh session on Apache ZooKeeper (the reference)', () => {
   });
 });
 
-describe('zkCli.sh session on the gateway', () => {
+describeIfPeers('zkCli.sh session on the gateway', () => {
   let gateway: RunningServer | undefined;
   let actual: ZkCliTranscript;
   let code: number | null;

@@ -6,10 +6,14 @@
  * fields (zxids by rank, session ids by index, times as relations), children, sequential names, watch
  * events and the final tree must be equal. Where they differ, ZooKeeper is right.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type CompiledJava, compileJava, runJava } from '../support/java-client.js';
 import { keepTranscript, lineDiff, normaliseTagged } from '../support/normalise.js';
+import { describeWithPeers, missingPeers } from '../support/peers.js';
 import { type RunningServer, startReferenceZooKeeper, startTestGateway } from '../support/servers.js';
+
+const missing = missingPeers(['zookeeper', 'javac']);
+const describeIfPeers = describeWithPeers(missing, 'the differential tests');
 
 /** Fixed seeds, so CI runs the same sequences every time; `ZK_DIFF_SEEDS=7,8` runs others. */
 const SEEDS = (process.env.ZK_DIFF_SEEDS ?? '1,2,3,4,5').split(',').map(Number);
@@ -33,6 +37,7 @@ async function replay(
 }
 
 beforeAll(async () => {
+  if (missing !== undefined) return;
   compiled = compileJava(['ZkCompat.java', 'CutProxy.java']);
   zookeeper = await startReferenceZooKeeper();
   for (const seed of SEEDS) {
@@ -46,7 +51,7 @@ afterAll(async () => {
   await zookeeper?.close();
 });
 
-describe('seeded replay on Apache ZooKeeper (the reference)', () => {
+describeIfPeers('seeded replay on Apache ZooKeeper (the reference)', () => {
   it('is deterministic: the same seed under another root gives the same normalised transcript', async () => {
     const seed = SEEDS[0] ?? 1;
     const again = await replay(zookeeper?.connectString ?? '', seed, `/again${seed}`, 'zookeeper-again');
@@ -77,7 +82,7 @@ describe('seeded replay on Apache ZooKeeper (the reference)', () => {
   });
 });
 
-describe('seeded replay on the gateway', () => {
+describeIfPeers('seeded replay on the gateway', () => {
   let gateway: RunningServer | undefined;
 
   beforeAll(async () => {
