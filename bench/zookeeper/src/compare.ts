@@ -65,7 +65,7 @@ function count(name: string, text: string, min: number): number {
 const OPS = count('ops', values.ops, 1);
 const WARMUP = count('warmup', values.warmup, 0);
 const STARTS = count('starts', values.starts, 1);
-const SESSIONS = count('sessions', values.sessions, 1);
+const SESSIONS = count('sessions', values.sessions, 2);
 const VALUE = new Uint8Array(1024).fill(7);
 const NODES = 64;
 
@@ -261,7 +261,12 @@ async function startGatewayChild(): Promise<GatewayChild> {
   // 'exit' cannot wait: should this process die mid-run, the child goes by its PID (it also exits on
   // its own when the IPC channel disconnects).
   const killOnExit = () => {
-    if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    try {
+      if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      // ESRCH: it exited between the check and the kill, which is all this wanted.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
   };
   process.on('exit', killOnExit);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -297,9 +302,16 @@ interface SessionMemory {
   sessions: number;
   /** Growth of V8's live heap plus memory outside it (Buffers, ArrayBuffers), after full collections. */
   heapPlusExternalKiBPerSession: number;
-  /** Growth of the process's resident set. */
+  /** Growth of the process's resident set from the baseline to all sessions open. */
   rssKiBPerSession: number;
+  /**
+   * Resident-set growth over the second half of the sessions only: one-time growth (V8 enlarging its
+   * spaces, the allocator's first arenas) falls in the first half, so this is closer to the cost of one
+   * more session.
+   */
+  rssKiBPerSessionSecondHalf: number;
   baselineMiB: { heapUsed: number; external: number; rss: number };
+  halfMiB: { heapUsed: number; external: number; rss: number };
   withSessionsMiB: { heapUsed: number; external: number; rss: number };
 }
 
@@ -331,7 +343,8 @@ async function closeSessions(clients: zookeeper.Client[]): Promise<void> {
 /**
  * Memory per idle session: a fresh gateway child, 20 sessions opened and closed first (so code compiled
  * and caches filled on first use are in the baseline, not charged to sessions), then `SESSIONS` idle
- * sessions opened, left alone for a second, and the child's memory read again after full collections.
+ * sessions opened in two halves, each followed by a second of rest and a read of the child's memory
+ * after full collections.
  */
 async function gatewaySessionMemory(): Promise<SessionMemory> {
   const child = await startGatewayChild();
@@ -339,17 +352,24 @@ async function gatewaySessionMemory(): Promise<SessionMemory> {
   try {
     await closeSessions(await openSessions(child.connectString, 20));
     const before = await child.memory();
-    clients = await openSessions(child.connectString, SESSIONS);
+    const half = Math.floor(SESSIONS / 2);
+    clients = await openSessions(child.connectString, half);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const mid = await child.memory();
+    clients.push(...(await openSessions(child.connectString, SESSIONS - half)));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const after = await child.memory();
-    const perSession = (bytes: number) => Math.round((bytes / SESSIONS / 1024) * 100) / 100;
+    const perSession = (bytes: number, n: number) => Math.round((bytes / n / 1024) * 100) / 100;
     return {
       sessions: SESSIONS,
       heapPlusExternalKiBPerSession: perSession(
         after.heapUsed + after.external - before.heapUsed - before.external,
+        SESSIONS,
       ),
-      rssKiBPerSession: perSession(after.rss - before.rss),
+      rssKiBPerSession: perSession(after.rss - before.rss, SESSIONS),
+      rssKiBPerSessionSecondHalf: perSession(after.rss - mid.rss, SESSIONS - half),
       baselineMiB: mibOf(before),
+      halfMiB: mibOf(mid),
       withSessionsMiB: mibOf(after),
     };
   } finally {
