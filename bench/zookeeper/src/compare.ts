@@ -1,33 +1,46 @@
 /**
- * `pnpm bench:zookeeper`: the embedded FaaSKeeper deployment and a local standalone Apache ZooKeeper,
- * measured in one run with the same workload, the same timing code (`measure` from `@faaskeeper/core/bench`,
- * as `pnpm bench` uses) and from the same Node process. Prints JSON with both sets of figures and the
- * ratios embedded / ZooKeeper.
+ * `pnpm bench:zookeeper`: a local standalone Apache ZooKeeper, the ZooKeeper protocol gateway
+ * (`@faaskeeper/gateway` on a fresh embedded deployment) and the embedded deployment's own client API,
+ * measured in one run with the same workload and the same timing code (`measure` from
+ * `@faaskeeper/core/bench`, as `pnpm bench` uses). ZooKeeper and the gateway are driven by the same client,
+ * node-zookeeper-client, from this process. Prints JSON with every system's figures, the ratios
+ * gateway / ZooKeeper and embedded / ZooKeeper, and the gateway's targets met or missed.
  *
  * Workload (1 KiB values, 64 nodes): setData and getData with 1 and 64 operations in flight,
- * sequential create+delete pairs, and the time from start to a connected client — for the embedded
- * deployment from `createEmbeddedService()`, for ZooKeeper from spawning the JVM until the first client
- * session is established. Start-up figures are the median of `--starts` fresh starts.
+ * sequential create+delete pairs, and the time from start to a connected client — for ZooKeeper from
+ * spawning the JVM until the first client session is established, for the gateway from `startGateway()`
+ * (in this process) until the first node-zookeeper-client session is connected, for the embedded
+ * deployment from `createEmbeddedService()` until `connect()` resolves. Start-up figures are the median of
+ * `--starts` fresh starts. The gateway's workload and memory runs use a gateway in a child process
+ * (`gateway-child.ts`), as ZooKeeper runs in its JVM: server and client each have a process, and the
+ * gateway's memory per idle session is read in a heap that holds no client objects.
  *
  * Options: `--ops N` (operations per measurement, default 5000), `--warmup N` (default 500),
- * `--starts N` (default 5). Needs `apt-get install zookeeper`; exits 2 with that hint without it.
- * Never part of `pnpm test`/CI.
+ * `--starts N` (default 5), `--sessions N` (idle sessions for the memory figure, default 1000).
+ * Needs `apt-get install zookeeper`; exits 2 with that hint without it. Never part of `pnpm test`/CI.
  */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEmbeddedService } from '@faaskeeper/core';
 import { type Measurement, measure } from '@faaskeeper/core/bench';
+import { type GatewayLogEntry, startGateway } from '@faaskeeper/gateway';
 // node-zookeeper-client rather than the `zookeeper` package: it is pure JavaScript speaking ZooKeeper's
 // wire protocol over a Node socket, so it installs with no native build (no node-gyp, no compiler) and
 // bundles no C client; `zookeeper` wraps the C client in a native addon, which needs a toolchain here
 // and would put a C library, not Node, on the client side of the comparison.
 import zookeeper from 'node-zookeeper-client';
+import type { ChildReply, ChildRequest } from './gateway-child.js';
 import {
   EXIT_NOT_INSTALLED,
   findZooKeeper,
   isRunning,
   startZooKeeper,
+  stopPid,
   ZooKeeperNotInstalledError,
   type ZooKeeperServer,
 } from './zookeeper-server.js';
@@ -37,6 +50,7 @@ const { values } = parseArgs({
     ops: { type: 'string', default: '5000' },
     warmup: { type: 'string', default: '500' },
     starts: { type: 'string', default: '5' },
+    sessions: { type: 'string', default: '1000' },
   },
 });
 /** A count from the command line; a typo must not turn into NaN operations (or an endless run). */
@@ -51,6 +65,7 @@ function count(name: string, text: string, min: number): number {
 const OPS = count('ops', values.ops, 1);
 const WARMUP = count('warmup', values.warmup, 0);
 const STARTS = count('starts', values.starts, 1);
+const SESSIONS = count('sessions', values.sessions, 2);
 const VALUE = new Uint8Array(1024).fill(7);
 const NODES = 64;
 
@@ -190,8 +205,217 @@ async function benchEmbedded(): Promise<Figures> {
   }
 }
 
-/** embedded / ZooKeeper to 3 significant digits (latency ratios can be far below 0.01). */
-const ratio = (embedded: number, zk: number) => (zk === 0 ? null : Number((embedded / zk).toPrecision(3)));
+/**
+ * A session key for the gateways the benchmark starts (random per run: sessions are never resumed
+ * elsewhere), given so the gateway does not warn that it made one up.
+ */
+const GATEWAY_SECRET = randomBytes(32);
+
+/** The gateway's log in the benchmark: problems only (a line per connection would be measured too). */
+const quietLog = (line: GatewayLogEntry) => {
+  if (line.level !== 'info') console.error(`gateway: ${JSON.stringify(line)}`);
+};
+
+/** A gateway in a child process (`gateway-child.js`), stopped by its PID. */
+interface GatewayChild {
+  readonly pid: number;
+  readonly connectString: string;
+  /** The child's `process.memoryUsage()` after full collections. */
+  memory(): Promise<NodeJS.MemoryUsage>;
+  /** Asks it to close, waits for it to exit; SIGTERM, then SIGKILL, by PID if it does not within 10 s. */
+  stop(): Promise<void>;
+}
+
+/** A reply of the child, bounded: a child that stops answering fails the run instead of hanging it. */
+function nextReply<T extends ChildReply['type']>(
+  child: ChildProcess,
+  type: T,
+): Promise<Extract<ChildReply, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`gateway child: no '${type}' within 30 s`)), 30_000);
+    const onMessage = (message: ChildReply) => {
+      if (message.type === type) finish(undefined, message as Extract<ChildReply, { type: T }>);
+      else if (message.type === 'error') finish(new Error(`gateway child: ${message.message}`));
+    };
+    const onExit = (code: number | null) =>
+      finish(new Error(`gateway child exited (${code}) before '${type}'`));
+    const finish = (error?: Error, reply?: Extract<ChildReply, { type: T }>) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (reply !== undefined) resolve(reply);
+      else reject(error);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+async function startGatewayChild(): Promise<GatewayChild> {
+  const child = fork(fileURLToPath(new URL('./gateway-child.js', import.meta.url)), [], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not fork the gateway child');
+  // 'exit' cannot wait: should this process die mid-run, the child goes by its PID (it also exits on
+  // its own when the IPC channel disconnects).
+  const killOnExit = () => {
+    try {
+      if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      // ESRCH: it exited between the check and the kill, which is all this wanted.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  };
+  process.on('exit', killOnExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let ready: Extract<ChildReply, { type: 'ready' }>;
+  try {
+    ready = await nextReply(child, 'ready');
+  } catch (error) {
+    await stopPid(pid);
+    throw error;
+  }
+  const request = (message: ChildRequest) => child.send(message);
+  return {
+    pid,
+    connectString: ready.connectString,
+    memory: async () => {
+      const reply = nextReply(child, 'memory');
+      request({ type: 'memory' });
+      return (await reply).usage;
+    },
+    stop: async () => {
+      if (child.connected) request({ type: 'close' });
+      const timeout = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), 10_000).unref(),
+      );
+      if ((await Promise.race([exited, timeout])) === 'timeout') await stopPid(pid);
+      process.off('exit', killOnExit);
+    },
+  };
+}
+
+/** Memory the gateway holds per idle connected session, read in the gateway child's process. */
+interface SessionMemory {
+  sessions: number;
+  /** Growth of V8's live heap plus memory outside it (Buffers, ArrayBuffers), after full collections. */
+  heapPlusExternalKiBPerSession: number;
+  /** Growth of the process's resident set from the baseline to all sessions open. */
+  rssKiBPerSession: number;
+  /**
+   * Resident-set growth over the second half of the sessions only: one-time growth (V8 enlarging its
+   * spaces, the allocator's first arenas) falls in the first half, so this is closer to the cost of one
+   * more session.
+   */
+  rssKiBPerSessionSecondHalf: number;
+  baselineMiB: { heapUsed: number; external: number; rss: number };
+  halfMiB: { heapUsed: number; external: number; rss: number };
+  withSessionsMiB: { heapUsed: number; external: number; rss: number };
+}
+
+const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 100) / 100;
+const mibOf = (u: NodeJS.MemoryUsage) => ({
+  heapUsed: mib(u.heapUsed),
+  external: mib(u.external),
+  rss: mib(u.rss),
+});
+
+/** Opens `n` node-zookeeper-client sessions, 50 handshakes at a time. */
+async function openSessions(connectString: string, n: number): Promise<zookeeper.Client[]> {
+  const clients: zookeeper.Client[] = [];
+  while (clients.length < n) {
+    const batch = Math.min(50, n - clients.length);
+    clients.push(
+      ...(await Promise.all(Array.from({ length: batch }, () => connectZooKeeper(connectString)))),
+    );
+  }
+  return clients;
+}
+
+/** Closes sessions and waits a moment: close() sends closeSession without a callback. */
+async function closeSessions(clients: zookeeper.Client[]): Promise<void> {
+  for (const c of clients) c.close();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+/**
+ * Memory per idle session: a fresh gateway child, 20 sessions opened and closed first (so code compiled
+ * and caches filled on first use are in the baseline, not charged to sessions), then `SESSIONS` idle
+ * sessions opened in two halves, each followed by a second of rest and a read of the child's memory
+ * after full collections.
+ */
+async function gatewaySessionMemory(): Promise<SessionMemory> {
+  const child = await startGatewayChild();
+  let clients: zookeeper.Client[] = [];
+  try {
+    await closeSessions(await openSessions(child.connectString, 20));
+    const before = await child.memory();
+    const half = Math.floor(SESSIONS / 2);
+    clients = await openSessions(child.connectString, half);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const mid = await child.memory();
+    clients.push(...(await openSessions(child.connectString, SESSIONS - half)));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = await child.memory();
+    const perSession = (bytes: number, n: number) => Math.round((bytes / n / 1024) * 100) / 100;
+    return {
+      sessions: SESSIONS,
+      heapPlusExternalKiBPerSession: perSession(
+        after.heapUsed + after.external - before.heapUsed - before.external,
+        SESSIONS,
+      ),
+      rssKiBPerSession: perSession(after.rss - before.rss, SESSIONS),
+      rssKiBPerSessionSecondHalf: perSession(after.rss - mid.rss, SESSIONS - half),
+      baselineMiB: mibOf(before),
+      halfMiB: mibOf(mid),
+      withSessionsMiB: mibOf(after),
+    };
+  } finally {
+    await closeSessions(clients);
+    await child.stop();
+  }
+}
+
+/** Gateway figures: the same client and workload as ZooKeeper's, plus start-up and memory per session. */
+interface GatewayFigures extends Figures {
+  memoryPerIdleSession: SessionMemory;
+}
+
+async function benchGateway(): Promise<{ figures: GatewayFigures; pid: number }> {
+  // Start-up in this process: startGateway() (with its fresh embedded deployment) until the first
+  // node-zookeeper-client session is connected.
+  const starts: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    const t0 = performance.now();
+    const gateway = await startGateway({ port: 0, log: quietLog, secret: GATEWAY_SECRET });
+    const client = await connectZooKeeper(gateway.connectString);
+    starts.push(performance.now() - t0);
+    client.close();
+    await gateway.close();
+  }
+  const child = await startGatewayChild();
+  console.error(`gateway: measuring (child PID ${child.pid}, ${child.connectString})`);
+  let client: zookeeper.Client | undefined;
+  let workload: Workload;
+  try {
+    client = await connectZooKeeper(child.connectString);
+    workload = await runWorkload(zooKeeperTarget(client));
+  } finally {
+    client?.close();
+    await child.stop();
+  }
+  console.error(`gateway: memory of ${SESSIONS} idle sessions`);
+  const memoryPerIdleSession = await gatewaySessionMemory();
+  return {
+    figures: { startToConnectedMs: median(starts), ...workload, memoryPerIdleSession },
+    pid: child.pid,
+  };
+}
+
+/** system / ZooKeeper to 3 significant digits (latency ratios can be far below 0.01). */
+const ratio = (system: number, zk: number) => (zk === 0 ? null : Number((system / zk).toPrecision(3)));
 
 function measurementRatios(e: Measurement, z: Measurement) {
   return {
@@ -201,48 +425,87 @@ function measurementRatios(e: Measurement, z: Measurement) {
   };
 }
 
+/** Every figure of `system` over ZooKeeper's. */
+function ratios(system: Figures, z: Figures) {
+  return {
+    startToConnectedMs: ratio(system.startToConnectedMs, z.startToConnectedMs),
+    setData: {
+      inFlight1: measurementRatios(system.setData.inFlight1, z.setData.inFlight1),
+      inFlight64: measurementRatios(system.setData.inFlight64, z.setData.inFlight64),
+    },
+    getData: {
+      inFlight1: measurementRatios(system.getData.inFlight1, z.getData.inFlight1),
+      inFlight64: measurementRatios(system.getData.inFlight64, z.getData.inFlight64),
+    },
+    createDeletePairs: {
+      inFlight1: measurementRatios(system.createDeletePairs.inFlight1, z.createDeletePairs.inFlight1),
+    },
+  };
+}
+
+/** The gateway's performance targets, each with the measured value and whether it was met. */
+function targets(g: GatewayFigures, z: Figures) {
+  const target = (value: number | null, goal: string, met: boolean) => ({ value, goal, met });
+  const set64 = ratio(g.setData.inFlight64.opsPerSec, z.setData.inFlight64.opsPerSec);
+  const get64 = ratio(g.getData.inFlight64.opsPerSec, z.getData.inFlight64.opsPerSec);
+  const kib = g.memoryPerIdleSession.heapPlusExternalKiBPerSession;
+  return {
+    setDataInFlight64OpsPerSecRatio: target(set64, '>= 1.5 x ZooKeeper', set64 !== null && set64 >= 1.5),
+    getDataInFlight64OpsPerSecRatio: target(get64, '>= 1.5 x ZooKeeper', get64 !== null && get64 >= 1.5),
+    setDataInFlight1P50Ms: target(
+      g.setData.inFlight1.p50Ms,
+      `<= ZooKeeper's ${z.setData.inFlight1.p50Ms} ms`,
+      g.setData.inFlight1.p50Ms <= z.setData.inFlight1.p50Ms,
+    ),
+    startToConnectedMs: target(g.startToConnectedMs, '<= 100 ms', g.startToConnectedMs <= 100),
+    memoryPerIdleSessionKiB: target(kib, '<= 20 KiB (live heap + external)', kib <= 20),
+  };
+}
+
 async function main(): Promise<void> {
   const installation = findZooKeeper();
-  // ZooKeeper first and stopped before the embedded run, so its JVM does not compete for the 2 cores.
+  // ZooKeeper first and stopped before the other runs, so its JVM never competes for the 2 cores.
   const zk = await benchZooKeeper();
   const stopped = !isRunning(zk.pid);
+  const gw = await benchGateway();
+  const gatewayStopped = !isRunning(gw.pid);
   const embedded = await benchEmbedded();
   const z = zk.figures;
   const clientVersion = (
     createRequire(import.meta.url)('node-zookeeper-client/package.json') as { version: string }
   ).version;
   const result = {
-    benchmark: 'embedded FaaSKeeper vs standalone Apache ZooKeeper, same workload, 1 KiB values',
+    benchmark:
+      'Apache ZooKeeper vs the FaaSKeeper ZooKeeper gateway (same client, same workload) and the embedded API, 1 KiB values',
     node: process.version,
     opsPerMeasurement: OPS,
     warmupOpsPerMeasurement: WARMUP,
     startsForMedian: STARTS,
+    client: `node-zookeeper-client ${clientVersion}`,
     zookeeperSetup: {
       version: installation.version,
       java: installation.javaVersion,
-      client: `node-zookeeper-client ${clientVersion}`,
       config:
         'standalone ZooKeeperServerMain, 127.0.0.1 only, forceSync=no, dataDir on tmpfs, admin server and 4lw off',
       pid: zk.pid,
       stoppedAfterRun: stopped,
     },
+    gatewaySetup: {
+      config:
+        'startGateway({ port: 0 }) on a fresh embedded deployment, 127.0.0.1 only; start-up in this process, workload and memory in a child process',
+      pid: gw.pid,
+      stoppedAfterRun: gatewayStopped,
+    },
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
     zookeeper: z,
+    gateway: gw.figures,
     embedded,
     ratios: {
-      note: 'embedded / ZooKeeper: above 1 for opsPerSec, below 1 for milliseconds means embedded is faster',
-      startToConnectedMs: ratio(embedded.startToConnectedMs, z.startToConnectedMs),
-      setData: {
-        inFlight1: measurementRatios(embedded.setData.inFlight1, z.setData.inFlight1),
-        inFlight64: measurementRatios(embedded.setData.inFlight64, z.setData.inFlight64),
-      },
-      getData: {
-        inFlight1: measurementRatios(embedded.getData.inFlight1, z.getData.inFlight1),
-        inFlight64: measurementRatios(embedded.getData.inFlight64, z.getData.inFlight64),
-      },
-      createDeletePairs: {
-        inFlight1: measurementRatios(embedded.createDeletePairs.inFlight1, z.createDeletePairs.inFlight1),
-      },
+      note: 'system / ZooKeeper: above 1 for opsPerSec, below 1 for milliseconds means the system is faster',
+      gateway: ratios(gw.figures, z),
+      embedded: ratios(embedded, z),
     },
+    gatewayTargets: targets(gw.figures, z),
   };
   console.log(JSON.stringify(result, null, 2));
 }

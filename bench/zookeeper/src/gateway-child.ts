@@ -1,0 +1,81 @@
+/**
+ * The gateway as a server process of its own, for `pnpm bench:zookeeper`: forked by `compare.ts` with an
+ * IPC channel, like ZooKeeper's JVM it runs apart from the benchmark's client process, and its memory can be
+ * read without the client objects in the same heap.
+ *
+ * Protocol (IPC messages): on start it sends `{ type: 'ready', connectString }`; `{ type: 'memory' }` is
+ * answered `{ type: 'memory', usage }` (`process.memoryUsage()` after full garbage collections — run it
+ * with `--expose-gc`); `{ type: 'close' }` closes the gateway and exits 0. When the parent goes away (the IPC
+ * channel disconnects) it closes and exits too, so a crashed benchmark leaves no gateway behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { startGateway } from '@faaskeeper/gateway';
+
+/** What the parent sends. */
+export type ChildRequest = { type: 'memory' } | { type: 'close' };
+/** What the child sends. */
+export type ChildReply =
+  | { type: 'ready'; connectString: string }
+  | { type: 'memory'; usage: NodeJS.MemoryUsage }
+  | { type: 'error'; message: string };
+
+function send(reply: ChildReply): void {
+  process.send?.(reply);
+}
+
+/** Full collections until the heap stops shrinking (at most 5), so only live objects are counted. */
+function collect(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run the gateway child with --expose-gc');
+  let before = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    gc();
+    const now = process.memoryUsage().heapUsed;
+    if (now >= before) break;
+    before = now;
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.send === undefined)
+    throw new Error('gateway-child is forked by compare.ts with an IPC channel');
+  const gateway = await startGateway({
+    port: 0,
+    // Random per run, given so the gateway does not warn that it made one up (sessions never resume
+    // in another process here).
+    secret: randomBytes(32),
+    // The memory figure opens 1,000 sessions from 127.0.0.1; ZooKeeper's default of 60 would refuse them.
+    maxClientCnxns: 0,
+    // Only problems: a line per connection would make the benchmark measure its logging.
+    log: (line) => {
+      if (line.level !== 'info') process.stderr.write(`gateway: ${JSON.stringify(line)}\n`);
+    },
+  });
+  let closing = false;
+  const close = () => {
+    if (closing) return;
+    closing = true;
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('gateway-child: close failed', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('disconnect', close);
+  process.on('message', (message: ChildRequest) => {
+    if (message.type === 'close') close();
+    else if (message.type === 'memory') {
+      collect();
+      send({ type: 'memory', usage: process.memoryUsage() });
+    }
+  });
+  send({ type: 'ready', connectString: gateway.connectString });
+}
+
+main().catch((error: unknown) => {
+  send({ type: 'error', message: String(error) });
+  console.error(error);
+  process.exit(1);
+});
