@@ -29,12 +29,6 @@ import { parseArgs } from 'node:util';
 import { createEmbeddedService } from '@faaskeeper/core';
 import { type Measurement, measure } from '@faaskeeper/core/bench';
 import { type GatewayLogEntry, startGateway } from '@faaskeeper/gateway';
-// node-zookeeper-client rather than the `zookeeper` package: it is pure JavaScript speaking ZooKeeper's
-// wire protocol over a Node socket, so it installs with no native build (no node-gyp, no compiler) and
-// bundles no C client; `zookeeper` wraps the C client in a native addon, which needs a toolchain here
-// and would put a C library, not Node, on the client side of the comparison.
-import zookeeper from 'node-zookeeper-client';
-import type { ChildReply, ChildRequest } from './gateway-child.js';
 import {
   EXIT_NOT_INSTALLED,
   findZooKeeper,
@@ -43,7 +37,13 @@ import {
   stopPid,
   ZooKeeperNotInstalledError,
   type ZooKeeperServer,
-} from './zookeeper-server.js';
+} from '@faaskeeper/zookeeper-reference';
+// node-zookeeper-client rather than the `zookeeper` package: it is pure JavaScript speaking ZooKeeper's
+// wire protocol over a Node socket, so it installs with no native build (no node-gyp, no compiler) and
+// bundles no C client; `zookeeper` wraps the C client in a native addon, which needs a toolchain here
+// and would put a C library, not Node, on the client side of the comparison.
+import zookeeper from 'node-zookeeper-client';
+import type { ChildReply, ChildRequest } from './gateway-child.js';
 
 const { values } = parseArgs({
   options: {

@@ -16,7 +16,7 @@ import {
   startZooKeeper,
   stopPid,
   ZooKeeperNotInstalledError,
-} from './zookeeper-server.js';
+} from '@faaskeeper/zookeeper-reference';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -1,10 +1,11 @@
 /**
  * The two servers every compatibility and differential test runs against: a standalone Apache ZooKeeper
- * 3.8 (the reference, through the one launcher in `@faaskeeper/bench-zookeeper/server`, stopped by its
+ * 3.8 (the reference, through the one launcher in `@faaskeeper/zookeeper-reference`, stopped by its
  * PID) and the gateway over a fresh embedded FaaSKeeper deployment.
  */
-import { startZooKeeper } from '@faaskeeper/bench-zookeeper/server';
+
 import { startGateway } from '@faaskeeper/gateway';
+import { startZooKeeper } from '@faaskeeper/zookeeper-reference';
 
 /** Which server a test talks to. */
 export type ServerKind = 'zookeeper' | 'gateway';

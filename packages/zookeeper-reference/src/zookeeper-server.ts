@@ -1,6 +1,6 @@
 /**
  * Starts and stops a throw-away standalone Apache ZooKeeper, for the benchmark and for the gateway's
- * compatibility and differential tests (imported as `@faaskeeper/bench-zookeeper/server`: one launcher,
+ * compatibility and differential tests (the private package `@faaskeeper/zookeeper-reference`: one launcher,
  * no copies).
  *
  * The JVM is started directly (`java -cp … ZooKeeperServerMain <cfg>`, not through zkServer.sh) so the
