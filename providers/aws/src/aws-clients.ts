@@ -10,21 +10,37 @@ export type ClientOrConfig<Client, Config> =
   | { client: Client; config?: never }
   | { config: Config; client?: never };
 
+/**
+ * Attempts of every SDK call, the first included: the SDK's standard retry strategy (exponential
+ * back-off with jitter, a retry-token bucket) is the one place that retries throttling, 5xx,
+ * request timeouts and network errors, for every call of every adapter. The adapters' own loops
+ * (`retry` from the core) retry only what the SDK does not: DynamoDB transaction conflicts
+ * (TransactionCanceledException, TransactionConflictException), BatchGetItem's unprocessed keys,
+ * a record re-read after its S3 object was replaced, and the channel's long poll, which runs for
+ * the subscription's life. Kept at the SDK's default of 3, but set here so that it is chosen, not
+ * inherited: a conflicted DynamoDB transaction makes at most `conflictRetries + 1` calls, each
+ * retried by the SDK only for failures our loop never retries.
+ */
+export const SDK_MAX_ATTEMPTS = 3;
+
+/** The SDK retry settings of a client this package builds, unless the caller's config sets its own. */
+const sdkRetry = { maxAttempts: SDK_MAX_ATTEMPTS, retryMode: 'standard' } as const;
+
 /** Builds a DynamoDB client from the option, or returns the given one. */
 export function dynamoDbClientOf(
   option: ClientOrConfig<DynamoDBClient, DynamoDBClientConfig>,
 ): DynamoDBClient {
-  return option.client ?? new DynamoDBClient(option.config as DynamoDBClientConfig);
+  return option.client ?? new DynamoDBClient({ ...sdkRetry, ...option.config });
 }
 
 /** Builds an S3 client from the option, or returns the given one. */
 export function s3ClientOf(option: ClientOrConfig<S3Client, S3ClientConfig>): S3Client {
-  return option.client ?? new S3Client(option.config as S3ClientConfig);
+  return option.client ?? new S3Client({ ...sdkRetry, ...option.config });
 }
 
 /** Builds an SQS client from the option, or returns the given one. */
 export function sqsClientOf(option: ClientOrConfig<SQSClient, SQSClientConfig>): SQSClient {
-  return option.client ?? new SQSClient(option.config as SQSClientConfig);
+  return option.client ?? new SQSClient({ ...sdkRetry, ...option.config });
 }
 
 /** Endpoints of an AWS-compatible deployment: real AWS when omitted, emulators when given. */
@@ -38,6 +54,7 @@ export interface AwsEndpoints {
 
 function base(endpoints: AwsEndpoints) {
   return {
+    ...sdkRetry,
     region: endpoints.region,
     ...(endpoints.credentials === undefined ? {} : { credentials: endpoints.credentials }),
   };

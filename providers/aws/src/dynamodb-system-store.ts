@@ -16,6 +16,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  type Backoff,
+  type Clock,
   ConditionFailedError,
   decodeMessage,
   type ExpectedVersion,
@@ -26,9 +28,11 @@ import {
   type Meter,
   noMeter,
   PortError,
+  retry,
   type SystemItem,
   type SystemStore,
   type SystemStoreCapabilities,
+  systemClock,
   type TransactOp,
   TransientError,
 } from '@faaskeeper/core';
@@ -36,7 +40,7 @@ import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
 import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
 import { attributesBytes, decodeValue, encodeValue } from './dynamodb-values.js';
 import { METER_KEYS, readUnits, writeUnits } from './meter.js';
-import { S3Objects } from './s3-objects.js';
+import { REPLACED, rereadReplaced, S3Objects } from './s3-objects.js';
 
 /** DynamoDB's item size limit (400 KB, attribute names included). */
 export const DYNAMODB_ITEM_LIMIT = 400 * 1024;
@@ -66,8 +70,13 @@ export type DynamoDbSystemStoreOptions = ClientOrConfig<DynamoDBClient, DynamoDB
   maxItemBytes?: number;
   /** Counts billed read/write request units. */
   meter?: Meter;
-  /** How often a transaction cancelled by a conflicting one is retried before giving up. Default 5. */
+  /**
+   * How often a write cancelled by a conflicting transaction is retried before giving up. Default 5.
+   * Throttling, 5xx and network failures are the SDK's to retry (see `aws-clients.ts`), not these.
+   */
   conflictRetries?: number;
+  /** Clock the retries' back-offs wait on. Default the system clock. */
+  clock?: Clock;
 };
 
 type Item = Record<string, AttributeValue>;
@@ -90,6 +99,32 @@ class PointerMismatch extends Error {
     super('offloaded-value pointer changed');
   }
 }
+
+/**
+ * A write cancelled by a conflicting transaction (TransactionConflictException, or a
+ * TransactWriteItems cancelled for a conflict or for throttling of one of its items): failures the
+ * SDK does not retry, so {@link DynamoDbSystemStore.transact} does.
+ */
+class WriteConflict extends TransientError {}
+
+/**
+ * Back-off between attempts of a write cancelled by a conflict: 5–10 ms after the first, doubling,
+ * jittered so that the writers contending on an item do not collide again in lockstep.
+ */
+const CONFLICT_BACKOFF: Backoff = { baseMs: 10, maxMs: 1000, jitter: 'half' };
+
+/**
+ * Back-off after a write cancelled only because this store's assumed pointer was stale: the first
+ * is retried at once (the real pointer is now known); more mean other writers are busy on the item,
+ * so let them pass, jittered.
+ */
+const POINTER_BACKOFF: Backoff = { immediate: 1, baseMs: 5, maxMs: 40, jitter: 'half' };
+
+/** BatchGetItem left keys unprocessed (throttled): the rest is asked for again. */
+class KeysLeft extends TransientError {}
+
+/** Back-off before asking again for unprocessed keys: 10 ms doubling, as AWS advises for them. */
+const UNPROCESSED_BACKOFF: Backoff = { baseMs: 10, maxMs: 2560 };
 
 /** Whether an item as found (`undefined`: absent) meets an op's expected version. */
 function versionHeld(expect: ExpectedVersion, found: Item | undefined): boolean {
@@ -139,6 +174,7 @@ export class DynamoDbSystemStore implements SystemStore {
   readonly client: DynamoDBClient;
   private readonly meter: Meter;
   private readonly conflictRetries: number;
+  private readonly clock: Clock;
   private readonly offload: Required<SystemItemOffload> | undefined;
   private readonly objects: S3Objects | undefined;
   private readonly inlineItemBytes: number;
@@ -153,6 +189,7 @@ export class DynamoDbSystemStore implements SystemStore {
     this.table = options.table;
     this.meter = options.meter ?? noMeter;
     this.conflictRetries = options.conflictRetries ?? 5;
+    this.clock = options.clock ?? systemClock;
     this.offload =
       options.offload === undefined ? undefined : { prefix: 'system-items/', ...options.offload };
     this.objects =
@@ -215,8 +252,8 @@ export class DynamoDbSystemStore implements SystemStore {
   }
 
   /** Reads an item whose offloaded value was replaced while it was being read, again. */
-  private async reread<T>(key: ItemKey): Promise<SystemItem<T> | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+  private reread<T>(key: ItemKey): Promise<SystemItem<T> | undefined> {
+    return rereadReplaced(`item ${key.kind}/${key.id}`, this.clock, async () => {
       const out = await awsCall('DynamoDB GetItem', () =>
         this.client.send(
           new GetItemCommand({ TableName: this.table, Key: keyOf(key), ConsistentRead: true }),
@@ -224,10 +261,8 @@ export class DynamoDbSystemStore implements SystemStore {
       );
       this.meterRead(out.Item);
       if (out.Item === undefined) return undefined;
-      const item = await this.toItem<T>(out.Item);
-      if (item !== undefined) return item;
-    }
-    throw new TransientError(`item ${key.kind}/${key.id} kept changing while being read`);
+      return (await this.toItem<T>(out.Item)) ?? REPLACED;
+    });
   }
 
   private async loadValue(key: string): Promise<string | undefined> {
@@ -294,29 +329,36 @@ export class DynamoDbSystemStore implements SystemStore {
     // BatchGetItem refuses duplicate keys and takes at most 100 at a time.
     const unique = [...new Map(keys.map((k) => [id(k.kind, k.id), k])).values()];
     for (let i = 0; i < unique.length; i += 100) {
-      let request: Item[] | undefined = unique.slice(i, i + 100).map(keyOf);
-      for (let round = 0; request !== undefined && request.length > 0; round++) {
-        const keysNow: Item[] = request;
-        const out = await awsCall('DynamoDB BatchGetItem', () =>
-          this.client.send(
-            new BatchGetItemCommand({
-              RequestItems: { [this.table]: { Keys: keysNow, ConsistentRead: true } },
-            }),
-          ),
-        );
-        const items = out.Responses?.[this.table] ?? [];
-        // Billed per item, each rounded up to 4 KB; a miss still costs a unit.
-        this.meter.add(
-          METER_KEYS.dynamodbReadUnits,
-          items.reduce((n, it) => n + readUnits(attributesBytes(it)), 0) + (keysNow.length - items.length),
-        );
-        for (const it of items) found.set(id(it.pk?.S ?? '', it.sk?.S ?? ''), it);
-        request = out.UnprocessedKeys?.[this.table]?.Keys;
-        if (request !== undefined && request.length > 0) {
-          if (round > 8) throw new TransientError('DynamoDB BatchGetItem left keys unprocessed');
-          await new Promise((r) => setTimeout(r, 10 * 2 ** round));
-        }
-      }
+      let request: Item[] = unique.slice(i, i + 100).map(keyOf);
+      // Throttled keys come back unprocessed (not as an error the SDK would retry): ask for them
+      // again, 10 times in all.
+      await retry(
+        async () => {
+          const keysNow = request;
+          const out = await awsCall('DynamoDB BatchGetItem', () =>
+            this.client.send(
+              new BatchGetItemCommand({
+                RequestItems: { [this.table]: { Keys: keysNow, ConsistentRead: true } },
+              }),
+            ),
+          );
+          const items = out.Responses?.[this.table] ?? [];
+          // Billed per item, each rounded up to 4 KB; a miss still costs a unit.
+          this.meter.add(
+            METER_KEYS.dynamodbReadUnits,
+            items.reduce((n, it) => n + readUnits(attributesBytes(it)), 0) + (keysNow.length - items.length),
+          );
+          for (const it of items) found.set(id(it.pk?.S ?? '', it.sk?.S ?? ''), it);
+          request = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+          if (request.length > 0) throw new KeysLeft('DynamoDB BatchGetItem left keys unprocessed');
+        },
+        {
+          clock: this.clock,
+          isTransient: (error) => error instanceof KeysLeft,
+          maxAttempts: 10,
+          backoff: UNPROCESSED_BACKOFF,
+        },
+      );
     }
     return Promise.all(
       keys.map(async (k) => {
@@ -373,37 +415,65 @@ export class DynamoDbSystemStore implements SystemStore {
       seen.add(k);
     }
     let prepared = await Promise.all(ops.map((op) => this.prepare(op)));
-    let mismatches = 0;
-    for (let attempt = 0; ; ) {
-      // What each put or delete replaces: the pointer its item holds as far as this store knows.
-      // The write is conditioned on it, so once it commits, the assumption was right.
-      const replaced = ops.map((op) => this.assumedPointer(op));
-      const items = prepared.map((p, i) => this.writeItem(p, replaced[i]));
-      try {
-        if (items.length === 1) await this.single(ops[0] as TransactOp, items[0] as TransactWriteItem);
-        else await this.multi(ops, items);
-      } catch (error) {
-        if (error instanceof PointerMismatch) {
-          // Cancelled, nothing written: learn the real pointers and write again (same objects).
-          for (const [i, pointer] of error.found) this.remember(ops[i] as TransactOp, pointer);
-          if (++mismatches > 2 * this.conflictRetries)
-            throw new TransientError('system items kept changing under a transaction', error);
-          // Once is a stale assumption; again means other writers are busy on the item: let them pass.
-          if (mismatches > 1) await new Promise((r) => setTimeout(r, Math.random() * 5 * mismatches));
-          continue;
-        }
-        if (!(error instanceof TransientError) || attempt >= this.conflictRetries) throw error;
-        // Contention with a concurrent transaction: back off with jitter and try again. The attempt
-        // may have committed unseen (a timeout): store large values again under new keys, so that a
-        // retry never commits a pointer whose object someone may since have deleted as replaced.
-        await new Promise((r) => setTimeout(r, 5 * 2 ** attempt + Math.random() * 10));
-        attempt++;
-        if (prepared.some((p) => p.pointer !== undefined))
+    // Only conflicts are retried here: throttling, 5xx and network failures were retried by the
+    // SDK already (aws-clients.ts), and are thrown as they come.
+    const replaced = await retry(
+      async (attempt) => {
+        // The attempt before may have committed unseen (a timeout): store large values again under
+        // new keys, so that a retry never commits a pointer whose object someone may since have
+        // deleted as replaced.
+        if (attempt > 1 && prepared.some((p) => p.pointer !== undefined))
           prepared = await Promise.all(ops.map((op) => this.prepare(op)));
-        continue;
-      }
-      await this.afterCommit(prepared, replaced);
-      return;
+        return this.writeLearningPointers(ops, prepared);
+      },
+      {
+        clock: this.clock,
+        isTransient: (error) => error instanceof WriteConflict,
+        maxAttempts: this.conflictRetries + 1,
+        backoff: CONFLICT_BACKOFF,
+      },
+    );
+    await this.afterCommit(prepared, replaced);
+  }
+
+  /**
+   * Writes `prepared`, each put or delete conditioned on the pointer its item holds as far as
+   * this store knows; a write cancelled only because that assumption was stale learns the real
+   * pointers and is written again (same objects), at most `2 · conflictRetries` times.
+   * @returns the pointers the committed ops replaced.
+   */
+  private async writeLearningPointers(
+    ops: TransactOp[],
+    prepared: PreparedOp[],
+  ): Promise<(string | undefined | null)[]> {
+    try {
+      return await retry(
+        async () => {
+          // Once it commits, the assumption was right.
+          const replaced = ops.map((op) => this.assumedPointer(op));
+          const items = prepared.map((p, i) => this.writeItem(p, replaced[i]));
+          try {
+            if (items.length === 1) await this.single(ops[0] as TransactOp, items[0] as TransactWriteItem);
+            else await this.multi(ops, items);
+          } catch (error) {
+            // Cancelled, nothing written: learn the real pointers for the next attempt.
+            if (error instanceof PointerMismatch)
+              for (const [i, pointer] of error.found) this.remember(ops[i] as TransactOp, pointer);
+            throw error;
+          }
+          return replaced;
+        },
+        {
+          clock: this.clock,
+          isTransient: (error) => error instanceof PointerMismatch,
+          maxAttempts: 2 * this.conflictRetries + 1,
+          backoff: POINTER_BACKOFF,
+        },
+      );
+    } catch (error) {
+      if (error instanceof PointerMismatch)
+        throw new TransientError('system items kept changing under a transaction', error);
+      throw error;
     }
   }
 
@@ -549,6 +619,8 @@ export class DynamoDbSystemStore implements SystemStore {
           error,
         );
       }
+      if (awsErrorName(error) === 'TransactionConflictException')
+        throw new WriteConflict(`DynamoDB write conflicted with a transaction on ${op.kind}/${op.id}`, error);
       throw translateAwsError('DynamoDB write', error);
     }
   }
@@ -587,7 +659,7 @@ export class DynamoDbSystemStore implements SystemStore {
             c === 'TransactionConflict' || c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded',
         )
       )
-        throw new TransientError(`DynamoDB transaction cancelled: ${codes.join(', ')}`, error);
+        throw new WriteConflict(`DynamoDB transaction cancelled: ${codes.join(', ')}`, error);
       if (codes.includes('ItemCollectionSizeLimitExceeded') || codes.includes('ValidationError'))
         throw new PortError(`DynamoDB transaction refused: ${codes.join(', ')}`, { cause: error });
       throw translateAwsError('DynamoDB TransactWriteItems', error);

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  type Clock,
   decodeMessage,
   encodeMessage,
   LimitExceededError,
@@ -19,14 +20,14 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
-  TransientError,
+  systemClock,
   type UserStore,
 } from '@faaskeeper/core';
 import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
 import { awsCall } from './aws-errors.js';
 import { attributesBytes, decodeValue, encodeValue } from './dynamodb-values.js';
 import { METER_KEYS, readUnits, writeUnits } from './meter.js';
-import { S3Objects } from './s3-objects.js';
+import { REPLACED, rereadReplaced, S3Objects } from './s3-objects.js';
 
 /** Options of {@link DynamoDbUserStore}. */
 export type DynamoDbUserStoreOptions = ClientOrConfig<DynamoDBClient, DynamoDBClientConfig> & {
@@ -37,6 +38,8 @@ export type DynamoDbUserStoreOptions = ClientOrConfig<DynamoDBClient, DynamoDBCl
   /** Records whose item would exceed this many bytes are offloaded. Default 350 KiB. */
   inlineItemBytes?: number;
   meter?: Meter;
+  /** Clock the re-reads of a replaced record run on. Default the system clock. */
+  clock?: Clock;
 };
 
 type Item = Record<string, AttributeValue>;
@@ -57,11 +60,13 @@ export class DynamoDbUserStore implements UserStore {
   private readonly offload: { client: S3Client; bucket: string; prefix: string } | undefined;
   private readonly objects: S3Objects | undefined;
   private readonly inlineItemBytes: number;
+  private readonly clock: Clock;
 
   constructor(options: DynamoDbUserStoreOptions) {
     this.client = dynamoDbClientOf(options);
     this.table = options.table;
     this.meter = options.meter ?? noMeter;
+    this.clock = options.clock ?? systemClock;
     this.offload = options.offload === undefined ? undefined : { prefix: 'user-data/', ...options.offload };
     this.objects =
       this.offload === undefined
@@ -106,16 +111,14 @@ export class DynamoDbUserStore implements UserStore {
   }
 
   async get(path: string): Promise<NodeRecord | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    return rereadReplaced(`record of ${path}`, this.clock, async () => {
       const item = await this.getItem(path);
       if (item === undefined) return undefined;
       const key = item.s3?.S;
       if (key === undefined) return decodeValue(item) as NodeRecord;
       const text = await this.loadObject(key);
-      if (text !== undefined) return decodeMessage<NodeRecord>(text);
-      // Replaced (and its object deleted) between the two reads: read the item again.
-    }
-    throw new TransientError(`record of ${path} kept changing while being read`);
+      return text === undefined ? REPLACED : decodeMessage<NodeRecord>(text);
+    });
   }
 
   async put(path: string, record: NodeRecord): Promise<void> {

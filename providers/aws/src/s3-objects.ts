@@ -5,7 +5,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { type Meter, noMeter } from '@faaskeeper/core';
+import { type Clock, type Meter, noMeter, retry, TransientError } from '@faaskeeper/core';
 import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
 import { METER_KEYS } from './meter.js';
 
@@ -63,5 +63,45 @@ export class S3Objects {
       .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix }))
       .catch(() => undefined);
     return (page?.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+  }
+}
+
+/** What a read returns when the offloaded object its item pointed to was gone (replaced meanwhile). */
+export const REPLACED: unique symbol = Symbol('replaced');
+
+/** A read found its offloaded object replaced: the failure {@link rereadReplaced} retries. */
+class Replaced extends Error {}
+
+/** Reads of an item whose offloaded object keeps being replaced, before giving up. */
+const REREADS = 5;
+
+/**
+ * Runs `read` until it finds the object its item points to: an item whose object was deleted as
+ * replaced between the two reads is read again at once (the writer that replaced it has already
+ * committed the new pointer), at most {@link REREADS} times, then a {@link TransientError}. SDK
+ * failures of `read` are not retried here (the SDK retried them).
+ */
+export async function rereadReplaced<T>(
+  what: string,
+  clock: Clock,
+  read: () => Promise<T | typeof REPLACED>,
+): Promise<T> {
+  try {
+    return await retry(
+      async () => {
+        const out = await read();
+        if (out === REPLACED) throw new Replaced();
+        return out;
+      },
+      {
+        clock,
+        isTransient: (error) => error instanceof Replaced,
+        maxAttempts: REREADS,
+        backoff: { baseMs: 0, maxMs: 0 },
+      },
+    );
+  } catch (error) {
+    if (error instanceof Replaced) throw new TransientError(`${what} kept changing while being read`);
+    throw error;
   }
 }

@@ -13,9 +13,11 @@ import {
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
 import {
+  type Backoff,
   byteLength,
   type Channel,
   type ChannelSubscription,
+  type Clock,
   errorFields,
   jsonLogger,
   LimitExceededError,
@@ -23,6 +25,8 @@ import {
   type Meter,
   noMeter,
   PortError,
+  retry,
+  systemClock,
 } from '@faaskeeper/core';
 import { type ClientOrConfig, sqsClientOf } from './aws-clients.js';
 import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
@@ -56,7 +60,12 @@ export type SqsChannelOptions = ClientOrConfig<SQSClient, SQSClientConfig> & {
   /** Long-poll wait of each receive, in seconds (≤ 20). Default 10. */
   pollWaitSeconds?: number;
   meter?: Meter;
+  /** Clock the back-off of a failing poll waits on. Default the system clock. */
+  clock?: Clock;
 };
+
+/** Back-off of a failing poll: 40 ms after the first failure, doubling up to a second. */
+const POLL_BACKOFF: Backoff = { baseMs: 40, maxMs: 1000 };
 
 /** The group every message of a session's queue uses: one ordered stream. */
 const GROUP = 'session';
@@ -78,6 +87,7 @@ export class SqsChannel implements Channel {
   private readonly visibility: number;
   private readonly pollWait: number;
   private readonly logger: Logger;
+  private readonly clock: Clock;
   private readonly urls = new Map<number, Promise<string>>();
 
   constructor(options: SqsChannelOptions) {
@@ -95,6 +105,7 @@ export class SqsChannel implements Channel {
     this.visibility = options.visibilityTimeoutSeconds ?? 3;
     this.pollWait = options.pollWaitSeconds ?? 10;
     this.logger = options.logger ?? jsonLogger({ level: 'warn' });
+    this.clock = options.clock ?? systemClock;
   }
 
   /** The SQS queue name of a session's channel. */
@@ -199,39 +210,38 @@ export class SqsChannel implements Channel {
     let open = true;
     let controller = new AbortController();
     const loop = (async () => {
-      let failures = 0;
       while (open) {
         let received: Message[];
         try {
-          controller = new AbortController();
-          const out = await this.client.send(
-            new ReceiveMessageCommand({
-              QueueUrl: url,
-              MaxNumberOfMessages: 10,
-              WaitTimeSeconds: this.pollWait,
-              VisibilityTimeout: this.visibility,
-              MessageAttributeNames: BODY_ATTRIBUTES,
-            }),
-            { abortSignal: controller.signal },
+          // The subscription's poll: the SDK retried each receive; a receive that still fails (the
+          // queue was removed, the service is unreachable) is polled again with back-off, for as
+          // long as the subscription is open. The first failure of a run is logged with its cause;
+          // the retries that follow are not.
+          received = await retry(
+            async () => {
+              // Closed during a back-off: no new poll (nothing would abort it).
+              if (!open) throw new Error('subscription closed');
+              return this.receive(url, (c) => {
+                controller = c;
+              });
+            },
+            {
+              clock: this.clock,
+              isTransient: () => open,
+              backoff: POLL_BACKOFF,
+              onFailure: (error, failures) => {
+                if (failures === 1 && open)
+                  this.logger.warn('channel poll failed; polling again with back-off', {
+                    queue: url,
+                    ...errorFields(error),
+                  });
+              },
+            },
           );
-          received = out.Messages ?? [];
-          this.meter.add(
-            METER_KEYS.sqsRequest,
-            sqsRequests(received.reduce((n, m) => n + byteLength(m.Body ?? ''), 0)),
-          );
-          failures = 0;
         } catch (error) {
+          // Only a failure after close is not retried: the abort of the poll, nothing to report.
           if (!open) break;
-          // The queue was removed, or the service is unreachable: back off and poll again. The
-          // first failure of a run is logged with its cause; the retries that follow are not.
-          failures++;
-          if (failures === 1)
-            this.logger.warn('channel poll failed; polling again with back-off', {
-              queue: url,
-              ...errorFields(error),
-            });
-          await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** failures)));
-          continue;
+          throw error;
         }
         await this.deliver(url, received, () => open, onMessages);
       }
@@ -243,6 +253,28 @@ export class SqsChannel implements Channel {
         await loop;
       },
     };
+  }
+
+  /** One long poll of a session's queue; `setController` gets the controller that aborts it. */
+  private async receive(url: string, setController: (c: AbortController) => void): Promise<Message[]> {
+    const controller = new AbortController();
+    setController(controller);
+    const out = await this.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: this.pollWait,
+        VisibilityTimeout: this.visibility,
+        MessageAttributeNames: BODY_ATTRIBUTES,
+      }),
+      { abortSignal: controller.signal },
+    );
+    const received = out.Messages ?? [];
+    this.meter.add(
+      METER_KEYS.sqsRequest,
+      sqsRequests(received.reduce((n, m) => n + byteLength(m.Body ?? ''), 0)),
+    );
+    return received;
   }
 
   /** Delivers received SQS messages in order; on a throw (or a close) hands the rest back at once. */

@@ -1,4 +1,5 @@
 import {
+  type Clock,
   ConditionFailedError,
   decodeMessage,
   encodeMessage,
@@ -8,9 +9,11 @@ import {
   type Meter,
   noMeter,
   PortError,
+  retry,
   type SystemItem,
   type SystemStore,
   type SystemStoreCapabilities,
+  systemClock,
   type TransactOp,
   TransientError,
 } from '@faaskeeper/core';
@@ -25,7 +28,14 @@ import {
   keyKind,
   keyName,
 } from './datastore-client.js';
-import { backoff, GrpcStatus, grpcCode, isTransientStatus, translateError } from './errors.js';
+import {
+  GCP_BACKOFF,
+  GrpcStatus,
+  grpcCode,
+  isTransientStatus,
+  NO_LIBRARY_RETRY,
+  translateError,
+} from './errors.js';
 
 /** Options of {@link DatastoreSystemStore}. */
 export type DatastoreSystemStoreOptions = DatastoreClientOption & {
@@ -35,8 +45,10 @@ export type DatastoreSystemStoreOptions = DatastoreClientOption & {
   kindPrefix?: string;
   /** Where billable operations are counted (`datastore.entity-reads`, `-writes`, `-deletes`). */
   meter?: Meter;
-  /** How often a transaction that lost to contention (ABORTED) is tried again. Default 12. */
+  /** Attempts of a transaction that loses to contention (ABORTED) or fails transiently. Default 12. */
   maxAttempts?: number;
+  /** Clock the retries' back-offs wait on. Default the system clock. */
+  clock?: Clock;
 };
 
 /**
@@ -78,6 +90,7 @@ export class DatastoreSystemStore implements SystemStore {
   private readonly prefix: string;
   private readonly meter: Meter;
   private readonly maxAttempts: number;
+  private readonly clock: Clock;
 
   constructor(options: DatastoreSystemStoreOptions) {
     this.datastore = datastoreFrom(options);
@@ -85,6 +98,7 @@ export class DatastoreSystemStore implements SystemStore {
     this.prefix = options.kindPrefix ?? 'fk_';
     this.meter = options.meter ?? noMeter;
     this.maxAttempts = options.maxAttempts ?? 12;
+    this.clock = options.clock ?? systemClock;
   }
 
   async get<T = unknown>(key: ItemKey): Promise<SystemItem<T> | undefined> {
@@ -204,28 +218,39 @@ export class DatastoreSystemStore implements SystemStore {
 
   /**
    * Runs `body` in a fresh transaction, again after contention (ABORTED) or another transient
-   * failure, with back-off. A {@link ConditionFailedError} or {@link LimitExceededError} from the
-   * body rolls back and is thrown as it is.
+   * failure, with back-off on the store's clock. This loop is the only retry of a transaction's
+   * calls: the client library retries none of them (BeginTransaction and Commit are not idempotent
+   * to it, and lookups in a transaction are made with {@link NO_LIBRARY_RETRY}). A
+   * {@link ConditionFailedError} or {@link LimitExceededError} from the body rolls back and is
+   * thrown as it is.
    */
   private async withRetry(what: string, body: (tx: Transaction) => Promise<void>): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const tx = this.datastore.transaction();
-      let committed = false;
-      try {
-        await tx.run();
-        await body(tx);
-        committed = true;
-        return;
-      } catch (error) {
-        if (!committed) await tx.rollback().catch(() => undefined);
-        if (error instanceof PortError) throw error;
-        if (!isTransientStatus(error)) throw translateError(error, what);
-        if (attempt + 1 >= this.maxAttempts) {
-          const reason = grpcCode(error) === GrpcStatus.ABORTED ? 'contention' : 'transient failures';
-          throw new TransientError(`${what}: gave up after ${this.maxAttempts} attempts (${reason})`, error);
-        }
-        await backoff(attempt);
-      }
+    try {
+      await retry(
+        async () => {
+          const tx = this.datastore.transaction();
+          let committed = false;
+          try {
+            await tx.run();
+            await body(tx);
+            committed = true;
+          } finally {
+            // A rollback that fails leaves a transaction Datastore expires by itself.
+            if (!committed) await tx.rollback().catch(() => undefined);
+          }
+        },
+        {
+          clock: this.clock,
+          isTransient: (error) => !(error instanceof PortError) && isTransientStatus(error),
+          maxAttempts: this.maxAttempts,
+          backoff: GCP_BACKOFF,
+        },
+      );
+    } catch (error) {
+      if (error instanceof PortError) throw error;
+      if (!isTransientStatus(error)) throw translateError(error, what);
+      const reason = grpcCode(error) === GrpcStatus.ABORTED ? 'contention' : 'transient failures';
+      throw new TransientError(`${what}: gave up after ${this.maxAttempts} attempts (${reason})`, error);
     }
   }
 
@@ -239,7 +264,9 @@ export class DatastoreSystemStore implements SystemStore {
       const slice = keys.slice(at, at + 1000);
       let entities: Record<string, unknown>[];
       try {
-        [entities] = (await (tx ?? this.datastore).get(slice)) as [Record<string, unknown>[]];
+        [entities] = (await (tx === undefined
+          ? this.datastore.get(slice)
+          : tx.get(slice, { gaxOptions: NO_LIBRARY_RETRY }))) as [Record<string, unknown>[]];
       } catch (error) {
         if (tx !== undefined) throw error; // withRetry decides
         throw translateError(error, 'lookup');
@@ -278,21 +305,37 @@ export class DatastoreSystemStore implements SystemStore {
       const found = await this.lookup(this.chunkKeys(kind, id, 1, s.chunks), tx);
       return Buffer.concat([first, ...this.chunkParts(kind, id, s.chunks, found)]);
     }
-    for (let attempt = 0; ; attempt++) {
-      const ro = this.datastore.transaction({ readOnly: true });
-      try {
-        await ro.run();
-        const found = await this.lookup([this.key(kind, id), ...this.chunkKeys(kind, id, 1, s.chunks)], ro);
-        await ro.commit();
-        const main = this.stored(found.get(this.mapKey(this.kind(kind), id)));
-        if (main === undefined) throw new TransientError(`${kind} ${id} vanished while read`);
-        return Buffer.concat([blob(main.entity.d), ...this.chunkParts(kind, id, main.chunks, found)]);
-      } catch (error) {
-        await ro.rollback().catch(() => undefined);
-        if (attempt + 1 >= this.maxAttempts || !(isTransientStatus(error) || error instanceof TransientError))
-          throw translateError(error, `read ${kind} ${id}`);
-        await backoff(attempt);
-      }
+    // Read again while a write changes the item under the read (a part missing), or on a transient
+    // failure of the read-only transaction (whose lookups the library does not retry).
+    try {
+      return await retry(
+        async () => {
+          const ro = this.datastore.transaction({ readOnly: true });
+          try {
+            await ro.run();
+            const found = await this.lookup(
+              [this.key(kind, id), ...this.chunkKeys(kind, id, 1, s.chunks)],
+              ro,
+            );
+            await ro.commit();
+            const main = this.stored(found.get(this.mapKey(this.kind(kind), id)));
+            if (main === undefined) throw new TransientError(`${kind} ${id} vanished while read`);
+            return Buffer.concat([blob(main.entity.d), ...this.chunkParts(kind, id, main.chunks, found)]);
+          } catch (error) {
+            // A rollback that fails leaves a transaction Datastore expires by itself.
+            await ro.rollback().catch(() => undefined);
+            throw error;
+          }
+        },
+        {
+          clock: this.clock,
+          isTransient: (error) => isTransientStatus(error) || error instanceof TransientError,
+          maxAttempts: this.maxAttempts,
+          backoff: GCP_BACKOFF,
+        },
+      );
+    } catch (error) {
+      throw translateError(error, `read ${kind} ${id}`);
     }
   }
 

@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { type Meter, type NodeRecord, noMeter, TransientError, type UserStore } from '@faaskeeper/core';
+import {
+  type Clock,
+  type Meter,
+  type NodeRecord,
+  noMeter,
+  retry,
+  systemClock,
+  TransientError,
+  type UserStore,
+} from '@faaskeeper/core';
 import type { Datastore, Key } from '@google-cloud/datastore';
 import { blob, chunk, type DatastoreClientOption, datastoreFrom, int, keyName } from './datastore-client.js';
-import { backoff, guard } from './errors.js';
+import { GCP_BACKOFF, guard } from './errors.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 
 /** Options of {@link DatastoreUserStore}. */
@@ -13,7 +22,12 @@ export type DatastoreUserStoreOptions = DatastoreClientOption & {
   kindPrefix?: string;
   /** Where billable operations are counted (`datastore.entity-reads`, `-writes`, `-deletes`). */
   meter?: Meter;
+  /** Clock the re-reads of a record changing under the read wait on. Default the system clock. */
+  clock?: Clock;
 };
+
+/** A record's main entity and chunks came from different puts (one landed between the lookups). */
+class Torn extends Error {}
 
 const WATERMARK = 'watermark';
 
@@ -34,37 +48,47 @@ export class DatastoreUserStore implements UserStore {
   private readonly namespace: string | undefined;
   private readonly prefix: string;
   private readonly meter: Meter;
+  private readonly clock: Clock;
 
   constructor(options: DatastoreUserStoreOptions) {
     this.datastore = datastoreFrom(options);
     this.namespace = options.namespace;
     this.prefix = options.kindPrefix ?? 'fk_';
     this.meter = options.meter ?? noMeter;
+    this.clock = options.clock ?? systemClock;
   }
 
   async get(path: string): Promise<NodeRecord | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      const [main] = await this.lookup([this.key('record', path)]);
-      if (main === undefined) return undefined;
-      const chunks = int(main.c);
-      const parts = [blob(main.d)];
-      if (chunks > 0) {
-        const found = await this.lookup(this.chunkKeys(path, chunks));
-        const byName = new Map(found.map((e) => [keyName(e), e]));
-        let torn = false;
-        for (let i = 1; i <= chunks; i++) {
-          const e = byName.get(`${path}#${i}`);
-          if (e === undefined || e.g !== main.g) torn = true;
-          else parts.push(blob(e.d));
-        }
-        if (torn) {
-          // A put was between our two lookups: read again.
-          if (attempt >= 8) throw new TransientError(`record ${path} kept changing while read`);
-          await backoff(attempt);
-          continue;
-        }
-      }
-      return decodeRecord(Buffer.concat(parts));
+    // A put between our two lookups leaves parts of two generations: read again, with back-off on
+    // the store's clock, 9 reads in all. The lookups' own failures are the library's to retry.
+    try {
+      return await retry(
+        async () => {
+          const [main] = await this.lookup([this.key('record', path)]);
+          if (main === undefined) return undefined;
+          const chunks = int(main.c);
+          const parts = [blob(main.d)];
+          if (chunks > 0) {
+            const found = await this.lookup(this.chunkKeys(path, chunks));
+            const byName = new Map(found.map((e) => [keyName(e), e]));
+            for (let i = 1; i <= chunks; i++) {
+              const e = byName.get(`${path}#${i}`);
+              if (e === undefined || e.g !== main.g) throw new Torn();
+              parts.push(blob(e.d));
+            }
+          }
+          return decodeRecord(Buffer.concat(parts));
+        },
+        {
+          clock: this.clock,
+          isTransient: (error) => error instanceof Torn,
+          maxAttempts: 9,
+          backoff: GCP_BACKOFF,
+        },
+      );
+    } catch (error) {
+      if (error instanceof Torn) throw new TransientError(`record ${path} kept changing while read`);
+      throw error;
     }
   }
 

@@ -1,4 +1,4 @@
-import { PortError, TransientError } from '@faaskeeper/core';
+import { type Backoff, PortError, TransientError } from '@faaskeeper/core';
 
 /** gRPC status codes the Google client libraries report in `error.code`. */
 export const GrpcStatus = {
@@ -61,8 +61,24 @@ export async function guard<T>(what: string, call: () => Promise<T>): Promise<T>
   }
 }
 
-/** Waits `ms` of real time (back-off between retries against a cloud service). */
-export function backoff(attempt: number, baseMs = 5, maxMs = 200): Promise<void> {
-  const ms = Math.min(maxMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/**
+ * The adapters' back-off between retries against a Google service: 2.5–5 ms after the first
+ * failure, doubling up to 100–200 ms, jittered so that contending writers do not retry in lockstep.
+ */
+export const GCP_BACKOFF: Backoff = { baseMs: 5, maxMs: 200, jitter: 'half' };
+
+/**
+ * Call options that turn the client library's own retries off, for a call whose failure an
+ * adapter's loop retries: one failure, one retry layer.
+ *
+ * Who retries what on GCP. The client libraries (google-gax) retry the calls their service configs
+ * call idempotent: Datastore Lookup and RunQuery (UNAVAILABLE, DEADLINE_EXCEEDED), Pub/Sub Publish,
+ * Acknowledge, ModifyAckDeadline and the admin calls. Those are left to them wherever no loop of
+ * ours retries the same call. Ours run through the core's `retry` on the adapter's clock: a
+ * Datastore transaction (ABORTED and other transient failures; BeginTransaction and Commit are
+ * never retried by the library, and the transaction's lookups are made with these options), a
+ * record or item re-read while a write changes it under the read (no library retries that), and
+ * the channel's pull (the queue's pull is retried by the core's poller): every pull is made with
+ * these options.
+ */
+export const NO_LIBRARY_RETRY = { retry: null };

@@ -1,12 +1,18 @@
 import {
+  type Backoff,
+  backoffDelay,
   byteLength,
   type Channel,
   type ChannelSubscription,
+  type Clock,
   LimitExceededError,
   type Meter,
   noMeter,
+  pause,
+  retry,
+  systemClock,
 } from '@faaskeeper/core';
-import { backoff, GrpcStatus, grpcCode, guard, translateError } from './errors.js';
+import { GCP_BACKOFF, GrpcStatus, grpcCode, guard, translateError } from './errors.js';
 import {
   billableBytes,
   ensureTopicAndSubscription,
@@ -31,7 +37,20 @@ export type PubSubChannelOptions = PubSubClientOption & {
   pollMs?: number;
   /** Where billable operations are counted (`pubsub.publish-bytes`, `pubsub.subscribe-bytes`). */
   meter?: Meter;
+  /** Clock the back-offs of a failing pull or callback wait on. Default the system clock. */
+  clock?: Clock;
 };
+
+/** Back-off of a failing pull (or after a failed ack): 10–20 ms, doubling up to 0.5–1 s, jittered. */
+const POLL_BACKOFF: Backoff = { baseMs: 20, maxMs: 1000, jitter: 'half' };
+
+/** The subscription closed while a pull or a delivery was being retried: stop. */
+class SubscriptionClosed extends Error {}
+
+/** Whether a pull failed because the subscription is gone (the session was removed). */
+function subscriptionGone(error: unknown): boolean {
+  return grpcCode((error as Error).cause) === GrpcStatus.NOT_FOUND;
+}
 
 const ORDERING_KEY = 's';
 const DELETED_TOPIC = '_deleted-topic_';
@@ -53,6 +72,7 @@ export class PubSubChannel implements Channel {
   readonly maxMessageBytes: number;
   private readonly meter: Meter;
   private readonly pollMs: number;
+  private readonly clock: Clock;
   private readonly removed = new Set<number>();
 
   private constructor(
@@ -63,6 +83,7 @@ export class PubSubChannel implements Channel {
     this.maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
     this.meter = options.meter ?? noMeter;
     this.pollMs = options.pollMs ?? 10_000;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Opens the channel (nothing is created until a session is used). */
@@ -100,19 +121,33 @@ export class PubSubChannel implements Channel {
     let closed = false;
     let current: PullCall | undefined;
     const loop = (async () => {
-      let failures = 0;
+      // Failed acks in a row: each one is followed by a pause before the next pull.
+      let ackFailures = 0;
       while (!closed) {
         let received: PulledMessage[];
         try {
-          current = pull(this.clients, subscription, 100, this.pollMs);
-          received = await current.result;
+          // The subscription's pull, retried with back-off while it is open (the library retries
+          // none of a pull: it is made with `retry: null`).
+          received = await retry(
+            async () => {
+              if (closed) throw new SubscriptionClosed();
+              current = pull(this.clients, subscription, 100, this.pollMs);
+              try {
+                return await current.result;
+              } finally {
+                current = undefined;
+              }
+            },
+            {
+              clock: this.clock,
+              isTransient: (error) => !closed && !subscriptionGone(error),
+              backoff: POLL_BACKOFF,
+            },
+          );
         } catch (error) {
-          // The subscription was deleted (the session is gone): nothing more will come.
-          if (grpcCode((error as Error).cause) === GrpcStatus.NOT_FOUND) break;
-          await backoff(failures++, 20, 1000);
-          continue;
-        } finally {
-          current = undefined;
+          // Closed, or the subscription was deleted (the session is gone): nothing more will come.
+          if (closed || subscriptionGone(error)) break;
+          throw error;
         }
         if (received.length === 0) continue;
         const ackIds = received.map((r) => r.ackId ?? '');
@@ -125,30 +160,15 @@ export class PubSubChannel implements Channel {
           break;
         }
         const texts = received.map((r) => textOf(r.message?.data));
-        // A callback that throws gets the same batch again from here, not through a nack: Pub/Sub
-        // keeps no order after a nack, while an outstanding batch holds its ordering key back.
-        let delivered = false;
-        let retries = 0;
-        while (!closed) {
-          try {
-            onMessages(texts);
-            delivered = true;
-            break;
-          } catch {
-            if (retries === 0)
-              await this.clients.subscriber
-                .modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 600 })
-                .catch(() => undefined);
-            await backoff(retries++, 5, 200);
-          }
-        }
+        const delivered = await this.deliver(subscription, ackIds, texts, () => closed, onMessages);
         try {
           if (delivered) await this.clients.subscriber.acknowledge({ subscription, ackIds });
           else await this.nack(subscription, ackIds); // closed before the callback took it
-          failures = 0;
+          ackFailures = 0;
         } catch {
-          // The ack deadline runs out and the batch comes again: delivery is at least once.
-          await backoff(failures++, 20, 1000);
+          // Safe to drop: the ack deadline runs out and the batch comes again (delivery is at least
+          // once). Not retried here (the library retried the ack); the next pull waits a little.
+          await pause(this.clock, backoffDelay(POLL_BACKOFF, ++ackFailures));
         }
       }
     })();
@@ -169,6 +189,44 @@ export class PubSubChannel implements Channel {
       () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, this.name(session)) }),
       GrpcStatus.NOT_FOUND,
     );
+  }
+
+  /**
+   * Hands a batch to the callback; one that throws gets the same batch again, with back-off, until
+   * it takes it or the subscription closes (not through a nack: Pub/Sub keeps no order after a
+   * nack, while an outstanding batch holds its ordering key back).
+   * @returns whether the callback took the batch.
+   */
+  private async deliver(
+    subscription: string,
+    ackIds: string[],
+    texts: string[],
+    isClosed: () => boolean,
+    onMessages: (messages: string[]) => void,
+  ): Promise<boolean> {
+    try {
+      await retry(
+        async (attempt) => {
+          if (isClosed()) throw new SubscriptionClosed();
+          try {
+            onMessages(texts);
+          } catch (error) {
+            // Keep the batch ours while the callback is tried again.
+            if (attempt === 1)
+              await this.clients.subscriber
+                .modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 600 })
+                // Safe to drop: the batch may then come again meanwhile (delivery is at least once).
+                .catch((_atLeastOnce: unknown) => undefined);
+            throw error;
+          }
+        },
+        { clock: this.clock, isTransient: () => !isClosed(), backoff: GCP_BACKOFF },
+      );
+      return true;
+    } catch (error) {
+      if (isClosed()) return false;
+      throw error;
+    }
   }
 
   private async dropIfRemoved(session: number): Promise<void> {

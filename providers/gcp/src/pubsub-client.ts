@@ -1,5 +1,5 @@
 import { type ClientConfig, PubSub, type protos, v1 } from '@google-cloud/pubsub';
-import { GrpcStatus, grpcCode, guard, translateError } from './errors.js';
+import { GrpcStatus, grpcCode, guard, NO_LIBRARY_RETRY, translateError } from './errors.js';
 
 /** A message as a pull answers it. */
 export type PulledMessage = protos.google.pubsub.v1.IReceivedMessage;
@@ -166,7 +166,9 @@ export interface PullCall {
 export function pull(c: PubSubClients, subscription: string, max: number, waitMs: number): PullCall {
   const call = c.subscriber.pull(
     { subscription, maxMessages: max, returnImmediately: waitMs <= 0 },
-    waitMs > 0 ? { timeout: waitMs, retry: null } : {},
+    // Never retried by the library: both callers retry a failed pull themselves (the channel's
+    // subscription loop, the core's queue poller), so a library retry would stack under theirs.
+    waitMs > 0 ? { timeout: waitMs, ...NO_LIBRARY_RETRY } : NO_LIBRARY_RETRY,
   ) as unknown as Promise<[protos.google.pubsub.v1.IPullResponse]> & { cancel?: () => void };
   const result = call.then(
     ([response]) => response.receivedMessages ?? [],

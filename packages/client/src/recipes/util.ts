@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Clock, systemClock, type TimerHandle } from '@faaskeeper/core';
+import { type Clock, retry, systemClock, type TimerHandle } from '@faaskeeper/core';
 import {
   type CreateMode,
   type Data,
@@ -81,17 +81,23 @@ export function nameOf(path: string): string {
 const RETRIES = 3;
 
 /**
+ * The recipes' retry policy: up to {@link RETRIES} more attempts after CONNECTIONLOSS or
+ * OPERATIONTIMEOUT, at once (the client has already waited out its operation timeout, or seen its
+ * connection fail, before either is thrown). No wait happens, so the clock is never read.
+ */
+const CONNECTION_RETRY = {
+  clock: systemClock,
+  isTransient: isConnectionError,
+  maxAttempts: RETRIES + 1,
+  backoff: { baseMs: 0, maxMs: 0 },
+} as const;
+
+/**
  * Retries `op` after CONNECTIONLOSS / OPERATIONTIMEOUT (the recipe's operations are idempotent
  * where this is used: creating an existing parent, deleting a missing node).
  */
-export async function withRetry<T>(op: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await op();
-    } catch (error) {
-      if (!isConnectionError(error) || attempt >= RETRIES) throw error;
-    }
-  }
+export function withRetry<T>(op: () => Promise<T>): Promise<T> {
+  return retry(op, CONNECTION_RETRY);
 }
 
 /**
@@ -153,19 +159,22 @@ export async function createProtected(
 ): Promise<string> {
   const prefix = `${PROTECTED_PREFIX}${newGuid()}-`;
   const path = join(parent, `${prefix}${name}`);
-  for (let attempt = 0; ; attempt++) {
+  return retry(async () => {
     try {
       return await zk.create(path, data, { mode });
     } catch (error) {
-      if (!isConnectionError(error) || attempt >= RETRIES) throw error;
-    }
-    try {
-      const found = await withRetry(() => findProtected(zk, parent, prefix));
-      if (found !== null) return found;
-    } catch (error) {
       if (!isConnectionError(error)) throw error;
+      // The create may have taken effect unseen: adopt the node if it is there, else create again
+      // (or, after the last attempt, throw the create's error).
+      const found = await withRetry(() => findProtected(zk, parent, prefix)).catch((lookup: unknown) => {
+        // Not knowing whether the node is there is no worse than the lost create: try again.
+        if (isConnectionError(lookup)) return null;
+        throw lookup;
+      });
+      if (found !== null) return found;
+      throw error;
     }
-  }
+  }, CONNECTION_RETRY);
 }
 
 /** A one-shot watcher and the promise of its first event. */

@@ -12,11 +12,21 @@ import { parentOf, ROOT } from '../model/path.js';
 import type { Clock } from '../ports/clock.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { NodeRecord, ReadWatchKind } from '../protocol/messages.js';
-import { delay } from '../util/async.js';
+import { type Backoff, retry } from '../runtime/retry.js';
 import type { FifoOrder } from './fifo-order.js';
 import type { OpOf, ReplyFor } from './replies.js';
 import type { Watcher } from './types.js';
 import type { WatchRegistry } from './watch-registry.js';
+
+/** The poll of the watermark found it behind (a failed read counts as behind); `cause`: the read's error. */
+class WatermarkBehind extends Error {
+  constructor(cause?: unknown) {
+    super('watermark behind', cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Back-off of the watermark poll. */
+const WATERMARK_POLL: Backoff = { immediate: 3, baseMs: 4, maxMs: 20 };
 
 /** Sends a request through the writer; `onReply` runs as the reply is taken from the channel. */
 export type WatchedReadRequest = (
@@ -106,20 +116,38 @@ export class ConsistentReader {
     return null;
   }
 
-  /** Waits until the whole transaction `zxid` (and all before it) is visible. */
+  /**
+   * Waits until the whole transaction `zxid` (and all before it) is visible. A poll of the
+   * watermark, run by the one retry helper: a watermark still behind `zxid` (or a failed read of
+   * it, which may be just as stale) is the failure retried until the deadline, on the client's clock.
+   */
   private async awaitWatermark(zxid: number, deadline: number, path: string): Promise<void> {
-    for (let attempt = 0; this.wm < zxid; attempt++) {
-      // A failed watermark read is retried until the deadline like a stale one.
-      const wm = await this.userStore.getWatermark().catch(() => this.wm);
-      this.advanceWatermark(wm);
-      if (this.wm >= zxid) return;
-      if (this.clock.now() > deadline)
-        throw new FaaSKeeperError(
-          'OPERATIONTIMEOUT',
-          `OPERATIONTIMEOUT: ${path} stayed ahead of the watermark`,
-          { path },
-        );
-      await delay(attempt < 3 ? 0 : Math.min(20, attempt));
+    try {
+      await retry(
+        async () => {
+          const wm = await this.userStore.getWatermark().catch((error: unknown) => {
+            // Retried like a stale watermark: the deadline bounds it, and the timeout names the path.
+            throw new WatermarkBehind(error);
+          });
+          this.advanceWatermark(wm);
+          if (this.wm < zxid) throw new WatermarkBehind();
+        },
+        {
+          clock: this.clock,
+          isTransient: (error) => error instanceof WatermarkBehind,
+          deadline,
+          // The distributor usually moves the watermark within a few ms: poll at once a few times,
+          // then back off, at most 20 ms apart.
+          backoff: WATERMARK_POLL,
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof WatermarkBehind)) throw error;
+      throw new FaaSKeeperError(
+        'OPERATIONTIMEOUT',
+        `OPERATIONTIMEOUT: ${path} stayed ahead of the watermark`,
+        { path, cause: error.cause ?? error },
+      );
     }
   }
 
