@@ -136,8 +136,8 @@ export async function multiRead(ctx: OpContext, ops: MultiOp[]): Promise<MultiRe
     ops.map(async (o): Promise<MultiResult> => {
       try {
         if (o.type === OpCode.getData) {
-          const { data, stat } = await client.getData(o.req.path);
-          return { type: 4, res: { data, stat: toJStat(stat) } };
+          const { data, stat, nullData } = await client.getData(o.req.path);
+          return { type: 4, res: { data: nullData === true ? null : data, stat: toJStat(stat) } };
         }
         if (o.type === OpCode.getChildren) {
           const { children } = await client.getChildren(o.req.path);

@@ -63,6 +63,14 @@ export class JuteReader {
     return out;
   }
 
+  /** A buffer where -1 is ZooKeeper's null (node data), told apart from an empty one. */
+  nullableBuffer(): Uint8Array | null {
+    const start = this.offset;
+    if (this.int() === -1) return null;
+    this.offset = start;
+    return this.buffer();
+  }
+
   /** A UTF-8 string; -1 (null) reads as ''. */
   ustring(): string {
     const n = this.int();
@@ -129,6 +137,11 @@ export class JuteWriter {
 
   buffer(v: Uint8Array): this {
     return this.int(v.byteLength).bytes(v);
+  }
+
+  /** A buffer, or -1 for null (ZooKeeper's null node data). */
+  nullableBuffer(v: Uint8Array | null): this {
+    return v === null ? this.int(-1) : this.buffer(v);
   }
 
   ustring(v: string): this {
