@@ -4,12 +4,7 @@
  * a guarantee test goes over TCP in ZooKeeper's protocol, through the gateway's translation to a
  * core session, and back.
  */
-import {
-  type ClientOptions,
-  createEmbeddedService,
-  type FaaSKeeperClient,
-  settle,
-} from '@faaskeeper/core';
+import { type ClientOptions, createEmbeddedService, type FaaSKeeperClient, settle } from '@faaskeeper/core';
 import type { DeploymentTarget, TestDeployment } from '@faaskeeper/core/testkit';
 import { startGateway } from '../../src/gateway.js';
 import type { GatewayLogEntry } from '../../src/log.js';
@@ -98,8 +93,10 @@ export const wireGatewayTarget: DeploymentTarget = {
       heartbeat: () => service.heartbeat(),
       close: async () => {
         for (const c of clients) c.stop();
-        await gateway.close();
+        // The deployment first: it stops its clients, partitioned ones too, whose closeSession would
+        // otherwise wait for a clock no one advances; the gateway's close then finds them closed.
         await service.close();
+        await gateway.close();
       },
     };
     return deployment;

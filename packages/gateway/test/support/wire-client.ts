@@ -28,12 +28,12 @@ import {
   type SessionState,
   type Stat,
   type VersionOption,
-  type WatchedEvent,
   type WatchEventType,
+  type WatchedEvent,
   type Watcher,
   type WatchOption,
 } from '@faaskeeper/core';
-import { AddWatchMode as WireWatchMode, EventType, OpCode, WatcherType, Xid } from '../../src/codes.js';
+import { EventType, OpCode, WatcherType, AddWatchMode as WireWatchMode, Xid } from '../../src/codes.js';
 import { JuteReader, JuteWriter } from '../../src/jute/io.js';
 import { type MultiOp, MultiRequest, MultiResponse } from '../../src/jute/multi.js';
 import {
@@ -91,8 +91,7 @@ const utf8 = new TextEncoder();
 
 /** A jute buffer of node data: a string as UTF-8, `null` as ZooKeeper's null (length -1). */
 function writeData(w: JuteWriter, data: Data | undefined): void {
-  if (data === null) w.int(-1);
-  else w.buffer(bytesOf(data));
+  w.nullableBuffer(data === null ? null : bytesOf(data));
 }
 
 /** A jute Stat as the core's (the wire's longs are within 2^53 for every zxid and time here). */
@@ -132,7 +131,12 @@ interface CreateCall {
 }
 
 /** The create request of `path` in `options`' mode; `withStat` asks for create2's reply. */
-function createRequest(path: string, data: Data | undefined, options: CreateOptions, withStat: boolean): CreateCall {
+function createRequest(
+  path: string,
+  data: Data | undefined,
+  options: CreateOptions,
+  withStat: boolean,
+): CreateCall {
   const mode = options.mode ?? CreateMode.PERSISTENT;
   const flags = FLAGS[mode];
   if (flags === undefined) throw badArguments(`unknown create mode ${String(mode)}`, path);
@@ -142,7 +146,8 @@ function createRequest(path: string, data: Data | undefined, options: CreateOpti
   // a TTL mode without a TTL sends -1, as a Java client passes it: the gateway judges both.
   if (ttl !== undefined || flags === 5 || flags === 6)
     return { type: OpCode.createTTL, path, data, flags, ttl: BigInt(ttl ?? -1) };
-  const type = mode === CreateMode.CONTAINER ? OpCode.createContainer : withStat ? OpCode.create2 : OpCode.create;
+  const type =
+    mode === CreateMode.CONTAINER ? OpCode.createContainer : withStat ? OpCode.create2 : OpCode.create;
   return { type, path, data, flags };
 }
 
@@ -244,7 +249,8 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
   async getData(path: string, options: WatchOption = {}): Promise<NodeData> {
     const r = await this.watchedRead(OpCode.getData, path, options.watch, this.data);
     const res = GetDataResponse.read(r);
-    return { data: res.data, stat: statOf(res.stat) };
+    const stat = statOf(res.stat);
+    return res.data === null ? { data: new Uint8Array(0), stat, nullData: true } : { data: res.data, stat };
   }
 
   async exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
@@ -312,7 +318,10 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
         case 13:
           return { op: 'check' };
         default:
-          throw new FaaSKeeperError('MARSHALLINGERROR', `MARSHALLINGERROR: result type ${res.type} in a multi`);
+          throw new FaaSKeeperError(
+            'MARSHALLINGERROR',
+            `MARSHALLINGERROR: result type ${res.type} in a multi`,
+          );
       }
     });
   }
@@ -366,7 +375,9 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
     if (!found) throw new FaaSKeeperError('NOWATCHER', `NOWATCHER: ${path}`, { path });
     for (const wireType of emptied) {
       try {
-        await this.call(OpCode.removeWatches, path, (w) => PathTypeRequest.write(w, { path, type: wireType }));
+        await this.call(OpCode.removeWatches, path, (w) =>
+          PathTypeRequest.write(w, { path, type: wireType }),
+        );
       } catch (error) {
         // A one-shot watch that fired on the gateway meanwhile is gone there already; its event,
         // on its way, finds no watcher here: what the caller asked for.
@@ -427,7 +438,9 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
       return Promise.reject(
         new FaaSKeeperError(
           'SESSIONEXPIRED',
-          this.current === 'EXPIRED' ? 'SESSIONEXPIRED: the session has expired' : 'SESSIONEXPIRED: the client is closed',
+          this.current === 'EXPIRED'
+            ? 'SESSIONEXPIRED: the session has expired'
+            : 'SESSIONEXPIRED: the client is closed',
         ),
       );
     const w = new JuteWriter();
@@ -553,7 +566,8 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
         this.buf = pending.subarray(4 + len);
         resolve(new Uint8Array(pending.subarray(4, 4 + len)));
       };
-      const onClose = () => reject(new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: closed in the handshake'));
+      const onClose = () =>
+        reject(new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: closed in the handshake'));
       socket.on('data', onData);
       socket.once('close', onClose);
     });
@@ -581,7 +595,10 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
     socket.on('error', (error) => this.report(error));
     socket.once('close', () => void this.onClosed(socket));
     clearInterval(this.pinger);
-    this.pinger = setInterval(() => this.writeFrame(Xid.ping, OpCode.ping, new Uint8Array(0)), res.timeOut / 3);
+    this.pinger = setInterval(
+      () => this.writeFrame(Xid.ping, OpCode.ping, new Uint8Array(0)),
+      res.timeOut / 3,
+    );
     this.pinger.unref();
     if (this.buf.length > 0) this.onData(Buffer.alloc(0));
     return true;
@@ -589,7 +606,8 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
 
   /** The connection went: DISCONNECTED, then a reconnect to the same session. */
   private async onClosed(socket: Socket): Promise<void> {
-    if (socket !== this.socket || this.stopped || this.current === 'CLOSED' || this.current === 'EXPIRED') return;
+    if (socket !== this.socket || this.stopped || this.current === 'CLOSED' || this.current === 'EXPIRED')
+      return;
     this.socket = undefined;
     clearInterval(this.pinger);
     this.setState('DISCONNECTED');
@@ -628,7 +646,8 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
   /** setWatches2 (xid -8): the gateway re-arms the watches this client holds, firing those missed. */
   private rearmWatches(): void {
     const paths = (set: WatchSet) => [...set.keys()];
-    if ([this.data, this.exist, this.child, this.persistent, this.recursive].every((s) => s.size === 0)) return;
+    if ([this.data, this.exist, this.child, this.persistent, this.recursive].every((s) => s.size === 0))
+      return;
     const w = new JuteWriter();
     SetWatches2.write(w, {
       relativeZxid: BigInt(this.lastZxid),
@@ -646,7 +665,9 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
     this.stopped = true;
     clearInterval(this.pinger);
     const message =
-      state === 'EXPIRED' ? 'SESSIONEXPIRED: the session has expired' : 'SESSIONEXPIRED: the client is closed';
+      state === 'EXPIRED'
+        ? 'SESSIONEXPIRED: the session has expired'
+        : 'SESSIONEXPIRED: the client is closed';
     for (const p of [...this.sent.splice(0), ...this.unsent.splice(0)])
       p.reject(new FaaSKeeperError('SESSIONEXPIRED', message));
     for (const set of [this.data, this.exist, this.child, this.persistent, this.recursive]) set.clear();
@@ -665,15 +686,12 @@ function add(set: WatchSet, path: string, watcher: Watcher): boolean {
   return true;
 }
 
-/**
- * One op of a multi in its wire form. The multi records carry data as a plain buffer: `null` data
- * goes as empty bytes in a multi (single creates and setData send it as ZooKeeper's null).
- */
+/** One op of a multi in its wire form (`null` data as ZooKeeper's null, length -1). */
 function multiOp(o: Op): MultiOp {
   switch (o.op) {
     case 'create': {
       const c = createRequest(o.path, o.data, pick(o), false);
-      const data = bytesOf(c.data);
+      const data = c.data === null ? null : bytesOf(c.data);
       const common = { path: c.path, data, acl: OPEN_ACL, flags: c.flags };
       if (c.type === OpCode.createTTL) return { type: 21, req: { ...common, ttl: c.ttl ?? -1n } };
       return { type: c.type === OpCode.createContainer ? 19 : 1, req: common };
@@ -683,7 +701,14 @@ function multiOp(o: Op): MultiOp {
     case 'check':
       return { type: 13, req: { path: o.path, version: wireVersion(o, o.path) } };
     case 'setData':
-      return { type: 5, req: { path: o.path, data: bytesOf(o.data), version: wireVersion(o, o.path) } };
+      return {
+        type: 5,
+        req: {
+          path: o.path,
+          data: o.data === null ? null : bytesOf(o.data),
+          version: wireVersion(o, o.path),
+        },
+      };
   }
 }
 
