@@ -112,4 +112,7 @@ export const wireGatewayTarget: DeploymentTarget = {
   },
   testTimeoutMs: 10_000,
   functionClocks: true,
+  // ZooKeeper's protocol: replies in request order, errors as a code without a path.
+  inOrderReplies: true,
+  errorPaths: false,
 };
