@@ -202,6 +202,8 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
   private readonly unsent: Pending[] = [];
   private pinger: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Awaited before reconnecting (see {@link WireClient.dropConnection}). */
+  private reconnectGate: Promise<void> = Promise.resolve();
   private readonly data: WatchSet = new Map();
   private readonly exist: WatchSet = new Map();
   private readonly child: WatchSet = new Map();
@@ -400,6 +402,15 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
     this.end('CLOSED');
   }
 
+  /**
+   * Drops the connection as a network failure would (tests): the client is DISCONNECTED and
+   * reconnects to its session once `reconnect` resolves.
+   */
+  dropConnection(reconnect: Promise<void> = Promise.resolve()): void {
+    this.reconnectGate = reconnect;
+    this.socket?.destroy();
+  }
+
   /** Drops the connection and stops reconnecting, without closing the session (teardown). */
   stop(): void {
     this.stopped = true;
@@ -409,7 +420,7 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
 
   // ---- requests and replies -----------------------------------------------------------------
 
-  /** A read with an optional watch, registered before the request goes (see `watchedRead`'s caller). */
+  /** A read with an optional watch of `set`, the watcher registered as the request goes. */
   private async watchedRead(
     type: number,
     path: string,
@@ -615,6 +626,7 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
     // known (SESSIONEXPIRED when it ended, as the core client fails the requests pending at expiry;
     // CONNECTIONLOSS otherwise, as a ZooKeeper client does).
     const lost = this.sent.splice(0);
+    await this.reconnectGate;
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       if (this.stopped) return;
