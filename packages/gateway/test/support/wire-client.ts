@@ -622,10 +622,9 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
     this.socket = undefined;
     clearInterval(this.pinger);
     this.setState('DISCONNECTED');
-    // The requests the gateway had not answered: their outcome is told once the session's fate is
-    // known (SESSIONEXPIRED when it ended, as the core client fails the requests pending at expiry;
-    // CONNECTIONLOSS otherwise, as a ZooKeeper client does).
-    const lost = this.sent.splice(0);
+    // The requests the gateway did not answer: their outcome is unknown (CONNECTIONLOSS), as a
+    // ZooKeeper client tells it. Those issued while disconnected wait for the session to be back.
+    for (const p of this.sent.splice(0)) p.reject(errorOf(ErrorCodes.CONNECTIONLOSS, p.path));
     await this.reconnectGate;
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
@@ -636,18 +635,16 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
       } catch (error) {
         if (Date.now() > deadline) {
           this.report(error);
-          for (const p of lost) p.reject(errorOf(ErrorCodes.CONNECTIONLOSS, p.path));
+          for (const p of this.unsent.splice(0)) p.reject(errorOf(ErrorCodes.CONNECTIONLOSS, p.path));
           return;
         }
         await new Promise((r) => setTimeout(r, 20));
         continue;
       }
       if (!resumed) {
-        for (const p of lost) this.unsent.unshift(p);
         this.end('EXPIRED');
         return;
       }
-      for (const p of lost) p.reject(errorOf(ErrorCodes.CONNECTIONLOSS, p.path));
       this.rearmWatches();
       this.setState('CONNECTED');
       for (const p of this.unsent.splice(0)) this.send(p);
