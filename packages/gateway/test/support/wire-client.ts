@@ -566,6 +566,8 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
   private async handshake(): Promise<boolean> {
     const socket = await openSocket(this.port);
     socket.setNoDelay(true);
+    // A reset is reported; the 'close' that follows it is what the client acts on.
+    socket.on('error', (error) => this.report(error));
     const answer = new Promise<Uint8Array>((resolve, reject) => {
       let pending = Buffer.alloc(0);
       const onData = (chunk: Buffer) => {
@@ -603,7 +605,6 @@ export class WireClient extends EventEmitter<{ state: [SessionState]; error: [un
     this.passwd = res.passwd;
     this.timeoutMs = res.timeOut;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error) => this.report(error));
     socket.once('close', () => void this.onClosed(socket));
     clearInterval(this.pinger);
     this.pinger = setInterval(
