@@ -120,6 +120,20 @@ export class Connection implements SessionConnection {
     this.socket.once('close', () => clearTimeout(killer));
   }
 
+  closeAfterReplies(reason: string): void {
+    if (this.phase === 'closed') return;
+    // Behind the requests already read (the issue chain) and their replies (the reply chain). A
+    // reply that never came would hold the connection open: it is closed after a second anyway.
+    const force = setTimeout(() => this.close(reason), 1000);
+    force.unref();
+    this.issue = this.issue.then(() => {
+      this.replies = this.replies.then(() => {
+        clearTimeout(force);
+        this.close(reason);
+      });
+    });
+  }
+
   private write(bytes: Uint8Array): void {
     if (this.phase === 'closed') return;
     this.socket.write(bytes);

@@ -137,7 +137,7 @@ export async function multiRead(ctx: OpContext, ops: MultiOp[]): Promise<MultiRe
       try {
         if (o.type === OpCode.getData) {
           const { data, stat, nullData } = await client.getData(o.req.path);
-          return { type: 4, res: { data: nullData ? null : data, stat: toJStat(stat) } };
+          return { type: 4, res: { data: nullData === true ? null : data, stat: toJStat(stat) } };
         }
         if (o.type === OpCode.getChildren) {
           const { children } = await client.getChildren(o.req.path);

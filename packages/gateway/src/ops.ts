@@ -118,7 +118,10 @@ async function run(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> 
       const res = watch
         ? await withWatch(ctx, 'data', path, () => client.getData(path, { watch: w.data }))
         : await client.getData(path);
-      return ok(R.GetDataResponse, { data: res.nullData ? null : res.data, stat: toJStat(res.stat) });
+      return ok(R.GetDataResponse, {
+        data: res.nullData === true ? null : res.data,
+        stat: toJStat(res.stat),
+      });
     }
     case OpCode.setData: {
       const { path, data, version } = R.SetDataRequest.read(r);

@@ -8,6 +8,8 @@ export interface SessionConnection {
   notify(type: number, path: string): void;
   /** Closes the connection, logging `reason`. */
   close(reason: string): void;
+  /** Closes the connection, logging `reason`, once the requests read so far are answered. */
+  closeAfterReplies(reason: string): void;
 }
 
 /**
@@ -38,7 +40,9 @@ export class GatewaySession {
     client.on('state', (state) => {
       // The FaaSKeeper session is gone: close the connection, so that the client reconnects
       // and is told Expired.
-      if (state === 'EXPIRED') this.finish('the FaaSKeeper session expired');
+      // The core has failed the requests still pending with SESSIONEXPIRED: those answers go out
+      // before the connection closes, so that the client learns each request's fate.
+      if (state === 'EXPIRED') this.finish('the FaaSKeeper session expired', true);
     });
     client.on('error', (error) =>
       this.log({ level: 'warn', event: 'error', session: hexId(this.id), message: String(error) }),
@@ -103,7 +107,7 @@ export class GatewaySession {
     }
   }
 
-  private finish(reason: string): void {
+  private finish(reason: string, afterReplies = false): void {
     if (this.over) return;
     this.over = true;
     if (this.expiry !== undefined) clearTimeout(this.expiry);
@@ -112,6 +116,7 @@ export class GatewaySession {
     this.onEnd(this);
     const conn = this.connection;
     this.connection = undefined;
-    conn?.close(reason);
+    if (afterReplies) conn?.closeAfterReplies(reason);
+    else conn?.close(reason);
   }
 }

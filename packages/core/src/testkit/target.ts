@@ -37,6 +37,20 @@ export interface DeploymentTarget {
    * `clock`, and those runs leave clock skew out (and say so).
    */
   readonly functionClocks?: boolean;
+  /**
+   * True when a client's replies come back in the order of its requests, as ZooKeeper's wire
+   * protocol has them (a ZooKeeper client matches each reply to its oldest pending request): a
+   * read then cannot complete while an earlier read of the same client waits, and the tests that
+   * need one read to pass another waiting one make the passing read on a client of its own.
+   * Absent: a client's reads complete as their data allows, a later one possibly first.
+   */
+  readonly inOrderReplies?: boolean;
+  /**
+   * False when an error reaches the client as its code only (ZooKeeper's wire protocol): its
+   * `path` is then the path of the request, not the node the error names (the missing parent of
+   * a create). Absent: the error names its node.
+   */
+  readonly errorPaths?: boolean;
 }
 
 /** The embedded deployment as a {@link DeploymentTarget}: everything in memory, in this process. */

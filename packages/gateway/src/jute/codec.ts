@@ -14,8 +14,8 @@ export const long: Codec<bigint> = { write: (w, v) => w.long(v), read: (r) => r.
 export const bool: Codec<boolean> = { write: (w, v) => w.bool(v), read: (r) => r.bool() };
 export const ustring: Codec<string> = { write: (w, v) => w.ustring(v), read: (r) => r.ustring() };
 export const buffer: Codec<Uint8Array> = { write: (w, v) => w.buffer(v), read: (r) => r.buffer() };
-/** Node data: a buffer where -1 means null, which ZooKeeper keeps apart from empty data. */
-export const nodeData: Codec<Uint8Array | null> = {
+/** Node data: a buffer, or null (-1), which ZooKeeper keeps apart from empty data. */
+export const nullableBuffer: Codec<Uint8Array | null> = {
   write: (w, v) => w.nullableBuffer(v),
   read: (r) => r.nullableBuffer(),
 };

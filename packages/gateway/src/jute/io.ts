@@ -63,12 +63,11 @@ export class JuteReader {
     return out;
   }
 
-  /** A buffer that may be null (-1): node data, where ZooKeeper tells null from empty. */
+  /** A buffer where -1 is ZooKeeper's null (node data), told apart from an empty one. */
   nullableBuffer(): Uint8Array | null {
-    if (this.offset + 4 <= this.bytes.byteLength && this.view.getInt32(this.offset) === -1) {
-      this.offset += 4;
-      return null;
-    }
+    const start = this.offset;
+    if (this.int() === -1) return null;
+    this.offset = start;
     return this.buffer();
   }
 
@@ -140,7 +139,7 @@ export class JuteWriter {
     return this.int(v.byteLength).bytes(v);
   }
 
-  /** A buffer, or -1 for null. */
+  /** A buffer, or -1 for null (ZooKeeper's null node data). */
   nullableBuffer(v: Uint8Array | null): this {
     return v === null ? this.int(-1) : this.buffer(v);
   }

@@ -9,7 +9,7 @@ import {
   type Infer,
   int,
   long,
-  nodeData,
+  nullableBuffer,
   record,
   ustring,
   vector,
@@ -59,15 +59,15 @@ export const PathRequest = record({ path: ustring });
 export const PathWatchRequest = record({ path: ustring, watch: bool });
 export const PathVersionRequest = record({ path: ustring, version: int });
 export const PathTypeRequest = record({ path: ustring, type: int });
-export const CreateRequest = record({ path: ustring, data: nodeData, acl: vector(ACL), flags: int });
+export const CreateRequest = record({ path: ustring, data: nullableBuffer, acl: vector(ACL), flags: int });
 export const CreateTTLRequest = record({
   path: ustring,
-  data: nodeData,
+  data: nullableBuffer,
   acl: vector(ACL),
   flags: int,
   ttl: long,
 });
-export const SetDataRequest = record({ path: ustring, data: nodeData, version: int });
+export const SetDataRequest = record({ path: ustring, data: nullableBuffer, version: int });
 export const SetACLRequest = record({ path: ustring, acl: vector(ACL), version: int });
 export const AddWatchRequest = record({ path: ustring, mode: int });
 export const GetEphemeralsRequest = record({ prefixPath: ustring });
@@ -75,7 +75,7 @@ export const GetEphemeralsRequest = record({ prefixPath: ustring });
 export const PathResponse = record({ path: ustring });
 export const StatResponse = record({ stat: Stat });
 export const Create2Response = record({ path: ustring, stat: Stat });
-export const GetDataResponse = record({ data: nodeData, stat: Stat });
+export const GetDataResponse = record({ data: nullableBuffer, stat: Stat });
 export const GetChildrenResponse = record({ children: vector(ustring) });
 export const GetChildren2Response = record({ children: vector(ustring), stat: Stat });
 export const GetACLResponse = record({ acl: vector(ACL), stat: Stat });

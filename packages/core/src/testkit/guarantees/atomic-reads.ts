@@ -78,12 +78,18 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         wrap: { userStore: (store) => pause.observe(store) },
       });
       const [writer, reader] = await Promise.all([h.connect(), h.connect()]);
-      return { ...h, pause, writer, reader };
+      // `others[i]` makes a read that must complete while `reader`'s earlier reads wait: `reader`
+      // itself, unless its replies come in request order (then a client of its own each).
+      const others =
+        target.inOrderReplies === true
+          ? await Promise.all([1, 2, 3].map(() => h.connect()))
+          : [reader, reader, reader];
+      return { ...h, pause, writer, reader, others: others as [typeof reader, typeof reader, typeof reader] };
     }
 
     describe('no reader sees half of a transaction', () => {
       it("never shows a created node without its parent's child list (parent record held back)", async () => {
-        const { pause, writer, reader } = await setup();
+        const { pause, writer, reader, others } = await setup();
         await writer.create('/p', 'parent');
         const { paused } = pause.arm(['/p']);
         const create = track(writer.create('/p/c', 'child'));
@@ -96,7 +102,7 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         const child = track(reader.getData('/p/c'));
         const exists = track(reader.exists('/p/c'));
         // The parent's record is still the old one: a read of it shows the old state at once.
-        const parent = await reader.getChildren('/p');
+        const parent = await others[0].getChildren('/p');
         expect(parent.children).toEqual([]);
         expect(parent.stat.numChildren).toBe(0);
         await quiesce();
@@ -114,7 +120,7 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
       });
 
       it("never shows a parent's new child list without the child (child record held back)", async () => {
-        const { pause, writer, reader } = await setup();
+        const { pause, writer, reader, others } = await setup();
         await writer.create('/p');
         const { paused } = pause.arm(['/p/c']);
         const create = track(writer.create('/p/c', 'child'));
@@ -126,7 +132,7 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         const parent = track(reader.getChildren('/p'));
         const parentStat = track(reader.exists('/p'));
         // The child's record is not written yet: it does not exist, as before the txn.
-        expect(await reader.exists('/p/c')).toBeNull();
+        expect(await others[0].exists('/p/c')).toBeNull();
         await quiesce();
         expect(parent.done).toBe(false);
         expect(parentStat.done).toBe(false);
@@ -139,7 +145,7 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
       });
 
       it('never shows one part of a multi without the others', async () => {
-        const { pause, writer, reader } = await setup();
+        const { pause, writer, reader, others } = await setup();
         await writer.create('/a', 'old');
         await writer.create('/b', 'old');
         await writer.create('/c', 'old');
@@ -160,9 +166,9 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         const log: string[] = [];
         const reads = [
           reader.getData('/a').then((r) => log.push(`/a ${text(r.data)}`)),
-          reader.getData('/b').then((r) => log.push(`/b ${text(r.data)}`)),
-          reader.exists('/c/d').then((s) => log.push(`/c/d ${s === null ? 'old' : 'new'}`)),
-          reader.getChildren('/c').then((r) => log.push(`/c ${r.children.length === 0 ? 'old' : 'new'}`)),
+          others[0].getData('/b').then((r) => log.push(`/b ${text(r.data)}`)),
+          others[1].exists('/c/d').then((s) => log.push(`/c/d ${s === null ? 'old' : 'new'}`)),
+          others[2].getChildren('/c').then((r) => log.push(`/c ${r.children.length === 0 ? 'old' : 'new'}`)),
         ];
         await kit.eventually(() => log.includes('/b old'), "the read of /b's old record");
         await quiesce();
@@ -198,7 +204,7 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
       });
 
       it("never shows a deletion without the parent's child list, nor the reverse", async () => {
-        const { pause, writer, reader } = await setup();
+        const { pause, writer, reader, others } = await setup();
         await writer.create('/p');
         await writer.create('/p/c', 'child');
         const { paused } = pause.arm(['/p']);
@@ -209,7 +215,7 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         // The child's tombstone is written: it must not read as gone while the parent still lists it.
         const gone = track(reader.exists('/p/c'));
         const data = track(reader.getData('/p/c').catch((e: { code: string }) => e.code));
-        const parent = await reader.getChildren('/p');
+        const parent = await others[0].getChildren('/p');
         expect(parent.children).toEqual(['c']);
         await quiesce();
         expect(gone.done).toBe(false);
