@@ -82,8 +82,12 @@ const HELP: Partial<Help> = {
       .flatMap((c) => (c.commands.length > 0 ? Help.prototype.visibleCommands.call(this, c) : [c]));
   },
   subcommandTerm(command: Command): string {
+    // Commander's own help command has no parent: it is listed by its name.
     const path = command.parent === null ? command.name() : pathOf(command);
-    const args = command.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`));
+    const args = command.registeredArguments.map((a) => {
+      const name = `${a.name()}${a.variadic ? '...' : ''}`;
+      return a.required ? `<${name}>` : `[${name}]`;
+    });
     return [path, ...(command.options.length > 0 ? ['[options]'] : []), ...args].join(' ');
   },
 };
