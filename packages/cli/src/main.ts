@@ -149,9 +149,16 @@ export function createCli(streams: CliStreams, dependencies: CliDependencies = {
   const program = new Command('faaskeeper')
     .description('faaskeeper — a serverless ZooKeeper')
     .usage('<command> [options]')
-    .version(cliVersion(), '-V, --version', 'print the version')
+    // The version is read when asked for, not at every start: a bundled CLI has no package.json beside it.
+    .addOption(new Option('-V, --version', 'print the version'))
     .helpCommand('help [command...]', "this text, or a command's (as faaskeeper <command> --help)")
     .addHelpText('after', '\nExit codes: 0 success, 1 a command failed, 2 usage error.');
+
+  program.on('option:version', () => {
+    const version = cliVersion();
+    streams.output.write(`${version}\n`);
+    throw new CommanderError(0, 'commander.version', version);
+  });
 
   program
     .command('shell')
