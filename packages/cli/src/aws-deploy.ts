@@ -1,111 +1,111 @@
-import { parseArgs } from 'node:util';
+import { type Command, Option } from 'commander';
 import type { CliStreams } from './main.js';
 import { BAD_DEPLOYMENT_NAME, importForCommand } from './optional-import.js';
-import { ExitCode } from './shell/commands.js';
+import { ExitCode, UsageError } from './shell/commands.js';
 
-/** Usage lines of the deployment commands. */
-export const DEPLOY_USAGE = {
-  deploy:
-    'faaskeeper deploy aws [--deployment name] [--region region] [--profile profile] [--user-store s3|dynamodb] [--bootstrap] [--dry-run] [--out dir]',
-  synth: 'faaskeeper synth aws [--deployment name] [--region region] [--user-store s3|dynamodb] [--out dir]',
-  destroy: 'faaskeeper destroy aws [--deployment name] [--region region] [--profile profile]',
-} as const;
+/** The deployment commands: `synth`, `deploy` and `destroy`, each with an `aws` and a `gcp` provider. */
+export type DeployVerb = 'deploy' | 'synth' | 'destroy';
 
-/** `faaskeeper deploy --help` and friends. */
-export function deployHelp(): string[] {
-  return [
-    `Usage: ${DEPLOY_USAGE.deploy}`,
-    `       ${DEPLOY_USAGE.synth}`,
-    `       ${DEPLOY_USAGE.destroy}`,
-    '',
-    '  deploy   synthesizes the AWS CDK stack (DynamoDB table, S3 bucket, SQS FIFO queues with',
-    '           dead-letter queues, the writer/distributor/heartbeat Lambda functions, their schedule',
-    '           and least-privilege IAM) and deploys it with the CDK toolkit; then writes the client',
-    '           configuration to .faaskeeper/<deployment>.aws.json. Needs AWS credentials.',
-    '  synth    (or deploy --dry-run) writes the CloudFormation template only; no credentials needed.',
-    '  destroy  deletes the stack; the table and bucket are retained (they hold the data).',
-    '',
-    '  --deployment name  1-20 lower-case letters, digits or "-" (default "default")',
-    '  --region region    default: AWS_REGION or AWS_DEFAULT_REGION',
-    '  --profile profile  a profile of ~/.aws/config (default: the SDK default chain)',
-    '  --user-store kind  where node records live: s3 (default) or dynamodb (cheaper per operation for',
-    '                     small nodes; records over 8 KiB go to S3)',
-    '  --bootstrap        run CDK bootstrap for the account and region first (once per region)',
-    '  --out dir          the cloud assembly directory (default .faaskeeper/cdk.out/<deployment>)',
-  ];
-}
-
-interface DeployArgs {
+/** The options of `faaskeeper <verb> aws`, as the CLI's declaration parses them. */
+export interface AwsDeployFlags {
   deployment: string;
-  region: string | undefined;
-  profile: string | undefined;
-  out: string | undefined;
-  userStore: 's3' | 'dynamodb' | undefined;
-  bootstrap: boolean;
-  dryRun: boolean;
-  help: boolean;
+  region?: string;
+  profile?: string;
+  out?: string;
+  userStore?: 's3' | 'dynamodb';
+  bootstrap?: boolean;
+  dryRun?: boolean;
 }
 
-const OPTIONS = {
-  deployment: { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
-  out: { type: 'string' },
-  'user-store': { type: 'string' },
-  bootstrap: { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** Which verbs take which option: one declaration, from which usage, help and unknown-option errors come. */
+const AWS_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
+  {
+    verbs: ['deploy', 'synth', 'destroy'],
+    option: () =>
+      new Option('--deployment <name>', '1-20 lower-case letters, digits or "-"').default('default'),
+  },
+  {
+    verbs: ['deploy', 'synth', 'destroy'],
+    option: () =>
+      new Option('--region <region>', 'the AWS region (default: AWS_REGION or AWS_DEFAULT_REGION)'),
+  },
+  {
+    verbs: ['deploy', 'destroy'],
+    option: () =>
+      new Option('--profile <profile>', 'a profile of ~/.aws/config (default: the SDK default chain)'),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      new Option(
+        '--user-store <kind>',
+        'where node records live: s3 (default) or dynamodb (cheaper per operation for small nodes; records over 8 KiB go to S3)',
+      ).choices(['s3', 'dynamodb']),
+  },
+  {
+    verbs: ['deploy'],
+    option: () =>
+      new Option('--bootstrap', 'run CDK bootstrap for the account and region first (once per region)'),
+  },
+  {
+    verbs: ['deploy'],
+    option: () => new Option('--dry-run', 'write the CloudFormation template only (as synth)'),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      new Option('--out <dir>', 'the cloud assembly directory (default .faaskeeper/cdk.out/<deployment>)'),
+  },
+];
 
-function parse(command: 'deploy' | 'synth' | 'destroy', args: readonly string[]): DeployArgs | string {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    return (error as Error).message;
-  }
-  const { values, positionals } = parsed;
-  const base = {
-    deployment: values.deployment ?? 'default',
-    region: values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
-    profile: values.profile,
-    out: values.out,
-    userStore: values['user-store'] as 's3' | 'dynamodb' | undefined,
-    bootstrap: values.bootstrap === true,
-    dryRun: values['dry-run'] === true || command === 'synth',
-    help: values.help === true,
-  };
-  if (base.help) return base;
-  if (positionals.length !== 1 || positionals[0] !== 'aws')
-    return `${command} needs a provider: aws or gcp (got ${positionals.length === 0 ? 'none' : `'${positionals.join(' ')}'`})`;
-  if (base.userStore !== undefined && base.userStore !== 's3' && base.userStore !== 'dynamodb')
-    return `--user-store must be s3 or dynamodb (got '${base.userStore}')`;
-  if (command === 'destroy' && base.userStore !== undefined)
-    return '--user-store belongs to deploy and synth';
-  if (command !== 'deploy' && (values.bootstrap === true || values['dry-run'] === true))
-    return `--bootstrap and --dry-run belong to deploy`;
-  return base;
+const AWS_DESCRIPTIONS: Record<DeployVerb, { summary: string; description: string }> = {
+  deploy: {
+    summary: 'deploy to AWS with the CDK; writes the client configuration',
+    description:
+      'Synthesizes the AWS CDK stack (DynamoDB table, S3 bucket, SQS FIFO queues with dead-letter queues, the writer/distributor/heartbeat Lambda functions, their schedule and least-privilege IAM) and deploys it with the CDK toolkit; then writes the client configuration to .faaskeeper/<deployment>.aws.json. Needs AWS credentials.',
+  },
+  synth: {
+    summary: 'write the CloudFormation template only (no credentials needed)',
+    description:
+      'Writes the CloudFormation template of the AWS CDK stack and its cloud assembly; no credentials needed (as deploy aws --dry-run).',
+  },
+  destroy: {
+    summary: 'delete the stack (the table and bucket are retained)',
+    description: 'Deletes the stack; the table and bucket are retained (they hold the data).',
+  },
+};
+
+/** Declares `faaskeeper <verb> aws` (its options parse to {@link AwsDeployFlags}) under the verb's command. */
+export function declareAwsCommand(parent: Command, verb: DeployVerb): Command {
+  const command = parent
+    .command('aws')
+    .summary(AWS_DESCRIPTIONS[verb].summary)
+    .description(AWS_DESCRIPTIONS[verb].description);
+  for (const { verbs, option } of AWS_OPTIONS) if (verbs.includes(verb)) command.addOption(option());
+  return command;
 }
 
 /**
- * `faaskeeper deploy aws`, `faaskeeper synth aws` and `faaskeeper destroy aws`. Resolves the exit
- * code: 0 done, 1 failed (no credentials, a CloudFormation error), 2 usage error.
+ * `faaskeeper deploy aws`, `faaskeeper synth aws` and `faaskeeper destroy aws` with their parsed
+ * options. Resolves the exit code: 0 done, 1 failed (no credentials, a CloudFormation error), 2 usage
+ * error.
+ * @throws UsageError when no region is given or set in the environment (the CLI adds the usage line).
  */
-export async function runDeployCommand(
-  command: 'deploy' | 'synth' | 'destroy',
-  args: readonly string[],
+export async function runAwsDeploy(
+  command: DeployVerb,
+  flags: AwsDeployFlags,
   streams: CliStreams,
 ): Promise<ExitCode> {
   const print = (...lines: string[]) => streams.output.write(`${lines.join('\n')}\n`);
-  const parsed = parse(command, args);
-  if (typeof parsed === 'string') {
-    streams.errorOutput.write(`Error: ${parsed}\nUsage: ${DEPLOY_USAGE[command]}\n`);
-    return ExitCode.USAGE;
-  }
-  if (parsed.help) {
-    print(...deployHelp());
-    return ExitCode.OK;
-  }
+  const parsed = {
+    deployment: flags.deployment,
+    region: flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    profile: flags.profile,
+    out: flags.out,
+    userStore: flags.userStore,
+    bootstrap: flags.bootstrap === true,
+    dryRun: flags.dryRun === true || command === 'synth',
+  };
   // Loaded on demand: the CDK libraries are large and only these commands need them.
   const aws = await importForCommand(
     () => import('@faaskeeper/aws/deploy'),
@@ -138,12 +138,8 @@ export async function runDeployCommand(
       );
       return ExitCode.OK;
     }
-    if (parsed.region === undefined) {
-      streams.errorOutput.write(
-        `Error: ${command} needs a region: --region, AWS_REGION or AWS_DEFAULT_REGION\nUsage: ${DEPLOY_USAGE[command]}\n`,
-      );
-      return ExitCode.USAGE;
-    }
+    if (parsed.region === undefined)
+      throw new UsageError(`${command} needs a region: --region, AWS_REGION or AWS_DEFAULT_REGION`);
     if (command === 'destroy') {
       const done = await aws.destroyAws({ deployment: parsed.deployment, region: parsed.region, ...target });
       print(
@@ -175,6 +171,7 @@ export async function runDeployCommand(
     );
     return ExitCode.OK;
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     const name = (error as Error).name;
     const prefix = name === 'AwsCredentialsError' ? '' : `${command} failed: `;
     streams.errorOutput.write(`Error: ${prefix}${(error as Error).message}\n`);

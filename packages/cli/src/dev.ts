@@ -2,35 +2,40 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AwsConnectOptions } from '@faaskeeper/aws';
 import type { GcpDeploymentConfig } from '@faaskeeper/gcp';
-import { stringFlags, untilInterrupted } from './long-running.js';
+import { type Command, Option } from 'commander';
+import { untilInterrupted } from './long-running.js';
 import type { CliStreams } from './main.js';
 import { importOptional, MissingPackageError } from './optional-import.js';
 import { ExitCode } from './shell/commands.js';
-
-/** Usage of `faaskeeper dev`. */
-export const DEV_USAGE = 'faaskeeper dev [--provider aws|gcp] [--deployment name] [--config-out file]';
 
 /** The local stacks `faaskeeper dev` runs. */
 export const DEV_PROVIDERS = ['aws', 'gcp'] as const;
 /** One of {@link DEV_PROVIDERS}. */
 export type DevProvider = (typeof DEV_PROVIDERS)[number];
 
-/** `faaskeeper dev --help`. */
-export function devHelp(): string[] {
-  return [
-    `Usage: ${DEV_USAGE}`,
-    '',
-    '  Starts a local stack on 127.0.0.1, provisions a deployment on it and runs the writer, distributor',
-    '  and heartbeat functions in this process: aws (default) runs DynamoDB Local and fauxqs; gcp runs',
-    "  Google's Datastore and Pub/Sub emulators (the Google Cloud SDK and Java), with the user store in",
-    '  Datastore. Prints the connect() options and writes them to --config-out (default',
-    '  .faaskeeper/<deployment>.local.json), which `faaskeeper shell --config` reads.',
-    '  Ctrl-C stops the functions and the emulators (by PID).',
-    '',
-    '  --provider aws|gcp  the local stack (default aws)',
-    '  --deployment name   default "dev"',
-    '  --config-out file   where the connect options go',
-  ];
+/** The options of `faaskeeper dev`, as the CLI's declaration parses them. */
+export interface DevFlags {
+  provider: DevProvider;
+  deployment: string;
+  configOut?: string;
+}
+
+/** Declares `faaskeeper dev` (its options parse to {@link DevFlags}) under the program. */
+export function declareDevCommand(program: Command): Command {
+  return program
+    .command('dev')
+    .summary('a local AWS or GCP stack (emulators on 127.0.0.1) with the functions in-process')
+    .description(
+      "Starts a local stack on 127.0.0.1, provisions a deployment on it and runs the writer, distributor and heartbeat functions in this process: aws (default) runs DynamoDB Local and fauxqs; gcp runs Google's Datastore and Pub/Sub emulators (the Google Cloud SDK and Java), with the user store in Datastore. Prints the connect() options and writes them to --config-out, which `faaskeeper shell --config` reads. Ctrl-C stops the functions and the emulators (by PID).",
+    )
+    .addOption(new Option('--provider <provider>', 'the local stack').choices(DEV_PROVIDERS).default('aws'))
+    .addOption(new Option('--deployment <name>', 'the deployment name').default('dev'))
+    .addOption(
+      new Option(
+        '--config-out <file>',
+        'where the connect options go (default .faaskeeper/<deployment>.local.json)',
+      ),
+    );
 }
 
 /** Options of {@link runDev}. */
@@ -182,27 +187,16 @@ export async function runDev(options: DevOptions): Promise<ExitCode> {
   }
 }
 
-/** `faaskeeper dev [...]` from the command line: runs until SIGINT or SIGTERM. */
-export async function runDevCommand(args: readonly string[], streams: CliStreams): Promise<ExitCode> {
-  const flags = stringFlags(
-    args,
-    ['provider', 'deployment', 'config-out'],
-    { usage: DEV_USAGE, help: devHelp },
-    streams,
-  );
-  if (typeof flags === 'number') return flags;
-  const { values, usage } = flags;
-  const provider = values.provider;
-  if (provider !== undefined && !(DEV_PROVIDERS as readonly string[]).includes(provider))
-    return usage(`--provider must be aws or gcp (got '${provider}')`);
+/** `faaskeeper dev` with its parsed options: runs until SIGINT or SIGTERM. */
+export function runDevCommand(flags: DevFlags, streams: CliStreams): Promise<ExitCode> {
   return untilInterrupted((signal) =>
     runDev({
       signal,
       out: (line) => streams.output.write(`${line}\n`),
       err: (line) => streams.errorOutput.write(`${line}\n`),
-      ...(provider === undefined ? {} : { provider: provider as DevProvider }),
-      ...(values.deployment === undefined ? {} : { deployment: values.deployment }),
-      ...(values['config-out'] === undefined ? {} : { configOut: values['config-out'] }),
+      provider: flags.provider,
+      deployment: flags.deployment,
+      ...(flags.configOut === undefined ? {} : { configOut: flags.configOut }),
     }),
   );
 }

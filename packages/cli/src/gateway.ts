@@ -1,27 +1,46 @@
 import { startGateway } from '@faaskeeper/gateway';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, type DeploymentConfig, openSessionSource, readConfig } from './deployment.js';
-import { stringFlags, untilInterrupted } from './long-running.js';
+import { untilInterrupted } from './long-running.js';
 import type { CliStreams } from './main.js';
 import { ExitCode } from './shell/commands.js';
 
-export const GATEWAY_USAGE = 'faaskeeper gateway [--config file] [--host 127.0.0.1] [--port 2181]';
+/** The options of `faaskeeper gateway`, as the CLI's declaration parses them. */
+export interface GatewayFlags {
+  config?: string;
+  host: string;
+  port: number;
+}
 
-/** `faaskeeper gateway --help`. */
-export function gatewayHelp(): string[] {
-  return [
-    `Usage: ${GATEWAY_USAGE}`,
-    '',
-    '  Serves ZooKeeper’s client protocol on TCP, so ZooKeeper clients (Java, Curator, kazoo,',
-    '  node-zookeeper-client, zkCli.sh) run unchanged against a FaaSKeeper deployment.',
-    '',
-    '  --config file   the deployment to front (as for faaskeeper shell); without it, a fresh',
-    '                  embedded deployment',
-    '  --host address  where to listen (default 127.0.0.1)',
-    '  --port port     the port (default 2181; 0 = any free port)',
-    '',
-    '  FAASKEEPER_GATEWAY_SECRET keys the session passwords (random per process when unset).',
-    '  Logs go to stderr, one JSON line each. Ctrl-C closes every session and stops.',
-  ];
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (value.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError('It must be a port number 0..65535.');
+  return port;
+}
+
+/** Declares `faaskeeper gateway` (its options parse to {@link GatewayFlags}) under the program. */
+export function declareGatewayCommand(program: Command): Command {
+  return program
+    .command('gateway')
+    .summary('serve ZooKeeper’s client protocol (TCP) from the deployment: ZooKeeper clients run unchanged')
+    .description(
+      'Serves ZooKeeper’s client protocol on TCP, so ZooKeeper clients (Java, Curator, kazoo, node-zookeeper-client, zkCli.sh) run unchanged against a FaaSKeeper deployment.',
+    )
+    .addOption(
+      new Option(
+        '--config <file>',
+        'the deployment to front (as for faaskeeper shell); without it, a fresh embedded deployment',
+      ),
+    )
+    .addOption(new Option('--host <address>', 'where to listen').default('127.0.0.1'))
+    .addOption(
+      new Option('--port <port>', 'the port (0 = any free port)').default(2181).argParser(portNumber),
+    )
+    .addHelpText(
+      'after',
+      '\nFAASKEEPER_GATEWAY_SECRET keys the session passwords (random per process when unset).\nLogs go to stderr, one JSON line each. Ctrl-C closes every session and stops.',
+    );
 }
 
 /** Options of {@link runGateway}. */
@@ -72,27 +91,16 @@ export async function runGateway(options: RunGatewayOptions): Promise<ExitCode> 
   }
 }
 
-/** `faaskeeper gateway [...]` from the command line: runs until SIGINT or SIGTERM. */
-export async function runGatewayCommand(args: readonly string[], streams: CliStreams): Promise<ExitCode> {
-  const flags = stringFlags(
-    args,
-    ['config', 'host', 'port'],
-    { usage: GATEWAY_USAGE, help: gatewayHelp },
-    streams,
-  );
-  if (typeof flags === 'number') return flags;
-  const { values, usage } = flags;
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
-    return usage(`--port must be a port number 0..65535 (got '${values.port}')`);
+/** `faaskeeper gateway` with its parsed options: runs until SIGINT or SIGTERM. */
+export function runGatewayCommand(flags: GatewayFlags, streams: CliStreams): Promise<ExitCode> {
   return untilInterrupted((signal) =>
     runGateway({
       signal,
       out: (line) => streams.output.write(`${line}\n`),
       err: (line) => streams.errorOutput.write(`${line}\n`),
-      ...(values.config === undefined ? {} : { config: values.config }),
-      ...(values.host === undefined ? {} : { host: values.host }),
-      ...(port === undefined ? {} : { port }),
+      ...(flags.config === undefined ? {} : { config: flags.config }),
+      host: flags.host,
+      port: flags.port,
     }),
   );
 }

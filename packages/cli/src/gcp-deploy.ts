@@ -1,162 +1,146 @@
-import { parseArgs } from 'node:util';
 import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp/deploy';
+import { type Command, Option } from 'commander';
+import type { DeployVerb } from './aws-deploy.js';
 import type { CliStreams } from './main.js';
 import { BAD_DEPLOYMENT_NAME, importForCommand } from './optional-import.js';
-import { ExitCode } from './shell/commands.js';
+import { ExitCode, UsageError } from './shell/commands.js';
 
-/** Usage lines of the GCP deployment commands. */
-export const GCP_DEPLOY_USAGE = {
-  deploy:
-    'faaskeeper deploy gcp --project id --region region [--deployment name] [--user-store gcs|datastore] [--out dir] [--terraform path] [--state-bucket bucket] [--database-location loc | --existing-database id] [--client-member member] [--adopt-data]',
-  synth:
-    'faaskeeper synth gcp --project id --region region [--deployment name] [--user-store gcs|datastore] [--out dir] [--state-bucket bucket]',
-  destroy:
-    'faaskeeper destroy gcp --project id --region region [--deployment name] [--out dir] [--terraform path] [--delete-data]',
-} as const;
-
-/** `faaskeeper deploy gcp --help`. */
-export function gcpDeployHelp(): string[] {
-  return [
-    `Usage: ${GCP_DEPLOY_USAGE.deploy}`,
-    `       ${GCP_DEPLOY_USAGE.synth}`,
-    `       ${GCP_DEPLOY_USAGE.destroy}`,
-    '',
-    '  synth    writes the Terraform configuration (main.tf.json: a Datastore-mode database, a private',
-    '           Cloud Storage bucket for the user store, Pub/Sub topics with dead-letter topics,',
-    '           ordered push subscriptions with OIDC, the writer/distributor/heartbeat Cloud Functions,',
-    '           a Cloud Scheduler job, one service account per function and least-privilege IAM) and',
-    '           the zipped function sources.',
-    '           Offline; no credentials, no terraform needed.',
-    '  deploy   synth, then terraform init and terraform apply (terraform on PATH; credentials: gcloud',
-    '           auth application-default login); writes the client configuration to',
-    '           .faaskeeper/<deployment>.gcp.json.',
-    '  destroy  terraform destroy. The data (bucket and database) is kept unless --delete-data.',
-    '',
-    '  --project id             the Google Cloud project (default: GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT)',
-    '  --region region          functions, buckets, scheduler and database (default: GOOGLE_CLOUD_REGION)',
-    '  --deployment name        1-20 lower-case letters, digits or "-" (default "default")',
-    '  --user-store kind        where node records live: gcs (default; a private bucket) or datastore',
-    '                           (the deployment database, no bucket; cheaper per write, dearer per read)',
-    '  --out dir                the Terraform directory; it keeps the local state, keep it',
-    '                           (default .faaskeeper/terraform/<deployment>)',
-    '  --state-bucket bucket    keep the Terraform state in this (existing) Cloud Storage bucket instead',
-    '  --database-location loc  location of the Datastore database when the region has none (e.g. nam5, eur3)',
-    '  --existing-database id   use this Datastore-mode database instead of creating fk-<deployment>',
-    '  --client-member member   may impersonate the client service account (e.g. user:me@example.com)',
-    '  --adopt-data             deploy onto the data an earlier destroy kept (Terraform imports it)',
-    '  --terraform path         the terraform executable (default: terraform on PATH)',
-    '  --delete-data            destroy: delete the bucket (with its objects) and the database too',
-  ];
-}
-
-const OPTIONS = {
-  project: { type: 'string' },
-  region: { type: 'string' },
-  deployment: { type: 'string' },
-  out: { type: 'string' },
-  terraform: { type: 'string' },
-  'state-bucket': { type: 'string' },
-  'database-location': { type: 'string' },
-  'existing-database': { type: 'string' },
-  'client-member': { type: 'string', multiple: true },
-  'config-dir': { type: 'string' },
-  'delete-data': { type: 'boolean' },
-  'adopt-data': { type: 'boolean' },
-  'user-store': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Command = 'deploy' | 'synth' | 'destroy';
-
-/** Options only some commands take. */
-const ONLY: Partial<Record<keyof typeof OPTIONS, readonly Command[]>> = {
-  terraform: ['deploy', 'destroy'],
-  'delete-data': ['destroy'],
-  'adopt-data': ['deploy'],
-  'client-member': ['deploy', 'synth'],
-  'config-dir': ['deploy'],
-  'database-location': ['deploy', 'synth'],
-  'existing-database': ['deploy', 'synth'],
-  // destroy reads the user store from the Terraform state.
-  'user-store': ['deploy', 'synth'],
-};
-
-/**
- * Whether a `deploy`/`synth`/`destroy` invocation names the gcp provider (its first positional
- * argument, wherever it stands among the options).
- */
-export function namesGcp(args: readonly string[]): boolean {
-  try {
-    const { positionals } = parseArgs({
-      args: [...args],
-      options: OPTIONS,
-      allowPositionals: true,
-      strict: false,
-    });
-    return positionals[0] === 'gcp';
-  } catch {
-    return false;
-  }
-}
-
-interface GcpArgs {
-  project: string;
-  region: string;
+/** The options of `faaskeeper <verb> gcp`, as the CLI's declaration parses them. */
+export interface GcpDeployFlags {
+  project?: string;
+  region?: string;
   deployment: string;
-  userStore?: string;
+  userStore?: 'gcs' | 'datastore';
   out?: string;
   terraform?: string;
   stateBucket?: string;
   databaseLocation?: string;
   existingDatabase?: string;
-  clientMembers: string[];
+  clientMember?: string[];
   configDir?: string;
-  deleteData: boolean;
-  adoptData: boolean;
+  deleteData?: boolean;
+  adoptData?: boolean;
 }
 
-function parse(command: Command, args: readonly string[], env: NodeJS.ProcessEnv): GcpArgs | 'help' | string {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    return (error as Error).message;
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) return 'help';
-  if (positionals.length !== 1 || positionals[0] !== 'gcp')
-    return `${command} gcp takes no other arguments (got '${positionals.join(' ')}')`;
-  for (const [option, commands] of Object.entries(ONLY))
-    if (values[option as keyof typeof values] !== undefined && !commands.includes(command))
-      return `--${option} belongs to ${commands.join(' and ')}`;
-  if (values['database-location'] !== undefined && values['existing-database'] !== undefined)
-    return '--database-location and --existing-database exclude each other';
-  const userStore = values['user-store'];
-  if (userStore !== undefined && userStore !== 'gcs' && userStore !== 'datastore')
-    return `--user-store must be gcs or datastore (got '${userStore}')`;
-  const project = values.project ?? env.GOOGLE_CLOUD_PROJECT ?? env.CLOUDSDK_CORE_PROJECT;
-  if (project === undefined || project === '')
-    return `${command} gcp needs a project: --project, GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT`;
-  const region = values.region ?? env.GOOGLE_CLOUD_REGION;
-  if (region === undefined || region === '')
-    return `${command} gcp needs a region: --region or GOOGLE_CLOUD_REGION`;
-  const optional = <K extends string, V>(key: K, value: V | undefined) =>
-    (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-  return {
-    project,
-    region,
-    deployment: values.deployment ?? 'default',
-    ...optional('userStore', userStore),
-    ...optional('out', values.out),
-    ...optional('terraform', values.terraform),
-    ...optional('stateBucket', values['state-bucket']),
-    ...optional('databaseLocation', values['database-location']),
-    ...optional('existingDatabase', values['existing-database']),
-    ...optional('configDir', values['config-dir']),
-    clientMembers: values['client-member'] ?? [],
-    deleteData: values['delete-data'] === true,
-    adoptData: values['adopt-data'] === true,
-  };
+const ALL: readonly DeployVerb[] = ['deploy', 'synth', 'destroy'];
+
+/** Which verbs take which option: one declaration, from which usage, help and unknown-option errors come. */
+const GCP_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
+  {
+    verbs: ALL,
+    option: () =>
+      new Option(
+        '--project <id>',
+        'the Google Cloud project (default: GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT)',
+      ),
+  },
+  {
+    verbs: ALL,
+    option: () =>
+      new Option(
+        '--region <region>',
+        'functions, buckets, scheduler and database (default: GOOGLE_CLOUD_REGION)',
+      ),
+  },
+  {
+    verbs: ALL,
+    option: () =>
+      new Option('--deployment <name>', '1-20 lower-case letters, digits or "-"').default('default'),
+  },
+  {
+    // destroy reads the user store from the Terraform state.
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      new Option(
+        '--user-store <kind>',
+        'where node records live: gcs (default; a private bucket) or datastore (the deployment database, no bucket; cheaper per write, dearer per read)',
+      ).choices(['gcs', 'datastore']),
+  },
+  {
+    verbs: ALL,
+    option: () =>
+      new Option(
+        '--out <dir>',
+        'the Terraform directory; it keeps the local state, keep it (default .faaskeeper/terraform/<deployment>)',
+      ),
+  },
+  {
+    verbs: ALL,
+    option: () =>
+      new Option(
+        '--state-bucket <bucket>',
+        'keep the Terraform state in this (existing) Cloud Storage bucket instead',
+      ),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      new Option(
+        '--database-location <loc>',
+        'location of the Datastore database when the region has none (e.g. nam5, eur3)',
+      ).conflicts('existingDatabase'),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      new Option(
+        '--existing-database <id>',
+        'use this Datastore-mode database instead of creating fk-<deployment>',
+      ),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      new Option(
+        '--client-member <member>',
+        'may impersonate the client service account (e.g. user:me@example.com); repeatable',
+      ).argParser((member: string, earlier: string[] | undefined) => [...(earlier ?? []), member]),
+  },
+  {
+    verbs: ['deploy'],
+    option: () =>
+      new Option('--config-dir <dir>', 'where the client configuration goes (default .faaskeeper)'),
+  },
+  {
+    verbs: ['deploy'],
+    option: () =>
+      new Option('--adopt-data', 'deploy onto the data an earlier destroy kept (Terraform imports it)'),
+  },
+  {
+    verbs: ['deploy', 'destroy'],
+    option: () => new Option('--terraform <path>', 'the terraform executable (default: terraform on PATH)'),
+  },
+  {
+    verbs: ['destroy'],
+    option: () => new Option('--delete-data', 'delete the bucket (with its objects) and the database too'),
+  },
+];
+
+const GCP_DESCRIPTIONS: Record<DeployVerb, { summary: string; description: string }> = {
+  synth: {
+    summary: 'write the Terraform configuration and function sources (offline)',
+    description:
+      'Writes the Terraform configuration (main.tf.json: a Datastore-mode database, a private Cloud Storage bucket for the user store, Pub/Sub topics with dead-letter topics, ordered push subscriptions with OIDC, the writer/distributor/heartbeat Cloud Functions, a Cloud Scheduler job, one service account per function and least-privilege IAM) and the zipped function sources. Offline; no credentials, no terraform needed.',
+  },
+  deploy: {
+    summary: 'deploy to Google Cloud with Terraform; writes the client configuration',
+    description:
+      'Synth, then terraform init and terraform apply (terraform on PATH; credentials: gcloud auth application-default login); writes the client configuration to .faaskeeper/<deployment>.gcp.json.',
+  },
+  destroy: {
+    summary: 'terraform destroy (the data is kept unless --delete-data)',
+    description: 'terraform destroy. The data (bucket and database) is kept unless --delete-data.',
+  },
+};
+
+/** Declares `faaskeeper <verb> gcp` (its options parse to {@link GcpDeployFlags}) under the verb's command. */
+export function declareGcpCommand(parent: Command, verb: DeployVerb): Command {
+  const command = parent
+    .command('gcp')
+    .summary(GCP_DESCRIPTIONS[verb].summary)
+    .description(GCP_DESCRIPTIONS[verb].description);
+  for (const { verbs, option } of GCP_OPTIONS) if (verbs.includes(verb)) command.addOption(option());
+  return command;
 }
 
 /** What the GCP commands run with; tests inject a command runner instead of terraform. */
@@ -172,25 +156,35 @@ export interface GcpDeployDependencies {
 }
 
 /**
- * `faaskeeper synth gcp`, `faaskeeper deploy gcp` and `faaskeeper destroy gcp`. Resolves the exit
- * code: 0 done, 1 failed (no terraform, a Terraform error), 2 usage error.
+ * `faaskeeper synth gcp`, `faaskeeper deploy gcp` and `faaskeeper destroy gcp` with their parsed
+ * options. Resolves the exit code: 0 done, 1 failed (no terraform, a Terraform error), 2 usage error.
+ * @throws UsageError when no project or region is given or set in the environment (the CLI adds
+ * the usage line).
  */
-export async function runGcpDeployCommand(
-  command: Command,
-  args: readonly string[],
+export async function runGcpDeploy(
+  command: DeployVerb,
+  flags: GcpDeployFlags,
   streams: CliStreams,
   dependencies: GcpDeployDependencies = {},
 ): Promise<ExitCode> {
   const print = (...lines: string[]) => streams.output.write(`${lines.join('\n')}\n`);
-  const parsed = parse(command, args, dependencies.env ?? process.env);
-  if (parsed === 'help') {
-    print(...gcpDeployHelp());
-    return ExitCode.OK;
-  }
-  if (typeof parsed === 'string') {
-    streams.errorOutput.write(`Error: ${parsed}\nUsage: ${GCP_DEPLOY_USAGE[command]}\n`);
-    return ExitCode.USAGE;
-  }
+  const env = dependencies.env ?? process.env;
+  const project = flags.project ?? env.GOOGLE_CLOUD_PROJECT ?? env.CLOUDSDK_CORE_PROJECT;
+  if (project === undefined || project === '')
+    throw new UsageError(
+      `${command} gcp needs a project: --project, GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT`,
+    );
+  const region = flags.region ?? env.GOOGLE_CLOUD_REGION;
+  if (region === undefined || region === '')
+    throw new UsageError(`${command} gcp needs a region: --region or GOOGLE_CLOUD_REGION`);
+  const parsed = {
+    ...flags,
+    project,
+    region,
+    clientMembers: flags.clientMember ?? [],
+    deleteData: flags.deleteData === true,
+    adoptData: flags.adoptData === true,
+  };
   // Loaded on demand: the GCP provider is an optional peer dependency of the CLI.
   const gcp = await importForCommand(
     () => import('@faaskeeper/gcp/deploy'),
@@ -207,7 +201,7 @@ export async function runGcpDeployCommand(
     deployment: parsed.deployment,
     project: parsed.project,
     region: parsed.region,
-    ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore as 'gcs' | 'datastore' }),
+    ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore }),
     ...(parsed.out === undefined ? {} : { outDir: parsed.out }),
     ...(parsed.stateBucket === undefined ? {} : { stateBucket: parsed.stateBucket }),
     ...(parsed.existingDatabase !== undefined

@@ -3,7 +3,7 @@
  * exported so that other tools (and tests) can drive the shell without a terminal.
  * @packageDocumentation
  */
-export { DEPLOY_USAGE, deployHelp, runDeployCommand } from './aws-deploy.js';
+export { type AwsDeployFlags, type DeployVerb, declareAwsCommand, runAwsDeploy } from './aws-deploy.js';
 export { type DemoOptions, runDemo } from './demo.js';
 export {
   ConfigError,
@@ -13,15 +13,21 @@ export {
   PROVIDERS,
   readConfig,
 } from './deployment.js';
-export { DEV_USAGE, type DevOptions, devHelp, runDev, runDevCommand } from './dev.js';
+export { type DevFlags, type DevOptions, declareDevCommand, runDev, runDevCommand } from './dev.js';
 export {
-  GATEWAY_USAGE,
-  gatewayHelp,
+  declareGatewayCommand,
+  type GatewayFlags,
   type RunGatewayOptions,
   runGateway,
   runGatewayCommand,
 } from './gateway.js';
-export { type CliStreams, cliHelp, main } from './main.js';
+export {
+  declareGcpCommand,
+  type GcpDeployDependencies,
+  type GcpDeployFlags,
+  runGcpDeploy,
+} from './gcp-deploy.js';
+export { type Cli, type CliDependencies, type CliStreams, commandsOf, createCli, main } from './main.js';
 export {
   COMMAND_NAMES,
   ExitCode,

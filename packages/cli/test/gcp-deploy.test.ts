@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp/deploy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GcpDeployDependencies, namesGcp, runGcpDeployCommand } from '../src/gcp-deploy.js';
+import type { GcpDeployDependencies } from '../src/gcp-deploy.js';
 import { ExitCode, main } from '../src/index.js';
 import { memoryStreams } from './helpers.js';
 
@@ -62,7 +62,7 @@ async function gcp(
   dependencies: GcpDeployDependencies = {},
 ) {
   const io = memoryStreams();
-  const code = await runGcpDeployCommand(command, ['gcp', ...args], io.streams, { env: {}, ...dependencies });
+  const code = await main([command, 'gcp', ...args], io.streams, { gcp: { env: {}, ...dependencies } });
   return { code, stdout: io.stdout(), stderr: io.stderr() };
 }
 
@@ -317,15 +317,23 @@ describe('argument handling', () => {
         /needs a project: --project, GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT/,
       ],
       ['synth', ['--project', 'p'], /needs a region: --region or GOOGLE_CLOUD_REGION/],
-      ['deploy', [...target, 'extra'], /takes no other arguments/],
-      ['deploy', [...target, '--delete-data'], /--delete-data belongs to destroy/],
-      ['destroy', [...target, '--adopt-data'], /--adopt-data belongs to deploy/],
-      ['synth', [...target, '--terraform', 'x'], /--terraform belongs to deploy and destroy/],
-      ['synth', [...target, '--database-location', 'eur3', '--existing-database', 'd'], /exclude each other/],
-      ['deploy', [...target, '--frob'], /Unknown option '--frob'/],
-      ['deploy', [...target, '--user-store', 's3'], /--user-store must be gcs or datastore \(got 's3'\)/],
+      ['deploy', [...target, 'extra'], /too many arguments for 'gcp'/],
+      ['deploy', [...target, '--delete-data'], /unknown option '--delete-data'/],
+      ['destroy', [...target, '--adopt-data'], /unknown option '--adopt-data'/],
+      ['synth', [...target, '--terraform', 'x'], /unknown option '--terraform'/],
+      [
+        'synth',
+        [...target, '--database-location', 'eur3', '--existing-database', 'd'],
+        /'--database-location <loc>' cannot be used with option '--existing-database <id>'/,
+      ],
+      ['deploy', [...target, '--frob'], /unknown option '--frob'/],
+      [
+        'deploy',
+        [...target, '--user-store', 's3'],
+        /argument 's3' is invalid\. Allowed choices are gcs, datastore/,
+      ],
       ['synth', [...target, '--user-store'], /argument missing/],
-      ['destroy', [...target, '--user-store', 'datastore'], /--user-store belongs to deploy and synth/],
+      ['destroy', [...target, '--user-store', 'datastore'], /unknown option '--user-store'/],
     ];
     for (const [command, args, message] of cases) {
       const r = await gcp(command, args);
@@ -341,12 +349,20 @@ describe('argument handling', () => {
     expect(r.stderr).toMatch(/deployment name 'Not_Valid' must be 1-20 lower-case letters/);
   });
 
-  it('recognises the gcp provider wherever it stands among the options', () => {
-    expect(namesGcp(['gcp', '--project', 'p'])).toBe(true);
-    expect(namesGcp(['--project', 'p', '--deployment', 'gcp', 'gcp'])).toBe(true);
-    expect(namesGcp(['--deployment', 'gcp', 'aws'])).toBe(false);
-    expect(namesGcp(['aws'])).toBe(false);
-    expect(namesGcp([])).toBe(false);
+  it('recognises the provider wherever it stands among the options', async () => {
+    const usageOf = async (args: string[]) => {
+      const io = memoryStreams();
+      expect(await main([...args, '--help'], io.streams), args.join(' ')).toBe(ExitCode.OK);
+      return io.stdout().split('\n')[0];
+    };
+    expect(await usageOf(['deploy', 'gcp', '--project', 'p'])).toMatch(/^Usage: faaskeeper deploy gcp /);
+    expect(await usageOf(['synth', '--project', 'p', '--deployment', 'gcp', 'gcp'])).toMatch(
+      /^Usage: faaskeeper synth gcp /,
+    );
+    expect(await usageOf(['destroy', '--deployment', 'gcp', 'aws'])).toMatch(
+      /^Usage: faaskeeper destroy aws /,
+    );
+    expect(await usageOf(['deploy', '--deployment=gcp', 'aws'])).toMatch(/^Usage: faaskeeper deploy aws /);
   });
 });
 
@@ -360,12 +376,12 @@ describe('main() dispatch', () => {
   it('sends deploy, synth and destroy gcp to the GCP commands, and lists them in help', async () => {
     const help = await cli(['deploy', 'gcp', '--help']);
     expect(help.code).toBe(ExitCode.OK);
-    expect(help.stdout).toMatch(/^Usage: faaskeeper deploy gcp --project id --region region/);
+    expect(help.stdout).toMatch(/^Usage: faaskeeper deploy gcp \[--project id\] \[--region region\]/);
     expect((await cli(['help', 'deploy'])).stdout).toMatch(
-      /faaskeeper deploy aws[\s\S]*faaskeeper deploy gcp/,
+      /deploy aws \[options\][\s\S]*deploy gcp \[options\]/,
     );
-    expect((await cli(['help', 'destroy', 'gcp'])).stdout).toMatch(/^Usage: faaskeeper deploy gcp/);
-    expect((await cli(['help'])).stdout).toContain('faaskeeper synth gcp');
+    expect((await cli(['help', 'destroy', 'gcp'])).stdout).toMatch(/^Usage: faaskeeper destroy gcp/);
+    expect((await cli(['help'])).stdout).toContain('  synth gcp [options]');
     const saved = { project: process.env.GOOGLE_CLOUD_PROJECT, sdk: process.env.CLOUDSDK_CORE_PROJECT };
     delete process.env.GOOGLE_CLOUD_PROJECT;
     delete process.env.CLOUDSDK_CORE_PROJECT;
@@ -380,9 +396,9 @@ describe('main() dispatch', () => {
     const badStore = await cli(['synth', 'gcp', ...target, '--user-store', 'bigtable']);
     expect(badStore.code).toBe(ExitCode.USAGE);
     expect(badStore.stderr).toMatch(
-      /^Error: --user-store must be gcs or datastore \(got 'bigtable'\)\nUsage: /,
+      /^Error: option '--user-store <kind>' argument 'bigtable' is invalid\. Allowed choices are gcs, datastore\.\nUsage: /,
     );
-    expect(help.stdout).toContain('--user-store kind');
+    expect(help.stdout).toContain('--user-store <kind>');
     // AWS stays where it was.
     expect((await cli(['deploy', '--help'])).stdout).toMatch(/^Usage: faaskeeper deploy aws/);
   });

@@ -63,7 +63,7 @@ describe('faaskeeper (top level)', () => {
   it('help lists shell and demo and the exit codes', async () => {
     const r = await cli(['help']);
     expect(r.code).toBe(ExitCode.OK);
-    expect(r.stdout).toContain('  shell [-c "cmd; cmd"] [--config file]');
+    expect(r.stdout).toContain('  shell [options]');
     expect(r.stdout).toContain('  demo ');
     expect(r.stdout).toContain('Exit codes: 0 success, 1 a command failed, 2 usage error.');
     expect((await cli(['help', 'shell'])).stdout).toMatch(/^Usage: faaskeeper shell/);
