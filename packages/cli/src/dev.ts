@@ -181,6 +181,7 @@ export async function runDev(options: DevOptions): Promise<ExitCode> {
     options.out(`Stopped (PIDs ${pids.join(', ')}).`);
     return ExitCode.OK;
   } catch (error) {
+    // The error that stopped the start is what the user needs; a failing clean-up must not replace it.
     await deployment.close().catch(() => {});
     options.err(`Error: ${(error as Error).message}`);
     return ExitCode.FAILED;

@@ -56,6 +56,9 @@ const VERSION = '3.9.0-faaskeeper-gateway-0.1.0, built on 1970-01-01 00:00 UTC';
  * Starts a ZooKeeper protocol gateway: a TCP server speaking ZooKeeper's client protocol (3.4 to
  * 3.9 clients), each ZooKeeper session one FaaSKeeper session of `deployment`.
  */
+/** How long the node count of the four-letter words is reused before the tree is walked again. */
+const NODE_COUNT_TTL_MS = 60_000;
+
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const log: GatewayLog = options.log ?? stderrLog;
   const owned = options.deployment === undefined ? createEmbeddedService() : undefined;
@@ -68,6 +71,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const sessions = new SessionTable(deployment, sessionSecret(options.secret, log), { min, max }, log);
   const connections = new Set<Connection>();
   let admin: Promise<FaaSKeeperClient> | undefined;
+  // The node count of srvr/stat/mntr walks the tree (a read per node, billed on a cloud store), so a
+  // monitor polling mntr costs at most one walk per NODE_COUNT_TTL_MS.
+  let counted: { at: number; count: Promise<number> } | undefined;
   let port = 0;
   const facts = (): ServerFacts => {
     const all = sessions.all();
@@ -85,10 +91,18 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sent: ctx.stats.sent,
       outstanding: [...connections].reduce((n, c) => n + c.queued, 0),
       zxid: all.reduce((z, s) => Math.max(z, s.client.lastZxid), 0),
-      nodeCount: async () => {
-        // A session of the gateway's own, opened on first use, counts the nodes (root included).
-        admin ??= deployment.connect({ sessionTimeoutMs: max });
-        return 1 + (await countDescendants(await admin, '/'));
+      nodeCount: () => {
+        if (counted === undefined || Date.now() - counted.at > NODE_COUNT_TTL_MS) {
+          // A session of the gateway's own, opened on first use, counts the nodes (root included).
+          admin ??= deployment.connect({ sessionTimeoutMs: max });
+          const count = admin.then(async (c) => 1 + (await countDescendants(c, '/')));
+          counted = { at: Date.now(), count };
+          // A failed walk is answered to the four-letter word that asked, and not kept for the next.
+          count.catch(() => {
+            if (counted?.count === count) counted = undefined;
+          });
+        }
+        return counted.count;
       },
       watchCount: all.reduce((n, s) => n + s.watches.size, 0),
       ephemeralsCount: all.reduce((n, s) => n + s.ephemerals.size, 0),
@@ -156,6 +170,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         await sessions.closeAll('the gateway is shutting down');
         for (const c of [...connections]) c.close('the gateway is shutting down');
         for (const s of sockets) s.destroy();
+        // A failed open of the admin session was the answer to the four-letter word that asked for it.
         if (admin !== undefined) await (await admin.catch(() => undefined))?.close();
         await stopped;
         await owned?.close();

@@ -122,6 +122,7 @@ export class RequestPipeline {
       this.pending.set(seq, { settle, reject, deadline, sent: false });
     });
     this.armSweeper(this.ctx.opTimeoutMs);
+    // The FIFO hold only waits for the request to end; its failure goes to the caller of request().
     this.ctx.order.issued(
       seq,
       promise.catch(() => undefined),
