@@ -19,6 +19,7 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  readNodeRecord,
   TransientError,
   type UserStore,
 } from '@faaskeeper/core';
@@ -110,9 +111,9 @@ export class DynamoDbUserStore implements UserStore {
       const item = await this.getItem(path);
       if (item === undefined) return undefined;
       const key = item.s3?.S;
-      if (key === undefined) return decodeValue(item) as NodeRecord;
+      if (key === undefined) return readNodeRecord(decodeValue(item));
       const text = await this.loadObject(key);
-      if (text !== undefined) return decodeMessage<NodeRecord>(text);
+      if (text !== undefined) return readNodeRecord(decodeMessage(text));
       // Replaced (and its object deleted) between the two reads: read the item again.
     }
     throw new TransientError(`record of ${path} kept changing while being read`);

@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { decodeMessage } from './codec.js';
-import { type WriteRequest, WriteRequestSchema } from './messages.js';
+import { type NodeRecord, NodeRecordSchema, type WriteRequest, WriteRequestSchema } from './messages.js';
 
 /** The outcome of {@link checkRequest}: the request, or why it is refused and whom to tell. */
 export type Checked =
@@ -25,6 +25,11 @@ function where(issue: v.BaseIssue<unknown>): string {
     at += typeof key === 'number' ? `[${key}]` : `${at === '' ? '' : '.'}${String(key)}`;
   }
   return at;
+}
+
+/** An issue's message and, when it is inside the message, where. */
+function located(issue: v.BaseIssue<unknown>): string {
+  return issue.path === undefined ? issue.message : `${issue.message} (at ${where(issue)})`;
 }
 
 /**
@@ -75,6 +80,15 @@ export function decodeChecked<S extends v.GenericSchema>(
   }
   const result = v.safeParse(schema, raw, FIRST_ONLY);
   if (result.success) return { ok: true, value: result.output };
-  const issue = result.issues[0];
-  return { ok: false, problem: `${issue.message}${issue.path === undefined ? '' : ` (at ${where(issue)})`}` };
+  return { ok: false, problem: located(result.issues[0]) };
+}
+
+/**
+ * A decoded user-store record, checked against {@link NodeRecordSchema} before a reader trusts it.
+ * @throws SyntaxError naming the bad field (a store adapter reports it as its own error).
+ */
+export function readNodeRecord(raw: unknown): NodeRecord {
+  const result = v.safeParse(NodeRecordSchema, raw, FIRST_ONLY);
+  if (result.success) return result.output;
+  throw new SyntaxError(`not a node record: ${located(result.issues[0])}`);
 }
