@@ -46,7 +46,7 @@ type Entries = v.ObjectEntries;
  * An object schema whose missing-field message is the field's own (its schema run on `undefined`),
  * so "request needs an id" reads the same whether the id is absent or malformed.
  */
-function record<const E extends Entries>(entries: E, notObject: string) {
+function record<const E extends Entries>(entries: E, notObject = 'must be an object') {
   return v.object(entries, (issue) => {
     const key = issue.path?.[0]?.origin === 'key' ? issue.path[0].key : undefined;
     if (typeof key !== 'string') return notObject;
@@ -172,10 +172,10 @@ const MAX_MULTI_OPS = 1000;
 export const MultiOpRequestSchema = v.variant(
   'op',
   [
-    v.pipe(v.object({ op: v.literal('create'), ...createFields }), createRules(), nullDataRule()),
-    v.object({ op: v.literal('delete'), path, nullData: noNullData, version }),
-    v.pipe(v.object({ op: v.literal('setData'), ...setDataFields }), nullDataRule()),
-    v.object({ op: v.literal('check'), path, nullData: noNullData, version }),
+    v.pipe(record({ op: v.literal('create'), ...createFields }), createRules(), nullDataRule()),
+    record({ op: v.literal('delete'), path, nullData: noNullData, version }),
+    v.pipe(record({ op: v.literal('setData'), ...setDataFields }), nullDataRule()),
+    record({ op: v.literal('check'), path, nullData: noNullData, version }),
   ],
   (issue) =>
     issue.expected === 'Object' ? 'multi op must be an object' : `unknown multi op ${show(issue.input)}`,
@@ -187,7 +187,7 @@ export type MultiOpRequest = v.InferOutput<typeof MultiOpRequestSchema>;
 export const RequestOpSchema = v.variant(
   'type',
   [
-    v.object({
+    record({
       type: v.literal('openSession'),
       timeoutMs: v.pipe(
         v.number('timeoutMs must be a positive integer'),
@@ -196,12 +196,12 @@ export const RequestOpSchema = v.variant(
       ),
       nullData: noNullData,
     }),
-    v.object({ type: v.literal('closeSession'), nullData: noNullData }),
-    v.object({ type: v.literal('ping'), nullData: noNullData }),
-    v.pipe(v.object({ type: v.literal('create'), ...createFields }), createRules(), nullDataRule()),
-    v.object({ type: v.literal('delete'), nullData: noNullData, path, version }),
-    v.pipe(v.object({ type: v.literal('setData'), ...setDataFields }), nullDataRule()),
-    v.object({
+    record({ type: v.literal('closeSession'), nullData: noNullData }),
+    record({ type: v.literal('ping'), nullData: noNullData }),
+    v.pipe(record({ type: v.literal('create'), ...createFields }), createRules(), nullDataRule()),
+    record({ type: v.literal('delete'), nullData: noNullData, path, version }),
+    v.pipe(record({ type: v.literal('setData'), ...setDataFields }), nullDataRule()),
+    record({
       type: v.literal('multi'),
       nullData: noNullData,
       ops: v.pipe(
@@ -211,22 +211,22 @@ export const RequestOpSchema = v.variant(
         v.array(MultiOpRequestSchema),
       ),
     }),
-    v.object({ type: v.literal('sync'), nullData: noNullData, path }),
-    v.object({ type: v.literal('watchedRead'), nullData: noNullData, path, watch: readWatchKind }),
-    v.object({ type: v.literal('addWatch'), nullData: noNullData, path, mode: persistentWatchMode }),
-    v.object({
+    record({ type: v.literal('sync'), nullData: noNullData, path }),
+    record({ type: v.literal('watchedRead'), nullData: noNullData, path, watch: readWatchKind }),
+    record({ type: v.literal('addWatch'), nullData: noNullData, path, mode: persistentWatchMode }),
+    record({
       type: v.literal('removeWatches'),
       nullData: noNullData,
       path,
       classes: v.array(watchClass, 'bad watch classes'),
     }),
     // Sent by the heartbeat, never by a client (session 0).
-    v.object({
+    record({
       type: v.literal('expireSession'),
       nullData: noNullData,
       target: int('target must be a session id'),
     }),
-    v.object({
+    record({
       type: v.literal('expireTtl'),
       nullData: noNullData,
       path,
@@ -323,48 +323,48 @@ export type NodeRecord = v.InferOutput<typeof NodeRecordSchema>;
 
 /** Result of one successful op of a multi. */
 const opResult = v.variant('op', [
-  v.object({ op: v.literal('create'), path: anyPath }),
-  v.object({ op: v.literal('delete') }),
-  v.object({ op: v.literal('setData'), stat }),
-  v.object({ op: v.literal('check') }),
+  record({ op: v.literal('create'), path: anyPath }),
+  record({ op: v.literal('delete') }),
+  record({ op: v.literal('setData'), stat }),
+  record({ op: v.literal('check') }),
 ]);
 /** Result of one successful op of a multi. */
 export type OpResult = v.InferOutput<typeof opResult>;
 
 /** What a successful request returns to its client. */
 const replyResult = v.variant('type', [
-  v.object({ type: v.literal('create'), path: anyPath, stat }),
-  v.object({ type: v.literal('setData'), stat }),
-  v.object({ type: v.literal('delete') }),
-  v.object({ type: v.literal('multi'), results: v.array(opResult) }),
-  v.object({ type: v.literal('sync') }),
-  v.object({ type: v.literal('session'), timeoutMs: v.number() }),
-  v.object({ type: v.literal('ping') }),
-  v.object({ type: v.literal('closeSession') }),
-  v.object({ type: v.literal('addWatch') }),
-  v.object({ type: v.literal('removeWatches') }),
-  v.object({ type: v.literal('read'), record: v.nullable(NodeRecordSchema) }),
+  record({ type: v.literal('create'), path: anyPath, stat }),
+  record({ type: v.literal('setData'), stat }),
+  record({ type: v.literal('delete') }),
+  record({ type: v.literal('multi'), results: v.array(opResult) }),
+  record({ type: v.literal('sync') }),
+  record({ type: v.literal('session'), timeoutMs: v.number() }),
+  record({ type: v.literal('ping') }),
+  record({ type: v.literal('closeSession') }),
+  record({ type: v.literal('addWatch') }),
+  record({ type: v.literal('removeWatches') }),
+  record({ type: v.literal('read'), record: v.nullable(NodeRecordSchema) }),
 ]);
 /** What a successful request returns to its client. */
 export type ReplyResult = v.InferOutput<typeof replyResult>;
 
-const replyError = v.object({
+const replyError = record({
   code: errorCode,
   message: v.string(),
   path: v.exactOptional(v.string()),
-  results: v.exactOptional(v.array(v.object({ code: errorCode }))),
+  results: v.exactOptional(v.array(record({ code: errorCode }))),
 });
 /** Why a request failed: ZooKeeper's code, a message, and a failed multi's per-op results. */
 export type ReplyError = v.InferOutput<typeof replyError>;
 
 const requesterFields = { session: sessionId, seq: natural('seq must be an integer ≥ 0') };
-const requester = v.object(requesterFields);
+const requester = record(requesterFields);
 /** Where a reply goes. */
 export type Requester = v.InferOutput<typeof requester>;
 
 /** A change of one node record that the distributor applies to the user store. */
 const nodeWrite = v.variant('put', [
-  v.object({
+  record({
     path: anyPath,
     put: v.literal(true),
     stat,
@@ -374,12 +374,12 @@ const nodeWrite = v.variant('put', [
     /** The new data is null ({@link NullDataFlag}); only beside `data`, never on its own. */
     nullData: v.exactOptional(v.literal(true)),
   }),
-  v.object({ path: anyPath, put: v.literal(false) }),
+  record({ path: anyPath, put: v.literal(false) }),
 ]);
 /** A change of one node record that the distributor applies to the user store. */
 export type NodeWrite = v.InferOutput<typeof nodeWrite>;
 
-const watchNotification = v.object({
+const watchNotification = record({
   session: sessionId,
   type: watchEventType,
   path: anyPath,
@@ -395,23 +395,23 @@ const sessionEnd = v.picklist(['EXPIRED', 'CLOSED'], 'bad session state');
 const distributorItem = v.variant(
   'type',
   [
-    v.object({
+    record({
       type: v.literal('txn'),
       zxid,
       writes: v.array(nodeWrite),
       events: v.array(watchNotification),
-      reply: v.exactOptional(v.object({ ...requesterFields, result: replyResult })),
+      reply: v.exactOptional(record({ ...requesterFields, result: replyResult })),
       /** Sessions the txn closed; each is told (EXPIRED or CLOSED) on its channel. */
-      closed: v.exactOptional(v.array(v.object({ session: sessionId, state: sessionEnd }))),
+      closed: v.exactOptional(v.array(record({ session: sessionId, state: sessionEnd }))),
     }),
-    v.object({
+    record({
       type: v.literal('reply'),
       zxid,
       to: requester,
       result: v.exactOptional(replyResult),
       error: v.exactOptional(replyError),
     }),
-    v.object({ type: v.literal('read'), zxid, to: requester, path: anyPath }),
+    record({ type: v.literal('read'), zxid, to: requester, path: anyPath }),
   ],
   (issue) =>
     issue.expected === 'Object'
@@ -444,18 +444,18 @@ export type DistributorBatch = v.InferOutput<typeof DistributorBatchSchema>;
 const channelBody = v.variant(
   'type',
   [
-    v.object({
+    record({
       type: v.literal('reply'),
       seq: natural('seq must be an integer ≥ 0'),
       result: v.exactOptional(replyResult),
       error: v.exactOptional(replyError),
     }),
-    v.object({
+    record({
       type: v.literal('event'),
-      event: v.object({ type: watchEventType, path: anyPath }),
+      event: record({ type: watchEventType, path: anyPath }),
       classes: v.array(watchClass),
     }),
-    v.object({ type: v.literal('session'), state: sessionEnd }),
+    record({ type: v.literal('session'), state: sessionEnd }),
   ],
   (issue) =>
     issue.expected === 'Object' ? 'body must be an object' : `unknown channel message ${show(issue.input)}`,

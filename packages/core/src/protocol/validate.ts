@@ -48,6 +48,8 @@ const isSafeId = (x: unknown): x is number => typeof x === 'number' && Number.is
  * names the sender when the message holds a client's session and seq, so it can be answered.
  */
 export function checkRequest(raw: unknown): Checked {
+  // An array passes valibot's object check; it is no more a request than a number is.
+  if (Array.isArray(raw)) return { ok: false, problem: 'request must be an object' };
   let result: v.SafeParseResult<typeof WriteRequestSchema>;
   try {
     result = v.safeParse(WriteRequestSchema, raw, FIRST_ONLY);

@@ -40,6 +40,20 @@ describe('checkRequest on the WriteRequest schema', () => {
     expect(checked).toEqual({ ok: true, request: ok });
   });
 
+  it('refuses what is not a request object, arrays included, with no one to answer', () => {
+    for (const raw of [null, 42, 'ping', [], [ok]])
+      expect(checkRequest(raw)).toEqual({ ok: false, problem: 'request must be an object' });
+  });
+
+  it("names a missing field of an op with the field's own message", () => {
+    expect(checkRequest({ ...ok, op: { type: 'create', path: '/a', data: new Uint8Array() } })).toEqual({
+      ok: false,
+      problem: 'unknown create mode (undefined) (at op.mode)',
+      session: 5,
+      seq: 2,
+    });
+  });
+
   it('names the field of a refused multi op, and answers the sender', () => {
     const bad = {
       ...ok,
