@@ -12,7 +12,7 @@ import {
   PROTOCOL_VERSION,
   type WriteRequest,
 } from '../../src/protocol/messages.js';
-import { checkRequest, decodeChecked } from '../../src/protocol/validate.js';
+import { checkRequest, decodeChecked, readNodeRecord } from '../../src/protocol/validate.js';
 
 const reply = (order: [number, number], seq: number): ChannelMessage => ({
   v: PROTOCOL_VERSION,
@@ -142,6 +142,23 @@ describe('decodeChecked', () => {
       problem: 'a session id must be an integer ≥ 0 (at items[0].to.session)',
     });
     expect(decodeChecked(DistributorBatchSchema, '{not json')).toMatchObject({ ok: false });
+  });
+});
+
+describe('readNodeRecord', () => {
+  it('passes a stored record through and refuses a corrupt one, naming the field', () => {
+    const record: NodeRecord = {
+      data: new Uint8Array([7]),
+      stat: rootStat(),
+      children: [],
+      txZxid: 3,
+      epoch: { '9': 2 },
+    };
+    expect(readNodeRecord(structuredClone(record))).toEqual(record);
+    expect(() => readNodeRecord({ ...record, stat: { ...rootStat(), mzxid: 'late' } })).toThrow(
+      new SyntaxError('not a node record: a zxid must be an integer (at stat.mzxid)'),
+    );
+    expect(() => readNodeRecord({ ...record, data: 'AAAA' })).toThrow(/data must be bytes \(at data\)/);
   });
 });
 
