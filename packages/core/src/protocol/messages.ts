@@ -10,7 +10,7 @@
  * derived from it (`v.InferOutput`), so the check a reader runs and the type its writer builds
  * cannot drift apart. Optional fields are `v.exactOptional`: absent, never `undefined`
  * (exactOptionalPropertyTypes). The schemas carry the messages a refused request is answered with
- * (see `validate.ts`); an echoed input is always shortened by {@link show}.
+ * (see `validate.ts`); input quoted in one is always shortened.
  */
 
 import * as v from 'valibot';
@@ -28,7 +28,7 @@ export const PROTOCOL_VERSION = 1;
  * nested values, and an unbounded echo (quotes double in size at each encoding) could outgrow the
  * queue and channel limits and make the reply itself a poison message.
  */
-export function show(value: unknown, max = 100): string {
+function show(value: unknown, max = 100): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -67,7 +67,7 @@ const version = v.pipe(
   v.minValue(-1, 'version must be an integer ≥ -1'),
 );
 
-/** A node path by ZooKeeper's rules (a create's path is checked with its mode, see {@link createRules}). */
+/** A node path by ZooKeeper's rules (a create's path is checked with its mode, see `createRules`). */
 const path = v.pipe(
   v.string((issue) => `path must be a string: ${show(issue.input, 200)}`),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -79,9 +79,9 @@ const path = v.pipe(
 /** A path as the distributor and readers see it: written by the writer, which checked it. */
 const anyPath = v.string('path must be a string');
 
-/** Node data: bytes, at most {@link MAX_DATA_BYTES}. */
 // Any Uint8Array, whatever its buffer (v.instance would narrow it to Uint8Array<ArrayBuffer>).
 const bytes = v.custom<Uint8Array>((x) => x instanceof Uint8Array, 'data must be bytes');
+/** Node data in a request: bytes, at most {@link MAX_DATA_BYTES}. */
 const data = v.pipe(
   bytes,
   v.check(
@@ -102,7 +102,10 @@ const nullData = v.exactOptional(
 /** Ops other than create and setData carry no data, so no null-data flag either. */
 const noNullData = v.exactOptional(v.never('nullData is only allowed on create and setData'));
 
-/** See {@link nullData}. */
+/**
+ * The null-data flag of a create or setData: the data is ZooKeeper's null (`create(path, null, …)`),
+ * `data` then being empty. Absent means not null.
+ */
 export interface NullDataFlag {
   nullData?: true;
 }
@@ -136,7 +139,7 @@ function createRules<T extends { mode: CreateMode; ttlMs?: number; path: string 
   });
 }
 
-/** The fields of a create, in a request or a multi (`path` is checked by {@link createRules}). */
+/** The fields of a create, in a request or a multi (`path` is checked by `createRules`). */
 const createFields = {
   mode: createMode,
   ttlMs: v.exactOptional(v.number('ttlMs must be a number')),
@@ -301,19 +304,25 @@ const stat: v.GenericSchema<Stat> = record(
 
 const errorCode = v.picklist(Object.keys(ErrorCodes) as ErrorCode[], 'unknown error code');
 
-/** A node as readers see it in the user store. */
+/**
+ * A node as readers see it in the user store. `nullData`: the data is ZooKeeper's null, `data` then
+ * being empty (absent: not null); `txZxid`: the zxid of the last transaction that wrote the record
+ * (create, setData, child change, delete); `epoch`: unacknowledged watch events per session at
+ * write time (see {@link DistributorBatch}); `deleted`: a tombstone, the node was deleted at
+ * `txZxid`, removed once the watermark covers it.
+ */
 export const NodeRecordSchema = record(
   {
     data: bytes,
-    /** The data is ZooKeeper's null, `data` then being empty ({@link NullDataFlag}); absent: not null. */
+    // The data is ZooKeeper's null, `data` then being empty (`NullDataFlag`); absent: not null.
     nullData: v.exactOptional(v.literal(true)),
     stat,
     children: v.array(v.string()),
-    /** zxid of the last transaction that wrote this record (create, setData, child change, delete). */
+    // zxid of the last transaction that wrote this record (create, setData, child change, delete).
     txZxid: zxid,
-    /** Unacknowledged watch events per session at write time (see {@link DistributorBatch.epoch}). */
+    // Unacknowledged watch events per session at write time (see the `epoch` of a `DistributorBatch`).
     epoch: v.exactOptional(v.record(v.string(), v.number())),
-    /** A tombstone: the node was deleted at `txZxid`; removed once the watermark covers it. */
+    // A tombstone: the node was deleted at `txZxid`; removed once the watermark covers it.
     deleted: v.exactOptional(v.boolean()),
   },
   'a node record must be an object',
@@ -369,9 +378,9 @@ const nodeWrite = v.variant('put', [
     put: v.literal(true),
     stat,
     children: v.array(v.string()),
-    /** New data; absent when the txn did not change the node's data (e.g. a child was added). */
+    // New data; absent when the txn did not change the node's data (e.g. a child was added).
     data: v.exactOptional(bytes),
-    /** The new data is null ({@link NullDataFlag}); only beside `data`, never on its own. */
+    // The new data is null (`NullDataFlag`); only beside `data`, never on its own.
     nullData: v.exactOptional(v.literal(true)),
   }),
   record({ path: anyPath, put: v.literal(false) }),
@@ -383,7 +392,7 @@ const watchNotification = record({
   session: sessionId,
   type: watchEventType,
   path: anyPath,
-  /** Which of the session's watch classes this fires (the client fires its local watchers of these). */
+  // Which of the session's watch classes this fires (the client fires its local watchers of these).
   classes: v.array(watchClass),
 });
 /** A watch notification for one session. */
@@ -401,7 +410,7 @@ const distributorItem = v.variant(
       writes: v.array(nodeWrite),
       events: v.array(watchNotification),
       reply: v.exactOptional(record({ ...requesterFields, result: replyResult })),
-      /** Sessions the txn closed; each is told (EXPIRED or CLOSED) on its channel. */
+      // Sessions the txn closed; each is told (EXPIRED or CLOSED) on its channel.
       closed: v.exactOptional(v.array(record({ session: sessionId, state: sessionEnd }))),
     }),
     record({
