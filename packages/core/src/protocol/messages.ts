@@ -190,6 +190,10 @@ export type MultiOpRequest = v.InferOutput<typeof MultiOpRequestSchema>;
 export const RequestOpSchema = v.variant(
   'type',
   [
+    // The most frequent ops first: a variant tries its options in order.
+    v.pipe(record({ type: v.literal('setData'), ...setDataFields }), nullDataRule()),
+    v.pipe(record({ type: v.literal('create'), ...createFields }), createRules(), nullDataRule()),
+    record({ type: v.literal('delete'), nullData: noNullData, path, version }),
     record({
       type: v.literal('openSession'),
       timeoutMs: v.pipe(
@@ -201,9 +205,6 @@ export const RequestOpSchema = v.variant(
     }),
     record({ type: v.literal('closeSession'), nullData: noNullData }),
     record({ type: v.literal('ping'), nullData: noNullData }),
-    v.pipe(record({ type: v.literal('create'), ...createFields }), createRules(), nullDataRule()),
-    record({ type: v.literal('delete'), nullData: noNullData, path, version }),
-    v.pipe(record({ type: v.literal('setData'), ...setDataFields }), nullDataRule()),
     record({
       type: v.literal('multi'),
       nullData: noNullData,
