@@ -36,7 +36,7 @@ function located(issue: v.BaseIssue<unknown>): string {
  * The refusal message of an issue: the schema's message, and where it is when that is inside the
  * op (a top-level field's message names its field already).
  */
-export function issueProblem(issue: v.BaseIssue<unknown>): string {
+function issueProblem(issue: v.BaseIssue<unknown>): string {
   return (issue.path?.length ?? 0) > 1 ? `${issue.message} (at ${where(issue)})` : issue.message;
 }
 
