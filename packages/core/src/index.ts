@@ -39,7 +39,7 @@ export * from './model/stat.js';
 export * from './ports/index.js';
 export { byteLength, decodeMessage, encodeMessage } from './protocol/codec.js';
 export * from './protocol/messages.js';
-export { checkRequest } from './protocol/validate.js';
+export { type Checked, checkRequest, decodeChecked, readNodeRecord } from './protocol/validate.js';
 export { BindingSet } from './runtime/binding-set.js';
 export { MemoryRuntime, type RuntimeErrorListener } from './runtime/memory-runtime.js';
 export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/poll-queue.js';

@@ -20,6 +20,7 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  readNodeRecord,
   systemClock,
   type UserStore,
 } from '@faaskeeper/core';
@@ -115,9 +116,9 @@ export class DynamoDbUserStore implements UserStore {
       const item = await this.getItem(path);
       if (item === undefined) return undefined;
       const key = item.s3?.S;
-      if (key === undefined) return decodeValue(item) as NodeRecord;
+      if (key === undefined) return readNodeRecord(decodeValue(item));
       const text = await this.loadObject(key);
-      return text === undefined ? REPLACED : decodeMessage<NodeRecord>(text);
+      return text === undefined ? REPLACED : readNodeRecord(decodeMessage(text));
     });
   }
 

@@ -16,6 +16,7 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  readNodeRecord,
   type UserStore,
 } from '@faaskeeper/core';
 import { type ClientOrConfig, s3ClientOf } from './aws-clients.js';
@@ -123,7 +124,7 @@ export class S3UserStore implements UserStore {
     const text = await this.getText(nodeObjectKey(this.prefix, path));
     if (text === undefined) return undefined;
     try {
-      return decodeMessage<NodeRecord>(text);
+      return readNodeRecord(decodeMessage(text));
     } catch (error) {
       throw new PortError(`S3 object of ${path} is not a node record`, { cause: error });
     }

@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, type NodeRecord } from '@faaskeeper/core';
+import { decodeMessage, encodeMessage, type NodeRecord, readNodeRecord } from '@faaskeeper/core';
 
 /**
  * A node record as stored bytes: `[u32 head length][head][data]`, the head being the record without
@@ -17,6 +17,6 @@ export function encodeRecord(record: NodeRecord): Buffer {
 /** Reads what {@link encodeRecord} wrote; the data is a copy the caller may mutate. */
 export function decodeRecord(bytes: Buffer): NodeRecord {
   const headLength = bytes.readUInt32BE(0);
-  const head = decodeMessage<Omit<NodeRecord, 'data'>>(bytes.toString('utf8', 4, 4 + headLength));
-  return { ...head, data: new Uint8Array(bytes.subarray(4 + headLength)) };
+  const head = decodeMessage(bytes.toString('utf8', 4, 4 + headLength));
+  return readNodeRecord({ ...(head as object), data: new Uint8Array(bytes.subarray(4 + headLength)) });
 }

@@ -5,8 +5,8 @@
  * position moves past its zxid, which is what reads waiting for an owed event wait on.
  */
 
-import { decodeMessage } from '../protocol/codec.js';
-import type { ChannelBody, ChannelMessage, WatchClass } from '../protocol/messages.js';
+import { type ChannelBody, ChannelMessageSchema, type WatchClass } from '../protocol/messages.js';
+import { decodeChecked } from '../protocol/validate.js';
 import type { WatchedEvent } from './types.js';
 
 /** What the inbox hands each kind of channel message to. */
@@ -31,13 +31,14 @@ export function channelInbox(handlers: InboxHandlers): (raw: string[]) => void {
   let lastOrder: [number, number] = [-1, -1];
   return (raw) => {
     for (const text of raw) {
-      let m: ChannelMessage;
-      try {
-        m = decodeMessage<ChannelMessage>(text);
-      } catch (error) {
-        handlers.error(error);
+      // Checked against its schema before any field is used: a malformed message is reported and
+      // skipped, never thrown into the channel loop.
+      const decoded = decodeChecked(ChannelMessageSchema, text);
+      if (!decoded.ok) {
+        handlers.error(new SyntaxError(`unreadable channel message: ${decoded.problem}`));
         continue;
       }
+      const m = decoded.value;
       if (compareOrder(m.order, lastOrder) <= 0) continue; // a duplicate delivery
       lastOrder = m.order;
       handlers.watermark(m.wm);

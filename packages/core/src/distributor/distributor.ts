@@ -11,14 +11,16 @@ import { rootStat } from '../model/stat.js';
 import type { Channel } from '../ports/channel.js';
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { UserStore } from '../ports/user-store.js';
-import { decodeMessage, encodeMessage } from '../protocol/codec.js';
+import { encodeMessage } from '../protocol/codec.js';
 import {
   type ChannelBody,
   type ChannelMessage,
   type DistributorBatch,
+  DistributorBatchSchema,
   type NodeRecord,
   PROTOCOL_VERSION,
 } from '../protocol/messages.js';
+import { decodeChecked } from '../protocol/validate.js';
 import { mapLimit } from '../util/map-limit.js';
 
 export interface DistributorOptions {
@@ -54,16 +56,13 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
   return async (messages): Promise<BatchResult> => {
     const batches: DistributorBatch[] = [];
     for (const m of messages) {
-      try {
-        const b = decodeMessage<DistributorBatch>(m.body);
-        const problem = batchProblem(b);
-        if (problem !== undefined) throw new Error(problem);
-        batches.push(b);
-      } catch (error) {
-        // Only the writer sends here; an unreadable batch is a bug, not input. Drop it loudly
-        // rather than block every later batch.
-        options.log?.('distributor: dropped an unreadable batch', { error: String(error) });
-      }
+      // Checked whole before anything is applied: a malformed batch is dropped instead of throwing
+      // half-way (a throw would redeliver it forever and block every later batch) or moving the
+      // watermark to garbage. Only the writer sends here, so an unreadable batch is a bug, not
+      // input: it is dropped loudly.
+      const decoded = decodeChecked(DistributorBatchSchema, m.body);
+      if (decoded.ok) batches.push(decoded.value);
+      else options.log?.('distributor: dropped an unreadable batch', { error: decoded.problem });
     }
     if (batches.length === 0) return { failed: [] };
     // In batch order, whatever order they came in: a queue that hands a group's redelivered
@@ -216,40 +215,4 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     await mapLimit(ended, concurrency, (session) => channel.remove(session));
     return { failed: [] };
   };
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-
-/**
- * Why a decoded batch cannot be applied, or `undefined`. Checked up front so that a malformed batch
- * is dropped whole instead of throwing half-way (a throw would redeliver it forever and block every
- * later batch) or moving the watermark to garbage.
- */
-function batchProblem(b: unknown): string | undefined {
-  if (!isObj(b)) return 'batch is not an object';
-  if (b.v !== PROTOCOL_VERSION) return `unsupported batch version ${String(b.v).slice(0, 50)}`;
-  if (!isInt(b.batch) || !isInt(b.zxid) || !isObj(b.epoch) || !Array.isArray(b.items))
-    return 'batch needs batch, zxid, epoch and items';
-  for (const item of b.items) {
-    if (!isObj(item) || !isInt(item.zxid)) return 'batch item needs a zxid';
-    const to = item.type === 'txn' ? item.reply : item.to;
-    if (to !== undefined && !(isObj(to) && isInt(to.session) && isInt(to.seq))) return 'bad reply address';
-    if (item.type === 'txn') {
-      if (!Array.isArray(item.writes) || !Array.isArray(item.events)) return 'txn needs writes and events';
-      if (!item.writes.every((w) => isObj(w) && typeof w.path === 'string')) return 'bad write';
-      if (!item.events.every((e) => isObj(e) && isInt(e.session))) return 'bad event';
-      if (
-        item.closed !== undefined &&
-        !(Array.isArray(item.closed) && item.closed.every((c) => isObj(c) && isInt(c.session)))
-      )
-        return 'bad closed sessions';
-    } else if (item.type === 'reply') {
-      if (to === undefined) return 'reply needs an address';
-    } else if (item.type === 'read') {
-      if (to === undefined || typeof item.path !== 'string') return 'read needs an address and a path';
-    } else return 'unknown batch item type';
-  }
-  return undefined;
 }
