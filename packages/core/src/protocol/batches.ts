@@ -1,0 +1,117 @@
+/** What the writer hands the distributor (a committed batch) and what a session's channel carries. */
+import * as v from 'valibot';
+import {
+  anyPath,
+  int,
+  natural,
+  PROTOCOL_VERSION,
+  record,
+  sessionId,
+  show,
+  watchClass,
+  watchEventType,
+  zxid,
+} from './fields.js';
+import {
+  nodeWrite,
+  replyError,
+  replyResult,
+  requester,
+  requesterFields,
+  watchNotification,
+} from './results.js';
+
+export const sessionEnd = v.picklist(['EXPIRED', 'CLOSED'], 'bad session state');
+
+/** An item of a {@link DistributorBatch}, in zxid order. */
+export const distributorItem = v.variant(
+  'type',
+  [
+    record({
+      type: v.literal('txn'),
+      zxid,
+      writes: v.array(nodeWrite),
+      events: v.array(watchNotification),
+      reply: v.exactOptional(record({ ...requesterFields, result: replyResult })),
+      // Sessions the txn closed; each is told (EXPIRED or CLOSED) on its channel.
+      closed: v.exactOptional(v.array(record({ session: sessionId, state: sessionEnd }))),
+    }),
+    record({
+      type: v.literal('reply'),
+      zxid,
+      to: requester,
+      result: v.exactOptional(replyResult),
+      error: v.exactOptional(replyError),
+    }),
+    record({ type: v.literal('read'), zxid, to: requester, path: anyPath }),
+  ],
+  (issue) =>
+    issue.expected === 'Object'
+      ? 'batch item must be an object'
+      : `unknown batch item type ${show(issue.input)}`,
+);
+/** An item of a {@link DistributorBatch}, in zxid order. */
+export type DistributorItem = v.InferOutput<typeof distributorItem>;
+
+/**
+ * What the writer hands the distributor for one committed batch. `epoch` maps a session to the
+ * highest zxid of a watch event sent to it that it has not yet acknowledged: every record the
+ * distributor writes carries it, so a reader of that record waits for the event first. `zxid` is
+ * the zxid after the batch: the watermark once the batch is applied.
+ */
+export const DistributorBatchSchema = record(
+  {
+    v: v.literal(PROTOCOL_VERSION, (issue) => `unsupported batch version ${show(issue.input, 50)}`),
+    batch: int('batch must be an integer'),
+    zxid,
+    epoch: v.record(v.string(), v.number(), 'epoch must map sessions to zxids'),
+    items: v.array(distributorItem, 'batch needs items'),
+  },
+  'batch is not an object',
+);
+/** What the writer hands the distributor for one committed batch (see {@link DistributorBatchSchema}). */
+export type DistributorBatch = v.InferOutput<typeof DistributorBatchSchema>;
+
+/** Body of a message on a session's channel. */
+export const channelBody = v.variant(
+  'type',
+  [
+    record({
+      type: v.literal('reply'),
+      seq: natural('seq must be an integer ≥ 0'),
+      result: v.exactOptional(replyResult),
+      error: v.exactOptional(replyError),
+    }),
+    record({
+      type: v.literal('event'),
+      event: record({ type: watchEventType, path: anyPath }),
+      classes: v.array(watchClass),
+    }),
+    record({ type: v.literal('session'), state: sessionEnd }),
+  ],
+  (issue) =>
+    issue.expected === 'Object' ? 'body must be an object' : `unknown channel message ${show(issue.input)}`,
+);
+/** Body of a message on a session's channel. */
+export type ChannelBody = v.InferOutput<typeof channelBody>;
+
+/**
+ * A message on a session's channel. `order` is `[batch, index]`, strictly increasing per session
+ * and identical on redelivery, so the client drops duplicates; `zxid` is the change it reports;
+ * `wm` the watermark the user store has reached when it was sent.
+ */
+export const ChannelMessageSchema = record(
+  {
+    v: v.literal(PROTOCOL_VERSION, (issue) => `unsupported channel message version ${show(issue.input, 50)}`),
+    order: v.tuple(
+      [int('order must be [batch, index]'), int('order must be [batch, index]')],
+      'order must be [batch, index]',
+    ),
+    zxid,
+    wm: int('wm must be a zxid'),
+    body: channelBody,
+  },
+  'channel message is not an object',
+);
+/** A message on a session's channel (see {@link ChannelMessageSchema}). */
+export type ChannelMessage = v.InferOutput<typeof ChannelMessageSchema>;

@@ -1,0 +1,123 @@
+/** What replies and records carry: Stat, results, errors, node writes and watch notifications. */
+import * as v from 'valibot';
+import type { ErrorCode } from '../model/errors.js';
+import { ErrorCodes } from '../model/errors.js';
+import type { Stat } from '../model/stat.js';
+import { anyPath, bytes, natural, record, sessionId, watchClass, watchEventType, zxid } from './fields.js';
+
+/**
+ * A node's metadata (ZooKeeper's `Stat`), as messages and records carry it. Typed as
+ * {@link Stat}, so the model's declaration and this check must agree.
+ */
+export const stat: v.GenericSchema<Stat> = record(
+  {
+    czxid: zxid,
+    mzxid: zxid,
+    pzxid: zxid,
+    ctime: v.number(),
+    mtime: v.number(),
+    version: v.number(),
+    cversion: v.number(),
+    aversion: v.number(),
+    ephemeralOwner: v.number(),
+    dataLength: v.number(),
+    numChildren: v.number(),
+  },
+  'stat must be an object',
+);
+
+export const errorCode = v.picklist(Object.keys(ErrorCodes) as ErrorCode[], 'unknown error code');
+
+/**
+ * A node as readers see it in the user store. `nullData`: the data is ZooKeeper's null, `data` then
+ * being empty (absent: not null); `txZxid`: the zxid of the last transaction that wrote the record
+ * (create, setData, child change, delete); `epoch`: unacknowledged watch events per session at
+ * write time (see {@link DistributorBatch}); `deleted`: a tombstone, the node was deleted at
+ * `txZxid`, removed once the watermark covers it.
+ */
+export const NodeRecordSchema = record(
+  {
+    data: bytes,
+    // The data is ZooKeeper's null, `data` then being empty (`NullDataFlag`); absent: not null.
+    nullData: v.exactOptional(v.literal(true)),
+    stat,
+    children: v.array(v.string()),
+    // zxid of the last transaction that wrote this record (create, setData, child change, delete).
+    txZxid: zxid,
+    // Unacknowledged watch events per session at write time (see the `epoch` of a `DistributorBatch`).
+    epoch: v.exactOptional(v.record(v.string(), v.number())),
+    // A tombstone: the node was deleted at `txZxid`; removed once the watermark covers it.
+    deleted: v.exactOptional(v.boolean()),
+  },
+  'a node record must be an object',
+);
+/** A node as readers see it in the user store (see {@link NodeRecordSchema}). */
+export type NodeRecord = v.InferOutput<typeof NodeRecordSchema>;
+
+/** Result of one successful op of a multi. */
+export const opResult = v.variant('op', [
+  record({ op: v.literal('create'), path: anyPath }),
+  record({ op: v.literal('delete') }),
+  record({ op: v.literal('setData'), stat }),
+  record({ op: v.literal('check') }),
+]);
+/** Result of one successful op of a multi. */
+export type OpResult = v.InferOutput<typeof opResult>;
+
+/** What a successful request returns to its client. */
+export const replyResult = v.variant('type', [
+  record({ type: v.literal('create'), path: anyPath, stat }),
+  record({ type: v.literal('setData'), stat }),
+  record({ type: v.literal('delete') }),
+  record({ type: v.literal('multi'), results: v.array(opResult) }),
+  record({ type: v.literal('sync') }),
+  record({ type: v.literal('session'), timeoutMs: v.number() }),
+  record({ type: v.literal('ping') }),
+  record({ type: v.literal('closeSession') }),
+  record({ type: v.literal('addWatch') }),
+  record({ type: v.literal('removeWatches') }),
+  record({ type: v.literal('read'), record: v.nullable(NodeRecordSchema) }),
+]);
+/** What a successful request returns to its client. */
+export type ReplyResult = v.InferOutput<typeof replyResult>;
+
+export const replyError = record({
+  code: errorCode,
+  message: v.string(),
+  path: v.exactOptional(v.string()),
+  results: v.exactOptional(v.array(record({ code: errorCode }))),
+});
+/** Why a request failed: ZooKeeper's code, a message, and a failed multi's per-op results. */
+export type ReplyError = v.InferOutput<typeof replyError>;
+
+export const requesterFields = { session: sessionId, seq: natural('seq must be an integer ≥ 0') };
+export const requester = record(requesterFields);
+/** Where a reply goes. */
+export type Requester = v.InferOutput<typeof requester>;
+
+/** A change of one node record that the distributor applies to the user store. */
+export const nodeWrite = v.variant('put', [
+  record({
+    path: anyPath,
+    put: v.literal(true),
+    stat,
+    children: v.array(v.string()),
+    // New data; absent when the txn did not change the node's data (e.g. a child was added).
+    data: v.exactOptional(bytes),
+    // The new data is null (`NullDataFlag`); only beside `data`, never on its own.
+    nullData: v.exactOptional(v.literal(true)),
+  }),
+  record({ path: anyPath, put: v.literal(false) }),
+]);
+/** A change of one node record that the distributor applies to the user store. */
+export type NodeWrite = v.InferOutput<typeof nodeWrite>;
+
+export const watchNotification = record({
+  session: sessionId,
+  type: watchEventType,
+  path: anyPath,
+  // Which of the session's watch classes this fires (the client fires its local watchers of these).
+  classes: v.array(watchClass),
+});
+/** A watch notification for one session. */
+export type WatchNotification = v.InferOutput<typeof watchNotification>;
