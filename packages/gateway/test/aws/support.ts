@@ -4,6 +4,7 @@
  * the compatibility tests and the idle-session cost measurement start once per file.
  */
 
+import { randomBytes } from 'node:crypto';
 import {
   createLocalAwsDeployment,
   type LocalAwsDeployment,
@@ -73,6 +74,8 @@ export async function startAwsGateway(
     gateway = await startGateway({
       deployment,
       port: 0,
+      // A secret of the test's own: without one the gateway warns that it picked a random one.
+      secret: randomBytes(32),
       log: (line) => {
         if (line.level === 'warn' || line.level === 'error') problems.push(line);
       },
