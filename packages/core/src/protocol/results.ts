@@ -19,12 +19,18 @@ const STAT_FIELDS = [
   'numChildren',
 ] as const satisfies readonly (keyof Stat)[];
 
-/** Whether `x` has every field of a {@link Stat} as a number, its zxids safe integers. */
-function isStat(x: unknown): x is Stat {
-  if (typeof x !== 'object' || x === null) return false;
+const ZXID_FIELDS: ReadonlySet<string> = new Set(['czxid', 'mzxid', 'pzxid']);
+
+/** What is wrong with `x` as a {@link Stat} (every field a number, zxids safe integers), or undefined. */
+function statProblem(x: unknown): string | undefined {
+  if (typeof x !== 'object' || x === null) return 'stat must be an object';
   const s = x as Record<string, unknown>;
-  for (const f of STAT_FIELDS) if (typeof s[f] !== 'number') return false;
-  return Number.isSafeInteger(s.czxid) && Number.isSafeInteger(s.mzxid) && Number.isSafeInteger(s.pzxid);
+  for (const f of STAT_FIELDS) {
+    const value = s[f];
+    if (typeof value !== 'number') return `stat.${f} must be a number`;
+    if (ZXID_FIELDS.has(f) && !Number.isSafeInteger(value)) return `stat.${f} must be an integer zxid`;
+  }
+  return undefined;
 }
 
 /**
@@ -32,7 +38,10 @@ function isStat(x: unknown): x is Stat {
  * it. One predicate rather than an object schema of eleven fields: every reply and record carries a
  * Stat, and the object schema's per-field pipeline and copy were most of a write's checking cost.
  */
-export const stat = v.custom<Stat>(isStat, 'stat must be an object of numbers (its zxids integers)');
+export const stat = v.custom<Stat>(
+  (x) => statProblem(x) === undefined,
+  (issue) => statProblem(issue.input) ?? 'bad stat',
+);
 
 export const errorCode = v.picklist(Object.keys(ErrorCodes) as ErrorCode[], 'unknown error code');
 

@@ -156,7 +156,7 @@ describe('readNodeRecord', () => {
     };
     expect(readNodeRecord(structuredClone(record))).toEqual(record);
     expect(() => readNodeRecord({ ...record, stat: { ...rootStat(), mzxid: 'late' } })).toThrow(
-      new SyntaxError('not a node record: a zxid must be an integer (at stat.mzxid)'),
+      new SyntaxError('not a node record: stat.mzxid must be a number (at stat)'),
     );
     expect(() => readNodeRecord({ ...record, data: 'AAAA' })).toThrow(/data must be bytes \(at data\)/);
   });
