@@ -26,6 +26,7 @@ class Serial {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.tail.then(fn, fn);
+    // The queue only waits for the turn to end; its failure goes to the caller through `next`.
     this.tail = next.catch(() => undefined);
     return next;
   }
