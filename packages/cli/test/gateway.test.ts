@@ -151,3 +151,17 @@ describe('faaskeeper gateway', () => {
     expect(io.stdout()).toContain('Usage: faaskeeper gateway [--config file] [--host address] [--port port]');
   });
 });
+
+describe('faaskeeper writing into a closed pipe', () => {
+  it('stops quietly when the reader of its output goes away (faaskeeper ... | head)', async () => {
+    const child = spawn(process.execPath, [bin, 'help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first line is written
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
+  });
+});
