@@ -7,21 +7,11 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type Clock, ManualClock, type TimerHandle, TransientError } from '@faaskeeper/core';
+import { TransientError } from '@faaskeeper/core';
+import { WaitRecordingClock } from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
 import { createAwsClients, dynamoDbClientOf, SDK_MAX_ATTEMPTS } from '../src/aws-clients.js';
 import { DynamoDbSystemStore } from '../src/dynamodb-system-store.js';
-
-/** A manual clock that records every wait set on it and runs each at once (time moves with it). */
-class RecordingClock extends ManualClock implements Clock {
-  readonly waits: number[] = [];
-  override setTimeout(fn: () => void, ms: number): TimerHandle {
-    this.waits.push(ms);
-    const handle = super.setTimeout(fn, ms);
-    void this.advance(ms);
-    return handle;
-  }
-}
 
 /** A DynamoDB client that answers each command with `answer` (a thrown value is thrown). */
 function fakeDynamoDb(answer: (command: unknown) => unknown): { client: DynamoDBClient; sent: unknown[] } {
@@ -47,7 +37,7 @@ const twoPuts = [
 
 describe('DynamoDB system store retries', () => {
   it('retries a transaction cancelled by a conflict conflictRetries times on its clock, then surfaces it', async () => {
-    const clock = new RecordingClock();
+    const clock = new WaitRecordingClock();
     const { client, sent } = fakeDynamoDb(() => {
       throw awsError('TransactionCanceledException', {
         CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
@@ -67,7 +57,7 @@ describe('DynamoDB system store retries', () => {
   });
 
   it('commits a transaction once the conflict clears', async () => {
-    const clock = new RecordingClock();
+    const clock = new WaitRecordingClock();
     let calls = 0;
     const { client } = fakeDynamoDb(() => {
       calls++;
@@ -84,7 +74,7 @@ describe('DynamoDB system store retries', () => {
   });
 
   it('retries a single write that conflicted with a transaction (TransactionConflictException)', async () => {
-    const clock = new RecordingClock();
+    const clock = new WaitRecordingClock();
     let calls = 0;
     const { client } = fakeDynamoDb((command) => {
       expect(command).toBeInstanceOf(UpdateItemCommand);
@@ -99,7 +89,7 @@ describe('DynamoDB system store retries', () => {
   });
 
   it('does not retry throttling the SDK already retried: one call, then TransientError', async () => {
-    const clock = new RecordingClock();
+    const clock = new WaitRecordingClock();
     const { client, sent } = fakeDynamoDb(() => {
       throw awsError('ThrottlingException', { $metadata: { httpStatusCode: 400 } });
     });
@@ -110,7 +100,7 @@ describe('DynamoDB system store retries', () => {
   });
 
   it('asks again for keys BatchGetItem left unprocessed, with back-off on its clock', async () => {
-    const clock = new RecordingClock();
+    const clock = new WaitRecordingClock();
     const item = (id: string) => ({
       pk: { S: 'node' },
       sk: { S: id },
@@ -138,7 +128,7 @@ describe('DynamoDB system store retries', () => {
   });
 
   it('gives up on keys still unprocessed after 10 requests', async () => {
-    const clock = new RecordingClock();
+    const clock = new WaitRecordingClock();
     const { client, sent } = fakeDynamoDb((command) => ({
       Responses: { t: [] },
       UnprocessedKeys: { t: { Keys: (command as BatchGetItemCommand).input.RequestItems?.t?.Keys } },

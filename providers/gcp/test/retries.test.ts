@@ -1,22 +1,12 @@
 // Who retries what on GCP: a Datastore transaction is retried by the store's loop alone, on its
 // clock (its lookups are made with the library's retries off); pulls are never retried by the
 // library, because the channel and the core's poller retry them.
-import { type Clock, ManualClock, PortError, type TimerHandle, TransientError } from '@faaskeeper/core';
+import { PortError, TransientError } from '@faaskeeper/core';
+import { WaitRecordingClock } from '@faaskeeper/core/testkit';
 import { Datastore } from '@google-cloud/datastore';
 import { describe, expect, it } from 'vitest';
 import { DatastoreSystemStore } from '../src/datastore-system-store.js';
 import { type PubSubClients, pull } from '../src/pubsub-client.js';
-
-/** A manual clock that notes each wait set on it and lets it pass at once. */
-class WaitLog extends ManualClock implements Clock {
-  readonly waits: number[] = [];
-  override setTimeout(fn: () => void, ms: number): TimerHandle {
-    this.waits.push(ms);
-    const handle = super.setTimeout(fn, ms);
-    void this.advance(ms);
-    return handle;
-  }
-}
 
 /**
  * A Datastore whose keys are real (made locally) and whose transactions are fakes: every lookup
@@ -55,7 +45,7 @@ const put = { kind: 'node', id: '/a', type: 'put', value: { n: 1 }, expect: 'any
 
 describe('Datastore system store retries', () => {
   it('retries a transaction aborted by contention maxAttempts times on its clock, then gives up', async () => {
-    const clock = new WaitLog();
+    const clock = new WaitRecordingClock();
     const fake = fakeDatastore(() => grpcError(10, 'ABORTED: too much contention'));
     const store = new DatastoreSystemStore({ datastore: fake.datastore, maxAttempts: 4, clock });
     const failure = await store.transact([put]).catch((error: unknown) => error);
@@ -75,7 +65,7 @@ describe('Datastore system store retries', () => {
   });
 
   it('commits once the contention clears', async () => {
-    const clock = new WaitLog();
+    const clock = new WaitRecordingClock();
     const fake = fakeDatastore((n) => (n <= 2 ? grpcError(10, 'ABORTED') : undefined));
     const store = new DatastoreSystemStore({ datastore: fake.datastore, clock });
     await store.transact([put]);
@@ -84,7 +74,7 @@ describe('Datastore system store retries', () => {
   });
 
   it('does not retry a failure that is not transient', async () => {
-    const clock = new WaitLog();
+    const clock = new WaitRecordingClock();
     const fake = fakeDatastore(() => grpcError(3, 'INVALID_ARGUMENT: bad entity'));
     const store = new DatastoreSystemStore({ datastore: fake.datastore, clock });
     const failure = await store.transact([put]).catch((error: unknown) => error);

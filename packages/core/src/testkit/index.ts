@@ -10,3 +10,4 @@ export * from './linearizability/index.js';
 export * from './meter-per-op.js';
 export * from './require-or-skip.js';
 export * from './target.js';
+export * from './wait-recording-clock.js';

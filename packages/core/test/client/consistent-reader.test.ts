@@ -4,21 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { ConsistentReader } from '../../src/client/consistent-reader.js';
 import { FifoOrder } from '../../src/client/fifo-order.js';
 import { WatchRegistry } from '../../src/client/watch-registry.js';
-import type { Clock, TimerHandle } from '../../src/index.js';
-import { isFaaSKeeperError, ManualClock } from '../../src/index.js';
+import { type Clock, isFaaSKeeperError } from '../../src/index.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import type { NodeRecord } from '../../src/protocol/messages.js';
-
-/** A manual clock that notes each wait set on it and lets it pass at once. */
-class WaitLog extends ManualClock implements Clock {
-  readonly waits: number[] = [];
-  override setTimeout(fn: () => void, ms: number): TimerHandle {
-    this.waits.push(ms);
-    const handle = super.setTimeout(fn, ms);
-    void this.advance(ms);
-    return handle;
-  }
-}
+import { WaitRecordingClock } from '../../src/testkit/index.js';
 
 const record: NodeRecord = {
   data: new Uint8Array([1]),
@@ -65,7 +54,7 @@ function reader(userStore: UserStore, clock: Clock, opTimeoutMs: number): Consis
 
 describe('consistent reads wait for the watermark', () => {
   it('returns the record once the watermark covers its transaction, failed watermark reads polled again', async () => {
-    const clock = new WaitLog();
+    const clock = new WaitRecordingClock();
     const { userStore, reads } = store((n) => {
       if (n === 2) throw new Error('watermark read failed');
       return n < 6 ? 3 : 7;
@@ -79,7 +68,7 @@ describe('consistent reads wait for the watermark', () => {
   });
 
   it('fails with OPERATIONTIMEOUT once the clock passes the operation timeout', async () => {
-    const clock = new WaitLog();
+    const clock = new WaitRecordingClock();
     const { userStore, reads } = store(() => 3);
     const r = reader(userStore, clock, 100);
     const failure = await r.read('/a', 'data', undefined).catch((error: unknown) => error);
