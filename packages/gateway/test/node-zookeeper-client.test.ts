@@ -6,7 +6,16 @@ import { createEmbeddedService, type Deployment, type FaaSKeeperClient } from '@
 import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gateway, type GatewayLogEntry, startGateway } from '../src/index.js';
-import { call, codeOf, connectZk, long, next, startProxy, type Zk } from './nzc-helpers.js';
+import {
+  call,
+  codeOf,
+  connectZk,
+  expectSequentialNames,
+  long,
+  next,
+  startProxy,
+  type Zk,
+} from './nzc-helpers.js';
 
 const E = zookeeper.Exception;
 const buf = (s: string) => Buffer.from(s);
@@ -70,19 +79,7 @@ describe('node-zookeeper-client on the gateway', () => {
   });
 
   it('names sequential nodes with a 10-digit counter of the parent', async () => {
-    await call((cb) => zk.create('/seq', cb));
-    const names: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const [p] = await call<[string]>((cb) =>
-        zk.create('/seq/n-', zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb),
-      );
-      names.push(p);
-    }
-    expect(names).toEqual(['/seq/n-0000000000', '/seq/n-0000000001', '/seq/n-0000000002']);
-    const [eph] = await call<[string]>((cb) =>
-      zk.create('/seq/e-', zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb),
-    );
-    expect(eph).toBe('/seq/e-0000000003');
+    await expectSequentialNames(zk);
   });
 
   it('fires watches with the right event types, once per change', async () => {

@@ -1,6 +1,7 @@
 /** Promise helpers around node-zookeeper-client, and a TCP proxy a test can cut. */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import zookeeper from 'node-zookeeper-client';
+import { expect } from 'vitest';
 
 export type Zk = zookeeper.Client;
 
@@ -101,4 +102,24 @@ export function next<T>(
       resolve(value);
     });
   });
+}
+
+/**
+ * Creates `/seq` and three sequential and one ephemeral sequential child under it, and checks
+ * ZooKeeper's names: a 10-digit counter of the parent's creations, shared by both modes.
+ */
+export async function expectSequentialNames(zk: Zk): Promise<void> {
+  await call((cb) => zk.create('/seq', cb));
+  const names: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const [p] = await call<[string]>((cb) =>
+      zk.create('/seq/n-', zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb),
+    );
+    names.push(p);
+  }
+  expect(names).toEqual(['/seq/n-0000000000', '/seq/n-0000000001', '/seq/n-0000000002']);
+  const [eph] = await call<[string]>((cb) =>
+    zk.create('/seq/e-', zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb),
+  );
+  expect(eph).toBe('/seq/e-0000000003');
 }

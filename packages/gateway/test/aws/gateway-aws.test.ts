@@ -8,7 +8,7 @@
 import { requireOrSkip } from '@faaskeeper/core/testkit';
 import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, codeOf, connectZk, long, next, type Zk } from '../nzc-helpers.js';
+import { call, codeOf, connectZk, expectSequentialNames, long, next, type Zk } from '../nzc-helpers.js';
 import { type CompiledJava, compileJava, runJava } from '../support/java-client.js';
 import { assertGuarantees, runRecipes } from '../support/kazoo.js';
 import { keepTranscript, lineDiff, normaliseTagged } from '../support/normalise.js';
@@ -104,19 +104,7 @@ describe('node-zookeeper-client through the gateway on the local AWS stack', () 
   it('names sequential nodes with a 10-digit counter of the parent', async (ctx) => {
     if (!requireStack(ctx, handle)) return;
     const [a] = await clients();
-    await call((cb) => a.create('/seq', cb));
-    const names: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const [p] = await call<[string]>((cb) =>
-        a.create('/seq/n-', zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb),
-      );
-      names.push(p);
-    }
-    expect(names).toEqual(['/seq/n-0000000000', '/seq/n-0000000001', '/seq/n-0000000002']);
-    const [eph] = await call<[string]>((cb) =>
-      a.create('/seq/e-', zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb),
-    );
-    expect(eph).toBe('/seq/e-0000000003');
+    await expectSequentialNames(a);
   }, 60_000);
 
   it("deletes a session's ephemeral nodes when it closes, and tells a watcher", async (ctx) => {
