@@ -1,26 +1,10 @@
 // The Lambda handlers log what no caller sees (a dropped batch, a failed start-up) through the core's
 // Logger port, by default on Powertools' logger. No emulator needed.
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import {
-  MemoryChannel,
-  MemoryLogger,
-  MemoryQueue,
-  MemorySystemStore,
-  MemoryUserStore,
-} from '@faaskeeper/core';
+import { MemoryLogger } from '@faaskeeper/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AwsPorts } from '../src/config.js';
 import { createDistributorHandler, createWriterHandler, powertoolsLogger } from '../src/handlers/index.js';
-
-function ports(): AwsPorts {
-  return {
-    systemStore: new MemorySystemStore({ maxTransactionItems: 100, maxItemBytes: 400 * 1024 }),
-    userStore: new MemoryUserStore(),
-    writerQueue: new MemoryQueue('writer'),
-    distributorQueue: new MemoryQueue('distributor'),
-    channel: new MemoryChannel(),
-  };
-}
+import { memoryAwsPorts } from './memory-ports.js';
 
 const record = (body: string) => ({
   messageId: 'm-1',
@@ -37,7 +21,7 @@ afterEach(() => {
 describe('Lambda handlers log what they drop', () => {
   it('a dropped batch is logged by the distributor Lambda with its cause', async () => {
     const logger = new MemoryLogger();
-    const handler = createDistributorHandler({ ports: ports(), logger });
+    const handler = createDistributorHandler({ ports: memoryAwsPorts(), logger });
     const response = await handler({ Records: [record('{"batch":"not a number"}')] });
     // Dropped, not retried: an unreadable batch must not block the ones after it.
     expect(response.batchItemFailures).toEqual([]);
@@ -93,7 +77,7 @@ describe('Lambda handlers log what they drop', () => {
         written.push(String(chunk));
         return true;
       });
-    const handler = createDistributorHandler({ ports: ports() });
+    const handler = createDistributorHandler({ ports: memoryAwsPorts() });
     await handler(
       { Records: [record('not json')] },
       {

@@ -5,31 +5,18 @@ import {
   decodeMessage,
   encodeMessage,
   ManualClock,
-  MemoryChannel,
-  MemoryQueue,
-  MemorySystemStore,
-  MemoryUserStore,
   type SessionItem,
   type WriteRequest,
 } from '@faaskeeper/core';
 import { describe, expect, it } from 'vitest';
-import { type AwsDeploymentConfig, type AwsPorts, configFromEnv, configToEnv } from '../src/config.js';
+import { type AwsDeploymentConfig, configFromEnv, configToEnv } from '../src/config.js';
 import {
   createDistributorHandler,
   createHeartbeatHandler,
   createWriterHandler,
 } from '../src/handlers/index.js';
 import type { SqsEvent } from '../src/handlers/lambda-types.js';
-
-function ports(): AwsPorts {
-  return {
-    systemStore: new MemorySystemStore({ maxTransactionItems: 100, maxItemBytes: 400 * 1024 }),
-    userStore: new MemoryUserStore(),
-    writerQueue: new MemoryQueue('writer'),
-    distributorQueue: new MemoryQueue('distributor'),
-    channel: new MemoryChannel(),
-  };
-}
+import { memoryAwsPorts } from './memory-ports.js';
 
 function event(bodies: string[]): SqsEvent {
   return {
@@ -68,7 +55,7 @@ const config: AwsDeploymentConfig = {
 
 describe('Lambda handlers', () => {
   it('the writer answers a malformed message and commits the valid one, failing nothing (no poison blocks the queue)', async () => {
-    const p = ports();
+    const p = memoryAwsPorts();
     await bootstrap(p.systemStore, p.userStore);
     const writer = createWriterHandler({ ports: p, config });
     const response = await writer(event(['not json at all', encodeMessage(openSession(5))]));
@@ -79,7 +66,7 @@ describe('Lambda handlers', () => {
   });
 
   it('the distributor applies the forwarded batch and replies on the session channel', async () => {
-    const p = ports();
+    const p = memoryAwsPorts();
     await bootstrap(p.systemStore, p.userStore);
     const got: string[] = [];
     await p.channel.subscribe(5, (messages) => got.push(...messages));
@@ -92,7 +79,7 @@ describe('Lambda handlers', () => {
   });
 
   it('the heartbeat expires a silent session through the writer queue', async () => {
-    const p = ports();
+    const p = memoryAwsPorts();
     const clock = new ManualClock();
     await bootstrap(p.systemStore, p.userStore);
     await createWriterHandler({ ports: p, config, clock })(event([encodeMessage(openSession(9))]));
