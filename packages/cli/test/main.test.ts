@@ -104,7 +104,7 @@ describe('faaskeeper shell (scripted)', () => {
   it('-c runs the commands on the embedded deployment and exits 0', async () => {
     expect(await cli(['shell', '-c', 'create /a hi; create /a/b; ls /a; get /a'])).toEqual({
       code: 0,
-      stdout: 'Created /a\nCreated /a/b\nb\nhi\n',
+      stdout: 'Created /a\nCreated /a/b\n[b]\nhi\n',
       stderr: '',
     });
   });
@@ -112,8 +112,8 @@ describe('faaskeeper shell (scripted)', () => {
   it('-c exits 1 when a command failed, and still runs the rest', async () => {
     expect(await cli(['shell', '-c', 'get /missing; create /x; get /x'])).toEqual({
       code: 1,
-      stdout: 'Created /x\n\n',
-      stderr: 'Error: NONODE: /missing\n',
+      stdout: 'Created /x\nnull\n',
+      stderr: 'Node does not exist: /missing\n',
     });
   });
 
@@ -128,7 +128,7 @@ describe('faaskeeper shell (scripted)', () => {
     expect(await cli(['shell'], script)).toEqual({
       code: 1,
       stdout: 'Created /cfg\na b\n',
-      stderr: 'Error: NONODE: /nope\n',
+      stderr: 'Node does not exist: /nope\n',
     });
   });
 
@@ -186,7 +186,7 @@ describe('the faaskeeper binary', () => {
     const ok = await runBin(['shell', '-c', 'create /p "x y"; get /p']);
     expect(ok).toEqual({ code: 0, stdout: 'Created /p\nx y\n', stderr: '' });
     const failed = await runBin(['shell'], 'create /q\nget /q/missing\n');
-    expect(failed).toEqual({ code: 1, stdout: 'Created /q\n', stderr: 'Error: NONODE: /q/missing\n' });
+    expect(failed).toEqual({ code: 1, stdout: 'Created /q\n', stderr: 'Node does not exist: /q/missing\n' });
     const usage = await runBin(['shell', '-c', 'bogus']);
     expect(usage.code).toBe(2);
     expect((await runBin(['--version'])).stdout).toBe(`${VERSION}\n`);
