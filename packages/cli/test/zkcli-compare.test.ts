@@ -19,7 +19,8 @@ const describeIfPeers = describeWithPeers(missing, 'the zkCli.sh comparison of t
 const SCRIPT = readFileSync(new URL('./zkcli/compare.zk', import.meta.url), 'utf8');
 
 /** Java's `Date.toString()` in UTC, the format zkCli prints ctime and mtime in. */
-const JAVA_DATE = /^[cm]time = (Sun|Mon|Tue|Wed|Thu|Fri|Sat) [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}$/;
+const JAVA_DATE =
+  /^[cm]time = (Sun|Mon|Tue|Wed|Thu|Fri|Sat) [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}$/;
 
 /** zkCli's start-up lines, which `faaskeeper shell` reading a script does not print. */
 const BANNER = new Set(['Connecting to <server>', 'Welcome to ZooKeeper!', 'JLine support is disabled']);
