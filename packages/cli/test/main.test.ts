@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, main } from '../src/index.js';
@@ -130,6 +131,53 @@ describe('faaskeeper shell (scripted)', () => {
       stdout: 'Created /cfg\na b\n',
       stderr: 'Node does not exist: /nope\n',
     });
+  });
+
+  it("zkCli's -server host:port is a usage error that points at --config and faaskeeper gateway", async () => {
+    for (const args of [
+      ['shell', '-server', '127.0.0.1:2181'],
+      ['shell', '--server', '127.0.0.1:2181'],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(ExitCode.USAGE);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^Error: faaskeeper shell takes no -server 127\.0\.0\.1:2181: /);
+      expect(r.stderr).toContain('--config <file>');
+      expect(r.stderr).toContain('faaskeeper gateway');
+      expect(r.stderr).toContain('docs/gateway.md');
+      expect(r.stderr).not.toContain('Unknown option');
+    }
+  });
+
+  it('refuses a piped line over the data limit as soon as it passes it, and goes on with the next line', async () => {
+    const total = 100 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let pulled = 0;
+    let pulledAtRefusal: number | undefined;
+    async function* script() {
+      yield Buffer.from('create /big ');
+      for (; pulled < total; pulled += chunk.length) yield chunk;
+      yield Buffer.from('\ncreate /after ok\nget /after\n');
+    }
+    const output = new PassThrough();
+    const errorOutput = new PassThrough();
+    let out = '';
+    let err = '';
+    output.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    errorOutput.on('data', (c: Buffer) => {
+      pulledAtRefusal ??= pulled;
+      err += c.toString();
+    });
+    const code = await main(['shell'], { input: Readable.from(script()), output, errorOutput });
+    expect(code).toBe(ExitCode.FAILED);
+    expect(err).toMatch(
+      /^Arguments are not valid : \/big \(the line is over \d+ bytes: its data would be over the limit of 1048576\)\n$/,
+    );
+    // Refused once the line passed 1 MiB and a bit, not after reading its 100 MB.
+    expect(pulledAtRefusal).toBeLessThan(2 * 1024 * 1024);
+    expect(out).toBe('Created /after\nok\n');
   });
 
   it('refuses an unknown option or a stray argument with exit 2 and the usage', async () => {
