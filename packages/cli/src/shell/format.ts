@@ -107,7 +107,9 @@ export function zkErrorText(error: FaaSKeeperError, path: string | undefined): s
   if (sentence !== undefined) {
     const text = `${sentence}${where ?? ''}`;
     if (error.code !== 'BADARGUMENTS') return text;
-    const detail = error.message.replace(/^BADARGUMENTS:\s*/, '');
+    // The message may start with the code and end with the path; the sentence has both already.
+    let detail = error.message.replace(/^BADARGUMENTS:\s*/, '');
+    if (where !== undefined && detail.endsWith(`: ${where}`)) detail = detail.slice(0, -where.length - 2);
     return detail === '' || detail === where ? text : `${text} (${detail})`;
   }
   const message = CODE_MESSAGES[error.code] ?? error.code;
