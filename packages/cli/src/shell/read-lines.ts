@@ -12,7 +12,7 @@ const NEWLINE = 0x0a;
  * refused after about 1 MiB, not after buffering (and tokenizing) all of it.
  */
 export async function* readLines(
-  input: AsyncIterable<Buffer | string>,
+  input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   maxBytes: number,
 ): AsyncGenerator<ScriptLine> {
   let parts: Buffer[] = [];
