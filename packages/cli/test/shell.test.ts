@@ -489,6 +489,14 @@ describe('shell commands', () => {
   });
 });
 
+describe("zkCli's formats", () => {
+  it("prints times as Java's Date.toString() does, in UTC", () => {
+    expect(zkDate(Date.UTC(2026, 11, 4, 21, 50, 0))).toBe('Fri Dec 04 21:50:00 UTC 2026');
+    expect(zkDate(0)).toBe('Thu Jan 01 00:00:00 UTC 1970');
+    expect(zkDate(Date.UTC(2024, 1, 29, 9, 5, 7, 999))).toBe('Thu Feb 29 09:05:07 UTC 2024');
+  });
+});
+
 describe('tokenize', () => {
   it('splits words on whitespace and commands on ;', () => {
     expect(tokenize('  ls  /a ; get -s /b;;')).toEqual([
