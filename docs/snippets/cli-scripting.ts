@@ -20,7 +20,7 @@ export async function run(): Promise<void> {
   const code = await shell.execute('create /app "hello world"; get /app; get /missing');
   assert.equal(code, ExitCode.FAILED); // the worst outcome of the line: one command failed
   assert.deepEqual(lines, ['Created /app', 'hello world']);
-  assert.deepEqual(errors, ['Error: NONODE: /missing']);
+  assert.deepEqual(errors, ['Node does not exist: /missing']); // zkCli's words
   await service.close();
   // #endregion shell-api
 }

@@ -160,11 +160,11 @@ export function createCli(streams: CliStreams, dependencies: CliDependencies = {
     throw new CommanderError(0, 'commander.version', version);
   });
 
-  program
+  const shell = program
     .command('shell')
-    .summary('a zkCli-style shell (help inside it lists its commands)')
+    .summary("a shell with zkCli's commands and output (help inside it lists them)")
     .description(
-      'A zkCli-style shell. Commands come from -c, from stdin when it is not a terminal (one or more per line), or from an interactive prompt with history and tab completion; type help in the shell for its commands. Results go to stdout, errors to stderr as "Error: CODE: detail".',
+      `A shell with zkCli 3.8's commands and output formats (docs/differences.md lists what differs). Commands come from -c, from stdin when it is not a terminal (one or more per line), or from an interactive prompt with history and tab completion; type help in the shell for its commands. Results go to stdout, errors to stderr in zkCli's words ("Node does not exist: /a").`,
     )
     .addOption(
       new Option(
@@ -178,8 +178,25 @@ export function createCli(streams: CliStreams, dependencies: CliDependencies = {
         'a deployment config (JSON, {"provider": "embedded" | "aws" | "gcp", ...}); without it, a fresh embedded (in-memory, in-process) deployment',
       ),
     )
+    .addOption(
+      // zkCli's `-server host:port` parses as -s with the value "erver" and the address as an
+      // argument: both are let through (below), so that a zkCli habit gets directions instead of
+      // commander's parser text.
+      new Option(
+        '-s, --server <host:port...>',
+        "zkCli's -server: not taken (the shell reaches a deployment through --config; zkCli.sh itself connects to faaskeeper gateway)",
+      ),
+    )
     .action(
-      act(async (flags: { command?: string; config?: string }) => {
+      act(async (flags: { command?: string; config?: string; server?: string[] }) => {
+        if (flags.server !== undefined) {
+          const address = [...flags.server, ...shell.args].find((word) => word.includes(':')) ?? 'host:port';
+          throw new UsageError(
+            `faaskeeper shell takes no -server ${address}: it connects to a deployment named by --config <file> ` +
+              '(without one, a fresh embedded deployment). To use zkCli.sh itself, run faaskeeper gateway ' +
+              '--config <file> and then zkCli.sh -server 127.0.0.1:2181 (docs/gateway.md).',
+          );
+        }
         let config: DeploymentConfig | undefined;
         let deployment: Awaited<ReturnType<typeof openDeployment>>;
         try {
@@ -204,6 +221,8 @@ export function createCli(streams: CliStreams, dependencies: CliDependencies = {
         }
       }),
     );
+  // Only with -s/--server given: the address after zkCli's `-server` is then no excess argument.
+  shell.on('option:server', () => shell.allowExcessArguments(true));
 
   declareGatewayCommand(program).action(act((flags: GatewayFlags) => runGatewayCommand(flags, streams)));
 

@@ -33,7 +33,7 @@ describe('tab completion', () => {
   });
 
   it('completes the command after the last ;', async () => {
-    expect(await complete(zk, 'ls /; ge')).toEqual([['get'], 'ge']);
+    expect(await complete(zk, 'ls /; sy')).toEqual([['sync'], 'sy']);
     expect(await complete(zk, 'ls /; get /z')).toEqual([['/zoo'], '/z']);
   });
 

@@ -78,7 +78,7 @@ describe('faaskeeper shell --config on a GCP deployment', () => {
         // A command that fails is reported, with the worst exit code.
         const failed = await cli(['shell', '--config', file, '-c', 'create /cfg again']);
         expect(failed.code).toBe(ExitCode.FAILED);
-        expect(failed.stderr).toMatch(/^Error: NODEEXISTS/);
+        expect(failed.stderr).toMatch(/^Node already exists: /);
       } finally {
         await deployment.close();
       }

@@ -58,14 +58,14 @@ describe('interactive shell', () => {
       { label: 'embedded', client, close: async () => {} },
       { input: term.input, output: term.output, errorOutput: new PassThrough() },
     );
-    term.input.write('watch /\r');
+    term.input.write('addWatch /\r');
     await term.waitFor('[faaskeeper: embedded(CONNECTED) 1] ');
     term.input.write('ls /ne');
     await term.waitFor('ls /ne');
     await other.create('/news');
     // The event line, then the prompt redrawn with the unfinished command.
     await term.waitFor(
-      /WatchedEvent type:NodeCreated path:\/news\r?\n.*\[faaskeeper: embedded\(CONNECTED\) 1\] ls \/ne/,
+      /WATCHER::\r?\n.*WatchedEvent state:SyncConnected type:NodeCreated path:\/news\r?\n.*\[faaskeeper: embedded\(CONNECTED\) 1\] ls \/ne/s,
     );
     term.input.write('\x15quit\r');
     expect(await done).toBe(ExitCode.OK);

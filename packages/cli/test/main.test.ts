@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, main } from '../src/index.js';
@@ -104,7 +105,7 @@ describe('faaskeeper shell (scripted)', () => {
   it('-c runs the commands on the embedded deployment and exits 0', async () => {
     expect(await cli(['shell', '-c', 'create /a hi; create /a/b; ls /a; get /a'])).toEqual({
       code: 0,
-      stdout: 'Created /a\nCreated /a/b\nb\nhi\n',
+      stdout: 'Created /a\nCreated /a/b\n[b]\nhi\n',
       stderr: '',
     });
   });
@@ -112,8 +113,8 @@ describe('faaskeeper shell (scripted)', () => {
   it('-c exits 1 when a command failed, and still runs the rest', async () => {
     expect(await cli(['shell', '-c', 'get /missing; create /x; get /x'])).toEqual({
       code: 1,
-      stdout: 'Created /x\n\n',
-      stderr: 'Error: NONODE: /missing\n',
+      stdout: 'Created /x\nnull\n',
+      stderr: 'Node does not exist: /missing\n',
     });
   });
 
@@ -128,8 +129,55 @@ describe('faaskeeper shell (scripted)', () => {
     expect(await cli(['shell'], script)).toEqual({
       code: 1,
       stdout: 'Created /cfg\na b\n',
-      stderr: 'Error: NONODE: /nope\n',
+      stderr: 'Node does not exist: /nope\n',
     });
+  });
+
+  it("zkCli's -server host:port is a usage error that points at --config and faaskeeper gateway", async () => {
+    for (const args of [
+      ['shell', '-server', '127.0.0.1:2181'],
+      ['shell', '--server', '127.0.0.1:2181'],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(ExitCode.USAGE);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^Error: faaskeeper shell takes no -server 127\.0\.0\.1:2181: /);
+      expect(r.stderr).toContain('--config <file>');
+      expect(r.stderr).toContain('faaskeeper gateway');
+      expect(r.stderr).toContain('docs/gateway.md');
+      expect(r.stderr).not.toContain('Unknown option');
+    }
+  });
+
+  it('refuses a piped line over the data limit as soon as it passes it, and goes on with the next line', async () => {
+    const total = 100 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let pulled = 0;
+    let pulledAtRefusal: number | undefined;
+    async function* script() {
+      yield Buffer.from('create /big ');
+      for (; pulled < total; pulled += chunk.length) yield chunk;
+      yield Buffer.from('\ncreate /after ok\nget /after\n');
+    }
+    const output = new PassThrough();
+    const errorOutput = new PassThrough();
+    let out = '';
+    let err = '';
+    output.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    errorOutput.on('data', (c: Buffer) => {
+      pulledAtRefusal ??= pulled;
+      err += c.toString();
+    });
+    const code = await main(['shell'], { input: Readable.from(script()), output, errorOutput });
+    expect(code).toBe(ExitCode.FAILED);
+    expect(err).toMatch(
+      /^Arguments are not valid : \/big \(the line is over \d+ bytes: its data would be over the limit of 1048576\)\n$/,
+    );
+    // Refused once the line passed 1 MiB and a bit, not after reading its 100 MB.
+    expect(pulledAtRefusal).toBeLessThan(2 * 1024 * 1024);
+    expect(out).toBe('Created /after\nok\n');
   });
 
   it('refuses an unknown option or a stray argument with exit 2 and the usage', async () => {
@@ -186,7 +234,7 @@ describe('the faaskeeper binary', () => {
     const ok = await runBin(['shell', '-c', 'create /p "x y"; get /p']);
     expect(ok).toEqual({ code: 0, stdout: 'Created /p\nx y\n', stderr: '' });
     const failed = await runBin(['shell'], 'create /q\nget /q/missing\n');
-    expect(failed).toEqual({ code: 1, stdout: 'Created /q\n', stderr: 'Error: NONODE: /q/missing\n' });
+    expect(failed).toEqual({ code: 1, stdout: 'Created /q\n', stderr: 'Node does not exist: /q/missing\n' });
     const usage = await runBin(['shell', '-c', 'bogus']);
     expect(usage.code).toBe(2);
     expect((await runBin(['--version'])).stdout).toBe(`${VERSION}\n`);

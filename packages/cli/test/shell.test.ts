@@ -1,6 +1,13 @@
-import { createEmbeddedService, type EmbeddedService, type FaaSKeeperClient } from '@faaskeeper/core';
+import {
+  CreateMode,
+  createEmbeddedService,
+  type EmbeddedService,
+  type FaaSKeeperClient,
+  MAX_DATA_BYTES,
+} from '@faaskeeper/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { COMMAND_NAMES, ExitCode, Shell, tokenize } from '../src/index.js';
+import { COMMAND_NAMES, cliVersion, ExitCode, formatStat, Shell, tokenize } from '../src/index.js';
+import { zkDate } from '../src/shell/format.js';
 import { CapturedOutput } from './helpers.js';
 
 let service: EmbeddedService;
@@ -29,15 +36,27 @@ async function run(line: string) {
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
 
+/** The lines zkCli prints for a watch event. */
+const block = (type: string, path: string) => [
+  '',
+  'WATCHER::',
+  '',
+  `WatchedEvent state:SyncConnected type:${type} path:${path}`,
+];
+
 describe('shell commands', () => {
   it('create prints "Created <path>" and the node exists with its data', async () => {
     expect(await run('create /app hello')).toEqual({ code: 0, stdout: ['Created /app'], stderr: [] });
     expect(text((await zk.getData('/app')).data)).toBe('hello');
   });
 
-  it('create without data makes an empty node', async () => {
+  it('create without data stores null data, as zkCli does, and get prints null', async () => {
     await run('create /empty');
-    expect((await zk.getData('/empty')).data.byteLength).toBe(0);
+    expect((await zk.getData('/empty')).nullData).toBe(true);
+    expect((await run('get /empty')).stdout).toEqual(['null']);
+    await run('create /blank ""');
+    expect(await zk.getData('/blank')).not.toHaveProperty('nullData');
+    expect((await run('get /blank')).stdout).toEqual(['']);
   });
 
   it('create -s prints the path with its 10-digit sequence suffix', async () => {
@@ -70,20 +89,22 @@ describe('shell commands', () => {
     for (const line of ['create -e -c /x', 'create -e -t 5 /x', 'create -c -s /x', 'create -t soon /x']) {
       const r = await run(line);
       expect(r.code, line).toBe(ExitCode.USAGE);
-      expect(r.stderr.at(-1), line).toBe('Usage: create [-e] [-s] [-c] [-t ttl] path [data]');
+      expect(r.stderr.at(-1), line).toBe('Usage: create [-s] [-e] [-c] [-t ttl] path [data]');
     }
     expect(await zk.exists('/x')).toBeNull();
   });
 
-  it('create of an existing node fails with NODEEXISTS and exit code 1', async () => {
+  it('create of an existing node prints zkCli\'s "Node already exists" and exits 1', async () => {
     await run('create /dup');
-    expect(await run('create /dup')).toEqual({ code: 1, stdout: [], stderr: ['Error: NODEEXISTS: /dup'] });
+    expect(await run('create /dup')).toEqual({ code: 1, stdout: [], stderr: ['Node already exists: /dup'] });
   });
 
-  it('create under a missing parent fails with NONODE', async () => {
-    const r = await run('create /no/child');
-    expect(r.code).toBe(ExitCode.FAILED);
-    expect(r.stderr[0]).toMatch(/^Error: NONODE: .*\/no$/);
+  it('create under a missing parent names the path it was given, as zkCli does', async () => {
+    expect(await run('create /no/child')).toEqual({
+      code: ExitCode.FAILED,
+      stdout: [],
+      stderr: ['Node does not exist: /no/child'],
+    });
   });
 
   it('get prints the data alone, so that it pipes', async () => {
@@ -98,9 +119,9 @@ describe('shell commands', () => {
     expect(r.stdout).toEqual([
       'abc',
       `cZxid = 0x${stat.czxid.toString(16)}`,
-      `ctime = ${new Date(stat.ctime).toISOString()}`,
+      `ctime = ${zkDate(stat.ctime)}`,
       `mZxid = 0x${stat.mzxid.toString(16)}`,
-      `mtime = ${new Date(stat.mtime).toISOString()}`,
+      `mtime = ${zkDate(stat.mtime)}`,
       `pZxid = 0x${stat.pzxid.toString(16)}`,
       'cversion = 0',
       'dataVersion = 0',
@@ -111,19 +132,25 @@ describe('shell commands', () => {
     ]);
   });
 
-  it('get of a missing node prints "Error: NONODE: /path" on stderr and exits 1', async () => {
-    expect(await run('get /missing')).toEqual({ code: 1, stdout: [], stderr: ['Error: NONODE: /missing'] });
+  it('get of a missing node prints "Node does not exist: /path" on stderr and exits 1', async () => {
+    expect(await run('get /missing')).toEqual({
+      code: 1,
+      stdout: [],
+      stderr: ['Node does not exist: /missing'],
+    });
   });
 
   it('get -w prints the watch event once, when the node changes', async () => {
     await zk.create('/w', 'v1');
     await run('get -w /w');
     await zk.setData('/w', 'v2');
-    await out.line('WatchedEvent type:NodeDataChanged path:/w');
+    await out.line('WatchedEvent state:SyncConnected type:NodeDataChanged path:/w');
+    expect(out.stdout).toEqual(block('NodeDataChanged', '/w'));
+    out.clear();
     await zk.setData('/w', 'v3');
     await zk.sync();
-    await run('sync'); // the shell's own session has seen every event up to here
-    expect(out.stdout).toEqual([]);
+    // The shell's own session has seen every event up to here: none printed.
+    expect((await run('sync')).stdout).toEqual(['Sync is OK']);
   });
 
   it('set replaces the data; -s prints the new stat', async () => {
@@ -136,7 +163,11 @@ describe('shell commands', () => {
   it('set -v succeeds on the matching version and fails with BADVERSION otherwise', async () => {
     await zk.create('/v', 'a');
     expect((await run('set -v 0 /v b')).code).toBe(ExitCode.OK);
-    expect(await run('set /v c -v 0')).toEqual({ code: 1, stdout: [], stderr: ['Error: BADVERSION: /v'] });
+    expect(await run('set /v c -v 0')).toEqual({
+      code: 1,
+      stdout: [],
+      stderr: ['version No is not valid : /v'],
+    });
     expect(text((await zk.getData('/v')).data)).toBe('b');
   });
 
@@ -149,25 +180,40 @@ describe('shell commands', () => {
     expect(r.stderr[0]).toBe("Error: unexpected argument 'words' (quote data that has spaces)");
   });
 
-  it('ls prints the children one per line, sorted', async () => {
+  it('ls prints the children sorted as zkCli does, [a, b], and [] for none', async () => {
     await zk.create('/l');
+    expect((await run('ls /l')).stdout).toEqual(['[]']);
     await zk.create('/l/b');
     await zk.create('/l/a');
-    expect(await run('ls /l')).toEqual({ code: 0, stdout: ['a', 'b'], stderr: [] });
-    expect((await run('ls')).stdout).toEqual(['l']);
+    expect(await run('ls /l')).toEqual({ code: 0, stdout: ['[a, b]'], stderr: [] });
+    expect((await run('ls')).stdout).toEqual(['[l]']);
   });
 
-  it('ls -R prints the node and every descendant as full paths, depth first', async () => {
+  it('ls -s prints the list then the stat; ls -w prints the children event once', async () => {
+    await zk.create('/l');
+    const r = await run('ls -s -w /l');
+    expect(r.stdout[0]).toBe('[]');
+    expect(r.stdout.slice(1)).toEqual(formatStat((await zk.exists('/l'))!));
+    await zk.create('/l/new');
+    await out.line('WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/l');
+    expect(out.stdout).toEqual(block('NodeChildrenChanged', '/l'));
+  });
+
+  it('ls -R prints the node and every descendant as full paths, breadth first as zkCli', async () => {
     for (const p of ['/r', '/r/a', '/r/a/x', '/r/b']) await zk.create(p);
-    expect((await run('ls -R /r')).stdout).toEqual(['/r', '/r/a', '/r/a/x', '/r/b']);
-    expect(await run('ls -R /none')).toEqual({ code: 1, stdout: [], stderr: ['Error: NONODE: /none'] });
+    expect((await run('ls -R /r')).stdout).toEqual(['/r', '/r/a', '/r/b', '/r/a/x']);
+    expect(await run('ls -R /none')).toEqual({
+      code: 1,
+      stdout: [],
+      stderr: ['Node does not exist: /none'],
+    });
   });
 
   it('delete removes a node; -v checks its version; a node with children is NOTEMPTY', async () => {
     await zk.create('/d', 'x');
     await zk.create('/d/c');
-    expect(await run('delete /d')).toEqual({ code: 1, stdout: [], stderr: ['Error: NOTEMPTY: /d'] });
-    expect((await run('delete -v 3 /d/c')).stderr).toEqual(['Error: BADVERSION: /d/c']);
+    expect(await run('delete /d')).toEqual({ code: 1, stdout: [], stderr: ['Node not empty: /d'] });
+    expect((await run('delete -v 3 /d/c')).stderr).toEqual(['version No is not valid : /d/c']);
     expect((await run('delete -v 0 /d/c')).code).toBe(ExitCode.OK);
     expect((await run('delete /d')).code).toBe(ExitCode.OK);
     expect(await zk.exists('/d')).toBeNull();
@@ -177,7 +223,9 @@ describe('shell commands', () => {
     for (const p of ['/t', '/t/a', '/t/a/b', '/t/c', '/keep']) await zk.create(p);
     expect(await run('deleteall /t')).toEqual({ code: 0, stdout: [], stderr: [] });
     expect((await zk.getChildren('/')).children).toEqual(['keep']);
-    expect((await run('deleteall /t')).stderr).toEqual(['Error: NONODE: /t']);
+    expect((await run('deleteall /t')).stderr).toEqual(['Node does not exist: /t']);
+    expect((await run('deleteall /keep -b 10')).code).toBe(ExitCode.OK);
+    expect((await run('deleteall /keep -b none')).code).toBe(ExitCode.USAGE);
   });
 
   it('deleteall / empties the tree but keeps the root', async () => {
@@ -191,7 +239,17 @@ describe('shell commands', () => {
     const r = await run('stat /st');
     expect(r.stdout).toHaveLength(11);
     expect(r.stdout).toContain('dataLength = 5');
-    expect(await run('stat /none')).toEqual({ code: 1, stdout: [], stderr: ['Error: NONODE: /none'] });
+    expect(await run('stat /none')).toEqual({
+      code: 1,
+      stdout: [],
+      stderr: ['Node does not exist: /none'],
+    });
+  });
+
+  it('stat -w on a missing node fails but leaves the watch, which prints NodeCreated', async () => {
+    expect((await run('stat -w /soon')).stderr).toEqual(['Node does not exist: /soon']);
+    await zk.create('/soon');
+    await out.line('WatchedEvent state:SyncConnected type:NodeCreated path:/soon');
   });
 
   it('exists prints true or false and succeeds either way', async () => {
@@ -203,38 +261,157 @@ describe('shell commands', () => {
   it('exists -w on a missing node prints NodeCreated when it appears', async () => {
     await run('exists -w /later');
     await zk.create('/later');
-    await out.line('WatchedEvent type:NodeCreated path:/later');
+    await out.line('WatchedEvent state:SyncConnected type:NodeCreated path:/later');
   });
 
-  it('sync succeeds with or without a path', async () => {
-    expect(await run('sync /')).toEqual({ code: 0, stdout: [], stderr: [] });
-    expect((await run('sync')).code).toBe(ExitCode.OK);
+  it('sync prints "Sync is OK" with or without a path', async () => {
+    expect(await run('sync /')).toEqual({ code: 0, stdout: ['Sync is OK'], stderr: [] });
+    expect((await run('sync')).stdout).toEqual(['Sync is OK']);
   });
 
-  it('watch prints every event on the node and its descendants, in order, until unwatch', async () => {
+  it('addWatch prints every event on the node and its descendants, in order, until removewatches', async () => {
     await zk.create('/app');
-    await run('watch /app');
+    await run('addWatch /app');
     await zk.create('/app/x', '1');
     await zk.setData('/app/x', '2');
     await zk.delete('/app/x');
     await zk.create('/other');
-    await out.line('WatchedEvent type:NodeDeleted path:/app/x');
+    await out.line('WatchedEvent state:SyncConnected type:NodeDeleted path:/app/x');
     expect(out.stdout).toEqual([
-      'WatchedEvent type:NodeCreated path:/app/x',
-      'WatchedEvent type:NodeDataChanged path:/app/x',
-      'WatchedEvent type:NodeDeleted path:/app/x',
+      ...block('NodeCreated', '/app/x'),
+      ...block('NodeDataChanged', '/app/x'),
+      ...block('NodeDeleted', '/app/x'),
     ]);
     out.clear();
-    expect((await run('unwatch /app')).code).toBe(ExitCode.OK);
+    // ZooKeeper's client tells the removed watcher with an event of its own; zkCli prints it.
+    expect(await run('removewatches /app')).toEqual({
+      code: 0,
+      stdout: block('PersistentWatchRemoved', '/app'),
+      stderr: [],
+    });
     await zk.create('/app/y');
-    await run('sync');
-    expect(out.stdout).toEqual([]);
-    expect((await run('unwatch /app')).stderr).toEqual(['Error: NOWATCHER: no watch on /app']);
+    // Events would have arrived before the sync's answer: none did.
+    expect((await run('sync')).stdout).toEqual(['Sync is OK']);
+    expect((await run('removewatches /app')).stderr).toEqual(['KeeperErrorCode = No such watcher for /app']);
   });
 
-  it('history lists the commands run so far, numbered from 0', async () => {
+  it('addWatch -m PERSISTENT watches the node alone; a bad mode is a usage error', async () => {
+    await zk.create('/p');
+    await run('addWatch -m PERSISTENT /p');
+    await zk.create('/p/kid');
+    await zk.create('/p/kid/grandkid');
+    await zk.setData('/p', 'x');
+    await out.line('WatchedEvent state:SyncConnected type:NodeDataChanged path:/p');
+    expect(out.stdout).toEqual([...block('NodeChildrenChanged', '/p'), ...block('NodeDataChanged', '/p')]);
+    expect((await run('addWatch -m SOMETIMES /p')).code).toBe(ExitCode.USAGE);
+  });
+
+  it('removewatches -d and -c remove one class of watch, each with its own event', async () => {
+    await zk.create('/rw');
+    await run('get -w /rw; ls -w /rw');
+    expect((await run('removewatches /rw -d')).stdout).toEqual(block('DataWatchRemoved', '/rw'));
+    expect((await run('removewatches /rw -d')).stderr).toEqual(['KeeperErrorCode = No such watcher for /rw']);
+    expect((await run('removewatches /rw -c -l')).stdout).toEqual(block('ChildWatchRemoved', '/rw'));
+    await zk.setData('/rw', 'x');
+    await zk.create('/rw/x');
+    // Events would have arrived before the sync's answer: none did.
+    expect((await run('sync')).stdout).toEqual(['Sync is OK']);
+  });
+
+  it('printwatches off silences events, printwatches alone says which', async () => {
+    await zk.create('/pw');
+    expect((await run('printwatches')).stdout).toEqual(['printwatches is on']);
+    await run('printwatches off; addWatch /pw');
+    await zk.setData('/pw', 'x');
+    expect((await run('sync')).stdout).toEqual(['Sync is OK']);
+    expect((await run('printwatches')).stdout).toEqual(['printwatches is off']);
+    await run('printwatches on');
+    await zk.setData('/pw', 'y');
+    await out.line('WatchedEvent state:SyncConnected type:NodeDataChanged path:/pw');
+    expect(out.stdout).toEqual(block('NodeDataChanged', '/pw'));
+    expect((await run('printwatches maybe')).code).toBe(ExitCode.USAGE);
+  });
+
+  it('watch and unwatch are kept as other names of addWatch and removewatches', async () => {
+    await zk.create('/old');
+    await run('watch /old');
+    await zk.setData('/old', 'x');
+    await out.line('WatchedEvent state:SyncConnected type:NodeDataChanged path:/old');
+    out.clear();
+    expect((await run('unwatch /old')).stdout).toEqual(block('PersistentWatchRemoved', '/old'));
+  });
+
+  it("getEphemerals lists this session's ephemeral nodes under a path prefix, as [a, b]", async () => {
+    await run('create /e; create -e /e/one; create -e /e2; create /e/p; create -e /e/p/two; create -e /x');
+    const other = await service.connect();
+    await other.create('/e/theirs', '', { mode: CreateMode.EPHEMERAL });
+    expect((await run('getEphemerals /e')).stdout).toEqual(['[/e/one, /e/p/two, /e2]']);
+    expect((await run('getEphemerals /e/')).stdout).toEqual(['[/e/one, /e/p/two]']);
+    expect((await run('getEphemerals')).stdout).toEqual(['[/e/one, /e/p/two, /e2, /x]']);
+    expect(await run('getEphemerals /nope')).toEqual({ code: 0, stdout: ['[]'], stderr: [] });
+  });
+
+  it('getAllChildrenNumber counts the descendants at every depth', async () => {
+    await run('create /n; create /n/a; create /n/a/b; create /n/c');
+    expect((await run('getAllChildrenNumber /n')).stdout).toEqual(['3']);
+    expect((await run('getAllChildrenNumber /n/c')).stdout).toEqual(['0']);
+    expect((await run('getAllChildrenNumber /none')).stderr).toEqual(['Node does not exist: /none']);
+  });
+
+  it('getAcl prints the open ACL every node has; setAcl and addauth fail and say why', async () => {
+    await zk.create('/acl');
+    expect((await run('getAcl /acl')).stdout).toEqual(["'world,'anyone", ': cdrwa']);
+    expect((await run('getAcl -s /acl')).stdout).toHaveLength(13);
+    expect((await run('getAcl /none')).stderr).toEqual(['Node does not exist: /none']);
+    for (const line of ['setAcl /acl world:anyone:r', 'addauth digest user:pass']) {
+      const r = await run(line);
+      expect(r.code, line).toBe(ExitCode.FAILED);
+      expect(r.stderr[0], line).toMatch(/FaaSKeeper has no ACLs yet/);
+    }
+  });
+
+  it('/zookeeper answers reads as ZooKeeper 3.8: [config, quota] with empty data; writes are refused', async () => {
+    expect((await run('ls /zookeeper')).stdout).toEqual(['[config, quota]']);
+    expect((await run('get /zookeeper/config')).stdout).toEqual(['']);
+    expect((await run('stat /zookeeper')).stdout).toContain('numChildren = 2');
+    expect((await run('ls /zookeeper/quota')).stdout).toEqual(['[]']);
+    expect((await run('stat /zookeeper/nothing')).stderr).toEqual([
+      'Node does not exist: /zookeeper/nothing',
+    ]);
+    const refused = await run('create /zookeeper/mine');
+    expect(refused.code).toBe(ExitCode.FAILED);
+    expect(refused.stderr).toEqual([
+      'Arguments are not valid : /zookeeper/mine (/zookeeper/mine is reserved)',
+    ]);
+  });
+
+  it("version prints the shell version in zkCli's words", async () => {
+    expect((await run('version')).stdout).toEqual([
+      `ZooKeeper CLI version: FaaSKeeper shell ${cliVersion()} (zkCli 3.8 commands)`,
+    ]);
+  });
+
+  it('redo runs a command of the history again and records it, as zkCli does', async () => {
+    await run('create /rd; ls /rd');
+    await zk.create('/rd/new');
+    expect((await run('redo 1')).stdout).toEqual(['[new]']);
+    expect((await run('history')).stdout).toEqual([
+      '0 - create /rd',
+      '1 - ls /rd',
+      '2 - ls /rd',
+      '3 - history',
+    ]);
+    expect((await run('redo 9')).code).toBe(ExitCode.USAGE);
+  });
+
+  it('history lists the last 11 commands, numbered from 0', async () => {
     await run('create /h; ls /');
     expect((await run('history')).stdout).toEqual(['0 - create /h', '1 - ls /', '2 - history']);
+    for (let i = 0; i < 10; i++) await run(`exists /h${i}`);
+    const listed = (await run('history')).stdout;
+    expect(listed).toHaveLength(11);
+    expect(listed[0]).toBe('3 - exists /h0');
+    expect(listed.at(-1)).toBe('13 - history');
   });
 
   it('help lists every command; help <command> and <command> --help print its usage', async () => {
@@ -276,7 +453,14 @@ describe('shell commands', () => {
   it('a malformed path is BADARGUMENTS (exit 1), not a crash', async () => {
     const r = await run('get relative');
     expect(r.code).toBe(ExitCode.FAILED);
-    expect(r.stderr[0]).toMatch(/^Error: BADARGUMENTS: path must start with \//);
+    expect(r.stderr[0]).toMatch(/^Arguments are not valid : relative \(path must start with \//);
+  });
+
+  it("data over 1 MiB is refused before it is sent, with BADARGUMENTS in zkCli's words", async () => {
+    const r = await run(`create /big ${'x'.repeat(MAX_DATA_BYTES + 1)}`);
+    expect(r.code).toBe(ExitCode.FAILED);
+    expect(r.stderr[0]).toMatch(/^Arguments are not valid : \/big \(data is at least 1048577 bytes/);
+    expect(await zk.exists('/big')).toBeNull();
   });
 
   it('runs every command of a line and exits with the worst code', async () => {
@@ -300,8 +484,16 @@ describe('shell commands', () => {
     expect(await run('ls /')).toEqual({
       code: 1,
       stdout: [],
-      stderr: ['Error: SESSIONEXPIRED: the client is closed'],
+      stderr: ['KeeperErrorCode = Session expired for /'],
     });
+  });
+});
+
+describe("zkCli's formats", () => {
+  it("prints times as Java's Date.toString() does, in UTC", () => {
+    expect(zkDate(Date.UTC(2026, 11, 4, 21, 50, 0))).toBe('Fri Dec 04 21:50:00 UTC 2026');
+    expect(zkDate(0)).toBe('Thu Jan 01 00:00:00 UTC 1970');
+    expect(zkDate(Date.UTC(2024, 1, 29, 9, 5, 7, 999))).toBe('Thu Feb 29 09:05:07 UTC 2024');
   });
 });
 

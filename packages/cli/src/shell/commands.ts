@@ -1,12 +1,17 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
+  type AddWatchMode,
   CreateMode,
   type FaaSKeeperClient,
   FaaSKeeperError,
+  type RemoveWatchesOptions,
   type Stat,
-  type WatchedEvent,
 } from '@faaskeeper/client';
+import { cliVersion } from '../version.js';
+import { eventBlock, formatList, formatStat, type ShellEvent, zkErrorText } from './format.js';
 import { type CommandLine, TokenizeError, tokenize } from './tokenize.js';
+
+export { formatEvent, formatStat } from './format.js';
 
 /**
  * Where the shell writes: `out` for results (stdout: plain lines that pipe well), `err` for
@@ -48,6 +53,7 @@ type Values = Record<string, string | boolean | undefined>;
 
 interface CommandSpec {
   name: string;
+  /** zkCli's usage line for the command (its options, in its order). */
   usage: string;
   summary: string;
   /** One line per option, for `<command> --help`. */
@@ -59,31 +65,9 @@ interface CommandSpec {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
-const hex = (n: number) => `0x${n.toString(16)}`;
-
-/** Stat in zkCli's layout (`cZxid = 0x…`), one field per line. */
-export function formatStat(stat: Stat): string[] {
-  return [
-    `cZxid = ${hex(stat.czxid)}`,
-    `ctime = ${new Date(stat.ctime).toISOString()}`,
-    `mZxid = ${hex(stat.mzxid)}`,
-    `mtime = ${new Date(stat.mtime).toISOString()}`,
-    `pZxid = ${hex(stat.pzxid)}`,
-    `cversion = ${stat.cversion}`,
-    `dataVersion = ${stat.version}`,
-    `aclVersion = ${stat.aversion}`,
-    `ephemeralOwner = ${hex(stat.ephemeralOwner)}`,
-    `dataLength = ${stat.dataLength}`,
-    `numChildren = ${stat.numChildren}`,
-  ];
-}
-
-/** A watch event as the shell prints it (zkCli's words, on one line so that it greps). */
-export function formatEvent(event: WatchedEvent): string {
-  return `WatchedEvent type:${event.type} path:${event.path}`;
-}
 
 const joinPath = (parent: string, child: string) => (parent === '/' ? `/${child}` : `${parent}/${child}`);
+const isNoNode = (error: unknown) => error instanceof FaaSKeeperError && error.code === 'NONODE';
 
 function parseInteger(name: string, text: string | undefined, usage: string, min: number): number {
   if (
@@ -96,51 +80,105 @@ function parseInteger(name: string, text: string | undefined, usage: string, min
   return Number(text);
 }
 
+/** The expected version of `-v`, or -1 (any) without it. */
+const versionOf = (values: Values, usage: string) =>
+  values.version === undefined ? -1 : parseInteger('version', values.version as string, usage, -1);
+
+/** A node met by {@link breadthFirst}: its path, its stat and its children. */
+interface Visited {
+  path: string;
+  stat: Stat;
+  children: string[];
+}
+
+/**
+ * The node at `root` and every descendant, breadth first with children sorted: the order zkCli's
+ * `ls -R` prints (ZKUtil.listSubTreeBFS). A descendant deleted during the walk is skipped; a
+ * missing `root` is NONODE.
+ */
+async function* breadthFirst(client: FaaSKeeperClient, root: string): AsyncGenerator<Visited> {
+  const queue = [root];
+  for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
+    let node: { children: string[]; stat: Stat };
+    try {
+      node = await client.getChildren(path);
+    } catch (error) {
+      // A node deleted while we walk is not an error of this walk.
+      if (path !== root && isNoNode(error)) continue;
+      throw error;
+    }
+    yield { path, ...node };
+    for (const c of node.children) queue.push(joinPath(path, c));
+  }
+}
+
 const help: Options[string] = { type: 'boolean', short: 'h' };
+
+/** How zkCli names the watch classes `removewatches` takes, and the event each removal reports. */
+const WATCH_REMOVALS: { type: NonNullable<RemoveWatchesOptions['type']>; event: string }[] = [
+  { type: 'children', event: 'ChildWatchRemoved' },
+  { type: 'data', event: 'DataWatchRemoved' },
+  { type: 'persistent', event: 'PersistentWatchRemoved' },
+  { type: 'recursive', event: 'PersistentWatchRemoved' },
+];
+
+const ADD_WATCH_MODES: readonly AddWatchMode[] = ['PERSISTENT', 'PERSISTENT_RECURSIVE'];
+
+/** What `getAcl` prints: every FaaSKeeper node is open, as ZooKeeper's default ACL (OPEN_ACL_UNSAFE). */
+const OPEN_ACL = ["'world,'anyone", ': cdrwa'];
+
+/** `setAcl` and `addauth` until FaaSKeeper has ACLs: a failure that says so, not a silent success. */
+const noAcls = (name: string) => async (): Promise<ExitCode> => {
+  throw new FaaSKeeperError(
+    'UNIMPLEMENTED',
+    `${name}: FaaSKeeper has no ACLs yet; every node is world:anyone with cdrwa (docs/differences.md)`,
+  );
+};
 
 const COMMANDS: CommandSpec[] = [
   {
     name: 'ls',
-    usage: 'ls [-R] [path]',
-    summary: "list a node's children, one per line (-R: every descendant, as full paths)",
-    details: ['-R  recursive: the node and every descendant, depth first, as full paths'],
-    options: { recursive: { type: 'boolean', short: 'R' } },
+    usage: 'ls [-s] [-w] [-R] path',
+    summary: "list a node's children as [a, b] (path defaults to /)",
+    details: [
+      '-s  also print the stat',
+      '-w  leave a one-shot children watch; its event prints when it fires',
+      '-R  recursive: the node and every descendant as full paths, breadth first',
+    ],
+    options: {
+      stat: { type: 'boolean', short: 's' },
+      watch: { type: 'boolean', short: 'w' },
+      recursive: { type: 'boolean', short: 'R' },
+    },
     positionals: [0, 1],
     async run(shell, values, [path = '/']) {
       if (values.recursive) {
-        const walk = async (p: string): Promise<void> => {
-          let children: string[];
-          try {
-            ({ children } = await shell.client.getChildren(p));
-          } catch (error) {
-            // A node deleted while we walk is not an error of this listing.
-            if (p !== path && error instanceof FaaSKeeperError && error.code === 'NONODE') return;
-            throw error;
-          }
-          shell.output.out(p);
-          for (const c of children) await walk(joinPath(p, c));
-        };
-        await walk(path);
-      } else {
-        for (const c of (await shell.client.getChildren(path)).children) shell.output.out(c);
+        for await (const node of breadthFirst(shell.client, path)) shell.output.out(node.path);
+        return undefined;
       }
+      const { children, stat } = await shell.client.getChildren(
+        path,
+        values.watch ? { watch: shell.printEvent } : {},
+      );
+      shell.output.out(formatList(children));
+      if (values.stat) shell.printStat(stat);
       return undefined;
     },
   },
   {
     name: 'get',
     usage: 'get [-s] [-w] path',
-    summary: "print a node's data (-s: and its stat; -w: watch it once)",
+    summary: "print a node's data, null when it has none (-s: and its stat; -w: watch it once)",
     details: ['-s  also print the stat', '-w  leave a one-shot data watch; its event prints when it fires'],
     options: { stat: { type: 'boolean', short: 's' }, watch: { type: 'boolean', short: 'w' } },
     positionals: [1, 1],
     async run(shell, values, [path]) {
-      const { data, stat } = await shell.client.getData(
+      const { data, stat, nullData } = await shell.client.getData(
         path!,
         values.watch ? { watch: shell.printEvent } : {},
       );
-      shell.output.out(decoder.decode(data));
-      if (values.stat) for (const line of formatStat(stat)) shell.output.out(line);
+      shell.output.out(nullData === true ? 'null' : decoder.decode(data));
+      if (values.stat) shell.printStat(stat);
       return undefined;
     },
   },
@@ -150,39 +188,36 @@ const COMMANDS: CommandSpec[] = [
     summary: "replace a node's data (-v: only if its version matches)",
     details: [
       '-s          print the new stat',
-      '-v version  fail with BADVERSION unless the version matches',
+      '-v version  fail ("version No is not valid") unless the version matches',
     ],
     options: { stat: { type: 'boolean', short: 's' }, version: { type: 'string', short: 'v' } },
     positionals: [2, 2],
     async run(shell, values, [path, data]) {
-      const version =
-        values.version === undefined
-          ? -1
-          : parseInteger('version', values.version as string, 'set [-s] [-v version] path data', -1);
+      const version = versionOf(values, 'set [-s] [-v version] path data');
       const stat = await shell.client.setData(path!, data!, { version });
-      if (values.stat) for (const line of formatStat(stat)) shell.output.out(line);
+      if (values.stat) shell.printStat(stat);
       return undefined;
     },
   },
   {
     name: 'create',
-    usage: 'create [-e] [-s] [-c] [-t ttl] path [data]',
-    summary: 'create a node and print "Created <path>" (the path has its sequence suffix)',
+    usage: 'create [-s] [-e] [-c] [-t ttl] path [data]',
+    summary: 'create a node and print "Created <path>" (without data, its data is null)',
     details: [
-      '-e      ephemeral: deleted when this session ends',
       '-s      sequential: a 10-digit counter is appended to the name',
+      '-e      ephemeral: deleted when this session ends',
       '-c      container: deleted once its last child is deleted',
       '-t ttl  TTL node: deleted once unchanged and childless for ttl ms',
     ],
     options: {
-      ephemeral: { type: 'boolean', short: 'e' },
       sequential: { type: 'boolean', short: 's' },
+      ephemeral: { type: 'boolean', short: 'e' },
       container: { type: 'boolean', short: 'c' },
       ttl: { type: 'string', short: 't' },
     },
     positionals: [1, 2],
     async run(shell, values, [path, data]) {
-      const usage = 'create [-e] [-s] [-c] [-t ttl] path [data]';
+      const usage = 'create [-s] [-e] [-c] [-t ttl] path [data]';
       const kinds = [values.ephemeral && '-e', values.container && '-c', values.ttl !== undefined && '-t'];
       const chosen = kinds.filter((k): k is string => typeof k === 'string');
       if (chosen.length > 1) throw new UsageError(`${chosen.join(' and ')} cannot be combined`, usage);
@@ -197,9 +232,10 @@ const COMMANDS: CommandSpec[] = [
       } else if (values.ephemeral) mode = seq ? CreateMode.EPHEMERAL_SEQUENTIAL : CreateMode.EPHEMERAL;
       else if (values.container) mode = CreateMode.CONTAINER;
       else mode = seq ? CreateMode.PERSISTENT_SEQUENTIAL : CreateMode.PERSISTENT;
+      // zkCli's `create /a` stores null data (its `get` prints "null"), not empty bytes.
       const created = await shell.client.create(
         path!,
-        data ?? '',
+        data ?? null,
         ttlMs === undefined ? { mode } : { mode, ttlMs },
       );
       shell.output.out(`Created ${created}`);
@@ -210,32 +246,30 @@ const COMMANDS: CommandSpec[] = [
     name: 'delete',
     usage: 'delete [-v version] path',
     summary: 'delete a node without children (-v: only if its version matches)',
-    details: ['-v version  fail with BADVERSION unless the version matches'],
+    details: ['-v version  fail ("version No is not valid") unless the version matches'],
     options: { version: { type: 'string', short: 'v' } },
     positionals: [1, 1],
     async run(shell, values, [path]) {
-      const version =
-        values.version === undefined
-          ? -1
-          : parseInteger('version', values.version as string, 'delete [-v version] path', -1);
-      await shell.client.delete(path!, { version });
+      await shell.client.delete(path!, { version: versionOf(values, 'delete [-v version] path') });
       return undefined;
     },
   },
   {
     name: 'deleteall',
-    usage: 'deleteall path',
+    usage: 'deleteall path [-b batch size]',
     summary: 'delete a node and all of its descendants (for /: everything but the root)',
-    options: {},
+    details: ['-b size  accepted for zkCli scripts; nodes are deleted one by one, children first'],
+    options: { batch: { type: 'string', short: 'b' } },
     positionals: [1, 1],
-    async run(shell, _values, [path]) {
-      const gone = (error: unknown) => error instanceof FaaSKeeperError && error.code === 'NONODE';
+    async run(shell, values, [path]) {
+      if (values.batch !== undefined)
+        parseInteger('batch size', values.batch as string, 'deleteall path [-b batch size]', 1);
       const remove = async (p: string): Promise<void> => {
         let children: string[] = [];
         try {
           ({ children } = await shell.client.getChildren(p));
         } catch (error) {
-          if (p !== path && gone(error)) return; // deleted meanwhile by someone else: fine
+          if (p !== path && isNoNode(error)) return; // deleted meanwhile by someone else: fine
           throw error;
         }
         // Children first: ZooKeeper refuses to delete a node that has any (NOTEMPTY).
@@ -247,7 +281,7 @@ const COMMANDS: CommandSpec[] = [
         try {
           await shell.client.delete(p);
         } catch (error) {
-          if (p === path || !gone(error)) throw error;
+          if (p === path || !isNoNode(error)) throw error;
         }
       };
       await remove(path!);
@@ -256,14 +290,15 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'stat',
-    usage: 'stat path',
-    summary: "print a node's stat",
-    options: {},
+    usage: 'stat [-w] path',
+    summary: "print a node's stat (-w: watch it once, also for its creation)",
+    details: ['-w  leave a one-shot watch (set even when the node does not exist yet)'],
+    options: { watch: { type: 'boolean', short: 'w' } },
     positionals: [1, 1],
-    async run(shell, _values, [path]) {
-      const stat = await shell.client.exists(path!);
+    async run(shell, values, [path]) {
+      const stat = await shell.client.exists(path!, values.watch ? { watch: shell.printEvent } : {});
       if (stat === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path: path! });
-      for (const line of formatStat(stat)) shell.output.out(line);
+      shell.printStat(stat);
       return undefined;
     },
   },
@@ -282,47 +317,203 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'sync',
-    usage: 'sync [path]',
+    usage: 'sync path',
     summary: 'wait until every write acknowledged before now is visible to this session',
     options: {},
     positionals: [0, 1],
     async run(shell, _values, [path = '/']) {
       await shell.client.sync(path);
+      shell.output.out('Sync is OK');
       return undefined;
     },
   },
   {
-    name: 'watch',
-    usage: 'watch path',
-    summary: 'print every event on the node and its descendants as it arrives (until unwatch)',
-    options: {},
+    name: 'addWatch',
+    usage: 'addWatch [-m mode] path',
+    summary: 'leave a persistent watch (mode PERSISTENT or PERSISTENT_RECURSIVE, the default)',
+    details: [
+      '-m mode  PERSISTENT: events of the node; PERSISTENT_RECURSIVE: of the node and every descendant',
+    ],
+    options: { mode: { type: 'string', short: 'm' } },
     positionals: [1, 1],
-    async run(shell, _values, [path]) {
-      await shell.client.addWatch(path!, shell.printEvent, 'PERSISTENT_RECURSIVE');
+    async run(shell, values, [path]) {
+      const mode = (values.mode ?? 'PERSISTENT_RECURSIVE') as AddWatchMode;
+      if (!ADD_WATCH_MODES.includes(mode))
+        throw new UsageError(`mode must be one of ${ADD_WATCH_MODES.join(', ')}`, 'addWatch [-m mode] path');
+      await shell.client.addWatch(path!, shell.printEvent, mode);
       return undefined;
     },
   },
   {
-    name: 'unwatch',
-    usage: 'unwatch path',
-    summary: 'remove the watches this shell set on the node',
+    name: 'removewatches',
+    usage: 'removewatches path [-c|-d|-a] [-l]',
+    summary: "remove this shell's watches on the node; each removal prints its event",
+    details: [
+      '-c  children watches only',
+      '-d  data watches only (get -w, stat -w, exists -w)',
+      '-a  every watch, persistent ones too (the default)',
+      '-l  accepted for zkCli scripts: watches are always removed here and at the service',
+    ],
+    options: {
+      children: { type: 'boolean', short: 'c' },
+      data: { type: 'boolean', short: 'd' },
+      any: { type: 'boolean', short: 'a' },
+      local: { type: 'boolean', short: 'l' },
+    },
+    positionals: [1, 1],
+    async run(shell, values, [path]) {
+      const wanted = WATCH_REMOVALS.filter(
+        ({ type }) =>
+          values.any === true ||
+          (values.children !== true && values.data !== true) ||
+          (values.children === true && type === 'children') ||
+          (values.data === true && type === 'data'),
+      );
+      const events = new Set<string>();
+      for (const { type, event } of wanted) {
+        try {
+          await shell.client.removeWatches(path!, shell.printEvent, { type });
+          events.add(event);
+        } catch (error) {
+          if (!(error instanceof FaaSKeeperError && error.code === 'NOWATCHER')) throw error;
+        }
+      }
+      if (events.size === 0)
+        throw new FaaSKeeperError('NOWATCHER', `NOWATCHER: no watch on ${path}`, { path: path! });
+      // ZooKeeper's client tells a removed watcher so with an event of its own; zkCli prints it.
+      for (const type of events) shell.printEvent({ type, path: path! });
+      return undefined;
+    },
+  },
+  {
+    name: 'getEphemerals',
+    usage: 'getEphemerals path',
+    summary: 'list the ephemeral nodes of this session whose path starts with path (default: all)',
+    options: {},
+    positionals: [0, 1],
+    async run(shell, _values, [prefix = '/']) {
+      // ZooKeeper matches the path as a string prefix (/a also finds /ab/x): walk the parent's
+      // children that start with the last segment.
+      const slash = prefix.lastIndexOf('/');
+      const parent = slash <= 0 ? '/' : prefix.slice(0, slash);
+      let roots: string[];
+      try {
+        const { children } = await shell.client.getChildren(parent);
+        roots = prefix === '/' ? ['/'] : children.map((c) => joinPath(parent, c));
+      } catch (error) {
+        if (!isNoNode(error)) throw error;
+        roots = [];
+      }
+      const found: string[] = [];
+      for (const root of roots.filter((r) => r.startsWith(prefix)))
+        try {
+          for await (const node of breadthFirst(shell.client, root))
+            if (node.stat.ephemeralOwner === shell.client.sessionNumber) found.push(node.path);
+        } catch (error) {
+          if (!isNoNode(error)) throw error; // deleted since it was listed: it has no ephemerals
+        }
+      shell.output.out(formatList(found.sort()));
+      return undefined;
+    },
+  },
+  {
+    name: 'getAllChildrenNumber',
+    usage: 'getAllChildrenNumber path',
+    summary: 'print how many descendants the node has, at every depth',
     options: {},
     positionals: [1, 1],
     async run(shell, _values, [path]) {
-      await shell.client.removeWatches(path!, shell.printEvent);
+      let count = 0;
+      for await (const node of breadthFirst(shell.client, path!)) count += node.children.length;
+      shell.output.out(String(count));
+      return undefined;
+    },
+  },
+  {
+    name: 'getAcl',
+    usage: 'getAcl [-s] path',
+    summary: "print a node's ACL: always world:anyone cdrwa (FaaSKeeper has no ACLs yet)",
+    details: ['-s  also print the stat'],
+    options: { stat: { type: 'boolean', short: 's' } },
+    positionals: [1, 1],
+    async run(shell, values, [path]) {
+      const stat = await shell.client.exists(path!);
+      if (stat === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path: path! });
+      for (const line of OPEN_ACL) shell.output.out(line);
+      if (values.stat) shell.printStat(stat);
+      return undefined;
+    },
+  },
+  {
+    name: 'setAcl',
+    usage: 'setAcl [-s] [-v version] [-R] path acl',
+    summary: 'not available: FaaSKeeper has no ACLs yet (fails with exit code 1)',
+    options: {
+      stat: { type: 'boolean', short: 's' },
+      version: { type: 'string', short: 'v' },
+      recursive: { type: 'boolean', short: 'R' },
+    },
+    positionals: [2, 2],
+    run: noAcls('setAcl'),
+  },
+  {
+    name: 'addauth',
+    usage: 'addauth scheme auth',
+    summary: 'not available: FaaSKeeper has no ACLs yet (fails with exit code 1)',
+    options: {},
+    positionals: [2, 2],
+    run: noAcls('addauth'),
+  },
+  {
+    name: 'printwatches',
+    usage: 'printwatches on|off',
+    summary: 'turn the printing of watch events on or off; alone, say which',
+    options: {},
+    positionals: [0, 1],
+    async run(shell, _values, [state]) {
+      if (state === undefined) {
+        shell.output.out(`printwatches is ${shell.printWatches ? 'on' : 'off'}`);
+        return undefined;
+      }
+      if (state !== 'on' && state !== 'off') throw new UsageError('say on or off', 'printwatches on|off');
+      shell.printWatches = state === 'on';
       return undefined;
     },
   },
   {
     name: 'history',
     usage: 'history',
-    summary: 'list the commands run so far',
+    summary: 'list the last 11 commands run, numbered from 0 (redo n runs one again)',
     options: {},
     positionals: [0, 0],
     async run(shell) {
-      shell.history.forEach((text, i) => {
-        shell.output.out(`${i} - ${text}`);
-      });
+      const last = shell.history.length - 1;
+      for (let i = Math.max(0, last - 10); i <= last; i++) shell.output.out(`${i} - ${shell.history[i]}`);
+      return undefined;
+    },
+  },
+  {
+    name: 'redo',
+    usage: 'redo cmdno',
+    summary: 'run command number cmdno of the history again',
+    options: {},
+    positionals: [1, 1],
+    async run(shell, _values, [number]) {
+      const n = parseInteger('cmdno', number, 'redo cmdno', 0);
+      const text = shell.history[n];
+      if (text === undefined)
+        throw new UsageError(`no command number ${n} (history lists them)`, 'redo cmdno');
+      return shell.execute(text);
+    },
+  },
+  {
+    name: 'version',
+    usage: 'version',
+    summary: "print the shell's version",
+    options: {},
+    positionals: [0, 0],
+    async run(shell) {
+      shell.output.out(`ZooKeeper CLI version: FaaSKeeper shell ${cliVersion()} (zkCli 3.8 commands)`);
       return undefined;
     },
   },
@@ -356,7 +547,13 @@ const COMMANDS: CommandSpec[] = [
   },
 ];
 
-const ALIASES: Record<string, string> = { exit: 'quit', rmr: 'deleteall' };
+/** Other names a command answers to: zkCli's older ones and this shell's earlier ones. */
+const ALIASES: Record<string, string> = {
+  exit: 'quit',
+  rmr: 'deleteall',
+  watch: 'addWatch',
+  unwatch: 'removewatches',
+};
 
 function findCommand(name: string): CommandSpec | undefined {
   const canonical = ALIASES[name] ?? name;
@@ -370,7 +567,7 @@ export const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.name);
 export function shellHelp(): string[] {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
   return [
-    'Commands (options may come in any order; quote data with spaces; separate commands with ;):',
+    'Commands (zkCli 3.8 names and options; quote data with spaces; separate commands with ;):',
     ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
   ];
 }
@@ -381,21 +578,35 @@ function commandHelp(spec: CommandSpec): string[] {
 
 /**
  * The shell's commands, independent of any terminal: give it a client and an output sink, feed it
- * lines. `execute` never throws: every failure is printed as `Error: CODE: detail` on `err` and
- * returned as an {@link ExitCode}.
+ * lines. `execute` never throws: a failure is printed on `err` as zkCli words it (`Node does not
+ * exist: /a`), a malformed command as `Error: …` and its usage line, and each is returned as an
+ * {@link ExitCode}.
  */
 export class Shell {
-  /** Every command run so far, as typed. */
+  /** Every command run so far, as typed (`redo n` records the command it runs again, as zkCli does). */
   readonly history: string[] = [];
   /** Set by `quit`: the caller stops feeding lines. */
   quitRequested = false;
-  /** The watcher `get -w`, `exists -w` and `watch` leave: prints the event as it arrives. */
-  readonly printEvent = (event: WatchedEvent): void => this.output.out(formatEvent(event));
+  /** Whether watch events are printed (`printwatches on|off`). */
+  printWatches = true;
+  /**
+   * The watcher `get -w`, `ls -w`, `stat -w`, `exists -w` and `addWatch` leave: prints the event
+   * as zkCli does, in a `WATCHER::` block, unless `printwatches off`.
+   */
+  readonly printEvent = (event: ShellEvent): void => {
+    if (!this.printWatches) return;
+    for (const line of eventBlock(event)) this.output.out(line);
+  };
 
   constructor(
     readonly client: FaaSKeeperClient,
     readonly output: ShellOutput,
   ) {}
+
+  /** Prints a stat in zkCli's layout. */
+  printStat(stat: Stat): void {
+    for (const line of formatStat(stat)) this.output.out(line);
+  }
 
   /**
    * Runs one line (one or more commands separated by `;`), in order, each after the previous
@@ -420,13 +631,15 @@ export class Shell {
 
   /** Runs one command given as words (`['get', '-s', '/a']`). */
   async run(command: CommandLine): Promise<ExitCode> {
-    this.history.push(command.text);
     const [name, ...args] = command.args;
     const spec = findCommand(name!);
+    // `redo n` is recorded as the command it runs again, when it runs it.
+    if (spec?.name !== 'redo') this.history.push(command.text);
     if (spec === undefined) {
       this.output.err(`Error: unknown command '${name}' (type help for the list)`);
       return ExitCode.USAGE;
     }
+    let path: string | undefined;
     try {
       let parsed: { values: Values; positionals: string[] };
       try {
@@ -452,24 +665,21 @@ export class Shell {
           spec.usage,
         );
       }
+      path = parsed.positionals[0];
       return (await spec.run(this, parsed.values, parsed.positionals)) ?? ExitCode.OK;
     } catch (error) {
-      return this.report(error);
+      return this.report(error, path);
     }
   }
 
-  private report(error: unknown): ExitCode {
+  private report(error: unknown, path: string | undefined): ExitCode {
     if (error instanceof UsageError) {
       this.output.err(`Error: ${error.message}`);
       if (error.usage !== undefined) this.output.err(`Usage: ${error.usage}`);
       return ExitCode.USAGE;
     }
     if (error instanceof FaaSKeeperError) {
-      // The client's messages start with the code ("NONODE: /a"); make sure every one does.
-      const message = error.message.startsWith(error.code)
-        ? error.message
-        : `${error.code}: ${error.message}`;
-      this.output.err(`Error: ${message}`);
+      this.output.err(error.code === 'UNIMPLEMENTED' ? `Error: ${error.message}` : zkErrorText(error, path));
       return ExitCode.FAILED;
     }
     this.output.err(`Error: ${error instanceof Error ? error.message : String(error)}`);

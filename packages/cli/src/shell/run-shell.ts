@@ -1,7 +1,28 @@
 import { createInterface } from 'node:readline';
+import { MAX_DATA_BYTES } from '@faaskeeper/core';
 import type { Deployment } from '../deployment.js';
 import { ExitCode, Shell, worse } from './commands.js';
 import { complete } from './completer.js';
+import { readLines } from './read-lines.js';
+
+/**
+ * The longest script line the shell reads from stdin: the largest data a node may hold plus room
+ * for the command, its options and the path. A longer line could only carry data over the limit.
+ */
+export const MAX_LINE_BYTES = MAX_DATA_BYTES + 64 * 1024;
+
+/**
+ * Refuses a script line that passed {@link MAX_LINE_BYTES}, as the client refuses data over the
+ * limit (BADARGUMENTS, in zkCli's words), naming the path from the line's first bytes.
+ */
+function refuseLongLine(shell: Shell, head: string): ExitCode {
+  const path = head.split(/\s+/).find((word) => word.startsWith('/'));
+  shell.output.err(
+    `Arguments are not valid : ${path ?? '(no path)'} (the line is over ${MAX_LINE_BYTES} bytes: ` +
+      `its data would be over the limit of ${MAX_DATA_BYTES})`,
+  );
+  return ExitCode.FAILED;
+}
 
 /** The streams the shell talks through (process.stdin/stdout/stderr, or test doubles). */
 export interface ShellStreams {
@@ -41,19 +62,13 @@ export async function runShell(
   if (options.commands !== undefined) return shell.execute(options.commands);
 
   if (streams.input.isTTY !== true) {
-    const rl = createInterface({
-      input: streams.input,
-      terminal: false,
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
     let code: ExitCode = ExitCode.OK;
-    try {
-      for await (const line of rl) {
-        code = worse(code, await shell.execute(line));
-        if (shell.quitRequested) break;
-      }
-    } finally {
-      rl.close();
+    for await (const read of readLines(streams.input as AsyncIterable<Buffer | string>, MAX_LINE_BYTES)) {
+      code = worse(
+        code,
+        'line' in read ? await shell.execute(read.line) : refuseLongLine(shell, read.tooLong),
+      );
+      if (shell.quitRequested) break;
     }
     return code;
   }

@@ -24,6 +24,14 @@ const toBytes = (data: Exclude<Data, null> | undefined): Uint8Array =>
  */
 export function dataFields(data: Data | undefined, path: string): { data: Uint8Array } & NullDataFlag {
   if (data === null) return { data: new Uint8Array(0), nullData: true };
+  // Every UTF-16 code unit encodes to at least one byte: a string longer than the limit is refused
+  // before its (possibly huge) encoding is made.
+  if (typeof data === 'string' && data.length > MAX_DATA_BYTES)
+    throw new FaaSKeeperError(
+      'BADARGUMENTS',
+      `BADARGUMENTS: data is at least ${data.length} bytes, over the limit of ${MAX_DATA_BYTES}`,
+      { path },
+    );
   const bytes = toBytes(data);
   checkData(bytes, path);
   return { data: bytes };

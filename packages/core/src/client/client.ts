@@ -29,6 +29,7 @@ import { FifoOrder } from './fifo-order.js';
 import { Liveness, randomSessionId } from './liveness.js';
 import type { ReplyFor } from './replies.js';
 import { RequestPipeline } from './request-pipeline.js';
+import { systemNode } from './system-nodes.js';
 import type {
   AddWatchMode,
   CreateOptions,
@@ -189,6 +190,9 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    */
   async getData(path: string, options: WatchOption = {}): Promise<NodeData> {
     this.checkRead(path, options.watch);
+    // A watch on a system node could never fire: nothing may write there.
+    const system = systemNode(path);
+    if (system !== undefined) return { data: system.data, stat: system.stat };
     const record = await this.reader.read(path, 'data', options.watch);
     if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
     return record.nullData === true
@@ -199,6 +203,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   /** The node's Stat, or null when it does not exist. A watch set on a missing node fires on its creation. */
   async exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
     this.checkRead(path, options.watch);
+    const system = systemNode(path);
+    if (system !== undefined) return system.stat;
     const record = await this.reader.read(path, 'exists', options.watch);
     return record === null ? null : record.stat;
   }
@@ -206,6 +212,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   /** The node's children (sorted) and Stat. @throws FaaSKeeperError NONODE when it does not exist. */
   async getChildren(path: string, options: WatchOption = {}): Promise<{ children: string[]; stat: Stat }> {
     this.checkRead(path, options.watch);
+    const system = systemNode(path);
+    if (system !== undefined) return { children: system.children, stat: system.stat };
     const record = await this.reader.read(path, 'children', options.watch);
     if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
     return { children: [...record.children].sort(), stat: record.stat };

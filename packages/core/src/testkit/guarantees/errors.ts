@@ -124,7 +124,7 @@ export function describeErrorsGuarantees(target: DeploymentTarget): void {
         }
       });
 
-      it('refuses writes under the reserved /zookeeper with BADARGUMENTS', async () => {
+      it('refuses writes under the reserved /zookeeper with BADARGUMENTS, and answers its reads as ZooKeeper', async () => {
         const zk = await (await kit.deploy()).connect();
         await expectError(zk.create('/zookeeper'), 'BADARGUMENTS');
         await expectError(zk.create('/zookeeper/x'), 'BADARGUMENTS');
@@ -136,6 +136,10 @@ export function describeErrorsGuarantees(target: DeploymentTarget): void {
         await expectError(zk.delete('/zookeeper'), 'BADARGUMENTS');
         await expectError(zk.multi([{ op: 'create', path: '/zookeeper/m' }]), 'BADARGUMENTS');
         expect(await zk.exists('/zookeeper/x')).toBeNull();
+        // Reads answer as ZooKeeper 3.8's: /zookeeper holds config and quota, all with empty data.
+        expect((await zk.getChildren('/zookeeper')).children).toEqual(['config', 'quota']);
+        expect((await zk.getData('/zookeeper/config')).data).toEqual(new Uint8Array(0));
+        expect((await zk.exists('/zookeeper/quota'))?.numChildren).toBe(0);
         // A name that only starts with "zookeeper" is not reserved.
         expect(await zk.create('/zookeeperish')).toBe('/zookeeperish');
       });

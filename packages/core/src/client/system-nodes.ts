@@ -1,0 +1,65 @@
+/*
+ * ZooKeeper's own nodes under the reserved `/zookeeper`: `/zookeeper` with its children `config`
+ * and `quota`, all with empty data. ZooKeeper 3.8 answers reads of them (zkCli's `ls /zookeeper`
+ * prints `[config, quota]`); FaaSKeeper's writer refuses every write there, so they never change
+ * and the client answers them itself, the same way on every deployment and through the gateway.
+ * The root does not list `zookeeper` (docs/differences.md).
+ */
+
+import { RESERVED } from '../model/path.js';
+import type { Stat } from '../model/stat.js';
+
+/** A node ZooKeeper keeps for itself: its data is empty and it never changes. */
+export interface SystemNode {
+  data: Uint8Array;
+  stat: Stat;
+  children: string[];
+}
+
+/** The Stat of a system node, field for field what ZooKeeper 3.8 answers (all zxids and times 0). */
+function systemStat(fields: Pick<Stat, 'cversion' | 'aversion' | 'numChildren'>): Stat {
+  return {
+    czxid: 0,
+    mzxid: 0,
+    pzxid: 0,
+    ctime: 0,
+    mtime: 0,
+    version: 0,
+    ephemeralOwner: 0,
+    dataLength: 0,
+    ...fields,
+  };
+}
+
+const SYSTEM_NODES: ReadonlyMap<string, () => SystemNode> = new Map([
+  // ZooKeeper creates config and quota outside the usual path, so /zookeeper's cversion is -2.
+  [
+    RESERVED,
+    () => ({
+      data: new Uint8Array(0),
+      stat: systemStat({ cversion: -2, aversion: 0, numChildren: 2 }),
+      children: ['config', 'quota'],
+    }),
+  ],
+  [
+    `${RESERVED}/config`,
+    () => ({
+      data: new Uint8Array(0),
+      stat: systemStat({ cversion: 0, aversion: -1, numChildren: 0 }),
+      children: [],
+    }),
+  ],
+  [
+    `${RESERVED}/quota`,
+    () => ({
+      data: new Uint8Array(0),
+      stat: systemStat({ cversion: 0, aversion: 0, numChildren: 0 }),
+      children: [],
+    }),
+  ],
+]);
+
+/** The system node at `path` (a fresh copy: callers may keep it), or undefined for any other path. */
+export function systemNode(path: string): SystemNode | undefined {
+  return SYSTEM_NODES.get(path)?.();
+}
