@@ -22,11 +22,16 @@ export function shortCount(n: number): string {
   return String(Math.round(n));
 }
 
-/** The y range of the chart: from 0 to a round value above every ratio (and above 1, the break-even line). */
-function yMax(series: readonly RatioSeries[]): number {
-  const top = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.ratio)));
-  const step = 10 ** Math.floor(Math.log10(top));
-  return Math.ceil((top * 1.05) / step) * step;
+/**
+ * The y range of the chart, in decades: from a power of ten at or below every ratio to one at or
+ * above every ratio, and always around 1 (the break-even line). The ratio falls by about as much as
+ * the request rate grows, so a log scale keeps both ends readable.
+ */
+function yRange(series: readonly RatioSeries[]): [number, number] {
+  const ratios = series.flatMap((s) => s.points.map((p) => p.ratio));
+  const lo = Math.min(0, Math.floor(Math.log10(Math.min(...ratios))));
+  const hi = Math.max(0, Math.ceil(Math.log10(Math.max(...ratios))));
+  return [lo, hi === lo ? lo + 1 : hi];
 }
 
 /** The x range: the series' first and last rates. */
@@ -40,17 +45,18 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 /** The label of a series: `90% reads`. */
 export const seriesLabel = (s: RatioSeries): string => `${Math.round(s.reads * 100)}% reads`;
 
-/** The chart as a standalone SVG document: log-x request rate, linear ratio, a dashed line at 1. */
+/** The chart as a standalone SVG document: log-x request rate, log-y ratio, a dashed line at 1. */
 export function ratioSvg(series: readonly RatioSeries[], labels: ChartLabels): string {
   const width = 640;
   const height = 400;
   const m = { left: 60, right: 20, top: 40, bottom: 50 };
   const [x0, x1] = xRange(series);
-  const top = yMax(series);
+  const [lo, hi] = yRange(series);
   const px = (rate: number) =>
     m.left +
     ((Math.log10(rate) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0))) * (width - m.left - m.right);
-  const py = (ratio: number) => height - m.bottom - (ratio / top) * (height - m.top - m.bottom);
+  const py = (ratio: number) =>
+    height - m.bottom - ((Math.log10(ratio) - lo) / (hi - lo)) * (height - m.top - m.bottom);
   const f = (v: number) => v.toFixed(1);
   const lines: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
@@ -65,8 +71,8 @@ export function ratioSvg(series: readonly RatioSeries[], labels: ChartLabels): s
       `<text x="${f(x)}" y="${height - m.bottom + 16}" text-anchor="middle">${shortCount(10 ** decade)}</text>`,
     );
   }
-  for (let i = 0; i <= 4; i++) {
-    const v = (top * i) / 4;
+  for (let decade = lo; decade <= hi; decade++) {
+    const v = 10 ** decade;
     lines.push(
       `<line x1="${m.left}" y1="${f(py(v))}" x2="${width - m.right}" y2="${f(py(v))}" stroke="#eee"/>`,
       `<text x="${m.left - 6}" y="${f(py(v) + 4)}" text-anchor="end">${Number(v.toPrecision(3))}</text>`,
@@ -76,7 +82,7 @@ export function ratioSvg(series: readonly RatioSeries[], labels: ChartLabels): s
     `<line x1="${m.left}" y1="${f(py(1))}" x2="${width - m.right}" y2="${f(py(1))}" stroke="#444" stroke-dasharray="4 3"/>`,
     `<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}" fill="none" stroke="#444"/>`,
     `<text x="${(width + m.left - m.right) / 2}" y="${height - 12}" text-anchor="middle">requests per day (log scale)</text>`,
-    `<text transform="translate(16 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(`cost of ${labels.ensemble} / cost of FaaSKeeper`)}</text>`,
+    `<text transform="translate(16 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(`cost of ${labels.ensemble} / cost of FaaSKeeper (log scale)`)}</text>`,
   );
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length] as string;
@@ -92,14 +98,17 @@ export function ratioSvg(series: readonly RatioSeries[], labels: ChartLabels): s
 
 /**
  * The chart as lines of characters (`width` × `height` cells of plot): each series drawn with its
- * own mark, `-` along ratio 1 (above it FaaSKeeper is cheaper), the axes labelled.
+ * own mark, `-` along ratio 1 (above it FaaSKeeper is cheaper), both axes on log scales and labelled.
  */
 export function ratioPlot(series: readonly RatioSeries[], width = 60, height = 14): string[] {
   const [x0, x1] = xRange(series);
-  const top = yMax(series);
+  const [lo, hi] = yRange(series);
   const grid = Array.from({ length: height }, () => Array.from({ length: width }, () => ' '));
   const row = (ratio: number) =>
-    Math.min(height - 1, Math.max(0, height - 1 - Math.round((ratio / top) * (height - 1))));
+    Math.min(
+      height - 1,
+      Math.max(0, height - 1 - Math.round(((Math.log10(ratio) - lo) / (hi - lo)) * (height - 1))),
+    );
   const col = (rate: number) =>
     Math.round(((Math.log10(rate) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0))) * (width - 1));
   const one = row(1);
@@ -107,7 +116,7 @@ export function ratioPlot(series: readonly RatioSeries[], width = 60, height = 1
   const marks = ['*', 'o', '+', 'x'];
   series.forEach((s, i) => {
     const mark = marks[i % marks.length] as string;
-    // Every column gets the series' value there (interpolated in log x), so the line is continuous.
+    // Every column gets the series' value there (interpolated in log x and log y, the axes' scales), so the line is continuous.
     for (let c = 0; c < width; c++) {
       const rate = 10 ** (Math.log10(x0) + ((Math.log10(x1) - Math.log10(x0)) * c) / (width - 1));
       const after = s.points.findIndex((p) => p.requestsPerDay >= rate);
@@ -119,15 +128,14 @@ export function ratioPlot(series: readonly RatioSeries[], width = 60, height = 1
           ? 0
           : (Math.log10(rate) - Math.log10(a.requestsPerDay)) /
             (Math.log10(b.requestsPerDay) - Math.log10(a.requestsPerDay));
-      (grid[row(a.ratio + (b.ratio - a.ratio) * t)] as string[])[c] = mark;
+      (grid[row(a.ratio * (b.ratio / a.ratio) ** t)] as string[])[c] = mark;
     }
   });
-  const label = (r: number) => {
-    if (r === 0) return Number(top.toPrecision(3)).toString();
-    if (r === one) return '1';
-    if (r === height - 1) return '0';
-    return '';
-  };
+  // Each decade's row is labelled with its value (1 is the break-even line).
+  const labels = new Map<number, string>();
+  for (let decade = lo; decade <= hi; decade++)
+    labels.set(row(10 ** decade), String(Number((10 ** decade).toPrecision(3))));
+  const label = (r: number) => labels.get(r) ?? '';
   const lines = grid.map((cells, r) => `${label(r).padStart(6)} |${cells.join('')}`);
   lines.push(`${' '.repeat(6)} +${'-'.repeat(width)}`);
   const axis = Array.from({ length: width + 8 }, () => ' ');
