@@ -1,5 +1,6 @@
 import { Command, CommanderError, Help, Option } from 'commander';
 import { type AwsDeployFlags, type DeployVerb, declareAwsCommand, runAwsDeploy } from './aws-deploy.js';
+import { type CostFlags, declareCostCommand, runCostCommand } from './cost/command.js';
 import { runDemo } from './demo.js';
 import { ConfigError, type DeploymentConfig, openDeployment, readConfig } from './deployment.js';
 import { type DevFlags, declareDevCommand, runDevCommand } from './dev.js';
@@ -247,17 +248,7 @@ export function createCli(streams: CliStreams, dependencies: CliDependencies = {
     );
   }
 
-  program
-    .command('cost')
-    .description('not available yet (it comes with the provider packages)')
-    .action(
-      act(async () => {
-        streams.errorOutput.write(
-          'Error: faaskeeper cost is not available yet (it comes with the provider packages)\n',
-        );
-        return ExitCode.FAILED;
-      }),
-    );
+  declareCostCommand(program).action(act((flags: CostFlags) => runCostCommand(flags, streams)));
 
   program
     .command('version')

@@ -86,16 +86,6 @@ describe('faaskeeper (top level)', () => {
     });
   });
 
-  it('cost says it is not available yet and exits 1', async () => {
-    for (const command of ['cost']) {
-      const r = await cli([command]);
-      expect(r.code).toBe(ExitCode.FAILED);
-      expect(r.stderr).toBe(
-        `Error: faaskeeper ${command} is not available yet (it comes with the provider packages)\n`,
-      );
-    }
-  });
-
   it('demo refuses arguments as a usage error', async () => {
     expect((await cli(['demo', 'now'])).code).toBe(ExitCode.USAGE);
   });

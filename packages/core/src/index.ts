@@ -46,6 +46,7 @@ export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/pol
 export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './runtime/retry.js';
 export { scheduleOnClock } from './runtime/schedule.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
+export { meterPerOperation, quietMeter } from './testkit/meter-per-op.js';
 export { clone } from './util/clone.js';
 export {
   createWriter,
