@@ -2,7 +2,7 @@ import { Command, CommanderError, Help, Option } from 'commander';
 import { type AwsDeployFlags, type DeployVerb, declareAwsCommand, runAwsDeploy } from './aws-deploy.js';
 import { runDemo } from './demo.js';
 import { ConfigError, type DeploymentConfig, openDeployment, readConfig } from './deployment.js';
-import { type DevFlags, declareDevCommand, runDevCommand } from './dev.js';
+import { type DevFlags, type DevProvider, declareDevCommand, runDevCommand } from './dev.js';
 import { declareGatewayCommand, type GatewayFlags, runGatewayCommand } from './gateway.js';
 import {
   declareGcpCommand,
@@ -57,13 +57,18 @@ function pathOf(command: Command): string {
  */
 function declaredUsage(command: Command): string {
   if (command.commands.length > 0) return `${command.commands.map((c) => c.name()).join('|')} [options]`;
+  // Arguments first, as they are typed (`dev gcp --deployment d`): choices as `[aws|gcp]`.
+  const args = command.registeredArguments.map((argument) => {
+    const term = argument.argChoices?.join('|') ?? argument.name();
+    return argument.required ? term : `[${term}]`;
+  });
   const terms = command.options.map((option) => {
     const flag = option.short ?? option.long ?? option.flags;
     const value = option.argChoices?.join('|') ?? /<([^>]+)>/.exec(option.flags)?.[1];
     const term = value === undefined ? flag : `${flag} ${value}`;
     return option.mandatory ? term : `[${term}]`;
   });
-  return terms.join(' ');
+  return [...args, ...terms].join(' ');
 }
 
 /**
@@ -215,7 +220,10 @@ export function createCli(streams: CliStreams, dependencies: CliDependencies = {
     )
     .action(act(() => runDemo({ out: (line) => streams.output.write(`${line}\n`) })));
 
-  declareDevCommand(program).action(act((flags: DevFlags) => runDevCommand(flags, streams)));
+  declareDevCommand(program).action(
+    async (provider: DevProvider | undefined, flags: DevFlags, command: Command) =>
+      act((parsed: DevFlags) => runDevCommand(provider, parsed, streams))(flags, command),
+  );
 
   for (const verb of DEPLOY_VERBS) {
     const parent = program.command(verb).summary(VERB_SUMMARY[verb]).description(VERB_SUMMARY[verb]);

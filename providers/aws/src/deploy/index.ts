@@ -11,6 +11,7 @@ export {
   clientConfigPath,
   type DeployAwsOptions,
   type DeployAwsResult,
+  type DeployLog,
   type DestroyAwsOptions,
   deployAws,
   destroyAws,
