@@ -149,6 +149,7 @@ export async function runAwsDeploy(
   };
   try {
     if (parsed.dryRun) {
+      print('Bundling the functions and synthesizing the stack ...');
       const out = await aws.synthesizeAws({
         deployment: parsed.deployment,
         ...stackProps,

@@ -223,6 +223,7 @@ export async function runGcpDeploy(
   };
   try {
     if (command === 'synth') {
+      run.progress('Bundling the functions and writing the Terraform configuration ...');
       const out = await gcp.synthesizeGcp(synth);
       print(
         `Synthesized deployment ${parsed.deployment} for ${parsed.project}/${parsed.region} (nothing deployed).`,

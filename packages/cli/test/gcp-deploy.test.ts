@@ -76,7 +76,9 @@ describe('faaskeeper synth gcp', () => {
     const r = await gcp('synth', [...target, '--out', out], { path: join(dir, 'no-terraform-here') });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(ExitCode.OK);
-    expect(r.stdout).toMatch(/^Synthesized deployment ci for acme-zk\/europe-west1 \(nothing deployed\)\./);
+    expect(r.stdout).toMatch(
+      /^Bundling the functions and writing the Terraform configuration \.\.\.\nSynthesized deployment ci for acme-zk\/europe-west1 \(nothing deployed\)\./,
+    );
     const config = JSON.parse(readFileSync(join(out, 'main.tf.json'), 'utf8'));
     expect(Object.keys(config.resource.google_cloudfunctions2_function).sort()).toEqual([
       'distributor',
