@@ -78,7 +78,7 @@ export async function checkGcpCredentials(options: GcpCredentialsCheckOptions = 
   } catch (error) {
     if (error instanceof GcpCredentialsError) throw error;
     throw new GcpCredentialsError(
-      `no usable Google Cloud credentials (${source}): ${(error as Error).message}. ${CREDENTIALS_HINT}`,
+      `no usable Google Cloud credentials (${source}): ${(error as Error).message.replace(/\.+$/, '')}. ${CREDENTIALS_HINT}`,
     );
   } finally {
     clearTimeout(timer);
