@@ -9,6 +9,7 @@ import { configFromEnv, resourceNames } from '../src/config.js';
 import {
   bundleTarget,
   DEFAULT_LAMBDA_RUNTIME,
+  deployToolkit,
   FaaSKeeperStack,
   LAMBDA_RUNTIMES,
   stackSelector,
@@ -446,6 +447,20 @@ describe('the stack and its cloud assembly', () => {
         () => new FaaSKeeperStack(new App(), 'S', { deployment, functionCode: bundles() }),
         deployment,
       ).toThrow(/must be 1-20 lower-case letters/);
+  });
+
+  it("passes the CDK toolkit's messages to the deploy log: its levels, no debug, no colors", async () => {
+    const lines: string[] = [];
+    const { kit } = await deployToolkit({
+      profile: undefined,
+      log: (level, text) => lines.push(`${level}: ${text}`),
+      color: false,
+    });
+    const stacks = await kit.list(await kit.fromAssemblyDirectory(assemblyDir));
+    expect(stacks.map((s) => s.name)).toEqual(['FaaSKeeper-test']);
+    expect(lines).toContain('info: FaaSKeeper-test'); // the list's result
+    expect(lines.every((line) => /^(error|warn|info): /.test(line))).toBe(true);
+    expect(lines.join('\n')).not.toMatch(/\u001b\[|bypass synth/); // no ANSI codes, no debug messages
   });
 
   it('bundles the functions for the Node version of the runtime they run on', () => {

@@ -147,7 +147,11 @@ export function stackSelector(toolkit: ToolkitLib, stackName: string) {
 /** The toolkit's message levels a {@link DeployLog} gets (what its own console host prints by default). */
 const SHOWN_LEVELS = { error: 'error', warn: 'warn', info: 'info', result: 'info' } as const;
 
-async function toolkitFor(target: {
+/**
+ * The CDK toolkit (loaded on demand) with the credentials of `profile`; with `log`, its messages go
+ * there (error, warning, info and results; not debug or trace) instead of the process's streams.
+ */
+export async function deployToolkit(target: {
   profile: string | undefined;
   log: DeployLog | undefined;
   color: boolean | undefined;
@@ -198,7 +202,7 @@ export async function deployAws(options: DeployAwsOptions): Promise<DeployAwsRes
   });
   step(`Account ${account}, region ${region}. Bundling the functions and synthesizing the stack ...`);
   const synthesized = await synthesizeAws({ ...synth, account, region });
-  const { toolkit, kit } = await toolkitFor({ profile, log, color });
+  const { toolkit, kit } = await deployToolkit({ profile, log, color });
   if (bootstrap === true) {
     step(`Bootstrapping aws://${account}/${region} for the CDK ...`);
     await kit.bootstrap(toolkit.BootstrapEnvironments.fromList([`aws://${account}/${region}`]));
@@ -256,7 +260,7 @@ export async function destroyAws(
     region,
     ...(outDir === undefined ? {} : { outDir }),
   });
-  const { toolkit, kit } = await toolkitFor({ profile, log, color });
+  const { toolkit, kit } = await deployToolkit({ profile, log, color });
   step(`Deleting stack ${synthesized.stackName} in ${account}/${region} ...`);
   const cx = await kit.fromAssemblyDirectory(synthesized.assemblyDir);
   await kit.destroy(cx, {

@@ -14,6 +14,7 @@ export {
   type DeployLog,
   type DestroyAwsOptions,
   deployAws,
+  deployToolkit,
   destroyAws,
   resolveAccount,
   stackSelector,
