@@ -89,11 +89,14 @@ const HELP: Partial<Help> = {
   subcommandTerm(command: Command): string {
     // Commander's own help command has no parent: it is listed by its name.
     const path = command.parent === null ? command.name() : pathOf(command);
-    const args = command.registeredArguments.map((a) => {
-      const name = `${a.name()}${a.variadic ? '...' : ''}`;
+    // An argument with choices reads as them, before the options, as it is typed: `dev [aws|gcp]`.
+    const term = (a: Command['registeredArguments'][number]) => {
+      const name = a.argChoices?.join('|') ?? `${a.name()}${a.variadic ? '...' : ''}`;
       return a.required ? `<${name}>` : `[${name}]`;
-    });
-    return [path, ...(command.options.length > 0 ? ['[options]'] : []), ...args].join(' ');
+    };
+    const chosen = command.registeredArguments.filter((a) => a.argChoices !== undefined).map(term);
+    const args = command.registeredArguments.filter((a) => a.argChoices === undefined).map(term);
+    return [path, ...chosen, ...(command.options.length > 0 ? ['[options]'] : []), ...args].join(' ');
   },
 };
 

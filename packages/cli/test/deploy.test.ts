@@ -250,7 +250,7 @@ describe('faaskeeper deploy / synth / destroy', () => {
   it('describes the commands in help', async () => {
     const help = await cli(['help']);
     expect(help.stdout).toContain('  deploy aws [options]');
-    expect(help.stdout).toContain('  dev [options]');
+    expect(help.stdout).toContain('  dev [aws|gcp] [options]');
     expect((await cli(['deploy', '--help'])).stdout).toMatch(/^Usage: faaskeeper deploy aws/);
     expect((await cli(['help', 'dev'])).stdout).toMatch(/^Usage: faaskeeper dev/);
   });
