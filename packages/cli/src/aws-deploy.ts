@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
+import { deploymentOption, isTerminal, quietAwsSdk, requireParentDirectory } from './command-options.js';
 import type { CliStreams } from './main.js';
-import { BAD_DEPLOYMENT_NAME, importForCommand } from './optional-import.js';
+import { importForCommand } from './optional-import.js';
 import { ExitCode, UsageError } from './shell/commands.js';
 
 /** The deployment commands: `synth`, `deploy` and `destroy`, each with an `aws` and a `gcp` provider. */
@@ -13,16 +14,24 @@ export interface AwsDeployFlags {
   profile?: string;
   out?: string;
   userStore?: 's3' | 'dynamodb';
+  runtime?: AwsRuntime;
   bootstrap?: boolean;
   dryRun?: boolean;
 }
+
+/**
+ * The Lambda runtimes `--runtime` offers: the provider's `LAMBDA_RUNTIMES` (a test pins them equal;
+ * the declaration cannot load the provider, an optional dependency).
+ */
+export const AWS_RUNTIMES = ['nodejs20.x', 'nodejs22.x', 'nodejs24.x'] as const;
+/** One of {@link AWS_RUNTIMES}. */
+export type AwsRuntime = (typeof AWS_RUNTIMES)[number];
 
 /** Which verbs take which option: one declaration, from which usage, help and unknown-option errors come. */
 const AWS_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
   {
     verbs: ['deploy', 'synth', 'destroy'],
-    option: () =>
-      new Option('--deployment <name>', '1-20 lower-case letters, digits or "-"').default('default'),
+    option: () => deploymentOption('default'),
   },
   {
     verbs: ['deploy', 'synth', 'destroy'],
@@ -41,6 +50,14 @@ const AWS_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
         '--user-store <kind>',
         'where node records live: s3 (default) or dynamodb (cheaper per operation for small nodes; records over 8 KiB go to S3)',
       ).choices(['s3', 'dynamodb']),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      new Option(
+        '--runtime <runtime>',
+        'the Lambda runtime of the functions (default nodejs22.x; nodejs20.x is deprecated since 2026-04-30)',
+      ).choices(AWS_RUNTIMES),
   },
   {
     verbs: ['deploy'],
@@ -89,7 +106,8 @@ export function declareAwsCommand(parent: Command, verb: DeployVerb): Command {
  * `faaskeeper deploy aws`, `faaskeeper synth aws` and `faaskeeper destroy aws` with their parsed
  * options. Resolves the exit code: 0 done, 1 failed (no credentials, a CloudFormation error), 2 usage
  * error.
- * @throws UsageError when no region is given or set in the environment (the CLI adds the usage line).
+ * @throws UsageError when no region is given or set in the environment, or `--out` names a
+ * directory whose parent does not exist (the CLI adds the usage line).
  */
 export async function runAwsDeploy(
   command: DeployVerb,
@@ -103,9 +121,12 @@ export async function runAwsDeploy(
     profile: flags.profile,
     out: flags.out,
     userStore: flags.userStore,
+    runtime: flags.runtime,
     bootstrap: flags.bootstrap === true,
     dryRun: flags.dryRun === true || command === 'synth',
   };
+  if (parsed.out !== undefined) requireParentDirectory(parsed.out, '--out');
+  quietAwsSdk();
   // Loaded on demand: the CDK libraries are large and only these commands need them.
   const aws = await importForCommand(
     () => import('@faaskeeper/aws/deploy'),
@@ -114,19 +135,24 @@ export async function runAwsDeploy(
     streams.errorOutput,
   );
   if (aws === undefined) return ExitCode.FAILED;
-  if (!aws.DEPLOYMENT_NAME.test(parsed.deployment)) {
-    streams.errorOutput.write(BAD_DEPLOYMENT_NAME(parsed.deployment));
-    return ExitCode.USAGE;
-  }
   const target = {
     ...(parsed.profile === undefined ? {} : { profile: parsed.profile }),
     ...(parsed.out === undefined ? {} : { outDir: parsed.out }),
+    // Steps and stack events as they happen: errors and warnings to stderr, the rest to stdout.
+    log: (level: 'error' | 'warn' | 'info', text: string) =>
+      (level === 'info' ? streams.output : streams.errorOutput).write(`${text}\n`),
+    color: isTerminal(streams.output),
+  };
+  const stackProps = {
+    ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore }),
+    ...(parsed.runtime === undefined ? {} : { runtime: parsed.runtime }),
   };
   try {
     if (parsed.dryRun) {
+      print('Bundling the functions and synthesizing the stack ...');
       const out = await aws.synthesizeAws({
         deployment: parsed.deployment,
-        ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore }),
+        ...stackProps,
         ...(parsed.region === undefined ? {} : { region: parsed.region }),
         ...(parsed.out === undefined ? {} : { outDir: parsed.out }),
       });
@@ -134,7 +160,7 @@ export async function runAwsDeploy(
         `Synthesized stack ${out.stackName} (nothing deployed).`,
         `  template: ${out.templatePath}`,
         `  cloud assembly: ${out.assemblyDir}`,
-        `Deploy it with: faaskeeper deploy aws --deployment ${parsed.deployment} --region <region>`,
+        `Deploy it with: faaskeeper deploy aws --deployment ${parsed.deployment} --region <region>${parsed.runtime === undefined ? '' : ` --runtime ${parsed.runtime}`}`,
       );
       return ExitCode.OK;
     }
@@ -152,7 +178,7 @@ export async function runAwsDeploy(
     const done = await aws.deployAws({
       deployment: parsed.deployment,
       region: parsed.region,
-      ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore }),
+      ...stackProps,
       bootstrap: parsed.bootstrap,
       ...target,
     });

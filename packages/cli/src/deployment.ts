@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ClientOptions, FaaSKeeperClient } from '@faaskeeper/client';
 import { createEmbeddedService } from '@faaskeeper/core';
+import { quietAwsSdk } from './command-options.js';
 import { importOptional, MissingPackageError } from './optional-import.js';
 
 /** A connected session of some deployment, and how to let go of it. */
@@ -104,6 +105,7 @@ export async function openSessionSource(config?: DeploymentConfig): Promise<Sess
   const provider = config?.provider ?? 'embedded';
   if (provider === 'aws' && config !== undefined) {
     // A file `faaskeeper deploy aws` or `faaskeeper dev` wrote: connect() options plus the provider.
+    quietAwsSdk();
     const { connect } = await importOptional(
       () => import('@faaskeeper/aws'),
       'an aws deployment config',
@@ -123,7 +125,7 @@ export async function openSessionSource(config?: DeploymentConfig): Promise<Sess
     };
   }
   if (provider === 'gcp' && config !== undefined) {
-    // A file `faaskeeper deploy gcp` or `faaskeeper dev --provider gcp` wrote: connect() options
+    // A file `faaskeeper deploy gcp` or `faaskeeper dev gcp` wrote: connect() options
     // plus the provider.
     const { connect } = await importOptional(
       () => import('@faaskeeper/gcp'),
@@ -138,7 +140,7 @@ export async function openSessionSource(config?: DeploymentConfig): Promise<Sess
       throw new ConfigError(
         'a gcp config needs "deployment", "datastore" and "pubsub" (faaskeeper deploy gcp writes one)',
       );
-    // On the local emulators (`faaskeeper dev --provider gcp`) there are no credentials to find: the
+    // On the local emulators (`faaskeeper dev gcp`) there are no credentials to find: the
     // Google auth library would otherwise probe the cloud metadata server and warn (as the local stack does).
     const endpoints = [options.datastore, options.pubsub].map(
       (c) => (c as { apiEndpoint?: unknown }).apiEndpoint,

@@ -2,11 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AwsConnectOptions } from '@faaskeeper/aws';
 import type { GcpDeploymentConfig } from '@faaskeeper/gcp';
-import { type Command, Option } from 'commander';
+import { Argument, type Command, Option } from 'commander';
+import { deploymentOption, quietAwsSdk, requireParentDirectory } from './command-options.js';
 import { untilInterrupted } from './long-running.js';
 import type { CliStreams } from './main.js';
 import { importOptional, MissingPackageError } from './optional-import.js';
-import { ExitCode } from './shell/commands.js';
+import { ExitCode, UsageError } from './shell/commands.js';
 
 /** The local stacks `faaskeeper dev` runs. */
 export const DEV_PROVIDERS = ['aws', 'gcp'] as const;
@@ -15,12 +16,17 @@ export type DevProvider = (typeof DEV_PROVIDERS)[number];
 
 /** The options of `faaskeeper dev`, as the CLI's declaration parses them. */
 export interface DevFlags {
-  provider: DevProvider;
+  /** `--provider`, the older spelling of the argument. */
+  provider?: DevProvider;
   deployment: string;
   configOut?: string;
 }
 
-/** Declares `faaskeeper dev` (its options parse to {@link DevFlags}) under the program. */
+/**
+ * Declares `faaskeeper dev [aws|gcp]` (its options parse to {@link DevFlags}, the provider comes
+ * as the action's first argument) under the program. The provider is an argument, as in `synth
+ * aws` and `deploy gcp`; `--provider` is kept as its alias.
+ */
 export function declareDevCommand(program: Command): Command {
   return program
     .command('dev')
@@ -28,14 +34,27 @@ export function declareDevCommand(program: Command): Command {
     .description(
       "Starts a local stack on 127.0.0.1, provisions a deployment on it and runs the writer, distributor and heartbeat functions in this process: aws (default) runs DynamoDB Local and fauxqs; gcp runs Google's Datastore and Pub/Sub emulators (the Google Cloud SDK and Java), with the user store in Datastore. Prints the connect() options and writes them to --config-out, which `faaskeeper shell --config` reads. Ctrl-C stops the functions and the emulators (by PID).",
     )
-    .addOption(new Option('--provider <provider>', 'the local stack').choices(DEV_PROVIDERS).default('aws'))
-    .addOption(new Option('--deployment <name>', 'the deployment name').default('dev'))
+    .addArgument(new Argument('[provider]', 'the local stack: aws (default) or gcp').choices(DEV_PROVIDERS))
+    .addOption(
+      new Option('--provider <provider>', 'the same as the provider argument').choices(DEV_PROVIDERS),
+    )
+    .addOption(deploymentOption('dev'))
     .addOption(
       new Option(
         '--config-out <file>',
-        'where the connect options go (default .faaskeeper/<deployment>.local.json)',
+        'where the connect options go, in an existing directory (default .faaskeeper/<deployment>.local.json)',
       ),
     );
+}
+
+/**
+ * The provider of `faaskeeper dev`: the argument or `--provider`, `aws` without either.
+ * @throws UsageError when the two name different providers.
+ */
+export function devProviderOf(argument: DevProvider | undefined, flags: DevFlags): DevProvider {
+  if (argument !== undefined && flags.provider !== undefined && argument !== flags.provider)
+    throw new UsageError(`dev ${argument} and --provider ${flags.provider} name different providers`);
+  return argument ?? flags.provider ?? 'aws';
 }
 
 /** Options of {@link runDev}. */
@@ -80,8 +99,16 @@ async function startAws(name: string, out: (line: string) => void): Promise<Loca
   const missing = local.localAwsStackMissing();
   if (missing !== undefined) return `the local AWS stack cannot run here: ${missing}`;
   out('Starting the local AWS stack (DynamoDB Local, fauxqs) ...');
-  const deployment = await local.createLocalAwsDeployment({ deployment: name });
-  const { stack, connectOptions } = deployment;
+  const stack = await local.startLocalAwsStack();
+  out(`Provisioning deployment '${name}' (tables, bucket, queues) and starting its functions ...`);
+  let deployment: Awaited<ReturnType<typeof local.createLocalAwsDeployment>>;
+  try {
+    deployment = await local.createLocalAwsDeployment({ stack, deployment: name });
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  const { connectOptions } = deployment;
   return {
     connectOptions,
     pids: [stack.pids.dynamodb, stack.pids.fauxqs],
@@ -90,7 +117,11 @@ async function startAws(name: string, out: (line: string) => void): Promise<Loca
       `  DynamoDB: ${stack.endpoints.dynamodb}   (PID ${stack.pids.dynamodb})`,
       `  SQS, S3:  ${stack.endpoints.sqs}   (PID ${stack.pids.fauxqs})`,
     ],
-    close: () => deployment.close(),
+    async close() {
+      // A deployment on a stack it did not start leaves the stack running: stop it here.
+      await deployment.close();
+      await stack.stop();
+    },
   };
 }
 
@@ -98,7 +129,7 @@ async function startAws(name: string, out: (line: string) => void): Promise<Loca
 async function startGcp(name: string, out: (line: string) => void): Promise<LocalRun | string> {
   const gcp = await importOptional(
     () => import('@faaskeeper/gcp/local'),
-    'faaskeeper dev --provider gcp',
+    'faaskeeper dev gcp',
     '@faaskeeper/gcp',
   );
   const missing = gcp.missingEmulators();
@@ -106,6 +137,7 @@ async function startGcp(name: string, out: (line: string) => void): Promise<Loca
   out('Starting the local GCP stack (Datastore and Pub/Sub emulators) ...');
   // No Cloud Storage emulator: the user store is in Datastore, which needs nothing more.
   const stack = await gcp.startLocalGcpStack({ storage: false });
+  out(`Provisioning deployment '${name}' (topics, subscriptions) and starting its functions ...`);
   let deployment: Awaited<ReturnType<typeof gcp.createLocalGcpDeployment>>;
   try {
     deployment = await gcp.createLocalGcpDeployment({ stack, deployment: name, userStore: 'datastore' });
@@ -138,10 +170,14 @@ async function startGcp(name: string, out: (line: string) => void): Promise<Loca
 /**
  * Runs a local deployment (the AWS or the GCP stack) until `signal` aborts, then stops every
  * function and the emulator processes it started. Resolves the exit code.
+ * @throws UsageError when `configOut` names a file in a directory that does not exist.
  */
 export async function runDev(options: DevOptions): Promise<ExitCode> {
   const provider = options.provider ?? 'aws';
   const name = options.deployment ?? 'dev';
+  // Checked before anything starts; only the default directory (.faaskeeper) is created.
+  if (options.configOut !== undefined) requireParentDirectory(options.configOut, '--config-out');
+  if (provider === 'aws') quietAwsSdk();
   let run: LocalRun | string;
   try {
     run = await (provider === 'gcp' ? startGcp : startAws)(name, options.out);
@@ -158,7 +194,7 @@ export async function runDev(options: DevOptions): Promise<ExitCode> {
   try {
     const { connectOptions, pids } = deployment;
     const configPath = resolve(options.configOut ?? join('.faaskeeper', `${name}.local.json`));
-    await mkdir(dirname(configPath), { recursive: true });
+    if (options.configOut === undefined) await mkdir(dirname(configPath), { recursive: true });
     await writeFile(configPath, `${JSON.stringify({ provider, ...connectOptions }, null, 2)}\n`);
     options.out(
       [
@@ -188,14 +224,23 @@ export async function runDev(options: DevOptions): Promise<ExitCode> {
   }
 }
 
-/** `faaskeeper dev` with its parsed options: runs until SIGINT or SIGTERM. */
-export function runDevCommand(flags: DevFlags, streams: CliStreams): Promise<ExitCode> {
+/**
+ * `faaskeeper dev` with its parsed argument and options: runs until SIGINT or SIGTERM.
+ * @throws UsageError when the argument and `--provider` disagree, or `--config-out` names a file in
+ * a directory that does not exist.
+ */
+export function runDevCommand(
+  argument: DevProvider | undefined,
+  flags: DevFlags,
+  streams: CliStreams,
+): Promise<ExitCode> {
+  const provider = devProviderOf(argument, flags);
   return untilInterrupted((signal) =>
     runDev({
       signal,
       out: (line) => streams.output.write(`${line}\n`),
       err: (line) => streams.errorOutput.write(`${line}\n`),
-      provider: flags.provider,
+      provider,
       deployment: flags.deployment,
       ...(flags.configOut === undefined ? {} : { configOut: flags.configOut }),
     }),

@@ -1,8 +1,9 @@
 import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp/deploy';
 import { type Command, Option } from 'commander';
 import type { DeployVerb } from './aws-deploy.js';
+import { deploymentOption, isTerminal, requireParentDirectory } from './command-options.js';
 import type { CliStreams } from './main.js';
-import { BAD_DEPLOYMENT_NAME, importForCommand } from './optional-import.js';
+import { importForCommand } from './optional-import.js';
 import { ExitCode, UsageError } from './shell/commands.js';
 
 /** The options of `faaskeeper <verb> gcp`, as the CLI's declaration parses them. */
@@ -44,8 +45,7 @@ const GCP_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
   },
   {
     verbs: ALL,
-    option: () =>
-      new Option('--deployment <name>', '1-20 lower-case letters, digits or "-"').default('default'),
+    option: () => deploymentOption('default'),
   },
   {
     // destroy reads the user store from the Terraform state.
@@ -153,13 +153,15 @@ export interface GcpDeployDependencies {
   env?: NodeJS.ProcessEnv;
   /** Creates the root node after deploy. Default: `bootstrapGcpDeployment` (Datastore and Cloud Storage). */
   bootstrap?: (config: GcpClientConfigFile) => Promise<void>;
+  /** Checks the credentials before terraform runs. Default: `checkGcpCredentials` (Google's auth library). */
+  checkCredentials?: () => Promise<string>;
 }
 
 /**
  * `faaskeeper synth gcp`, `faaskeeper deploy gcp` and `faaskeeper destroy gcp` with their parsed
  * options. Resolves the exit code: 0 done, 1 failed (no terraform, a Terraform error), 2 usage error.
- * @throws UsageError when no project or region is given or set in the environment (the CLI adds
- * the usage line).
+ * @throws UsageError when no project or region is given or set in the environment, or `--out` or
+ * `--config-dir` names a directory whose parent does not exist (the CLI adds the usage line).
  */
 export async function runGcpDeploy(
   command: DeployVerb,
@@ -185,6 +187,8 @@ export async function runGcpDeploy(
     deleteData: flags.deleteData === true,
     adoptData: flags.adoptData === true,
   };
+  if (parsed.out !== undefined) requireParentDirectory(parsed.out, '--out');
+  if (parsed.configDir !== undefined) requireParentDirectory(parsed.configDir, '--config-dir');
   // Loaded on demand: the GCP provider is an optional peer dependency of the CLI.
   const gcp = await importForCommand(
     () => import('@faaskeeper/gcp/deploy'),
@@ -193,10 +197,6 @@ export async function runGcpDeploy(
     streams.errorOutput,
   );
   if (gcp === undefined) return ExitCode.FAILED;
-  if (!gcp.GCP_DEPLOYMENT_NAME.test(parsed.deployment)) {
-    streams.errorOutput.write(BAD_DEPLOYMENT_NAME(parsed.deployment));
-    return ExitCode.USAGE;
-  }
   const synth = {
     deployment: parsed.deployment,
     project: parsed.project,
@@ -215,10 +215,15 @@ export async function runGcpDeploy(
     ...(parsed.terraform === undefined ? {} : { terraform: parsed.terraform }),
     ...(dependencies.runner === undefined ? {} : { runner: dependencies.runner }),
     ...(dependencies.path === undefined ? {} : { path: dependencies.path }),
+    checkCredentials: dependencies.checkCredentials ?? (() => gcp.checkGcpCredentials({ env })),
     echo: (text: string) => streams.output.write(text),
+    progress: (line: string) => streams.output.write(`${line}\n`),
+    // Raw ANSI codes only where a terminal renders them.
+    color: isTerminal(streams.output),
   };
   try {
     if (command === 'synth') {
+      run.progress('Bundling the functions and writing the Terraform configuration ...');
       const out = await gcp.synthesizeGcp(synth);
       print(
         `Synthesized deployment ${parsed.deployment} for ${parsed.project}/${parsed.region} (nothing deployed).`,
@@ -278,7 +283,8 @@ export async function runGcpDeploy(
     return ExitCode.OK;
   } catch (error) {
     const name = (error as Error).name;
-    const prefix = name === 'TerraformNotFoundError' ? '' : `${command} gcp failed: `;
+    const prefix =
+      name === 'TerraformNotFoundError' || name === 'GcpCredentialsError' ? '' : `${command} gcp failed: `;
     streams.errorOutput.write(`Error: ${prefix}${(error as Error).message}\n`);
     return ExitCode.FAILED;
   }

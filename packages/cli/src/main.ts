@@ -3,7 +3,7 @@ import { type AwsDeployFlags, type DeployVerb, declareAwsCommand, runAwsDeploy }
 import { type CostFlags, declareCostCommand, runCostCommand } from './cost/command.js';
 import { runDemo } from './demo.js';
 import { ConfigError, type DeploymentConfig, openDeployment, readConfig } from './deployment.js';
-import { type DevFlags, declareDevCommand, runDevCommand } from './dev.js';
+import { type DevFlags, type DevProvider, declareDevCommand, runDevCommand } from './dev.js';
 import { declareGatewayCommand, type GatewayFlags, runGatewayCommand } from './gateway.js';
 import {
   declareGcpCommand,
@@ -58,13 +58,18 @@ function pathOf(command: Command): string {
  */
 function declaredUsage(command: Command): string {
   if (command.commands.length > 0) return `${command.commands.map((c) => c.name()).join('|')} [options]`;
+  // Arguments first, as they are typed (`dev gcp --deployment d`): choices as `[aws|gcp]`.
+  const args = command.registeredArguments.map((argument) => {
+    const term = argument.argChoices?.join('|') ?? argument.name();
+    return argument.required ? term : `[${term}]`;
+  });
   const terms = command.options.map((option) => {
     const flag = option.short ?? option.long ?? option.flags;
     const value = option.argChoices?.join('|') ?? /<([^>]+)>/.exec(option.flags)?.[1];
     const term = value === undefined ? flag : `${flag} ${value}`;
     return option.mandatory ? term : `[${term}]`;
   });
-  return terms.join(' ');
+  return [...args, ...terms].join(' ');
 }
 
 /**
@@ -85,11 +90,14 @@ const HELP: Partial<Help> = {
   subcommandTerm(command: Command): string {
     // Commander's own help command has no parent: it is listed by its name.
     const path = command.parent === null ? command.name() : pathOf(command);
-    const args = command.registeredArguments.map((a) => {
-      const name = `${a.name()}${a.variadic ? '...' : ''}`;
+    // An argument with choices reads as them, before the options, as it is typed: `dev [aws|gcp]`.
+    const term = (a: Command['registeredArguments'][number]) => {
+      const name = a.argChoices?.join('|') ?? `${a.name()}${a.variadic ? '...' : ''}`;
       return a.required ? `<${name}>` : `[${name}]`;
-    });
-    return [path, ...(command.options.length > 0 ? ['[options]'] : []), ...args].join(' ');
+    };
+    const chosen = command.registeredArguments.filter((a) => a.argChoices !== undefined).map(term);
+    const args = command.registeredArguments.filter((a) => a.argChoices === undefined).map(term);
+    return [path, ...chosen, ...(command.options.length > 0 ? ['[options]'] : []), ...args].join(' ');
   },
 };
 
@@ -235,7 +243,10 @@ export function createCli(streams: CliStreams, dependencies: CliDependencies = {
     )
     .action(act(() => runDemo({ out: (line) => streams.output.write(`${line}\n`) })));
 
-  declareDevCommand(program).action(act((flags: DevFlags) => runDevCommand(flags, streams)));
+  declareDevCommand(program).action(
+    async (provider: DevProvider | undefined, flags: DevFlags, command: Command) =>
+      act((parsed: DevFlags) => runDevCommand(provider, parsed, streams))(flags, command),
+  );
 
   for (const verb of DEPLOY_VERBS) {
     const parent = program.command(verb).summary(VERB_SUMMARY[verb]).description(VERB_SUMMARY[verb]);

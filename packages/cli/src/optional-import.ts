@@ -37,7 +37,3 @@ export async function importForCommand<T>(
     return undefined;
   }
 }
-
-/** The usage error of a deployment name a provider refuses (it names buckets and resources). */
-export const BAD_DEPLOYMENT_NAME = (name: string): string =>
-  `Error: deployment name '${name}' must be 1-20 lower-case letters, digits or '-'\n`;

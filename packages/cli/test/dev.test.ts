@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,13 @@ describe('faaskeeper dev', () => {
       provider?: string;
     };
     expect(options.provider).toBe('aws');
+    // Only the documented fields: nothing of the SDK's own bookkeeping (it marks credential objects).
+    expect(readFileSync(info.configPath, 'utf8')).not.toContain('$source');
+    expect(Object.keys(options.credentials ?? {})).toEqual(['accessKeyId', 'secretAccessKey']);
+    expect(out.slice(0, 2)).toEqual([
+      'Starting the local AWS stack (DynamoDB Local, fauxqs) ...',
+      "Provisioning deployment 'devtest' (tables, bucket, queues) and starting its functions ...",
+    ]);
     const { provider: _provider, ...connectOptions } = options;
     const zk = await connect(connectOptions);
     try {
@@ -82,4 +89,50 @@ describe('faaskeeper dev', () => {
     expect(info.pids.some(alive)).toBe(false);
     expect(out.at(-1)).toBe(`Stopped (PIDs ${info.pids.join(', ')}).`);
   }, 120_000);
+});
+
+describe('faaskeeper dev arguments', () => {
+  async function cli(args: string[]) {
+    const io = memoryStreams();
+    const code = await main(args, io.streams);
+    return { code, stdout: io.stdout(), stderr: io.stderr() };
+  }
+
+  it('takes the provider as an argument, as synth and deploy do, with --provider as its alias', async () => {
+    expect((await cli(['dev', '--help'])).stdout).toMatch(/^Usage: faaskeeper dev \[aws\|gcp\] /);
+    // Each spelling gets past parsing to the first check of the run (the missing directory).
+    const missing = join(dir, 'missing', 'x.json');
+    for (const args of [
+      ['dev', 'aws'],
+      ['dev', 'gcp'],
+      ['dev', '--provider', 'gcp'],
+      ['dev', 'gcp', '--provider', 'gcp'],
+    ]) {
+      const r = await cli([...args, '--config-out', missing]);
+      expect(r.code, args.join(' ')).toBe(ExitCode.USAGE);
+      expect(r.stderr).toMatch(/^Error: --config-out .*x\.json: the directory .*missing does not exist/);
+    }
+    expect(await cli(['dev', 'azure'])).toMatchObject({
+      code: ExitCode.USAGE,
+      stderr: expect.stringMatching(
+        /^Error: command-argument value 'azure' is invalid for argument 'provider'\. Allowed choices are aws, gcp\./,
+      ),
+    });
+    expect(await cli(['dev', 'gcp', '--provider', 'aws'])).toMatchObject({
+      code: ExitCode.USAGE,
+      stderr:
+        'Error: dev gcp and --provider aws name different providers\nUsage: faaskeeper dev [aws|gcp] [--provider aws|gcp] [--deployment name] [--config-out file]\n',
+    });
+  });
+
+  it('refuses a --config-out in a directory that does not exist, before starting anything and creating nothing', async () => {
+    const missing = join(dir, 'nonexistent', 'dir');
+    const started = Date.now();
+    const r = await cli(['dev', '--config-out', join(missing, 'x.json')]);
+    expect(r.code).toBe(ExitCode.USAGE);
+    expect(r.stdout).toBe(''); // no "Starting the local AWS stack"
+    expect(r.stderr).toContain(`the directory ${missing} does not exist (create it first)`);
+    expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });

@@ -62,7 +62,9 @@ async function gcp(
   dependencies: GcpDeployDependencies = {},
 ) {
   const io = memoryStreams();
-  const code = await main([command, 'gcp', ...args], io.streams, { gcp: { env: {}, ...dependencies } });
+  const code = await main([command, 'gcp', ...args], io.streams, {
+    gcp: { env: {}, checkCredentials: async () => 'test credentials', ...dependencies },
+  });
   return { code, stdout: io.stdout(), stderr: io.stderr() };
 }
 
@@ -74,7 +76,9 @@ describe('faaskeeper synth gcp', () => {
     const r = await gcp('synth', [...target, '--out', out], { path: join(dir, 'no-terraform-here') });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(ExitCode.OK);
-    expect(r.stdout).toMatch(/^Synthesized deployment ci for acme-zk\/europe-west1 \(nothing deployed\)\./);
+    expect(r.stdout).toMatch(
+      /^Bundling the functions and writing the Terraform configuration \.\.\.\nSynthesized deployment ci for acme-zk\/europe-west1 \(nothing deployed\)\./,
+    );
     const config = JSON.parse(readFileSync(join(out, 'main.tf.json'), 'utf8'));
     expect(Object.keys(config.resource.google_cloudfunctions2_function).sort()).toEqual([
       'distributor',
@@ -175,9 +179,9 @@ describe('faaskeeper deploy gcp', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(ExitCode.OK);
     expect(calls).toEqual([
-      'terraform init -input=false',
-      'terraform apply -input=false -auto-approve',
-      'terraform output -json',
+      'terraform init -no-color -input=false',
+      'terraform apply -no-color -input=false -auto-approve',
+      'terraform output -no-color -json',
     ]);
     const file = JSON.parse(readFileSync(join(configDir, 'ci.gcp.json'), 'utf8'));
     expect(file).toMatchObject({
@@ -220,6 +224,99 @@ describe('faaskeeper deploy gcp', () => {
     });
   }, 60_000);
 
+  it('checks the credentials before any tool runs: without them it fails with exit code 1, runs no terraform and writes nothing', async () => {
+    const { calls, runner } = fakeTerraform();
+    const out = join(dir, 'no-credentials');
+    const saved = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    // The real check (Google's auth library), offline: a key file that does not exist.
+    process.env.GOOGLE_APPLICATION_CREDENTIALS = join(dir, 'no-such-key.json');
+    try {
+      const io = memoryStreams();
+      const code = await main(
+        ['deploy', 'gcp', ...target, '--out', out, '--terraform', terraform],
+        io.streams,
+        {
+          gcp: { env: {}, runner },
+        },
+      );
+      expect(code).toBe(ExitCode.FAILED);
+      expect(io.stderr()).toMatch(
+        /^Error: no usable Google Cloud credentials \(Application Default Credentials\): .*no-such-key\.json.*gcloud auth application-default login/s,
+      );
+      expect(calls).toEqual([]);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+      else process.env.GOOGLE_APPLICATION_CREDENTIALS = saved;
+    }
+  });
+
+  it('reads a key in GOOGLE_CREDENTIALS as Terraform does, and refuses one it cannot read', async () => {
+    const { calls, runner } = fakeTerraform();
+    const io = memoryStreams();
+    const code = await main(
+      ['deploy', 'gcp', ...target, '--out', join(dir, 'bad-key'), '--terraform', terraform],
+      io.streams,
+      { gcp: { env: { GOOGLE_CREDENTIALS: '{"type": "service_account", "truncated' }, runner } },
+    );
+    expect(code).toBe(ExitCode.FAILED);
+    expect(io.stderr()).toMatch(/^Error: GOOGLE_CREDENTIALS holds no readable key: /);
+    expect(calls).toEqual([]);
+  });
+
+  it('shows each step as it starts, the credential check first', async () => {
+    const { runner } = fakeTerraform();
+    const r = await gcp(
+      'deploy',
+      [
+        ...target,
+        '--out',
+        join(dir, 'steps'),
+        '--terraform',
+        terraform,
+        '--config-dir',
+        join(dir, 'steps-config'),
+      ],
+      { runner, bootstrap: async () => {} },
+    );
+    expect(r.code).toBe(ExitCode.OK);
+    const steps = r.stdout.split('\n').filter((line) => line.endsWith(' ...'));
+    expect(steps).toEqual([
+      'Checking the Google Cloud credentials ...',
+      'Bundling the functions and writing the Terraform configuration ...',
+      'Running terraform init -input=false ...',
+      'Running terraform apply -input=false -auto-approve ...',
+      'Creating the root node (if missing) ...',
+    ]);
+    expect(r.stdout).toContain('Credentials: test credentials.');
+  }, 60_000);
+
+  it('leaves Terraform its colors on a terminal and passes -no-color elsewhere', async () => {
+    const { calls, runner } = fakeTerraform();
+    const io = memoryStreams();
+    Object.assign(io.streams.output, { isTTY: true });
+    const code = await main(
+      ['destroy', 'gcp', ...target, '--out', join(dir, 'tty'), '--terraform', terraform],
+      io.streams,
+      { gcp: { env: {}, runner, checkCredentials: async () => 'test credentials' } },
+    );
+    expect(code).toBe(ExitCode.OK);
+    expect(calls.every((call) => !call.includes('-no-color'))).toBe(true);
+    expect(calls[0]).toBe('terraform init -input=false');
+  }, 60_000);
+
+  it('refuses an --out or --config-dir whose parent directory does not exist, creating nothing', async () => {
+    const missing = join(dir, 'missing-parent');
+    for (const option of ['--out', '--config-dir']) {
+      const r = await gcp('deploy', [...target, option, join(missing, 'x')]);
+      expect(r.code, option).toBe(ExitCode.USAGE);
+      expect(r.stderr).toMatch(
+        new RegExp(`^Error: ${option} .*: the directory .*missing-parent does not exist`),
+      );
+    }
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it('fails with exit code 1 and names what to install when terraform is not on PATH, before bundling', async () => {
     const out = join(dir, 'no-tf');
     const r = await gcp('deploy', [...target, '--out', out], { path: join(dir, 'empty') });
@@ -243,7 +340,7 @@ describe('faaskeeper deploy gcp', () => {
     );
     expect(r.code).toBe(ExitCode.FAILED);
     expect(r.stderr).toMatch(
-      /^Error: deploy gcp failed: terraform apply -input=false -auto-approve failed \(exit code 1\): .*Error 403/,
+      /^Error: deploy gcp failed: terraform apply -no-color -input=false -auto-approve failed \(exit code 1\): .*Error 403/,
     );
     expect(calls).toHaveLength(2);
     expect(existsSync(join(configDir, 'ci.gcp.json'))).toBe(false);
@@ -260,10 +357,10 @@ describe('faaskeeper destroy gcp', () => {
     });
     expect(r.code).toBe(ExitCode.OK);
     expect(calls).toEqual([
-      'terraform init -input=false',
-      'terraform state list',
-      'terraform state rm google_storage_bucket.data',
-      'terraform destroy -input=false -auto-approve',
+      'terraform init -no-color -input=false',
+      'terraform state list -no-color',
+      'terraform state rm -no-color google_storage_bucket.data',
+      'terraform destroy -no-color -input=false -auto-approve',
     ]);
     expect(r.stdout).toContain('bucket gs://acme-zk-fk-ci-data (the user store)');
     expect(r.stdout).toContain('Datastore database fk-ci (the system store)');
@@ -277,9 +374,9 @@ describe('faaskeeper destroy gcp', () => {
     });
     expect(r.code).toBe(ExitCode.OK);
     expect(calls).toEqual([
-      'terraform init -input=false',
-      'terraform state list',
-      'terraform destroy -input=false -auto-approve',
+      'terraform init -no-color -input=false',
+      'terraform state list -no-color',
+      'terraform destroy -no-color -input=false -auto-approve',
     ]);
     expect(r.stdout).not.toContain('gs://');
     expect(r.stdout).toContain(
@@ -299,10 +396,10 @@ describe('faaskeeper destroy gcp', () => {
     );
     expect(r.code).toBe(ExitCode.OK);
     expect(calls).toEqual([
-      'terraform init -input=false',
-      'terraform state list',
-      'terraform apply -input=false -auto-approve',
-      'terraform destroy -input=false -auto-approve',
+      'terraform init -no-color -input=false',
+      'terraform state list -no-color',
+      'terraform apply -no-color -input=false -auto-approve',
+      'terraform destroy -no-color -input=false -auto-approve',
     ]);
     expect(r.stdout).not.toContain('kept');
   }, 60_000);

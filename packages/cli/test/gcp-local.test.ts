@@ -88,7 +88,7 @@ describe('faaskeeper shell --config on a GCP deployment', () => {
   }, 120_000);
 });
 
-describe('faaskeeper dev --provider gcp', () => {
+describe('faaskeeper dev gcp', () => {
   it('serves clients and the shell through the written connect options and stops its emulators on abort', async (ctx) => {
     if (!requireEmulators(ctx)) return;
     const abort = new AbortController();
@@ -116,6 +116,10 @@ describe('faaskeeper dev --provider gcp', () => {
       ]);
       expect(info.pids).toHaveLength(2);
       expect(info.pids.every(alive)).toBe(true);
+      expect(out.slice(0, 2)).toEqual([
+        'Starting the local GCP stack (Datastore and Pub/Sub emulators) ...',
+        "Provisioning deployment 'devgcp' (topics, subscriptions) and starting its functions ...",
+      ]);
       expect(out.join('\n')).toContain("Deployment 'devgcp' is running on the local GCP stack.");
       // What another process would do: read the written options and connect.
       const { provider, ...options } = JSON.parse(readFileSync(info.configPath, 'utf8')) as Parameters<
@@ -155,7 +159,7 @@ describe('faaskeeper dev arguments', () => {
     const r = await cli(['dev', '--provider', 'azure']);
     expect(r.code).toBe(ExitCode.USAGE);
     expect(r.stderr).toBe(
-      "Error: option '--provider <provider>' argument 'azure' is invalid. Allowed choices are aws, gcp.\nUsage: faaskeeper dev [--provider aws|gcp] [--deployment name] [--config-out file]\n",
+      "Error: option '--provider <provider>' argument 'azure' is invalid. Allowed choices are aws, gcp.\nUsage: faaskeeper dev [aws|gcp] [--provider aws|gcp] [--deployment name] [--config-out file]\n",
     );
     expect((await cli(['dev', '--help'])).stdout).toContain('--provider aws|gcp');
   });

@@ -6,7 +6,15 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv, resourceNames } from '../src/config.js';
-import { FaaSKeeperStack, stackSelector, synthesizeAws } from '../src/deploy/index.js';
+import {
+  bundleTarget,
+  DEFAULT_LAMBDA_RUNTIME,
+  deployToolkit,
+  FaaSKeeperStack,
+  LAMBDA_RUNTIMES,
+  stackSelector,
+  synthesizeAws,
+} from '../src/deploy/index.js';
 import { BodyOffload } from '../src/sqs-offload.js';
 
 type Json = Record<string, unknown>;
@@ -220,7 +228,7 @@ describe('the synthesized CloudFormation template', () => {
     });
   });
 
-  it('runs three Node 20 functions configured the way configFromEnv reads them', () => {
+  it('runs three functions on the default runtime (nodejs22.x), configured the way configFromEnv reads them', () => {
     const fns = ofType('AWS::Lambda::Function');
     expect(fns.map(([, f]) => f.Properties.FunctionName).sort()).toEqual([
       'faaskeeper-test-distributor',
@@ -228,7 +236,7 @@ describe('the synthesized CloudFormation template', () => {
       'faaskeeper-test-writer',
     ]);
     for (const [, f] of fns) {
-      expect(f.Properties).toMatchObject({ Runtime: 'nodejs20.x', Handler: 'index.handler' });
+      expect(f.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler' });
       const vars = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(vars.AWS_REGION).toBeUndefined(); // Lambda sets it; CloudFormation rejects it
       const env = Object.fromEntries(
@@ -441,15 +449,36 @@ describe('the stack and its cloud assembly', () => {
       ).toThrow(/must be 1-20 lower-case letters/);
   });
 
-  it('takes a newer Node runtime and a function timeout, keeping visibility at 6× the timeout', () => {
+  it("passes the CDK toolkit's messages to the deploy log: its levels, no debug, no colors", async () => {
+    const lines: string[] = [];
+    const { kit } = await deployToolkit({
+      profile: undefined,
+      log: (level, text) => lines.push(`${level}: ${text}`),
+      color: false,
+    });
+    const stacks = await kit.list(await kit.fromAssemblyDirectory(assemblyDir));
+    expect(stacks.map((s) => s.name)).toEqual(['FaaSKeeper-test']);
+    expect(lines).toContain('info: FaaSKeeper-test'); // the list's result
+    expect(lines.every((line) => /^(error|warn|info): /.test(line))).toBe(true);
+    const text = lines.join('\n');
+    expect(text).not.toContain('\u001b['); // no ANSI codes
+    expect(text).not.toContain('bypass synth'); // a debug message
+  });
+
+  it('bundles the functions for the Node version of the runtime they run on', () => {
+    expect(LAMBDA_RUNTIMES.map(bundleTarget)).toEqual(['node20', 'node22', 'node24']);
+    expect(bundleTarget(DEFAULT_LAMBDA_RUNTIME)).toBe('node22');
+  });
+
+  it('takes another Node runtime and a function timeout, keeping visibility at 6× the timeout', () => {
     const stack = new FaaSKeeperStack(new App(), 'S', {
       deployment: 'rt',
       functionCode: bundles(),
-      runtime: 'nodejs22.x',
+      runtime: 'nodejs24.x',
       functionTimeoutSeconds: 60,
     });
     const t = Template.fromStack(stack);
-    t.allResourcesProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Timeout: 60 });
+    t.allResourcesProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Timeout: 60 });
     t.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'faaskeeper-rt-writer.fifo',
       VisibilityTimeout: 360,

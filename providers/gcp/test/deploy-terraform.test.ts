@@ -1,6 +1,7 @@
 // `faaskeeper synth|deploy|destroy gcp` below the CLI: the files synth writes, and the Terraform
 // commands deploy and destroy run (through an injected runner: no terraform, no cloud), including
 // the client configuration made from Terraform's outputs and the data a destroy keeps.
+import { existsSync } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import {
   dataImports,
   deployGcp,
   destroyGcp,
+  GcpCredentialsError,
   gcpClientConfigFromOutputs,
   locateTerraform,
   SYNTH_FILES,
@@ -76,6 +78,8 @@ function fakeTerraform(answers: { state?: string[]; fail?: string; outputs?: Rec
 }
 
 const base = { deployment: 'prod', project: 'acme-zk', region: 'europe-west1' } as const;
+/** Deploy and destroy check the credentials first; these tests reach no cloud. */
+const offline = { checkCredentials: async () => 'test credentials' };
 
 describe('synthesizeGcp', () => {
   it('writes the configuration and one zip per function, offline', async () => {
@@ -102,6 +106,7 @@ describe('deployGcp', () => {
     const echoed: string[] = [];
     const bootstrapped: unknown[] = [];
     const done = await deployGcp({
+      ...offline,
       ...base,
       outDir: out,
       configDir: join(dir, 'config'),
@@ -142,6 +147,7 @@ describe('deployGcp', () => {
     const { runner } = fakeTerraform({ outputs: DATASTORE_OUTPUTS });
     const bootstrapped: unknown[] = [];
     const done = await deployGcp({
+      ...offline,
       ...base,
       userStore: 'datastore',
       outDir: join(dir, 'deploy-ds'),
@@ -169,10 +175,12 @@ describe('deployGcp', () => {
   it('names what to install when terraform is missing, before it bundles anything', async () => {
     const out = join(dir, 'missing');
     const { calls, runner } = fakeTerraform();
-    await expect(deployGcp({ ...base, outDir: out, runner, path: join(dir, 'empty-path') })).rejects.toThrow(
-      TerraformNotFoundError,
+    await expect(
+      deployGcp({ ...offline, ...base, outDir: out, runner, path: join(dir, 'empty-path') }),
+    ).rejects.toThrow(TerraformNotFoundError);
+    await expect(deployGcp({ ...offline, ...base, outDir: out, runner, path: '' })).rejects.toThrow(
+      /install Terraform/,
     );
-    await expect(deployGcp({ ...base, outDir: out, runner, path: '' })).rejects.toThrow(/install Terraform/);
     expect(calls).toEqual([]);
     await expect(access(out)).rejects.toThrow();
   });
@@ -187,6 +195,7 @@ describe('deployGcp', () => {
       return inner(command, args, options);
     };
     await deployGcp({
+      ...offline,
       ...base,
       outDir: out,
       configDir: join(dir, 'adopt-config'),
@@ -214,6 +223,7 @@ describe('deployGcp', () => {
     const { calls, runner } = fakeTerraform({ fail: 'apply' });
     const configDir = join(dir, 'failed-config');
     const failure = deployGcp({
+      ...offline,
       ...base,
       outDir: join(dir, 'failed'),
       configDir,
@@ -232,8 +242,48 @@ describe('deployGcp', () => {
       throw Object.assign(new Error('spawn terraform ENOENT'), { code: 'ENOENT' });
     };
     await expect(
-      deployGcp({ ...base, outDir: join(dir, 'enoent'), terraform, runner, bootstrap: async () => {} }),
+      deployGcp({
+        ...offline,
+        ...base,
+        outDir: join(dir, 'enoent'),
+        terraform,
+        runner,
+        bootstrap: async () => {},
+      }),
     ).rejects.toThrow(TerraformNotFoundError);
+  }, 60_000);
+});
+
+describe('deployGcp and destroyGcp before Terraform', () => {
+  it('check the credentials before any terraform command, and stop there when they are unusable', async () => {
+    for (const run of [deployGcp, destroyGcp]) {
+      const { calls, runner } = fakeTerraform();
+      const out = join(dir, `no-credentials-${run.name}`);
+      await expect(
+        run({
+          ...base,
+          outDir: out,
+          terraform,
+          runner,
+          checkCredentials: async () => {
+            throw new GcpCredentialsError('no usable Google Cloud credentials (test)');
+          },
+        }),
+      ).rejects.toThrow(GcpCredentialsError);
+      expect(calls).toEqual([]);
+      expect(existsSync(out)).toBe(false); // not even synthesized
+    }
+  });
+
+  it('pass -no-color to every terraform command when color is off, after the command words', async () => {
+    const { calls, runner } = fakeTerraform({ state: ['google_storage_bucket.data'] });
+    await destroyGcp({ ...offline, ...base, outDir: join(dir, 'no-color'), terraform, runner, color: false });
+    expect(calls.map((c) => c.args)).toEqual([
+      ['init', '-no-color', '-input=false'],
+      ['state', 'list', '-no-color'],
+      ['state', 'rm', '-no-color', 'google_storage_bucket.data'],
+      ['destroy', '-no-color', '-input=false', '-auto-approve'],
+    ]);
   }, 60_000);
 });
 
@@ -243,7 +293,7 @@ describe('destroyGcp', () => {
       state: ['google_pubsub_topic.writer', ...DATA_RESOURCES, 'google_firestore_database.system'],
     });
     const out = join(dir, 'destroy');
-    const done = await destroyGcp({ ...base, outDir: out, terraform, runner });
+    const done = await destroyGcp({ ...offline, ...base, outDir: out, terraform, runner });
     expect(calls.map((c) => c.args)).toEqual([
       ['init', '-input=false'],
       ['state', 'list'],
@@ -258,7 +308,7 @@ describe('destroyGcp', () => {
 
   it('removes nothing from the state that is not there (a second destroy)', async () => {
     const { calls, runner } = fakeTerraform({ state: [] });
-    await destroyGcp({ ...base, outDir: join(dir, 'destroy-again'), terraform, runner });
+    await destroyGcp({ ...offline, ...base, outDir: join(dir, 'destroy-again'), terraform, runner });
     expect(calls.map((c) => c.args[0])).toEqual(['init', 'state', 'destroy']);
   }, 60_000);
 
@@ -267,6 +317,7 @@ describe('destroyGcp', () => {
       state: ['google_pubsub_topic.writer', 'google_firestore_database.system'],
     });
     const done = await destroyGcp({
+      ...offline,
       ...base,
       userStore: 'datastore',
       outDir: join(dir, 'destroy-ds'),
@@ -280,7 +331,7 @@ describe('destroyGcp', () => {
   it('with deleteData, applies the unprotected configuration first and then destroys everything', async () => {
     const { calls, runner } = fakeTerraform({ state: ['google_pubsub_topic.writer', ...DATA_RESOURCES] });
     const out = join(dir, 'destroy-all');
-    const done = await destroyGcp({ ...base, outDir: out, terraform, runner, deleteData: true });
+    const done = await destroyGcp({ ...offline, ...base, outDir: out, terraform, runner, deleteData: true });
     expect(calls.map((c) => c.args)).toEqual([
       ['init', '-input=false'],
       ['state', 'list'],
@@ -306,7 +357,7 @@ describe('destroyGcp', () => {
       return inner(command, args, options);
     };
     const out = join(dir, 'destroy-all-ds');
-    await destroyGcp({ ...base, outDir: out, terraform, runner, deleteData: true });
+    await destroyGcp({ ...offline, ...base, outDir: out, terraform, runner, deleteData: true });
     expect(calls.map((c) => c.args[0])).toEqual(['init', 'state', 'apply', 'destroy']);
     expect(applied).toHaveLength(1);
     const config = applied[0] as { resource: Record<string, Record<string, unknown>> };

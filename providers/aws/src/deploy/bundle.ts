@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from './runtime.js';
 
 /** The Lambda functions of a deployment. */
 export const FUNCTION_NAMES = ['writer', 'distributor', 'heartbeat'] as const;
@@ -21,15 +22,24 @@ function handlersModule(): string {
   return existsSync(source) ? source : join(here, '..', 'handlers', 'handlers.js');
 }
 
+/** The esbuild target of a Lambda runtime: `nodejs22.x` runs `node22`. */
+export function bundleTarget(runtime: LambdaRuntime): string {
+  return `node${runtime.slice('nodejs'.length, -'.x'.length)}`;
+}
+
 /**
  * Bundles each Lambda function into one self-contained ESM file (`<outDir>/<name>/index.mjs`,
  * handler `index.handler`) with the local esbuild — no Docker, no network, so it runs in CI.
  * The AWS SDK is bundled too: the function then runs the SDK version the tests ran, not the one
  * the Lambda runtime happens to ship.
  *
+ * @param runtime the Lambda runtime the bundles run on (their syntax target). Default {@link DEFAULT_LAMBDA_RUNTIME}.
  * @returns the asset directory of each function.
  */
-export async function bundleFunctions(outDir: string): Promise<Record<FunctionName, string>> {
+export async function bundleFunctions(
+  outDir: string,
+  runtime: LambdaRuntime = DEFAULT_LAMBDA_RUNTIME,
+): Promise<Record<FunctionName, string>> {
   // Loaded lazily: esbuild is a deploy-time dependency only.
   const esbuild = await import('esbuild');
   const entry = handlersModule();
@@ -49,7 +59,7 @@ export async function bundleFunctions(outDir: string): Promise<Record<FunctionNa
         outfile: join(dir, 'index.mjs'),
         bundle: true,
         platform: 'node',
-        target: 'node20',
+        target: bundleTarget(runtime),
         format: 'esm',
         // Workspace packages resolve to their TypeScript sources, like the tests do.
         conditions: ['@faaskeeper/source'],

@@ -9,6 +9,13 @@ export class AwsCredentialsError extends Error {
   override readonly name = 'AwsCredentialsError';
 }
 
+/**
+ * Receives what a deploy or destroy is doing, as it happens: the steps of this package and the
+ * CDK toolkit's messages (stack events included). Omitted, the toolkit prints to the process's
+ * own streams.
+ */
+export type DeployLog = (level: 'error' | 'warn' | 'info', text: string) => void;
+
 /** Where to deploy, as whom. */
 export interface AwsTarget {
   region: string;
@@ -16,6 +23,10 @@ export interface AwsTarget {
   profile?: string;
   /** How long resolving credentials and the account may take. Default 15 s. */
   credentialTimeoutMs?: number;
+  /** Progress: the steps and the toolkit's messages (see {@link DeployLog}). */
+  log?: DeployLog;
+  /** Whether the toolkit's messages may carry ANSI colors. Default: when `log` is given, false. */
+  color?: boolean;
 }
 
 /**
@@ -133,12 +144,42 @@ export function stackSelector(toolkit: ToolkitLib, stackName: string) {
   return { strategy: toolkit.StackSelectionStrategy.PATTERN_MUST_MATCH, patterns: [stackName] };
 }
 
-async function toolkitFor(profile: string | undefined) {
+/** The toolkit's message levels a {@link DeployLog} gets (what its own console host prints by default). */
+const SHOWN_LEVELS = { error: 'error', warn: 'warn', info: 'info', result: 'info' } as const;
+
+/**
+ * The CDK toolkit (loaded on demand) with the credentials of `profile`; with `log`, its messages go
+ * there (error, warning, info and results; not debug or trace) instead of the process's streams.
+ */
+export async function deployToolkit(target: {
+  profile: string | undefined;
+  log: DeployLog | undefined;
+  color: boolean | undefined;
+}) {
+  const { profile, log, color } = target;
   const toolkit = await import('@aws-cdk/toolkit-lib');
+  const show = (message: { level: string; message: string }) => {
+    const level = SHOWN_LEVELS[message.level as keyof typeof SHOWN_LEVELS];
+    if (level !== undefined && log !== undefined) log(level, message.message.replace(/\n+$/, ''));
+  };
   const kit = new toolkit.Toolkit({
     sdkConfig: {
       baseCredentials: toolkit.BaseCredentials.awsCliCompatible(profile === undefined ? {} : { profile }),
     },
+    ...(log === undefined
+      ? {}
+      : {
+          color: color ?? false,
+          // Nobody to ask: a request (such as approving security changes) is shown and answered
+          // with its default, as the toolkit's own non-interactive host does.
+          ioHost: {
+            notify: async (message) => show(message),
+            requestResponse: async (request) => {
+              show(request);
+              return request.defaultResponse;
+            },
+          },
+        }),
   });
   return { toolkit, kit };
 }
@@ -149,16 +190,24 @@ async function toolkitFor(profile: string | undefined) {
  * @throws AwsCredentialsError without usable credentials.
  */
 export async function deployAws(options: DeployAwsOptions): Promise<DeployAwsResult> {
-  const { region, profile, credentialTimeoutMs, bootstrap, configDir, ...synth } = options;
+  const { region, profile, credentialTimeoutMs, bootstrap, configDir, log, color, ...synth } = options;
+  const step = (text: string) => log?.('info', text);
+  step(
+    `Checking the AWS credentials (${profile === undefined ? 'the default chain' : `profile ${profile}`}) ...`,
+  );
   const account = await resolveAccount({
     region,
     ...(profile === undefined ? {} : { profile }),
     ...(credentialTimeoutMs === undefined ? {} : { credentialTimeoutMs }),
   });
+  step(`Account ${account}, region ${region}. Bundling the functions and synthesizing the stack ...`);
   const synthesized = await synthesizeAws({ ...synth, account, region });
-  const { toolkit, kit } = await toolkitFor(profile);
-  if (bootstrap === true)
+  const { toolkit, kit } = await deployToolkit({ profile, log, color });
+  if (bootstrap === true) {
+    step(`Bootstrapping aws://${account}/${region} for the CDK ...`);
     await kit.bootstrap(toolkit.BootstrapEnvironments.fromList([`aws://${account}/${region}`]));
+  }
+  step(`Deploying stack ${synthesized.stackName} (a first deploy takes a few minutes) ...`);
   const cx = await kit.fromAssemblyDirectory(synthesized.assemblyDir);
   const result = await kit.deploy(cx, {
     stacks: {
@@ -195,7 +244,11 @@ export interface DestroyAwsOptions extends AwsTarget {
 export async function destroyAws(
   options: DestroyAwsOptions,
 ): Promise<{ account: string; stackName: string }> {
-  const { region, profile, credentialTimeoutMs, deployment, outDir } = options;
+  const { region, profile, credentialTimeoutMs, deployment, outDir, log, color } = options;
+  const step = (text: string) => log?.('info', text);
+  step(
+    `Checking the AWS credentials (${profile === undefined ? 'the default chain' : `profile ${profile}`}) ...`,
+  );
   const account = await resolveAccount({
     region,
     ...(profile === undefined ? {} : { profile }),
@@ -207,7 +260,8 @@ export async function destroyAws(
     region,
     ...(outDir === undefined ? {} : { outDir }),
   });
-  const { toolkit, kit } = await toolkitFor(profile);
+  const { toolkit, kit } = await deployToolkit({ profile, log, color });
+  step(`Deleting stack ${synthesized.stackName} in ${account}/${region} ...`);
   const cx = await kit.fromAssemblyDirectory(synthesized.assemblyDir);
   await kit.destroy(cx, {
     stacks: {

@@ -3,7 +3,7 @@
  * its synthesis into a CloudFormation template, and deploy/destroy through the CDK toolkit library.
  * @packageDocumentation
  */
-export { bundleFunctions, FUNCTION_NAMES, type FunctionName } from './bundle.js';
+export { bundleFunctions, bundleTarget, FUNCTION_NAMES, type FunctionName } from './bundle.js';
 export {
   AwsCredentialsError,
   type AwsTarget,
@@ -11,14 +11,17 @@ export {
   clientConfigPath,
   type DeployAwsOptions,
   type DeployAwsResult,
+  type DeployLog,
   type DestroyAwsOptions,
   deployAws,
+  deployToolkit,
   destroyAws,
   resolveAccount,
   stackSelector,
   type ToolkitLib,
   writeClientConfig,
 } from './deploy.js';
+export { DEFAULT_LAMBDA_RUNTIME, LAMBDA_RUNTIMES, type LambdaRuntime } from './runtime.js';
 export {
   BUCKET_PREFIXES,
   clientStatements,

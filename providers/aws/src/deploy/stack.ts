@@ -18,6 +18,7 @@ import {
 import type { Construct } from 'constructs';
 import { type AwsDeploymentConfig, configToEnv, resourceNames, type UserStoreKind } from '../config.js';
 import type { FunctionName } from './bundle.js';
+import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from './runtime.js';
 
 /** Key prefixes the adapters use in the deployment's bucket (see `createAwsPorts`). */
 export const BUCKET_PREFIXES = {
@@ -68,17 +69,17 @@ export interface FaaSKeeperStackProps extends StackProps {
    */
   userStore?: UserStoreKind;
   /**
-   * Lambda runtime. Default `nodejs20.x`, the Node version the project targets (AWS deprecated it
-   * on 2026-04-30 and stops creating functions on it on 2027-02-01: pick a newer one by then).
+   * Lambda runtime. Default {@link DEFAULT_LAMBDA_RUNTIME}; the bundles must target it
+   * (`bundleFunctions` takes the same runtime).
    */
-  runtime?: 'nodejs20.x' | 'nodejs22.x' | 'nodejs24.x';
+  runtime?: LambdaRuntime;
 }
 
-const RUNTIMES = {
+const RUNTIMES: Record<LambdaRuntime, lambda.Runtime> = {
   'nodejs20.x': lambda.Runtime.NODEJS_20_X,
   'nodejs22.x': lambda.Runtime.NODEJS_22_X,
   'nodejs24.x': lambda.Runtime.NODEJS_24_X,
-} as const;
+};
 
 /** Days an offloaded body is kept: longer than any queue (dead-letter queues: 14 days) keeps its message. */
 export const OFFLOADED_BODY_DAYS = 15;
@@ -223,7 +224,7 @@ export class FaaSKeeperStack extends Stack {
       return new lambda.Function(this, cap(name), {
         functionName: `faaskeeper-${props.deployment}-${name}`,
         description,
-        runtime: RUNTIMES[props.runtime ?? 'nodejs20.x'],
+        runtime: RUNTIMES[props.runtime ?? DEFAULT_LAMBDA_RUNTIME],
         architecture: lambda.Architecture.ARM_64,
         handler: 'index.handler',
         code: lambda.Code.fromAsset(props.functionCode[name]),

@@ -39,7 +39,7 @@ export async function synthesizeAws(options: SynthesizeOptions): Promise<Synthes
   const { outDir, account, region, deployment, ...stackProps } = options;
   const assemblyDir = resolve(outDir ?? join('.faaskeeper', 'cdk.out', deployment));
   await mkdir(assemblyDir, { recursive: true });
-  const functionCode = await bundleFunctions(join(assemblyDir, 'bundles'));
+  const functionCode = await bundleFunctions(join(assemblyDir, 'bundles'), stackProps.runtime);
   const app = new App({ outdir: assemblyDir, analyticsReporting: false });
   const stackName = stackNameOf(deployment);
   const env = {

@@ -181,7 +181,12 @@ export async function createLocalAwsDeployment(
       deployment: config.deployment,
       region: config.region,
       endpoints: { dynamodb: stack.endpoints.dynamodb, sqs: stack.endpoints.sqs, s3: stack.endpoints.s3 },
-      credentials: stack.endpoints.credentials,
+      // A copy with the documented fields only: the SDK marks the credential objects it is given
+      // (`$source`), and these options are written to files (`faaskeeper dev`).
+      credentials: {
+        accessKeyId: stack.endpoints.credentials.accessKeyId,
+        secretAccessKey: stack.endpoints.credentials.secretAccessKey,
+      },
       userStore: config.userStore,
       config: {
         writerQueueUrl: config.writerQueueUrl,

@@ -6,6 +6,7 @@ import { bootstrap, noMeter } from '@faaskeeper/core';
 import { DatastoreSystemStore } from '../datastore-system-store.js';
 import { type GcpDeploymentConfig, resourceNames, userStoreOf } from '../deployment.js';
 import { GCP_USER_STORES, type GcpUserStoreKind, TERRAFORM_OUTPUTS } from './configuration.js';
+import { checkGcpCredentials } from './credentials.js';
 import { gcpDeploymentNames } from './names.js';
 import { SYNTH_FILES, type SynthesizedGcp, type SynthesizeGcpOptions, synthesizeGcp } from './synth.js';
 
@@ -108,12 +109,43 @@ export interface TerraformRun {
   echo?: (text: string) => void;
   /** PATH to search for terraform. Default `process.env.PATH`. */
   path?: string;
+  /**
+   * Whether Terraform may color its output. `false` passes `-no-color` (for output that is not a
+   * terminal: no raw ANSI codes in logs and pipes). Default true (Terraform's own default).
+   */
+  color?: boolean;
+  /** Receives each step as it starts (a line, no newline). */
+  progress?: (line: string) => void;
+  /**
+   * Checks the credentials Terraform will use, before it runs; resolves where they come from.
+   * Default {@link checkGcpCredentials}; tests inject one (they reach no cloud).
+   */
+  checkCredentials?: () => Promise<string>;
+}
+
+/** `terraform <command...> -no-color <rest>`: the flag after the command words (`state rm`). */
+function withoutColor(args: readonly string[]): string[] {
+  const words = args[0] === 'state' ? 2 : 1;
+  return [...args.slice(0, words), '-no-color', ...args.slice(words)];
+}
+
+/**
+ * The checks before any tool runs: terraform is there (fails fast, before bundling) and the
+ * credentials are usable.
+ */
+async function preflight(run: TerraformRun): Promise<void> {
+  locateTerraform(run.terraform, run.path);
+  run.progress?.('Checking the Google Cloud credentials ...');
+  const source = await (run.checkCredentials ?? (() => checkGcpCredentials()))();
+  run.progress?.(`Credentials: ${source}.`);
 }
 
 async function terraformIn(dir: string, run: TerraformRun) {
   const terraform = locateTerraform(run.terraform, run.path);
   const runner = run.runner ?? spawnRunner;
-  return async (args: string[], capture = false): Promise<CommandResult> => {
+  return async (command: string[], capture = false): Promise<CommandResult> => {
+    const args = run.color === false ? withoutColor(command) : command;
+    if (!capture) run.progress?.(`Running terraform ${command.join(' ')} ...`);
     let result: CommandResult;
     try {
       result = await runner(terraform, args, {
@@ -230,15 +262,30 @@ export interface DeployGcpResult {
 }
 
 /**
- * Deploys with Terraform: finds `terraform` (fails fast, before bundling), synthesizes, runs
- * `terraform init` and `terraform apply`, and writes the client configuration from the outputs.
- * Credentials are Terraform's: Application Default Credentials (`gcloud auth application-default login`).
- * @throws TerraformNotFoundError without terraform; TerraformCommandError when a command fails.
+ * Deploys with Terraform: finds `terraform` and checks the credentials Terraform will use (both
+ * fail fast, before bundling), synthesizes, runs `terraform init` and `terraform apply`, and
+ * writes the client configuration from the outputs. Credentials are Terraform's: Application
+ * Default Credentials (`gcloud auth application-default login`) or a key in `GOOGLE_CREDENTIALS`.
+ * @throws TerraformNotFoundError without terraform; GcpCredentialsError without usable
+ * credentials; TerraformCommandError when a command fails.
  */
 export async function deployGcp(options: DeployGcpOptions): Promise<DeployGcpResult> {
-  const { terraform, runner, echo, path, configDir, adoptData, bootstrap: init, ...synth } = options;
-  const run = { runner, echo, path, terraform };
-  locateTerraform(terraform, path);
+  const {
+    terraform,
+    runner,
+    echo,
+    path,
+    color,
+    progress,
+    checkCredentials,
+    configDir,
+    adoptData,
+    bootstrap: init,
+    ...synth
+  } = options;
+  const run = { runner, echo, path, terraform, color, progress, checkCredentials };
+  await preflight(withoutUndefined(run));
+  progress?.('Bundling the functions and writing the Terraform configuration ...');
   const synthesized = await synthesizeGcp(synth);
   const importsPath = join(synthesized.dir, SYNTH_FILES.imports);
   await rm(importsPath, { force: true });
@@ -250,6 +297,7 @@ export async function deployGcp(options: DeployGcpOptions): Promise<DeployGcpRes
   await rm(importsPath, { force: true });
   const { stdout } = await tf(['output', '-json'], true);
   const config = gcpClientConfigFromOutputs(JSON.parse(stdout) as Record<string, unknown>);
+  progress?.('Creating the root node (if missing) ...');
   await (init ?? bootstrapGcpDeployment)(config);
   const configPath = gcpClientConfigPath(options.deployment, configDir);
   await writeGcpClientConfig(configPath, config);
@@ -285,9 +333,9 @@ export interface DestroyGcpResult {
  * without the protection first, then destroyed, data and all.
  */
 export async function destroyGcp(options: DestroyGcpOptions): Promise<DestroyGcpResult> {
-  const { terraform, runner, echo, path, deleteData, ...synth } = options;
-  const run = withoutUndefined({ runner, echo, path, terraform });
-  locateTerraform(terraform, path);
+  const { terraform, runner, echo, path, color, progress, checkCredentials, deleteData, ...synth } = options;
+  const run = withoutUndefined({ runner, echo, path, terraform, color, progress, checkCredentials });
+  await preflight(run);
   let synthesized = await synthesizeGcp({ ...synth, protectData: deleteData !== true });
   const tf = await terraformIn(synthesized.dir, run);
   await tf(['init', '-input=false']);

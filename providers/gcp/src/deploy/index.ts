@@ -5,6 +5,7 @@
  */
 export * from './bundle.js';
 export * from './configuration.js';
+export * from './credentials.js';
 export * from './deploy.js';
 export * from './names.js';
 export * from './permissions.js';

@@ -1,7 +1,7 @@
 /**
  * @faaskeeper/gcp/local — the local GCP stack (the Datastore and Pub/Sub emulators of the Google
  * Cloud SDK, and Firebase's Cloud Storage emulator, on 127.0.0.1) and a FaaSKeeper deployment on it,
- * for tests and `faaskeeper dev --provider gcp`.
+ * for tests and `faaskeeper dev gcp`.
  * @packageDocumentation
  */
 export * from './emulators.js';
