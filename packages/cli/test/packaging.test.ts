@@ -97,6 +97,8 @@ function tsBlocks(markdown: string): string[] {
 }
 
 let project: string;
+/** Each step runs npm, tsc or node in a child process; a loaded CI machine (2 cores) needs time for tsc. */
+const STEP_TIMEOUT = 120_000;
 
 beforeAll(async () => {
   await rm(TARBALLS, { recursive: true, force: true });
@@ -130,66 +132,78 @@ afterAll(async () => {
 });
 
 describe('packages a user installs', () => {
-  it('every publishable package packs with its build, types, README, LICENSE and exports that exist in the tarball', async () => {
-    expect((await readdir(TARBALLS)).sort()).toEqual(Object.values(PUBLISHED).sort());
-    for (const [name, file] of Object.entries(PUBLISHED)) {
-      const tarball = join(TARBALLS, file);
-      const files = await listing(tarball);
-      const manifest = JSON.parse(
-        (await ok('tar', ['-xzOf', tarball, 'package/package.json'], ROOT)).stdout,
-      ) as Manifest;
-      expect(manifest.name).toBe(name);
-      expect(files, name).toEqual(
-        expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']),
-      );
-      // Every entry point and its types are in the tarball, and every built module has its types.
-      const targets = [...exportTargets(manifest.exports), ...Object.values(manifest.bin ?? {})];
-      const missing = targets.map((t) => t.replace(/^\.\//, '')).filter((t) => !files.includes(t));
-      expect(missing, `${name}: exports or bin naming files the tarball lacks`).toEqual([]);
-      const untyped = files
-        .filter((f) => f.startsWith('dist/') && f.endsWith('.js'))
-        .filter((f) => !files.includes(f.replace(/\.js$/, '.d.ts')));
-      expect(untyped, `${name}: modules without declarations`).toEqual([]);
-      // Nothing of the workspace leaks: no tests, no `workspace:` ranges npm cannot resolve.
-      expect(
-        files.filter((f) => /(^|\/)test\/|\.test\.|tsconfig|\.tsbuildinfo$/.test(f)),
-        name,
-      ).toEqual([]);
-      const ranges = [manifest.dependencies, manifest.peerDependencies].flatMap((d) =>
-        Object.values(d ?? {}),
-      );
-      expect(
-        ranges.filter((r) => r.startsWith('workspace:')),
-        name,
-      ).toEqual([]);
-    }
-  });
+  it(
+    'every publishable package packs with its build, types, README, LICENSE and exports that exist in the tarball',
+    async () => {
+      expect((await readdir(TARBALLS)).sort()).toEqual(Object.values(PUBLISHED).sort());
+      for (const [name, file] of Object.entries(PUBLISHED)) {
+        const tarball = join(TARBALLS, file);
+        const files = await listing(tarball);
+        const manifest = JSON.parse(
+          (await ok('tar', ['-xzOf', tarball, 'package/package.json'], ROOT)).stdout,
+        ) as Manifest;
+        expect(manifest.name).toBe(name);
+        expect(files, name).toEqual(
+          expect.arrayContaining([
+            'package.json',
+            'README.md',
+            'LICENSE',
+            'dist/index.js',
+            'dist/index.d.ts',
+          ]),
+        );
+        // Every entry point and its types are in the tarball, and every built module has its types.
+        const targets = [...exportTargets(manifest.exports), ...Object.values(manifest.bin ?? {})];
+        const missing = targets.map((t) => t.replace(/^\.\//, '')).filter((t) => !files.includes(t));
+        expect(missing, `${name}: exports or bin naming files the tarball lacks`).toEqual([]);
+        const untyped = files
+          .filter((f) => f.startsWith('dist/') && f.endsWith('.js'))
+          .filter((f) => !files.includes(f.replace(/\.js$/, '.d.ts')));
+        expect(untyped, `${name}: modules without declarations`).toEqual([]);
+        // Nothing of the workspace leaks: no tests, no `workspace:` ranges npm cannot resolve.
+        expect(
+          files.filter((f) => /(^|\/)test\/|\.test\.|tsconfig|\.tsbuildinfo$/.test(f)),
+          name,
+        ).toEqual([]);
+        const ranges = [manifest.dependencies, manifest.peerDependencies].flatMap((d) =>
+          Object.values(d ?? {}),
+        );
+        expect(
+          ranges.filter((r) => r.startsWith('workspace:')),
+          name,
+        ).toEqual([]);
+      }
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('a compiled TypeScript program (strict, NodeNext) runs on the embedded deployment', async () => {
-    await mkdir(join(project, 'src'), { recursive: true });
-    await writeFile(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          noUncheckedIndexedAccess: true,
-          exactOptionalPropertyTypes: true,
-          verbatimModuleSyntax: true,
-          // The packages' own declarations are checked too, as a careful user's build does.
-          skipLibCheck: false,
-          types: ['node'],
-          outDir: 'dist',
-          rootDir: 'src',
-        },
-        include: ['src'],
-      }),
-    );
-    await writeFile(
-      join(project, 'src', 'app.ts'),
-      `import { CreateMode, type FaaSKeeperClient } from '@faaskeeper/client';
+  it(
+    'a compiled TypeScript program (strict, NodeNext) runs on the embedded deployment',
+    async () => {
+      await mkdir(join(project, 'src'), { recursive: true });
+      await writeFile(
+        join(project, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            noUncheckedIndexedAccess: true,
+            exactOptionalPropertyTypes: true,
+            verbatimModuleSyntax: true,
+            // The packages' own declarations are checked too, as a careful user's build does.
+            skipLibCheck: false,
+            types: ['node'],
+            outDir: 'dist',
+            rootDir: 'src',
+          },
+          include: ['src'],
+        }),
+      );
+      await writeFile(
+        join(project, 'src', 'app.ts'),
+        `import { CreateMode, type FaaSKeeperClient } from '@faaskeeper/client';
 import { TreeCache } from '@faaskeeper/client/recipes';
 import { createEmbeddedService } from '@faaskeeper/core';
 
@@ -204,16 +218,20 @@ await cache.close();
 await zk.close();
 await service.close();
 `,
-    );
-    await ok('npx', ['tsc', '-p', '.'], project);
-    const result = await ok('node', ['dist/app.js'], project);
-    expect(result.stdout).toBe('/app/member-0000000000 v1 member-0000000000\n');
-  });
+      );
+      await ok('npx', ['tsc', '-p', '.'], project);
+      const result = await ok('node', ['dist/app.js'], project);
+      expect(result.stdout).toBe('/app/member-0000000000 v1 member-0000000000\n');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('a plain ESM program runs on the embedded deployment', async () => {
-    await writeFile(
-      join(project, 'plain.mjs'),
-      `import { createEmbeddedService } from '@faaskeeper/core';
+  it(
+    'a plain ESM program runs on the embedded deployment',
+    async () => {
+      await writeFile(
+        join(project, 'plain.mjs'),
+        `import { createEmbeddedService } from '@faaskeeper/core';
 import { LeaderLatch } from '@faaskeeper/client/recipes';
 
 const service = createEmbeddedService();
@@ -227,46 +245,60 @@ await latch.close();
 await zk.close();
 await service.close();
 `,
-    );
-    expect((await ok('node', ['plain.mjs'], project)).stdout).toBe('leader: true\n');
-  });
+      );
+      expect((await ok('node', ['plain.mjs'], project)).stdout).toBe('leader: true\n');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it("getting-started's samples each run alone with npx tsx, as the page says", async () => {
-    const page = readFileSync(join(ROOT, 'docs', 'getting-started.md'), 'utf8');
-    expect(page).toContain('npx tsx');
-    // The vitest file needs vitest, not tsx: the docs snippets test runs it.
-    const programs = tsBlocks(page).filter((code) => !code.includes("from 'vitest'"));
-    expect(programs.length).toBeGreaterThanOrEqual(3);
-    const failed: string[] = [];
-    for (const [i, code] of programs.entries()) {
-      const file = `sample-${i}.ts`;
-      await writeFile(join(project, file), code);
-      const result = await run('npx', ['tsx', file], project);
-      if (result.code !== 0) failed.push(`${code.split('\n')[0]} …: exit ${result.code}\n${result.stderr}`);
-    }
-    expect(failed).toEqual([]);
-  });
+  it(
+    "getting-started's samples each run alone with npx tsx, as the page says",
+    async () => {
+      const page = readFileSync(join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+      expect(page).toContain('npx tsx');
+      // The vitest file needs vitest, not tsx: the docs snippets test runs it.
+      const programs = tsBlocks(page).filter((code) => !code.includes("from 'vitest'"));
+      expect(programs.length).toBeGreaterThanOrEqual(3);
+      const failed: string[] = [];
+      for (const [i, code] of programs.entries()) {
+        const file = `sample-${i}.ts`;
+        await writeFile(join(project, file), code);
+        const result = await run('npx', ['tsx', file], project);
+        if (result.code !== 0) failed.push(`${code.split('\n')[0]} …: exit ${result.code}\n${result.stderr}`);
+      }
+      expect(failed).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('npx faaskeeper demo runs the narrated demo', async () => {
-    const result = await ok('npx', ['faaskeeper', 'demo'], project);
-    expect(result.stdout).toContain('Demo complete');
-  });
+  it(
+    'npx faaskeeper demo runs the narrated demo',
+    async () => {
+      const result = await ok('npx', ['faaskeeper', 'demo'], project);
+      expect(result.stdout).toContain('Demo complete');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('npx faaskeeper shell -c runs commands and exits with their outcome', async () => {
-    const done = await run(
-      'npx',
-      ['faaskeeper', 'shell', '-c', 'create /a hello; set /a 2; get /a'],
-      project,
-    );
-    expect(done).toEqual({ code: 0, stdout: 'Created /a\n2\n', stderr: '' });
-    const failed = await run('npx', ['faaskeeper', 'shell', '-c', 'get /missing'], project);
-    expect({ code: failed.code, stderr: failed.stderr }).toEqual({
-      code: 1,
-      stderr: 'Error: NONODE: /missing\n',
-    });
-    const version = await ok('npx', ['faaskeeper', '--version'], project);
-    expect(version.stdout).toBe(
-      `${(JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')) as Manifest).version}\n`,
-    );
-  });
+  it(
+    'npx faaskeeper shell -c runs commands and exits with their outcome',
+    async () => {
+      const done = await run(
+        'npx',
+        ['faaskeeper', 'shell', '-c', 'create /a hello; set /a 2; get /a'],
+        project,
+      );
+      expect(done).toEqual({ code: 0, stdout: 'Created /a\n2\n', stderr: '' });
+      const failed = await run('npx', ['faaskeeper', 'shell', '-c', 'get /missing'], project);
+      expect({ code: failed.code, stderr: failed.stderr }).toEqual({
+        code: 1,
+        stderr: 'Error: NONODE: /missing\n',
+      });
+      const version = await ok('npx', ['faaskeeper', '--version'], project);
+      expect(version.stdout).toBe(
+        `${(JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')) as Manifest).version}\n`,
+      );
+    },
+    STEP_TIMEOUT,
+  );
 });
