@@ -281,6 +281,22 @@ await service.close();
   );
 
   it(
+    'in the clone, npx faaskeeper runs the built workspace CLI from the root and from any folder below it',
+    async () => {
+      // The root depends on the faaskeeper package, so its command is linked in the root's node_modules/.bin.
+      for (const cwd of [ROOT, join(ROOT, 'docs'), join(ROOT, 'providers', 'aws')]) {
+        const result = await run(
+          'npx',
+          ['faaskeeper', 'shell', '-c', 'create /in-clone 1; get /in-clone'],
+          cwd,
+        );
+        expect(result, cwd).toEqual({ code: 0, stdout: 'Created /in-clone\n1\n', stderr: '' });
+      }
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
     'npx faaskeeper shell -c runs commands and exits with their outcome',
     async () => {
       const done = await run(
