@@ -38,6 +38,8 @@ const TOOLS = [
 interface Manifest {
   name: string;
   version: string;
+  main?: string;
+  types?: string;
   exports?: unknown;
   bin?: Record<string, string>;
   dependencies?: Record<string, string>;
@@ -153,7 +155,13 @@ describe('packages a user installs', () => {
           ]),
         );
         // Every entry point and its types are in the tarball, and every built module has its types.
-        const targets = [...exportTargets(manifest.exports), ...Object.values(manifest.bin ?? {})];
+        const targets = [
+          ...exportTargets(manifest.exports),
+          ...Object.values(manifest.bin ?? {}),
+          // For tools that predate `exports` (TypeScript's "moduleResolution": "node").
+          manifest.main ?? 'no main',
+          manifest.types ?? 'no types',
+        ];
         const missing = targets.map((t) => t.replace(/^\.\//, '')).filter((t) => !files.includes(t));
         expect(missing, `${name}: exports or bin naming files the tarball lacks`).toEqual([]);
         const untyped = files
