@@ -1,9 +1,10 @@
 // Copies code samples from snippets/*.ts into the markdown, so that every sample in the docs is
 // code that compiles (docs typecheck) and runs (packages/cli/test/docs-snippets.test.ts).
 //
-// In a .md file, a line `<!-- snippet: getting-started.ts#first-steps -->` followed by a ```ts
-// block gets that block replaced by the region `// #region first-steps` … `// #endregion` of
-// snippets/getting-started.ts, dedented. Run: `node docs/sync-snippets.mjs` (or
+// In a .md file, a line `<!-- snippet: guarantees.ts#sync -->` followed by a ```ts block gets that
+// block replaced by the region `// #region sync` … `// #endregion` of snippets/guarantees.ts,
+// dedented. A region named `program` is a whole program (its imports included) that a reader runs
+// alone, as getting-started.md's samples are. Run: `node docs/sync-snippets.mjs` (or
 // `pnpm --filter @faaskeeper/docs sync-snippets`).
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

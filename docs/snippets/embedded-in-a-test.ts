@@ -1,12 +1,13 @@
 /**
- * A whole vitest suite on the embedded deployment (docs/getting-started.md). It registers its
- * tests when imported, so packages/cli/test/docs-snippets.test.ts runs it as part of the build.
+ * A whole vitest test file on the embedded deployment (docs/getting-started.md shows all of it, its
+ * imports too, so that it runs alone: `npx vitest run`). It registers its tests when imported, so
+ * packages/cli/test/docs-snippets.test.ts runs it as part of the build.
  */
+// #region vitest
 import type { FaaSKeeperClient } from '@faaskeeper/client';
 import { createEmbeddedService, type EmbeddedService } from '@faaskeeper/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-// #region vitest
 describe('feature flags', () => {
   let service: EmbeddedService;
   let zk: FaaSKeeperClient;

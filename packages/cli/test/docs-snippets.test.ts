@@ -50,9 +50,18 @@ function regions(): Map<string, string> {
   return found;
 }
 
+/**
+ * Snippet files whose `program` region is a whole program, shown whole by the docs (a reader copies it
+ * into a file and runs it alone): importing one runs it, so each is imported by a test of its own.
+ */
+const PROGRAMS = readdirSync(SNIPPETS)
+  .filter((f) => f.endsWith('.ts'))
+  .filter((f) => /^\/\/ #region program$/m.test(readFileSync(join(SNIPPETS, f), 'utf8')))
+  .sort();
+
 const snippetModules = await Promise.all(
   readdirSync(SNIPPETS)
-    .filter((f) => f.endsWith('.ts'))
+    .filter((f) => f.endsWith('.ts') && !PROGRAMS.includes(f))
     .sort()
     // Importing a snippet also registers any vitest suite it holds (embedded-in-a-test.ts).
     .map(async (file) => ({
@@ -89,6 +98,19 @@ describe('docs code samples', () => {
         if (!known.has(m[1]!)) missing.push(`${relative(DOCS, file)}: ${m[1]}`);
     expect(missing).toEqual([]);
   });
+
+  it('every sample of getting-started.md runs alone: a whole program or test file, its imports included', () => {
+    const page = readFileSync(join(DOCS, 'getting-started.md'), 'utf8');
+    const blocks = [...page.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    const partial = blocks.filter((code) => !code.startsWith('import ')).map((code) => code.split('\n')[0]);
+    expect(partial, 'a sample that needs imports or a service from another sample').toEqual([]);
+  });
+
+  for (const file of PROGRAMS)
+    it(`runs ${file} on its own, as a reader who copied it would`, async () => {
+      await import(pathToFileURL(join(SNIPPETS, file)).href);
+    });
 
   for (const { file, module } of snippetModules) {
     if (typeof module.run === 'function') {
