@@ -34,8 +34,10 @@ describe('tagged unions', () => {
     const schema = union as unknown as Union;
     it(`${name} answers exactly as valibot's variant for any input`, () => {
       const variant = v.variant(schema.key, schema.options, schema.message);
+      // Every option of the protocol's unions is an object schema (or a pipe on one).
       const tags = schema.options.map(
-        (o) => (o.entries as Record<string, { literal: unknown }>)[schema.key]?.literal,
+        (o) =>
+          (o as unknown as { entries: Record<string, { literal: unknown }> }).entries[schema.key]?.literal,
       );
       const value = fc.oneof(
         fc.anything({ maxDepth: 2 }),
