@@ -8,6 +8,7 @@ import {
   record,
   sessionId,
   show,
+  tagged,
   watchClass,
   watchEventType,
   zxid,
@@ -24,7 +25,7 @@ import {
 export const sessionEnd = v.picklist(['EXPIRED', 'CLOSED'], 'bad session state');
 
 /** An item of a {@link DistributorBatch}, in zxid order. */
-export const distributorItem = v.variant(
+export const distributorItem = tagged(
   'type',
   [
     record({
@@ -73,7 +74,7 @@ export const DistributorBatchSchema = record(
 export type DistributorBatch = v.InferOutput<typeof DistributorBatchSchema>;
 
 /** Body of a message on a session's channel. */
-export const channelBody = v.variant(
+export const channelBody = tagged(
   'type',
   [
     record({

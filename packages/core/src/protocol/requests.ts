@@ -14,6 +14,7 @@ import {
   record,
   setDataFields,
   show,
+  tagged,
   version,
   watchClass,
 } from './fields.js';
@@ -22,7 +23,7 @@ import {
 export const MAX_MULTI_OPS = 1000;
 
 /** One op of a multi, as the client sends it (data already encoded, defaults filled). */
-export const MultiOpRequestSchema = v.variant(
+export const MultiOpRequestSchema = tagged(
   'op',
   [
     v.pipe(record({ op: v.literal('create'), ...createFields }), createRules(), nullDataRule()),
@@ -37,7 +38,7 @@ export const MultiOpRequestSchema = v.variant(
 export type MultiOpRequest = v.InferOutput<typeof MultiOpRequestSchema>;
 
 /** The operation a {@link WriteRequest} asks for. */
-export const RequestOpSchema = v.variant(
+export const RequestOpSchema = tagged(
   'type',
   [
     // The most frequent ops first: a variant tries its options in order.

@@ -3,7 +3,17 @@ import * as v from 'valibot';
 import type { ErrorCode } from '../model/errors.js';
 import { ErrorCodes } from '../model/errors.js';
 import type { Stat } from '../model/stat.js';
-import { anyPath, bytes, natural, record, sessionId, watchClass, watchEventType, zxid } from './fields.js';
+import {
+  anyPath,
+  bytes,
+  natural,
+  record,
+  sessionId,
+  tagged,
+  watchClass,
+  watchEventType,
+  zxid,
+} from './fields.js';
 
 const STAT_FIELDS = [
   'czxid',
@@ -72,7 +82,7 @@ export const NodeRecordSchema = record(
 export type NodeRecord = v.InferOutput<typeof NodeRecordSchema>;
 
 /** Result of one successful op of a multi. */
-export const opResult = v.variant('op', [
+export const opResult = tagged('op', [
   record({ op: v.literal('create'), path: anyPath }),
   record({ op: v.literal('delete') }),
   record({ op: v.literal('setData'), stat }),
@@ -82,7 +92,7 @@ export const opResult = v.variant('op', [
 export type OpResult = v.InferOutput<typeof opResult>;
 
 /** What a successful request returns to its client. */
-export const replyResult = v.variant('type', [
+export const replyResult = tagged('type', [
   record({ type: v.literal('create'), path: anyPath, stat }),
   record({ type: v.literal('setData'), stat }),
   record({ type: v.literal('delete') }),
@@ -113,7 +123,7 @@ export const requester = record(requesterFields);
 export type Requester = v.InferOutput<typeof requester>;
 
 /** A change of one node record that the distributor applies to the user store. */
-export const nodeWrite = v.variant('put', [
+export const nodeWrite = tagged('put', [
   record({
     path: anyPath,
     put: v.literal(true),
