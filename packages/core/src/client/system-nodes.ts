@@ -7,7 +7,7 @@
  */
 
 import { RESERVED } from '../model/path.js';
-import type { Stat } from '../model/stat.js';
+import { rootStat, type Stat } from '../model/stat.js';
 
 /** A node ZooKeeper keeps for itself: its data is empty and it never changes. */
 export interface SystemNode {
@@ -18,17 +18,7 @@ export interface SystemNode {
 
 /** The Stat of a system node, field for field what ZooKeeper 3.8 answers (all zxids and times 0). */
 function systemStat(fields: Pick<Stat, 'cversion' | 'aversion' | 'numChildren'>): Stat {
-  return {
-    czxid: 0,
-    mzxid: 0,
-    pzxid: 0,
-    ctime: 0,
-    mtime: 0,
-    version: 0,
-    ephemeralOwner: 0,
-    dataLength: 0,
-    ...fields,
-  };
+  return { ...rootStat(), ...fields };
 }
 
 const SYSTEM_NODES: ReadonlyMap<string, () => SystemNode> = new Map([
