@@ -27,6 +27,7 @@ export {
 } from './functions/create-functions.js';
 export { ManualClock, settle } from './memory/manual-clock.js';
 export { MemoryChannel } from './memory/memory-channel.js';
+export { MemoryLeaseRenewer } from './memory/memory-lease.js';
 export { type LogLine, MemoryLogger } from './memory/memory-logger.js';
 export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
 export { MemorySystemStore } from './memory/memory-system-store.js';

@@ -13,6 +13,7 @@ import type { Stat } from '../model/stat.js';
 import type { Channel, ChannelSubscription } from '../ports/channel.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Queue } from '../ports/queue.js';
+import type { LeaseRenewer } from '../ports/session-lease.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { OpResult } from '../protocol/messages.js';
 import {
@@ -43,11 +44,15 @@ import type {
 } from './types.js';
 import { WatchRegistry } from './watch-registry.js';
 
-/** What a client needs to reach a deployment: the writer queue, the user store and the channel. */
+/**
+ * What a client needs to reach a deployment: the writer queue, the user store and the channel, and
+ * the lease its idle session renews (without one, an idle client pings through the writer).
+ */
 export interface ClientTransport {
   writerQueue: Queue;
   userStore: UserStore;
   channel: Channel;
+  lease?: LeaseRenewer;
 }
 
 /** Options of {@link FaaSKeeperClient.connect}. */
@@ -91,6 +96,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.sessionNumber = options.sessionId ?? randomSessionId();
     this.sessionId = String(this.sessionNumber);
     const order = new FifoOrder();
+    const lease = transport.lease;
     this.liveness = new Liveness(
       clock,
       options.sessionTimeoutMs ?? 10_000,
@@ -99,6 +105,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
         // A failed ping needs no handling: the next one follows, and expiry is told on the channel.
         this.pipeline.request({ type: 'ping' }).catch(() => undefined);
       },
+      lease === undefined ? undefined : (at) => lease.renew(this.sessionNumber, at),
     );
     this.pipeline = new RequestPipeline({
       writerQueue: transport.writerQueue,

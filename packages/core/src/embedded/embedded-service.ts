@@ -3,6 +3,7 @@ import { ClientPool } from '../deployment/client-pool.js';
 import type { Deployment, DeploymentOptions } from '../deployment/deployment.js';
 import { createFunctions } from '../functions/create-functions.js';
 import { MemoryChannel } from '../memory/memory-channel.js';
+import { MemoryLeaseRenewer } from '../memory/memory-lease.js';
 import { MemoryQueue } from '../memory/memory-queue.js';
 import { MemorySystemStore } from '../memory/memory-system-store.js';
 import { MemoryUserStore } from '../memory/memory-user-store.js';
@@ -47,7 +48,10 @@ export interface EmbeddedService extends Deployment {
 export function createEmbeddedService(options: EmbeddedServiceOptions = {}): EmbeddedService {
   const clock = options.clock ?? systemClock;
   const wrap = options.wrap ?? {};
-  const systemStore = (wrap.systemStore ?? ((s) => s))(new MemorySystemStore());
+  const memoryStore = new MemorySystemStore();
+  const systemStore = (wrap.systemStore ?? ((s) => s))(memoryStore);
+  // Clients renew their leases on the store itself, as on DynamoDB (not through a test's wrapper).
+  const lease = new MemoryLeaseRenewer(memoryStore);
   const userStore = (wrap.userStore ?? ((s) => s))(new MemoryUserStore());
   const bigMessages = { maxMessageBytes: 4 * 1024 * 1024, maxBatch: 100 };
   const writerQueue = (wrap.writerQueue ?? ((q) => q))(
@@ -119,7 +123,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
               clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
             );
       return pool.connect(
-        { writerQueue, userStore, channel: own },
+        { writerQueue, userStore, channel: own, lease },
         {
           clock,
           sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,

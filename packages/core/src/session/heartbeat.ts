@@ -2,7 +2,8 @@
  * The heartbeat: the scheduled function that notices sessions and TTL nodes past their deadline.
  *
  * Guarantee kept: sessions — a client that vanished without closing has its session (and its
- * ephemeral nodes) ended after its timeout plus the clock-skew margin. It only asks; the writer
+ * ephemeral nodes) ended after its timeout plus the clock-skew margin, counted from its last
+ * admitted request or lease renewal, whichever is later (`lease.ts`). It only asks; the writer
  * checks again and ends the session as an ordinary write, so every client sees it at one zxid.
  */
 import { type Clock, systemClock } from '../ports/clock.js';
@@ -17,6 +18,7 @@ import {
   type WriteRequest,
 } from '../protocol/messages.js';
 import { WRITER_GROUP } from '../writer/writer.js';
+import { leaseId, sessionDeadline } from './lease.js';
 
 export interface HeartbeatOptions {
   systemStore: SystemStore;
@@ -40,8 +42,16 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     run++;
     const requests: WriteRequest[] = [];
     const tag = `${now.toString(36)}.${run}.${Math.random().toString(36).slice(2, 8)}`;
-    for (const item of await options.systemStore.list<SessionItem>('session')) {
-      if (item.value.expiresAt + skew < now) {
+    // Sessions past their request-renewed deadline; only then are the leases read (one listing).
+    const overdue = (await options.systemStore.list<SessionItem>('session')).filter(
+      (item) => item.value.expiresAt + skew < now,
+    );
+    const leases =
+      overdue.length === 0
+        ? new Map<string, unknown>()
+        : new Map((await options.systemStore.list('lease')).map((l) => [l.id, l.value]));
+    for (const item of overdue) {
+      if (sessionDeadline(item.value, leases.get(leaseId(item.value.id))) + skew < now) {
         requests.push({
           v: PROTOCOL_VERSION,
           id: `hb:${tag}:s${item.value.id}`,
