@@ -116,6 +116,7 @@ export async function createLocalAwsDeployment(
     writerQueue: wrap.writerQueue?.(raw.writerQueue) ?? raw.writerQueue,
     distributorQueue: wrap.distributorQueue?.(raw.distributorQueue) ?? raw.distributorQueue,
     channel: wrap.channel?.(raw.channel) ?? raw.channel,
+    lease: raw.lease,
   };
   await bootstrap(ports.systemStore, ports.userStore);
 
@@ -203,7 +204,7 @@ export async function createLocalAwsDeployment(
               clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
             );
       return pool.connect(
-        { writerQueue: own.writerQueue, userStore: own.userStore, channel },
+        { writerQueue: own.writerQueue, userStore: own.userStore, channel, lease: own.lease },
         {
           clock,
           sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
