@@ -43,6 +43,8 @@ export interface LocalAwsDeploymentOptions extends DeploymentOptions {
   meter?: Meter;
   /** Counts the functions' invocations and GB-seconds. Default: `meter`. */
   functionMeter?: Meter;
+  /** Counts the billable requests of the clients (apart from the deployment's). Default: `meter`. */
+  clientMeter?: Meter;
 }
 
 /**
@@ -169,7 +171,7 @@ export async function createLocalAwsDeployment(
     ),
   ];
 
-  const clientMeter = options.meter === undefined ? undefined : options.meter;
+  const clientMeter = options.clientMeter ?? options.meter;
   const pool = new ClientPool('local deployment', logger);
   let closed = false;
 
