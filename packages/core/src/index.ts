@@ -47,6 +47,7 @@ export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/pol
 export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './runtime/retry.js';
 export { scheduleOnClock } from './runtime/schedule.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
+export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
 export { clone } from './util/clone.js';
 export {
   createWriter,

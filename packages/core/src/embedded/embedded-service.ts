@@ -13,9 +13,11 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import { errorFields, jsonLogger } from '../ports/logger.js';
 import type { Queue } from '../ports/queue.js';
 import type { Binding, Runtime } from '../ports/runtime.js';
+import type { LeaseRenewer } from '../ports/session-lease.js';
 import type { SystemStore } from '../ports/system-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import { MemoryRuntime } from '../runtime/memory-runtime.js';
+import { QueueLeaseRenewer } from '../session/lease-inbox.js';
 
 /** The ports an embedded deployment runs on. */
 export interface EmbeddedPorts {
@@ -34,6 +36,11 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
    * Each defaults to `clock`; clients always use `clock`.
    */
   functionClocks?: { writer?: Clock; heartbeat?: Clock };
+  /**
+   * How clients renew their leases: `store`, a conditional write to the lease item (as on AWS,
+   * the default); `queue`, a message the heartbeat folds (as on GCP).
+   */
+  leaseRenewals?: 'store' | 'queue';
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -50,10 +57,16 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
   const wrap = options.wrap ?? {};
   const memoryStore = new MemorySystemStore();
   const systemStore = (wrap.systemStore ?? ((s) => s))(memoryStore);
-  // Clients renew their leases on the store itself, as on DynamoDB (not through a test's wrapper).
-  const lease = new MemoryLeaseRenewer(memoryStore);
   const userStore = (wrap.userStore ?? ((s) => s))(new MemoryUserStore());
   const bigMessages = { maxMessageBytes: 4 * 1024 * 1024, maxBatch: 100 };
+  // Clients renew their leases on the store itself, as on DynamoDB (not through a test's wrapper),
+  // or through a queue the heartbeat drains, as on GCP.
+  const leaseQueue =
+    options.leaseRenewals === 'queue'
+      ? new MemoryQueue('leases', { clock, capabilities: bigMessages })
+      : undefined;
+  const lease: LeaseRenewer =
+    leaseQueue === undefined ? new MemoryLeaseRenewer(memoryStore) : new QueueLeaseRenewer(leaseQueue);
   const writerQueue = (wrap.writerQueue ?? ((q) => q))(
     new MemoryQueue('writer', { clock, capabilities: bigMessages }),
   );
@@ -69,7 +82,14 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
     ...(options.onFunctionError === undefined ? {} : { onError: options.onFunctionError }),
   });
   const functions = createFunctions(
-    { systemStore, userStore, writerQueue, distributorQueue, channel },
+    {
+      systemStore,
+      userStore,
+      writerQueue,
+      distributorQueue,
+      channel,
+      ...(leaseQueue === undefined ? {} : { leaseQueue }),
+    },
     {
       clock,
       logger,

@@ -16,6 +16,7 @@ import { endSessionWatches } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
 import { dropLease, leaseId, sessionDeadline } from './lease.js';
+import { foldedRenewal, LEASE_FOLD_ID } from './lease-inbox.js';
 
 /** Ends `session` in one transaction; `to` (a client's close) gets the reply. */
 export async function closeSession(
@@ -44,9 +45,9 @@ export async function closeSession(
 
 /**
  * The heartbeat's `expireSession`: ends the session unless it was renewed (by a request or by its
- * lease) or ended meanwhile. The lease is read here, and its removal is committed on the version
- * read, so a renewal that lands between this check and the commit fails the commit (the writer
- * retries the batch and sees the renewal).
+ * lease, or by a renewal the heartbeat folded) or ended meanwhile. The lease is read here, and its
+ * removal is committed on the version read, so a renewal that lands between this check and the
+ * commit fails the commit (the writer retries the batch and sees the renewal).
  */
 export async function expireSession(
   chunk: Chunk,
@@ -55,6 +56,7 @@ export async function expireSession(
   const session = await chunk.overlay.get<SessionItem>('session', String(op.target));
   if (session === undefined) return;
   const lease = await chunk.overlay.get('lease', leaseId(op.target));
-  if (sessionDeadline(session, lease) + chunk.skew >= chunk.clock.now()) return;
+  const folded = foldedRenewal(await chunk.overlay.get('meta', LEASE_FOLD_ID), op.target);
+  if (sessionDeadline(session, lease, folded) + chunk.skew >= chunk.clock.now()) return;
   await closeSession(chunk, op.target, 'EXPIRED', undefined);
 }

@@ -19,6 +19,7 @@ import {
 } from '../protocol/messages.js';
 import { WRITER_GROUP } from '../writer/writer.js';
 import { leaseId, sessionDeadline } from './lease.js';
+import { foldedRenewal, foldRenewals } from './lease-inbox.js';
 
 export interface HeartbeatOptions {
   systemStore: SystemStore;
@@ -26,7 +27,12 @@ export interface HeartbeatOptions {
   clock?: Clock;
   /** Clocks of different functions differ by up to this much; expiry waits it out. */
   clockSkewMs?: number;
+  /** Where clients queue their lease renewals, when they do not write leases themselves (GCP). */
+  leaseQueue?: Queue;
 }
+
+/** How long renewals a run received stay hidden: longer than a run takes to fold and ack them. */
+const LEASE_QUEUE_VISIBILITY_MS = 60_000;
 
 /**
  * The heartbeat function: finds sessions past their deadline and TTL nodes past their TTL, and
@@ -42,16 +48,26 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     run++;
     const requests: WriteRequest[] = [];
     const tag = `${now.toString(36)}.${run}.${Math.random().toString(36).slice(2, 8)}`;
+    const sessions = await options.systemStore.list<SessionItem>('session');
+    // Renewals queued by clients (GCP) are folded first, so that the decisions below see them.
+    const fold =
+      options.leaseQueue === undefined
+        ? undefined
+        : await foldRenewals(
+            options.systemStore,
+            options.leaseQueue,
+            new Set(sessions.map((s) => String(s.value.id))),
+            LEASE_QUEUE_VISIBILITY_MS,
+          );
     // Sessions past their request-renewed deadline; only then are the leases read (one listing).
-    const overdue = (await options.systemStore.list<SessionItem>('session')).filter(
-      (item) => item.value.expiresAt + skew < now,
-    );
+    const overdue = sessions.filter((item) => item.value.expiresAt + skew < now);
     const leases =
       overdue.length === 0
         ? new Map<string, unknown>()
         : new Map((await options.systemStore.list('lease')).map((l) => [l.id, l.value]));
     for (const item of overdue) {
-      if (sessionDeadline(item.value, leases.get(leaseId(item.value.id))) + skew < now) {
+      const id = item.value.id;
+      if (sessionDeadline(item.value, leases.get(leaseId(id)), foldedRenewal(fold, id)) + skew < now) {
         requests.push({
           v: PROTOCOL_VERSION,
           id: `hb:${tag}:s${item.value.id}`,

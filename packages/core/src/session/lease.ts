@@ -17,12 +17,14 @@ export const leaseId = (session: number): string => String(session);
 
 /**
  * The time after which `session` is past its timeout: the later of its request-renewed deadline
- * and its last lease renewal plus the timeout. A lease that is not a number (hand-made) is ignored.
+ * and its last lease renewal plus the timeout. `renewals` are the lease item's value and the
+ * session's folded renewal (`lease-inbox.ts`); one that is not a number (absent, hand-made) is ignored.
  */
-export function sessionDeadline(session: SessionItem, lease: unknown): number {
-  return typeof lease === 'number' && Number.isFinite(lease)
-    ? Math.max(session.expiresAt, lease + session.timeoutMs)
-    : session.expiresAt;
+export function sessionDeadline(session: SessionItem, ...renewals: unknown[]): number {
+  let deadline = session.expiresAt;
+  for (const at of renewals)
+    if (typeof at === 'number' && Number.isFinite(at)) deadline = Math.max(deadline, at + session.timeoutMs);
+  return deadline;
 }
 
 /** Creates (or resets) the lease of a session being opened, renewed as of `now`. */

@@ -9,6 +9,8 @@ import {
   type EmbeddedService,
   type EmbeddedServiceOptions,
   type FaaSKeeperClient,
+  LEASE_FOLD_ID,
+  type LeaseFold,
   ManualClock,
   MemoryLeaseRenewer,
   type MemorySystemStore,
@@ -52,40 +54,14 @@ async function leaseOf(store: SystemStore, zk: FaaSKeeperClient): Promise<unknow
   return (await store.get({ kind: 'lease', id: zk.sessionId }))?.value;
 }
 
-describe('sessions kept alive by leases (embedded)', () => {
-  it('an idle session lives on by lease renewals alone: nothing goes through the writer queue', async () => {
-    let sends = 0;
-    const { service, clock } = deploy({
-      wrap: {
-        writerQueue: (inner) => ({
-          name: inner.name,
-          capabilities: inner.capabilities,
-          send: (messages) => {
-            sends += messages.length;
-            return inner.send(messages);
-          },
-          receive: (o) => inner.receive(o),
-          ack: (r) => inner.ack(r),
-          release: (r) => inner.release(r),
-        }),
-      },
-    });
-    const zk = await service.connect();
-    await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
-    const opened = await leaseOf(service.ports.systemStore, zk);
-    const before = sends;
-    // Five session timeouts of idleness: without renewals the session would have expired.
-    await advance(clock, 5 * sessionTimeoutMs);
-    expect(sends - before, 'requests sent through the writer queue while idle').toBe(0);
-    expect(zk.state).toBe('CONNECTED');
-    const renewed = await leaseOf(service.ports.systemStore, zk);
-    expect(typeof renewed).toBe('number');
-    // Renewed at least every 0.6 of the timeout: the lease is that recent.
-    expect(renewed as number).toBeGreaterThan(opened as number);
-    expect(clock.now() - (renewed as number)).toBeLessThanOrEqual(0.6 * sessionTimeoutMs);
-    expect(await zk.exists('/mine')).not.toBeNull();
-  });
+/** The latest renewal the deployment knows of a session: its lease item or its folded renewal. */
+async function lastRenewal(store: SystemStore, zk: FaaSKeeperClient): Promise<number> {
+  const fold = (await store.get<LeaseFold>({ kind: 'meta', id: LEASE_FOLD_ID }))?.value ?? {};
+  const lease = await leaseOf(store, zk);
+  return Math.max(typeof lease === 'number' ? lease : 0, fold[zk.sessionId] ?? 0);
+}
 
+describe('sessions kept alive by leases (embedded)', () => {
   it("a lease renewal racing the heartbeat's expiry wins: the expiry's commit fails and the writer sees the renewal", async () => {
     let raw: MemorySystemStore | undefined;
     /** Armed: the next commit that removes the session's lease first sees the client renew it. */
@@ -156,21 +132,100 @@ describe('sessions kept alive by leases (embedded)', () => {
     expect(zk.state).toBe('EXPIRED');
   });
 
-  it('a client that stops renewing loses its ephemerals within its timeout plus the skew margin', async () => {
-    const { service, clock } = deploy();
-    const [zk, other] = await Promise.all([service.connect(), service.connect()]);
-    await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
-    await advance(clock, 2 * sessionTimeoutMs); // renewals under way
-    const last = (await leaseOf(service.ports.systemStore, zk)) as number;
-    service.partition(zk);
-    // Not before its last renewal plus timeout plus skew ...
-    await advance(clock, last + sessionTimeoutMs + clockSkewMs - clock.now() - 100);
-    await service.heartbeat();
-    await other.sync('/');
-    expect(await other.exists('/mine')).not.toBeNull();
-    // ... and gone once that has passed and the heartbeat ran.
-    await advance(clock, 200 + heartbeatIntervalMs);
-    await other.sync('/');
-    expect(await other.exists('/mine')).toBeNull();
+  it('renewals queued by many idle clients cost one fold write per heartbeat run (queue mode)', async () => {
+    let foldWrites = 0;
+    const { service, clock } = deploy({
+      leaseRenewals: 'queue',
+      wrap: {
+        systemStore: (inner) => ({
+          capabilities: inner.capabilities,
+          get: (k) => inner.get(k),
+          getMany: (k) => inner.getMany(k),
+          list: (k) => inner.list(k),
+          increment: (k, by) => inner.increment(k, by),
+          transact: (ops) => {
+            if (ops.some((o) => o.kind === 'meta' && o.id === LEASE_FOLD_ID)) foldWrites++;
+            return inner.transact(ops);
+          },
+        }),
+      },
+    });
+    const clients = await Promise.all(Array.from({ length: 8 }, () => service.connect()));
+    foldWrites = 0;
+    const idleMs = 4 * sessionTimeoutMs;
+    await advance(clock, idleMs);
+    const runs = idleMs / heartbeatIntervalMs;
+    // 8 clients renewing every 1.8 s: ≈ 178 renewals, folded in at most one write per run.
+    expect(foldWrites).toBeGreaterThan(0);
+    expect(foldWrites).toBeLessThanOrEqual(runs);
+    const fold = (await service.ports.systemStore.get<LeaseFold>({ kind: 'meta', id: LEASE_FOLD_ID }))?.value;
+    expect(Object.keys(fold ?? {}).sort()).toEqual(clients.map((c) => c.sessionId).sort());
+    expect(clients.map((c) => c.state)).toEqual(Array(8).fill('CONNECTED'));
+    // An ended session leaves the fold at the next run.
+    await clients[0]!.close();
+    await advance(clock, 2 * heartbeatIntervalMs);
+    const after = (await service.ports.systemStore.get<LeaseFold>({ kind: 'meta', id: LEASE_FOLD_ID }))
+      ?.value;
+    expect(Object.keys(after ?? {})).not.toContain(clients[0]!.sessionId);
   });
 });
+
+describe.each(['store', 'queue'] as const)(
+  'sessions kept alive by leases, renewals through the %s (embedded)',
+  (mode) => {
+    it('an idle session lives on by lease renewals alone: nothing goes through the writer queue', async () => {
+      let sends = 0;
+      const { service, clock } = deploy({
+        leaseRenewals: mode,
+        wrap: {
+          writerQueue: (inner) => ({
+            name: inner.name,
+            capabilities: inner.capabilities,
+            send: (messages) => {
+              sends += messages.length;
+              return inner.send(messages);
+            },
+            receive: (o) => inner.receive(o),
+            ack: (r) => inner.ack(r),
+            release: (r) => inner.release(r),
+          }),
+        },
+      });
+      const zk = await service.connect();
+      await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
+      const opened = await lastRenewal(service.ports.systemStore, zk);
+      const before = sends;
+      // Five session timeouts of idleness: without renewals the session would have expired.
+      await advance(clock, 5 * sessionTimeoutMs);
+      expect(sends - before, 'requests sent through the writer queue while idle').toBe(0);
+      expect(zk.state).toBe('CONNECTED');
+      const renewed = await lastRenewal(service.ports.systemStore, zk);
+      // Renewed at least every 0.6 of the timeout: the lease is that recent (a queued renewal counts
+      // once the heartbeat folded it, at most one heartbeat interval later).
+      expect(renewed).toBeGreaterThan(opened);
+      expect(clock.now() - renewed).toBeLessThanOrEqual(
+        0.6 * sessionTimeoutMs + (mode === 'queue' ? heartbeatIntervalMs : 0),
+      );
+      expect(await zk.exists('/mine')).not.toBeNull();
+    });
+
+    it('a client that stops renewing loses its ephemerals within its timeout plus the skew margin', async () => {
+      const { service, clock } = deploy({ leaseRenewals: mode });
+      const [zk, other] = await Promise.all([service.connect(), service.connect()]);
+      await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
+      await advance(clock, 2 * sessionTimeoutMs); // renewals under way
+      await service.heartbeat(); // folds what is queued (queue mode): the last renewal is known
+      const last = await lastRenewal(service.ports.systemStore, zk);
+      service.partition(zk);
+      // Not before its last renewal plus timeout plus skew ...
+      await advance(clock, last + sessionTimeoutMs + clockSkewMs - clock.now() - 100);
+      await service.heartbeat();
+      await other.sync('/');
+      expect(await other.exists('/mine')).not.toBeNull();
+      // ... and gone once that has passed and the heartbeat ran.
+      await advance(clock, 200 + heartbeatIntervalMs);
+      await other.sync('/');
+      expect(await other.exists('/mine')).toBeNull();
+    });
+  },
+);
