@@ -60,9 +60,11 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
             LEASE_QUEUE_VISIBILITY_MS,
           );
     // Sessions past their request-renewed deadline; only then are the leases read (one listing).
+    // With a lease queue clients never write their lease items (the writer's, from the open, add
+    // nothing to `expiresAt`): not read, as Datastore bills a listing per item.
     const overdue = sessions.filter((item) => item.value.expiresAt + skew < now);
     const leases =
-      overdue.length === 0
+      overdue.length === 0 || options.leaseQueue !== undefined
         ? new Map<string, unknown>()
         : new Map((await options.systemStore.list('lease')).map((l) => [l.id, l.value]));
     for (const item of overdue) {
