@@ -124,7 +124,27 @@ export async function openGcpPorts(
     writerQueue,
     distributorQueue,
     channel,
-    leaseQueue,
+    leaseQueue: patientPulls(leaseQueue, LEASE_PULL_WAIT_MS),
+  };
+}
+
+/**
+ * How long the heartbeat's pulls of lease renewals wait for messages. A pull that returns at once
+ * (`returnImmediately`) may come back empty while renewals are waiting, and a run that missed
+ * them could expire a live session; so the drain's pulls wait this long, and only its last,
+ * empty one waits it out (≈ 0.5 s of function time a run).
+ */
+const LEASE_PULL_WAIT_MS = 500;
+
+/** `queue` with every receive waiting at least `minWaitMs` for messages. */
+function patientPulls(queue: Queue, minWaitMs: number): Queue {
+  return {
+    name: queue.name,
+    capabilities: queue.capabilities,
+    send: (messages) => queue.send(messages),
+    receive: (options) => queue.receive({ ...options, waitMs: Math.max(options.waitMs ?? 0, minWaitMs) }),
+    ack: (receipts) => queue.ack(receipts),
+    release: (receipts) => queue.release(receipts),
   };
 }
 
