@@ -10,6 +10,7 @@
 import { FaaSKeeperError } from '../model/errors.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { LeaseRenewal } from '../ports/session-lease.js';
+import { delay } from '../util/async.js';
 import type { SessionState } from './types.js';
 
 /** A new session id: 52 random bits, never 0. */
@@ -39,6 +40,8 @@ export class Liveness {
   private timer: TimerHandle | undefined;
   /** A lease renewal is in flight: one at a time, so the lease only moves forward. */
   private renewing = false;
+  /** Renewals failed in a row (unreachable store): the back-off of the next retry. */
+  private failures = 0;
 
   /**
    * @param clock - the client's clock
@@ -170,6 +173,7 @@ export class Liveness {
       (found) => {
         this.renewing = false;
         if (this.ended) return;
+        this.failures = 0;
         if (found === 'renewed') {
           this.lastRenewedAt = Math.max(this.lastRenewedAt, at);
           this.heard();
@@ -177,11 +181,17 @@ export class Liveness {
         this.reschedule();
       },
       () => {
-        // Unreachable: shown as DISCONNECTED; the timer retries while the session may still live.
+        // Unreachable: shown as DISCONNECTED, and retried — by the timer, and after a short real-time
+        // back-off as the request pipeline retries its sends, so that a client whose clock stands
+        // still (or whose timer is far) reconnects as soon as the store answers again.
         this.renewing = false;
         if (this.ended) return;
         this.sendFailed();
         this.reschedule();
+        this.failures++;
+        void delay(Math.min(1000, 5 * 2 ** Math.min(this.failures, 8))).then(() => {
+          if (this.current === 'DISCONNECTED') this.renewLease(renew, this.clock.now());
+        });
       },
     );
   }

@@ -209,6 +209,24 @@ describe.each(['store', 'queue'] as const)(
       expect(await zk.exists('/mine')).not.toBeNull();
     });
 
+    it('DISCONNECTED after two thirds of the timeout without an answered renewal, CONNECTED once one is answered, never while healthy', async () => {
+      const { service, clock } = deploy({ leaseRenewals: mode });
+      const zk = await service.connect();
+      const states: string[] = [];
+      zk.on('state', (s) => states.push(s));
+      await advance(clock, 3 * sessionTimeoutMs);
+      expect(states, 'a healthy idle client stays CONNECTED').toEqual([]);
+      service.partition(zk);
+      await advance(clock, (2 * sessionTimeoutMs) / 3 + 100);
+      expect(zk.state).toBe('DISCONNECTED');
+      service.heal(zk);
+      // Renewals are retried every tenth of the timeout while DISCONNECTED.
+      await advance(clock, sessionTimeoutMs / 10 + 100);
+      expect(zk.state).toBe('CONNECTED');
+      await advance(clock, 3 * sessionTimeoutMs);
+      expect(states).toEqual(['DISCONNECTED', 'CONNECTED']);
+    });
+
     it('a client that stops renewing loses its ephemerals within its timeout plus the skew margin', async () => {
       const { service, clock } = deploy({ leaseRenewals: mode });
       const [zk, other] = await Promise.all([service.connect(), service.connect()]);
