@@ -89,6 +89,8 @@ export class SqsChannel implements Channel {
   private readonly offload: BodyOffload | undefined;
   private readonly inlineLimit: number;
   private readonly visibility: number;
+  /** The session's queue keeps its messages while nobody polls, and its URL is cached: free to resubscribe. */
+  readonly pausable = true;
   private readonly pollWait: number;
   private readonly logger: Logger;
   private readonly clock: Clock;

@@ -42,6 +42,8 @@ export class Liveness {
   private renewing = false;
   /** Renewals failed in a row (unreachable store): the back-off of the next retry. */
   private failures = 0;
+  /** Renewals in a row that found no lease. */
+  private absent = 0;
 
   /**
    * @param clock - the client's clock
@@ -49,6 +51,9 @@ export class Liveness {
    * @param onState - told every change of state, in order
    * @param ping - sends a ping request (any request renews the session)
    * @param renew - renews the session's lease as of the given time; without it, the client pings
+   * @param hooks - `idle`: called at each timer tick while CONNECTED (the client may pause its
+   *   channel); `gone`: two renewals in a row found no lease, the ping between them did not give
+   *   the session one — it has ended (the channel's notice may never come to a paused client)
    */
   constructor(
     private readonly clock: Clock,
@@ -56,6 +61,7 @@ export class Liveness {
     private readonly onState: (state: SessionState) => void,
     private readonly ping: () => void,
     private readonly renew?: (at: number) => Promise<LeaseRenewal>,
+    private readonly hooks: { idle?: () => void; gone?: () => void } = {},
   ) {}
 
   /** The session's state. */
@@ -158,6 +164,7 @@ export class Liveness {
       if (this.renew === undefined) this.ping();
       else this.renewLease(this.renew, now);
     }
+    if (this.current === 'CONNECTED') this.hooks.idle?.();
     this.schedule();
   }
 
@@ -175,8 +182,12 @@ export class Liveness {
         if (this.ended) return;
         this.failures = 0;
         if (found === 'renewed') {
+          this.absent = 0;
           this.lastRenewedAt = Math.max(this.lastRenewedAt, at);
           this.heard();
+        } else if (++this.absent >= 2 && this.hooks.gone !== undefined) {
+          this.hooks.gone();
+          return;
         } else this.ping();
         this.reschedule();
       },

@@ -65,6 +65,7 @@ export class Link {
     const c = this.inner.channel;
     const channel: Channel = {
       maxMessageBytes: c.maxMessageBytes,
+      ...(c.pausable === undefined ? {} : { pausable: c.pausable }),
       send: (s, m) => c.send(s, m),
       remove: (s) => c.remove(s),
       subscribe: async (session, onMessages): Promise<ChannelSubscription> => {

@@ -170,6 +170,48 @@ describe('sessions kept alive by leases (embedded)', () => {
   });
 });
 
+describe('an idle client stops taking channel messages while it is owed none (embedded)', () => {
+  it('pauses its channel when idle without watches, takes it up again for a request, and keeps it while it holds a watch', async () => {
+    let open = 0;
+    const { service, clock } = deploy({
+      wrapClientChannel: (channel) => ({
+        maxMessageBytes: channel.maxMessageBytes,
+        ...(channel.pausable === undefined ? {} : { pausable: channel.pausable }),
+        send: (session, messages) => channel.send(session, messages),
+        remove: (session) => channel.remove(session),
+        subscribe: async (session, onMessages) => {
+          const sub = await channel.subscribe(session, onMessages);
+          open++;
+          return {
+            close: async () => {
+              open--;
+              await sub.close();
+            },
+          };
+        },
+      }),
+    });
+    const [zk, other] = await Promise.all([service.connect(), service.connect()]);
+    expect(open).toBe(2);
+    await advance(clock, 2 * sessionTimeoutMs);
+    expect(open, 'idle clients without watches take no channel messages').toBe(0);
+    expect(zk.state).toBe('CONNECTED');
+    // A request takes the channel up again, and its reply arrives.
+    expect(await zk.create('/x')).toBe('/x');
+    // A watch keeps it: the event it is owed arrives however long the client idles.
+    const events: string[] = [];
+    await zk.exists('/y', { watch: (e) => events.push(`${e.type} ${e.path}`) });
+    await advance(clock, 2 * sessionTimeoutMs);
+    expect(open, 'only the watching client takes channel messages').toBe(1);
+    await other.create('/y');
+    await advance(clock, 200);
+    expect(events).toEqual(['NodeCreated /y']);
+    await advance(clock, 2 * sessionTimeoutMs);
+    expect(open, 'its watch fired: idle again').toBe(0);
+    expect([zk.state, other.state]).toEqual(['CONNECTED', 'CONNECTED']);
+  });
+});
+
 describe.each(['store', 'queue'] as const)(
   'sessions kept alive by leases, renewals through the %s (embedded)',
   (mode) => {
