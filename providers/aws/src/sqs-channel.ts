@@ -58,9 +58,10 @@ export type SqsChannelOptions = ClientOrConfig<SQSClient, SQSClientConfig> & {
    */
   visibilityTimeoutSeconds?: number;
   /**
-   * Long-poll wait of each receive, in seconds (≤ 20). Default 20, SQS's longest: an idle client's
-   * channel costs one request per wait (4,320 a day), part of its idle cost (docs/guarantees.md
-   * "Sessions"); a message ends the wait at once, and closing the subscription aborts it.
+   * Long-poll wait of each receive, in seconds (≤ 20). Default 20, SQS's longest: a subscribed
+   * client waiting for a watch event costs one request per wait (4,320 a day; an idle client owed
+   * nothing pauses its subscription, docs/guarantees.md "Sessions"); a message ends the wait at
+   * once, and closing the subscription aborts it.
    */
   pollWaitSeconds?: number;
   meter?: Meter;
