@@ -282,8 +282,8 @@ describe(`${SESSIONS} idle ZooKeeper sessions on the local AWS stack (session ti
     // ≈ $0.009 a day; the bound leaves room for a 20 s window catching four renewals of every
     // session, a last channel poll, and the heartbeat's lease query at the local 1 s cadence. It
     // was ≈ $0.19 when idle sessions pinged through the writer (issue 13).
-    expect(directReport.dollarsPerSessionDayWithoutCompute).toBeLessThanOrEqual(0.016);
-    expect(gatewayReport.dollarsPerSessionDayWithoutCompute).toBeLessThanOrEqual(0.016);
+    expect(directReport.dollarsPerSessionDayWithoutCompute).toBeLessThanOrEqual(0.013);
+    expect(gatewayReport.dollarsPerSessionDayWithoutCompute).toBeLessThanOrEqual(0.013);
     // Sessions served by one gateway never cost more queues or open long polls than separate clients.
     expect(gateway.channelQueues).toBeLessThanOrEqual(direct.channelQueues);
     expect(gateway.maxChannelPolls).toBeLessThanOrEqual(SESSIONS);
