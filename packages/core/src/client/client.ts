@@ -119,6 +119,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
             this.channel?.pause();
         },
         gone: () => this.shutdown('EXPIRED'),
+        ...(lease?.renewalShare === undefined ? {} : { renewalShare: lease.renewalShare }),
       },
     );
     this.pipeline = new RequestPipeline({

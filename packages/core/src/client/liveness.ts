@@ -53,7 +53,8 @@ export class Liveness {
    * @param renew - renews the session's lease as of the given time; without it, the client pings
    * @param hooks - `idle`: called at each timer tick while CONNECTED (the client may pause its
    *   channel); `gone`: two renewals in a row found no lease, the ping between them did not give
-   *   the session one — it has ended (the channel's notice may never come to a paused client)
+   *   the session one — it has ended (the channel's notice may never come to a paused client);
+   *   `renewalShare`: the share of the timeout between renewals (default {@link LEASE_RENEWAL_SHARE})
    */
   constructor(
     private readonly clock: Clock,
@@ -61,7 +62,7 @@ export class Liveness {
     private readonly onState: (state: SessionState) => void,
     private readonly ping: () => void,
     private readonly renew?: (at: number) => Promise<LeaseRenewal>,
-    private readonly hooks: { idle?: () => void; gone?: () => void } = {},
+    private readonly hooks: { idle?: () => void; gone?: () => void; renewalShare?: number } = {},
   ) {}
 
   /** The session's state. */
@@ -149,7 +150,8 @@ export class Liveness {
   }
 
   private renewEveryMs(): number {
-    return Math.max(1, Math.floor(this.timeoutMs * (this.renew === undefined ? 1 / 3 : LEASE_RENEWAL_SHARE)));
+    const share = this.renew === undefined ? 1 / 3 : (this.hooks.renewalShare ?? LEASE_RENEWAL_SHARE);
+    return Math.max(1, Math.floor(this.timeoutMs * share));
   }
 
   private tick(): void {

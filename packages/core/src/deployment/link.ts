@@ -81,6 +81,7 @@ export class Link {
       l === undefined
         ? undefined
         : {
+            ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
             renew: async (session, at) => {
               guard();
               return l.renew(session, at);
