@@ -27,6 +27,7 @@ export {
 } from './functions/create-functions.js';
 export { ManualClock, settle } from './memory/manual-clock.js';
 export { MemoryChannel } from './memory/memory-channel.js';
+export { MemoryLeaseRenewer } from './memory/memory-lease.js';
 export { type LogLine, MemoryLogger } from './memory/memory-logger.js';
 export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
 export { MemorySystemStore } from './memory/memory-system-store.js';
@@ -47,6 +48,7 @@ export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './r
 export { scheduleOnClock } from './runtime/schedule.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export { meterPerOperation, quietMeter } from './testkit/meter-per-op.js';
+export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
 export { clone } from './util/clone.js';
 export {
   createWriter,

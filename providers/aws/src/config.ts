@@ -1,5 +1,6 @@
-import type { Channel, Meter, Queue, SystemStore, UserStore } from '@faaskeeper/core';
+import type { Channel, LeaseRenewer, Meter, Queue, SystemStore, UserStore } from '@faaskeeper/core';
 import type { AwsClients, AwsEndpoints } from './aws-clients.js';
+import { DynamoDbLeaseRenewer } from './dynamodb-lease.js';
 import { DynamoDbSystemStore } from './dynamodb-system-store.js';
 import { DynamoDbUserStore } from './dynamodb-user-store.js';
 import { S3UserStore } from './s3-user-store.js';
@@ -116,6 +117,8 @@ export interface AwsPorts {
   writerQueue: Queue;
   distributorQueue: Queue;
   channel: Channel;
+  /** Clients renew their sessions' leases with it (docs/guarantees.md "Sessions"). */
+  lease: LeaseRenewer;
 }
 
 /** Largest user-store record kept inline in its DynamoDB item; larger ones go to S3 (cost crossover). */
@@ -161,5 +164,6 @@ export function createAwsPorts(config: AwsDeploymentConfig, clients: AwsClients,
       ...m,
     }),
     channel: new SqsChannel({ client: clients.sqs, prefix: config.channelPrefix, offload, ...inline, ...m }),
+    lease: new DynamoDbLeaseRenewer({ client: clients.dynamodb, table: config.systemTable, ...m }),
   };
 }

@@ -23,7 +23,8 @@ export interface AwsConnectOptions extends ClientOptions {
 /**
  * Connects to a FaaSKeeper deployment on AWS (or on the local emulators): opens a session and
  * resolves a CONNECTED client. The client sends to the writer queue, reads the user store
- * directly and long-polls its own channel queue — it needs no public address.
+ * directly, long-polls its own channel queue and renews its session's lease item in the system
+ * table when idle — it needs no public address.
  *
  * @throws FaaSKeeperError CONNECTIONLOSS / OPERATIONTIMEOUT when the deployment does not answer.
  */
@@ -59,7 +60,12 @@ export async function connect(options: AwsConnectOptions): Promise<FaaSKeeperCli
   const ports = createAwsPorts(config, clients, meter);
   try {
     const client = await FaaSKeeperClient.connect(
-      { writerQueue: ports.writerQueue, userStore: ports.userStore, channel: ports.channel },
+      {
+        writerQueue: ports.writerQueue,
+        userStore: ports.userStore,
+        channel: ports.channel,
+        lease: ports.lease,
+      },
       clientOptions,
     );
     client.on('state', (state) => {

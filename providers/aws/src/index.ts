@@ -18,6 +18,7 @@ export {
   type UserStoreKind,
 } from './config.js';
 export { type AwsConnectOptions, connect } from './connect.js';
+export { DynamoDbLeaseRenewer, type DynamoDbLeaseRenewerOptions } from './dynamodb-lease.js';
 export {
   DYNAMODB_ITEM_LIMIT,
   DynamoDbSystemStore,

@@ -57,7 +57,12 @@ export type SqsChannelOptions = ClientOrConfig<SQSClient, SQSClientConfig> & {
    * caught by a subscription closing mid-poll comes back soon. Default 3 s.
    */
   visibilityTimeoutSeconds?: number;
-  /** Long-poll wait of each receive, in seconds (≤ 20). Default 10. */
+  /**
+   * Long-poll wait of each receive, in seconds (≤ 20). Default 20, SQS's longest: a subscribed
+   * client waiting for a watch event costs one request per wait (4,320 a day; an idle client owed
+   * nothing pauses its subscription, docs/guarantees.md "Sessions"); a message ends the wait at
+   * once, and closing the subscription aborts it.
+   */
   pollWaitSeconds?: number;
   meter?: Meter;
   /** Clock the back-off of a failing poll waits on. Default the system clock. */
@@ -85,6 +90,8 @@ export class SqsChannel implements Channel {
   private readonly offload: BodyOffload | undefined;
   private readonly inlineLimit: number;
   private readonly visibility: number;
+  /** The session's queue keeps its messages while nobody polls, and its URL is cached: free to resubscribe. */
+  readonly pausable = true;
   private readonly pollWait: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -103,7 +110,7 @@ export class SqsChannel implements Channel {
         ? Math.floor(this.inlineLimit / 2)
         : (options.maxMessageBytes ?? OFFLOADED_MESSAGE_LIMIT);
     this.visibility = options.visibilityTimeoutSeconds ?? 3;
-    this.pollWait = options.pollWaitSeconds ?? 10;
+    this.pollWait = options.pollWaitSeconds ?? 20;
     this.logger = options.logger ?? jsonLogger({ level: 'warn' });
     this.clock = options.clock ?? systemClock;
   }

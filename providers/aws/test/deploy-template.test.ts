@@ -371,7 +371,7 @@ describe('the synthesized CloudFormation template', () => {
     expect(allows).toBeGreaterThan(20);
   });
 
-  it('limits the client policy to reading the user store, sending to the writer and its own channel queue', () => {
+  it('limits the client policy to reading the user store, sending to the writer, its own channel queue and lease renewals', () => {
     const [[, policy]] = ofType('AWS::IAM::ManagedPolicy') as [[string, Resource]];
     expect(policy.Properties.ManagedPolicyName).toBe('faaskeeper-test-client');
     expect(
@@ -403,6 +403,20 @@ describe('the synthesized CloudFormation template', () => {
         actions: ['sqs:GetQueueUrl', 'sqs:SendMessage'],
         resources: ['WriterQueue'],
         condition: undefined,
+      },
+      {
+        // One conditional UpdateItem per renewal, on the lease partition's renewal attributes only.
+        sid: 'RenewSessionLease',
+        effect: 'Allow',
+        actions: ['dynamodb:UpdateItem'],
+        resources: ['SystemTable'],
+        condition: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:LeadingKeys': ['lease'],
+            'dynamodb:Attributes': ['pk', 'sk', 'n', 'version'],
+          },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
       },
       {
         sid: 'OwnChannelQueue',

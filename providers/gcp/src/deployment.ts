@@ -5,6 +5,7 @@ import {
   type Meter,
   noMeter,
   type Queue,
+  QueueLeaseRenewer,
   type SystemStore,
   type UserStore,
 } from '@faaskeeper/core';
@@ -60,6 +61,8 @@ export interface GcpPorts {
   writerQueue: Queue;
   distributorQueue: Queue;
   channel: Channel;
+  /** The queue clients publish lease renewals to; the heartbeat folds them (docs/guarantees.md "Sessions"). */
+  leaseQueue: Queue;
 }
 
 /** Names of a deployment's cloud resources (one place, so that functions, clients and IaC agree). */
@@ -69,6 +72,8 @@ export function resourceNames(deployment: string) {
     namespace: base,
     writerTopic: `${base}-writer`,
     distributorTopic: `${base}-distributor`,
+    /** Clients publish session lease renewals here; the heartbeat pulls them (`<leaseTopic>-pull`). */
+    leaseTopic: `${base}-leases`,
     channelPrefix: base,
   };
 }
@@ -106,10 +111,12 @@ export async function openGcpPorts(
   const datastore = datastoreOf(config);
   const pubsub = pubsubOf(config);
   const create = config.createTopics === false ? false : consumers === 'pull' || 'topic';
-  const [writerQueue, distributorQueue, channel] = await Promise.all([
+  // The heartbeat pulls renewals in either mode: the lease topic always has its pull subscription.
+  const [writerQueue, distributorQueue, channel, leaseQueue] = await Promise.all([
     PubSubQueue.create({ pubsub, topic: names.writerTopic, meter, create }),
     PubSubQueue.create({ pubsub, topic: names.distributorTopic, meter, create }),
     PubSubChannel.create({ pubsub, prefix: names.channelPrefix, meter }),
+    PubSubQueue.create({ pubsub, topic: names.leaseTopic, meter, create: config.createTopics !== false }),
   ]);
   return {
     systemStore: new DatastoreSystemStore({ datastore, namespace: names.namespace, meter }),
@@ -117,6 +124,27 @@ export async function openGcpPorts(
     writerQueue,
     distributorQueue,
     channel,
+    leaseQueue: patientPulls(leaseQueue, LEASE_PULL_WAIT_MS),
+  };
+}
+
+/**
+ * How long the heartbeat's pulls of lease renewals wait for messages. A pull that returns at once
+ * (`returnImmediately`) may come back empty while renewals are waiting, and a run that missed
+ * them could expire a live session; so the drain's pulls wait this long, and only its last,
+ * empty one waits it out (≈ 0.5 s of function time a run).
+ */
+const LEASE_PULL_WAIT_MS = 500;
+
+/** `queue` with every receive waiting at least `minWaitMs` for messages. */
+function patientPulls(queue: Queue, minWaitMs: number): Queue {
+  return {
+    name: queue.name,
+    capabilities: queue.capabilities,
+    send: (messages) => queue.send(messages),
+    receive: (options) => queue.receive({ ...options, waitMs: Math.max(options.waitMs ?? 0, minWaitMs) }),
+    ack: (receipts) => queue.ack(receipts),
+    release: (receipts) => queue.release(receipts),
   };
 }
 
@@ -125,8 +153,9 @@ export type GcpConnectOptions = GcpDeploymentConfig & ClientOptions;
 
 /**
  * Opens a session on a FaaSKeeper deployment on GCP and resolves a CONNECTED client. The client
- * publishes to the writer topic, reads the user store in Datastore directly, and pulls its replies
- * and events from its own Pub/Sub subscription (no public address needed).
+ * publishes to the writer topic, reads the user store in Datastore directly, pulls its replies
+ * and events from its own Pub/Sub subscription, and publishes its session's lease renewals to the
+ * lease topic when idle (no public address needed).
  */
 export async function connect(options: GcpConnectOptions): Promise<FaaSKeeperClient> {
   const {
@@ -151,10 +180,14 @@ export async function connect(options: GcpConnectOptions): Promise<FaaSKeeperCli
   const ds = datastoreOf(config);
   const ps = pubsubOf(config);
   const m = meter ?? noMeter;
-  const [writerQueue, channel] = await Promise.all([
+  const [writerQueue, channel, leaseQueue] = await Promise.all([
     PubSubQueue.create({ pubsub: ps, topic: names.writerTopic, meter: m, create: false }),
     PubSubChannel.create({ pubsub: ps, prefix: names.channelPrefix, meter: m }),
+    PubSubQueue.create({ pubsub: ps, topic: names.leaseTopic, meter: m, create: false }),
   ]);
   const userStore = userStoreOf(config, ds, m);
-  return FaaSKeeperClient.connect({ writerQueue, userStore, channel }, clientOptions);
+  return FaaSKeeperClient.connect(
+    { writerQueue, userStore, channel, lease: new QueueLeaseRenewer(leaseQueue) },
+    clientOptions,
+  );
 }

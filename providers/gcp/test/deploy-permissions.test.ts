@@ -54,12 +54,14 @@ const EXPECTED: Record<string, string[]> = {
   ],
   heartbeat: [
     'bucket storage_bucket.data roles/storage.objectViewer',
-    `project acme-zk roles/datastore.viewer if ${DB}`,
+    `project acme-zk roles/datastore.user if ${DB}`,
+    'subscription pubsub_subscription.leases roles/pubsub.subscriber',
     'topic pubsub_topic.writer roles/pubsub.publisher',
   ],
   client: [
     'bucket storage_bucket.data roles/storage.objectViewer',
     'project acme-zk project_iam_custom_role.channel_client',
+    'topic pubsub_topic.leases roles/pubsub.publisher',
     'topic pubsub_topic.writer roles/pubsub.publisher',
   ],
   push_invoker: [
@@ -97,12 +99,14 @@ const EXPECTED_DATASTORE: Record<string, string[]> = {
     `project acme-zk roles/datastore.user if ${DB}`,
   ],
   heartbeat: [
-    `project acme-zk roles/datastore.viewer if ${DB}`,
+    `project acme-zk roles/datastore.user if ${DB}`,
+    'subscription pubsub_subscription.leases roles/pubsub.subscriber',
     'topic pubsub_topic.writer roles/pubsub.publisher',
   ],
   client: [
     'project acme-zk project_iam_custom_role.channel_client',
     `project acme-zk roles/datastore.viewer if ${DB}`,
+    'topic pubsub_topic.leases roles/pubsub.publisher',
     'topic pubsub_topic.writer roles/pubsub.publisher',
   ],
 };

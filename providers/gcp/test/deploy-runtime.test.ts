@@ -10,14 +10,15 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** The topics and subscriptions opening the ports creates, sorted. */
 async function topicsCreatedOpening(createTopics: boolean | undefined): Promise<string[]> {
   const created: string[] = [];
-  vi.spyOn(v1.PublisherClient.prototype, 'createTopic').mockImplementation((async (request: {
-    name?: string;
-  }) => {
+  const record = (async (request: { name?: string }) => {
     created.push(request.name ?? '');
     return [{}];
-  }) as never);
+  }) as never;
+  vi.spyOn(v1.PublisherClient.prototype, 'createTopic').mockImplementation(record);
+  vi.spyOn(v1.SubscriberClient.prototype, 'createSubscription').mockImplementation(record);
   const pubsub = new PubSub({ projectId: 'acme-zk', apiEndpoint: '127.0.0.1:9' });
   try {
     const config = deployedFunctionConfig({
@@ -42,9 +43,11 @@ describe('the deployed functions', () => {
     expect(await topicsCreatedOpening(undefined)).toEqual([]);
   });
 
-  it('would create the writer and distributor topics otherwise (what the local stack relies on)', async () => {
+  it('would create the writer and distributor topics, and the lease topic with the pull subscription the heartbeat drains, otherwise (what the local stack relies on)', async () => {
     expect(await topicsCreatedOpening(true)).toEqual([
+      'projects/acme-zk/subscriptions/fk-prod-leases-pull',
       'projects/acme-zk/topics/fk-prod-distributor',
+      'projects/acme-zk/topics/fk-prod-leases',
       'projects/acme-zk/topics/fk-prod-writer',
     ]);
   });

@@ -10,9 +10,10 @@ import { EventEmitter } from 'node:events';
 import { FaaSKeeperError } from '../model/errors.js';
 import { ROOT, validatePath } from '../model/path.js';
 import type { Stat } from '../model/stat.js';
-import type { Channel, ChannelSubscription } from '../ports/channel.js';
+import type { Channel } from '../ports/channel.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Queue } from '../ports/queue.js';
+import type { LeaseRenewer } from '../ports/session-lease.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { OpResult } from '../protocol/messages.js';
 import {
@@ -26,6 +27,7 @@ import {
 import { channelInbox } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
 import { FifoOrder } from './fifo-order.js';
+import { IdleChannel } from './idle-channel.js';
 import { Liveness, randomSessionId } from './liveness.js';
 import type { ReplyFor } from './replies.js';
 import { RequestPipeline } from './request-pipeline.js';
@@ -44,11 +46,15 @@ import type {
 } from './types.js';
 import { WatchRegistry } from './watch-registry.js';
 
-/** What a client needs to reach a deployment: the writer queue, the user store and the channel. */
+/**
+ * What a client needs to reach a deployment: the writer queue, the user store and the channel, and
+ * the lease its idle session renews (without one, an idle client pings through the writer).
+ */
 export interface ClientTransport {
   writerQueue: Queue;
   userStore: UserStore;
   channel: Channel;
+  lease?: LeaseRenewer;
 }
 
 /** Options of {@link FaaSKeeperClient.connect}. */
@@ -82,7 +88,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   private readonly liveness: Liveness;
   private readonly pipeline: RequestPipeline;
   private readonly reader: ConsistentReader;
-  private subscription: ChannelSubscription | undefined;
+  private channel: IdleChannel | undefined;
 
   /** Use {@link FaaSKeeperClient.connect}. */
   private constructor(transport: ClientTransport, options: ClientOptions) {
@@ -92,13 +98,29 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.sessionNumber = options.sessionId ?? randomSessionId();
     this.sessionId = String(this.sessionNumber);
     const order = new FifoOrder();
+    const lease = transport.lease;
     this.liveness = new Liveness(
       clock,
       options.sessionTimeoutMs ?? 10_000,
-      (state) => this.emit('state', state),
+      (state) => {
+        // A client that lost touch listens again: whatever comes meanwhile (its session's end) is
+        // taken as soon as it is back, as before it paused.
+        if (state === 'DISCONNECTED') this.channel?.resume();
+        this.emit('state', state);
+      },
       () => {
         // A failed ping needs no handling: the next one follows, and expiry is told on the channel.
         this.pipeline.request({ type: 'ping' }).catch(() => undefined);
+      },
+      lease === undefined ? undefined : (at) => lease.renew(this.sessionNumber, at),
+      {
+        // Nothing to receive: a pausable channel stops polling until the next request.
+        idle: () => {
+          if (!this.pipeline.busy && !this.watches.holdsWatches() && !this.reader.waiting)
+            this.channel?.pause();
+        },
+        gone: () => this.shutdown('EXPIRED'),
+        ...(lease?.renewalShare === undefined ? {} : { renewalShare: lease.renewalShare }),
       },
     );
     this.pipeline = new RequestPipeline({
@@ -111,7 +133,11 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       checkUsable: () => this.liveness.checkUsable(),
       open: () => this.liveness.open,
       closed: () => this.liveness.state === 'CLOSED',
-      sent: () => this.liveness.sent(),
+      sent: () => {
+        this.liveness.sent();
+        // Its reply comes on the channel: take messages again if idle had paused it.
+        this.channel?.resume();
+      },
       sendFailed: () => this.liveness.sendFailed(),
       expired: () => this.shutdown('EXPIRED'),
     });
@@ -135,12 +161,15 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     if (!Number.isSafeInteger(timeout) || timeout <= 0)
       throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad sessionTimeoutMs ${timeout}`);
     const client = new FaaSKeeperClient(transport, options);
-    const subscription = await transport.channel.subscribe(client.sessionNumber, client.inbox());
-    client.subscription = subscription;
+    const channel = new IdleChannel(transport.channel, client.sessionNumber, client.inbox(), (error) =>
+      client.reportChannelFailure(error),
+    );
+    await channel.open();
+    client.channel = channel;
     try {
       await client.pipeline.request({ type: 'openSession', timeoutMs: timeout });
     } catch (error) {
-      await subscription.close();
+      await channel.close();
       throw error;
     }
     client.liveness.opened();
@@ -285,7 +314,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       }
     }
     this.shutdown('CLOSED');
-    await this.subscription?.close();
+    await this.channel?.close();
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -334,12 +363,15 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     // Nobody awaits this close: a failure goes to 'error' listeners, or else to a process warning,
     // never to an unhandled rejection.
     if (state === 'EXPIRED')
-      this.subscription?.close().catch((error: unknown) => {
-        if (this.listenerCount('error') > 0) this.emit('error', error);
-        else
-          process.emitWarning(
-            `FaaSKeeper: closing the channel of expired session ${this.sessionId} failed: ${String(error)}`,
-          );
-      });
+      this.channel?.close().catch((error: unknown) => this.reportChannelFailure(error));
+  }
+
+  /** A channel subscribe or close nobody awaits failed: to 'error' listeners, or a process warning. */
+  private reportChannelFailure(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else
+      process.emitWarning(
+        `FaaSKeeper: subscribing to or closing the channel of session ${this.sessionId} failed: ${String(error)}`,
+      );
   }
 }

@@ -76,6 +76,11 @@ export class ConsistentReader {
     }
   }
 
+  /** Whether a read waits for a channel message (an event it is owed). */
+  get waiting(): boolean {
+    return this.waiters.length > 0;
+  }
+
   /** The session ended: reads waiting for the channel go on (there is nothing more to wait for). */
   release(): void {
     for (const w of this.waiters) w.resolve();

@@ -70,6 +70,11 @@ export class RequestPipeline {
 
   constructor(private readonly ctx: PipelineContext) {}
 
+  /** Whether a request is unsent or unanswered: its reply may come on the channel. */
+  get busy(): boolean {
+    return this.pending.size > 0 || this.outbox.length > 0;
+  }
+
   /**
    * Sends `op` through the writer queue and resolves with its reply, of the kind `op` asks for.
    * `onReply` runs as the reply is taken from the channel, before any later message is handled.

@@ -2,12 +2,13 @@ import type { ClientTransport } from '../client/client.js';
 import type { Channel, ChannelSubscription } from '../ports/channel.js';
 import { TransientError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
+import type { LeaseRenewer } from '../ports/session-lease.js';
 import type { UserStore } from '../ports/user-store.js';
 
 /**
  * One client's connection to a deployment (embedded or local on emulators), which a test can cut
  * and heal: while cut, the client's sends and reads fail and its channel messages wait (a network
- * partition, or a client that vanished without closing).
+ * partition, or a client that vanished without closing); its lease renewals fail too.
  */
 export class Link {
   private cut = false;
@@ -64,6 +65,7 @@ export class Link {
     const c = this.inner.channel;
     const channel: Channel = {
       maxMessageBytes: c.maxMessageBytes,
+      ...(c.pausable === undefined ? {} : { pausable: c.pausable }),
       send: (s, m) => c.send(s, m),
       remove: (s) => c.remove(s),
       subscribe: async (session, onMessages): Promise<ChannelSubscription> => {
@@ -74,6 +76,19 @@ export class Link {
         });
       },
     };
-    return { writerQueue, userStore, channel };
+    const l = this.inner.lease;
+    const lease: LeaseRenewer | undefined =
+      l === undefined
+        ? undefined
+        : {
+            ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
+            renew: async (session, at) => {
+              guard();
+              return l.renew(session, at);
+            },
+          };
+    return lease === undefined
+      ? { writerQueue, userStore, channel }
+      : { writerQueue, userStore, channel, lease };
   }
 }

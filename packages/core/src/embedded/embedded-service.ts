@@ -3,6 +3,7 @@ import { ClientPool } from '../deployment/client-pool.js';
 import type { Deployment, DeploymentOptions } from '../deployment/deployment.js';
 import { createFunctions } from '../functions/create-functions.js';
 import { MemoryChannel } from '../memory/memory-channel.js';
+import { MemoryLeaseRenewer } from '../memory/memory-lease.js';
 import { MemoryQueue } from '../memory/memory-queue.js';
 import { MemorySystemStore } from '../memory/memory-system-store.js';
 import { MemoryUserStore } from '../memory/memory-user-store.js';
@@ -12,9 +13,11 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import { errorFields, jsonLogger } from '../ports/logger.js';
 import type { Queue } from '../ports/queue.js';
 import type { Binding, Runtime } from '../ports/runtime.js';
+import type { LeaseRenewer } from '../ports/session-lease.js';
 import type { SystemStore } from '../ports/system-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import { MemoryRuntime } from '../runtime/memory-runtime.js';
+import { QueueLeaseRenewer } from '../session/lease-inbox.js';
 
 /** The ports an embedded deployment runs on. */
 export interface EmbeddedPorts {
@@ -33,6 +36,11 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
    * Each defaults to `clock`; clients always use `clock`.
    */
   functionClocks?: { writer?: Clock; heartbeat?: Clock };
+  /**
+   * How clients renew their leases: `store`, a conditional write to the lease item (as on AWS,
+   * the default); `queue`, a message the heartbeat folds (as on GCP).
+   */
+  leaseRenewals?: 'store' | 'queue';
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -47,9 +55,18 @@ export interface EmbeddedService extends Deployment {
 export function createEmbeddedService(options: EmbeddedServiceOptions = {}): EmbeddedService {
   const clock = options.clock ?? systemClock;
   const wrap = options.wrap ?? {};
-  const systemStore = (wrap.systemStore ?? ((s) => s))(new MemorySystemStore());
+  const memoryStore = new MemorySystemStore();
+  const systemStore = (wrap.systemStore ?? ((s) => s))(memoryStore);
   const userStore = (wrap.userStore ?? ((s) => s))(new MemoryUserStore());
   const bigMessages = { maxMessageBytes: 4 * 1024 * 1024, maxBatch: 100 };
+  // Clients renew their leases on the store itself, as on DynamoDB (not through a test's wrapper),
+  // or through a queue the heartbeat drains, as on GCP.
+  const leaseQueue =
+    options.leaseRenewals === 'queue'
+      ? new MemoryQueue('leases', { clock, capabilities: bigMessages })
+      : undefined;
+  const lease: LeaseRenewer =
+    leaseQueue === undefined ? new MemoryLeaseRenewer(memoryStore) : new QueueLeaseRenewer(leaseQueue);
   const writerQueue = (wrap.writerQueue ?? ((q) => q))(
     new MemoryQueue('writer', { clock, capabilities: bigMessages }),
   );
@@ -65,7 +82,14 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
     ...(options.onFunctionError === undefined ? {} : { onError: options.onFunctionError }),
   });
   const functions = createFunctions(
-    { systemStore, userStore, writerQueue, distributorQueue, channel },
+    {
+      systemStore,
+      userStore,
+      writerQueue,
+      distributorQueue,
+      channel,
+      ...(leaseQueue === undefined ? {} : { leaseQueue }),
+    },
     {
       clock,
       logger,
@@ -119,7 +143,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
               clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
             );
       return pool.connect(
-        { writerQueue, userStore, channel: own },
+        { writerQueue, userStore, channel: own, lease },
         {
           clock,
           sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,

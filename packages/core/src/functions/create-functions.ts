@@ -16,6 +16,8 @@ export interface FunctionPorts {
   writerQueue: Queue;
   distributorQueue: Queue;
   channel: Channel;
+  /** Where clients queue lease renewals for the heartbeat to fold (GCP); absent: clients write leases. */
+  leaseQueue?: Queue;
 }
 
 /** Options of {@link createFunctions}. */
@@ -85,6 +87,7 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
       writerQueue: ports.writerQueue,
       clock: options.functionClocks?.heartbeat ?? clock,
       clockSkewMs,
+      ...(ports.leaseQueue === undefined ? {} : { leaseQueue: ports.leaseQueue }),
     }),
   };
 }

@@ -18,6 +18,8 @@ interface Mailbox {
  */
 export class MemoryChannel implements Channel {
   readonly maxMessageBytes: number;
+  /** A mailbox keeps its messages while nobody subscribes. */
+  readonly pausable = true;
   private readonly boxes = new Map<number, Mailbox>();
 
   constructor(options: { maxMessageBytes?: number } = {}) {

@@ -114,6 +114,20 @@ export class MemorySystemStore implements SystemStore {
     return value;
   }
 
+  /**
+   * Replaces the value of an existing item and bumps its version, as one conditional write (what a
+   * client's lease renewal is on DynamoDB: an UpdateItem conditioned on the item existing).
+   * @returns false, changing nothing, when the item is absent.
+   */
+  async update(key: ItemKey, value: unknown): Promise<boolean> {
+    await undefined;
+    const k = keyOf(key);
+    const s = this.items.get(k);
+    if (s === undefined) return false;
+    this.items.set(k, { version: s.version + 1, value: clone(value) });
+    return true;
+  }
+
   /** Number of items held (for tests and the final-state checks). */
   get size(): number {
     return this.items.size;

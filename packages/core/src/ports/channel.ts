@@ -9,6 +9,12 @@ export interface ChannelSubscription {
 export interface Channel {
   /** Largest message body, in UTF-8 bytes. */
   readonly maxMessageBytes: number;
+  /**
+   * Closing a subscription and subscribing again later loses nothing and costs nothing (the
+   * session's queue and what it holds stay): an idle client with nothing to receive then stops
+   * taking messages until it sends a request (docs/guarantees.md "Sessions"). Default false.
+   */
+  readonly pausable?: boolean;
   /** Sends messages to a session in order. Sending to a session nobody listens to is not an error. */
   send(session: number, messages: string[]): Promise<void>;
   /**

@@ -5,5 +5,6 @@ export * from './logger.js';
 export * from './meter.js';
 export * from './queue.js';
 export * from './runtime.js';
+export * from './session-lease.js';
 export * from './system-store.js';
 export * from './user-store.js';

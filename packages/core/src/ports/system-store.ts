@@ -1,11 +1,11 @@
 /**
  * The system store: private, strongly consistent, with conditional writes and all-or-nothing
  * transactions (DynamoDB, Datastore, or memory). It holds the authoritative tree metadata,
- * sessions, watch registrations and the writer's counter.
+ * sessions and their leases, watch registrations and the writer's counter.
  */
 
 /** The item families the core keeps. Adapters may lay each out in its own table or partition. */
-export type ItemKind = 'node' | 'session' | 'meta' | 'ttl';
+export type ItemKind = 'node' | 'session' | 'meta' | 'ttl' | 'lease';
 
 export interface ItemKey {
   kind: ItemKind;

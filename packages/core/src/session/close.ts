@@ -3,8 +3,8 @@
  *
  * Guarantee kept: an ephemeral node lives exactly as long as its session — the close deletes every
  * ephemeral of the session in one transaction (one zxid, firing their watches like any delete),
- * ends its watches (see `watch/ended-sessions.ts`), drops its epoch entry, removes its item, and
- * tells its client (CLOSED or EXPIRED). Expiry waits for the deadline plus the clock-skew margin by
+ * ends its watches (see `watch/ended-sessions.ts`), drops its epoch entry, removes its item and
+ * its lease, and tells its client (CLOSED or EXPIRED). Expiry waits for the deadline plus the clock-skew margin by
  * the writer's own clock.
  */
 import { forgetSession } from '../epoch/pending-events.js';
@@ -15,6 +15,8 @@ import { commitTxn } from '../tree/transaction.js';
 import { endSessionWatches } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
+import { dropLease, leaseId, sessionDeadline } from './lease.js';
+import { foldedRenewal, LEASE_FOLD_ID } from './lease-inbox.js';
 
 /** Ends `session` in one transaction; `to` (a client's close) gets the reply. */
 export async function closeSession(
@@ -35,17 +37,26 @@ export async function closeSession(
   await endSessionWatches(chunk, s);
   forgetSession(chunk.state.epoch, session);
   chunk.overlay.set('session', sid, undefined);
+  await dropLease(chunk, session);
   await commitTxn(chunk, txn, to === undefined ? undefined : { ...to, result: { type: 'closeSession' } }, [
     { session, state: how },
   ]);
 }
 
-/** The heartbeat's `expireSession`: ends the session unless it was renewed (or ended) meanwhile. */
+/**
+ * The heartbeat's `expireSession`: ends the session unless it was renewed (by a request or by its
+ * lease, or by a renewal the heartbeat folded) or ended meanwhile. The lease is read here, and its
+ * removal is committed on the version read, so a renewal that lands between this check and the
+ * commit fails the commit (the writer retries the batch and sees the renewal).
+ */
 export async function expireSession(
   chunk: Chunk,
   op: Extract<RequestOp, { type: 'expireSession' }>,
 ): Promise<void> {
   const session = await chunk.overlay.get<SessionItem>('session', String(op.target));
-  if (session === undefined || session.expiresAt + chunk.skew >= chunk.clock.now()) return;
+  if (session === undefined) return;
+  const lease = await chunk.overlay.get('lease', leaseId(op.target));
+  const folded = foldedRenewal(await chunk.overlay.get('meta', LEASE_FOLD_ID), op.target);
+  if (sessionDeadline(session, lease, folded) + chunk.skew >= chunk.clock.now()) return;
   await closeSession(chunk, op.target, 'EXPIRED', undefined);
 }

@@ -2,7 +2,8 @@
  * The heartbeat: the scheduled function that notices sessions and TTL nodes past their deadline.
  *
  * Guarantee kept: sessions — a client that vanished without closing has its session (and its
- * ephemeral nodes) ended after its timeout plus the clock-skew margin. It only asks; the writer
+ * ephemeral nodes) ended after its timeout plus the clock-skew margin, counted from its last
+ * admitted request or lease renewal, whichever is later (`lease.ts`). It only asks; the writer
  * checks again and ends the session as an ordinary write, so every client sees it at one zxid.
  */
 import { type Clock, systemClock } from '../ports/clock.js';
@@ -17,6 +18,8 @@ import {
   type WriteRequest,
 } from '../protocol/messages.js';
 import { WRITER_GROUP } from '../writer/writer.js';
+import { leaseId, sessionDeadline } from './lease.js';
+import { foldedRenewal, foldRenewals } from './lease-inbox.js';
 
 export interface HeartbeatOptions {
   systemStore: SystemStore;
@@ -24,7 +27,12 @@ export interface HeartbeatOptions {
   clock?: Clock;
   /** Clocks of different functions differ by up to this much; expiry waits it out. */
   clockSkewMs?: number;
+  /** Where clients queue their lease renewals, when they do not write leases themselves (GCP). */
+  leaseQueue?: Queue;
 }
+
+/** How long renewals a run received stay hidden: longer than a run takes to fold and ack them. */
+const LEASE_QUEUE_VISIBILITY_MS = 60_000;
 
 /**
  * The heartbeat function: finds sessions past their deadline and TTL nodes past their TTL, and
@@ -40,8 +48,28 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     run++;
     const requests: WriteRequest[] = [];
     const tag = `${now.toString(36)}.${run}.${Math.random().toString(36).slice(2, 8)}`;
-    for (const item of await options.systemStore.list<SessionItem>('session')) {
-      if (item.value.expiresAt + skew < now) {
+    const sessions = await options.systemStore.list<SessionItem>('session');
+    // Renewals queued by clients (GCP) are folded first, so that the decisions below see them.
+    const fold =
+      options.leaseQueue === undefined
+        ? undefined
+        : await foldRenewals(
+            options.systemStore,
+            options.leaseQueue,
+            new Set(sessions.map((s) => String(s.value.id))),
+            LEASE_QUEUE_VISIBILITY_MS,
+          );
+    // Sessions past their request-renewed deadline; only then are the leases read (one listing).
+    // With a lease queue clients never write their lease items (the writer's, from the open, add
+    // nothing to `expiresAt`): not read, as Datastore bills a listing per item.
+    const overdue = sessions.filter((item) => item.value.expiresAt + skew < now);
+    const leases =
+      overdue.length === 0 || options.leaseQueue !== undefined
+        ? new Map<string, unknown>()
+        : new Map((await options.systemStore.list('lease')).map((l) => [l.id, l.value]));
+    for (const item of overdue) {
+      const id = item.value.id;
+      if (sessionDeadline(item.value, leases.get(leaseId(id)), foldedRenewal(fold, id)) + skew < now) {
         requests.push({
           v: PROTOCOL_VERSION,
           id: `hb:${tag}:s${item.value.id}`,

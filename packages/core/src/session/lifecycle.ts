@@ -4,7 +4,8 @@
  * Guarantees kept: FIFO client order and at-most-once application — the writer remembers the
  * highest `seq` applied per session (`lastSeq`, committed with the request) and drops a request at
  * or below it; sessions — every admitted request renews the session's deadline in the same
- * transaction, and a request of a session that is gone is answered `SESSIONEXPIRED`.
+ * transaction (an idle session renews its lease instead, see `lease.ts`), and a request of a
+ * session that is gone is answered `SESSIONEXPIRED`.
  */
 
 import { releaseOnAck } from '../epoch/pending-events.js';
@@ -12,6 +13,7 @@ import { FaaSKeeperError } from '../model/errors.js';
 import type { RequestOp, SessionItem, WriteRequest } from '../protocol/messages.js';
 import { endingSession } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
+import { openLease } from './lease.js';
 
 /** Opens the session `request` names, unless its id is taken. */
 export async function openSession(
@@ -48,6 +50,7 @@ export async function openSession(
     watchPaths: [],
   };
   chunk.overlay.set('session', sid, created);
+  await openLease(chunk, request.session, now);
   chunk.reply(to, { type: 'session', timeoutMs: op.timeoutMs });
 }
 

@@ -9,6 +9,7 @@
 import { FaaSKeeperError } from '../model/errors.js';
 import type { MultiOpRequest, Requester, WriteRequest } from '../protocol/messages.js';
 import { closeSession, expireSession } from '../session/close.js';
+import { ensureLease } from '../session/lease.js';
 import { admit, openSession, useUpSeq } from '../session/lifecycle.js';
 import { nodeItem } from '../tree/nodes.js';
 import { transaction } from '../tree/transaction.js';
@@ -60,6 +61,8 @@ async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Pro
   const op = request.op;
   switch (op.type) {
     case 'ping':
+      // A client pings when its lease renewal found no lease: the session gets one (lease.ts).
+      await ensureLease(chunk, request.session);
       chunk.reply(to, { type: 'ping' });
       return;
     case 'sync':

@@ -342,6 +342,7 @@ export class FaaSKeeperStack extends Stack {
       description: `What a FaaSKeeper client of deployment ${props.deployment} may do`,
       statements: clientStatements({
         bucketArn: this.bucket.bucketArn,
+        systemTableArn: this.table.tableArn,
         writerQueueArn: this.writerQueue.queueArn,
         channelQueuesArn: channelQueues,
         ...(this.userTable === undefined ? {} : { userTableArn: this.userTable.tableArn }),
@@ -367,11 +368,14 @@ export class FaaSKeeperStack extends Stack {
 /**
  * The client's statements, and nothing else: read the user store (and message bodies the
  * deployment offloaded to S3), send requests to the writer queue (offloading large ones), and
- * create, read and delete its own channel queue. With `userTableArn` (the DynamoDB user store) the
- * user store is that table plus its large records in S3.
+ * create, read and delete its own channel queue, and renew session leases: UpdateItem on the system
+ * table, only on items of the `lease` partition and only their renewal attributes, returning
+ * nothing (docs/guarantees.md "Sessions" says what a hostile client can do with it). With
+ * `userTableArn` (the DynamoDB user store) the user store is that table plus its large records in S3.
  */
 export function clientStatements(arns: {
   bucketArn: string;
+  systemTableArn: string;
   writerQueueArn: string;
   channelQueuesArn: string;
   userTableArn?: string;
@@ -401,6 +405,18 @@ export function clientStatements(arns: {
       sid: 'SendToWriter',
       actions: ['sqs:GetQueueUrl', 'sqs:SendMessage'],
       resources: [arns.writerQueueArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'RenewSessionLease',
+      actions: ['dynamodb:UpdateItem'],
+      resources: [arns.systemTableArn],
+      conditions: {
+        'ForAllValues:StringEquals': {
+          'dynamodb:LeadingKeys': ['lease'],
+          'dynamodb:Attributes': ['pk', 'sk', 'n', 'version'],
+        },
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+      },
     }),
     new iam.PolicyStatement({
       sid: 'OwnChannelQueue',

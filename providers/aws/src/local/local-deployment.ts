@@ -43,6 +43,8 @@ export interface LocalAwsDeploymentOptions extends DeploymentOptions {
   meter?: Meter;
   /** Counts the functions' invocations and GB-seconds. Default: `meter`. */
   functionMeter?: Meter;
+  /** Counts the billable requests of the clients (apart from the deployment's). Default: `meter`. */
+  clientMeter?: Meter;
 }
 
 /**
@@ -116,6 +118,7 @@ export async function createLocalAwsDeployment(
     writerQueue: wrap.writerQueue?.(raw.writerQueue) ?? raw.writerQueue,
     distributorQueue: wrap.distributorQueue?.(raw.distributorQueue) ?? raw.distributorQueue,
     channel: wrap.channel?.(raw.channel) ?? raw.channel,
+    lease: raw.lease,
   };
   await bootstrap(ports.systemStore, ports.userStore);
 
@@ -168,7 +171,7 @@ export async function createLocalAwsDeployment(
     ),
   ];
 
-  const clientMeter = options.meter === undefined ? undefined : options.meter;
+  const clientMeter = options.clientMeter ?? options.meter;
   const pool = new ClientPool('local deployment', logger);
   let closed = false;
 
@@ -208,7 +211,7 @@ export async function createLocalAwsDeployment(
               clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
             );
       return pool.connect(
-        { writerQueue: own.writerQueue, userStore: own.userStore, channel },
+        { writerQueue: own.writerQueue, userStore: own.userStore, channel, lease: own.lease },
         {
           clock,
           sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,

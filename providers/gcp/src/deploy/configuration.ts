@@ -247,7 +247,8 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
     datastoreGrant('writer', 'roles/datastore.user'),
     // The distributor's order guard keeps its progress in Datastore.
     datastoreGrant('distributor', 'roles/datastore.user'),
-    datastoreGrant('heartbeat', 'roles/datastore.viewer'),
+    // The heartbeat writes one item: the session lease renewals it folds at each run.
+    datastoreGrant('heartbeat', 'roles/datastore.user'),
   ];
   // Datastore user store: clients read node records straight from the database (read-only). The
   // distributor writes them with the roles/datastore.user it has above; writer and heartbeat only
@@ -327,6 +328,30 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
   topicGrant('writer_publishes_distributor', distributorTopic, member('writer'), 'roles/pubsub.publisher');
   topicGrant('heartbeat_publishes_writer', writerTopic, member('heartbeat'), 'roles/pubsub.publisher');
   topicGrant('client_publishes_writer', writerTopic, member('client'), 'roles/pubsub.publisher');
+  // Session leases (docs/guarantees.md "Sessions"): clients publish renewals, the heartbeat pulls
+  // them at each run. A renewal older than any session timeout is worthless: the shortest retention.
+  const leaseTopic = tf.resource('google_pubsub_topic', 'leases', {
+    project,
+    name: names.leaseTopic,
+    message_retention_duration: '600s',
+    depends_on: afterApis,
+  });
+  const leaseSubscription = tf.resource('google_pubsub_subscription', 'leases', {
+    project,
+    name: names.leaseSubscription,
+    topic: leaseTopic.attr('id'),
+    ack_deadline_seconds: 60,
+    message_retention_duration: '600s',
+    retain_acked_messages: false,
+    expiration_policy: { ttl: '' },
+  });
+  topicGrant('client_publishes_leases', leaseTopic, member('client'), 'roles/pubsub.publisher');
+  tf.resource('google_pubsub_subscription_iam_member', 'heartbeat_pulls_leases', {
+    project,
+    subscription: leaseSubscription.attr('name'),
+    role: 'roles/pubsub.subscriber',
+    member: member('heartbeat'),
+  });
   // Dead-lettering: Pub/Sub's service agent publishes to the dead-letter topic and acks the original.
   const deadLetterGrants = [
     topicGrant('pubsub_agent_writer_dead', writerDead, pubsubAgent, 'roles/pubsub.publisher'),

@@ -58,6 +58,8 @@ export function gcpDeploymentNames(deployment: string, project: string) {
     /** Pull subscriptions that keep dead-lettered messages (a topic without one drops them). */
     writerDeadLetterSubscription: `${base.writerTopic}-dead`,
     distributorDeadLetterSubscription: `${base.distributorTopic}-dead`,
+    /** The heartbeat's pull subscription of the lease topic (what `PubSubQueue` pulls by default). */
+    leaseSubscription: `${base.leaseTopic}-pull`,
     /** Per-session channel topics and subscriptions are `<channelPrefix>-session-<id>`. */
     sessionPrefix: `${base.channelPrefix}-session-`,
     /** The dedicated Firestore database in Datastore mode. */

@@ -12,6 +12,7 @@ import {
   MemoryRuntime,
   type Meter,
   noMeter,
+  QueueLeaseRenewer,
   type Runtime,
   systemClock,
 } from '@faaskeeper/core';
@@ -48,6 +49,8 @@ export interface LocalGcpDeploymentOptions extends DeploymentOptions {
   meter?: Meter;
   /** Counts the functions' invocations, vCPU-seconds and GiB-seconds (both invocation paths). Default: `meter`. */
   functionMeter?: Meter;
+  /** Counts the billable operations of the clients (apart from the deployment's). Default: `meter`. */
+  clientMeter?: Meter;
   /** The functions' configured memory and vCPU, what compute is counted for. Default 256 MiB, 0.167 vCPU. */
   functionSize?: FunctionSize;
   /**
@@ -102,6 +105,7 @@ export async function createLocalGcpDeployment(
   const stack = options.stack ?? (await startLocalGcpStack());
   const clock = options.clock ?? systemClock;
   const meter = options.meter ?? noMeter;
+  const clientMeter = options.clientMeter ?? meter;
   const deployment = options.deployment ?? `local-${process.pid}-${++deployments}-${Date.now().toString(36)}`;
   try {
     const push = options.invocation === 'push';
@@ -125,6 +129,7 @@ export async function createLocalGcpDeployment(
       writerQueue: wrap.writerQueue?.(opened.writerQueue) ?? opened.writerQueue,
       distributorQueue: wrap.distributorQueue?.(opened.distributorQueue) ?? opened.distributorQueue,
       channel: wrap.channel?.(opened.channel) ?? opened.channel,
+      leaseQueue: opened.leaseQueue,
     };
     const { systemStore, userStore, writerQueue, distributorQueue } = ports;
     const wrapHandler = options.wrapHandler ?? ((_name, h) => h);
@@ -250,9 +255,24 @@ export async function createLocalGcpDeployment(
         if (closed)
           throw new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the local GCP deployment is closed');
         // Each client has its own transport objects, as a separate process would.
-        const [clientQueue, clientChannel] = await Promise.all([
-          PubSubQueue.create({ pubsub: stack.pubsubClient, topic: names.writerTopic, meter, create: false }),
-          PubSubChannel.create({ pubsub: stack.pubsubClient, prefix: names.channelPrefix, meter }),
+        const [clientQueue, clientChannel, leaseQueue] = await Promise.all([
+          PubSubQueue.create({
+            pubsub: stack.pubsubClient,
+            topic: names.writerTopic,
+            meter: clientMeter,
+            create: false,
+          }),
+          PubSubChannel.create({
+            pubsub: stack.pubsubClient,
+            prefix: names.channelPrefix,
+            meter: clientMeter,
+          }),
+          PubSubQueue.create({
+            pubsub: stack.pubsubClient,
+            topic: names.leaseTopic,
+            meter: clientMeter,
+            create: false,
+          }),
         ]);
         const channel =
           options.wrapClientChannel === undefined
@@ -261,9 +281,14 @@ export async function createLocalGcpDeployment(
                 clientChannel,
                 clientOptions.sessionId === undefined ? {} : { sessionId: clientOptions.sessionId },
               );
-        const clientStore = userStoreOf(config, stack.datastoreClient, meter);
+        const clientStore = userStoreOf(config, stack.datastoreClient, clientMeter);
         return pool.connect(
-          { writerQueue: clientQueue, userStore: clientStore, channel },
+          {
+            writerQueue: clientQueue,
+            userStore: clientStore,
+            channel,
+            lease: new QueueLeaseRenewer(leaseQueue),
+          },
           {
             clock,
             sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,

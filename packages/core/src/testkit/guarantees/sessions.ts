@@ -65,7 +65,7 @@ export function describeSessionsGuarantees(target: DeploymentTarget): void {
         expect(await watcher.exists('/after')).toBeNull();
       });
 
-      it('a live session keeps its ephemerals over the same time, its pings keeping it alive', async () => {
+      it('a live idle session keeps its ephemerals over the same time, its lease renewals keeping it alive', async () => {
         const { deployment, clock, connect } = await sessionHarness();
         const [live, other] = await Promise.all([connect(), connect()]);
         await live.create('/live', '', { mode: CreateMode.EPHEMERAL });
