@@ -47,8 +47,8 @@ export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/pol
 export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './runtime/retry.js';
 export { scheduleOnClock } from './runtime/schedule.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
-export { meterPerOperation, quietMeter } from './testkit/meter-per-op.js';
 export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
+export { meterPerOperation, quietMeter } from './testkit/meter-per-op.js';
 export { clone } from './util/clone.js';
 export {
   createWriter,
