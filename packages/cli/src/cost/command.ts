@@ -5,6 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
+import { quietAwsSdk } from '../command-options.js';
 import type { CliStreams } from '../main.js';
 import { MissingPackageError } from '../optional-import.js';
 import { ExitCode, UsageError } from '../shell/commands.js';
@@ -266,6 +267,8 @@ export async function runCostCommand(flags: CostFlags, streams: CliStreams): Pro
     throw new UsageError('--write-calibration needs --measure');
   let calibration = committedCalibration();
   if (flags.measure === true) {
+    // The measurement opens AWS SDK clients on the local stack: no Node-version warning, as in dev.
+    quietAwsSdk();
     const { measureCalibration } = await import('./measure.js');
     const only = flags.writeCalibration === undefined ? [`${flags.provider}/${userStore}`] : undefined;
     try {
