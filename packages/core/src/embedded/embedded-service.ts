@@ -33,6 +33,13 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
    * Each defaults to `clock`; clients always use `clock`.
    */
   functionClocks?: { writer?: Clock; heartbeat?: Clock };
+  /**
+   * The deployment's super digest, `super:<base64 sha1("super:password")>` (make one with
+   * `generateDigest('super:password')`): `addAuth('digest', 'super:password')` then grants every
+   * permission on every node. Absent: no super user. ZooKeeper's
+   * `-Dzookeeper.DigestAuthenticationProvider.superDigest`.
+   */
+  superDigest?: string;
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -71,6 +78,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       logger,
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
       ...(options.functionClocks === undefined ? {} : { functionClocks: options.functionClocks }),
+      ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
       ...(options.wrapHandler === undefined ? {} : { wrapHandler: options.wrapHandler }),
       ...(options.betweenDistributorWrites === undefined
         ? {}

@@ -38,6 +38,8 @@ export class Chunk {
     readonly clock: Clock,
     /** Clocks of different functions differ by up to this much; expiry waits it out. */
     readonly skew: number,
+    /** The deployment's super digest (`super:<base64 sha1>`): its holder gets every permission. */
+    readonly superDigest?: string,
   ) {}
 
   /** A new transaction with the next zxid, timed by the writer's clock. */

@@ -37,6 +37,12 @@ export interface WriterOptions {
   clock?: Clock;
   /** Clocks of different functions differ by up to this much; expiry waits it out. */
   clockSkewMs?: number;
+  /**
+   * The deployment's super digest, `super:<base64 sha1("super:password")>` (ZooKeeper's
+   * `zookeeper.DigestAuthenticationProvider.superDigest`): a session that authenticates with its
+   * password gets every permission on every node. Absent: no super user.
+   */
+  superDigest?: string;
   /** Where the writer reports dropped poison messages and retries. */
   log?: (message: string, details?: Record<string, unknown>) => void;
 }
@@ -124,7 +130,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
   /** Applies as many pending requests as one chunk takes; returns the chunk and how many. */
   async function fillChunk(loop: LoopState): Promise<{ chunk: Chunk; taken: number }> {
     const { last: _last, ...live } = loop.committed.state;
-    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew);
+    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew, options.superDigest);
     await chunk.overlay.prefetch(prefetchKeys(loop.pending));
     if (loop.narrowing.mode === 'refuse') {
       const { problem } = loop.narrowing;
@@ -196,7 +202,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
    */
   async function commitWatchCleanup(loop: LoopState): Promise<LoopState | undefined> {
     const { last, ...live } = loop.committed.state;
-    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew);
+    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew, options.superDigest);
     // One item of the transaction is the writer's own.
     await removeEndedWatches(chunk, maxItems - 1);
     const ops = chunk.overlay.commitOps();
