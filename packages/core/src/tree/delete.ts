@@ -8,7 +8,7 @@
 
 import { Perms } from '../acl/model.js';
 import { baseName, parentOf, ROOT } from '../model/path.js';
-import type { SystemNode, SystemNodeItem } from '../protocol/messages.js';
+import type { SystemNode } from '../protocol/messages.js';
 import { removeEphemeral } from '../session/ephemerals.js';
 import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';

@@ -166,6 +166,25 @@ describe('ACLs on writes', () => {
   });
 });
 
+describe('the deployment itself', () => {
+  it('reaps an emptied container and expires ephemerals whatever the ACLs say', async () => {
+    const { bob, eve } = await start();
+    // Nobody but bob may delete children of /locked; the container under it holds eve's ephemeral.
+    await bob.create('/locked', '', {
+      acl: [...bobAll, { perms: Perms.CREATE | Perms.READ, id: { scheme: 'world', id: 'anyone' } }],
+    });
+    await bob.create('/locked/box', '', {
+      mode: CreateMode.CONTAINER,
+      acl: [{ perms: Perms.CREATE | Perms.READ, id: { scheme: 'world', id: 'anyone' } }],
+    });
+    await eve.create('/locked/box/e', '', { mode: CreateMode.EPHEMERAL });
+    await eve.close();
+    await bob.sync();
+    expect(await bob.exists('/locked/box/e')).toBeNull();
+    expect(await bob.exists('/locked/box')).toBeNull();
+  });
+});
+
 describe('ACLs on reads', () => {
   it('a session without READ cannot obtain a node’s data or children', async () => {
     const { bob, eve } = await start();
@@ -231,9 +250,13 @@ describe('addAuth', () => {
     await bob.create('/bank/vault', 'gold', { acl: bobAll });
     const before = (await bob.getData('/bank/vault')).stat;
     const bankBefore = (await bob.getData('/bank')).stat;
-    // Wrong password for the user "super", and the digest itself sent as the password.
+    // Wrong password for the user "super", the digest itself sent as the password, and a session
+    // of its own that asks for the super scheme by name (refused, and that session ends).
     await eve.addAuth('digest', 'super:guess');
     await eve.addAuth('digest', SUPER_DIGEST);
+    const mallory = await service!.connect();
+    expect(await code(mallory.addAuth('super', SUPER_PASSWORD))).toBe('AUTHFAILED');
+    expect(await code(mallory.setData('/bank/vault', 'lead'))).toBe('SESSIONEXPIRED');
     expect(await code(eve.getData('/bank/vault'))).toBe('NOAUTH');
     expect(await code(eve.getChildren('/bank'))).toBe('NOAUTH');
     expect(await code(eve.setData('/bank/vault', 'lead'))).toBe('NOAUTH');
