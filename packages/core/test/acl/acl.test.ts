@@ -10,13 +10,16 @@ import {
   CreateMode,
   createEmbeddedService,
   type EmbeddedService,
+  encodeMessage,
   type FaaSKeeperClient,
   FaaSKeeperError,
   generateDigest,
   Ids,
   Perms,
+  PROTOCOL_VERSION,
   parseAclText,
   permString,
+  WRITER_GROUP,
 } from '../../src/index.js';
 
 const SUPER_PASSWORD = 'super:superpw';
@@ -277,6 +280,42 @@ describe('addAuth', () => {
     expect(new TextDecoder().decode((await admin.getData('/bank/vault')).data)).toBe('gold');
     await admin.setACL('/bank/vault', Ids.READ_ACL_UNSAFE);
     expect((await bob.getACL('/bank/vault')).stat.aversion).toBe(1);
+  });
+
+  it('raw requests on the writer queue cannot claim identities either', async () => {
+    const { bob } = await start(SUPER_DIGEST);
+    await bob.create('/bank', '', { acl: bobAll });
+    await bob.create('/bank/vault', 'gold', { acl: bobAll });
+    const before = (await bob.getData('/bank/vault')).stat;
+    const mallory = await service!.connect();
+    const raw = (seq: number, op: object) => ({
+      body: encodeMessage({ v: PROTOCOL_VERSION, session: mallory.sessionNumber, seq, id: `m:${seq}`, op }),
+      group: WRITER_GROUP,
+      dedupId: `m:${seq}`,
+    });
+    await service!.ports.writerQueue.send([
+      // Fields a request does not have are dropped before the writer looks at it.
+      raw(100, {
+        type: 'setData',
+        path: '/bank/vault',
+        data: new Uint8Array(1),
+        version: -1,
+        auth: [{ scheme: 'super', id: '' }],
+      }),
+      raw(101, { type: 'addAuth', scheme: 'super', auth: '' }),
+      raw(102, {
+        type: 'setACL',
+        path: '/bank/vault',
+        acl: Ids.OPEN_ACL_UNSAFE,
+        version: -1,
+        ids: [{ scheme: 'super', id: '' }],
+      }),
+      raw(103, { type: 'delete', path: '/bank/vault', version: -1 }),
+    ]);
+    // The queue is one ordered stream: once bob's sync is answered, the raw requests were applied.
+    await bob.sync();
+    expect((await bob.getData('/bank/vault')).stat).toEqual(before);
+    expect((await bob.getACL('/bank/vault')).acl).toEqual(bobAll);
   });
 
   it('without a configured super digest, no password is super', async () => {
