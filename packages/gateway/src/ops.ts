@@ -41,9 +41,9 @@ export async function countDescendants(client: FaaSKeeperClient, path: string): 
 /**
  * The auth packet (xid -4), as ZooKeeper's providers answer it. digest: the session's core client
  * authenticates with the writer, which keeps the identity for the session's writes (and grants
- * super for the deployment's super digest). ip: the connection's address, as ZooKeeper adds it —
- * kept for whoAmI only: the writer cannot trust a client's claimed address, so ip ACL entries grant
- * nothing in FaaSKeeper (docs/acls.md). Any other scheme fails and closes the connection.
+ * super for the deployment's super digest). ip: the connection's address, as ZooKeeper adds it;
+ * the session got it when it was created (attested with the gateway key). Any other scheme fails
+ * and closes the connection.
  */
 async function auth(ctx: OpContext, r: JuteReader): Promise<Reply> {
   const { scheme, auth: data } = R.AuthPacket.read(r);

@@ -9,6 +9,7 @@
  */
 import { FaaSKeeperError } from '../model/errors.js';
 import type { ACL, Id } from '../protocol/messages.js';
+import { attestedAddress } from './attest.js';
 import { generateDigest } from './digest.js';
 
 /** The identity a session holding the deployment's super digest gains: every permission. */
@@ -123,17 +124,37 @@ export function requirePerm(
     throw new FaaSKeeperError('NOAUTH', `NOAUTH: insufficient permission: ${path}`, { path });
 }
 
+/** What the writer authenticates with: the deployment's super digest and gateway key, if any. */
+export interface AuthConfig {
+  /** `super:<base64 sha1("super:password")>`: its holder gets every permission. */
+  superDigest?: string | undefined;
+  /** The key gateways attest client addresses with (the `ip` scheme; see `attest.ts`). */
+  gatewayKey?: string | undefined;
+}
+
 /**
- * The identities `addAuth(scheme, auth)` gives: for `digest`, the digest id of `auth`
- * ("user:password"), and `super` as well when that id is the deployment's super digest.
- * @throws FaaSKeeperError AUTHFAILED for any other scheme (ZooKeeper has no provider for it).
+ * The identities `addAuth(scheme, auth)` gives `session`: for `digest`, the digest id of `auth`
+ * ("user:password"), and `super` as well when that id is the deployment's super digest; for `ip`,
+ * the client address a gateway attested for this session.
+ * @throws FaaSKeeperError AUTHFAILED for any other scheme (ZooKeeper has no provider for it), and
+ * for an ip address without a valid attestation.
  */
-export function authenticate(scheme: string, auth: string, superDigest: string | undefined): Id[] {
+export function authenticate(scheme: string, auth: string, config: AuthConfig, session: number): Id[] {
+  if (scheme === 'ip') {
+    const address =
+      config.gatewayKey === undefined ? undefined : attestedAddress(config.gatewayKey, session, auth);
+    if (address === undefined || ipv4Bytes(address) === undefined)
+      throw new FaaSKeeperError(
+        'AUTHFAILED',
+        'AUTHFAILED: an ip identity needs an address attested by a gateway',
+      );
+    return [{ scheme: 'ip', id: address }];
+  }
   if (scheme !== 'digest')
     throw new FaaSKeeperError('AUTHFAILED', `AUTHFAILED: no authentication provider for scheme ${scheme}`);
   const digest = generateDigest(auth);
   const ids: Id[] = [];
-  if (superDigest !== undefined && digest === superDigest) ids.push({ ...SUPER_ID });
+  if (config.superDigest !== undefined && digest === config.superDigest) ids.push({ ...SUPER_ID });
   ids.push({ scheme: 'digest', id: digest });
   return ids;
 }

@@ -288,10 +288,12 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   /**
    * Adds an identity to the session (ZooKeeper's `addAuthInfo`): `addAuth('digest', 'user:password')`
    * makes the session `digest:user:<base64 sha1>`, and the deployment's super password makes it
-   * super (every permission). Later writes and reads are checked with it; it lasts as long as the
-   * session.
-   * @throws FaaSKeeperError AUTHFAILED for a scheme other than `digest`; the session is then closed,
-   * as ZooKeeper closes the connection of a failed authentication.
+   * super (every permission). `addAuth('ip', attestAddress(key, sessionNumber, address))` is how a
+   * gateway gives the session its client's address (the deployment's gateway key). Later writes and
+   * reads are checked with the identities; they last as long as the session.
+   * @throws FaaSKeeperError AUTHFAILED for another scheme or an ip address without a valid
+   * attestation; the session is then closed, as ZooKeeper closes the connection of a failed
+   * authentication.
    */
   async addAuth(scheme: string, auth: string | Uint8Array): Promise<void> {
     if (typeof scheme !== 'string')

@@ -40,6 +40,12 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
    * `-Dzookeeper.DigestAuthenticationProvider.superDigest`.
    */
   superDigest?: string;
+  /**
+   * The key a gateway serving this deployment attests its clients' addresses with (the gateway's
+   * `gatewayKey` option must be the same), so that `ip` ACL entries match them. Absent: ip
+   * entries match nobody.
+   */
+  gatewayKey?: string;
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -79,6 +85,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
       ...(options.functionClocks === undefined ? {} : { functionClocks: options.functionClocks }),
       ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+      ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
       ...(options.wrapHandler === undefined ? {} : { wrapHandler: options.wrapHandler }),
       ...(options.betweenDistributorWrites === undefined
         ? {}

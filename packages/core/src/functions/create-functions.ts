@@ -36,6 +36,8 @@ export interface FunctionsOptions {
   betweenDistributorWrites?: (path: string) => Promise<void>;
   /** The deployment's super digest (see {@link WriterOptions.superDigest}); absent: no super user. */
   superDigest?: string;
+  /** The key gateways attest client addresses with (see {@link WriterOptions.gatewayKey}). */
+  gatewayKey?: string;
 }
 
 /** The writer, distributor and heartbeat of one deployment, ready for a runtime to invoke. */
@@ -67,6 +69,7 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
         clockSkewMs,
         log: (message, details) => writerLog.warn(message, details),
         ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+        ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
       }),
     ),
     distributor: wrap(

@@ -120,7 +120,7 @@ async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Pro
       return;
     }
     case 'addAuth': {
-      const ids = authenticate(op.scheme, op.auth, chunk.superDigest);
+      const ids = authenticate(op.scheme, op.auth, chunk.auth, request.session);
       const session = await sessionItem(chunk, request.session);
       chunk.overlay.set('session', String(request.session), {
         ...session,

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ACL,
+  attestAddress,
   CreateMode,
   createEmbeddedService,
   type EmbeddedService,
@@ -316,6 +317,30 @@ describe('addAuth', () => {
     await bob.sync();
     expect((await bob.getData('/bank/vault')).stat).toEqual(before);
     expect((await bob.getACL('/bank/vault')).acl).toEqual(bobAll);
+  });
+
+  it('an ip identity needs the gateway key: a forged or replayed attestation fails', async () => {
+    const KEY = 'gateway key';
+    service = createEmbeddedService({ gatewayKey: KEY });
+    const bob = await service.connect();
+    await bob.addAuth('digest', 'bob:pw');
+    await bob.create('/lan', 'x', {
+      acl: [...bobAll, { perms: Perms.READ, id: { scheme: 'ip', id: '10.1.0.0/16' } }],
+    });
+    const guest = await service.connect();
+    await guest.addAuth('ip', attestAddress(KEY, guest.sessionNumber, '10.1.2.3'));
+    expect(new TextDecoder().decode((await guest.getData('/lan')).data)).toBe('x');
+    expect(await code(guest.setData('/lan', 'y'))).toBe('NOAUTH');
+    const forger = await service.connect();
+    expect(
+      await code(forger.addAuth('ip', attestAddress('guessed key', forger.sessionNumber, '10.1.2.3'))),
+    ).toBe('AUTHFAILED');
+    const replayer = await service.connect();
+    // The guest's attestation names the guest's session: worthless to any other.
+    expect(await code(replayer.addAuth('ip', attestAddress(KEY, guest.sessionNumber, '10.1.2.3')))).toBe(
+      'AUTHFAILED',
+    );
+    expect(await code(replayer.getData('/lan'))).toBe('SESSIONEXPIRED');
   });
 
   it('without a configured super digest, no password is super', async () => {

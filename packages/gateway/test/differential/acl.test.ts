@@ -1,7 +1,7 @@
 /**
  * Differential test of ACLs: one scripted scenario — digest auth, create with ACLs, every op
  * refused or allowed by them, getACL with and without ADMIN, setACL and its aversion, invalid ACLs,
- * multi, a forged and a real super digest, a failed auth — run on the raw wire against Apache
+ * multi, ip entries, a forged and a real super digest, a failed auth — run on the raw wire against Apache
  * ZooKeeper 3.8 (started with a super digest) and against the gateway over an embedded deployment
  * with the same super digest. Error codes, ACLs and ACL versions must match line for line.
  */
@@ -19,6 +19,7 @@ const missing = missingPeers(['zookeeper']);
 const describeIfPeers = describeWithPeers(missing, 'the ACL differential test');
 
 const SUPER_DIGEST = generateDigest('super:superpw');
+const GATEWAY_KEY = 'the key this deployment and its gateway share';
 const BOB = generateDigest('bob:pw');
 const ALL = 31;
 const bobAll = { perms: ALL, id: { scheme: 'digest', id: BOB } };
@@ -132,6 +133,34 @@ async function scenario(port: number): Promise<string[]> {
     create('/ipnet', [{ perms: ALL, id: { scheme: 'ip', id: '10.0.0.0/8' } }]),
   );
   await step('eve', 'getData /ipnet', OpCode.getData, R.PathWatchRequest, pw('/ipnet'));
+  // Every client here is at 127.0.0.1: ZooKeeper gives each connection that ip identity, and the
+  // gateway has it attested to the writer.
+  await step(
+    'bob',
+    'create /iphost ip:127.0.0.1:r',
+    OpCode.create,
+    R.CreateRequest,
+    create('/iphost', [{ perms: 1, id: { scheme: 'ip', id: '127.0.0.1' } }]),
+  );
+  await step('eve', 'getData /iphost', OpCode.getData, R.PathWatchRequest, pw('/iphost'));
+  await step('eve', 'setData /iphost', OpCode.setData, R.SetDataRequest, {
+    path: '/iphost',
+    data: bytes('y'),
+    version: -1,
+  });
+  await step(
+    'bob',
+    'create /iplo ip:127.0.0.0/8:cdrwa',
+    OpCode.create,
+    R.CreateRequest,
+    create('/iplo', [{ perms: ALL, id: { scheme: 'ip', id: '127.0.0.0/8' } }]),
+  );
+  await step('eve', 'setData /iplo', OpCode.setData, R.SetDataRequest, {
+    path: '/iplo',
+    data: bytes('y'),
+    version: -1,
+  });
+  await step('eve', 'getACL /iplo', OpCode.getACL, R.PathRequest, { path: '/iplo' });
   await step('eve', 'multi create /ok, setData /d', OpCode.multi, MultiRequest, [
     { type: 1, req: create('/ok', open) },
     { type: 5, req: { path: '/d', data: bytes('z'), version: -1 } },
@@ -157,7 +186,7 @@ async function scenario(port: number): Promise<string[]> {
   });
   await step('eve', 'getData /d', OpCode.getData, R.PathWatchRequest, pw('/d'));
   await step('eve', 'getACL /zookeeper/config', OpCode.getACL, R.PathRequest, { path: '/zookeeper/config' });
-  for (const p of ['/d/c', '/d', '/e', '/ipnet'])
+  for (const p of ['/d/c', '/d', '/e', '/ipnet', '/iphost', '/iplo'])
     await step('admin', `delete ${p}`, OpCode.delete, R.PathVersionRequest, { path: p, version: -1 });
   await auth(eve, 'eve', 'nope', 'x');
   await closedBy(eve.socket);
@@ -176,8 +205,13 @@ describeIfPeers('ACLs: the gateway answers as ZooKeeper 3.8', () => {
     zookeeper = await startZooKeeper({
       systemProperties: { 'zookeeper.DigestAuthenticationProvider.superDigest': SUPER_DIGEST },
     });
-    service = createEmbeddedService({ superDigest: SUPER_DIGEST });
-    gateway = await startGateway({ port: 0, deployment: service, log: () => undefined });
+    service = createEmbeddedService({ superDigest: SUPER_DIGEST, gatewayKey: GATEWAY_KEY });
+    gateway = await startGateway({
+      port: 0,
+      deployment: service,
+      gatewayKey: GATEWAY_KEY,
+      log: () => undefined,
+    });
   }, 120_000);
   afterAll(async () => {
     await gateway?.close();
@@ -198,5 +232,8 @@ describeIfPeers('ACLs: the gateway answers as ZooKeeper 3.8', () => {
     expect(reference.find((l) => l.startsWith('eve multi create'))).toMatch(/ 0,-102$/);
     expect(reference).toContain('admin setACL /d world-read: 0 aversion=2');
     expect(reference).toContain('eve auth nope x: -115');
+    expect(reference).toContain('eve getData /iphost: 0');
+    expect(reference).toContain('eve setData /iphost: -102');
+    expect(reference).toContain('eve setData /iplo: 0');
   }, 120_000);
 });
