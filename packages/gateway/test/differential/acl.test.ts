@@ -125,6 +125,25 @@ async function scenario(port: number): Promise<string[]> {
   ] as [string, Acl][]) {
     await step('bob', `create /d (exists) ${name}`, OpCode.create, R.CreateRequest, create('/d', acl));
   }
+  // Permission bits are kept as given, unknown bits and none at all included.
+  const world = (perms: number) => [{ perms, id: { scheme: 'world', id: 'anyone' } }];
+  await step('bob', 'create /p99 world:anyone:99', OpCode.create, R.CreateRequest, create('/p99', world(99)));
+  await step('eve', 'getACL /p99', OpCode.getACL, R.PathRequest, { path: '/p99' });
+  await step('eve', 'setData /p99', OpCode.setData, R.SetDataRequest, {
+    path: '/p99',
+    data: bytes('y'),
+    version: -1,
+  });
+  await step('bob', 'create /p0 world:anyone:0', OpCode.create, R.CreateRequest, create('/p0', world(0)));
+  await step('eve', 'getACL /p0', OpCode.getACL, R.PathRequest, { path: '/p0' });
+  await step(
+    'bob',
+    'create /pneg world:anyone:-1',
+    OpCode.create,
+    R.CreateRequest,
+    create('/pneg', world(-1)),
+  );
+  await step('eve', 'getACL /pneg', OpCode.getACL, R.PathRequest, { path: '/pneg' });
   await step(
     'bob',
     'create /ipnet ip:10.0.0.0/8',
@@ -186,7 +205,7 @@ async function scenario(port: number): Promise<string[]> {
   });
   await step('eve', 'getData /d', OpCode.getData, R.PathWatchRequest, pw('/d'));
   await step('eve', 'getACL /zookeeper/config', OpCode.getACL, R.PathRequest, { path: '/zookeeper/config' });
-  for (const p of ['/d/c', '/d', '/e', '/ipnet', '/iphost', '/iplo'])
+  for (const p of ['/d/c', '/d', '/e', '/ipnet', '/iphost', '/iplo', '/p99', '/p0', '/pneg'])
     await step('admin', `delete ${p}`, OpCode.delete, R.PathVersionRequest, { path: p, version: -1 });
   await auth(eve, 'eve', 'nope', 'x');
   await closedBy(eve.socket);
@@ -232,6 +251,8 @@ describeIfPeers('ACLs: the gateway answers as ZooKeeper 3.8', () => {
     expect(reference.find((l) => l.startsWith('eve multi create'))).toMatch(/ 0,-102$/);
     expect(reference).toContain('admin setACL /d world-read: 0 aversion=2');
     expect(reference).toContain('eve auth nope x: -115');
+    expect(reference).toContain('eve getACL /p99: 0 world:anyone:99 aversion=0');
+    expect(reference).toContain('eve getACL /p0: -102');
     expect(reference).toContain('eve getData /iphost: 0');
     expect(reference).toContain('eve setData /iphost: -102');
     expect(reference).toContain('eve setData /iplo: 0');
