@@ -89,7 +89,7 @@ describe('shell commands', () => {
     for (const line of ['create -e -c /x', 'create -e -t 5 /x', 'create -c -s /x', 'create -t soon /x']) {
       const r = await run(line);
       expect(r.code, line).toBe(ExitCode.USAGE);
-      expect(r.stderr.at(-1), line).toBe('Usage: create [-s] [-e] [-c] [-t ttl] path [data]');
+      expect(r.stderr.at(-1), line).toBe('Usage: create [-s] [-e] [-c] [-t ttl] path [data] [acl]');
     }
     expect(await zk.exists('/x')).toBeNull();
   });
@@ -358,16 +358,68 @@ describe('shell commands', () => {
     expect((await run('getAllChildrenNumber /none')).stderr).toEqual(['Node does not exist: /none']);
   });
 
-  it('getAcl prints the open ACL every node has; setAcl and addauth fail and say why', async () => {
+  it('getAcl prints a node’s ACL as zkCli does; a node created without one is open', async () => {
     await zk.create('/acl');
     expect((await run('getAcl /acl')).stdout).toEqual(["'world,'anyone", ': cdrwa']);
     expect((await run('getAcl -s /acl')).stdout).toHaveLength(13);
     expect((await run('getAcl /none')).stderr).toEqual(['Node does not exist: /none']);
-    for (const line of ['setAcl /acl world:anyone:r', 'addauth digest user:pass']) {
-      const r = await run(line);
-      expect(r.code, line).toBe(ExitCode.FAILED);
-      expect(r.stderr[0], line).toMatch(/FaaSKeeper has no ACLs yet/);
-    }
+    expect((await run('getAcl /zookeeper/config')).stdout).toEqual(["'world,'anyone", ': r']);
+  });
+
+  it('addauth, create with an ACL, setAcl with -v, -s and -R: zkCli syntax and output', async () => {
+    expect(await run('addauth digest bob:pw')).toEqual({ code: 0, stdout: [], stderr: [] });
+    expect(
+      (await run('create /locked x digest:bob:ikIaKsbtGweaHnb/jKn7OHqbunM=:cdrwa,world:anyone:r')).stdout,
+    ).toEqual(['Created /locked']);
+    expect((await run('getAcl /locked')).stdout).toEqual([
+      "'digest,'bob:ikIaKsbtGweaHnb/jKn7OHqbunM=",
+      ': cdrwa',
+      "'world,'anyone",
+      ': r',
+    ]);
+    expect(await run('create /bad x world:nobody:r')).toEqual({
+      code: ExitCode.FAILED,
+      stdout: [],
+      stderr: ['KeeperErrorCode = InvalidACL for /bad', 'Acl is not valid : /bad'],
+    });
+    expect((await run('setAcl -v 7 /locked world:anyone:cdrwa')).stderr).toEqual([
+      'version No is not valid : /locked',
+    ]);
+    const set = await run('setAcl -s -v 0 /locked auth::cdrwa');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain('aclVersion = 1');
+    expect((await run('getAcl /locked')).stdout).toEqual([
+      "'digest,'bob:ikIaKsbtGweaHnb/jKn7OHqbunM=",
+      ': cdrwa',
+    ]);
+    await run('create /tree; create /tree/a; create /tree/a/b');
+    expect((await run('setAcl -R /tree world:anyone:r')).code).toBe(0);
+    for (const p of ['/tree', '/tree/a', '/tree/a/b'])
+      expect((await run(`getAcl ${p}`)).stdout, p).toEqual(["'world,'anyone", ': r']);
+    expect((await run('set /tree/a x')).stderr).toEqual(['Insufficient permission : /tree/a']);
+    // zkCli reports an entry it cannot read and a perm letter it does not know, and goes on.
+    const odd = await run('create /odd x world:anyone:rq,nocolon');
+    expect(odd.stderr).toEqual(['Unknown perm type: q', 'nocolon does not have the form scheme:id:perm']);
+    expect((await run('getAcl /odd')).stdout).toEqual(["'world,'anyone", ': r']);
+  });
+
+  it('a session without WRITE cannot change a node, in the shell as anywhere', async () => {
+    await zk.create('/ro', 'v', { acl: [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }] });
+    expect(await run('set /ro w')).toEqual({
+      code: ExitCode.FAILED,
+      stdout: [],
+      stderr: ['Insufficient permission : /ro'],
+    });
+    expect((await run('get /ro')).stdout).toEqual(['v']);
+  });
+
+  it('addauth with an unknown scheme fails with AuthFailed and ends the session', async () => {
+    const r = await run('addauth kerberos x');
+    expect(r.code).toBe(ExitCode.FAILED);
+    // zkCli hears of it as a session event, and prints it as one.
+    expect(r.stdout).toEqual(['', 'WATCHER::', '', 'WatchedEvent state:AuthFailed type:None path:null']);
+    expect(r.stderr).toEqual([]);
+    expect(zk.state).toBe('CLOSED');
   });
 
   it('/zookeeper answers reads as ZooKeeper 3.8: [config, quota] with empty data; writes are refused', async () => {

@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 export {
+  type ACL,
   type AddWatchMode,
   type ClientOptions,
   type ClientTransport,
@@ -19,11 +20,18 @@ export {
   ErrorCodes,
   FaaSKeeperClient,
   FaaSKeeperError,
+  generateDigest,
+  type Id,
+  Ids,
   isFaaSKeeperError,
   type MultiErrorResult,
+  type NodeAcl,
   type NodeData,
   type Op,
   type OpResult,
+  Perms,
+  parseAclText,
+  permString,
   type RemoveWatchesOptions,
   type SessionState,
   type Stat,

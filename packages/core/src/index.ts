@@ -6,6 +6,9 @@
  * @packageDocumentation
  */
 
+export { attestAddress } from './acl/attest.js';
+export { generateDigest } from './acl/digest.js';
+export { Ids, isOpenAcl, Perms, parseAclText, permString } from './acl/model.js';
 export { type ClientOptions, type ClientTransport, FaaSKeeperClient } from './client/client.js';
 export type * from './client/types.js';
 export { bootstrap } from './deployment/bootstrap.js';

@@ -238,7 +238,7 @@ export class Connection implements SessionConnection {
     let session: GatewaySession;
     if (req.sessionId === 0n) {
       try {
-        session = await this.ctx.sessions.create(req.timeOut);
+        session = await this.ctx.sessions.create(req.timeOut, this.address);
       } catch (error) {
         this.close(`could not open a FaaSKeeper session: ${String(error)}`);
         return;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createEmbeddedService, type Deployment, type FaaSKeeperClient } from '@faaskeeper/core';
 import { Connection, clientAddress, type GatewayContext } from './connection.js';
@@ -38,6 +39,13 @@ export interface GatewayOptions {
   maxQueuedBytes?: number;
   /** Log sink; default JSON lines to stderr. */
   log?: (line: GatewayLogEntry) => void;
+  /**
+   * The deployment's gateway key (its `gatewayKey`), with which the gateway attests each client's
+   * address, so that ZooKeeper's `ip` ACL entries match. Default: a random key shared with the
+   * embedded deployment the gateway creates; none for a given `deployment` (ip entries then match
+   * nobody).
+   */
+  gatewayKey?: string;
 }
 
 /** A running gateway. */
@@ -61,14 +69,25 @@ const NODE_COUNT_TTL_MS = 60_000;
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const log: GatewayLog = options.log ?? stderrLog;
-  const owned = options.deployment === undefined ? createEmbeddedService() : undefined;
+  const gatewayKey =
+    options.gatewayKey ?? (options.deployment === undefined ? randomBytes(32).toString('base64') : undefined);
+  const owned =
+    options.deployment === undefined
+      ? createEmbeddedService(gatewayKey === undefined ? {} : { gatewayKey })
+      : undefined;
   const deployment: GatewayDeployment = options.deployment ?? owned!;
   await deployment.ready;
   const host = options.host ?? '127.0.0.1';
   const min = options.minSessionTimeoutMs ?? 4000;
   const max = options.maxSessionTimeoutMs ?? 40000;
   const maxClientCnxns = options.maxClientCnxns ?? 60;
-  const sessions = new SessionTable(deployment, sessionSecret(options.secret, log), { min, max }, log);
+  const sessions = new SessionTable(
+    deployment,
+    sessionSecret(options.secret, log),
+    { min, max },
+    log,
+    gatewayKey,
+  );
   const connections = new Set<Connection>();
   let admin: Promise<FaaSKeeperClient> | undefined;
   // The node count of srvr/stat/mntr walks the tree (a read per node, billed on a cloud store), so a

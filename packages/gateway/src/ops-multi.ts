@@ -22,7 +22,8 @@ const TTL: readonly CreateMode[] = [
 
 /**
  * The core create options of a create request of opcode `type`, checked as ZooKeeper does: known
- * flags, a non-empty ACL (INVALIDACL), a TTL exactly with the TTL modes and createTTL.
+ * flags, a non-empty ACL (INVALIDACL), a TTL exactly with the TTL modes and createTTL. The ACL
+ * goes with the create: the writer checks and stores it.
  */
 export function createOptions(type: number, req: CreateReq): CreateOptions {
   const mode = createModeOf(req.flags);
@@ -30,9 +31,10 @@ export function createOptions(type: number, req: CreateReq): CreateOptions {
     throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad create flags ${req.flags}`, {
       path: req.path,
     });
-  // The ACL is accepted but not enforced yet; ZooKeeper refuses an empty one.
+  // The writer judges the ACL (INVALIDACL) and stores it; an empty one is refused here already.
   if (req.acl.length === 0)
     throw new FaaSKeeperError('INVALIDACL', 'INVALIDACL: empty ACL', { path: req.path });
+  const acl = req.acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } }));
   const ttl = TTL.includes(mode);
   if (ttl !== (type === OpCode.createTTL))
     throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${mode} with opcode ${type}`, {
@@ -42,7 +44,7 @@ export function createOptions(type: number, req: CreateReq): CreateOptions {
     throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: createContainer with ${mode}`, {
       path: req.path,
     });
-  return ttl && req.ttl !== undefined ? { mode, ttlMs: Number(req.ttl) } : { mode };
+  return ttl && req.ttl !== undefined ? { mode, ttlMs: Number(req.ttl), acl } : { mode, acl };
 }
 
 /** create, create2, createContainer, createTTL: the created path, and (but for create) its Stat. */

@@ -2,8 +2,7 @@
  * ZooKeeper opcodes to core client calls. Each call starts synchronously (the core client keeps
  * its calls in the order issued), so requests pipeline while their replies go out in order.
  */
-import { createHash } from 'node:crypto';
-import { type FaaSKeeperClient, FaaSKeeperError, isFaaSKeeperError } from '@faaskeeper/core';
+import { type FaaSKeeperClient, generateDigest, isFaaSKeeperError } from '@faaskeeper/core';
 import { Err, errnoOf, OpCode } from './codes.js';
 import { type OpContext, type Reply, toJStat } from './context.js';
 import { type Codec, encode } from './jute/codec.js';
@@ -13,11 +12,7 @@ import * as R from './jute/records.js';
 import { check, create, multi, multiRead } from './ops-multi.js';
 import { addWatch, checkOrRemoveWatches, setWatches, withWatch } from './ops-watch.js';
 
-/** What ZooKeeper answers getACL with while ACLs are not stored: world:anyone with all permissions. */
-const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
-
 const ok = <T>(codec: Codec<T>, value: T): Reply => ({ err: Err.OK, body: encode(codec, value) });
-const nonode = (path: string) => new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
 
 /** Counts every descendant of `path` (getAllChildrenNumber), level by level. */
 export async function countDescendants(client: FaaSKeeperClient, path: string): Promise<number> {
@@ -43,14 +38,20 @@ export async function countDescendants(client: FaaSKeeperClient, path: string): 
   return count;
 }
 
-/** The auth packet (xid -4): digest and ip as ZooKeeper's providers; any other scheme fails and closes. */
-function auth(ctx: OpContext, r: JuteReader): Reply {
+/**
+ * The auth packet (xid -4), as ZooKeeper's providers answer it. digest: the session's core client
+ * authenticates with the writer, which keeps the identity for the session's writes (and grants
+ * super for the deployment's super digest). ip: the connection's address, as ZooKeeper adds it;
+ * the session got it when it was created (attested with the gateway key). Any other scheme fails
+ * and closes the connection.
+ */
+async function auth(ctx: OpContext, r: JuteReader): Promise<Reply> {
   const { scheme, auth: data } = R.AuthPacket.read(r);
   if (scheme === 'digest') {
     const text = new TextDecoder().decode(data);
-    const user = text.split(':', 1)[0] ?? '';
-    const digest = createHash('sha1').update(data).digest('base64');
-    ctx.authIds.push({ scheme, id: `${user}:${digest}` });
+    await ctx.session.client.addAuth('digest', text);
+    const id = generateDigest(text);
+    if (!ctx.authIds.some((a) => a.scheme === 'digest' && a.id === id)) ctx.authIds.push({ scheme, id });
     return { err: Err.OK };
   }
   if (scheme === 'ip') {
@@ -139,18 +140,12 @@ async function run(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> 
     }
     case OpCode.getACL: {
       const { path } = R.PathRequest.read(r);
-      const stat = await client.exists(path);
-      if (stat === null) throw nonode(path);
-      return ok(R.GetACLResponse, { acl: OPEN_ACL, stat: toJStat(stat) });
+      const { acl, stat } = await client.getACL(path);
+      return ok(R.GetACLResponse, { acl, stat: toJStat(stat) });
     }
     case OpCode.setACL: {
-      // ACLs are checked for shape and version but not stored yet (aversion stays 0).
       const { path, acl, version } = R.SetACLRequest.read(r);
-      if (acl.length === 0) return { err: Err.INVALIDACL };
-      const stat = await client.exists(path);
-      if (stat === null) throw nonode(path);
-      if (version !== -1 && version !== stat.aversion) return { err: Err.BADVERSION };
-      return ok(R.StatResponse, { stat: toJStat(stat) });
+      return ok(R.StatResponse, { stat: toJStat(await client.setACL(path, acl, version)) });
     }
     case OpCode.sync: {
       const { path } = R.PathRequest.read(r);
@@ -168,7 +163,7 @@ async function run(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> 
     case OpCode.multiRead:
       return ok(MultiResponse, await multiRead(ctx, MultiRequest.read(r)));
     case OpCode.auth:
-      return auth(ctx, r);
+      return await auth(ctx, r);
     case OpCode.setWatches:
     case OpCode.setWatches2:
       await setWatches(ctx, r, type === OpCode.setWatches2);

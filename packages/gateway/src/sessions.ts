@@ -1,4 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIPv4 } from 'node:net';
+import { attestAddress } from '@faaskeeper/core';
 import type { GatewayDeployment } from './gateway.js';
 import { type GatewayLog, hexId } from './log.js';
 import { GatewaySession, type SessionConnection } from './session.js';
@@ -22,6 +24,8 @@ export class SessionTable {
     private readonly secret: Uint8Array,
     private readonly bounds: { min: number; max: number },
     private readonly log: GatewayLog,
+    /** The deployment's gateway key: when set, each new session gets its client's ip identity. */
+    private readonly gatewayKey?: string,
   ) {}
 
   /** The session's password. */
@@ -36,10 +40,28 @@ export class SessionTable {
     return Math.min(this.bounds.max, Math.max(this.bounds.min, requested));
   }
 
-  /** Opens a new session (a new FaaSKeeper session). */
-  async create(requestedTimeoutMs: number): Promise<GatewaySession> {
+  /**
+   * Opens a new session (a new FaaSKeeper session) for a client at `address`. With a gateway key,
+   * the session is given the identity `ip:<address>` as ZooKeeper gives every connection, attested
+   * to the writer with the key (the writer cannot see addresses itself).
+   */
+  async create(requestedTimeoutMs: number, address: string): Promise<GatewaySession> {
     const timeoutMs = this.negotiate(requestedTimeoutMs);
     const client = await this.deployment.connect({ sessionTimeoutMs: timeoutMs });
+    if (this.gatewayKey !== undefined && isIPv4(address)) {
+      try {
+        await client.addAuth('ip', attestAddress(this.gatewayKey, client.sessionNumber, address));
+      } catch (error) {
+        // A key the deployment does not share: the session is closed; the client sees the handshake fail.
+        this.log({
+          level: 'error',
+          event: 'error',
+          session: hexId(client.sessionNumber),
+          reason: `the deployment refused the attested client address (another gateway key?): ${String(error)}`,
+        });
+        throw error;
+      }
+    }
     const session = new GatewaySession(client, timeoutMs, (s) => this.sessions.delete(s.id), this.log);
     this.sessions.set(session.id, session);
     return session;

@@ -1,9 +1,12 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
+  type ACL,
   type AddWatchMode,
   CreateMode,
   type FaaSKeeperClient,
   FaaSKeeperError,
+  parseAclText,
+  permString,
   type RemoveWatchesOptions,
   type Stat,
 } from '@faaskeeper/client';
@@ -124,16 +127,26 @@ const WATCH_REMOVALS: { type: NonNullable<RemoveWatchesOptions['type']>; event: 
 
 const ADD_WATCH_MODES: readonly AddWatchMode[] = ['PERSISTENT', 'PERSISTENT_RECURSIVE'];
 
-/** What `getAcl` prints: every FaaSKeeper node is open, as ZooKeeper's default ACL (OPEN_ACL_UNSAFE). */
-const OPEN_ACL = ["'world,'anyone", ': cdrwa'];
+/**
+ * An ACL in zkCli's text form (`world:anyone:cdrwa,digest:u:hash:r`). As zkCli, entries it cannot
+ * read are reported on stderr and left out; the server judges the rest (INVALIDACL if none is left).
+ */
+function aclArgument(shell: Shell, text: string): ACL[] {
+  const { acl, problems } = parseAclText(text);
+  for (const problem of problems) shell.output.err(problem);
+  return acl;
+}
 
-/** `setAcl` and `addauth` until FaaSKeeper has ACLs: a failure that says so, not a silent success. */
-const noAcls = (name: string) => async (): Promise<ExitCode> => {
-  throw new FaaSKeeperError(
-    'UNIMPLEMENTED',
-    `${name}: FaaSKeeper has no ACLs yet; every node is world:anyone with cdrwa (docs/differences.md)`,
-  );
-};
+/** zkCli's lines for an ACL: `'scheme,'id` then `: perms`, per entry. */
+const aclLines = (acl: readonly ACL[]): string[] =>
+  acl.flatMap((a) => [`'${a.id.scheme},'${a.id.id}`, `: ${permString(a.perms)}`]);
+
+/** Every path of the subtree at `root`, parents before their children (zkCli's `setAcl -R` order). */
+async function subtree(client: FaaSKeeperClient, root: string): Promise<string[]> {
+  const paths: string[] = [];
+  for await (const node of breadthFirst(client, root)) paths.push(node.path);
+  return paths;
+}
 
 const COMMANDS: CommandSpec[] = [
   {
@@ -201,8 +214,9 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'create',
-    usage: 'create [-s] [-e] [-c] [-t ttl] path [data]',
-    summary: 'create a node and print "Created <path>" (without data, its data is null)',
+    usage: 'create [-s] [-e] [-c] [-t ttl] path [data] [acl]',
+    summary:
+      'create a node and print "Created <path>" (without data, its data is null; acl: scheme:id:perm,…)',
     details: [
       '-s      sequential: a 10-digit counter is appended to the name',
       '-e      ephemeral: deleted when this session ends',
@@ -215,9 +229,9 @@ const COMMANDS: CommandSpec[] = [
       container: { type: 'boolean', short: 'c' },
       ttl: { type: 'string', short: 't' },
     },
-    positionals: [1, 2],
-    async run(shell, values, [path, data]) {
-      const usage = 'create [-s] [-e] [-c] [-t ttl] path [data]';
+    positionals: [1, 3],
+    async run(shell, values, [path, data, aclText]) {
+      const usage = 'create [-s] [-e] [-c] [-t ttl] path [data] [acl]';
       const kinds = [values.ephemeral && '-e', values.container && '-c', values.ttl !== undefined && '-t'];
       const chosen = kinds.filter((k): k is string => typeof k === 'string');
       if (chosen.length > 1) throw new UsageError(`${chosen.join(' and ')} cannot be combined`, usage);
@@ -233,11 +247,20 @@ const COMMANDS: CommandSpec[] = [
       else if (values.container) mode = CreateMode.CONTAINER;
       else mode = seq ? CreateMode.PERSISTENT_SEQUENTIAL : CreateMode.PERSISTENT;
       // zkCli's `create /a` stores null data (its `get` prints "null"), not empty bytes.
-      const created = await shell.client.create(
-        path!,
-        data ?? null,
-        ttlMs === undefined ? { mode } : { mode, ttlMs },
-      );
+      const acl = aclText === undefined ? undefined : aclArgument(shell, aclText);
+      let created: string;
+      try {
+        created = await shell.client.create(path!, data ?? null, {
+          mode,
+          ...(ttlMs === undefined ? {} : { ttlMs }),
+          ...(acl === undefined ? {} : { acl }),
+        });
+      } catch (error) {
+        // zkCli's create prints the exception's own message before its sentence for this one.
+        if (error instanceof FaaSKeeperError && error.code === 'INVALIDACL')
+          shell.output.err(`KeeperErrorCode = InvalidACL for ${path}`);
+        throw error;
+      }
       shell.output.out(`Created ${created}`);
       return undefined;
     },
@@ -432,14 +455,13 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'getAcl',
     usage: 'getAcl [-s] path',
-    summary: "print a node's ACL: always world:anyone cdrwa (FaaSKeeper has no ACLs yet)",
+    summary: "print a node's ACL, two lines per entry ('scheme,'id then : perms); needs READ or ADMIN",
     details: ['-s  also print the stat'],
     options: { stat: { type: 'boolean', short: 's' } },
     positionals: [1, 1],
     async run(shell, values, [path]) {
-      const stat = await shell.client.exists(path!);
-      if (stat === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path: path! });
-      for (const line of OPEN_ACL) shell.output.out(line);
+      const { acl, stat } = await shell.client.getACL(path!);
+      for (const line of aclLines(acl)) shell.output.out(line);
       if (values.stat) shell.printStat(stat);
       return undefined;
     },
@@ -447,22 +469,52 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'setAcl',
     usage: 'setAcl [-s] [-v version] [-R] path acl',
-    summary: 'not available: FaaSKeeper has no ACLs yet (fails with exit code 1)',
+    summary: "replace a node's ACL (acl: scheme:id:perm,…); needs ADMIN",
+    details: [
+      '-s          print the new stat',
+      '-v version  only if the ACL version (aclVersion) matches',
+      '-R          the node and every descendant',
+    ],
     options: {
       stat: { type: 'boolean', short: 's' },
       version: { type: 'string', short: 'v' },
       recursive: { type: 'boolean', short: 'R' },
     },
     positionals: [2, 2],
-    run: noAcls('setAcl'),
+    async run(shell, values, [path, aclText]) {
+      const usage = 'setAcl [-s] [-v version] [-R] path acl';
+      const version = versionOf(values, usage);
+      const acl = aclArgument(shell, aclText!);
+      if (values.recursive) {
+        // Every node of the subtree with the same version, as zkCli's -R; listed before any change,
+        // so an ACL that takes away READ does not hide the children still to be set.
+        for (const p of await subtree(shell.client, path!)) await shell.client.setACL(p, acl, version);
+        return undefined;
+      }
+      const stat = await shell.client.setACL(path!, acl, version);
+      if (values.stat) shell.printStat(stat);
+      return undefined;
+    },
   },
   {
     name: 'addauth',
     usage: 'addauth scheme auth',
-    summary: 'not available: FaaSKeeper has no ACLs yet (fails with exit code 1)',
+    summary: 'add an identity to the session: addauth digest user:password (another scheme ends the session)',
     options: {},
     positionals: [2, 2],
-    run: noAcls('addauth'),
+    async run(shell, _values, [scheme, auth]) {
+      try {
+        await shell.client.addAuth(scheme!, auth!);
+      } catch (error) {
+        if (!(error instanceof FaaSKeeperError && error.code === 'AUTHFAILED')) throw error;
+        // zkCli learns of a failed authentication from the session's AuthFailed event; the
+        // session is over (the client closed it), which the exit code says.
+        for (const line of ['', 'WATCHER::', '', 'WatchedEvent state:AuthFailed type:None path:null'])
+          shell.output.out(line);
+        return ExitCode.FAILED;
+      }
+      return undefined;
+    },
   },
   {
     name: 'printwatches',

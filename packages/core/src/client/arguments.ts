@@ -8,7 +8,7 @@ import { CreateMode, modeTraits } from '../model/create-mode.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import { validatePath } from '../model/path.js';
-import type { MultiOpRequest, NullDataFlag } from '../protocol/messages.js';
+import type { ACL, MultiOpRequest, NullDataFlag } from '../protocol/messages.js';
 import type { Data, Op, RemoveWatchType, Watcher } from './types.js';
 
 const encoder = new TextEncoder();
@@ -76,17 +76,36 @@ export function checkRemoveWatchType(type: RemoveWatchType | undefined, path: st
   return type;
 }
 
+/**
+ * An ACL as sent: a copy of its entries. The writer judges schemes and ids (INVALIDACL); this
+ * refuses at once what ZooKeeper's Java client refuses before sending, an empty list.
+ * @throws FaaSKeeperError INVALIDACL for an empty list; BADARGUMENTS for anything but an array.
+ */
+export function aclArgument(acl: readonly ACL[], path: string): ACL[] {
+  if (!Array.isArray(acl))
+    throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: acl must be an array of ACL entries', { path });
+  if (acl.length === 0) throw new FaaSKeeperError('INVALIDACL', `INVALIDACL: ${path}`, { path });
+  return acl.map((e: ACL) => ({ perms: e?.perms, id: { scheme: e?.id?.scheme, id: e?.id?.id } }) as ACL);
+}
+
 /** The fields of a create as sent: path checked for its mode, data encoded, mode defaulted. */
 export function createFields(
   path: string,
   data: Data | undefined,
   mode: CreateMode | undefined,
   ttlMs: number | undefined,
+  acl?: readonly ACL[],
 ): Omit<Extract<MultiOpRequest, { op: 'create' }>, 'op'> {
   const m = mode ?? CreateMode.PERSISTENT;
   const traits = modeTraits(m, ttlMs);
   validatePath(path, traits.sequential);
-  return { path, ...dataFields(data, path), mode: m, ...(ttlMs === undefined ? {} : { ttlMs }) };
+  return {
+    path,
+    ...dataFields(data, path),
+    mode: m,
+    ...(ttlMs === undefined ? {} : { ttlMs }),
+    ...(acl === undefined ? {} : { acl: aclArgument(acl, path) }),
+  };
 }
 
 /** The ops of a multi as sent, each checked like the single call it stands for. */
@@ -96,7 +115,7 @@ export function multiOps(ops: Op[]): MultiOpRequest[] {
   return ops.map((o): MultiOpRequest => {
     switch (o?.op) {
       case 'create':
-        return { op: 'create', ...createFields(o.path, o.data, o.mode, o.ttlMs) };
+        return { op: 'create', ...createFields(o.path, o.data, o.mode, o.ttlMs, o.acl) };
       case 'delete':
         validatePath(o.path);
         return { op: 'delete', path: o.path, version: checkVersion(o.version, o.path) };

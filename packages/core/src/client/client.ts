@@ -7,6 +7,8 @@
  */
 
 import { EventEmitter } from 'node:events';
+import { addIds, permitted, redactDigests } from '../acl/check.js';
+import { openAcl, Perms } from '../acl/model.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import { ROOT, validatePath } from '../model/path.js';
 import type { Stat } from '../model/stat.js';
@@ -15,8 +17,9 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import type { Queue } from '../ports/queue.js';
 import type { LeaseRenewer } from '../ports/session-lease.js';
 import type { UserStore } from '../ports/user-store.js';
-import type { OpResult } from '../protocol/messages.js';
+import type { ACL, Id, NodeRecord, OpResult } from '../protocol/messages.js';
 import {
+  aclArgument,
   checkRemoveWatchType,
   checkVersion,
   checkWatcher,
@@ -36,6 +39,7 @@ import type {
   AddWatchMode,
   CreateOptions,
   Data,
+  NodeAcl,
   NodeData,
   Op,
   RemoveWatchesOptions,
@@ -89,6 +93,11 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   private readonly pipeline: RequestPipeline;
   private readonly reader: ConsistentReader;
   private channel: IdleChannel | undefined;
+  /**
+   * The identities the writer gave this session's `addAuth` calls (its replies say which). Reads
+   * are checked against them: the writer keeps its own copy, which is what writes are checked with.
+   */
+  private authIds: Id[] = [];
 
   /** Use {@link FaaSKeeperClient.connect}. */
   private constructor(transport: ClientTransport, options: ClientOptions) {
@@ -215,21 +224,20 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * Reads a node's data and Stat. When the node's data is ZooKeeper's null (created or set with
    * `null`), `data` is empty and `nullData` is `true`; otherwise `nullData` is absent, so empty
    * bytes and null differ though both have `stat.dataLength` 0.
-   * @throws FaaSKeeperError NONODE when it does not exist.
+   * @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ on it.
    */
   async getData(path: string, options: WatchOption = {}): Promise<NodeData> {
     this.checkRead(path, options.watch);
     // A watch on a system node could never fire: nothing may write there.
     const system = systemNode(path);
     if (system !== undefined) return { data: system.data, stat: system.stat };
-    const record = await this.reader.read(path, 'data', options.watch);
-    if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
+    const record = this.readable(path, await this.reader.read(path, 'data', options.watch));
     return record.nullData === true
       ? { data: record.data, stat: record.stat, nullData: true }
       : { data: record.data, stat: record.stat };
   }
 
-  /** The node's Stat, or null when it does not exist. A watch set on a missing node fires on its creation. */
+  /** The node's Stat, or null when it does not exist (no permission needed, as in ZooKeeper). A watch set on a missing node fires on its creation. */
   async exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
     this.checkRead(path, options.watch);
     const system = systemNode(path);
@@ -238,13 +246,12 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     return record === null ? null : record.stat;
   }
 
-  /** The node's children (sorted) and Stat. @throws FaaSKeeperError NONODE when it does not exist. */
+  /** The node's children (sorted) and Stat. @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ. */
   async getChildren(path: string, options: WatchOption = {}): Promise<{ children: string[]; stat: Stat }> {
     this.checkRead(path, options.watch);
     const system = systemNode(path);
     if (system !== undefined) return { children: system.children, stat: system.stat };
-    const record = await this.reader.read(path, 'children', options.watch);
-    if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
+    const record = this.readable(path, await this.reader.read(path, 'children', options.watch));
     return { children: [...record.children].sort(), stat: record.stat };
   }
 
@@ -271,6 +278,67 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    */
   async multi(ops: Op[]): Promise<OpResult[]> {
     return (await this.pipeline.request({ type: 'multi', ops: multiOps(ops) })).results;
+  }
+
+  /**
+   * A node's ACL and Stat. Needs READ or ADMIN on the node; without ADMIN, digest ids are shown
+   * without their hash (`user:x`), as ZooKeeper 3.8 shows them.
+   * @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ and ADMIN.
+   */
+  async getACL(path: string): Promise<NodeAcl> {
+    this.checkRead(path, undefined);
+    const system = systemNode(path);
+    if (system !== undefined) return { acl: system.acl, stat: system.stat };
+    const record = await this.reader.read(path, 'data', undefined);
+    if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
+    const acl = record.acl ?? openAcl();
+    if (!permitted(acl, this.authIds, Perms.READ | Perms.ADMIN))
+      throw new FaaSKeeperError('NOAUTH', `NOAUTH: insufficient permission: ${path}`, { path });
+    return {
+      acl: permitted(acl, this.authIds, Perms.ADMIN) ? acl : redactDigests(acl),
+      stat: record.stat,
+    };
+  }
+
+  /**
+   * Replaces a node's ACL if its ACL version (`stat.aversion`) is `version` (-1, the default: any);
+   * resolves the new Stat. Needs ADMIN on the node. `auth` entries stand for the session's
+   * authenticated identities.
+   * @throws FaaSKeeperError NONODE, NOAUTH, BADVERSION; INVALIDACL for an empty ACL, an unknown
+   * scheme, a malformed id, or `auth` before any `addAuth`.
+   */
+  async setACL(path: string, acl: readonly ACL[], version = -1): Promise<Stat> {
+    validatePath(path);
+    const entries = aclArgument(acl, path);
+    version = checkVersion(version, path);
+    return (await this.pipeline.request({ type: 'setACL', path, acl: entries, version })).stat;
+  }
+
+  /**
+   * Adds an identity to the session (ZooKeeper's `addAuthInfo`): `addAuth('digest', 'user:password')`
+   * makes the session `digest:user:<base64 sha1>`, and the deployment's super password makes it
+   * super (every permission). `addAuth('ip', attestAddress(key, sessionNumber, address))` is how a
+   * gateway gives the session its client's address (the deployment's gateway key). Later writes and
+   * reads are checked with the identities; they last as long as the session.
+   * @throws FaaSKeeperError AUTHFAILED for another scheme or an ip address without a valid
+   * attestation; the session is then closed, as ZooKeeper closes the connection of a failed
+   * authentication.
+   */
+  async addAuth(scheme: string, auth: string | Uint8Array): Promise<void> {
+    if (typeof scheme !== 'string')
+      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: addAuth needs a scheme');
+    if (typeof auth !== 'string' && !(auth instanceof Uint8Array))
+      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: addAuth needs auth as a string or bytes');
+    const text = typeof auth === 'string' ? auth : new TextDecoder().decode(auth);
+    try {
+      await this.pipeline.request({ type: 'addAuth', scheme, auth: text }, ({ ids }) => {
+        // Taken with the reply, so reads issued after this call already see the identities.
+        this.authIds = addIds(this.authIds, ids);
+      });
+    } catch (error) {
+      if (error instanceof FaaSKeeperError && error.code === 'AUTHFAILED') await this.close();
+      throw error;
+    }
   }
 
   /** Waits until every write acknowledged to any client before this call is visible to this client's reads. */
@@ -325,8 +393,20 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     data: Data | undefined,
     options: CreateOptions,
   ): Promise<ReplyFor<'create'>> {
-    const fields = createFields(path, data, options.mode, options.ttlMs);
+    const fields = createFields(path, data, options.mode, options.ttlMs, options.acl);
     return this.pipeline.request({ type: 'create', ...fields });
+  }
+
+  /**
+   * `record` if this session may read it. The user store holds every node's ACL beside its data,
+   * and this client enforces READ (ZooKeeper's getData and getChildren answer NOAUTH without it).
+   * @throws FaaSKeeperError NONODE for a missing node; NOAUTH without READ.
+   */
+  private readable(path: string, record: NodeRecord | null): NodeRecord {
+    if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
+    if (!permitted(record.acl, this.authIds, Perms.READ))
+      throw new FaaSKeeperError('NOAUTH', `NOAUTH: insufficient permission: ${path}`, { path });
+    return record;
   }
 
   private checkRead(path: string, watcher: Watcher | undefined): void {

@@ -27,6 +27,8 @@ const REPLY_TYPE = {
   watchedRead: 'read',
   addWatch: 'addWatch',
   removeWatches: 'removeWatches',
+  setACL: 'setACL',
+  addAuth: 'addAuth',
 } as const satisfies Record<ClientOpType, ReplyResult['type']>;
 
 /** The successful reply to a request of type `T`: `ReplyFor<'create'>` is `{ type: 'create'; path; stat }`. */

@@ -6,14 +6,18 @@
  * The root does not list `zookeeper` (docs/differences.md).
  */
 
+import { openAcl, Perms } from '../acl/model.js';
 import { RESERVED } from '../model/path.js';
 import { rootStat, type Stat } from '../model/stat.js';
+import type { ACL } from '../protocol/messages.js';
 
 /** A node ZooKeeper keeps for itself: its data is empty and it never changes. */
 export interface SystemNode {
   data: Uint8Array;
   stat: Stat;
   children: string[];
+  /** Its ACL as ZooKeeper 3.8 answers getACL: open, but read-only for `config`. */
+  acl: ACL[];
 }
 
 /** The Stat of a system node, field for field what ZooKeeper 3.8 answers (all zxids and times 0). */
@@ -29,6 +33,7 @@ const SYSTEM_NODES: ReadonlyMap<string, () => SystemNode> = new Map([
       data: new Uint8Array(0),
       stat: systemStat({ cversion: -2, aversion: 0, numChildren: 2 }),
       children: ['config', 'quota'],
+      acl: openAcl(),
     }),
   ],
   [
@@ -37,6 +42,7 @@ const SYSTEM_NODES: ReadonlyMap<string, () => SystemNode> = new Map([
       data: new Uint8Array(0),
       stat: systemStat({ cversion: 0, aversion: -1, numChildren: 0 }),
       children: [],
+      acl: [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }],
     }),
   ],
   [
@@ -45,6 +51,7 @@ const SYSTEM_NODES: ReadonlyMap<string, () => SystemNode> = new Map([
       data: new Uint8Array(0),
       stat: systemStat({ cversion: 0, aversion: 0, numChildren: 0 }),
       children: [],
+      acl: openAcl(),
     }),
   ],
 ]);

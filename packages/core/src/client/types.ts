@@ -1,6 +1,6 @@
 import type { CreateMode } from '../model/create-mode.js';
 import type { Stat } from '../model/stat.js';
-import type { WatchEventType } from '../protocol/messages.js';
+import type { ACL, WatchEventType } from '../protocol/messages.js';
 
 /** A session's state, as ZooKeeper names them. */
 export type SessionState = 'CONNECTING' | 'CONNECTED' | 'DISCONNECTED' | 'EXPIRED' | 'CLOSED';
@@ -34,6 +34,11 @@ export interface CreateOptions {
   mode?: CreateMode;
   /** Time to live of a TTL node, in ms (TTL modes only). */
   ttlMs?: number;
+  /**
+   * The node's ACL; default `Ids.OPEN_ACL_UNSAFE` (world:anyone, every permission). Not inherited
+   * by children. An `auth` entry stands for each identity the session added with `addAuth`.
+   */
+  acl?: readonly ACL[];
 }
 
 export interface WatchOption {
@@ -50,12 +55,18 @@ export interface VersionOption {
  * is ZooKeeper's null data, an absent create `data` is empty bytes.
  */
 export type Op =
-  | { op: 'create'; path: string; data?: Data; mode?: CreateMode; ttlMs?: number }
+  | { op: 'create'; path: string; data?: Data; mode?: CreateMode; ttlMs?: number; acl?: readonly ACL[] }
   | { op: 'delete'; path: string; version?: number }
   | { op: 'setData'; path: string; data: Data; version?: number }
   | { op: 'check'; path: string; version: number };
 
-export type { OpResult } from '../protocol/messages.js';
+export type { ACL, Id, OpResult } from '../protocol/messages.js';
+
+/** What `getACL` resolves: the node's ACL and Stat (`stat.aversion` is `setACL`'s version). */
+export interface NodeAcl {
+  acl: ACL[];
+  stat: Stat;
+}
 export type { Stat };
 
 export type AddWatchMode = 'PERSISTENT' | 'PERSISTENT_RECURSIVE';

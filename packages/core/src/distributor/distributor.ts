@@ -111,6 +111,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
               const data = w.data ?? kept?.data ?? EMPTY;
               const record: NodeRecord = { data, stat: w.stat, children: w.children, txZxid: item.zxid };
               if ((w.data === undefined ? kept?.nullData : w.nullData) === true) record.nullData = true;
+              // Every put carries the node's current ACL when it is not open (see tree/nodes.ts).
+              if (w.acl !== undefined) record.acl = w.acl;
               if (epoch !== undefined) record.epoch = epoch;
               state.set(w.path, record);
             } else {
@@ -151,6 +153,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
                   stat: r.stat,
                   children: r.children,
                   txZxid: r.txZxid,
+                  ...(r.acl === undefined ? {} : { acl: r.acl }),
                 };
           post(item.to.session, [batch.batch, n++], item.zxid, {
             type: 'reply',

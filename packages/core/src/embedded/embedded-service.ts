@@ -41,6 +41,19 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
    * the default); `queue`, a message the heartbeat folds (as on GCP).
    */
   leaseRenewals?: 'store' | 'queue';
+  /**
+   * The deployment's super digest, `super:<base64 sha1("super:password")>` (make one with
+   * `generateDigest('super:password')`): `addAuth('digest', 'super:password')` then grants every
+   * permission on every node. Absent: no super user. ZooKeeper's
+   * `-Dzookeeper.DigestAuthenticationProvider.superDigest`.
+   */
+  superDigest?: string;
+  /**
+   * The key a gateway serving this deployment attests its clients' addresses with (the gateway's
+   * `gatewayKey` option must be the same), so that `ip` ACL entries match them. Absent: ip
+   * entries match nobody.
+   */
+  gatewayKey?: string;
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -95,6 +108,8 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       logger,
       ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
       ...(options.functionClocks === undefined ? {} : { functionClocks: options.functionClocks }),
+      ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+      ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
       ...(options.wrapHandler === undefined ? {} : { wrapHandler: options.wrapHandler }),
       ...(options.betweenDistributorWrites === undefined
         ? {}

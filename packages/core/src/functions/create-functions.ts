@@ -7,7 +7,7 @@ import type { BatchHandler, ScheduledHandler } from '../ports/runtime.js';
 import type { SystemStore } from '../ports/system-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import { createHeartbeat } from '../session/heartbeat.js';
-import { createWriter } from '../writer/writer.js';
+import { createWriter, type WriterOptions } from '../writer/writer.js';
 
 /** The ports the three functions run on. */
 export interface FunctionPorts {
@@ -36,6 +36,10 @@ export interface FunctionsOptions {
   wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
   /** Test hook: awaited by the distributor between two record writes. */
   betweenDistributorWrites?: (path: string) => Promise<void>;
+  /** The deployment's super digest (see {@link WriterOptions.superDigest}); absent: no super user. */
+  superDigest?: string;
+  /** The key gateways attest client addresses with (see {@link WriterOptions.gatewayKey}). */
+  gatewayKey?: string;
 }
 
 /** The writer, distributor and heartbeat of one deployment, ready for a runtime to invoke. */
@@ -66,6 +70,8 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
         clock: options.functionClocks?.writer ?? clock,
         clockSkewMs,
         log: (message, details) => writerLog.warn(message, details),
+        ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+        ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
       }),
     ),
     distributor: wrap(

@@ -141,6 +141,31 @@ export function nullDataRule<T extends { data: Uint8Array; nullData?: true }>():
   });
 }
 
+/** An identity, ZooKeeper's `Id`: a scheme (`world`, `digest`, `ip`, `auth`, `super`) and an id in it. */
+export const aclId = record({
+  scheme: v.string('an ACL id needs a scheme'),
+  id: v.string('an ACL id needs an id'),
+});
+/**
+ * One entry of a node's ACL, ZooKeeper's `ACL`: the permission bits (READ 1, WRITE 2, CREATE 4,
+ * DELETE 8, ADMIN 16) granted to `id`. Any 32-bit integer is kept as ZooKeeper keeps it; unknown
+ * bits grant nothing.
+ */
+export const aclEntry = record({
+  perms: v.custom<number>(
+    (x) => Number.isSafeInteger(x) && (x as number) >= -(2 ** 31) && (x as number) < 2 ** 31,
+    'ACL perms must be a 32-bit integer',
+  ),
+  id: aclId,
+});
+/** A node's ACL as a request carries it (checked further by the writer: INVALIDACL). */
+export const aclList = v.array(aclEntry, 'acl must be an array of ACL entries');
+
+/** An identity (see {@link aclId}). */
+export type Id = v.InferOutput<typeof aclId>;
+/** One ACL entry (see {@link aclEntry}). */
+export type ACL = v.InferOutput<typeof aclEntry>;
+
 export const createMode = v.picklist(
   Object.values(CreateMode),
   (issue) => `unknown create mode ${show(issue.input)}`,
@@ -171,6 +196,8 @@ export const createFields = {
   path: v.string((issue) => `path must be a string: ${show(issue.input, 200)}`),
   data,
   nullData,
+  // Absent: ZooKeeper's OPEN_ACL_UNSAFE (world:anyone, every permission).
+  acl: v.exactOptional(aclList),
 };
 export const setDataFields = { path, data, nullData, version };
 

@@ -15,6 +15,7 @@
 
 import type { NodeKind } from '../model/create-mode.js';
 import type { Stat } from '../model/stat.js';
+import type { ACL, Id } from './fields.js';
 
 export {
   type ChannelBody,
@@ -25,6 +26,8 @@ export {
   type DistributorItem,
 } from './batches.js';
 export {
+  type ACL,
+  type Id,
   type NullDataFlag,
   type PersistentWatchMode,
   PROTOCOL_VERSION,
@@ -63,6 +66,8 @@ export interface SystemNode {
    * before it was kept: `stat.cversion` stands in, which is at or past every suffix given then.
    */
   createdChildren?: number;
+  /** The node's ACL; absent: OPEN_ACL_UNSAFE (every node before ACLs, and the root). */
+  acl?: ACL[];
 }
 
 /**
@@ -92,6 +97,8 @@ export interface SessionItem {
    * (`meta` items `watches:<session>:<n>`, n = 1..watchChunks, each a {@link WatchPathsItem}).
    */
   watchChunks?: number;
+  /** The identities the session added with `addAuth` (absent: none; everyone is world:anyone). */
+  auth?: Id[];
 }
 
 /** A sealed list of paths where a session holds (or held) one-shot watch registrations. */

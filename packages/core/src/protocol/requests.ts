@@ -1,6 +1,7 @@
 /** What clients send the writer: the write request and its ops, as valibot schemas with derived types. */
 import * as v from 'valibot';
 import {
+  aclList,
   createFields,
   createRules,
   int,
@@ -67,6 +68,14 @@ export const RequestOpSchema = tagged(
       ),
     }),
     record({ type: v.literal('sync'), nullData: noNullData, path }),
+    record({ type: v.literal('setACL'), nullData: noNullData, path, acl: aclList, version }),
+    record({
+      type: v.literal('addAuth'),
+      nullData: noNullData,
+      scheme: v.string('addAuth needs a scheme'),
+      // The credentials as ZooKeeper's auth packet carries them (for digest, "user:password").
+      auth: v.pipe(v.string('addAuth needs auth'), v.maxLength(4096, 'auth is over 4096 characters')),
+    }),
     record({ type: v.literal('watchedRead'), nullData: noNullData, path, watch: readWatchKind }),
     record({ type: v.literal('addWatch'), nullData: noNullData, path, mode: persistentWatchMode }),
     record({

@@ -4,6 +4,8 @@ import type { ErrorCode } from '../model/errors.js';
 import { ErrorCodes } from '../model/errors.js';
 import type { Stat } from '../model/stat.js';
 import {
+  aclEntry,
+  aclId,
   anyPath,
   bytes,
   natural,
@@ -60,7 +62,7 @@ export const errorCode = v.picklist(Object.keys(ErrorCodes) as ErrorCode[], 'unk
  * being empty (absent: not null); `txZxid`: the zxid of the last transaction that wrote the record
  * (create, setData, child change, delete); `epoch`: unacknowledged watch events per session at
  * write time (see {@link DistributorBatch}); `deleted`: a tombstone, the node was deleted at
- * `txZxid`, removed once the watermark covers it.
+ * `txZxid`, removed once the watermark covers it; `acl`: the node's ACL, absent when open.
  */
 export const NodeRecordSchema = record(
   {
@@ -75,6 +77,10 @@ export const NodeRecordSchema = record(
     epoch: v.exactOptional(v.record(v.string(), v.number())),
     // A tombstone: the node was deleted at `txZxid`; removed once the watermark covers it.
     deleted: v.exactOptional(v.boolean()),
+    // The node's ACL (the system store's copy is authoritative); absent: OPEN_ACL_UNSAFE. Kept in
+    // the record so that readers check READ, and so that a later storage step can move records
+    // without world READ out of the client-readable store.
+    acl: v.exactOptional(v.array(aclEntry)),
   },
   'a node record must be an object',
 );
@@ -104,6 +110,9 @@ export const replyResult = tagged('type', [
   record({ type: v.literal('addWatch') }),
   record({ type: v.literal('removeWatches') }),
   record({ type: v.literal('read'), record: v.nullable(NodeRecordSchema) }),
+  record({ type: v.literal('setACL'), stat }),
+  // The identities the session gained (digest, and super when the digest is the deployment's).
+  record({ type: v.literal('addAuth'), ids: v.array(aclId) }),
 ]);
 /** What a successful request returns to its client. */
 export type ReplyResult = v.InferOutput<typeof replyResult>;
@@ -133,6 +142,8 @@ export const nodeWrite = tagged('put', [
     data: v.exactOptional(bytes),
     // The new data is null (`NullDataFlag`); only beside `data`, never on its own.
     nullData: v.exactOptional(v.literal(true)),
+    // The node's ACL, on every put of a node whose ACL is not OPEN_ACL_UNSAFE.
+    acl: v.exactOptional(v.array(aclEntry)),
   }),
   record({ path: anyPath, put: v.literal(false) }),
 ]);

@@ -6,6 +6,8 @@
  * are unique and increasing; an ephemeral node is listed in its session's item, so it goes with
  * the session.
  */
+import { fixupAcl } from '../acl/check.js';
+import { isOpenAcl, Perms } from '../acl/model.js';
 import { modeTraits } from '../model/create-mode.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import { baseName, parentOf, ROOT, sequenceSuffix } from '../model/path.js';
@@ -16,18 +18,34 @@ import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { fail, newData, nodeItem, sequentialCounter, setNode } from './nodes.js';
+import {
+  type Actor,
+  aclField,
+  checkPerm,
+  fail,
+  newData,
+  nodeItem,
+  sequentialCounter,
+  setNode,
+} from './nodes.js';
 import { indexTtl } from './ttl.js';
 
-/** Creates the node `op` asks for; returns its path (with the suffix, if sequential). */
+/**
+ * Creates the node `op` asks for; returns its path (with the suffix, if sequential). Checks in
+ * ZooKeeper 3.8's order: the ACL (INVALIDACL), the parent (NONODE), CREATE on the parent (NOAUTH),
+ * then the node itself.
+ */
 export async function create(
   chunk: Chunk,
-  session: number,
+  actor: Actor,
   op: Extract<MultiOpRequest, { op: 'create' }>,
   txn: Txn,
 ): Promise<string> {
+  const session = actor.session;
   const traits = modeTraits(op.mode, op.ttlMs);
   if (op.data.byteLength > MAX_DATA_BYTES) throw fail('BADARGUMENTS', op.path, 'data over 1 MiB');
+  const acl =
+    op.acl === undefined ? undefined : fixupAcl(op.path, op.acl, actor.ids === 'system' ? [] : actor.ids);
   if (op.path === ROOT) throw fail('NODEEXISTS', op.path);
   if (traits.kind === 'ephemeral' && session === 0)
     throw fail('BADARGUMENTS', op.path, 'ephemeral nodes need a session');
@@ -35,6 +53,7 @@ export async function create(
   const parentItem = await nodeItem(chunk, parentPath);
   const parent = parentItem?.node;
   if (parent === undefined) throw fail('NONODE', parentPath, 'parent does not exist');
+  checkPerm(actor, parent.acl, Perms.CREATE, op.path);
   if (parent.kind === 'ephemeral') throw fail('NOCHILDRENFOREPHEMERALS', parentPath);
   const path = traits.sequential ? op.path + sequenceSuffix(sequentialCounter(parent)) : op.path;
   const item = await nodeItem(chunk, path);
@@ -55,10 +74,18 @@ export async function create(
   };
   const node: SystemNode = { stat, children: [], kind: traits.kind };
   if (traits.kind === 'ttl') node.ttlMs = op.ttlMs!;
+  if (acl !== undefined && !isOpenAcl(acl)) node.acl = acl;
   // The created node's exists/data watchers fire, and the registration item goes.
   fireOneShot(txn, item?.dataWatches, 'NodeCreated', path, 'data');
   chunk.overlay.set('node', path, { node });
-  txn.write({ path, put: true, stat: { ...stat }, children: [], ...newData(op.data, op) });
+  txn.write({
+    path,
+    put: true,
+    stat: { ...stat },
+    children: [],
+    ...newData(op.data, op),
+    ...aclField(node.acl),
+  });
   const newParent: SystemNode = {
     ...parent,
     children: [...parent.children, baseName(path)],

@@ -5,27 +5,43 @@
  * the TTL index change in one transaction; every one-shot watch on the node fires (and goes with
  * the item), as do persistent watches on it and its parent.
  */
+
+import { Perms } from '../acl/model.js';
 import { baseName, parentOf, ROOT } from '../model/path.js';
-import type { SystemNode, SystemNodeItem } from '../protocol/messages.js';
+import type { SystemNode } from '../protocol/messages.js';
 import { removeEphemeral } from '../session/ephemerals.js';
 import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { fail, nodeItem, sequentialCounter, setNode } from './nodes.js';
+import { type Actor, checkPerm, fail, nodeItem, SYSTEM_ACTOR, sequentialCounter, setNode } from './nodes.js';
 import { unindexTtl } from './ttl.js';
 
-/** Deletes `path` if it exists, is at `version` (-1: any) and has no children. */
-export async function deleteNode(chunk: Chunk, path: string, version: number, txn: Txn): Promise<void> {
+/**
+ * Deletes `path` if `actor` holds DELETE on its parent, it exists, is at `version` (-1: any)
+ * and has no children (ZooKeeper 3.8's order of checks).
+ */
+export async function deleteNode(
+  chunk: Chunk,
+  path: string,
+  version: number,
+  txn: Txn,
+  // The deployment's own deletes (a session's ephemerals) are not restricted by ACLs.
+  actor: Actor = SYSTEM_ACTOR,
+): Promise<void> {
   if (path === ROOT) throw fail('BADARGUMENTS', path, 'the root cannot be deleted');
+  const parentPath = parentOf(path);
+  const parentItem = await nodeItem(chunk, parentPath);
+  const parent = parentItem?.node;
+  if (parent === undefined) throw fail('NONODE', path);
+  // Before the node's own lookup: without DELETE on the parent, ZooKeeper 3.8 answers NOAUTH
+  // whether the node exists or not.
+  checkPerm(actor, parent.acl, Perms.DELETE, path);
   const item = await nodeItem(chunk, path);
   const node = item?.node;
   if (node === undefined) throw fail('NONODE', path);
   if (version !== -1 && node.stat.version !== version) throw fail('BADVERSION', path);
   if (node.stat.numChildren > 0) throw fail('NOTEMPTY', path);
-  const parentPath = parentOf(path);
-  const parentItem = (await nodeItem(chunk, parentPath)) as SystemNodeItem;
-  const parent = parentItem.node!;
   fireOneShot(txn, item!.dataWatches, 'NodeDeleted', path, 'data');
   fireOneShot(txn, item!.childWatches, 'NodeDeleted', path, 'children');
   chunk.overlay.set('node', path, undefined);
@@ -43,7 +59,7 @@ export async function deleteNode(chunk: Chunk, path: string, version: number, tx
       numChildren: parent.stat.numChildren - 1,
     },
   };
-  setNode(chunk, parentPath, parentItem, newParent, txn);
+  setNode(chunk, parentPath, parentItem!, newParent, txn);
   fireChildWatches(chunk, parentPath, txn);
   firePersistent(chunk.state.persistentWatches, path, 'NodeDeleted', txn);
   if (node.stat.ephemeralOwner !== 0) await removeEphemeral(chunk, node.stat.ephemeralOwner, path);

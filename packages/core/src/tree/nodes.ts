@@ -5,8 +5,11 @@
  * node's metadata is written to its item (keeping its watch registrations) and recorded in the
  * transaction for the distributor, so both stores hold the same Stat.
  */
+
+import { requirePerm } from '../acl/check.js';
+import { isOpenAcl } from '../acl/model.js';
 import { type ErrorCode, FaaSKeeperError } from '../model/errors.js';
-import type { NullDataFlag, SystemNode, SystemNodeItem } from '../protocol/messages.js';
+import type { ACL, Id, NullDataFlag, SystemNode, SystemNodeItem } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
 
@@ -33,7 +36,35 @@ export function newData(data: Uint8Array, flag: NullDataFlag): { data: Uint8Arra
 export function setNode(chunk: Chunk, path: string, item: SystemNodeItem, node: SystemNode, txn: Txn): void {
   const current = chunk.overlay.peek<SystemNodeItem>('node', path) ?? item;
   chunk.overlay.set('node', path, { ...current, node });
-  txn.write({ path, put: true, stat: { ...node.stat }, children: [...node.children] });
+  txn.write({ path, put: true, stat: { ...node.stat }, children: [...node.children], ...aclField(node.acl) });
+}
+
+/**
+ * Who applies a transaction: a client session with the identities it authenticated, or the
+ * deployment itself (`'system'`: the heartbeat's expiries, container reaps, a session's
+ * ephemerals), which ACLs do not restrict.
+ */
+export interface Actor {
+  session: number;
+  ids: readonly Id[] | 'system';
+}
+
+/** The deployment's own actor (session 0). */
+export const SYSTEM_ACTOR: Actor = Object.freeze({ session: 0, ids: 'system' });
+
+/** @throws FaaSKeeperError NOAUTH unless `actor` holds one of the bits `perm` on a node with `acl`. */
+export function checkPerm(actor: Actor, acl: readonly ACL[] | undefined, perm: number, path: string): void {
+  if (actor.ids !== 'system') requirePerm(acl, actor.ids, perm, path);
+}
+
+/**
+ * A node's ACL as a {@link Txn.write} carries it: on every put of a node with an ACL other than
+ * OPEN_ACL_UNSAFE, so the user-store record always holds the node's current ACL.
+ */
+export function aclField(acl: ACL[] | undefined): { acl?: ACL[] } {
+  return acl === undefined || isOpenAcl(acl)
+    ? {}
+    : { acl: acl.map((e) => ({ perms: e.perms, id: { ...e.id } })) };
 }
 
 /**

@@ -5,6 +5,8 @@
  * (authoritative) copy in the transaction that writes it; the node's data watches fire once and
  * their registrations go in the same transaction.
  */
+
+import { Perms } from '../acl/model.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import type { Stat } from '../model/stat.js';
 import type { NullDataFlag } from '../protocol/messages.js';
@@ -12,14 +14,15 @@ import { fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { fail, newData, nodeItem } from './nodes.js';
+import { type Actor, aclField, checkPerm, fail, newData, nodeItem } from './nodes.js';
 
 /**
- * Replaces the data of `path` if it is at `version` (-1: any); returns the new Stat. `flag` says
+ * Replaces the data of `path` if `actor` holds WRITE on it and it is at `version` (-1: any); returns the new Stat. `flag` says
  * whether the new data is null: the write replaces the old flag either way (bytes clear it).
  */
 export async function setData(
   chunk: Chunk,
+  actor: Actor,
   path: string,
   data: Uint8Array,
   version: number,
@@ -30,6 +33,7 @@ export async function setData(
   const item = await nodeItem(chunk, path);
   const node = item?.node;
   if (node === undefined) throw fail('NONODE', path);
+  checkPerm(actor, node.acl, Perms.WRITE, path);
   if (version !== -1 && node.stat.version !== version) throw fail('BADVERSION', path);
   const stat: Stat = {
     ...node.stat,
@@ -41,7 +45,14 @@ export async function setData(
   fireOneShot(txn, item!.dataWatches, 'NodeDataChanged', path, 'data');
   const { dataWatches: _fired, ...rest } = item!;
   chunk.overlay.set('node', path, { ...rest, node: { ...node, stat } });
-  txn.write({ path, put: true, stat: { ...stat }, children: [...node.children], ...newData(data, flag) });
+  txn.write({
+    path,
+    put: true,
+    stat: { ...stat },
+    children: [...node.children],
+    ...newData(data, flag),
+    ...aclField(node.acl),
+  });
   firePersistent(chunk.state.persistentWatches, path, 'NodeDataChanged', txn);
   return { ...stat };
 }

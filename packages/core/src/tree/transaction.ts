@@ -7,6 +7,7 @@
  * transaction takes the next zxid.
  */
 
+import { Perms } from '../acl/model.js';
 import { recordEvents } from '../epoch/pending-events.js';
 import { FaaSKeeperError, type MultiErrorResult } from '../model/errors.js';
 import { isReserved } from '../model/path.js';
@@ -23,7 +24,7 @@ import type { Txn } from '../writer/txn.js';
 import { emptiedContainer } from './containers.js';
 import { create } from './create.js';
 import { deleteNode } from './delete.js';
-import { fail, nodeItem } from './nodes.js';
+import { type Actor, checkPerm, fail, nodeItem, SYSTEM_ACTOR } from './nodes.js';
 import { setData } from './set-data.js';
 
 /** A session closed by a transaction, and how (its client is told on its channel). */
@@ -35,7 +36,7 @@ export type ClosedSession = { session: number; state: 'EXPIRED' | 'CLOSED' };
  */
 export async function transaction(
   chunk: Chunk,
-  session: number,
+  actor: Actor,
   ops: MultiOpRequest[],
   to: Requester | undefined,
   multi: boolean,
@@ -46,7 +47,7 @@ export async function transaction(
   const results: OpResult[] = [];
   for (let i = 0; i < ops.length; i++) {
     try {
-      results.push(await applyOp(chunk, session, ops[i]!, txn));
+      results.push(await applyOp(chunk, actor, ops[i]!, txn));
     } catch (error) {
       if (!(error instanceof FaaSKeeperError)) throw error;
       chunk.overlay.rollback(before);
@@ -93,22 +94,25 @@ export async function commitTxn(
   chunk.items.push(item);
   for (const w of txn.writes.values())
     if (emptiedContainer(chunk, w, txn.zxid))
-      await transaction(chunk, 0, [{ op: 'delete', path: w.path, version: -1 }], undefined, false);
+      await transaction(chunk, SYSTEM_ACTOR, [{ op: 'delete', path: w.path, version: -1 }], undefined, false);
 }
 
-async function applyOp(chunk: Chunk, session: number, op: MultiOpRequest, txn: Txn): Promise<OpResult> {
+/** One op of a transaction, each checked against `actor`'s permissions as its single call is. */
+async function applyOp(chunk: Chunk, actor: Actor, op: MultiOpRequest, txn: Txn): Promise<OpResult> {
   if (isReserved(op.path)) throw fail('BADARGUMENTS', op.path, `${op.path} is reserved`);
   switch (op.op) {
     case 'create':
-      return { op: 'create', path: await create(chunk, session, op, txn) };
+      return { op: 'create', path: await create(chunk, actor, op, txn) };
     case 'delete':
-      await deleteNode(chunk, op.path, op.version, txn);
+      await deleteNode(chunk, op.path, op.version, txn, actor);
       return { op: 'delete' };
     case 'setData':
-      return { op: 'setData', stat: await setData(chunk, op.path, op.data, op.version, txn, op) };
+      return { op: 'setData', stat: await setData(chunk, actor, op.path, op.data, op.version, txn, op) };
     case 'check': {
       const node = (await nodeItem(chunk, op.path))?.node;
       if (node === undefined) throw fail('NONODE', op.path);
+      // ZooKeeper 3.8 asks READ of a check: it reveals the node's version.
+      checkPerm(actor, node.acl, Perms.READ, op.path);
       if (op.version !== -1 && node.stat.version !== op.version) throw fail('BADVERSION', op.path);
       return { op: 'check' };
     }

@@ -6,7 +6,7 @@
  */
 import type { RequestOp } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
-import { nodeItem } from './nodes.js';
+import { nodeItem, SYSTEM_ACTOR } from './nodes.js';
 import { transaction } from './transaction.js';
 
 /** Adds a TTL node to the index the heartbeat lists. */
@@ -30,5 +30,5 @@ export async function expireTtl(chunk: Chunk, op: Extract<RequestOp, { type: 'ex
   if (node === undefined || node.kind !== 'ttl' || node.stat.numChildren > 0 || node.stat.mzxid !== op.mzxid)
     return;
   if (node.stat.mtime + (node.ttlMs ?? 0) + chunk.skew >= chunk.clock.now()) return;
-  await transaction(chunk, 0, [{ op: 'delete', path: op.path, version: -1 }], undefined, false);
+  await transaction(chunk, SYSTEM_ACTOR, [{ op: 'delete', path: op.path, version: -1 }], undefined, false);
 }

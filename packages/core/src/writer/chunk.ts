@@ -6,6 +6,7 @@
  * in-memory writer state until the commit, so a request (or a chunk) that does not fit rolls back
  * whole; the output lists replies and transactions in zxid order.
  */
+import type { AuthConfig } from '../acl/check.js';
 import type { FaaSKeeperError } from '../model/errors.js';
 import type { Clock } from '../ports/clock.js';
 import {
@@ -38,6 +39,8 @@ export class Chunk {
     readonly clock: Clock,
     /** Clocks of different functions differ by up to this much; expiry waits it out. */
     readonly skew: number,
+    /** The deployment's super digest and gateway key, for `addAuth`. */
+    readonly auth: AuthConfig = {},
   ) {}
 
   /** A new transaction with the next zxid, timed by the writer's clock. */

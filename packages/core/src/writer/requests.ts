@@ -6,13 +6,16 @@
  * error reply, or dropped as a duplicate), and a malformed one is consumed with a `BADARGUMENTS`
  * reply rather than blocking the ordered queue.
  */
+import { addIds, authenticate } from '../acl/check.js';
+import { Perms } from '../acl/model.js';
 import { FaaSKeeperError } from '../model/errors.js';
-import type { MultiOpRequest, Requester, WriteRequest } from '../protocol/messages.js';
+import type { MultiOpRequest, Requester, SessionItem, WriteRequest } from '../protocol/messages.js';
 import { closeSession, expireSession } from '../session/close.js';
 import { ensureLease } from '../session/lease.js';
 import { admit, openSession, useUpSeq } from '../session/lifecycle.js';
-import { nodeItem } from '../tree/nodes.js';
-import { transaction } from '../tree/transaction.js';
+import { type Actor, checkPerm, nodeItem } from '../tree/nodes.js';
+import { setAcl } from '../tree/set-acl.js';
+import { commitTxn, transaction } from '../tree/transaction.js';
 import { expireTtl } from '../tree/ttl.js';
 import { registerOneShot } from '../watch/one-shot.js';
 import { addPersistent } from '../watch/persistent.js';
@@ -57,8 +60,19 @@ export async function refuse(chunk: Chunk, item: Incoming, problem: string): Pro
   chunk.reply(to, undefined, new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`));
 }
 
+/** The admitted session's item (admit just read it, so this costs no store read). */
+async function sessionItem(chunk: Chunk, session: number): Promise<SessionItem> {
+  return (await chunk.overlay.get<SessionItem>('session', String(session)))!;
+}
+
 async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Promise<void> {
   const op = request.op;
+  // The session's identities, from its item: the writer's record of its addAuth calls, which no
+  // request can set any other way.
+  const actor: Actor = {
+    session: request.session,
+    ids: (await sessionItem(chunk, request.session)).auth ?? [],
+  };
   switch (op.type) {
     case 'ping':
       // A client pings when its lease renewal found no lease: the session gets one (lease.ts).
@@ -71,34 +85,53 @@ async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Pro
     case 'create':
     case 'delete':
     case 'setData':
-      await transaction(
-        chunk,
-        request.session,
-        [{ ...op, op: op.type } as MultiOpRequest],
-        to,
-        false,
-        async ([r]) => {
-          if (r!.op === 'create') {
-            const created = (await nodeItem(chunk, r!.path))!.node!;
-            return { type: 'create', path: r!.path, stat: { ...created.stat } };
-          }
-          return r!.op === 'setData' ? { type: 'setData', stat: r!.stat } : { type: 'delete' };
-        },
-      );
+      await transaction(chunk, actor, [{ ...op, op: op.type } as MultiOpRequest], to, false, async ([r]) => {
+        if (r!.op === 'create') {
+          const created = (await nodeItem(chunk, r!.path))!.node!;
+          return { type: 'create', path: r!.path, stat: { ...created.stat } };
+        }
+        return r!.op === 'setData' ? { type: 'setData', stat: r!.stat } : { type: 'delete' };
+      });
       return;
     case 'multi':
       if (op.ops.length === 0) chunk.reply(to, { type: 'multi', results: [] });
       else
-        await transaction(chunk, request.session, op.ops, to, true, (results) => ({
+        await transaction(chunk, actor, op.ops, to, true, (results) => ({
           type: 'multi',
           results,
         }));
       return;
-    case 'watchedRead':
+    case 'watchedRead': {
+      // getData and getChildren need READ (exists needs nothing), checked before the watch is set.
+      const node = (await nodeItem(chunk, op.path))?.node;
+      if (op.watch !== 'exists' && node !== undefined) checkPerm(actor, node.acl, Perms.READ, op.path);
       await registerOneShot(chunk, request.session, op.path, op.watch);
       // The distributor answers with the node as of this point in zxid order.
       chunk.items.push({ type: 'read', zxid: chunk.state.zxid, to, path: op.path });
       return;
+    }
+    case 'setACL': {
+      const before = chunk.overlay.checkpoint();
+      const txn = chunk.nextTxn();
+      try {
+        const stat = await setAcl(chunk, actor, op.path, op.acl, op.version, txn);
+        await commitTxn(chunk, txn, { ...to, result: { type: 'setACL', stat } });
+      } catch (error) {
+        chunk.overlay.rollback(before);
+        throw error;
+      }
+      return;
+    }
+    case 'addAuth': {
+      const ids = authenticate(op.scheme, op.auth, chunk.auth, request.session);
+      const session = await sessionItem(chunk, request.session);
+      chunk.overlay.set('session', String(request.session), {
+        ...session,
+        auth: addIds(session.auth ?? [], ids),
+      });
+      chunk.reply(to, { type: 'addAuth', ids });
+      return;
+    }
     case 'addWatch':
       chunk.state.persistentWatches = addPersistent(
         chunk.state.persistentWatches,

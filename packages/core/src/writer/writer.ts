@@ -37,6 +37,18 @@ export interface WriterOptions {
   clock?: Clock;
   /** Clocks of different functions differ by up to this much; expiry waits it out. */
   clockSkewMs?: number;
+  /**
+   * The deployment's super digest, `super:<base64 sha1("super:password")>` (ZooKeeper's
+   * `zookeeper.DigestAuthenticationProvider.superDigest`): a session that authenticates with its
+   * password gets every permission on every node. Absent: no super user.
+   */
+  superDigest?: string;
+  /**
+   * The key the deployment's gateways attest client addresses with (`attestAddress`): a session
+   * gets the ip identity a gateway attests for it, for `ip` ACL entries. Absent: no session has
+   * an ip identity, and ip entries match nobody.
+   */
+  gatewayKey?: string;
   /** Where the writer reports dropped poison messages and retries. */
   log?: (message: string, details?: Record<string, unknown>) => void;
 }
@@ -79,6 +91,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
   const skew = options.clockSkewMs ?? 1000;
   const store = options.systemStore;
   const log = options.log ?? (() => {});
+  const auth = { superDigest: options.superDigest, gatewayKey: options.gatewayKey };
   const maxItems = store.capabilities.maxTransactionItems;
   // A committed batch travels as one distributor message and is kept in the writer's state item.
   const maxBytes = Math.min(
@@ -124,7 +137,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
   /** Applies as many pending requests as one chunk takes; returns the chunk and how many. */
   async function fillChunk(loop: LoopState): Promise<{ chunk: Chunk; taken: number }> {
     const { last: _last, ...live } = loop.committed.state;
-    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew);
+    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew, auth);
     await chunk.overlay.prefetch(prefetchKeys(loop.pending));
     if (loop.narrowing.mode === 'refuse') {
       const { problem } = loop.narrowing;
@@ -196,7 +209,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
    */
   async function commitWatchCleanup(loop: LoopState): Promise<LoopState | undefined> {
     const { last, ...live } = loop.committed.state;
-    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew);
+    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew, auth);
     // One item of the transaction is the writer's own.
     await removeEndedWatches(chunk, maxItems - 1);
     const ops = chunk.overlay.commitOps();

@@ -5,6 +5,7 @@
  * stack, so that every deployment passes the same tests.
  */
 import type { DeploymentTarget } from '../target.js';
+import { describeAclsGuarantees } from './acls.js';
 import { describeAtomicReadsGuarantees } from './atomic-reads.js';
 import { describeContainersTtlGuarantees } from './containers-ttl.js';
 import { describeErrorsGuarantees } from './errors.js';
@@ -30,6 +31,7 @@ export {
   track,
 } from './helpers.js';
 export {
+  describeAclsGuarantees,
   describeAtomicReadsGuarantees,
   describeContainersTtlGuarantees,
   describeErrorsGuarantees,
@@ -45,6 +47,7 @@ export {
 
 /** Every area of the suite by name, for a provider that splits the suite over several test files. */
 export const guaranteeAreas = {
+  acls: describeAclsGuarantees,
   'atomic-reads': describeAtomicReadsGuarantees,
   'containers-ttl': describeContainersTtlGuarantees,
   errors: describeErrorsGuarantees,

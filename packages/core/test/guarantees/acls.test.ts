@@ -1,0 +1,3 @@
+import { describeAclsGuarantees, embeddedTarget } from '../../src/testkit/index.js';
+
+describeAclsGuarantees(embeddedTarget);
