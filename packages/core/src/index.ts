@@ -35,6 +35,7 @@ export { type LogLine, MemoryLogger } from './memory/memory-logger.js';
 export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
 export { MemorySystemStore } from './memory/memory-system-store.js';
 export { MemoryUserStore } from './memory/memory-user-store.js';
+export { meterPerOperation, quietMeter } from './memory/meter-per-op.js';
 export * from './model/create-mode.js';
 export * from './model/errors.js';
 export * from './model/limits.js';
@@ -51,7 +52,6 @@ export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './r
 export { scheduleOnClock } from './runtime/schedule.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
-export { meterPerOperation, quietMeter } from './testkit/meter-per-op.js';
 export { clone } from './util/clone.js';
 export {
   createWriter,

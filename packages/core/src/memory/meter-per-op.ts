@@ -1,3 +1,5 @@
+// Measuring helpers of the cost tools (`faaskeeper cost --measure`) and the cost tests: production code
+// may import them, so they live beside the in-memory adapters, not in the testkit.
 import type { CountingMeter } from '../ports/meter.js';
 
 /**
