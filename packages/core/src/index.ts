@@ -10,6 +10,7 @@ export { attestAddress } from './acl/attest.js';
 export { generateDigest } from './acl/digest.js';
 export { Ids, isOpenAcl, Perms, parseAclText, permString } from './acl/model.js';
 export { type ClientOptions, type ClientTransport, FaaSKeeperClient } from './client/client.js';
+export { LEASE_RENEWAL_SHARE } from './client/liveness.js';
 export type * from './client/types.js';
 export { bootstrap } from './deployment/bootstrap.js';
 export { ClientPool } from './deployment/client-pool.js';

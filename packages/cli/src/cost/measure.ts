@@ -23,7 +23,7 @@ export interface MeasureOptions {
   runs?: number;
   /** Real-clock seconds idle clients are watched for. Default 20. */
   idleWindowSeconds?: number;
-  /** Idle clients watched at once. Default 2. */
+  /** Idle clients watched at once. Default 4 (renewals every 6 s fall 3 or 4 to a 20 s window: more clients average the phase out). */
   idleClients?: number;
   /** Only these `provider/userStore` configurations (default: every one whose stack runs here). */
   only?: readonly string[];
@@ -39,8 +39,15 @@ interface Target {
   readonly prices: { asOf: string; region: string };
   /** The meter keys that are function compute (they follow wall time). */
   readonly computeKeys: readonly string[];
-  /** Deploys on the target's stack; the heartbeat runs only when asked ({@link runHeartbeat}). */
-  open(meter: CountingMeter, manualClock: boolean): Promise<Deployment>;
+  /**
+   * Deploys on the target's stack; the heartbeat runs only when asked ({@link runHeartbeat}).
+   * `clientMeter`: where the clients' own requests are counted (default: `meter`).
+   */
+  open(meter: CountingMeter, manualClock: boolean, clientMeter?: CountingMeter): Promise<Deployment>;
+  /** The meter key of a function invocation: idle clients must cause none. */
+  readonly invocationKey: string;
+  /** How often an idle client renews its lease (at the default 10 s session timeout). */
+  readonly renewalEveryMs: number;
   /** Runs the heartbeat once, metering its invocation as the provider bills a scheduled run. */
   runHeartbeat(deployment: Deployment, meter: CountingMeter): Promise<void>;
   /** USD of meter totals, and the part that is compute. */
@@ -56,6 +63,8 @@ interface ProviderTargets {
 /** One day of the scheduled heartbeat: both providers' schedulers run it every minute. */
 export const HEARTBEATS_PER_DAY = 24 * 60;
 const DAY_S = 86_400;
+/** The client's default session timeout, which the idle clients use. */
+const DEFAULT_TIMEOUT_MS = 10_000;
 /** The heartbeat is never scheduled within a measurement: it runs only when the measurement calls it. */
 const NO_SCHEDULED_HEARTBEAT_MS = 24 * 3_600_000;
 /** The second data size getData and setData are measured at. */
@@ -63,6 +72,12 @@ export const LARGE_SIZE_BYTES = 16 * 1024;
 const SIZE_BYTES = 1024;
 /** After the idle clients connected: their session set-up is over before the window opens. */
 const SETTLE_MS = 3000;
+/**
+ * On AWS an idle client stops polling its channel, but the long poll in flight when it paused
+ * (SQS waits up to 20 s) still completes: the window opens after it, or a one-time poll per client
+ * would be scaled to a day as if it recurred every window.
+ */
+const AWS_SETTLE_MS = 22_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,10 +100,13 @@ async function awsTargets(): Promise<ProviderTargets | string> {
     description: `local AWS stack (DynamoDB Local, fauxqs), ${userStore} user store, Lambda functions at 512 MB`,
     prices: { asOf: aws.AWS_PRICES.asOf, region: aws.AWS_PRICES.region },
     computeKeys: [aws.METER_KEYS.lambdaGbSeconds],
-    open: (meter, manualClock) =>
+    invocationKey: aws.METER_KEYS.lambdaInvocation,
+    renewalEveryMs: DEFAULT_TIMEOUT_MS * core.LEASE_RENEWAL_SHARE,
+    open: (meter, manualClock, clientMeter) =>
       local.createLocalAwsDeployment({
         stack,
         meter,
+        ...(clientMeter === undefined ? {} : { clientMeter }),
         userStore,
         heartbeatIntervalMs: NO_SCHEDULED_HEARTBEAT_MS,
         ...(manualClock ? { clock: new core.ManualClock() } : {}),
@@ -129,10 +147,14 @@ async function gcpTargets(): Promise<ProviderTargets | string> {
     description: `local GCP emulators, push invocation (Cloud Functions), ${userStore} user store, functions at ${size.memoryMiB} MiB / ${size.vcpu} vCPU`,
     prices: { asOf: gcp.GCP_PRICES.date, region: 'us-central1 (Datastore nam5)' },
     computeKeys: [functions.FUNCTION_METER_KEYS.vcpuSeconds, functions.FUNCTION_METER_KEYS.gibSeconds],
-    open: (meter, manualClock) =>
+    invocationKey: functions.FUNCTION_METER_KEYS.invocations,
+    // Renewals through the lease topic come every third of the timeout (QueueLeaseRenewer).
+    renewalEveryMs: DEFAULT_TIMEOUT_MS / 3,
+    open: (meter, manualClock, clientMeter) =>
       local.createLocalGcpDeployment({
         stack,
         meter,
+        ...(clientMeter === undefined ? {} : { clientMeter }),
         userStore,
         invocation: 'push',
         heartbeatIntervalMs: NO_SCHEDULED_HEARTBEAT_MS,
@@ -271,7 +293,10 @@ async function measureIdle(
 ): Promise<Pick<ConfigCalibration, 'idleClientPerDay' | 'deploymentPerDay'>> {
   const core = await import('@faaskeeper/core');
   const meter = new core.CountingMeter();
-  const deployment = await target.open(meter, false);
+  // The clients' own requests on a meter of their own: the deployment's meter also counts its
+  // function pollers' long polls, which are the deployment's cost, not the clients'.
+  const clientMeter = new core.CountingMeter();
+  const deployment = await target.open(meter, false, clientMeter);
   const connected: FaaSKeeperClient[] = [];
   try {
     const heartbeat = async () => {
@@ -283,11 +308,21 @@ async function measureIdle(
     };
     const alone = await heartbeat();
     for (let i = 0; i < clients; i++) connected.push(await deployment.connect());
-    await sleep(SETTLE_MS);
+    await sleep(target.provider === 'aws' ? AWS_SETTLE_MS : SETTLE_MS);
     meter.reset();
+    clientMeter.reset();
     const start = performance.now();
-    await sleep(windowSeconds * 1000);
-    const window = meter.snapshot();
+    // A whole number of renewal periods: the clients renew in step (they connected together), so a
+    // window cutting a period would count 3 renewals or 4 depending on where it starts.
+    const periods = Math.max(1, Math.round((windowSeconds * 1000) / target.renewalEveryMs));
+    await sleep(periods * target.renewalEveryMs);
+    const window = clientMeter.snapshot();
+    // Idle clients keep their sessions without the writer: no function may have run for them.
+    const invoked = meter.snapshot()[target.invocationKey] ?? 0;
+    if (invoked > 0)
+      throw new Error(
+        `idle clients caused ${invoked} function invocations in the window (keep-alive through the writer?)`,
+      );
     const seconds = (performance.now() - start) / 1000;
     const dead = connected.filter((c) => c.state !== 'CONNECTED').length;
     if (dead > 0) throw new Error(`${dead} of ${clients} idle clients lost their session in the window`);
@@ -320,7 +355,7 @@ export const configName = (c: { provider: string; userStore: string }): string =
 export async function measureCalibration(options: MeasureOptions = {}): Promise<Calibration> {
   const runs = options.runs ?? 5;
   const idleWindowSeconds = options.idleWindowSeconds ?? 20;
-  const idleClients = options.idleClients ?? 2;
+  const idleClients = options.idleClients ?? 4;
   const progress = options.progress ?? (() => {});
   const wanted = (name: string) => options.only === undefined || options.only.includes(name);
   const configs: ConfigCalibration[] = [];
