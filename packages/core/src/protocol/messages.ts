@@ -92,6 +92,8 @@ export interface SessionItem {
    * (`meta` items `watches:<session>:<n>`, n = 1..watchChunks, each a {@link WatchPathsItem}).
    */
   watchChunks?: number;
+  /** The incarnation serving the session: bumped to the resumer's on each resume (absent: 0, the opener). */
+  incarnation?: number;
 }
 
 /** A sealed list of paths where a session holds (or held) one-shot watch registrations. */
@@ -129,4 +131,9 @@ export interface WriterState {
    * removed by the writer in later commits; until then no event goes to them.
    */
   watchCleanup?: WatchCleanup[];
+  /**
+   * Incarnations of open sessions that were resumed (session id → incarnation): where the
+   * distributor sends their messages. Only resumed sessions are listed; an entry goes with its session.
+   */
+  incarnations?: Record<string, number>;
 }

@@ -38,6 +38,9 @@ export async function closeSession(
   forgetSession(chunk.state.epoch, session);
   chunk.overlay.set('session', sid, undefined);
   await dropLease(chunk, session);
+  // The route to a resumed session's channel outlives this chunk's output (its CLOSED or EXPIRED
+  // notice goes there): the writer drops it when it commits the chunk (`Chunk.output`).
+  chunk.endedRoutes.add(session);
   await commitTxn(chunk, txn, to === undefined ? undefined : { ...to, result: { type: 'closeSession' } }, [
     { session, state: how },
   ]);

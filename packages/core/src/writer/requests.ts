@@ -11,6 +11,7 @@ import type { MultiOpRequest, Requester, WriteRequest } from '../protocol/messag
 import { closeSession, expireSession } from '../session/close.js';
 import { ensureLease } from '../session/lease.js';
 import { admit, openSession, useUpSeq } from '../session/lifecycle.js';
+import { resumeSession } from '../session/resume.js';
 import { nodeItem } from '../tree/nodes.js';
 import { transaction } from '../tree/transaction.js';
 import { expireTtl } from '../tree/ttl.js';
@@ -35,6 +36,10 @@ export async function applyRequest(chunk: Chunk, item: Incoming): Promise<void> 
     await openSession(chunk, request, request.op);
     return;
   }
+  if (request.op.type === 'resumeSession') {
+    await resumeSession(chunk, request, request.op);
+    return;
+  }
   if (!(await admit(chunk, request))) return;
   const to: Requester = { session: request.session, seq: request.seq };
   try {
@@ -53,7 +58,7 @@ export async function refuse(chunk: Chunk, item: Incoming, problem: string): Pro
       ? { session: item.request.session, seq: item.request.seq }
       : undefined);
   if (to === undefined) return;
-  await useUpSeq(chunk, to.session, to.seq);
+  await useUpSeq(chunk, to.session, to.seq, item.request?.inc);
   chunk.reply(to, undefined, new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`));
 }
 
