@@ -205,6 +205,11 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     return client;
   }
 
+  /** The session's timeout, ms (a resumed session's is the one it was opened with). */
+  get sessionTimeoutMs(): number {
+    return this.liveness.sessionTimeoutMs;
+  }
+
   /** The session's state. */
   get state(): SessionState {
     return this.liveness.state;

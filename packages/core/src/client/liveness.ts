@@ -83,6 +83,11 @@ export class Liveness {
       throw new FaaSKeeperError('SESSIONEXPIRED', 'SESSIONEXPIRED: the client is closed');
   }
 
+  /** The session's timeout, ms. */
+  get sessionTimeoutMs(): number {
+    return this.timeoutMs;
+  }
+
   /** The session's timeout is `timeoutMs` after all (a resumed session keeps the one it was opened with). */
   retime(timeoutMs: number): void {
     this.timeoutMs = timeoutMs;
