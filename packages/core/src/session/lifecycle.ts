@@ -86,10 +86,13 @@ export async function admit(chunk: Chunk, request: WriteRequest): Promise<boolea
 /**
  * Uses up the `seq` of a request answered without being applied (refused as malformed or over a
  * limit): a session's seqs reach the writer without gaps (GCP's push order guard waits for
- * lastSeq + 1), and a redelivery of it is then a duplicate.
+ * lastSeq + 1), and a redelivery of it is then a duplicate. Returns false for a request of a
+ * replaced incarnation (`inc`), whose seq is not the session's: it is to be dropped unanswered.
  */
-export async function useUpSeq(chunk: Chunk, session: number, seq: number, inc = 0): Promise<void> {
+export async function useUpSeq(chunk: Chunk, session: number, seq: number, inc = 0): Promise<boolean> {
   const s = await chunk.overlay.get<SessionItem>('session', String(session));
-  if (s !== undefined && seq > s.lastSeq && inc === currentIncarnation(s))
+  if (s !== undefined && inc !== currentIncarnation(s)) return false;
+  if (s !== undefined && seq > s.lastSeq)
     chunk.overlay.set('session', String(session), { ...s, lastSeq: seq });
+  return true;
 }

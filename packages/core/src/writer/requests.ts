@@ -58,8 +58,16 @@ export async function refuse(chunk: Chunk, item: Incoming, problem: string): Pro
       ? { session: item.request.session, seq: item.request.seq }
       : undefined);
   if (to === undefined) return;
-  await useUpSeq(chunk, to.session, to.seq, item.request?.inc);
-  chunk.reply(to, undefined, new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`));
+  const inc = to.inc ?? item.request?.inc ?? 0;
+  // A replaced incarnation's request is dropped unanswered, as `admit` drops it: its seq is not the
+  // session's any more, and its channel is gone.
+  if (!(await useUpSeq(chunk, to.session, to.seq, inc))) return;
+  // The current incarnation's channel is the session's route: no address of its own needed.
+  chunk.reply(
+    { session: to.session, seq: to.seq },
+    undefined,
+    new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`),
+  );
 }
 
 async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Promise<void> {

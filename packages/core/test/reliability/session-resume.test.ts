@@ -157,6 +157,28 @@ describe('a session resumed by another client', () => {
     expect(new TextDecoder().decode(final.data)).toBe('b7');
   });
 
+  it("a malformed request uses up its seq only when it is the current incarnation's", async () => {
+    const a = await service.connect();
+    const b = await resume(a);
+    const send = async (seq: number, inc: number | undefined) => {
+      const body = JSON.stringify({
+        v: PROTOCOL_VERSION,
+        id: `bad:${seq}:${inc}`,
+        session: a.sessionNumber,
+        seq,
+        ...(inc === undefined ? {} : { inc }),
+        op: { type: 'nonsense' },
+      });
+      await service.ports.writerQueue.send([{ body, group: WRITER_GROUP, dedupId: `bad:${seq}:${inc}` }]);
+      await settle(20);
+    };
+    const { lastSeq } = (await sessionItem(service, b.sessionId))!;
+    await send(lastSeq + 1, undefined);
+    expect((await sessionItem(service, b.sessionId))!.lastSeq).toBe(lastSeq);
+    await send(lastSeq + 1, b.incarnation);
+    expect((await sessionItem(service, b.sessionId))!.lastSeq).toBe(lastSeq + 1);
+  });
+
   it('a resume of a session that ended, or never was, is answered SESSIONEXPIRED', async () => {
     const a = await service.connect();
     await a.close();
