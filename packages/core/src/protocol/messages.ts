@@ -94,6 +94,11 @@ export interface SessionItem {
   watchChunks?: number;
   /** The incarnation serving the session: bumped to the resumer's on each resume (absent: 0, the opener). */
   incarnation?: number;
+  /**
+   * The latest incarnations it replaced (bounded): a redelivered resume of one of them is a
+   * duplicate, not a new hand-over back to it.
+   */
+  replaced?: number[];
 }
 
 /** A sealed list of paths where a session holds (or held) one-shot watch registrations. */

@@ -14,6 +14,9 @@ import type { RequestOp, SessionItem, WriteRequest, WriterState } from '../proto
 import type { Chunk } from '../writer/chunk.js';
 import { leaseId } from './lease.js';
 
+/** How many replaced incarnations a session remembers (a redelivery comes within a few batches). */
+const MAX_REPLACED = 16;
+
 /** The incarnation `request` was sent by (0: the client that opened the session). */
 export const incarnationOf = (request: WriteRequest): number => request.inc ?? 0;
 
@@ -42,12 +45,16 @@ export async function resumeSession(
     );
     return;
   }
+  // A redelivered resume of an incarnation replaced since (a retried batch applied again): its
+  // client was told MOVED already; handing the session back to it would take it from the current one.
+  if (session.replaced?.includes(op.incarnation) === true) return;
   const from = currentIncarnation(session);
   if (from !== op.incarnation) {
     const now = chunk.clock.now();
     chunk.overlay.set('session', sid, {
       ...session,
       incarnation: op.incarnation,
+      replaced: [...(session.replaced ?? []), from].slice(-MAX_REPLACED),
       expiresAt: now + session.timeoutMs,
     });
     // The resume is a sign of life: the lease restarts from now (the replaced client stops renewing).

@@ -179,6 +179,30 @@ describe('a session resumed by another client', () => {
     expect((await sessionItem(service, b.sessionId))!.lastSeq).toBe(lastSeq + 1);
   });
 
+  it('a redelivered resume of a replaced incarnation does not hand the session back', async () => {
+    const a = await service.connect();
+    const b = await resume(a);
+    const c = await resume(a);
+    await settle(20);
+    expect(b.state).toBe('EXPIRED');
+    // B's resume again, as a retried writer batch would apply it.
+    const request: WriteRequest = {
+      v: PROTOCOL_VERSION,
+      id: `again:${b.incarnation}`,
+      session: a.sessionNumber,
+      seq: 1,
+      inc: b.incarnation,
+      op: { type: 'resumeSession', incarnation: b.incarnation },
+    };
+    await service.ports.writerQueue.send([
+      { body: encodeMessage(request), group: WRITER_GROUP, dedupId: request.id },
+    ]);
+    await settle(20);
+    expect((await sessionItem(service, c.sessionId))!.incarnation).toBe(c.incarnation);
+    await c.create('/still-c');
+    expect(c.state).toBe('CONNECTED');
+  });
+
   it('a resume of a session that ended, or never was, is answered SESSIONEXPIRED', async () => {
     const a = await service.connect();
     await a.close();
