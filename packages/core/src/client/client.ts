@@ -99,6 +99,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   private channel: IdleChannel | undefined;
   /** Which incarnation of the session this client is: 0 if it opened it, a random id if it resumed it. */
   readonly incarnation: number;
+  /** The deployment's channel (the replaced client removes its own incarnation's). */
+  private readonly transportChannel: Channel;
 
   /** Use {@link FaaSKeeperClient.connect}. */
   private constructor(transport: ClientTransport, options: ClientOptions, incarnation: number) {
@@ -106,6 +108,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     const clock = options.clock ?? systemClock;
     const opTimeoutMs = options.operationTimeoutMs ?? 30_000;
     this.incarnation = incarnation;
+    this.transportChannel = transport.channel;
     this.sessionNumber = options.sessionId ?? randomSessionId();
     this.sessionId = String(this.sessionNumber);
     const order = new FifoOrder();
@@ -400,8 +403,15 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.liveness.end(state);
     // Nobody awaits this close: a failure goes to 'error' listeners, or else to a process warning,
     // never to an unhandled rejection.
-    if (state === 'EXPIRED')
-      this.channel?.close().catch((error: unknown) => this.reportChannelFailure(error));
+    if (state === 'EXPIRED') {
+      const closing = this.channel?.close() ?? Promise.resolve();
+      // A replaced incarnation's channel is left for its client to remove once it read the notice.
+      const done =
+        why === 'moved'
+          ? closing.then(() => this.transportChannel.remove(this.sessionNumber, this.incarnation))
+          : closing;
+      done.catch((error: unknown) => this.reportChannelFailure(error));
+    }
   }
 
   /** A channel subscribe or close nobody awaits failed: to 'error' listeners, or a process warning. */

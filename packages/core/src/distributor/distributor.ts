@@ -162,11 +162,13 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
           if (item.error !== undefined) body.error = item.error;
           post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, body);
         } else if (item.type === 'moved') {
-          // The replaced incarnation learns it (its client stops), then its channel goes.
+          // The replaced incarnation learns it: its client stops and removes its channel, which
+          // stays until then so that the notice is read (or until the session ends: `retired`).
           const from = { session: item.session, inc: item.from };
           post(from, [batch.batch, n++], item.zxid, { type: 'session', state: 'MOVED' });
-          retired.push(from);
           routes.set(String(item.session), item.to);
+        } else if (item.type === 'retired') {
+          for (const inc of item.incarnations) retired.push({ session: item.session, inc });
         } else {
           // A read with a watch: the node as of this point in zxid order, when the watch was set.
           const r = await load(item.path);
@@ -235,8 +237,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       );
       await channel.send(to.session, encoded, to.inc);
     });
-    // 5. channels of ended sessions and of replaced incarnations go (an adapter keeps what a
-    // listening client has not read yet)
+    // 5. channels of ended sessions and of the incarnations they replaced go (an adapter keeps
+    // what a listening client has not read yet)
     await mapLimit([...ended, ...retired], concurrency, (to) => channel.remove(to.session, to.inc));
     return { failed: [] };
   };

@@ -37,14 +37,21 @@ export const distributorItem = tagged(
       // Sessions the txn closed; each is told (EXPIRED or CLOSED) on its channel.
       closed: v.exactOptional(v.array(record({ session: sessionId, state: sessionEnd }))),
     }),
-    // A session was resumed: its incarnation `from` is told MOVED, and its channel goes; what
-    // follows in the batch goes to incarnation `to`.
+    // A session was resumed: its incarnation `from` is told MOVED (its client then removes its
+    // channel); what follows in the batch goes to incarnation `to`.
     record({
       type: v.literal('moved'),
       zxid,
       session: sessionId,
       from: natural('bad incarnation'),
       to: natural('bad incarnation'),
+    }),
+    // A session that ended had replaced these incarnations: their channels go with it.
+    record({
+      type: v.literal('retired'),
+      zxid,
+      session: sessionId,
+      incarnations: v.array(natural('bad incarnation')),
     }),
     record({
       type: v.literal('reply'),

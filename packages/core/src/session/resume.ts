@@ -7,7 +7,8 @@
  * request of an older incarnation is refused (SESSIONMOVED) by {@link admit} without effect and
  * without using up a seq, so the two clients' numberings never interleave; replies and events go
  * to the current incarnation's channel only (`WriterState.incarnations`, handed to the distributor
- * as `routes`), and the replaced incarnation is told MOVED as its channel is removed.
+ * as `routes`); the replaced incarnation is told MOVED, and its client then removes its channel
+ * (the session's close removes those of incarnations whose client never did).
  */
 import { FaaSKeeperError } from '../model/errors.js';
 import type { RequestOp, SessionItem, WriteRequest, WriterState } from '../protocol/messages.js';

@@ -28,7 +28,7 @@ function recipients(items: readonly DistributorItem[]): Set<number> {
       for (const e of item.events) out.add(e.session);
       for (const c of item.closed ?? []) out.add(c.session);
       if (item.reply !== undefined) out.add(item.reply.session);
-    } else if (item.type !== 'moved') out.add(item.to.session);
+    } else if (item.type !== 'moved' && item.type !== 'retired') out.add(item.to.session);
   }
   return out;
 }

@@ -203,6 +203,42 @@ describe('a session resumed by another client', () => {
     expect(c.state).toBe('CONNECTED');
   });
 
+  it("the replaced incarnation's channel stays for its notice, and goes with the session at the latest", async () => {
+    const removed: string[] = [];
+    let memory: MemoryChannel | undefined;
+    const spied = createEmbeddedService({
+      clock: new ManualClock(),
+      wrap: {
+        channel: (inner) => {
+          memory = inner as MemoryChannel;
+          return {
+            maxMessageBytes: inner.maxMessageBytes,
+            send: (session, messages, inc) => inner.send(session, messages, inc),
+            subscribe: (session, onMessages, inc) => inner.subscribe(session, onMessages, inc),
+            remove: async (session, inc) => {
+              removed.push(`${session}:${inc ?? 0}`);
+              await inner.remove(session, inc);
+            },
+          };
+        },
+      },
+    });
+    try {
+      const a = await spied.connect();
+      // A's deliveries are held: it never reads its MOVED notice (a client that went away).
+      memory!.hold(a.sessionNumber);
+      const b = await spied.connect({ sessionId: a.sessionNumber, resume: true });
+      await b.sync('/');
+      expect(removed).toEqual([]); // the notice waits in A's channel
+      await b.close();
+      await settle(20);
+      // The session's end removes B's channel and the one A never removed.
+      expect(removed.sort()).toEqual([`${a.sessionNumber}:${b.incarnation}`, `${a.sessionNumber}:0`].sort());
+    } finally {
+      await spied.close();
+    }
+  });
+
   it('a resume of a session that ended, or never was, is answered SESSIONEXPIRED', async () => {
     const a = await service.connect();
     await a.close();
