@@ -106,6 +106,15 @@ function describeResumeElsewhere(target: Target): void {
         expect(seen.err).toBe(Err.OK);
         expect(zk.getState()).toBe(zookeeper.State.SYNC_CONNECTED);
         await call((cb) => zk.setData('/moving-w', Buffer.from('mine'), -1, cb));
+        // And back through gateway one: it takes the session over again.
+        proxy.retarget({ host: '127.0.0.1', port: one.port });
+        const back = next<void>((deliver) => zk.once('connected', () => deliver()), 10_000, 'the move back');
+        proxy.cut();
+        await back;
+        expect(zk.getSessionId().equals(id)).toBe(true);
+        await call((cb) => zk.setData('/moving-w', Buffer.from('back'), -1, cb));
+        const [, again] = await call<[Buffer, zookeeper.Stat]>((cb) => zk.getData('/moving-eph', cb));
+        expect(long(again.ephemeralOwner)).toBe(Number(id.readBigInt64BE(0)));
         // Its close through gateway two ends the session: the ephemeral goes.
         await new Promise<void>((resolve) => {
           zk.once('disconnected', () => resolve());
