@@ -13,7 +13,7 @@ import {
 import { type GatewayLog, hexId } from './log.js';
 import { dispatch } from './ops.js';
 import type { GatewaySession, SessionConnection } from './session.js';
-import type { SessionTable } from './sessions.js';
+import type { Resume, SessionTable } from './sessions.js';
 
 /** Most requests one connection may have unanswered before the gateway stops reading it. */
 const MAX_IN_FLIGHT = 1000;
@@ -245,7 +245,13 @@ export class Connection implements SessionConnection {
       }
       session.attach(this);
     } else {
-      const res = this.ctx.sessions.resume(req.sessionId, req.passwd, this);
+      let res: Resume;
+      try {
+        res = await this.ctx.sessions.resume(req.sessionId, req.passwd, req.timeOut, this);
+      } catch (error) {
+        this.close(`could not resume the FaaSKeeper session: ${String(error)}`);
+        return;
+      }
       if ('expired' in res) {
         clearTimeout(this.connectTimer);
         this.socket.write(answer(0, 0n, new Uint8Array(16)));
@@ -253,6 +259,8 @@ export class Connection implements SessionConnection {
         return;
       }
       session = res.session;
+      // Reply headers never go below what the client saw (through another gateway process, maybe).
+      session.replyZxid(Number(req.lastZxidSeen));
     }
     this.session = session;
     if (this.phase === 'closed') {

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
-import { attestAddress } from '@faaskeeper/core';
+import { attestAddress, type FaaSKeeperClient, FaaSKeeperError } from '@faaskeeper/core';
 import type { GatewayDeployment } from './gateway.js';
 import { type GatewayLog, hexId } from './log.js';
 import { GatewaySession, type SessionConnection } from './session.js';
@@ -10,14 +10,15 @@ export type Resume = { session: GatewaySession } | { expired: string };
 
 /**
  * The gateway's sessions by id. A session's password is HMAC-SHA256(secret, sessionId) cut to
- * 16 bytes, so any gateway holding the secret can check it without shared state.
- *
- * TODO(core): resuming a session that another gateway process opened needs the core to attach a
- * client to an existing FaaSKeeper session (its channel and seq); until then such a resume, which
- * passes the password check, is answered Expired like an unknown session.
+ * 16 bytes, so any gateway holding the secret can check it without shared state: a session this
+ * process does not serve (opened through another gateway process) is resumed from the deployment
+ * once its password checks, its FaaSKeeper client becoming the session's new incarnation (the
+ * other process's client is refused from then on, and closes without ending the session).
  */
 export class SessionTable {
   private readonly sessions = new Map<number, GatewaySession>();
+  /** Sessions being taken over from the deployment, by id. */
+  private readonly adopting = new Map<number, Promise<FaaSKeeperClient>>();
 
   constructor(
     private readonly deployment: GatewayDeployment,
@@ -69,19 +70,80 @@ export class SessionTable {
 
   /**
    * Resumes session `id` on `conn`. A live connection of that session is dropped first, even when
-   * the password turns out wrong (ZooKeeper does the same; the rightful client reconnects).
+   * the password turns out wrong (ZooKeeper does the same; the rightful client reconnects). A
+   * session this process does not serve is taken over from the deployment (another gateway process
+   * opened it); one the deployment no longer has is answered Expired.
    */
-  resume(id: bigint, passwd: Uint8Array, conn: SessionConnection): Resume {
-    const session = Number.isSafeInteger(Number(id)) ? this.sessions.get(Number(id)) : undefined;
-    if (session === undefined || session.ended) return { expired: `unknown or expired session ${hexId(id)}` };
-    const old = session.conn;
-    if (old !== undefined && old !== conn) {
-      session.detach(old);
-      old.close('another connection asked to resume the session');
+  async resume(
+    id: bigint,
+    passwd: Uint8Array,
+    requestedTimeoutMs: number,
+    conn: SessionConnection,
+  ): Promise<Resume> {
+    const number = Number(id);
+    const session = Number.isSafeInteger(number) && number > 0 ? this.sessions.get(number) : undefined;
+    if (session !== undefined && !session.ended) {
+      const old = session.conn;
+      if (old !== undefined && old !== conn) {
+        session.detach(old);
+        old.close('another connection asked to resume the session');
+      }
     }
+    if (!this.passwordMatches(id, passwd)) return { expired: `wrong password for session ${hexId(id)}` };
+    if (session !== undefined && !session.ended) {
+      session.attach(conn);
+      return { session };
+    }
+    if (!Number.isSafeInteger(number) || number <= 0)
+      return { expired: `unknown or expired session ${hexId(id)}` };
+    return this.adopt(number, requestedTimeoutMs, conn);
+  }
+
+  private passwordMatches(id: bigint, passwd: Uint8Array): boolean {
     const expected = this.password(id);
-    if (passwd.byteLength !== expected.byteLength || !timingSafeEqual(passwd, expected))
-      return { expired: `wrong password for session ${hexId(id)}` };
+    return passwd.byteLength === expected.byteLength && timingSafeEqual(passwd, expected);
+  }
+
+  /** Takes over session `id` from the deployment (opened through another gateway process). */
+  private async adopt(id: number, requestedTimeoutMs: number, conn: SessionConnection): Promise<Resume> {
+    // Two connections racing to resume one session here: the second waits for the first's answer.
+    const pending = this.adopting.get(id);
+    if (pending !== undefined) {
+      await pending.catch(() => undefined);
+      const now = this.sessions.get(id);
+      if (now === undefined || now.ended)
+        return { expired: `unknown or expired session ${hexId(BigInt(id))}` };
+      const old = now.conn;
+      if (old !== undefined && old !== conn) {
+        now.detach(old);
+        old.close('another connection asked to resume the session');
+      }
+      now.attach(conn);
+      return { session: now };
+    }
+    const adoption = this.deployment.connect({
+      sessionId: id,
+      resume: true,
+      sessionTimeoutMs: this.negotiate(requestedTimeoutMs),
+    });
+    this.adopting.set(id, adoption);
+    let client: FaaSKeeperClient;
+    try {
+      client = await adoption;
+    } catch (error) {
+      if (error instanceof FaaSKeeperError && error.code === 'SESSIONEXPIRED')
+        return { expired: `session ${hexId(BigInt(id))} has ended` };
+      throw error;
+    } finally {
+      this.adopting.delete(id);
+    }
+    const session = new GatewaySession(
+      client,
+      client.sessionTimeoutMs,
+      (s) => this.sessions.delete(s.id),
+      this.log,
+    );
+    this.sessions.set(session.id, session);
     session.attach(conn);
     return { session };
   }

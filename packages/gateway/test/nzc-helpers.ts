@@ -44,14 +44,19 @@ export async function codeOf(p: Promise<unknown>): Promise<number> {
 /** A long from node-zookeeper-client's Stat (an 8-byte buffer) as a number. */
 export const long = (b: Buffer): number => Number(b.readBigInt64BE(0));
 
-/** A TCP proxy in front of the gateway: `cut()` drops every connection, as a network failure would. */
+/**
+ * A TCP proxy in front of the gateway: `cut()` drops every connection, as a network failure would;
+ * `retarget()` sends the connections made from then on to another gateway.
+ */
 export interface Proxy {
   connectString: string;
   cut(): void;
+  retarget(target: { host: string; port: number }): void;
   close(): Promise<void>;
 }
 
-export async function startProxy(target: { host: string; port: number }): Promise<Proxy> {
+export async function startProxy(first: { host: string; port: number }): Promise<Proxy> {
+  let target = first;
   const pairs = new Set<[Socket, Socket]>();
   const server: Server = createServer((down) => {
     const up = tcpConnect(target.port, target.host);
@@ -73,6 +78,9 @@ export async function startProxy(target: { host: string; port: number }): Promis
   return {
     connectString: `127.0.0.1:${port}`,
     cut: () => cutAll(pairs),
+    retarget: (next) => {
+      target = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         cutAll(pairs);

@@ -95,7 +95,8 @@ export class SqsChannel implements Channel {
   private readonly pollWait: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly urls = new Map<number, Promise<string>>();
+  /** Queue URLs by `session:incarnation`. */
+  private readonly urls = new Map<string, Promise<string>>();
 
   constructor(options: SqsChannelOptions) {
     this.client = sqsClientOf(options);
@@ -115,19 +116,25 @@ export class SqsChannel implements Channel {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** The SQS queue name of a session's channel. */
-  queueName(session: number): string {
-    return `${this.prefix}-${session}.fifo`;
+  /**
+   * The SQS queue name of a session's channel: one per incarnation (a resumed session's new client
+   * polls a queue of its own, so the replaced client's long poll cannot take its messages).
+   */
+  queueName(session: number, incarnation = 0): string {
+    return incarnation === 0
+      ? `${this.prefix}-${session}.fifo`
+      : `${this.prefix}-${session}-${incarnation.toString(36)}.fifo`;
   }
 
-  private queueUrl(session: number): Promise<string> {
-    let url = this.urls.get(session);
+  private queueUrl(session: number, incarnation: number): Promise<string> {
+    const key = `${session}:${incarnation}`;
+    let url = this.urls.get(key);
     if (url === undefined) {
       // CreateQueue is idempotent: it returns the URL of an existing queue with these attributes.
       url = awsCall('SQS CreateQueue (channel)', async () => {
         const out = await this.client.send(
           new CreateQueueCommand({
-            QueueName: this.queueName(session),
+            QueueName: this.queueName(session, incarnation),
             Attributes: {
               FifoQueue: 'true',
               ContentBasedDeduplication: 'false',
@@ -140,13 +147,13 @@ export class SqsChannel implements Channel {
           throw new PortError(`SQS CreateQueue returned no URL for session ${session}`);
         return out.QueueUrl;
       });
-      url.catch(() => this.urls.delete(session));
-      this.urls.set(session, url);
+      url.catch(() => this.urls.delete(key));
+      this.urls.set(key, url);
     }
     return url;
   }
 
-  async send(session: number, messages: string[]): Promise<void> {
+  async send(session: number, messages: string[], incarnation = 0): Promise<void> {
     for (const m of messages) {
       const bytes = byteLength(m);
       if (bytes > this.maxMessageBytes)
@@ -168,7 +175,7 @@ export class SqsChannel implements Channel {
       currentBytes += bytes;
     }
     bodies.push(JSON.stringify(current));
-    const url = await this.queueUrl(session);
+    const url = await this.queueUrl(session, incarnation);
     let entries: SendMessageBatchRequestEntry[] = [];
     let entriesBytes = 0;
     const flush = async () => {
@@ -189,7 +196,13 @@ export class SqsChannel implements Channel {
     };
     for (const [i, raw] of bodies.entries()) {
       const dedupId = randomUUID();
-      const out = await outgoingBody(this.offload, this.inlineLimit, this.queueName(session), dedupId, raw);
+      const out = await outgoingBody(
+        this.offload,
+        this.inlineLimit,
+        this.queueName(session, incarnation),
+        dedupId,
+        raw,
+      );
       if (out === undefined)
         throw new LimitExceededError(
           `channel message to session ${session}`,
@@ -212,8 +225,12 @@ export class SqsChannel implements Channel {
     await flush();
   }
 
-  async subscribe(session: number, onMessages: (messages: string[]) => void): Promise<ChannelSubscription> {
-    const url = await this.queueUrl(session);
+  async subscribe(
+    session: number,
+    onMessages: (messages: string[]) => void,
+    incarnation = 0,
+  ): Promise<ChannelSubscription> {
+    const url = await this.queueUrl(session, incarnation);
     let open = true;
     let controller = new AbortController();
     const loop = (async () => {
@@ -343,10 +360,11 @@ export class SqsChannel implements Channel {
     }
   }
 
-  async remove(session: number): Promise<void> {
-    const name = this.queueName(session);
-    const known = this.urls.get(session);
-    this.urls.delete(session);
+  async remove(session: number, incarnation = 0): Promise<void> {
+    const name = this.queueName(session, incarnation);
+    const key = `${session}:${incarnation}`;
+    const known = this.urls.get(key);
+    this.urls.delete(key);
     try {
       let url = await known?.catch(() => undefined);
       if (url === undefined) {

@@ -73,7 +73,8 @@ export class PubSubChannel implements Channel {
   private readonly meter: Meter;
   private readonly pollMs: number;
   private readonly clock: Clock;
-  private readonly removed = new Set<number>();
+  /** Channel names (session and incarnation) removed by this process. */
+  private readonly removed = new Set<string>();
 
   private constructor(
     private readonly clients: PubSubClients,
@@ -91,7 +92,7 @@ export class PubSubChannel implements Channel {
     return new PubSubChannel(await pubsubClients(options), options.prefix, options);
   }
 
-  async send(session: number, messages: string[]): Promise<void> {
+  async send(session: number, messages: string[], incarnation = 0): Promise<void> {
     for (const m of messages) {
       const size = byteLength(m);
       if (size > this.maxMessageBytes)
@@ -100,14 +101,17 @@ export class PubSubChannel implements Channel {
     if (messages.length === 0) return;
     const batch = messages.map((m) => ({ data: Buffer.from(m, 'utf8'), orderingKey: ORDERING_KEY }));
     const publish = () =>
-      this.clients.publisher.publish({ topic: topicPath(this.clients, this.name(session)), messages: batch });
+      this.clients.publisher.publish({
+        topic: topicPath(this.clients, this.name(session, incarnation)),
+        messages: batch,
+      });
     await guard(`send to session ${session}`, async () => {
       try {
         await publish();
       } catch (error) {
         if (grpcCode(error) !== GrpcStatus.NOT_FOUND) throw error;
         // Nobody subscribed yet: make the session's subscription so that the messages wait there.
-        await this.ensure(session);
+        await this.ensure(session, incarnation);
         await publish();
       }
     });
@@ -115,9 +119,13 @@ export class PubSubChannel implements Channel {
     this.meter.add('pubsub.publish-requests', 1);
   }
 
-  async subscribe(session: number, onMessages: (messages: string[]) => void): Promise<ChannelSubscription> {
-    await this.ensure(session);
-    const subscription = subscriptionPath(this.clients, this.name(session));
+  async subscribe(
+    session: number,
+    onMessages: (messages: string[]) => void,
+    incarnation = 0,
+  ): Promise<ChannelSubscription> {
+    await this.ensure(session, incarnation);
+    const subscription = subscriptionPath(this.clients, this.name(session, incarnation));
     let closed = false;
     let current: PullCall | undefined;
     const loop = (async () => {
@@ -177,16 +185,19 @@ export class PubSubChannel implements Channel {
         closed = true;
         current?.cancel();
         await loop;
-        await this.dropIfRemoved(session);
+        await this.dropIfRemoved(session, incarnation);
       },
     };
   }
 
-  async remove(session: number): Promise<void> {
-    this.removed.add(session);
+  async remove(session: number, incarnation = 0): Promise<void> {
+    this.removed.add(this.name(session, incarnation));
     await idempotent(
       `remove session ${session}`,
-      () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, this.name(session)) }),
+      () =>
+        this.clients.publisher.deleteTopic({
+          topic: topicPath(this.clients, this.name(session, incarnation)),
+        }),
       GrpcStatus.NOT_FOUND,
     );
   }
@@ -229,11 +240,11 @@ export class PubSubChannel implements Channel {
     }
   }
 
-  private async dropIfRemoved(session: number): Promise<void> {
-    const subscription = subscriptionPath(this.clients, this.name(session));
+  private async dropIfRemoved(session: number, incarnation: number): Promise<void> {
+    const subscription = subscriptionPath(this.clients, this.name(session, incarnation));
     try {
       const [meta] = await this.clients.subscriber.getSubscription({ subscription });
-      if (!this.removed.has(session) && meta.topic !== DELETED_TOPIC) return;
+      if (!this.removed.has(this.name(session, incarnation)) && meta.topic !== DELETED_TOPIC) return;
       await this.clients.subscriber.deleteSubscription({ subscription });
     } catch (error) {
       if (grpcCode(error) !== GrpcStatus.NOT_FOUND) throw translateError(error, `close session ${session}`);
@@ -244,14 +255,21 @@ export class PubSubChannel implements Channel {
     await this.clients.subscriber.modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 0 });
   }
 
-  private ensure(session: number): Promise<void> {
-    return ensureTopicAndSubscription(this.clients, this.name(session), this.name(session), {
+  private ensure(session: number, incarnation: number): Promise<void> {
+    const name = this.name(session, incarnation);
+    return ensureTopicAndSubscription(this.clients, name, name, {
       expireAfterDays: 1,
     });
   }
 
-  private name(session: number): string {
-    return `${this.prefix}-session-${session}`;
+  /**
+   * The topic and subscription name of a session's channel: one per incarnation (a resumed
+   * session's new client pulls a subscription of its own, so the replaced one cannot take its messages).
+   */
+  private name(session: number, incarnation: number): string {
+    return incarnation === 0
+      ? `${this.prefix}-session-${session}`
+      : `${this.prefix}-session-${session}-${incarnation.toString(36)}`;
   }
 }
 

@@ -9,6 +9,7 @@ import {
   type ReceivedMessage,
   type SessionItem,
   TransientError,
+  type WriteRequest,
 } from '@faaskeeper/core';
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { getFunction } from '@google-cloud/functions-framework/testing';
@@ -195,6 +196,54 @@ whenEmulators((stack) => {
       expect(await invoke(fn, envelope(request(5), 'writer'))).toBe(503);
       expect(await invoke(fn, envelope(request(4), 'writer'))).toBe(204);
       expect(handled).toEqual([4]);
+    });
+
+    it("lets a resume and a replaced incarnation's requests through: neither uses up a seq", async () => {
+      const store = new DatastoreSystemStore({
+        datastore: stack().datastoreClient,
+        namespace: unique('inc'),
+      });
+      const session: SessionItem = {
+        id: 8,
+        timeoutMs: 1000,
+        expiresAt: 0,
+        lastSeq: 3,
+        ephemerals: [],
+        watchPaths: [],
+        incarnation: 42,
+      };
+      await store.transact([{ type: 'put', kind: 'session', id: '8', value: session, expect: 'absent' }]);
+      const handled: string[] = [];
+      const fn = pushFunction(
+        async (messages) => {
+          for (const m of messages) {
+            const r = JSON.parse(m.body) as { seq: number; inc?: number };
+            handled.push(`${r.inc ?? 0}:${r.seq}`);
+          }
+          return { failed: [] };
+        },
+        { functionName: 'writer', timeoutMs: 10_000, order: writerOrderGuard(store) },
+      );
+      const request = (seq: number, inc: number | undefined, op: WriteRequest['op']) =>
+        encodeMessage({
+          v: PROTOCOL_VERSION,
+          id: `8.${inc ?? 0}:${seq}`,
+          session: 8,
+          seq,
+          ...(inc === undefined ? {} : { inc }),
+          op,
+        });
+      const sync: WriteRequest['op'] = { type: 'sync', path: '/' };
+      // The replaced incarnation's request far beyond lastSeq + 1 goes on (the writer refuses it).
+      expect(await invoke(fn, envelope(request(9, undefined, sync), 'writer'))).toBe(204);
+      // A resume (seq 1, at or below lastSeq) goes on.
+      expect(
+        await invoke(fn, envelope(request(1, 43, { type: 'resumeSession', incarnation: 43 }), 'writer')),
+      ).toBe(204);
+      // The current incarnation is still held to lastSeq + 1.
+      expect(await invoke(fn, envelope(request(5, 42, sync), 'writer'))).toBe(503);
+      expect(await invoke(fn, envelope(request(4, 42, sync), 'writer'))).toBe(204);
+      expect(handled).toEqual(['0:9', '43:1', '42:4']);
     });
 
     it('registers writer, distributor and heartbeat for Cloud Functions, opening the deployment on first call', async () => {

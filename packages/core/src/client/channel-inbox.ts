@@ -16,6 +16,8 @@ export interface InboxHandlers {
   watermark(wm: number): void;
   event(event: WatchedEvent, classes: WatchClass[]): void;
   expired(): void;
+  /** Another client resumed the session: this one is replaced. */
+  moved(): void;
   reply(reply: Extract<ChannelBody, { type: 'reply' }>): void;
   /** Every message up to `zxid` has been handled (zxids may repeat: several messages of one change). */
   taken(zxid: number): void;
@@ -49,6 +51,7 @@ export function channelInbox(handlers: InboxHandlers): (raw: string[]) => void {
       else if (body.type === 'session') {
         // CLOSED answers this client's own close, which ends the session by itself.
         if (body.state === 'EXPIRED') handlers.expired();
+        else if (body.state === 'MOVED') handlers.moved();
       } else handlers.reply(body);
       handlers.taken(m.zxid);
     }

@@ -69,8 +69,16 @@ export interface ClientOptions {
   operationTimeoutMs?: number;
   /** Injected clock (tests); defaults to the process clock. */
   clock?: Clock;
-  /** A fixed session id (tests); otherwise a random 52-bit id. */
+  /** A fixed session id (tests); otherwise a random 52-bit id. With `resume`, the session to resume. */
   sessionId?: number;
+  /**
+   * Resume the open session `sessionId` (opened by another client, e.g. another gateway process)
+   * instead of opening one: this client becomes its new incarnation — its ephemerals and watch
+   * registrations stay, and the replaced client's requests are refused (SESSIONMOVED) from then on.
+   * `sessionTimeoutMs` is then taken from the session. Whoever resumes must have checked that the
+   * caller owns the session (the gateway checks its password): the deployment does not.
+   */
+  resume?: boolean;
 }
 
 /**
@@ -98,12 +106,18 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * are checked against them: the writer keeps its own copy, which is what writes are checked with.
    */
   private authIds: Id[] = [];
+  /** Which incarnation of the session this client is: 0 if it opened it, a random id if it resumed it. */
+  readonly incarnation: number;
+  /** The deployment's channel (the replaced client removes its own incarnation's). */
+  private readonly transportChannel: Channel;
 
   /** Use {@link FaaSKeeperClient.connect}. */
-  private constructor(transport: ClientTransport, options: ClientOptions) {
+  private constructor(transport: ClientTransport, options: ClientOptions, incarnation: number) {
     super();
     const clock = options.clock ?? systemClock;
     const opTimeoutMs = options.operationTimeoutMs ?? 30_000;
+    this.incarnation = incarnation;
+    this.transportChannel = transport.channel;
     this.sessionNumber = options.sessionId ?? randomSessionId();
     this.sessionId = String(this.sessionNumber);
     const order = new FifoOrder();
@@ -137,6 +151,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       clock,
       opTimeoutMs,
       sessionNumber: this.sessionNumber,
+      incarnation,
       order,
       ack: () => this.reader.channelZxid,
       checkUsable: () => this.liveness.checkUsable(),
@@ -169,20 +184,42 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     const timeout = options.sessionTimeoutMs ?? 10_000;
     if (!Number.isSafeInteger(timeout) || timeout <= 0)
       throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad sessionTimeoutMs ${timeout}`);
-    const client = new FaaSKeeperClient(transport, options);
-    const channel = new IdleChannel(transport.channel, client.sessionNumber, client.inbox(), (error) =>
-      client.reportChannelFailure(error),
+    if (options.resume === true && options.sessionId === undefined)
+      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: resume needs the sessionId to resume');
+    // A resumer's incarnation is its own random id: its channel must exist before the writer answers.
+    const incarnation = options.resume === true ? randomSessionId() : 0;
+    const client = new FaaSKeeperClient(transport, options, incarnation);
+    const channel = new IdleChannel(
+      transport.channel,
+      client.sessionNumber,
+      client.inbox(),
+      (error) => client.reportChannelFailure(error),
+      incarnation,
     );
     await channel.open();
     client.channel = channel;
     try {
-      await client.pipeline.request({ type: 'openSession', timeoutMs: timeout });
+      if (options.resume === true) {
+        const resumed = await client.pipeline.request({ type: 'resumeSession', incarnation });
+        client.pipeline.continueAfter(resumed.lastSeq);
+        client.liveness.retime(resumed.timeoutMs);
+      } else await client.pipeline.request({ type: 'openSession', timeoutMs: timeout });
     } catch (error) {
       await channel.close();
+      // A refused resume leaves nothing behind: its channel was this client's alone.
+      if (incarnation !== 0)
+        await transport.channel.remove(client.sessionNumber, incarnation).catch((e: unknown) => {
+          client.reportChannelFailure(e);
+        });
       throw error;
     }
     client.liveness.opened();
     return client;
+  }
+
+  /** The session's timeout, ms (a resumed session's is the one it was opened with). */
+  get sessionTimeoutMs(): number {
+    return this.liveness.sessionTimeoutMs;
   }
 
   /** The session's state. */
@@ -422,28 +459,39 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       watermark: (wm) => this.reader.advanceWatermark(wm),
       event: (event, classes) => this.watches.fire(event, classes, (error) => this.emit('error', error)),
       expired: () => this.shutdown('EXPIRED'),
+      moved: () => this.shutdown('EXPIRED', 'moved'),
       reply: (reply) => this.pipeline.answer(reply),
       taken: (zxid) => this.reader.advanceChannel(zxid),
       error: (error) => this.emit('error', error),
     });
   }
 
-  private shutdown(state: 'EXPIRED' | 'CLOSED'): void {
+  /** Ends the client; `moved`: another client resumed the session (this one shows EXPIRED, as ZooKeeper's). */
+  private shutdown(state: 'EXPIRED' | 'CLOSED', why?: 'moved'): void {
     this.pipeline.failAll(
-      new FaaSKeeperError(
-        'SESSIONEXPIRED',
-        state === 'EXPIRED'
-          ? 'SESSIONEXPIRED: the session has expired'
-          : 'SESSIONEXPIRED: the client is closed',
-      ),
+      why === 'moved'
+        ? new FaaSKeeperError('SESSIONMOVED', 'SESSIONMOVED: another client resumed the session')
+        : new FaaSKeeperError(
+            'SESSIONEXPIRED',
+            state === 'EXPIRED'
+              ? 'SESSIONEXPIRED: the session has expired'
+              : 'SESSIONEXPIRED: the client is closed',
+          ),
     );
     this.reader.release();
     this.watches.clear();
     this.liveness.end(state);
     // Nobody awaits this close: a failure goes to 'error' listeners, or else to a process warning,
     // never to an unhandled rejection.
-    if (state === 'EXPIRED')
-      this.channel?.close().catch((error: unknown) => this.reportChannelFailure(error));
+    if (state === 'EXPIRED') {
+      const closing = this.channel?.close() ?? Promise.resolve();
+      // A replaced incarnation's channel is left for its client to remove once it read the notice.
+      const done =
+        why === 'moved'
+          ? closing.then(() => this.transportChannel.remove(this.sessionNumber, this.incarnation))
+          : closing;
+      done.catch((error: unknown) => this.reportChannelFailure(error));
+    }
   }
 
   /** A channel subscribe or close nobody awaits failed: to 'error' listeners, or a process warning. */

@@ -20,17 +20,19 @@ export class IdleChannel {
    * @param session - the session whose messages to take
    * @param onMessages - the subscriber, the same across pauses (it drops redelivered messages)
    * @param report - told a failed subscribe or close after the first (nobody awaits those)
+   * @param incarnation - the session's incarnation whose channel this is (0: the opener's)
    */
   constructor(
     private readonly channel: Channel,
     private readonly session: number,
     private readonly onMessages: (messages: string[]) => void,
     private readonly report: (error: unknown) => void,
+    private readonly incarnation = 0,
   ) {}
 
   /** The first subscription (connect). @throws what the channel's subscribe throws. */
   async open(): Promise<void> {
-    this.subscription = await this.channel.subscribe(this.session, this.onMessages);
+    this.subscription = await this.channel.subscribe(this.session, this.onMessages, this.incarnation);
   }
 
   /** Whether the subscription is paused (tests, figures). */
@@ -69,7 +71,7 @@ export class IdleChannel {
   private step(): Promise<void> {
     return this.chain.then(async () => {
       if (this.wanted && !this.ended && this.subscription === undefined)
-        this.subscription = await this.channel.subscribe(this.session, this.onMessages);
+        this.subscription = await this.channel.subscribe(this.session, this.onMessages, this.incarnation);
       else if (!this.wanted && this.subscription !== undefined) {
         const s = this.subscription;
         this.subscription = undefined;

@@ -58,7 +58,7 @@ export class Liveness {
    */
   constructor(
     private readonly clock: Clock,
-    private readonly timeoutMs: number,
+    private timeoutMs: number,
     private readonly onState: (state: SessionState) => void,
     private readonly ping: () => void,
     private readonly renew?: (at: number) => Promise<LeaseRenewal>,
@@ -81,6 +81,16 @@ export class Liveness {
       throw new FaaSKeeperError('SESSIONEXPIRED', 'SESSIONEXPIRED: the session has expired');
     if (this.current === 'CLOSED')
       throw new FaaSKeeperError('SESSIONEXPIRED', 'SESSIONEXPIRED: the client is closed');
+  }
+
+  /** The session's timeout, ms. */
+  get sessionTimeoutMs(): number {
+    return this.timeoutMs;
+  }
+
+  /** The session's timeout is `timeoutMs` after all (a resumed session keeps the one it was opened with). */
+  retime(timeoutMs: number): void {
+    this.timeoutMs = timeoutMs;
   }
 
   /** The session was opened: CONNECTED, and renewals start. */

@@ -17,6 +17,7 @@ export type OpOf<T extends ClientOpType> = Extract<ClientOp, { type: T }>;
 /** For each request type, the `type` of its successful reply (as the writer and distributor send it). */
 const REPLY_TYPE = {
   openSession: 'session',
+  resumeSession: 'resumed',
   closeSession: 'closeSession',
   ping: 'ping',
   create: 'create',

@@ -28,6 +28,8 @@ export interface PipelineContext {
   clock: Clock;
   opTimeoutMs: number;
   sessionNumber: number;
+  /** The session's incarnation this client is (0: it opened the session; see session/resume.ts). */
+  incarnation: number;
   order: FifoOrder;
   /** The highest zxid taken from the channel, acknowledged with every request (releases epochs). */
   ack(): number;
@@ -70,6 +72,14 @@ export class RequestPipeline {
 
   constructor(private readonly ctx: PipelineContext) {}
 
+  /**
+   * A resumed session numbers on from `lastSeq`, the last seq the writer took from the session
+   * (of any incarnation). Called once the resume is answered, before any other request.
+   */
+  continueAfter(lastSeq: number): void {
+    this.seq = Math.max(this.seq, lastSeq);
+  }
+
   /** Whether a request is unsent or unanswered: its reply may come on the channel. */
   get busy(): boolean {
     return this.pending.size > 0 || this.outbox.length > 0;
@@ -87,14 +97,18 @@ export class RequestPipeline {
     onReply?: (result: ReplyFor<T>) => void,
   ): Promise<ReplyFor<T>> {
     try {
-      if (op.type !== 'openSession' && op.type !== 'closeSession') this.ctx.checkUsable();
+      if (op.type !== 'openSession' && op.type !== 'resumeSession' && op.type !== 'closeSession')
+        this.ctx.checkUsable();
     } catch (error) {
       return Promise.reject(error);
     }
     // The seq is taken only once the request encodes: a request refused here never reaches the
     // writer, and a used-up seq would leave a gap that GCP's push order guard waits on for good.
     const seq = this.seq + 1;
-    const id = `${this.ctx.sessionNumber}:${seq}`;
+    // A resumed client's ids name its incarnation: the replaced client used the same seqs, and a
+    // queue that de-duplicates by id (SQS FIFO) would otherwise drop this client's requests.
+    const inc = this.ctx.incarnation;
+    const id = inc === 0 ? `${this.ctx.sessionNumber}:${seq}` : `${this.ctx.sessionNumber}.${inc}:${seq}`;
     let body: string;
     try {
       body = this.encode(seq, id, op);
@@ -168,6 +182,7 @@ export class RequestPipeline {
       ack: this.ctx.ack(),
       op,
     };
+    if (this.ctx.incarnation !== 0) request.inc = this.ctx.incarnation;
     return encodeMessage(request);
   }
 

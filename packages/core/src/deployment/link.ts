@@ -66,14 +66,18 @@ export class Link {
     const channel: Channel = {
       maxMessageBytes: c.maxMessageBytes,
       ...(c.pausable === undefined ? {} : { pausable: c.pausable }),
-      send: (s, m) => c.send(s, m),
-      remove: (s) => c.remove(s),
-      subscribe: async (session, onMessages): Promise<ChannelSubscription> => {
+      send: (s, m, inc) => c.send(s, m, inc),
+      remove: (s, inc) => c.remove(s, inc),
+      subscribe: async (session, onMessages, inc): Promise<ChannelSubscription> => {
         this.deliver = onMessages;
-        return c.subscribe(session, (messages) => {
-          if (this.cut) this.held.push(messages);
-          else onMessages(messages);
-        });
+        return c.subscribe(
+          session,
+          (messages) => {
+            if (this.cut) this.held.push(messages);
+            else onMessages(messages);
+          },
+          inc,
+        );
       },
     };
     const l = this.inner.lease;

@@ -9,6 +9,13 @@
 import { epochToStamp } from '../epoch/pending-events.js';
 import { rootStat } from '../model/stat.js';
 import type { Channel } from '../ports/channel.js';
+
+/** One channel: a session's incarnation. */
+interface ChannelAddress {
+  session: number;
+  inc: number;
+}
+
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { UserStore } from '../ports/user-store.js';
 import { encodeMessage } from '../protocol/codec.js';
@@ -80,14 +87,19 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       return live;
     };
 
-    const outbox = new Map<number, { order: [number, number]; zxid: number; body: ChannelBody }[]>();
-    const post = (session: number, order: [number, number], zxid: number, body: ChannelBody) => {
-      let list = outbox.get(session);
-      if (list === undefined) {
-        list = [];
-        outbox.set(session, list);
+    // Per channel: a session's incarnation (0: the client that opened it; see session/resume.ts).
+    const outbox = new Map<
+      string,
+      { to: ChannelAddress; list: { order: [number, number]; zxid: number; body: ChannelBody }[] }
+    >();
+    const post = (to: ChannelAddress, order: [number, number], zxid: number, body: ChannelBody) => {
+      const key = `${to.session}:${to.inc}`;
+      let box = outbox.get(key);
+      if (box === undefined) {
+        box = { to, list: [] };
+        outbox.set(key, box);
       }
-      list.push({ order, zxid, body });
+      box.list.push({ order, zxid, body });
     };
 
     const last = batches[batches.length - 1]!;
@@ -98,9 +110,17 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     // messages go out again (clients drop the ones they had).
     const applied = await userStore.getWatermark();
     const staleDeletes = new Set<string>();
+    const retired: ChannelAddress[] = [];
+    const ended: ChannelAddress[] = [];
     for (const batch of batches) {
       let n = 0;
       const stale = batch.zxid <= applied;
+      // Where each resumed session's messages go, moving on at each `moved` item.
+      const routes = new Map(Object.entries(batch.routes ?? {}));
+      const at = (session: number, inc?: number): ChannelAddress => ({
+        session,
+        inc: inc ?? routes.get(String(session)) ?? 0,
+      });
       for (const item of batch.items) {
         if (item.type === 'txn') {
           if (stale) for (const w of item.writes) if (!w.put) staleDeletes.add(w.path);
@@ -121,16 +141,18 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
             dirty.add(w.path);
           }
           for (const e of item.events) {
-            post(e.session, [batch.batch, n++], item.zxid, {
+            post(at(e.session), [batch.batch, n++], item.zxid, {
               type: 'event',
               event: { type: e.type, path: e.path },
               classes: e.classes,
             });
           }
-          for (const c of item.closed ?? [])
-            post(c.session, [batch.batch, n++], item.zxid, { type: 'session', state: c.state });
+          for (const c of item.closed ?? []) {
+            post(at(c.session), [batch.batch, n++], item.zxid, { type: 'session', state: c.state });
+            ended.push(at(c.session));
+          }
           if (item.reply !== undefined) {
-            post(item.reply.session, [batch.batch, n++], item.zxid, {
+            post(at(item.reply.session, item.reply.inc), [batch.batch, n++], item.zxid, {
               type: 'reply',
               seq: item.reply.seq,
               result: item.reply.result,
@@ -140,7 +162,15 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
           const body: ChannelBody = { type: 'reply', seq: item.to.seq };
           if (item.result !== undefined) body.result = item.result;
           if (item.error !== undefined) body.error = item.error;
-          post(item.to.session, [batch.batch, n++], item.zxid, body);
+          post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, body);
+        } else if (item.type === 'moved') {
+          // The replaced incarnation learns it: its client stops and removes its channel, which
+          // stays until then so that the notice is read (or until the session ends: `retired`).
+          const from = { session: item.session, inc: item.from };
+          post(from, [batch.batch, n++], item.zxid, { type: 'session', state: 'MOVED' });
+          routes.set(String(item.session), item.to);
+        } else if (item.type === 'retired') {
+          for (const inc of item.incarnations) retired.push({ session: item.session, inc });
         } else {
           // A read with a watch: the node as of this point in zxid order, when the watch was set.
           const r = await load(item.path);
@@ -155,7 +185,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
                   txZxid: r.txZxid,
                   ...(r.acl === undefined ? {} : { acl: r.acl }),
                 };
-          post(item.to.session, [batch.batch, n++], item.zxid, {
+          post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, {
             type: 'reply',
             seq: item.to.seq,
             result: { type: 'read', record },
@@ -198,7 +228,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       if (r?.deleted && r.txZxid <= applied) await userStore.delete(path);
     });
     // 4. messages
-    await mapLimit([...outbox], concurrency, async ([session, list]) => {
+    await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {
       const encoded = list.map((m) =>
         encodeMessage({
           v: PROTOCOL_VERSION,
@@ -208,14 +238,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
           body: m.body,
         } satisfies ChannelMessage),
       );
-      await channel.send(session, encoded);
+      await channel.send(to.session, encoded, to.inc);
     });
-    // 5. channels of ended sessions go (an adapter keeps what a listening client has not read yet)
-    const ended: number[] = [];
-    for (const batch of batches)
-      for (const item of batch.items)
-        if (item.type === 'txn') for (const c of item.closed ?? []) ended.push(c.session);
-    await mapLimit(ended, concurrency, (session) => channel.remove(session));
+    // 5. channels of ended sessions and of the incarnations they replaced go (an adapter keeps
+    // what a listening client has not read yet)
+    await mapLimit([...ended, ...retired], concurrency, (to) => channel.remove(to.session, to.inc));
     return { failed: [] };
   };
 }

@@ -2,6 +2,9 @@ import type { Channel, ChannelSubscription } from '../ports/channel.js';
 import { LimitExceededError } from '../ports/errors.js';
 import { byteLength } from '../protocol/codec.js';
 
+/** A mailbox per session incarnation (see `Channel`). */
+const keyOf = (session: number, incarnation: number): string => `${session}:${incarnation}`;
+
 interface Mailbox {
   pending: string[];
   subscriber: ((messages: string[]) => void) | undefined;
@@ -20,44 +23,50 @@ export class MemoryChannel implements Channel {
   readonly maxMessageBytes: number;
   /** A mailbox keeps its messages while nobody subscribes. */
   readonly pausable = true;
-  private readonly boxes = new Map<number, Mailbox>();
+  private readonly boxes = new Map<string, Mailbox>();
 
   constructor(options: { maxMessageBytes?: number } = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
   }
 
-  async send(session: number, messages: string[]): Promise<void> {
+  async send(session: number, messages: string[], incarnation = 0): Promise<void> {
     await undefined;
     for (const m of messages) {
       const size = byteLength(m);
       if (size > this.maxMessageBytes)
         throw new LimitExceededError(`channel message to session ${session}`, size, this.maxMessageBytes);
     }
-    const box = this.box(session);
+    const box = this.box(session, incarnation);
     box.pending.push(...messages);
-    this.schedule(session, box);
+    this.schedule(box);
   }
 
-  async subscribe(session: number, onMessages: (messages: string[]) => void): Promise<ChannelSubscription> {
+  async subscribe(
+    session: number,
+    onMessages: (messages: string[]) => void,
+    incarnation = 0,
+  ): Promise<ChannelSubscription> {
     await undefined;
-    const box = this.box(session);
+    const key = keyOf(session, incarnation);
+    const box = this.box(session, incarnation);
     box.subscriber = onMessages;
-    this.schedule(session, box);
+    this.schedule(box);
     return {
       close: async () => {
         if (box.subscriber === onMessages) box.subscriber = undefined;
-        if (box.removed && box.subscriber === undefined && this.boxes.get(session) === box)
-          this.boxes.delete(session);
+        if (box.removed && box.subscriber === undefined && this.boxes.get(key) === box)
+          this.boxes.delete(key);
       },
     };
   }
 
-  async remove(session: number): Promise<void> {
+  async remove(session: number, incarnation = 0): Promise<void> {
     await undefined;
-    const box = this.boxes.get(session);
+    const key = keyOf(session, incarnation);
+    const box = this.boxes.get(key);
     // Keep undelivered messages for a live subscriber (the EXPIRED notice must still arrive).
     if (box === undefined) return;
-    if (box.subscriber === undefined) this.boxes.delete(session);
+    if (box.subscriber === undefined) this.boxes.delete(key);
     else box.removed = true;
   }
 
@@ -67,26 +76,27 @@ export class MemoryChannel implements Channel {
   }
 
   /** Stops delivering to `session` until {@link resume}. Messages keep arriving in the mailbox. */
-  hold(session: number): void {
-    this.box(session).held = true;
+  hold(session: number, incarnation = 0): void {
+    this.box(session, incarnation).held = true;
   }
 
-  resume(session: number): void {
-    const box = this.box(session);
+  resume(session: number, incarnation = 0): void {
+    const box = this.box(session, incarnation);
     box.held = false;
-    this.schedule(session, box);
+    this.schedule(box);
   }
 
-  private box(session: number): Mailbox {
-    let box = this.boxes.get(session);
+  private box(session: number, incarnation: number): Mailbox {
+    const key = keyOf(session, incarnation);
+    let box = this.boxes.get(key);
     if (box === undefined) {
       box = { pending: [], subscriber: undefined, scheduled: false, held: false, removed: false };
-      this.boxes.set(session, box);
+      this.boxes.set(key, box);
     }
     return box;
   }
 
-  private schedule(_session: number, box: Mailbox): void {
+  private schedule(box: Mailbox): void {
     if (box.scheduled || box.held || box.subscriber === undefined || box.pending.length === 0) return;
     box.scheduled = true;
     queueMicrotask(() => {
@@ -99,7 +109,7 @@ export class MemoryChannel implements Channel {
       } catch {
         // A failing consumer gets the batch again, ahead of anything newer.
         box.pending = batch.concat(box.pending);
-        setImmediate(() => this.schedule(_session, box));
+        setImmediate(() => this.schedule(box));
       }
     });
   }

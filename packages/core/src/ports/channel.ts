@@ -6,6 +6,12 @@ export interface ChannelSubscription {
   close(): Promise<void>;
 }
 
+/**
+ * Every method takes the session's `incarnation` too: a session resumed by another client (a
+ * ZooKeeper client that reconnected through another gateway process) gets a channel of its own per
+ * incarnation, so that the replaced client's polling cannot take the new one's messages.
+ * Incarnation 0 (the client that opened the session) is the session's first channel.
+ */
 export interface Channel {
   /** Largest message body, in UTF-8 bytes. */
   readonly maxMessageBytes: number;
@@ -16,12 +22,16 @@ export interface Channel {
    */
   readonly pausable?: boolean;
   /** Sends messages to a session in order. Sending to a session nobody listens to is not an error. */
-  send(session: number, messages: string[]): Promise<void>;
+  send(session: number, messages: string[], incarnation?: number): Promise<void>;
   /**
    * Starts delivery of a session's messages to `onMessages`, in order; a batch counts as delivered
    * when the callback returns (a throw redelivers it).
    */
-  subscribe(session: number, onMessages: (messages: string[]) => void): Promise<ChannelSubscription>;
+  subscribe(
+    session: number,
+    onMessages: (messages: string[]) => void,
+    incarnation?: number,
+  ): Promise<ChannelSubscription>;
   /** Removes what the channel keeps for a closed session. */
-  remove(session: number): Promise<void>;
+  remove(session: number, incarnation?: number): Promise<void>;
 }

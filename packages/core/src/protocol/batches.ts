@@ -37,6 +37,22 @@ export const distributorItem = tagged(
       // Sessions the txn closed; each is told (EXPIRED or CLOSED) on its channel.
       closed: v.exactOptional(v.array(record({ session: sessionId, state: sessionEnd }))),
     }),
+    // A session was resumed: its incarnation `from` is told MOVED (its client then removes its
+    // channel); what follows in the batch goes to incarnation `to`.
+    record({
+      type: v.literal('moved'),
+      zxid,
+      session: sessionId,
+      from: natural('bad incarnation'),
+      to: natural('bad incarnation'),
+    }),
+    // A session that ended had replaced these incarnations: their channels go with it.
+    record({
+      type: v.literal('retired'),
+      zxid,
+      session: sessionId,
+      incarnations: v.array(natural('bad incarnation')),
+    }),
     record({
       type: v.literal('reply'),
       zxid,
@@ -67,6 +83,8 @@ export const DistributorBatchSchema = record(
     zxid,
     epoch: v.record(v.string(), v.number(), 'epoch must map sessions to zxids'),
     items: v.array(distributorItem, 'batch needs items'),
+    // The incarnation of each resumed session the batch sends to, as the batch begins (absent: 0).
+    routes: v.exactOptional(v.record(v.string(), v.number(), 'routes must map sessions to incarnations')),
   },
   'batch is not an object',
 );
@@ -88,7 +106,11 @@ export const channelBody = tagged(
       event: record({ type: watchEventType, path: anyPath }),
       classes: v.array(watchClass),
     }),
-    record({ type: v.literal('session'), state: sessionEnd }),
+    // MOVED: another client took the session over (ZooKeeper's SESSIONMOVED for this one).
+    record({
+      type: v.literal('session'),
+      state: v.picklist(['EXPIRED', 'CLOSED', 'MOVED'], 'bad session state'),
+    }),
   ],
   (issue) =>
     issue.expected === 'Object' ? 'body must be an object' : `unknown channel message ${show(issue.input)}`,

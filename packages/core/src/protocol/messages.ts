@@ -99,6 +99,13 @@ export interface SessionItem {
   watchChunks?: number;
   /** The identities the session added with `addAuth` (absent: none; everyone is world:anyone). */
   auth?: Id[];
+  /** The incarnation serving the session: bumped to the resumer's on each resume (absent: 0, the opener). */
+  incarnation?: number;
+  /**
+   * The latest incarnations it replaced (bounded): a redelivered resume of one of them is a
+   * duplicate, not a new hand-over back to it.
+   */
+  replaced?: number[];
 }
 
 /** A sealed list of paths where a session holds (or held) one-shot watch registrations. */
@@ -136,4 +143,9 @@ export interface WriterState {
    * removed by the writer in later commits; until then no event goes to them.
    */
   watchCleanup?: WatchCleanup[];
+  /**
+   * Incarnations of open sessions that were resumed (session id → incarnation): where the
+   * distributor sends their messages. Only resumed sessions are listed; an entry goes with its session.
+   */
+  incarnations?: Record<string, number>;
 }

@@ -56,6 +56,15 @@ export const RequestOpSchema = tagged(
       nullData: noNullData,
     }),
     record({ type: v.literal('closeSession'), nullData: noNullData }),
+    // Another client (a gateway process) takes over an open session as its new incarnation.
+    record({
+      type: v.literal('resumeSession'),
+      nullData: noNullData,
+      incarnation: v.pipe(
+        natural('incarnation must be a positive integer'),
+        v.minValue(1, 'incarnation must be a positive integer'),
+      ),
+    }),
     record({ type: v.literal('ping'), nullData: noNullData }),
     record({
       type: v.literal('multi'),
@@ -124,6 +133,8 @@ export const WriteRequestSchema = v.pipe(
         v.maxLength(200, 'request needs an id'),
       ),
       ack: v.exactOptional(int('ack must be a zxid')),
+      // The incarnation of the session that sends it (absent: the one that opened it).
+      inc: v.exactOptional(natural('inc must be an incarnation')),
       op: RequestOpSchema,
     },
     'request must be an object',

@@ -105,6 +105,7 @@ export const replyResult = tagged('type', [
   record({ type: v.literal('multi'), results: v.array(opResult) }),
   record({ type: v.literal('sync') }),
   record({ type: v.literal('session'), timeoutMs: v.number() }),
+  record({ type: v.literal('resumed'), timeoutMs: v.number(), lastSeq: v.number() }),
   record({ type: v.literal('ping') }),
   record({ type: v.literal('closeSession') }),
   record({ type: v.literal('addWatch') }),
@@ -126,7 +127,12 @@ export const replyError = record({
 /** Why a request failed: ZooKeeper's code, a message, and a failed multi's per-op results. */
 export type ReplyError = v.InferOutput<typeof replyError>;
 
-export const requesterFields = { session: sessionId, seq: natural('seq must be an integer ≥ 0') };
+export const requesterFields = {
+  session: sessionId,
+  seq: natural('seq must be an integer ≥ 0'),
+  // The incarnation to answer, when it is not the session's current one (a refused resume).
+  inc: v.exactOptional(natural('inc must be an incarnation')),
+};
 export const requester = record(requesterFields);
 /** Where a reply goes. */
 export type Requester = v.InferOutput<typeof requester>;

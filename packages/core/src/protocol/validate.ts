@@ -11,7 +11,7 @@ import { type NodeRecord, NodeRecordSchema, type WriteRequest, WriteRequestSchem
 /** The outcome of {@link checkRequest}: the request, or why it is refused and whom to tell. */
 export type Checked =
   | { ok: true; request: WriteRequest }
-  | { ok: false; problem: string; session?: number; seq?: number };
+  | { ok: false; problem: string; session?: number; seq?: number; inc?: number };
 
 // The first problem is enough for the sender, and stopping there bounds the work a hostile
 // message can cause.
@@ -61,9 +61,11 @@ export function checkRequest(raw: unknown): Checked {
   const issue = result.issues[0];
   const problem = issueProblem(issue);
   const o = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
-  return isSafeId(o.session) && isSafeId(o.seq)
-    ? { ok: false, problem, session: o.session, seq: o.seq }
-    : { ok: false, problem };
+  if (!isSafeId(o.session) || !isSafeId(o.seq)) return { ok: false, problem };
+  // The sender's incarnation (a resumed session's client): its refusal counts only if it is current.
+  return isSafeId(o.inc)
+    ? { ok: false, problem, session: o.session, seq: o.seq, inc: o.inc }
+    : { ok: false, problem, session: o.session, seq: o.seq };
 }
 
 /**

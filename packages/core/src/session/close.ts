@@ -38,6 +38,12 @@ export async function closeSession(
   forgetSession(chunk.state.epoch, session);
   chunk.overlay.set('session', sid, undefined);
   await dropLease(chunk, session);
+  // The route to a resumed session's channel outlives this chunk's output (its CLOSED or EXPIRED
+  // notice goes there): the writer drops it when it commits the chunk (`Chunk.output`).
+  chunk.endedRoutes.add(session);
+  // Channels of incarnations it replaced that their clients did not remove (never told MOVED).
+  if (s.replaced !== undefined && s.replaced.length > 0)
+    chunk.items.push({ type: 'retired', zxid: chunk.state.zxid, session, incarnations: [...s.replaced] });
   await commitTxn(chunk, txn, to === undefined ? undefined : { ...to, result: { type: 'closeSession' } }, [
     { session, state: how },
   ]);

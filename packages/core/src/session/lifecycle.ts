@@ -5,7 +5,8 @@
  * highest `seq` applied per session (`lastSeq`, committed with the request) and drops a request at
  * or below it; sessions — every admitted request renews the session's deadline in the same
  * transaction (an idle session renews its lease instead, see `lease.ts`), and a request of a
- * session that is gone is answered `SESSIONEXPIRED`.
+ * session that is gone is answered `SESSIONEXPIRED`; a request of a replaced incarnation of the
+ * session (see `resume.ts`) is dropped unapplied.
  */
 
 import { releaseOnAck } from '../epoch/pending-events.js';
@@ -14,6 +15,7 @@ import type { RequestOp, SessionItem, WriteRequest } from '../protocol/messages.
 import { endingSession } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 import { openLease } from './lease.js';
+import { currentIncarnation, incarnationOf } from './resume.js';
 
 /** Opens the session `request` names, unless its id is taken. */
 export async function openSession(
@@ -71,6 +73,10 @@ export async function admit(chunk: Chunk, request: WriteRequest): Promise<boolea
     );
     return false;
   }
+  // A request of a replaced incarnation (the client a resume took the session from): refused
+  // without effect, without renewing the session and without using up its seq, which the current
+  // incarnation numbers on from. Its channel is gone (told MOVED), so no answer goes there.
+  if (incarnationOf(request) !== currentIncarnation(session)) return false;
   if (request.seq <= session.lastSeq) return false;
   chunk.overlay.set('session', sid, { ...session, lastSeq: request.seq, expiresAt: now + session.timeoutMs });
   releaseOnAck(chunk.state.epoch, request.session, request.ack);
@@ -80,10 +86,13 @@ export async function admit(chunk: Chunk, request: WriteRequest): Promise<boolea
 /**
  * Uses up the `seq` of a request answered without being applied (refused as malformed or over a
  * limit): a session's seqs reach the writer without gaps (GCP's push order guard waits for
- * lastSeq + 1), and a redelivery of it is then a duplicate.
+ * lastSeq + 1), and a redelivery of it is then a duplicate. Returns false for a request of a
+ * replaced incarnation (`inc`), whose seq is not the session's: it is to be dropped unanswered.
  */
-export async function useUpSeq(chunk: Chunk, session: number, seq: number): Promise<void> {
+export async function useUpSeq(chunk: Chunk, session: number, seq: number, inc = 0): Promise<boolean> {
   const s = await chunk.overlay.get<SessionItem>('session', String(session));
+  if (s !== undefined && inc !== currentIncarnation(s)) return false;
   if (s !== undefined && seq > s.lastSeq)
     chunk.overlay.set('session', String(session), { ...s, lastSeq: seq });
+  return true;
 }

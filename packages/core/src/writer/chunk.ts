@@ -17,13 +17,28 @@ import {
   type Requester,
   type WriterState,
 } from '../protocol/messages.js';
+import { withIncarnation } from '../session/resume.js';
 import type { Overlay } from './overlay.js';
 import { Txn } from './txn.js';
+
+/** The sessions `items` send channel messages to. */
+function recipients(items: readonly DistributorItem[]): Set<number> {
+  const out = new Set<number>();
+  for (const item of items) {
+    if (item.type === 'txn') {
+      for (const e of item.events) out.add(e.session);
+      for (const c of item.closed ?? []) out.add(c.session);
+      if (item.reply !== undefined) out.add(item.reply.session);
+    } else if (item.type !== 'moved' && item.type !== 'retired') out.add(item.to.session);
+  }
+  return out;
+}
 
 /** A point a chunk can return to: its writer state and how much output it had. */
 export interface ChunkSnapshot {
   state: WriterState;
   items: number;
+  endedRoutes: number;
 }
 
 /**
@@ -32,6 +47,10 @@ export interface ChunkSnapshot {
  */
 export class Chunk {
   readonly items: DistributorItem[] = [];
+  /** Incarnations of resumed sessions when the chunk began. */
+  private readonly startRoutes: Readonly<Record<string, number>> | undefined;
+  /** Sessions ended in this chunk: their incarnation routes go once the output has them. */
+  endedRoutes = new Set<number>();
 
   constructor(
     readonly overlay: Overlay,
@@ -41,7 +60,9 @@ export class Chunk {
     readonly skew: number,
     /** The deployment's super digest and gateway key, for `addAuth`. */
     readonly auth: AuthConfig = {},
-  ) {}
+  ) {
+    this.startRoutes = state.incarnations;
+  }
 
   /** A new transaction with the next zxid, timed by the writer's clock. */
   nextTxn(): Txn {
@@ -50,23 +71,46 @@ export class Chunk {
 
   snapshot(): ChunkSnapshot {
     // persistentWatches is only ever replaced, never mutated; epoch is mutated, so it is copied.
-    return { state: { ...this.state, epoch: { ...this.state.epoch } }, items: this.items.length };
+    // incarnations likewise only replaced (`withIncarnation`).
+    return {
+      state: { ...this.state, epoch: { ...this.state.epoch } },
+      items: this.items.length,
+      endedRoutes: this.endedRoutes.size,
+    };
   }
 
   restore(s: ChunkSnapshot): void {
     this.state = s.state;
     this.items.length = s.items;
+    // Insertion order: the entries added after the snapshot are the last ones.
+    this.endedRoutes = new Set([...this.endedRoutes].slice(0, s.endedRoutes));
   }
 
-  /** What the distributor gets once the chunk is committed. */
+  /**
+   * What the distributor gets once the chunk is committed, with the incarnation routes of resumed
+   * sessions it sends to as they stood when the chunk began (a `moved` item changes a session's
+   * route from its place in the chunk on). The routes of sessions the chunk ended are dropped from
+   * the state then.
+   */
   output(): DistributorBatch {
-    return {
+    const batch: DistributorBatch = {
       v: PROTOCOL_VERSION,
       batch: this.state.batch + 1,
       zxid: this.state.zxid,
       epoch: { ...this.state.epoch },
       items: this.items,
     };
+    const all = this.startRoutes;
+    if (all !== undefined || this.endedRoutes.size > 0) {
+      const routes: Record<string, number> = {};
+      for (const session of recipients(this.items)) {
+        const inc = all?.[String(session)];
+        if (inc !== undefined) routes[String(session)] = inc;
+      }
+      if (Object.keys(routes).length > 0) batch.routes = routes;
+      for (const session of this.endedRoutes) this.state = withIncarnation(this.state, session, undefined);
+    }
+    return batch;
   }
 
   /** A reply that changes nothing (an error, a ping, a sync), at the current zxid. */

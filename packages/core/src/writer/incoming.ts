@@ -30,10 +30,11 @@ export function decodeIncoming(message: ReceivedMessage): Incoming {
   }
   const checked = checkRequest(raw);
   if (checked.ok) return { message, request: checked.request };
-  const to =
+  const to: Requester | undefined =
     checked.session !== undefined && checked.seq !== undefined
       ? { session: checked.session, seq: checked.seq }
       : undefined;
+  if (to !== undefined && checked.inc !== undefined) to.inc = checked.inc;
   return {
     message,
     poison: to === undefined ? { problem: checked.problem } : { problem: checked.problem, to },

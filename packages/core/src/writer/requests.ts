@@ -13,6 +13,7 @@ import type { MultiOpRequest, Requester, SessionItem, WriteRequest } from '../pr
 import { closeSession, expireSession } from '../session/close.js';
 import { ensureLease } from '../session/lease.js';
 import { admit, openSession, useUpSeq } from '../session/lifecycle.js';
+import { resumeSession } from '../session/resume.js';
 import { type Actor, checkPerm, nodeItem } from '../tree/nodes.js';
 import { setAcl } from '../tree/set-acl.js';
 import { commitTxn, transaction } from '../tree/transaction.js';
@@ -38,6 +39,10 @@ export async function applyRequest(chunk: Chunk, item: Incoming): Promise<void> 
     await openSession(chunk, request, request.op);
     return;
   }
+  if (request.op.type === 'resumeSession') {
+    await resumeSession(chunk, request, request.op);
+    return;
+  }
   if (!(await admit(chunk, request))) return;
   const to: Requester = { session: request.session, seq: request.seq };
   try {
@@ -56,8 +61,16 @@ export async function refuse(chunk: Chunk, item: Incoming, problem: string): Pro
       ? { session: item.request.session, seq: item.request.seq }
       : undefined);
   if (to === undefined) return;
-  await useUpSeq(chunk, to.session, to.seq);
-  chunk.reply(to, undefined, new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`));
+  const inc = to.inc ?? item.request?.inc ?? 0;
+  // A replaced incarnation's request is dropped unanswered, as `admit` drops it: its seq is not the
+  // session's any more, and its channel is gone.
+  if (!(await useUpSeq(chunk, to.session, to.seq, inc))) return;
+  // The current incarnation's channel is the session's route: no address of its own needed.
+  chunk.reply(
+    { session: to.session, seq: to.seq },
+    undefined,
+    new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`),
+  );
 }
 
 /** The admitted session's item (admit just read it, so this costs no store read). */

@@ -171,6 +171,7 @@ describe('the client channel inbox', () => {
       watermark: () => {},
       event: () => {},
       expired: () => {},
+      moved: () => {},
       reply: (r) => replies.push(r.seq),
       taken: () => {},
       error: (e) => errors.push(e),

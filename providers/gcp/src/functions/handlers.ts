@@ -263,7 +263,9 @@ export function toReceivedMessage(
 /**
  * Keeps each session's requests in order on the writer's push subscription: a request whose `seq`
  * is beyond the session's `lastSeq + 1` overtook a predecessor (a redelivery after a nack) and
- * waits. Costs one system-store read per client request.
+ * waits. A resume, and a request of an incarnation other than the session's current one (see
+ * core's session/resume.ts), go through: neither uses up a seq. Costs one system-store read per
+ * client request.
  */
 export function writerOrderGuard(systemStore: SystemStore): OrderGuard {
   return {
@@ -280,11 +282,16 @@ export function writerOrderGuard(systemStore: SystemStore): OrderGuard {
         typeof request.session !== 'number' ||
         typeof request.seq !== 'number' ||
         request.session === 0 ||
-        request.op?.type === 'openSession'
+        request.op?.type === 'openSession' ||
+        // A resume takes no seq: the writer answers it with the lastSeq the resumer numbers on from.
+        request.op?.type === 'resumeSession'
       )
         return 'apply';
       const session = await systemStore.get<SessionItem>({ kind: 'session', id: String(request.session) });
       if (session === undefined) return 'apply'; // the writer answers SESSIONEXPIRED
+      // A request of a replaced incarnation (or of one the writer has not seen resume yet) is
+      // refused by the writer without using a seq: waiting for its seq could wait for good.
+      if ((request.inc ?? 0) !== (session.value.incarnation ?? 0)) return 'apply';
       return request.seq > session.value.lastSeq + 1 ? 'wait' : 'apply';
     },
   };

@@ -52,12 +52,17 @@ export function describeChannelContract(
     channel: Channel,
     session: number,
     onMessages?: (messages: string[]) => void,
+    incarnation?: number,
   ): Promise<Listener> {
     const got: string[] = [];
-    const subscription = await channel.subscribe(session, (messages) => {
-      onMessages?.(messages);
-      got.push(...messages);
-    });
+    const subscription = await channel.subscribe(
+      session,
+      (messages) => {
+        onMessages?.(messages);
+        got.push(...messages);
+      },
+      incarnation,
+    );
     return {
       got,
       subscription,
@@ -103,6 +108,25 @@ export function describeChannelContract(
       expect(two.got).toEqual(['to-two']);
       await one.subscription.close();
       await two.subscription.close();
+    });
+
+    test("delivers a session incarnation's messages to that incarnation only; removing it keeps the others", async (channel) => {
+      const first = await listen(channel, 4);
+      const resumed = await listen(channel, 4, undefined, 7_654_321);
+      await channel.send(4, ['to-first']);
+      await channel.send(4, ['to-resumed-1', 'to-resumed-2'], 7_654_321);
+      await first.waitFor(1);
+      await resumed.waitFor(2);
+      await sleep(quietMs);
+      expect(first.got).toEqual(['to-first']);
+      expect(resumed.got).toEqual(['to-resumed-1', 'to-resumed-2']);
+      await first.subscription.close();
+      await channel.remove(4);
+      await channel.send(4, ['still-here'], 7_654_321);
+      await resumed.waitFor(3);
+      expect(resumed.got).toEqual(['to-resumed-1', 'to-resumed-2', 'still-here']);
+      await resumed.subscription.close();
+      await channel.remove(4, 7_654_321);
     });
 
     test('round-trips message text exactly (JSON, unicode, escapes)', async (channel) => {

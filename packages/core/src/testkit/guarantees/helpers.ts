@@ -183,20 +183,25 @@ export class ChannelDelays {
     const subscribe = (
       session: number,
       onMessages: (messages: string[]) => void,
+      incarnation?: number,
     ): Promise<ChannelSubscription> => {
       this.subscribers.set(session, onMessages);
-      return inner.subscribe(session, (messages) => {
-        if (this.holding.has(session)) {
-          const list = this.held.get(session) ?? [];
-          list.push(messages);
-          this.held.set(session, list);
-        } else onMessages(messages);
-      });
+      return inner.subscribe(
+        session,
+        (messages) => {
+          if (this.holding.has(session)) {
+            const list = this.held.get(session) ?? [];
+            list.push(messages);
+            this.held.set(session, list);
+          } else onMessages(messages);
+        },
+        incarnation,
+      );
     };
     return {
       maxMessageBytes: inner.maxMessageBytes,
-      send: (session, messages) => inner.send(session, messages),
-      remove: (session) => inner.remove(session),
+      send: (session, messages, incarnation) => inner.send(session, messages, incarnation),
+      remove: (session, incarnation) => inner.remove(session, incarnation),
       subscribe,
     };
   };
