@@ -354,6 +354,7 @@ function watchersPlan(target: ScaleTarget, deployment: () => Deployment, progres
     const rounds = 3;
     for (let r = 0; r < rounds; r++) {
       await register();
+      progress(`  round ${r + 1}/${rounds}: ${size} watches registered`);
       events = 0;
       const all = new Promise<void>((resolve) => {
         allIn = resolve;

@@ -10,8 +10,8 @@
  * the parent and the writer's own item), and the sizes are smaller than the embedded ones: the
  * emulators take milliseconds per request where memory takes microseconds.
  *
- * Options: those of core's scale bench, plus `--aws` and `--user-store s3|dynamodb` (default s3).
- * Prints `{ embedded, aws? }` as JSON on stdout, progress on stderr.
+ * Options: those of core's scale bench, plus `--aws`, `--aws-only` (skip the embedded run) and
+ * `--user-store s3|dynamodb` (default s3). Prints `{ embedded?, aws? }` as JSON on stdout, progress on stderr.
  */
 import { pathToFileURL } from 'node:url';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -157,6 +157,9 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const at = argv.indexOf('--user-store');
   const userStore = (at >= 0 ? argv.splice(at, 2)[1] : 's3') as UserStoreKind;
+  // `--aws-only`: the local AWS stack without the embedded run before it.
+  const awsOnly = argv.includes('--aws-only');
+  if (awsOnly) argv.splice(argv.indexOf('--aws-only'), 1, '--aws');
   const aws = argv.includes('--aws');
   let embeddedOptions: ReturnType<typeof parseScaleArgs>;
   let awsOptions: ReturnType<typeof parseScaleArgs>;
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     console.error(
-      'usage: pnpm bench:scale [--quick] [--aws] [--user-store s3|dynamodb] [--ops N] [--children 1000,10000] [--watchers …] [--sessions …] [--nodes …]',
+      'usage: pnpm bench:scale [--quick] [--aws | --aws-only] [--user-store s3|dynamodb] [--ops N] [--children 1000,10000] [--watchers …] [--sessions …] [--nodes …]',
     );
     process.exit(2);
   }
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const embedded = await scaleReport(embeddedScaleTarget, embeddedOptions);
+  const embedded = awsOnly ? undefined : await scaleReport(embeddedScaleTarget, embeddedOptions);
   if (!aws) {
     console.log(JSON.stringify({ embedded }, null, 2));
     return;
