@@ -93,6 +93,7 @@ export const embeddedScaleTarget: ScaleTarget = {
   name: 'embedded',
   fillBatch: 1000,
   fillInFlight: 4,
+  warmUp: true,
   async start(wrap) {
     const service = createEmbeddedService({ clock: new ManualClock(), wrap });
     await service.ready;

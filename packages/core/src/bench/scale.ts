@@ -51,6 +51,8 @@ export interface ScaleTarget {
   fillBatch: number;
   /** Multis in flight while filling. */
   fillInFlight: number;
+  /** Run each dimension's smallest size once, unreported, before measuring (see {@link runScale}). */
+  warmUp?: boolean;
 }
 
 /** Options of {@link runScale}. */
@@ -459,10 +461,41 @@ function nodesPlan(target: ScaleTarget, progress: (line: string) => void): Dimen
   };
 }
 
+/** One size of one dimension on a fresh deployment: its operations, setup time and item report. */
+async function runSize(
+  target: ScaleTarget,
+  options: ScaleOptions,
+  dimension: ScaleDimension,
+  size: number,
+): Promise<{ ops: Record<string, OpAtSize>; setupMs: number; items?: unknown }> {
+  const bytes = new ByteCounter();
+  const run = await target.start(bytes.wrappers());
+  try {
+    const zk = await run.deployment.connect();
+    const session = new Session(run, bytes, options);
+    const plans: Record<ScaleDimension, DimensionPlan> = {
+      children: childrenPlan(target, options.progress),
+      watchers: watchersPlan(target, () => run.deployment, options.progress),
+      sessions: sessionsPlan(target, () => run.deployment, options.progress),
+      nodes: nodesPlan(target, options.progress),
+    };
+    const t0 = performance.now();
+    const ops = await plans[dimension](session, zk, size);
+    const setupMs = (session.measuredFrom ?? performance.now()) - t0;
+    const items = run.inspect === undefined ? undefined : await run.inspect();
+    await zk.close();
+    return { ops, setupMs, ...(items === undefined ? {} : { items }) };
+  } finally {
+    await run.close();
+  }
+}
+
 /**
  * Runs every dimension with sizes on `target`, each size on a fresh deployment, and returns the
  * results by dimension. A size that fails (a store limit, a timeout) ends its dimension: the error
- * is kept as `stopped` and the sizes before it are reported.
+ * is kept as `stopped` and the sizes before it are reported. With {@link ScaleTarget.warmUp}, each
+ * dimension first runs its smallest size once, unreported: otherwise the smallest size would pay
+ * for the compilation of the code paths, and every ratio would be understated.
  */
 export async function runScale(
   target: ScaleTarget,
@@ -474,23 +507,15 @@ export async function runScale(
     if (sizes === undefined || sizes.length === 0) continue;
     const result: DimensionResult = { sizes: [], setupSeconds: [], ops: {} };
     results[dimension] = result;
+    if (target.warmUp === true) {
+      options.progress(`${target.name}: ${dimension} warm-up at ${sizes[0]}`);
+      await runSize(target, { ...options, progress: () => {} }, dimension, sizes[0]!);
+    }
     for (const size of sizes) {
       options.progress(`${target.name}: ${dimension} = ${size}`);
-      const bytes = new ByteCounter();
-      const run = await target.start(bytes.wrappers());
       try {
-        const zk = await run.deployment.connect();
-        const session = new Session(run, bytes, options);
-        const plans: Record<ScaleDimension, DimensionPlan> = {
-          children: childrenPlan(target, options.progress),
-          watchers: watchersPlan(target, () => run.deployment, options.progress),
-          sessions: sessionsPlan(target, () => run.deployment, options.progress),
-          nodes: nodesPlan(target, options.progress),
-        };
-        const t0 = performance.now();
-        const ops = await plans[dimension](session, zk, size);
+        const { ops, setupMs, items } = await runSize(target, options, dimension, size);
         result.sizes.push(size);
-        const setupMs = (session.measuredFrom ?? performance.now()) - t0;
         result.setupSeconds.push(Math.round(setupMs / 100) / 10);
         for (const [name, at] of Object.entries(ops)) {
           const series = result.ops[name] ?? { bySize: [], ratio: {} };
@@ -498,20 +523,15 @@ export async function runScale(
           series.ratio = ratioOf(series.bySize);
           result.ops[name] = series;
         }
-        if (run.inspect !== undefined) {
+        if (items !== undefined) {
           result.items = result.items ?? [];
-          result.items.push({ size, report: await run.inspect() });
+          result.items.push({ size, report: items });
         }
-        await zk.close();
       } catch (error) {
-        result.stopped = `at ${size}: ${error instanceof Error ? error.message : String(error)}`.slice(
-          0,
-          500,
-        );
+        const message = error instanceof Error ? error.message : String(error);
+        result.stopped = `at ${size}: ${message}`.slice(0, 500);
         options.progress(`${target.name}: ${dimension} stopped ${result.stopped}`);
         break;
-      } finally {
-        await run.close();
       }
     }
   }
