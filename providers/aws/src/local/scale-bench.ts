@@ -16,7 +16,7 @@
 import { pathToFileURL } from 'node:url';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { CountingMeter, ManualClock } from '@faaskeeper/core';
+import { CountingMeter } from '@faaskeeper/core';
 import type { ScaleDimension, ScaleTarget } from '@faaskeeper/core/bench/scale';
 import {
   embeddedScaleTarget,
@@ -120,8 +120,10 @@ export function localAwsScaleTarget(stack: LocalAwsStack, userStore: UserStoreKi
         meter,
         userStore,
         wrap,
-        // No pings, heartbeats or expiries in a measurement: only the operations are metered.
-        clock: new ManualClock(),
+        // No pings, heartbeats or expiries in a measurement: only the operations are metered. Real
+        // time, not a ManualClock: the poller's and the clients' retry back-offs wait on the clock,
+        // and with many sessions connecting at once some do.
+        sessionTimeoutMs: 3_600_000,
         heartbeatIntervalMs: 3_600_000,
       });
       const clients = createAwsClients(stack.endpoints);
