@@ -32,6 +32,12 @@ export interface ScaleRun {
   deployment: Deployment;
   /** Billable units, when the target meters them (the local cloud stacks). */
   meter?: CountingMeter;
+  /**
+   * Opens one of the many extra sessions of the watchers and sessions dimensions. Default
+   * `deployment.connect()`; a cloud target gives each its own SDK clients, as separate processes
+   * would have (one shared client's socket pool is soon taken by the sessions' channel polls).
+   */
+  connect?: () => Promise<FaaSKeeperClient>;
   /** What the target can tell about its stored items after the operations (largest item sizes). */
   inspect?: () => Promise<unknown>;
   /** Closes the deployment and releases what it created. */
@@ -328,7 +334,11 @@ function childrenPlan(target: ScaleTarget, progress: (line: string) => void): Di
  * unrelated node while none of the watchers has sent a request since (their events' epoch entries
  * are still pending). Rounds repeat the registration; the last round is the byte-counted one.
  */
-function watchersPlan(target: ScaleTarget, deployment: () => Deployment, progress: (line: string) => void) {
+function watchersPlan(
+  target: ScaleTarget,
+  connect: () => Promise<FaaSKeeperClient>,
+  progress: (line: string) => void,
+) {
   const plan: DimensionPlan = async (s, zk, size) => {
     await zk.create('/config', DATA);
     await zk.create('/other', DATA);
@@ -342,7 +352,7 @@ function watchersPlan(target: ScaleTarget, deployment: () => Deployment, progres
       Array.from({ length: size }, (_, i) => i),
       target.fillInFlight * 8,
       async (i) => {
-        const c = await deployment().connect();
+        const c = await connect();
         if ((i + 1) % Math.max(1, Math.ceil(size / 5)) === 0)
           progress(`  connected ${i + 1}/${size} watchers`);
         return c;
@@ -406,14 +416,18 @@ function watchersPlan(target: ScaleTarget, deployment: () => Deployment, progres
 }
 
 /** Idle sessions: `size` sessions open (and doing nothing) while another one writes and reads. */
-function sessionsPlan(target: ScaleTarget, deployment: () => Deployment, progress: (line: string) => void) {
+function sessionsPlan(
+  target: ScaleTarget,
+  connect: () => Promise<FaaSKeeperClient>,
+  progress: (line: string) => void,
+) {
   const plan: DimensionPlan = async (s, zk, size) => {
     await zk.create('/s', DATA);
     const idle = await mapLimit(
       Array.from({ length: size }, (_, i) => i),
       target.fillInFlight * 8,
       async (i) => {
-        const c = await deployment().connect();
+        const c = await connect();
         if ((i + 1) % Math.max(1, Math.ceil(size / 5)) === 0)
           progress(`  connected ${i + 1}/${size} sessions`);
         return c;
@@ -473,10 +487,11 @@ async function runSize(
   try {
     const zk = await run.deployment.connect();
     const session = new Session(run, bytes, options);
+    const connect = run.connect ?? (() => run.deployment.connect());
     const plans: Record<ScaleDimension, DimensionPlan> = {
       children: childrenPlan(target, options.progress),
-      watchers: watchersPlan(target, () => run.deployment, options.progress),
-      sessions: sessionsPlan(target, () => run.deployment, options.progress),
+      watchers: watchersPlan(target, connect, options.progress),
+      sessions: sessionsPlan(target, connect, options.progress),
       nodes: nodesPlan(target, options.progress),
     };
     const t0 = performance.now();

@@ -28,6 +28,7 @@ import {
 import type { AwsClients } from '../aws-clients.js';
 import { createAwsClients } from '../aws-clients.js';
 import type { UserStoreKind } from '../config.js';
+import { connect } from '../connect.js';
 import { createLocalAwsDeployment } from './local-deployment.js';
 import { type LocalAwsStack, localAwsStackMissing, startLocalAwsStack } from './local-stack.js';
 
@@ -131,6 +132,7 @@ export function localAwsScaleTarget(stack: LocalAwsStack, userStore: UserStoreKi
       return {
         deployment,
         meter,
+        connect: () => connect({ ...deployment.connectOptions, meter, sessionTimeoutMs: 3_600_000 }),
         async inspect() {
           const entries = await scanTable(clients, config.systemTable, (item) => ({
             kind: `system:${item.pk?.S ?? '?'}`,
