@@ -158,11 +158,21 @@ class Session {
   private next = 0;
   /** When the first measurement began: the end of the size's setup. */
   measuredFrom: number | undefined;
+  /** The target's item report, when a plan took it at its peak ({@link inspect}). */
+  items: unknown;
   constructor(
     readonly run: ScaleRun,
     private readonly bytes: ByteCounter,
     private readonly options: ScaleOptions,
   ) {}
+
+  /**
+   * Takes the target's item report now, where the plan's items are largest (before the sessions
+   * that make them close); otherwise it is taken after the plan.
+   */
+  async inspect(): Promise<void> {
+    if (this.run.inspect !== undefined) this.items = await this.run.inspect();
+  }
 
   /** A fresh index for an operation's run (names of created nodes never repeat). */
   index(): number {
@@ -386,6 +396,8 @@ function watchersPlan(
     await register();
     const fireBytes = await s.countBytes(() => zk.setData('/config', DATA), 1);
     const nextBytes = await s.countBytes(() => zk.setData('/other', DATA));
+    // The epoch of every watcher is now on the writer state and the records.
+    await s.inspect();
     const mean = (xs: number[]) => round3(xs.reduce((a, b) => a + b, 0) / xs.length);
     const merge = (xs: OpAtSize[], bytes: { systemStore: number; userStore: number }): OpAtSize => {
       const p50 = xs.map((x) => x.p50Ms).sort((a, b) => a - b);
@@ -497,7 +509,8 @@ async function runSize(
     const t0 = performance.now();
     const ops = await plans[dimension](session, zk, size);
     const setupMs = (session.measuredFrom ?? performance.now()) - t0;
-    const items = run.inspect === undefined ? undefined : await run.inspect();
+    if (session.items === undefined) await session.inspect();
+    const items = session.items;
     await zk.close();
     return { ops, setupMs, ...(items === undefined ? {} : { items }) };
   } finally {
