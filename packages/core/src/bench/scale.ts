@@ -18,7 +18,7 @@ import type { CountingMeter } from '../ports/meter.js';
 import type { SystemStore } from '../ports/system-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import { byteLength, encodeMessage } from '../protocol/codec.js';
-import { quietMeter } from '../testkit/meter-per-op.js';
+import { quietMeter } from '../memory/meter-per-op.js';
 import { mapLimit } from '../util/map-limit.js';
 import { percentile } from './measure.js';
 
