@@ -316,7 +316,7 @@ await service.close();
       const failed = await run('npx', ['faaskeeper', 'shell', '-c', 'get /missing'], project);
       expect({ code: failed.code, stderr: failed.stderr }).toEqual({
         code: 1,
-        stderr: 'Error: NONODE: /missing\n',
+        stderr: 'Node does not exist: /missing\n',
       });
       const version = await ok('npx', ['faaskeeper', '--version'], project);
       expect(version.stdout).toBe(
