@@ -65,7 +65,7 @@ describe('faaskeeper shell --config on a GCP deployment', () => {
         const r = await cli(['shell', '--config', file, '-c', 'create /cfg v1; set /cfg v2; get /cfg; ls /']);
         expect(r.stderr).toBe('');
         expect(r.code).toBe(ExitCode.OK);
-        expect(r.stdout).toBe('Created /cfg\nv2\ncfg\n');
+        expect(r.stdout).toBe('Created /cfg\nv2\n[cfg]\n');
         // The shell's session wrote to this deployment: another client of it reads the data.
         const zk = await deployment.connect();
         try {
