@@ -14,11 +14,11 @@
 import { performance } from 'node:perf_hooks';
 import type { FaaSKeeperClient } from '../client/client.js';
 import type { Deployment, PortWrappers } from '../deployment/deployment.js';
+import { quietMeter } from '../memory/meter-per-op.js';
 import type { CountingMeter } from '../ports/meter.js';
 import type { SystemStore } from '../ports/system-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import { byteLength, encodeMessage } from '../protocol/codec.js';
-import { quietMeter } from '../memory/meter-per-op.js';
 import { mapLimit } from '../util/map-limit.js';
 import { percentile } from './measure.js';
 
