@@ -73,9 +73,8 @@ const SIZE_BYTES = 1024;
 /** After the idle clients connected: their session set-up is over before the window opens. */
 const SETTLE_MS = 3000;
 /**
- * On AWS an idle client stops polling its channel, but the long poll in flight when it paused
- * (SQS waits up to 20 s) still completes: the window opens after it, or a one-time poll per client
- * would be scaled to a day as if it recurred every window.
+ * On AWS the window opens after the channel long polls the clients started with (SQS waits up to
+ * 20 s), so that every poll counted is one of an idle client's steady state.
  */
 const AWS_SETTLE_MS = 22_000;
 
