@@ -109,6 +109,8 @@ export class SessionTable {
     // Two connections racing to resume one session here: the second waits for the first's answer.
     const pending = this.adopting.get(id);
     if (pending !== undefined) {
+      // The first takeover's failure is its own connection's to report (it answers Expired); this
+      // one only needs to know it is over, and reads the outcome from the session table below.
       await pending.catch(() => undefined);
       const now = this.sessions.get(id);
       if (now === undefined || now.ended)

@@ -59,6 +59,7 @@ export class IdleChannel {
     this.ended = true;
     this.wanted = false;
     const closing = this.step();
+    // The caller of close() gets the failure from `closing`; the chain only orders later steps.
     this.chain = closing.catch(() => undefined);
     return closing;
   }
