@@ -138,3 +138,15 @@ export function multiOps(ops: Op[]): MultiOpRequest[] {
     }
   });
 }
+
+/** The `addAuth` request for `addAuth(scheme, auth)`; bytes are taken as UTF-8. @throws FaaSKeeperError BADARGUMENTS. */
+export function authArguments(
+  scheme: unknown,
+  auth: unknown,
+): { type: 'addAuth'; scheme: string; auth: string } {
+  if (typeof scheme !== 'string')
+    throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: addAuth needs a scheme');
+  if (typeof auth !== 'string' && !(auth instanceof Uint8Array))
+    throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: addAuth needs auth as a string or bytes');
+  return { type: 'addAuth', scheme, auth: typeof auth === 'string' ? auth : new TextDecoder().decode(auth) };
+}

@@ -1,25 +1,21 @@
 /*
  * The public client API. It keeps ZooKeeper's per-client guarantees (docs/guarantees.md) by
  * composing the modules beside it: the request pipeline (FIFO client order, every seq reaches the
- * writer), the consistent reader (single system image, ordered notifications), the watch registry
- * (a watch fires at most once per registration) and liveness (sessions: pings, DISCONNECTED,
- * EXPIRED). This file wires them together, checks arguments and shapes results.
+ * writer), the node reads over the consistent reader (single system image, ordered notifications,
+ * READ checks), the watch registry (a watch fires at most once per registration), liveness
+ * (sessions: pings, DISCONNECTED, EXPIRED) and the session's channel (one per incarnation). This
+ * file wires them together and checks the arguments of writes.
  */
 
 import { EventEmitter } from 'node:events';
-import { addIds, permitted, redactDigests } from '../acl/check.js';
-import { openAcl, Perms } from '../acl/model.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import { ROOT, validatePath } from '../model/path.js';
 import type { Stat } from '../model/stat.js';
-import type { Channel } from '../ports/channel.js';
-import { type Clock, systemClock } from '../ports/clock.js';
-import type { Queue } from '../ports/queue.js';
-import type { LeaseRenewer } from '../ports/session-lease.js';
-import type { UserStore } from '../ports/user-store.js';
-import type { ACL, Id, NodeRecord, OpResult } from '../protocol/messages.js';
+import { systemClock } from '../ports/clock.js';
+import type { ACL, OpResult } from '../protocol/messages.js';
 import {
   aclArgument,
+  authArguments,
   checkRemoveWatchType,
   checkVersion,
   checkWatcher,
@@ -30,13 +26,15 @@ import {
 import { channelInbox } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
 import { FifoOrder } from './fifo-order.js';
-import { IdleChannel } from './idle-channel.js';
 import { Liveness, randomSessionId } from './liveness.js';
-import type { ReplyFor } from './replies.js';
+import { NodeReads } from './node-reads.js';
+import { type ReplyFor, sessionEndedError } from './replies.js';
 import { RequestPipeline } from './request-pipeline.js';
-import { systemNode } from './system-nodes.js';
+import { SessionChannel } from './session-channel.js';
 import type {
   AddWatchMode,
+  ClientOptions,
+  ClientTransport,
   CreateOptions,
   Data,
   NodeAcl,
@@ -50,36 +48,7 @@ import type {
 } from './types.js';
 import { WatchRegistry } from './watch-registry.js';
 
-/**
- * What a client needs to reach a deployment: the writer queue, the user store and the channel, and
- * the lease its idle session renews (without one, an idle client pings through the writer).
- */
-export interface ClientTransport {
-  writerQueue: Queue;
-  userStore: UserStore;
-  channel: Channel;
-  lease?: LeaseRenewer;
-}
-
-/** Options of {@link FaaSKeeperClient.connect}. */
-export interface ClientOptions {
-  /** Session timeout: without a sign of life for this long, the session expires. Default 10 s. */
-  sessionTimeoutMs?: number;
-  /** How long an operation may wait for its reply. Default 30 s. */
-  operationTimeoutMs?: number;
-  /** Injected clock (tests); defaults to the process clock. */
-  clock?: Clock;
-  /** A fixed session id (tests); otherwise a random 52-bit id. With `resume`, the session to resume. */
-  sessionId?: number;
-  /**
-   * Resume the open session `sessionId` (opened by another client, e.g. another gateway process)
-   * instead of opening one: this client becomes its new incarnation — its ephemerals and watch
-   * registrations stay, and the replaced client's requests are refused (SESSIONMOVED) from then on.
-   * `sessionTimeoutMs` is then taken from the session. Whoever resumes must have checked that the
-   * caller owns the session (the gateway checks its password): the deployment does not.
-   */
-  resume?: boolean;
-}
+export type { ClientOptions, ClientTransport } from './types.js';
 
 /**
  * A ZooKeeper-style client of a FaaSKeeper deployment.
@@ -100,26 +69,19 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   private readonly liveness: Liveness;
   private readonly pipeline: RequestPipeline;
   private readonly reader: ConsistentReader;
-  private channel: IdleChannel | undefined;
-  /**
-   * The identities the writer gave this session's `addAuth` calls (its replies say which). Reads
-   * are checked against them: the writer keeps its own copy, which is what writes are checked with.
-   */
-  private authIds: Id[] = [];
-  /** Which incarnation of the session this client is: 0 if it opened it, a random id if it resumed it. */
-  readonly incarnation: number;
-  /** The deployment's channel (the replaced client removes its own incarnation's). */
-  private readonly transportChannel: Channel;
+  private readonly channel: SessionChannel;
+  private readonly reads: NodeReads;
 
   /** Use {@link FaaSKeeperClient.connect}. */
   private constructor(transport: ClientTransport, options: ClientOptions, incarnation: number) {
     super();
     const clock = options.clock ?? systemClock;
     const opTimeoutMs = options.operationTimeoutMs ?? 30_000;
-    this.incarnation = incarnation;
-    this.transportChannel = transport.channel;
     this.sessionNumber = options.sessionId ?? randomSessionId();
     this.sessionId = String(this.sessionNumber);
+    this.channel = new SessionChannel(transport.channel, this.sessionNumber, incarnation, (error) =>
+      this.reportChannelFailure(error),
+    );
     const order = new FifoOrder();
     const lease = transport.lease;
     this.liveness = new Liveness(
@@ -128,7 +90,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       (state) => {
         // A client that lost touch listens again: whatever comes meanwhile (its session's end) is
         // taken as soon as it is back, as before it paused.
-        if (state === 'DISCONNECTED') this.channel?.resume();
+        if (state === 'DISCONNECTED') this.channel.resume();
         this.emit('state', state);
       },
       () => {
@@ -140,7 +102,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
         // Nothing to receive: a pausable channel stops polling until the next request.
         idle: () => {
           if (!this.pipeline.busy && !this.watches.holdsWatches() && !this.reader.waiting)
-            this.channel?.pause();
+            this.channel.pause();
         },
         gone: () => this.shutdown('EXPIRED'),
         ...(lease?.renewalShare === undefined ? {} : { renewalShare: lease.renewalShare }),
@@ -160,7 +122,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       sent: () => {
         this.liveness.sent();
         // Its reply comes on the channel: take messages again if idle had paused it.
-        this.channel?.resume();
+        this.channel.resume();
       },
       sendFailed: () => this.liveness.sendFailed(),
       expired: () => this.shutdown('EXPIRED'),
@@ -174,6 +136,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       this.watches,
       (op, onReply) => this.pipeline.request(op, onReply),
     );
+    this.reads = new NodeReads(this.reader, () => this.liveness.checkUsable());
   }
 
   /**
@@ -189,15 +152,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     // A resumer's incarnation is its own random id: its channel must exist before the writer answers.
     const incarnation = options.resume === true ? randomSessionId() : 0;
     const client = new FaaSKeeperClient(transport, options, incarnation);
-    const channel = new IdleChannel(
-      transport.channel,
-      client.sessionNumber,
-      client.inbox(),
-      (error) => client.reportChannelFailure(error),
-      incarnation,
-    );
-    await channel.open();
-    client.channel = channel;
+    await client.channel.open(client.inbox());
     try {
       if (options.resume === true) {
         const resumed = await client.pipeline.request({ type: 'resumeSession', incarnation });
@@ -205,16 +160,16 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
         client.liveness.retime(resumed.timeoutMs);
       } else await client.pipeline.request({ type: 'openSession', timeoutMs: timeout });
     } catch (error) {
-      await channel.close();
-      // A refused resume leaves nothing behind: its channel was this client's alone.
-      if (incarnation !== 0)
-        await transport.channel.remove(client.sessionNumber, incarnation).catch((e: unknown) => {
-          client.reportChannelFailure(e);
-        });
+      await client.channel.abandon();
       throw error;
     }
     client.liveness.opened();
     return client;
+  }
+
+  /** Which incarnation of the session this client is: 0 if it opened it, a random id if it resumed it. */
+  get incarnation(): number {
+    return this.channel.incarnation;
   }
 
   /** The session's timeout, ms (a resumed session's is the one it was opened with). */
@@ -264,32 +219,17 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ on it.
    */
   async getData(path: string, options: WatchOption = {}): Promise<NodeData> {
-    this.checkRead(path, options.watch);
-    // A watch on a system node could never fire: nothing may write there.
-    const system = systemNode(path);
-    if (system !== undefined) return { data: system.data, stat: system.stat };
-    const record = this.readable(path, await this.reader.read(path, 'data', options.watch));
-    return record.nullData === true
-      ? { data: record.data, stat: record.stat, nullData: true }
-      : { data: record.data, stat: record.stat };
+    return this.reads.data(path, options.watch);
   }
 
   /** The node's Stat, or null when it does not exist (no permission needed, as in ZooKeeper). A watch set on a missing node fires on its creation. */
   async exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
-    this.checkRead(path, options.watch);
-    const system = systemNode(path);
-    if (system !== undefined) return system.stat;
-    const record = await this.reader.read(path, 'exists', options.watch);
-    return record === null ? null : record.stat;
+    return this.reads.exists(path, options.watch);
   }
 
   /** The node's children (sorted) and Stat. @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ. */
   async getChildren(path: string, options: WatchOption = {}): Promise<{ children: string[]; stat: Stat }> {
-    this.checkRead(path, options.watch);
-    const system = systemNode(path);
-    if (system !== undefined) return { children: system.children, stat: system.stat };
-    const record = this.readable(path, await this.reader.read(path, 'children', options.watch));
-    return { children: [...record.children].sort(), stat: record.stat };
+    return this.reads.children(path, options.watch);
   }
 
   /**
@@ -323,18 +263,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ and ADMIN.
    */
   async getACL(path: string): Promise<NodeAcl> {
-    this.checkRead(path, undefined);
-    const system = systemNode(path);
-    if (system !== undefined) return { acl: system.acl, stat: system.stat };
-    const record = await this.reader.read(path, 'data', undefined);
-    if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
-    const acl = record.acl ?? openAcl();
-    if (!permitted(acl, this.authIds, Perms.READ | Perms.ADMIN))
-      throw new FaaSKeeperError('NOAUTH', `NOAUTH: insufficient permission: ${path}`, { path });
-    return {
-      acl: permitted(acl, this.authIds, Perms.ADMIN) ? acl : redactDigests(acl),
-      stat: record.stat,
-    };
+    return this.reads.acl(path);
   }
 
   /**
@@ -362,15 +291,11 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * authentication.
    */
   async addAuth(scheme: string, auth: string | Uint8Array): Promise<void> {
-    if (typeof scheme !== 'string')
-      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: addAuth needs a scheme');
-    if (typeof auth !== 'string' && !(auth instanceof Uint8Array))
-      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: addAuth needs auth as a string or bytes');
-    const text = typeof auth === 'string' ? auth : new TextDecoder().decode(auth);
+    const request = authArguments(scheme, auth);
     try {
-      await this.pipeline.request({ type: 'addAuth', scheme, auth: text }, ({ ids }) => {
+      await this.pipeline.request(request, ({ ids }) => {
         // Taken with the reply, so reads issued after this call already see the identities.
-        this.authIds = addIds(this.authIds, ids);
+        this.reads.grant(ids);
       });
     } catch (error) {
       if (error instanceof FaaSKeeperError && error.code === 'AUTHFAILED') await this.close();
@@ -419,7 +344,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       }
     }
     this.shutdown('CLOSED');
-    await this.channel?.close();
+    await this.channel.close();
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -432,24 +357,6 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   ): Promise<ReplyFor<'create'>> {
     const fields = createFields(path, data, options.mode, options.ttlMs, options.acl);
     return this.pipeline.request({ type: 'create', ...fields });
-  }
-
-  /**
-   * `record` if this session may read it. The user store holds every node's ACL beside its data,
-   * and this client enforces READ (ZooKeeper's getData and getChildren answer NOAUTH without it).
-   * @throws FaaSKeeperError NONODE for a missing node; NOAUTH without READ.
-   */
-  private readable(path: string, record: NodeRecord | null): NodeRecord {
-    if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
-    if (!permitted(record.acl, this.authIds, Perms.READ))
-      throw new FaaSKeeperError('NOAUTH', `NOAUTH: insufficient permission: ${path}`, { path });
-    return record;
-  }
-
-  private checkRead(path: string, watcher: Watcher | undefined): void {
-    validatePath(path);
-    this.liveness.checkUsable();
-    if (watcher !== undefined) checkWatcher(watcher, path, 'watch');
   }
 
   /** The channel subscriber: each message reaches the module it is for. */
@@ -468,30 +375,12 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
 
   /** Ends the client; `moved`: another client resumed the session (this one shows EXPIRED, as ZooKeeper's). */
   private shutdown(state: 'EXPIRED' | 'CLOSED', why?: 'moved'): void {
-    this.pipeline.failAll(
-      why === 'moved'
-        ? new FaaSKeeperError('SESSIONMOVED', 'SESSIONMOVED: another client resumed the session')
-        : new FaaSKeeperError(
-            'SESSIONEXPIRED',
-            state === 'EXPIRED'
-              ? 'SESSIONEXPIRED: the session has expired'
-              : 'SESSIONEXPIRED: the client is closed',
-          ),
-    );
+    this.pipeline.failAll(sessionEndedError(state, why === 'moved'));
     this.reader.release();
     this.watches.clear();
     this.liveness.end(state);
-    // Nobody awaits this close: a failure goes to 'error' listeners, or else to a process warning,
-    // never to an unhandled rejection.
-    if (state === 'EXPIRED') {
-      const closing = this.channel?.close() ?? Promise.resolve();
-      // A replaced incarnation's channel is left for its client to remove once it read the notice.
-      const done =
-        why === 'moved'
-          ? closing.then(() => this.transportChannel.remove(this.sessionNumber, this.incarnation))
-          : closing;
-      done.catch((error: unknown) => this.reportChannelFailure(error));
-    }
+    // Nobody awaits this close: a failure goes to 'error' listeners, or else to a process warning.
+    if (state === 'EXPIRED') this.channel.end(why === 'moved');
   }
 
   /** A channel subscribe or close nobody awaits failed: to 'error' listeners, or a process warning. */

@@ -58,3 +58,15 @@ export function replyError(e: ReplyError): FaaSKeeperError {
     results: e.results?.map((r) => ({ code: isErrorCode(r.code) ? r.code : 'SYSTEMERROR' })),
   });
 }
+
+/**
+ * What requests still waiting get when the session ends for this client: SESSIONMOVED when
+ * another client resumed it, else SESSIONEXPIRED (expired, or this client closed).
+ */
+export function sessionEndedError(state: 'EXPIRED' | 'CLOSED', moved: boolean): FaaSKeeperError {
+  if (moved) return new FaaSKeeperError('SESSIONMOVED', 'SESSIONMOVED: another client resumed the session');
+  return new FaaSKeeperError(
+    'SESSIONEXPIRED',
+    state === 'EXPIRED' ? 'SESSIONEXPIRED: the session has expired' : 'SESSIONEXPIRED: the client is closed',
+  );
+}

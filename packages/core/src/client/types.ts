@@ -1,5 +1,10 @@
 import type { CreateMode } from '../model/create-mode.js';
 import type { Stat } from '../model/stat.js';
+import type { Channel } from '../ports/channel.js';
+import type { Clock } from '../ports/clock.js';
+import type { Queue } from '../ports/queue.js';
+import type { LeaseRenewer } from '../ports/session-lease.js';
+import type { UserStore } from '../ports/user-store.js';
 import type { ACL, WatchEventType } from '../protocol/messages.js';
 
 /** A session's state, as ZooKeeper names them. */
@@ -82,4 +87,35 @@ export type RemoveWatchType = 'data' | 'children' | 'persistent' | 'recursive' |
 export interface RemoveWatchesOptions {
   /** Which class of watch to remove; default `any`. */
   type?: RemoveWatchType;
+}
+
+/**
+ * What a client needs to reach a deployment: the writer queue, the user store and the channel, and
+ * the lease its idle session renews (without one, an idle client pings through the writer).
+ */
+export interface ClientTransport {
+  writerQueue: Queue;
+  userStore: UserStore;
+  channel: Channel;
+  lease?: LeaseRenewer;
+}
+
+/** Options of {@link FaaSKeeperClient.connect}. */
+export interface ClientOptions {
+  /** Session timeout: without a sign of life for this long, the session expires. Default 10 s. */
+  sessionTimeoutMs?: number;
+  /** How long an operation may wait for its reply. Default 30 s. */
+  operationTimeoutMs?: number;
+  /** Injected clock (tests); defaults to the process clock. */
+  clock?: Clock;
+  /** A fixed session id (tests); otherwise a random 52-bit id. With `resume`, the session to resume. */
+  sessionId?: number;
+  /**
+   * Resume the open session `sessionId` (opened by another client, e.g. another gateway process)
+   * instead of opening one: this client becomes its new incarnation — its ephemerals and watch
+   * registrations stay, and the replaced client's requests are refused (SESSIONMOVED) from then on.
+   * `sessionTimeoutMs` is then taken from the session. Whoever resumes must have checked that the
+   * caller owns the session (the gateway checks its password): the deployment does not.
+   */
+  resume?: boolean;
 }
