@@ -79,6 +79,11 @@ export interface ClientOptions {
    * caller owns the session (the gateway checks its password): the deployment does not.
    */
   resume?: boolean;
+  /**
+   * Builds the lease renewer this client's session uses from the deployment's (when it has one): a
+   * process serving many sessions keeps them all alive with one group lease (`LeaseGroup`).
+   */
+  lease?: (deployment: LeaseRenewer) => LeaseRenewer;
 }
 
 /**
@@ -121,7 +126,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.sessionNumber = options.sessionId ?? randomSessionId();
     this.sessionId = String(this.sessionNumber);
     const order = new FifoOrder();
-    const lease = transport.lease;
+    const lease =
+      transport.lease === undefined ? undefined : (options.lease?.(transport.lease) ?? transport.lease);
     this.liveness = new Liveness(
       clock,
       options.sessionTimeoutMs ?? 10_000,
