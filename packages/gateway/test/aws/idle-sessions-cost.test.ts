@@ -337,7 +337,7 @@ describe(`${SESSIONS} idle ZooKeeper sessions on the local AWS stack (session ti
     expect(gateway.groupLeaseWrites).toBeLessThanOrEqual(
       Math.ceil(WINDOW_MS / (0.5 * SESSION_TIMEOUT_MS)) + 1,
     );
-    // What is left per session is its channel's long poll (≈ $0.0017) and its share of the
+    // What is left per session is its channel's long poll (≈ $0.002) and its share of the
     // heartbeat's lease listing at the local 1 s cadence (measured: $0.0040 a session a day with 10
     // sessions against $0.0135 for direct clients; $0.0029 scaled to 1,000 sessions).
     expect(gatewayReport.dollarsPerSessionDayWithoutCompute).toBeLessThanOrEqual(0.006);
