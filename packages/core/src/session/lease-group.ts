@@ -57,8 +57,7 @@ export class LeaseGroup {
   private renewing: Promise<void> | undefined;
   private timer: TimerHandle | undefined;
   private closed = false;
-  /** Group renewals made (figures, tests). */
-  renewals = 0;
+  private renewalCount = 0;
 
   constructor(
     private readonly leases: GroupLeases,
@@ -78,6 +77,11 @@ export class LeaseGroup {
       ...(own.renewalShare === undefined ? {} : { renewalShare: own.renewalShare }),
       renew: (session, at) => this.renewMember(own, session, at),
     };
+  }
+
+  /** Group renewals made so far (figures, tests). */
+  get renewals(): number {
+    return this.renewalCount;
   }
 
   /** Sessions the group renews now. */
@@ -119,9 +123,10 @@ export class LeaseGroup {
     if (m === undefined) return Promise.resolve('absent');
     const was = m.state;
     m.state = 'held';
+    // Asked even when the join was still in flight (it comes first in the chain); the condition makes
+    // it a no-op for a lease that never named the group.
     return this.inOrder(m, () =>
-      // A session that had not joined keeps its own last renewal (within 0.6 of its timeout).
-      was === 'own' ? Promise.resolve<LeaseRenewal>('absent') : this.leases.leave(session, this.id, at),
+      was === 'ended' ? Promise.resolve<LeaseRenewal>('absent') : this.leases.leave(session, this.id, at),
     );
   }
 
@@ -190,7 +195,7 @@ export class LeaseGroup {
       const at = this.clock.now();
       try {
         await this.leases.renewGroup(this.id, at);
-        this.renewals++;
+        this.renewalCount++;
         const before = this.renewedAt;
         this.renewedAt = Math.max(this.renewedAt, at);
         if (before + (this.shortestTimeout() ?? Number.POSITIVE_INFINITY) < at) this.recheck();

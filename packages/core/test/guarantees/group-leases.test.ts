@@ -212,6 +212,19 @@ describe('sessions sharing one group lease (embedded)', () => {
     expect(await leaseVersion(store, groupLeaseId(group().id))).toBeDefined();
   });
 
+  it('a client that leaves while its join is in flight is held all the same (the leave follows the join)', async () => {
+    const { clock, store, group, members } = await deploy();
+    const zk = members[0]!;
+    await group().hold(zk.sessionNumber);
+    const joining = group().cover(zk.sessionNumber, sessionTimeoutMs);
+    const at = clock.now();
+    const leaving = group().hold(zk.sessionNumber, at);
+    expect(await joining).toBe('renewed');
+    expect(await leaving).toBe('renewed');
+    expect((await store.get({ kind: 'lease', id: zk.sessionId }))?.value).toBe(at);
+    expect(group().covered).toBe(MEMBERS - 1);
+  });
+
   it('a member that moved to another group cannot be taken out by the first (leave is conditional)', async () => {
     const { store, group, members } = await deploy();
     const zk = members[0]!;
