@@ -50,10 +50,10 @@ export async function closeSession(
 }
 
 /**
- * The heartbeat's `expireSession`: ends the session unless it was renewed (by a request or by its
- * lease — its own, or its group's — or by a renewal the heartbeat folded) or ended meanwhile. The lease is read here, and its
- * removal is committed on the version read, so a renewal that lands between this check and the
- * commit fails the commit (the writer retries the batch and sees the renewal).
+ * The heartbeat's `expireSession`: ends the session unless it was renewed (by a request, by its
+ * lease — its own or its group's — or by a renewal the heartbeat folded) or ended meanwhile. The
+ * lease is read here, and its removal is committed on the version read, so a renewal that lands
+ * between this check and the commit fails the commit (the writer retries the batch and sees it).
  */
 export async function expireSession(
   chunk: Chunk,
