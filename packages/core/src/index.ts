@@ -52,6 +52,8 @@ export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/pol
 export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './runtime/retry.js';
 export { scheduleOnClock } from './runtime/schedule.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
+export { coveringGroup, groupLeaseId } from './session/lease.js';
+export { GROUP_RENEWAL_SHARE, LeaseGroup, type LeaseGroupOptions } from './session/lease-group.js';
 export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
 export { clone } from './util/clone.js';
 export {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createEmbeddedService, type Deployment, type FaaSKeeperClient } from '@faaskeeper/core';
+import { type Clock, createEmbeddedService, type Deployment, type FaaSKeeperClient } from '@faaskeeper/core';
 import { Connection, clientAddress, type GatewayContext } from './connection.js';
 import { answerWord, type ServerFacts } from './four-letter.js';
 import { type GatewayLog, type GatewayLogEntry, stderrLog } from './log.js';
@@ -14,6 +14,8 @@ import { SessionTable, sessionSecret } from './sessions.js';
 export type GatewayDeployment = Pick<Deployment, 'connect'> & {
   /** Awaited before listening, when present. */
   readonly ready?: Promise<void>;
+  /** The clock the deployment's clients take lease times from; default the process clock. */
+  readonly clock?: Clock;
 };
 
 /** Options of {@link startGateway}; every one has ZooKeeper's default. */
@@ -46,6 +48,12 @@ export interface GatewayOptions {
    * nobody).
    */
   gatewayKey?: string;
+  /**
+   * Whether the sessions share one lease, renewed once per period for all of them, where the
+   * deployment's lease store offers group leases (AWS, embedded); default true. False: every
+   * session renews its own, as a separate client would.
+   */
+  shareLease?: boolean;
 }
 
 /** A running gateway. */
@@ -87,6 +95,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     { min, max },
     log,
     gatewayKey,
+    options.shareLease ?? true,
   );
   const connections = new Set<Connection>();
   let admin: Promise<FaaSKeeperClient> | undefined;

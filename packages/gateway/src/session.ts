@@ -1,4 +1,4 @@
-import type { FaaSKeeperClient } from '@faaskeeper/core';
+import type { FaaSKeeperClient, LeaseGroup } from '@faaskeeper/core';
 import { type GatewayLog, hexId } from './log.js';
 import { WatchRegistry } from './watches.js';
 
@@ -27,12 +27,19 @@ export class GatewaySession {
   private connection: SessionConnection | undefined;
   private expiry: NodeJS.Timeout | undefined;
   private over = false;
+  /** The client went away (detach) and has not come back: the group lease holds the session. */
+  private away = false;
 
+  /**
+   * @param group - the gateway's group lease, when the deployment offers one: the session is in it
+   *   while its client is connected, and held (renewed by nobody) while its client is away
+   */
   constructor(
     readonly client: FaaSKeeperClient,
     readonly timeoutMs: number,
     private readonly onEnd: (session: GatewaySession) => void,
     private readonly log: GatewayLog,
+    private readonly group?: LeaseGroup,
   ) {
     this.id = client.sessionNumber;
     this.idLong = BigInt(client.sessionNumber);
@@ -65,10 +72,35 @@ export class GatewaySession {
     return BigInt(this.zxid);
   }
 
+  /**
+   * Puts the session in the gateway's group lease (its own renewals stop). Failures are logged: the
+   * session then renews its own lease, as without a group.
+   */
+  async joinGroup(): Promise<void> {
+    if (this.group === undefined || this.over) return;
+    try {
+      const found = await this.group.cover(this.id, this.timeoutMs);
+      // No lease: the session has ended; its client is told on the channel, which ends this one.
+      if (found === 'absent')
+        this.log({ level: 'info', event: 'lease', session: hexId(this.id), message: 'no lease to join' });
+    } catch (error) {
+      this.log({
+        level: 'warn',
+        event: 'error',
+        session: hexId(this.id),
+        message: `joining the gateway's lease failed (the session renews its own): ${String(error)}`,
+      });
+    }
+  }
+
   /** Serves the session on `conn`; an older connection of the session is dropped, as ZooKeeper does. */
   attach(conn: SessionConnection): void {
     if (this.expiry !== undefined) clearTimeout(this.expiry);
     this.expiry = undefined;
+    if (this.away) {
+      this.away = false;
+      void this.joinGroup();
+    }
     const old = this.connection;
     this.connection = conn;
     if (old !== undefined && old !== conn) {
@@ -83,6 +115,17 @@ export class GatewaySession {
     if (this.connection !== conn || this.over) return;
     this.connection = undefined;
     this.watches.clear();
+    this.away = true;
+    // Nothing renews the session while its client is away: its lease stands at this moment, so it
+    // expires within its timeout of it even if this process dies (ZooKeeper's expiry).
+    this.group?.hold(this.id).catch((error: unknown) =>
+      this.log({
+        level: 'warn',
+        event: 'error',
+        session: hexId(this.id),
+        message: `taking the session out of the gateway's lease failed: ${String(error)}`,
+      }),
+    );
     this.expiry = setTimeout(() => {
       this.expiry = undefined;
       void this.close('the client did not come back within the session timeout');
@@ -113,6 +156,7 @@ export class GatewaySession {
     if (this.expiry !== undefined) clearTimeout(this.expiry);
     this.expiry = undefined;
     this.log({ level: 'info', event: 'session-ended', session: hexId(this.id), reason });
+    this.group?.release(this.id);
     this.onEnd(this);
     const conn = this.connection;
     this.connection = undefined;

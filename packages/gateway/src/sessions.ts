@@ -1,6 +1,13 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
-import { attestAddress, type FaaSKeeperClient, FaaSKeeperError } from '@faaskeeper/core';
+import {
+  attestAddress,
+  type ClientOptions,
+  type FaaSKeeperClient,
+  FaaSKeeperError,
+  LeaseGroup,
+  type LeaseRenewer,
+} from '@faaskeeper/core';
 import type { GatewayDeployment } from './gateway.js';
 import { type GatewayLog, hexId } from './log.js';
 import { GatewaySession, type SessionConnection } from './session.js';
@@ -19,6 +26,11 @@ export class SessionTable {
   private readonly sessions = new Map<number, GatewaySession>();
   /** Sessions being taken over from the deployment, by id. */
   private readonly adopting = new Map<number, Promise<FaaSKeeperClient>>();
+  /**
+   * The lease all this process's sessions share (made with the first session, when the
+   * deployment's lease store offers groups): one renewal per period for every connected session.
+   */
+  private group: LeaseGroup | undefined;
 
   constructor(
     private readonly deployment: GatewayDeployment,
@@ -27,7 +39,48 @@ export class SessionTable {
     private readonly log: GatewayLog,
     /** The deployment's gateway key: when set, each new session gets its client's ip identity. */
     private readonly gatewayKey?: string,
+    /** Whether sessions share one group lease (where the deployment offers it). */
+    private readonly shareLease = true,
   ) {}
+
+  /** The group lease, for figures and tests (undefined until a session made it, or when not offered). */
+  get lease(): LeaseGroup | undefined {
+    return this.group;
+  }
+
+  /** The client option that gives a session the shared lease's renewer (see {@link SessionTable.group}). */
+  private leaseOption(): Pick<ClientOptions, 'lease'> {
+    if (!this.shareLease) return {};
+    return {
+      lease: (own: LeaseRenewer) => {
+        if (own.groups === undefined) return own;
+        this.group ??= new LeaseGroup(own.groups, {
+          ...(this.deployment.clock === undefined ? {} : { clock: this.deployment.clock }),
+          onError: (error) =>
+            this.log({
+              level: 'warn',
+              event: 'error',
+              message: `renewing the gateway's lease failed (retried): ${String(error)}`,
+            }),
+        });
+        return this.group.renewer(own);
+      },
+    };
+  }
+
+  /** A session of `client` in this table, in the shared lease. */
+  private async admit(client: FaaSKeeperClient, timeoutMs: number): Promise<GatewaySession> {
+    const session = new GatewaySession(
+      client,
+      timeoutMs,
+      (s) => this.sessions.delete(s.id),
+      this.log,
+      this.group,
+    );
+    this.sessions.set(session.id, session);
+    await session.joinGroup();
+    return session;
+  }
 
   /** The session's password. */
   password(id: bigint): Uint8Array {
@@ -48,7 +101,7 @@ export class SessionTable {
    */
   async create(requestedTimeoutMs: number, address: string): Promise<GatewaySession> {
     const timeoutMs = this.negotiate(requestedTimeoutMs);
-    const client = await this.deployment.connect({ sessionTimeoutMs: timeoutMs });
+    const client = await this.deployment.connect({ sessionTimeoutMs: timeoutMs, ...this.leaseOption() });
     if (this.gatewayKey !== undefined && isIPv4(address)) {
       try {
         await client.addAuth('ip', attestAddress(this.gatewayKey, client.sessionNumber, address));
@@ -63,9 +116,7 @@ export class SessionTable {
         throw error;
       }
     }
-    const session = new GatewaySession(client, timeoutMs, (s) => this.sessions.delete(s.id), this.log);
-    this.sessions.set(session.id, session);
-    return session;
+    return this.admit(client, timeoutMs);
   }
 
   /**
@@ -127,6 +178,7 @@ export class SessionTable {
       sessionId: id,
       resume: true,
       sessionTimeoutMs: this.negotiate(requestedTimeoutMs),
+      ...this.leaseOption(),
     });
     this.adopting.set(id, adoption);
     let client: FaaSKeeperClient;
@@ -139,13 +191,7 @@ export class SessionTable {
     } finally {
       this.adopting.delete(id);
     }
-    const session = new GatewaySession(
-      client,
-      client.sessionTimeoutMs,
-      (s) => this.sessions.delete(s.id),
-      this.log,
-    );
-    this.sessions.set(session.id, session);
+    const session = await this.admit(client, client.sessionTimeoutMs);
     session.attach(conn);
     return { session };
   }
@@ -158,6 +204,7 @@ export class SessionTable {
   /** Closes every session (their ephemerals go). */
   async closeAll(reason: string): Promise<void> {
     await Promise.all(this.all().map((s) => s.close(reason)));
+    this.group?.close();
   }
 }
 

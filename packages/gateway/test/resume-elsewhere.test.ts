@@ -1,10 +1,19 @@
 /**
  * A ZooKeeper client keeps its session when it reconnects through another gateway process: both
  * gateways share nothing but the deployment and the password secret. Run on the embedded
- * deployment and on the local AWS stack (an SQS queue per session incarnation).
+ * deployment, on the local AWS stack (an SQS queue per session incarnation, the gateways' group
+ * leases on DynamoDB) and on the local GCP stack (a Pub/Sub subscription per incarnation, lease
+ * renewals through the lease topic).
  */
 import { createLocalAwsDeployment } from '@faaskeeper/aws/local';
 import { createEmbeddedService } from '@faaskeeper/core';
+import { requireOrSkip } from '@faaskeeper/core/testkit';
+import {
+  createLocalGcpDeployment,
+  type LocalGcpStack,
+  missingEmulators,
+  startLocalGcpStack,
+} from '@faaskeeper/gcp/local';
 import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { Err, OpCode } from '../src/codes.js';
@@ -186,4 +195,20 @@ describeResumeElsewhere({
   missing: stack.missing,
   open: async () => createLocalAwsDeployment({ stack: await stack.stack() }),
   runs: (ctx) => requireStack(ctx, stack),
+});
+
+const gcpMissing = missingEmulators();
+let gcpStack: Promise<LocalGcpStack> | undefined;
+afterAll(async () => {
+  // A stack that failed to start has nothing to stop; its start error already failed the test.
+  await (await gcpStack?.catch(() => undefined))?.stop();
+}, 60_000);
+describeResumeElsewhere({
+  name: 'local GCP stack',
+  missing: gcpMissing,
+  open: async () => {
+    gcpStack ??= startLocalGcpStack();
+    return createLocalGcpDeployment({ stack: await gcpStack });
+  },
+  runs: (ctx) => requireOrSkip(ctx, gcpMissing, 'the local GCP stack'),
 });

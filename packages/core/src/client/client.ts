@@ -83,7 +83,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       this.reportChannelFailure(error),
     );
     const order = new FifoOrder();
-    const lease = transport.lease;
+    const lease =
+      transport.lease === undefined ? undefined : (options.lease?.(transport.lease) ?? transport.lease);
     this.liveness = new Liveness(
       clock,
       options.sessionTimeoutMs ?? 10_000,

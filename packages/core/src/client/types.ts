@@ -118,4 +118,9 @@ export interface ClientOptions {
    * caller owns the session (the gateway checks its password): the deployment does not.
    */
   resume?: boolean;
+  /**
+   * Builds the lease renewer this client's session uses from the deployment's (when it has one): a
+   * process serving many sessions keeps them all alive with one group lease (`LeaseGroup`).
+   */
+  lease?: (deployment: LeaseRenewer) => LeaseRenewer;
 }

@@ -2,7 +2,7 @@ import type { ClientTransport } from '../client/client.js';
 import type { Channel, ChannelSubscription } from '../ports/channel.js';
 import { TransientError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
-import type { LeaseRenewer } from '../ports/session-lease.js';
+import type { GroupLeases, LeaseRenewer } from '../ports/session-lease.js';
 import type { UserStore } from '../ports/user-store.js';
 
 /**
@@ -90,9 +90,28 @@ export class Link {
               guard();
               return l.renew(session, at);
             },
+            ...(l.groups === undefined ? {} : { groups: guardedGroups(l.groups, guard) }),
           };
     return lease === undefined
       ? { writerQueue, userStore, channel }
       : { writerQueue, userStore, channel, lease };
   }
+}
+
+/** `groups` whose every call fails first while the link is cut (`guard` throws). */
+function guardedGroups(groups: GroupLeases, guard: () => void): GroupLeases {
+  return {
+    renewGroup: async (group, at) => {
+      guard();
+      return groups.renewGroup(group, at);
+    },
+    join: async (session, group) => {
+      guard();
+      return groups.join(session, group);
+    },
+    leave: async (session, group, at) => {
+      guard();
+      return groups.leave(session, group, at);
+    },
+  };
 }

@@ -24,4 +24,33 @@ export interface LeaseRenewer {
    * @throws PortError (or a subclass) when the store cannot be reached.
    */
   renew(session: number, at: number): Promise<LeaseRenewal>;
+  /** Group leases on the same store, where it offers them (one renewal for many sessions). */
+  readonly groups?: GroupLeases;
+}
+
+/**
+ * Group leases, for a process that serves many sessions (the ZooKeeper gateway): one lease item per
+ * group, renewed once per period for all its members, instead of one renewal per session. A member
+ * session's own lease item then names its group instead of holding a time (see `session/lease.ts`),
+ * so the group item stays the same size however many sessions it covers. Offered by stores where a
+ * renewal is a billed write (DynamoDB, memory); absent where renewals are messages (GCP).
+ */
+export interface GroupLeases {
+  /**
+   * Sets group `group`'s lease to `at` (the renewer's clock), creating it when absent: a group
+   * covers no session by itself, only the sessions that {@link GroupLeases.join} it.
+   * @throws PortError when the store cannot be reached.
+   */
+  renewGroup(group: number, at: number): Promise<void>;
+  /**
+   * Puts `session` under `group`: its lease then lives as long as the group's is renewed. Never
+   * creates a lease. @returns `'absent'` when the session has no lease (it has ended).
+   */
+  join(session: number, group: number): Promise<LeaseRenewal>;
+  /**
+   * Takes `session` out of `group`, its lease set to `at`, only if it is still under `group` (a
+   * resume through another process, or its end, may have taken it meanwhile).
+   * @returns `'absent'` when it was not under `group`.
+   */
+  leave(session: number, group: number, at: number): Promise<LeaseRenewal>;
 }

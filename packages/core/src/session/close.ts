@@ -15,7 +15,7 @@ import { commitTxn } from '../tree/transaction.js';
 import { endSessionWatches } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
-import { dropLease, leaseId, sessionDeadline } from './lease.js';
+import { coveringGroup, dropLease, groupLeaseId, leaseId, sessionDeadline } from './lease.js';
 import { foldedRenewal, LEASE_FOLD_ID } from './lease-inbox.js';
 
 /** Ends `session` in one transaction; `to` (a client's close) gets the reply. */
@@ -50,10 +50,10 @@ export async function closeSession(
 }
 
 /**
- * The heartbeat's `expireSession`: ends the session unless it was renewed (by a request or by its
- * lease, or by a renewal the heartbeat folded) or ended meanwhile. The lease is read here, and its
- * removal is committed on the version read, so a renewal that lands between this check and the
- * commit fails the commit (the writer retries the batch and sees the renewal).
+ * The heartbeat's `expireSession`: ends the session unless it was renewed (by a request, by its
+ * lease — its own or its group's — or by a renewal the heartbeat folded) or ended meanwhile. The
+ * lease is read here, and its removal is committed on the version read, so a renewal that lands
+ * between this check and the commit fails the commit (the writer retries the batch and sees it).
  */
 export async function expireSession(
   chunk: Chunk,
@@ -62,7 +62,17 @@ export async function expireSession(
   const session = await chunk.overlay.get<SessionItem>('session', String(op.target));
   if (session === undefined) return;
   const lease = await chunk.overlay.get('lease', leaseId(op.target));
+  const group = coveringGroup(lease);
+  const groupAt = group === undefined ? undefined : await chunk.overlay.get('lease', groupLeaseId(group));
   const folded = foldedRenewal(await chunk.overlay.get('meta', LEASE_FOLD_ID), op.target);
-  if (sessionDeadline(session, lease, folded) + chunk.skew >= chunk.clock.now()) return;
+  if (
+    sessionDeadline(session, group === undefined ? lease : groupAt, folded) + chunk.skew >=
+    chunk.clock.now()
+  )
+    return;
+  // A member of a group lease: the expiry is committed on the group item's version too (written
+  // back unchanged), so that a group renewal landing before the commit fails it, as a session's own
+  // renewal does.
+  if (group !== undefined && groupAt !== undefined) chunk.overlay.set('lease', groupLeaseId(group), groupAt);
   await closeSession(chunk, op.target, 'EXPIRED', undefined);
 }

@@ -7,9 +7,10 @@
  * checks again and ends the session as an ordinary write, so every client sees it at one zxid.
  */
 import { type Clock, systemClock } from '../ports/clock.js';
+import { ConditionFailedError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
 import type { ScheduledHandler } from '../ports/runtime.js';
-import type { SystemStore } from '../ports/system-store.js';
+import type { SystemItem, SystemStore } from '../ports/system-store.js';
 import { encodeMessage } from '../protocol/codec.js';
 import {
   PROTOCOL_VERSION,
@@ -18,7 +19,7 @@ import {
   type WriteRequest,
 } from '../protocol/messages.js';
 import { WRITER_GROUP } from '../writer/writer.js';
-import { leaseId, sessionDeadline } from './lease.js';
+import { coveringGroup, groupLeaseId, leaseId, leaseRenewal, sessionDeadline } from './lease.js';
 import { foldedRenewal, foldRenewals } from './lease-inbox.js';
 
 export interface HeartbeatOptions {
@@ -31,8 +32,41 @@ export interface HeartbeatOptions {
   leaseQueue?: Queue;
 }
 
+/**
+ * How long a group lease no session names may go unrenewed before the heartbeat removes it: far
+ * longer than any session timeout, so that only the group of a process that stopped is removed.
+ */
+const STALE_GROUP_MS = 3_600_000;
+
 /** How long renewals a run received stay hidden: longer than a run takes to fold and ack them. */
 const LEASE_QUEUE_VISIBILITY_MS = 60_000;
+
+/**
+ * Removes the group leases (`lease-group.ts`) of processes that stopped: no session's lease names
+ * them and they were not renewed for {@link STALE_GROUP_MS}. Each process makes a group of its own,
+ * so without this every restart of a gateway would leave an item in the lease listing for good.
+ */
+async function dropStaleGroups(
+  store: SystemStore,
+  leases: readonly SystemItem[],
+  now: number,
+): Promise<void> {
+  const named = new Set<string>();
+  for (const l of leases) {
+    const g = coveringGroup(l.value);
+    if (g !== undefined) named.add(groupLeaseId(g));
+  }
+  for (const l of leases) {
+    if (!l.id.startsWith('g') || named.has(l.id)) continue;
+    if (typeof l.value !== 'number' || l.value + STALE_GROUP_MS >= now) continue;
+    try {
+      await store.transact([{ type: 'delete', kind: 'lease', id: l.id, expect: l.version }]);
+    } catch (error) {
+      // Renewed since the listing: its process is alive after all, and the group stays.
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+}
 
 /**
  * The heartbeat function: finds sessions past their deadline and TTL nodes past their TTL, and
@@ -63,13 +97,14 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     // With a lease queue clients never write their lease items (the writer's, from the open, add
     // nothing to `expiresAt`): not read, as Datastore bills a listing per item.
     const overdue = sessions.filter((item) => item.value.expiresAt + skew < now);
-    const leases =
-      overdue.length === 0 || options.leaseQueue !== undefined
-        ? new Map<string, unknown>()
-        : new Map((await options.systemStore.list('lease')).map((l) => [l.id, l.value]));
+    const listed =
+      overdue.length === 0 || options.leaseQueue !== undefined ? [] : await options.systemStore.list('lease');
+    const leases = new Map(listed.map((l) => [l.id, l.value]));
+    await dropStaleGroups(options.systemStore, listed, now);
     for (const item of overdue) {
       const id = item.value.id;
-      if (sessionDeadline(item.value, leases.get(leaseId(id)), foldedRenewal(fold, id)) + skew < now) {
+      const renewed = leaseRenewal(leases.get(leaseId(id)), (lease) => leases.get(lease));
+      if (sessionDeadline(item.value, renewed, foldedRenewal(fold, id)) + skew < now) {
         requests.push({
           v: PROTOCOL_VERSION,
           id: `hb:${tag}:s${item.value.id}`,

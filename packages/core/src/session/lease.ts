@@ -7,7 +7,9 @@
  * the client renewed it by its own clock). The writer creates the lease with the session and
  * removes it with the session, in the same transaction, so a renewal finds a lease exactly while
  * the session is open; a client's renewal bumps the lease's version, so an expiry committed on the
- * version read before the renewal fails and is checked again.
+ * version read before the renewal fails and is checked again. A session under a group lease (a
+ * gateway's sessions, `lease-group.ts`) lives by its group's renewals instead, and its expiry is
+ * committed on the group item's version too.
  */
 import type { SessionItem } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
@@ -16,14 +18,41 @@ import type { Chunk } from '../writer/chunk.js';
 export const leaseId = (session: number): string => String(session);
 
 /**
+ * The lease item's id of a group lease (`GroupLeases`): `g<group>`, apart from every session's.
+ * Its value is the time of the group's last renewal.
+ */
+export const groupLeaseId = (group: number): string => `g${group}`;
+
+/**
+ * The group a session's lease value names, if it names one. A member session's lease holds minus
+ * its group's number: a plain number, so that joining is the same one-attribute conditional
+ * update as a renewal (DynamoDB: the client's grant covers nothing else), and a renewal time is
+ * never negative.
+ */
+export function coveringGroup(lease: unknown): number | undefined {
+  return typeof lease === 'number' && Number.isSafeInteger(lease) && lease < 0 ? -lease : undefined;
+}
+
+/**
+ * The renewal time a session's lease stands for: its own value, or, for a member of a group, the
+ * group's last renewal (`group` looks up a lease item's value by id; `undefined` when absent).
+ */
+export function leaseRenewal(lease: unknown, group: (id: string) => unknown): unknown {
+  const g = coveringGroup(lease);
+  return g === undefined ? lease : group(groupLeaseId(g));
+}
+
+/**
  * The time after which `session` is past its timeout: the later of its request-renewed deadline
- * and its last lease renewal plus the timeout. `renewals` are the lease item's value and the
- * session's folded renewal (`lease-inbox.ts`); one that is not a number (absent, hand-made) is ignored.
+ * and its last lease renewal plus the timeout. `renewals` are the lease's renewal time
+ * ({@link leaseRenewal}) and the session's folded renewal (`lease-inbox.ts`); one that is not a
+ * time (absent, hand-made, a group reference left unresolved) is ignored.
  */
 export function sessionDeadline(session: SessionItem, ...renewals: unknown[]): number {
   let deadline = session.expiresAt;
   for (const at of renewals)
-    if (typeof at === 'number' && Number.isFinite(at)) deadline = Math.max(deadline, at + session.timeoutMs);
+    if (typeof at === 'number' && Number.isFinite(at) && at >= 0)
+      deadline = Math.max(deadline, at + session.timeoutMs);
   return deadline;
 }
 

@@ -3,9 +3,12 @@
  * direct FaaSKeeper clients: measured with the meter (billable units, priced at list prices) and a
  * recording proxy in front of the emulators (which API calls, how many channel queues, how many long
  * polls open at once), on the real clock, over a window of idle time after the sessions settled.
- * The figures are printed; the assertions are structural (the gateway never costs more queues or
- * long polls than direct clients), since the counts depend on timers and real time, plus a bound on
- * the dollars per idle session per day (lease renewals and channel polls, docs/guarantees.md "Sessions").
+ * The figures are printed; the assertions are structural (direct clients renew their own leases,
+ * sessions through one gateway renew none: the gateway renews its one group lease for all of them;
+ * the gateway never costs more queues or long polls than direct clients), plus bounds on the dollars
+ * per idle session per day (docs/gateway.md "Idle sessions share one lease"), measured with 10
+ * sessions and scaled to 1,000 (the group's renewals shared by 1,000 instead of 10; everything else
+ * is per session and stays).
  *
  * IDLE_SESSIONS (default 10) and IDLE_WINDOW_S (default 20) change the size of the run.
  */
@@ -44,6 +47,9 @@ interface Window {
   meanChannelPolls: number;
   /** Sessions still alive at the window's end (an expired one would have stopped costing). */
   alive: number;
+  /** Lease renewals (DynamoDB UpdateItem) in the window: of sessions' own leases, of group leases. */
+  sessionLeaseWrites: number;
+  groupLeaseWrites: number;
 }
 
 const handle = localStackHandle();
@@ -177,6 +183,7 @@ async function measure(kind: Kind, problems: GatewayLogEntry[]): Promise<Window>
     const snapshot = meter.snapshot();
     const all = logs.flatMap((log) => log.requests).filter(mine);
     const inWindow = all.filter((r) => r.start >= t0 && r.start < t1);
+    const renewals = inWindow.filter((r) => r.action === 'DynamoDB.UpdateItem' && r.item !== undefined);
     const channelCalls = all.filter(onChannel);
     const created = channelCalls.filter((r) => r.action === 'SQS.CreateQueue').map((r) => r.resource);
     const deleted = new Set(
@@ -193,7 +200,7 @@ async function measure(kind: Kind, problems: GatewayLogEntry[]): Promise<Window>
       kind,
       seconds: (t1 - t0) / 1000,
       meter: snapshot,
-      calls: countBy(inWindow, (r) => `${r.action} (${onChannel(r) ? 'channel' : 'deployment'})`),
+      calls: countBy(inWindow, (r) => `${r.action} (${whose(r, onChannel)})`),
       channelQueues: alive.size,
       maxChannelPolls: polls.max,
       meanChannelPolls: polls.mean,
@@ -201,6 +208,8 @@ async function measure(kind: Kind, problems: GatewayLogEntry[]): Promise<Window>
         kind === 'gateway'
           ? zks.filter((zk) => zk.getState() === zookeeper.State.SYNC_CONNECTED).length
           : clients.filter((c) => c.state === 'CONNECTED').length,
+      sessionLeaseWrites: renewals.filter((r) => isGroupLease(r) === false).length,
+      groupLeaseWrites: renewals.filter((r) => isGroupLease(r)).length,
     };
   } finally {
     for (const zk of zks) zk.close();
@@ -208,6 +217,17 @@ async function measure(kind: Kind, problems: GatewayLogEntry[]): Promise<Window>
     await gateway?.close();
     await deployment.close();
   }
+}
+
+/** Whether a lease renewal wrote a group lease item (`g<number>`) rather than a session's own. */
+const isGroupLease = (r: LoggedRequest): boolean => r.item?.startsWith('g') === true;
+
+/** What a request is for: a channel, a lease (a session's own, or a group's), or the deployment. */
+function whose(r: LoggedRequest, onChannel: (r: LoggedRequest) => boolean): string {
+  if (onChannel(r)) return 'channel';
+  if (r.action === 'DynamoDB.UpdateItem' && r.item !== undefined)
+    return isGroupLease(r) ? 'group lease' : 'session lease';
+  return 'deployment';
 }
 
 /** `counts` of a window as a rate per session per day, after taking off the deployment's own. */
@@ -221,10 +241,33 @@ function perSessionDay(window: Window, baseline: Window, pick: (w: Window) => Re
   return out;
 }
 
+/** Dollars a day without compute (the idle figures must not run a function). */
+function dollarsWithoutCompute(meter: Record<string, number>): number {
+  const { total, byKey } = dollarsOf(meter);
+  return Number((total - (byKey[METER_KEYS.lambdaGbSeconds] ?? 0)).toPrecision(4));
+}
+
+/**
+ * The figures per session per day of `sessions` idle sessions through one gateway, from a window
+ * of `SESSIONS`: everything per session stays, and the group lease's renewals (one write unit
+ * each, the same number whatever the sessions) are shared by `sessions` instead of `SESSIONS`.
+ */
+function scaled(window: Window, baseline: Window, sessions: number) {
+  const meter = perSessionDay(window, baseline, (w) => w.meter);
+  const groupPerDay = (window.groupLeaseWrites / window.seconds) * DAY_S;
+  const writes = METER_KEYS.dynamodbWriteUnits;
+  meter[writes] = (meter[writes] ?? 0) - groupPerDay / SESSIONS + groupPerDay / sessions;
+  return {
+    sessions,
+    dollarsPerSessionDay: dollarsWithoutCompute(meter),
+    groupRenewalsPerDay: Math.round(groupPerDay),
+  };
+}
+
 /** A window's figures per idle session per day, priced. */
 function report(window: Window, baseline: Window) {
   const meter = perSessionDay(window, baseline, (w) => w.meter);
-  const { total, byKey } = dollarsOf(meter);
+  const { total } = dollarsOf(meter);
   return {
     kind: window.kind,
     sessions: SESSIONS,
@@ -235,14 +278,12 @@ function report(window: Window, baseline: Window) {
     billablePerSessionDay: meter,
     callsPerSessionDay: perSessionDay(window, baseline, (w) => w.calls),
     dollarsPerSessionDay: Number(total.toPrecision(4)),
-    dollarsPerSessionDayWithoutCompute: Number(
-      (total - (byKey[METER_KEYS.lambdaGbSeconds] ?? 0)).toPrecision(4),
-    ),
+    dollarsPerSessionDayWithoutCompute: dollarsWithoutCompute(meter),
   };
 }
 
 describe(`${SESSIONS} idle ZooKeeper sessions on the local AWS stack (session timeout 10 s, real clock)`, () => {
-  it('cost no more queues or long polls through one gateway than as direct clients (figures printed)', async (ctx) => {
+  it('cost one lease renewal per period between them through one gateway, and no more queues or long polls than direct clients (figures printed)', async (ctx) => {
     if (!requireStack(ctx, handle)) return;
     const problems: GatewayLogEntry[] = [];
     // Each phase's figures are printed as soon as measured, so a later phase failing keeps them.
@@ -262,6 +303,8 @@ describe(`${SESSIONS} idle ZooKeeper sessions on the local AWS stack (session ti
     const gateway = await measure('gateway', problems);
     const gatewayReport = report(gateway, idle);
     print('through one gateway:', gatewayReport);
+    const at1000 = scaled(gateway, idle, 1000);
+    print('through one gateway, scaled to 1,000 sessions:', at1000);
     // The measurement sees what it compares: every direct client polls a channel queue of its own,
     // the deployment alone has none, and no session expired during the window.
     expect(idle.channelQueues).toBe(0);
@@ -283,7 +326,25 @@ describe(`${SESSIONS} idle ZooKeeper sessions on the local AWS stack (session ti
     // session and the heartbeat's lease query at the local 1 s cadence (measured $0.0135). It was
     // ≈ $0.19 when idle sessions pinged through the writer (issue 13).
     expect(directReport.dollarsPerSessionDayWithoutCompute).toBeLessThanOrEqual(0.016);
-    expect(gatewayReport.dollarsPerSessionDayWithoutCompute).toBeLessThanOrEqual(0.016);
+    // Direct clients renew their own leases: about every 0.6 of the timeout each.
+    const periods = WINDOW_MS / (0.6 * SESSION_TIMEOUT_MS);
+    expect(direct.sessionLeaseWrites).toBeGreaterThanOrEqual(SESSIONS * (Math.floor(periods) - 1));
+    expect(direct.groupLeaseWrites).toBe(0);
+    // Through one gateway, not one session renews its own lease while connected and idle: the
+    // gateway renews its one group lease every half timeout, for all of them.
+    expect(gateway.sessionLeaseWrites).toBe(0);
+    expect(gateway.groupLeaseWrites).toBeGreaterThanOrEqual(1);
+    expect(gateway.groupLeaseWrites).toBeLessThanOrEqual(
+      Math.ceil(WINDOW_MS / (0.5 * SESSION_TIMEOUT_MS)) + 1,
+    );
+    // What is left per session is its channel's long poll (≈ $0.002) and its share of the
+    // heartbeat's lease listing at the local 1 s cadence (measured: $0.0040 a session a day with 10
+    // sessions against $0.0135 for direct clients; $0.0029 scaled to 1,000 sessions).
+    expect(gatewayReport.dollarsPerSessionDayWithoutCompute).toBeLessThanOrEqual(0.006);
+    expect(gatewayReport.dollarsPerSessionDayWithoutCompute).toBeLessThan(
+      directReport.dollarsPerSessionDayWithoutCompute / 2,
+    );
+    expect(at1000.dollarsPerSessionDay).toBeLessThanOrEqual(0.004);
     // Sessions served by one gateway never cost more queues or open long polls than separate clients.
     expect(gateway.channelQueues).toBeLessThanOrEqual(direct.channelQueues);
     expect(gateway.maxChannelPolls).toBeLessThanOrEqual(SESSIONS);

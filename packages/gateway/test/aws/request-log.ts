@@ -19,6 +19,8 @@ export interface LoggedRequest {
   action: string;
   /** The `QueueUrl`, `QueueName` or `TableName` of a JSON request, else the path (S3). */
   resource: string;
+  /** The sort key a DynamoDB item request names (`Key.sk`), if any: which lease item a renewal wrote. */
+  item?: string;
   /** `performance.now()` when the request arrived and when its response ended (undefined: open). */
   start: number;
   end: number | undefined;
@@ -42,21 +44,23 @@ function actionOf(req: IncomingMessage): string {
   return `S3.${req.method ?? '?'}`;
 }
 
-/** The queue or table a JSON request body names, else the request path. */
-function resourceOf(req: IncomingMessage, body: Buffer): string {
+/** The queue or table a JSON request body names (else the request path), and the item's sort key. */
+function resourceOf(req: IncomingMessage, body: Buffer): { resource: string; item?: string } {
   if (typeof req.headers['x-amz-target'] === 'string' && body.length > 0) {
     try {
       const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      const sk = (parsed.Key as { sk?: { S?: unknown } } | undefined)?.sk?.S;
+      const item = typeof sk === 'string' ? { item: sk } : {};
       for (const key of ['QueueUrl', 'QueueName', 'TableName']) {
         const value = parsed[key];
-        if (typeof value === 'string') return value;
+        if (typeof value === 'string') return { resource: value, ...item };
       }
     } catch (error) {
       // Only the label is lost: the request is still forwarded and counted under its path.
       console.warn(`request-log: unparsable JSON body (${String(error)})`);
     }
   }
-  return req.url ?? '/';
+  return { resource: req.url ?? '/' };
 }
 
 /** Starts a proxy on 127.0.0.1 (any free port) that forwards everything to `target` and logs it. */
@@ -71,7 +75,7 @@ export async function startRequestLog(target: string): Promise<RequestLog> {
       const body = Buffer.concat(chunks);
       const entry: LoggedRequest = {
         action: actionOf(req),
-        resource: resourceOf(req, body),
+        ...resourceOf(req, body),
         start: performance.now(),
         end: undefined,
       };

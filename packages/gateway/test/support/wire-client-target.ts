@@ -34,7 +34,8 @@ class Serial {
 
 /**
  * The target. `partition(client)` cuts the gateway's core client of that session off from the
- * deployment (the embedded deployment's partition): the link a FaaSKeeper deployment can lose is
+ * deployment (the embedded deployment's partition), its lease renewals too (each session renews
+ * its own here, `shareLease: false`): the link a FaaSKeeper deployment can lose is
  * between the session's client — here the gateway, which speaks for the ZooKeeper client — and the
  * functions and stores; the ZooKeeper client then sees what the gateway makes of it (CONNECTIONLOSS
  * replies, then Expired when the session ended meanwhile). Holding the TCP bytes instead would leave
@@ -64,6 +65,10 @@ export const wireGatewayTarget: DeploymentTarget = {
       },
       port: 0,
       secret: 'guarantee-suite',
+      // Each session keeps its own lease: the suite's partition cuts one session's link to the
+      // deployment (a vanished client), which a lease shared by all the gateway's sessions would
+      // outlive. The shared lease has tests of its own (shared-lease.test.ts, core group-leases).
+      shareLease: false,
       // The suite's session timeouts (3 s) are below ZooKeeper's default minimum (2 ticks of 2 s).
       minSessionTimeoutMs: 100,
       maxSessionTimeoutMs: 600_000,

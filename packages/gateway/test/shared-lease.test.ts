@@ -1,0 +1,115 @@
+/**
+ * The sessions of one gateway share one lease (docs/gateway.md "Idle sessions share one lease"):
+ * while their clients are connected, each session's lease names the gateway's group and nothing
+ * renews it alone; a session whose client's connection closed leaves the group, its lease set to
+ * that moment, and joins again when its client comes back. Read from the embedded deployment's
+ * system store.
+ */
+import { coveringGroup, createEmbeddedService, type EmbeddedService, groupLeaseId } from '@faaskeeper/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Err, OpCode } from '../src/codes.js';
+import { type Gateway, startGateway } from '../src/index.js';
+import * as R from '../src/jute/records.js';
+import { RawClient, sleep } from './raw-client.js';
+
+const TIMEOUT_MS = 4000;
+
+let service: EmbeddedService | undefined;
+let gateway: Gateway | undefined;
+const clients: RawClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await gateway?.close();
+  await service?.close();
+  gateway = undefined;
+  service = undefined;
+});
+
+async function start(shareLease?: boolean): Promise<{ service: EmbeddedService; gateway: Gateway }> {
+  service = createEmbeddedService();
+  gateway = await startGateway({
+    port: 0,
+    deployment: service,
+    secret: 'shared-lease',
+    log: () => undefined,
+    ...(shareLease === undefined ? {} : { shareLease }),
+  });
+  return { service, gateway };
+}
+
+async function open(port: number, resume: Partial<R.ConnectRequest> = {}): Promise<RawClient> {
+  const c = await RawClient.open(port, { timeOut: TIMEOUT_MS, ...resume });
+  clients.push(c);
+  return c;
+}
+
+/** The lease item of a session (value and version), read from the deployment's system store. */
+async function lease(s: EmbeddedService, c: RawClient) {
+  return s.ports.systemStore.get({ kind: 'lease', id: String(c.connect.sessionId) });
+}
+
+/** Waits until `check` holds (or a few seconds passed), then returns its last answer. */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return true;
+    await sleep(30);
+  }
+  return check();
+}
+
+describe('the sessions of one gateway share one lease', () => {
+  it('connected sessions name one group lease and renew nothing alone while idle', async () => {
+    const { service, gateway } = await start();
+    const cs = await Promise.all([0, 1, 2].map(() => open(gateway.port)));
+    const leases = await Promise.all(cs.map((c) => lease(service, c)));
+    const groups = leases.map((l) => coveringGroup(l?.value));
+    expect(groups[0]).toBeDefined();
+    expect(groups).toEqual([groups[0], groups[0], groups[0]]);
+    const group = await service.ports.systemStore.get({ kind: 'lease', id: groupLeaseId(groups[0]!) });
+    expect(typeof group?.value).toBe('number');
+    // Idle for more than a renewal period of the sessions' own (0.6 of the timeout) and of the group's.
+    await sleep(TIMEOUT_MS * 0.75);
+    const after = await Promise.all(cs.map((c) => lease(service, c)));
+    expect(after.map((l) => l?.version)).toEqual(leases.map((l) => l?.version));
+    const renewed = await service.ports.systemStore.get({ kind: 'lease', id: groupLeaseId(groups[0]!) });
+    expect(renewed!.version).toBeGreaterThan(group!.version);
+    // The sessions live and serve.
+    for (const c of cs)
+      expect((await c.call(OpCode.exists, R.PathWatchRequest, { path: '/', watch: false })).err).toBe(Err.OK);
+  });
+
+  it("a session whose client's connection closed leaves the group, held at that moment, and joins again when the client comes back", async () => {
+    const { service, gateway } = await start();
+    const c = await open(gateway.port);
+    const group = coveringGroup((await lease(service, c))?.value);
+    expect(group).toBeDefined();
+    const { sessionId, passwd } = c.connect;
+    const leftAt = Date.now();
+    c.close();
+    expect(
+      await eventually(async () => coveringGroup((await lease(service, c))?.value) === undefined),
+      'the lease left the group',
+    ).toBe(true);
+    const held = (await lease(service, c))!;
+    expect(held.value).toBeGreaterThanOrEqual(leftAt);
+    expect(held.value).toBeLessThanOrEqual(Date.now());
+    // Nothing renews it while the client is away.
+    await sleep(TIMEOUT_MS * 0.4);
+    expect((await lease(service, c))?.version).toBe(held.version);
+    const back = await open(gateway.port, { sessionId, passwd });
+    expect(back.connect.sessionId).toBe(sessionId);
+    expect(
+      await eventually(async () => coveringGroup((await lease(service, back))?.value) === group),
+      'the lease joined the group again',
+    ).toBe(true);
+  });
+
+  it('with shareLease false every session renews its own lease', async () => {
+    const { service, gateway } = await start(false);
+    const c = await open(gateway.port);
+    const before = (await lease(service, c))!;
+    expect(coveringGroup(before.value)).toBeUndefined();
+    await sleep(TIMEOUT_MS * 0.75);
+    expect((await lease(service, c))!.version).toBeGreaterThan(before.version);
+  });
+});

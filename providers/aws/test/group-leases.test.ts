@@ -1,0 +1,71 @@
+// Group leases on DynamoDB Local (a gateway's sessions sharing one renewal, docs/gateway.md "Idle
+// sessions share one lease"): what `DynamoDbLeaseRenewer.groups` writes is what the heartbeat and
+// the writer read through the system store, each call one write unit, and joins and leaves are
+// conditional as the port says.
+import { CountingMeter, coveringGroup, groupLeaseId } from '@faaskeeper/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DynamoDbLeaseRenewer } from '../src/dynamodb-lease.js';
+import { DynamoDbSystemStore } from '../src/dynamodb-system-store.js';
+import { METER_KEYS } from '../src/meter.js';
+import { requireLocalStack, uniqueName, useLocalStack } from './support.js';
+
+const stack = useLocalStack();
+const drop: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const d of drop.splice(0)) await d();
+});
+
+async function setup() {
+  const { clients } = await stack();
+  const table = uniqueName('system');
+  await DynamoDbSystemStore.createTable(clients.dynamodb, table);
+  const store = new DynamoDbSystemStore({ client: clients.dynamodb, table });
+  drop.push(() => store.dropTable());
+  const meter = new CountingMeter();
+  const renewer = new DynamoDbLeaseRenewer({ client: clients.dynamodb, table, meter });
+  /** A session's lease as the writer creates it with the session. */
+  const openLease = (session: number, at: number) =>
+    store.transact([{ type: 'put', kind: 'lease', id: String(session), value: at, expect: 'absent' }]);
+  const value = async (id: string) => (await store.get({ kind: 'lease', id }))?.value;
+  return { store, meter, groups: renewer.groups, renewer, openLease, value };
+}
+
+describe('DynamoDbLeaseRenewer group leases (DynamoDB Local)', () => {
+  it('renewGroup creates the group item and moves it forward, one write unit each', async (ctx) => {
+    if (!requireLocalStack(ctx)) return;
+    const { meter, groups, value } = await setup();
+    await groups.renewGroup(42, 1000);
+    expect(await value(groupLeaseId(42))).toBe(1000);
+    await groups.renewGroup(42, 2000);
+    expect(await value(groupLeaseId(42))).toBe(2000);
+    expect(meter.snapshot()[METER_KEYS.dynamodbWriteUnits]).toBe(2);
+  });
+
+  it('join names the group in an existing lease, and never creates one', async (ctx) => {
+    if (!requireLocalStack(ctx)) return;
+    const { groups, openLease, value } = await setup();
+    await openLease(7, 500);
+    expect(await groups.join(7, 42)).toBe('renewed');
+    expect(coveringGroup(await value('7'))).toBe(42);
+    expect(await groups.join(8, 42)).toBe('absent');
+    expect(await value('8')).toBeUndefined();
+  });
+
+  it('leave sets the lease to a time only while it still names the group', async (ctx) => {
+    if (!requireLocalStack(ctx)) return;
+    const { groups, openLease, renewer, value } = await setup();
+    await openLease(7, 500);
+    await groups.join(7, 42);
+    expect(await groups.leave(7, 42, 900)).toBe('renewed');
+    expect(await value('7')).toBe(900);
+    // Taken by another group (a resume through another gateway): the first cannot take it out.
+    await groups.join(7, 43);
+    expect(await groups.leave(7, 42, 950)).toBe('absent');
+    expect(coveringGroup(await value('7'))).toBe(43);
+    // A session's own renewal still works on a lease that left its group.
+    await groups.leave(7, 43, 960);
+    expect(await renewer.renew(7, 1000)).toBe('renewed');
+    expect(await value('7')).toBe(1000);
+    expect(await groups.leave(9, 42, 1000)).toBe('absent');
+  });
+});
