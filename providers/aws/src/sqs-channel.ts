@@ -61,7 +61,7 @@ export type SqsChannelOptions = ClientOrConfig<SQSClient, SQSClientConfig> & {
    * Long-poll wait of each receive, in seconds (≤ 20). Default 20, SQS's longest: a subscribed
    * client waiting for a watch event costs one request per wait (4,320 a day; an idle client owed
    * nothing pauses its subscription, docs/guarantees.md "Sessions"); a message ends the wait at
-   * once, and closing the subscription aborts it.
+   * once, closing the subscription aborts it, and pausing it lets it run out.
    */
   pollWaitSeconds?: number;
   meter?: Meter;
@@ -91,13 +91,13 @@ export class SqsChannel implements Channel {
   private readonly inlineLimit: number;
   private readonly visibility: number;
   /**
-   * Not paused while idle. The queue keeps its messages while nobody polls, so pausing looked free,
-   * but with pausing on, the randomised fault runs on the local stack (providers/aws/test/
-   * faults.test.ts, seeds 1 and 2) hang in `close()`: a client that paused and resumed never got the
-   * reply to its closeSession. Until that is understood an idle client keeps its long poll
-   * (≈ $0.002 a day).
+   * Paused while idle through the subscription's `pause`, which lets the long poll under way run out
+   * rather than abort it: the queue keeps its messages while nobody polls, but an aborted receive
+   * can still take the next one on the service's side (hidden for the visibility timeout, or lost
+   * with the queue: a closeSession's reply, which the distributor sends just before it removes the
+   * queue). Saves an idle client its 4,320 receives a day.
    */
-  readonly pausable = false;
+  readonly pausable = true;
   private readonly pollWait: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -238,29 +238,39 @@ export class SqsChannel implements Channel {
   ): Promise<ChannelSubscription> {
     const url = await this.queueUrl(session, incarnation);
     let open = true;
+    // Paused: no new poll starts; the one under way (never aborted, see `pause`) runs out.
+    let paused = false;
+    /** Ends the wait of a paused loop (resume or close). */
+    let wake: (() => void) | undefined;
     let controller = new AbortController();
     const loop = (async () => {
       while (open) {
+        if (paused) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          continue;
+        }
         let received: Message[];
         try {
           // The subscription's poll: the SDK retried each receive; a receive that still fails (the
           // queue was removed, the service is unreachable) is polled again with back-off, for as
-          // long as the subscription is open. The first failure of a run is logged with its cause;
-          // the retries that follow are not.
+          // long as the subscription is open and not paused. The first failure of a run is logged
+          // with its cause; the retries that follow are not.
           received = await retry(
             async () => {
-              // Closed during a back-off: no new poll (nothing would abort it).
-              if (!open) throw new Error('subscription closed');
+              // Closed or paused during a back-off: no new poll.
+              if (!open || paused) throw new Error('subscription closed or paused');
               return this.receive(url, (c) => {
                 controller = c;
               });
             },
             {
               clock: this.clock,
-              isTransient: () => open,
+              isTransient: () => open && !paused,
               backoff: POLL_BACKOFF,
               onFailure: (error, failures) => {
-                if (failures === 1 && open)
+                if (failures === 1 && open && !paused)
                   this.logger.warn('channel poll failed; polling again with back-off', {
                     queue: url,
                     ...errorFields(error),
@@ -269,18 +279,37 @@ export class SqsChannel implements Channel {
             },
           );
         } catch (error) {
-          // Only a failure after close is not retried: the abort of the poll, nothing to report.
-          if (!open) break;
+          // Only a failure after close (the abort of the poll) or pause is not retried: nothing to
+          // report; a paused loop polls again once resumed.
+          if (!open || paused) continue;
           throw error;
         }
+        // Delivered even if paused meanwhile: the client takes any message at any time.
         await this.deliver(url, received, () => open, onMessages);
       }
     })();
+    const release = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
     return {
       close: async () => {
         open = false;
         controller.abort();
+        release();
         await loop;
+      },
+      pause: () => {
+        // Not aborted: SQS may already have picked the next message for this receive, and a
+        // receive whose caller hung up keeps it hidden for the visibility timeout — or loses it,
+        // when the session's queue is removed meanwhile (a closeSession's reply). The poll under
+        // way is paid for anyway; it runs out (≤ `pollWaitSeconds`) and none follows.
+        paused = true;
+      },
+      resume: () => {
+        paused = false;
+        release();
       },
     };
   }

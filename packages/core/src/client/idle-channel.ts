@@ -3,7 +3,9 @@
  * guarantees.md "Sessions"): an idle client — no request in flight, no watch registered — is owed
  * no channel message (every message is a reply, a watch event, or the session's end, which the
  * lease renewal learns too), so on a channel where subscribing again loses and costs nothing
- * (`Channel.pausable`) it stops polling until it sends its next request.
+ * (`Channel.pausable`) it stops polling until it sends its next request: through the
+ * subscription's own `pause` and `resume` where it has them (a polling channel lets the poll under
+ * way run out: aborting it could lose the next message), else by closing and subscribing again.
  */
 import type { Channel, ChannelSubscription } from '../ports/channel.js';
 
@@ -71,10 +73,17 @@ export class IdleChannel {
   /** Brings the subscription to what is wanted, after whatever is under way. */
   private step(): Promise<void> {
     return this.chain.then(async () => {
-      if (this.wanted && !this.ended && this.subscription === undefined)
-        this.subscription = await this.channel.subscribe(this.session, this.onMessages, this.incarnation);
-      else if (!this.wanted && this.subscription !== undefined) {
-        const s = this.subscription;
+      const s = this.subscription;
+      if (this.wanted && !this.ended) {
+        if (s === undefined)
+          this.subscription = await this.channel.subscribe(this.session, this.onMessages, this.incarnation);
+        else s.resume?.();
+      } else if (s !== undefined) {
+        // Paused, not ended: a subscription that pauses by itself stays (resume takes it up again).
+        if (!this.ended && s.pause !== undefined && s.resume !== undefined) {
+          s.pause();
+          return;
+        }
         this.subscription = undefined;
         await s.close();
       }

@@ -4,6 +4,16 @@
  */
 export interface ChannelSubscription {
   close(): Promise<void>;
+  /**
+   * Stops taking messages once the receive under way (if any) has ended, without ending the
+   * subscription; optional. A channel that polls (SQS) has it: aborting a long poll mid-wait can
+   * leave the service holding the next message for that dead request (hidden until its visibility
+   * timeout, or lost if the session's channel is removed meanwhile), so a pause lets the poll under
+   * way run out — what it brings is still delivered — and starts no other.
+   */
+  pause?(): void;
+  /** Takes messages again after {@link pause}: polls at once unless a poll is still under way. */
+  resume?(): void;
 }
 
 /**
@@ -16,9 +26,10 @@ export interface Channel {
   /** Largest message body, in UTF-8 bytes. */
   readonly maxMessageBytes: number;
   /**
-   * Closing a subscription and subscribing again later loses nothing and costs nothing (the
-   * session's queue and what it holds stay): an idle client with nothing to receive then stops
-   * taking messages until it sends a request (docs/guarantees.md "Sessions"). Default false.
+   * An idle client with nothing to receive may stop taking messages until it sends a request
+   * (docs/guarantees.md "Sessions"): through the subscription's `pause` and `resume` where it has
+   * them, otherwise by closing it and subscribing again later, which must then lose and cost
+   * nothing (the session's queue and what it holds stay). Default false.
    */
   readonly pausable?: boolean;
   /** Sends messages to a session in order. Sending to a session nobody listens to is not an error. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { IdleChannel } from '../../client/idle-channel.js';
 import type { Channel, ChannelSubscription } from '../../ports/channel.js';
 import { LimitExceededError } from '../../ports/errors.js';
 import { type FixtureCleanup, sleep, waitUntil, withFixture } from './support.js';
@@ -36,7 +37,9 @@ interface Listener {
  * and are delivered first; sessions see only their own messages; a callback that throws gets the
  * batch again before anything newer; a message over `maxMessageBytes` (UTF-8 bytes) throws
  * {@link LimitExceededError} and delivers nothing of that send; sending to a session nobody
- * listens to, and removing an unknown session, are not errors.
+ * listens to, and removing an unknown session, are not errors; a subscription paused while idle
+ * (as a client's {@link IdleChannel} pauses it) and resumed delivers every message sent after the
+ * resume, also the last ones sent before the session's channel is removed (a closeSession's reply).
  */
 export function describeChannelContract(
   name: string,
@@ -186,6 +189,34 @@ export function describeChannelContract(
       await channel.remove(404);
       await channel.remove(405);
       await channel.send(405, []);
+    });
+
+    test('a channel paused and resumed delivers every message sent after the resume, also right before its removal', async (channel) => {
+      // As a client's channel: paused while idle, resumed when it sends closeSession, whose reply
+      // the distributor sends just before it removes the session's channel.
+      const got: string[] = [];
+      const failures: unknown[] = [];
+      const idle = new IdleChannel(
+        channel,
+        3,
+        (m) => got.push(...m),
+        (e) => failures.push(e),
+      );
+      await idle.open();
+      await channel.send(3, ['before']);
+      await waitUntil(() => got.length >= 1, 'the message before the pause', deliveryTimeoutMs);
+      // A polling channel now has its next receive under way: the pause meets it mid-wait.
+      await sleep(Math.min(quietMs, 100));
+      idle.pause();
+      await sleep(Math.min(quietMs, 100));
+      idle.resume();
+      await sleep(Math.min(quietMs, 100));
+      await channel.send(3, ['after-1', 'after-2']);
+      await channel.remove(3);
+      await waitUntil(() => got.length >= 3, 'the messages sent after the resume', deliveryTimeoutMs);
+      expect(got).toEqual(['before', 'after-1', 'after-2']);
+      expect(failures).toEqual([]);
+      await idle.close();
     });
 
     test('stops delivering to a closed subscription; a later subscriber gets what was sent meanwhile', async (channel) => {
