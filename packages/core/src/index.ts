@@ -10,7 +10,7 @@ export { attestAddress } from './acl/attest.js';
 export { generateDigest } from './acl/digest.js';
 export { Ids, isOpenAcl, Perms, parseAclText, permString } from './acl/model.js';
 export { type ClientOptions, type ClientTransport, FaaSKeeperClient } from './client/client.js';
-export { LEASE_RENEWAL_SHARE } from './client/liveness.js';
+export { LEASE_RENEWAL_SHARE, randomSessionId } from './client/liveness.js';
 export type * from './client/types.js';
 export { bootstrap } from './deployment/bootstrap.js';
 export { ClientPool } from './deployment/client-pool.js';
@@ -51,6 +51,13 @@ export { MemoryRuntime, type RuntimeErrorListener } from './runtime/memory-runti
 export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/poll-queue.js';
 export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './runtime/retry.js';
 export { scheduleOnClock } from './runtime/schedule.js';
+export {
+  derivedSessionKey,
+  encodeSessionKey,
+  newSessionKey,
+  SESSION_KEY_BYTES,
+  signRequest,
+} from './session/auth.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
 export { clone } from './util/clone.js';

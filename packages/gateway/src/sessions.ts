@@ -1,6 +1,12 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
-import { attestAddress, type FaaSKeeperClient, FaaSKeeperError } from '@faaskeeper/core';
+import {
+  attestAddress,
+  derivedSessionKey,
+  type FaaSKeeperClient,
+  FaaSKeeperError,
+  randomSessionId,
+} from '@faaskeeper/core';
 import type { GatewayDeployment } from './gateway.js';
 import { type GatewayLog, hexId } from './log.js';
 import { GatewaySession, type SessionConnection } from './session.js';
@@ -48,7 +54,14 @@ export class SessionTable {
    */
   async create(requestedTimeoutMs: number, address: string): Promise<GatewaySession> {
     const timeoutMs = this.negotiate(requestedTimeoutMs);
-    const client = await this.deployment.connect({ sessionTimeoutMs: timeoutMs });
+    // The session key is derived from the secret, as the password is: any process holding the
+    // secret can resume the session (and sign its requests).
+    const id = randomSessionId();
+    const client = await this.deployment.connect({
+      sessionTimeoutMs: timeoutMs,
+      sessionId: id,
+      sessionKey: derivedSessionKey(this.secret, id),
+    });
     if (this.gatewayKey !== undefined && isIPv4(address)) {
       try {
         await client.addAuth('ip', attestAddress(this.gatewayKey, client.sessionNumber, address));
@@ -125,6 +138,7 @@ export class SessionTable {
     }
     const adoption = this.deployment.connect({
       sessionId: id,
+      sessionKey: derivedSessionKey(this.secret, id),
       resume: true,
       sessionTimeoutMs: this.negotiate(requestedTimeoutMs),
     });

@@ -18,6 +18,7 @@ import type { Queue } from '../ports/queue.js';
 import type { LeaseRenewer } from '../ports/session-lease.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { ACL, Id, NodeRecord, OpResult } from '../protocol/messages.js';
+import { encodeSessionKey, newSessionKey, SESSION_KEY_BYTES, unwrapChannelKey } from '../session/auth.js';
 import {
   aclArgument,
   checkRemoveWatchType,
@@ -27,7 +28,7 @@ import {
   dataFields,
   multiOps,
 } from './arguments.js';
-import { channelInbox } from './channel-inbox.js';
+import { type ChannelSealing, channelInbox } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
 import { FifoOrder } from './fifo-order.js';
 import { IdleChannel } from './idle-channel.js';
@@ -79,6 +80,12 @@ export interface ClientOptions {
    * caller owns the session (the gateway checks its password): the deployment does not.
    */
   resume?: boolean;
+  /**
+   * The session key (32 bytes) the session's requests are signed with and its channel key is
+   * wrapped under (session/auth.ts). Default: drawn at random when the session opens. Resuming
+   * needs the key the session was opened with (a gateway derives it from its secret).
+   */
+  sessionKey?: Uint8Array;
 }
 
 /**
@@ -110,6 +117,9 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   readonly incarnation: number;
   /** The deployment's channel (the replaced client removes its own incarnation's). */
   private readonly transportChannel: Channel;
+  /** The session key, and the channel key the open or resume reply handed over. */
+  private readonly sessionKey: Uint8Array;
+  private readonly sealing: ChannelSealing;
 
   /** Use {@link FaaSKeeperClient.connect}. */
   private constructor(transport: ClientTransport, options: ClientOptions, incarnation: number) {
@@ -120,6 +130,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.transportChannel = transport.channel;
     this.sessionNumber = options.sessionId ?? randomSessionId();
     this.sessionId = String(this.sessionNumber);
+    this.sessionKey = options.sessionKey ?? newSessionKey();
+    this.sealing = { session: this.sessionNumber };
     const order = new FifoOrder();
     const lease = transport.lease;
     this.liveness = new Liveness(
@@ -151,6 +163,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       clock,
       opTimeoutMs,
       sessionNumber: this.sessionNumber,
+      sessionKey: this.sessionKey,
       incarnation,
       order,
       ack: () => this.reader.channelZxid,
@@ -184,8 +197,13 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     const timeout = options.sessionTimeoutMs ?? 10_000;
     if (!Number.isSafeInteger(timeout) || timeout <= 0)
       throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad sessionTimeoutMs ${timeout}`);
-    if (options.resume === true && options.sessionId === undefined)
-      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: resume needs the sessionId to resume');
+    if (options.resume === true && (options.sessionId === undefined || options.sessionKey === undefined))
+      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: resume needs the sessionId and sessionKey');
+    if (options.sessionKey !== undefined && options.sessionKey.byteLength !== SESSION_KEY_BYTES)
+      throw new FaaSKeeperError(
+        'BADARGUMENTS',
+        `BADARGUMENTS: sessionKey must be ${SESSION_KEY_BYTES} bytes`,
+      );
     // A resumer's incarnation is its own random id: its channel must exist before the writer answers.
     const incarnation = options.resume === true ? randomSessionId() : 0;
     const client = new FaaSKeeperClient(transport, options, incarnation);
@@ -200,10 +218,16 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     client.channel = channel;
     try {
       if (options.resume === true) {
-        const resumed = await client.pipeline.request({ type: 'resumeSession', incarnation });
+        const resumed = await client.pipeline.request({ type: 'resumeSession', incarnation }, (r) =>
+          client.takeChannelKey(r.key),
+        );
         client.pipeline.continueAfter(resumed.lastSeq);
         client.liveness.retime(resumed.timeoutMs);
-      } else await client.pipeline.request({ type: 'openSession', timeoutMs: timeout });
+      } else
+        await client.pipeline.request(
+          { type: 'openSession', timeoutMs: timeout, key: encodeSessionKey(client.sessionKey) },
+          (r) => client.takeChannelKey(r.key),
+        );
     } catch (error) {
       await channel.close();
       // A refused resume leaves nothing behind: its channel was this client's alone.
@@ -452,18 +476,27 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     if (watcher !== undefined) checkWatcher(watcher, path, 'watch');
   }
 
+  /** Unwraps the channel key from the open or resume reply, before the channel's next message. */
+  private takeChannelKey(wrapped: string | undefined): void {
+    if (wrapped !== undefined)
+      this.sealing.key = unwrapChannelKey(this.sessionKey, this.sessionNumber, wrapped);
+  }
+
   /** The channel subscriber: each message reaches the module it is for. */
   private inbox(): (raw: string[]) => void {
-    return channelInbox({
-      heard: () => this.liveness.heard(),
-      watermark: (wm) => this.reader.advanceWatermark(wm),
-      event: (event, classes) => this.watches.fire(event, classes, (error) => this.emit('error', error)),
-      expired: () => this.shutdown('EXPIRED'),
-      moved: () => this.shutdown('EXPIRED', 'moved'),
-      reply: (reply) => this.pipeline.answer(reply),
-      taken: (zxid) => this.reader.advanceChannel(zxid),
-      error: (error) => this.emit('error', error),
-    });
+    return channelInbox(
+      {
+        heard: () => this.liveness.heard(),
+        watermark: (wm) => this.reader.advanceWatermark(wm),
+        event: (event, classes) => this.watches.fire(event, classes, (error) => this.emit('error', error)),
+        expired: () => this.shutdown('EXPIRED'),
+        moved: () => this.shutdown('EXPIRED', 'moved'),
+        reply: (reply) => this.pipeline.answer(reply),
+        taken: (zxid) => this.reader.advanceChannel(zxid),
+        error: (error) => this.emit('error', error),
+      },
+      this.sealing,
+    );
   }
 
   /** Ends the client; `moved`: another client resumed the session (this one shows EXPIRED, as ZooKeeper's). */
