@@ -29,6 +29,7 @@ export {
   type Functions,
   type FunctionsOptions,
 } from './functions/create-functions.js';
+export { type FunctionSecrets, SECRET_ENV, secretsFromEnv } from './functions/secrets.js';
 export { ManualClock, settle } from './memory/manual-clock.js';
 export { MemoryChannel } from './memory/memory-channel.js';
 export { MemoryLeaseRenewer } from './memory/memory-lease.js';
