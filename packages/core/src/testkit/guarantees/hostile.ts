@@ -4,6 +4,7 @@ import type { FaaSKeeperClient } from '../../client/client.js';
 import { generateDigest } from '../../index.js';
 import type { Channel } from '../../ports/channel.js';
 import type { Queue } from '../../ports/queue.js';
+import type { BatchHandler } from '../../ports/runtime.js';
 import { decodeMessage, encodeMessage } from '../../protocol/codec.js';
 import {
   type ACL,
@@ -36,7 +37,7 @@ interface Eavesdrop {
   queue(): Queue;
   /** Every raw channel message of `session`, in arrival order. */
   channelOf(session: number): string[];
-  /** Every raw writer-queue body seen (as the writer's queue held it). */
+  /** Every raw writer-queue body the writer received. */
   requests: string[];
 }
 
@@ -66,26 +67,25 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
         inc,
       ),
   });
-  const tapQueue = (inner: Queue): Queue => {
+  // The writer queue as clients reach it (the functions' adapter sends to the same queue).
+  const keepQueue = (inner: Queue): Queue => {
     queue ??= inner;
-    return {
-      name: inner.name,
-      capabilities: inner.capabilities,
-      send: (messages) => {
-        for (const m of messages) requests.push(m.body);
-        return inner.send(messages);
-      },
-      receive: async (o) => {
-        const got = await inner.receive(o);
-        for (const m of got) requests.push(m.body);
-        return got;
-      },
-      ack: (r) => inner.ack(r),
-      release: (r) => inner.release(r),
-    };
+    return inner;
   };
+  // What the writer receives, on every target (push or pull invocation alike).
+  const tapWriter = (name: 'writer' | 'distributor', handler: BatchHandler): BatchHandler =>
+    name !== 'writer'
+      ? handler
+      : (messages, context) => {
+          for (const m of messages) requests.push(m.body);
+          return handler(messages, context);
+        };
   return {
-    options: { wrap: { writerQueue: tapQueue }, wrapClientChannel: (c) => tapChannel(c) },
+    options: {
+      wrap: { writerQueue: keepQueue },
+      wrapHandler: tapWriter,
+      wrapClientChannel: (c) => tapChannel(c),
+    },
     spy,
   };
 }
