@@ -199,7 +199,8 @@ export function describeHostileClientGuarantees(target: DeploymentTarget): void 
 
     it("the victim's channel, read raw (offloaded bodies included), shows no reply, event or data", async () => {
       const { spy, victim } = await setUp();
-      const big = secretText.repeat(20_000); // ≈ 380 KiB: over SQS's 256 KiB, offloaded to object storage
+      // ≈ 870 KiB: its reply, sealed and base64-encoded, is over SQS's 1 MiB and goes through S3.
+      const big = secretText.repeat(47_000);
       await victim.create('/c', 'small-secret');
       await victim.getData('/c', { watch: () => {} });
       await victim.setData('/c', big);
