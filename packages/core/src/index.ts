@@ -53,11 +53,14 @@ export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/pol
 export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './runtime/retry.js';
 export { scheduleOnClock } from './runtime/schedule.js';
 export {
+  decodeSessionKey,
   derivedSessionKey,
   encodeSessionKey,
   newSessionKey,
   SESSION_KEY_BYTES,
   signRequest,
+  splitSignature,
+  verifySignature,
 } from './session/auth.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
