@@ -23,6 +23,9 @@ import {
   unseal,
 } from '../../session/auth.js';
 import { WRITER_GROUP } from '../../writer/writer.js';
+import { checkLinearizable } from '../linearizability/checker.js';
+import { HistoryRecorder } from '../linearizability/history.js';
+import { type ZInput, type ZOutput, znodeModel } from '../linearizability/znode-model.js';
 import type { DeploymentTarget } from '../target.js';
 import { expectError, guaranteeKit, text } from './helpers.js';
 
@@ -112,6 +115,28 @@ async function forge(
 
 const secretText = 'top-secret-payload-';
 
+/** Runs `input` on `zk` and records it in `history` as `client`'s. */
+async function recorded(
+  history: HistoryRecorder<ZInput, ZOutput>,
+  client: number,
+  zk: FaaSKeeperClient,
+  input: ZInput,
+): Promise<void> {
+  const done = history.invoke(client, input);
+  if (input.op === 'create') {
+    await zk.create(input.path, input.data);
+    done({ type: 'ok' });
+  } else if (input.op === 'set') {
+    done({
+      type: 'ok',
+      version: (await zk.setData(input.path, input.data, { version: input.version })).version,
+    });
+  } else if (input.op === 'get') {
+    const r = await zk.getData(input.path);
+    done({ type: 'ok', data: text(r.data), version: r.stat.version });
+  } else throw new Error(`not recorded here: ${input.op}`);
+}
+
 /**
  * Hostile clients on `target` (docs/guarantees.md "Security model"): a client with valid cloud
  * credentials but not the victim's session secret tries to act as the victim's session, replay the
@@ -141,40 +166,52 @@ export function describeHostileClientGuarantees(target: DeploymentTarget): void 
       }
     }
 
-    it('a request forged for another session, unsigned or signed with another key, is refused without effect', async () => {
+    it('a request forged for another session, unsigned or signed with another key, is refused without effect, and the history stays linearizable', async () => {
       const { spy, victim, mallory } = await setUp();
-      await victim.create('/v', 'v0');
+      const history = new HistoryRecorder<ZInput, ZOutput>();
+      await recorded(history, 0, victim, { op: 'create', path: '/v', data: 'v0' });
       const sid = victim.sessionNumber;
       const wrongKey = newSessionKey();
-      const signs = [(b: string) => b, (b: string) => signRequest(wrongKey, b)];
-      let seq = 1000;
-      for (const sign of signs) {
-        await forge(
-          spy,
-          sid,
-          seq++,
-          { type: 'setData', path: '/v', data: new TextEncoder().encode('evil'), version: -1 },
-          sign,
-        );
-        await forge(
-          spy,
-          sid,
-          seq++,
-          { type: 'create', path: '/evil', data: new Uint8Array(0), mode: 'EPHEMERAL' },
-          sign,
-        );
-        await forge(spy, sid, seq++, { type: 'closeSession' }, sign);
-        await forge(spy, sid, seq++, { type: 'resumeSession', incarnation: 77 }, sign, { inc: 77 });
-        await forge(spy, sid, seq++, { type: 'openSession', timeoutMs: 1000, key: 'A'.repeat(43) }, sign);
-        // A malformed request with a huge seq: were it let through, it would use up the victim's seqs.
-        await forge(spy, sid, 2 ** 40, { type: 'nonsense' } as unknown as RequestOp, sign);
-      }
+      const attack = async () => {
+        for (const sign of [(b: string) => b, (b: string) => signRequest(wrongKey, b)]) {
+          // The victim's next seqs (open 1, create 2): were they taken, its own requests would be
+          // dropped as duplicates. And seqs far ahead.
+          for (const seq of [3, 4, 5, 6, 1000]) {
+            const evil = new TextEncoder().encode(`evil-${seq}`);
+            await forge(spy, sid, seq, { type: 'setData', path: '/v', data: evil, version: -1 }, sign);
+          }
+          await forge(
+            spy,
+            sid,
+            7,
+            { type: 'create', path: '/evil', data: new Uint8Array(0), mode: 'EPHEMERAL' },
+            sign,
+          );
+          await forge(spy, sid, 8, { type: 'closeSession' }, sign);
+          await forge(spy, sid, 1, { type: 'resumeSession', incarnation: 77 }, sign, { inc: 77 });
+          await forge(spy, sid, 1, { type: 'openSession', timeoutMs: 1000, key: 'A'.repeat(43) }, sign);
+          // Malformed, with a huge seq: were it let through, it would use up the victim's seqs.
+          await forge(spy, sid, 2 ** 40, { type: 'nonsense' } as unknown as RequestOp, sign);
+        }
+      };
+      const victimWork = async () => {
+        for (let i = 1; i <= 4; i++) {
+          await recorded(history, 0, victim, { op: 'set', path: '/v', data: `v${i}`, version: -1 });
+          await recorded(history, 0, victim, { op: 'get', path: '/v' });
+        }
+      };
+      const observer = async () => {
+        for (let i = 0; i < 4; i++) await recorded(history, 1, mallory, { op: 'get', path: '/v' });
+      };
+      await Promise.all([attack(), victimWork(), observer()]);
       // Mallory's own session is what she may use: a barrier that the forged requests were processed.
       await mallory.create('/barrier', '');
       await target.quiet();
+      await recorded(history, 1, mallory, { op: 'get', path: '/v' });
       expect(await mallory.exists('/evil')).toBeNull();
-      expect(text((await mallory.getData('/v')).data)).toBe('v0');
-      await victimUnharmed(victim, '/v', 0);
+      const result = checkLinearizable(znodeModel(), history.ops);
+      expect(result.ok, result.ok === true ? '' : JSON.stringify(history.ops)).toBe(true);
+      await victimUnharmed(victim, '/v', 4);
     });
 
     it("a replay of the victim's own request is not applied again", async () => {
