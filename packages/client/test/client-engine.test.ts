@@ -37,6 +37,8 @@ function recorder(): { watcher: Watcher; events: string[] } {
 /** Wraps each client's channel so that `rewrite` sees (and may change) every message it receives. */
 function channelThrough(rewrite: (m: ChannelMessage) => ChannelMessage): EmbeddedServiceOptions {
   return {
+    // Unsealed, so that `rewrite` can read and change the messages (sealing: hostile.test.ts).
+    channelSecret: false,
     wrapClientChannel: (inner: Channel): Channel => ({
       maxMessageBytes: inner.maxMessageBytes,
       send: (session, messages) => inner.send(session, messages),

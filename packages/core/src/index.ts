@@ -10,7 +10,7 @@ export { attestAddress } from './acl/attest.js';
 export { generateDigest } from './acl/digest.js';
 export { Ids, isOpenAcl, Perms, parseAclText, permString } from './acl/model.js';
 export { type ClientOptions, type ClientTransport, FaaSKeeperClient } from './client/client.js';
-export { LEASE_RENEWAL_SHARE } from './client/liveness.js';
+export { LEASE_RENEWAL_SHARE, randomSessionId } from './client/liveness.js';
 export type * from './client/types.js';
 export { bootstrap } from './deployment/bootstrap.js';
 export { ClientPool } from './deployment/client-pool.js';
@@ -29,6 +29,7 @@ export {
   type Functions,
   type FunctionsOptions,
 } from './functions/create-functions.js';
+export { type FunctionSecrets, SECRET_ENV, secretsFromEnv } from './functions/secrets.js';
 export { ManualClock, settle } from './memory/manual-clock.js';
 export { MemoryChannel } from './memory/memory-channel.js';
 export { MemoryLeaseRenewer } from './memory/memory-lease.js';
@@ -51,6 +52,16 @@ export { MemoryRuntime, type RuntimeErrorListener } from './runtime/memory-runti
 export { messagesToRetry, type PollQueueOptions, pollQueue } from './runtime/poll-queue.js';
 export { type Backoff, backoffDelay, pause, type RetryOptions, retry } from './runtime/retry.js';
 export { scheduleOnClock } from './runtime/schedule.js';
+export {
+  decodeSessionKey,
+  derivedSessionKey,
+  encodeSessionKey,
+  newSessionKey,
+  SESSION_KEY_BYTES,
+  signRequest,
+  splitSignature,
+  verifySignature,
+} from './session/auth.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export { coveringGroup, groupLeaseId } from './session/lease.js';
 export { GROUP_RENEWAL_SHARE, LeaseGroup, type LeaseGroupOptions } from './session/lease-group.js';

@@ -3,10 +3,12 @@ import { isIPv4 } from 'node:net';
 import {
   attestAddress,
   type ClientOptions,
+  derivedSessionKey,
   type FaaSKeeperClient,
   FaaSKeeperError,
   LeaseGroup,
   type LeaseRenewer,
+  randomSessionId,
 } from '@faaskeeper/core';
 import type { GatewayDeployment } from './gateway.js';
 import { type GatewayLog, hexId } from './log.js';
@@ -101,7 +103,15 @@ export class SessionTable {
    */
   async create(requestedTimeoutMs: number, address: string): Promise<GatewaySession> {
     const timeoutMs = this.negotiate(requestedTimeoutMs);
-    const client = await this.deployment.connect({ sessionTimeoutMs: timeoutMs, ...this.leaseOption() });
+    // The session key is derived from the secret, as the password is: any process holding the
+    // secret can resume the session (and sign its requests).
+    const id = randomSessionId();
+    const client = await this.deployment.connect({
+      sessionTimeoutMs: timeoutMs,
+      sessionId: id,
+      sessionKey: derivedSessionKey(this.secret, id),
+      ...this.leaseOption(),
+    });
     if (this.gatewayKey !== undefined && isIPv4(address)) {
       try {
         await client.addAuth('ip', attestAddress(this.gatewayKey, client.sessionNumber, address));
@@ -176,6 +186,7 @@ export class SessionTable {
     }
     const adoption = this.deployment.connect({
       sessionId: id,
+      sessionKey: derivedSessionKey(this.secret, id),
       resume: true,
       sessionTimeoutMs: this.negotiate(requestedTimeoutMs),
       ...this.leaseOption(),

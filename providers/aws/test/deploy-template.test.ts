@@ -123,7 +123,27 @@ describe('the synthesized CloudFormation template', () => {
       'AWS::Lambda::EventSourceMapping': 2,
       'AWS::Lambda::Permission': 1,
       'AWS::Events::Rule': 1,
+      'AWS::SecretsManager::Secret': 1,
     });
+  });
+
+  it('hands the generated channel secret to the writer and distributor only, and grants no function or client to read it', () => {
+    const secret = logicalId('AWS::SecretsManager::Secret', 'ChannelSecret');
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'faaskeeper-test-channel',
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+    });
+    for (const [, f] of ofType('AWS::Lambda::Function')) {
+      const vars = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const heartbeat = f.Properties.FunctionName === 'faaskeeper-test-heartbeat';
+      if (heartbeat) expect(vars.FAASKEEPER_CHANNEL_SECRET).toBeUndefined();
+      // A CloudFormation dynamic reference to the secret, resolved at deploy time.
+      else expect(JSON.stringify(vars.FAASKEEPER_CHANNEL_SECRET)).toContain(secret);
+      expect(vars.FAASKEEPER_SUPER_DIGEST).toBeUndefined();
+      expect(vars.FAASKEEPER_GATEWAY_KEY).toBeUndefined();
+    }
+    expect(JSON.stringify(ofType('AWS::IAM::Policy'))).not.toContain('secretsmanager');
+    expect(JSON.stringify(ofType('AWS::IAM::ManagedPolicy'))).not.toContain('secretsmanager');
   });
 
   it('keeps the system store in an on-demand table with point-in-time recovery, retained on destroy', () => {
@@ -497,6 +517,28 @@ describe('the stack and its cloud assembly', () => {
       QueueName: 'faaskeeper-rt-writer.fifo',
       VisibilityTimeout: 360,
     });
+  });
+
+  it('hands a super digest and gateway key to the writer and distributor, never to the heartbeat', () => {
+    const stack = new FaaSKeeperStack(new App(), 'S', {
+      deployment: 'keys',
+      functionCode: bundles(),
+      superDigest: 'super:abc=',
+      gatewayKey: 'gateway-key',
+    });
+    const fns = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const envOf = (name: string) =>
+      (
+        Object.values(fns).find((f) => f.Properties.FunctionName === `faaskeeper-keys-${name}`)!.Properties
+          .Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+    for (const name of ['writer', 'distributor'])
+      expect(envOf(name)).toMatchObject({
+        FAASKEEPER_SUPER_DIGEST: 'super:abc=',
+        FAASKEEPER_GATEWAY_KEY: 'gateway-key',
+      });
+    expect(envOf('heartbeat').FAASKEEPER_SUPER_DIGEST).toBeUndefined();
+    expect(envOf('heartbeat').FAASKEEPER_GATEWAY_KEY).toBeUndefined();
   });
 
   it('with the DynamoDB user store, keeps records in a retained on-demand table that only the distributor writes and clients only read', () => {

@@ -4,8 +4,11 @@ import {
   bootstrap,
   decodeMessage,
   encodeMessage,
+  encodeSessionKey,
   ManualClock,
+  newSessionKey,
   type SessionItem,
+  signRequest,
   type WriteRequest,
 } from '@faaskeeper/core';
 import { describe, expect, it } from 'vitest';
@@ -31,13 +34,20 @@ function event(bodies: string[]): SqsEvent {
   };
 }
 
-const openSession = (session: number): WriteRequest => ({
-  v: 1,
-  id: `${session}:1`,
-  session,
-  seq: 1,
-  op: { type: 'openSession', timeoutMs: 10_000 },
-});
+const KEY = newSessionKey();
+
+/** A signed openSession of `session`, as its client sends it. */
+const openSession = (session: number): string =>
+  signRequest(
+    KEY,
+    encodeMessage({
+      v: 1,
+      id: `${session}:1`,
+      session,
+      seq: 1,
+      op: { type: 'openSession', timeoutMs: 10_000, key: encodeSessionKey(KEY) },
+    } satisfies WriteRequest),
+  );
 
 const config: AwsDeploymentConfig = {
   deployment: 'prod',
@@ -58,7 +68,7 @@ describe('Lambda handlers', () => {
     const p = memoryAwsPorts();
     await bootstrap(p.systemStore, p.userStore);
     const writer = createWriterHandler({ ports: p, config });
-    const response = await writer(event(['not json at all', encodeMessage(openSession(5))]));
+    const response = await writer(event(['not json at all', openSession(5)]));
     expect(response).toEqual({ batchItemFailures: [] });
     const forwarded = await p.distributorQueue.receive({ max: 10, visibilityTimeoutMs: 1000 });
     expect(forwarded).toHaveLength(1);
@@ -70,7 +80,7 @@ describe('Lambda handlers', () => {
     await bootstrap(p.systemStore, p.userStore);
     const got: string[] = [];
     await p.channel.subscribe(5, (messages) => got.push(...messages));
-    await createWriterHandler({ ports: p, config })(event([encodeMessage(openSession(5))]));
+    await createWriterHandler({ ports: p, config })(event([openSession(5)]));
     const [batch] = await p.distributorQueue.receive({ max: 10, visibilityTimeoutMs: 1000 });
     const response = await createDistributorHandler({ ports: p, config })(event([batch!.body]));
     expect(response).toEqual({ batchItemFailures: [] });
@@ -82,7 +92,7 @@ describe('Lambda handlers', () => {
     const p = memoryAwsPorts();
     const clock = new ManualClock();
     await bootstrap(p.systemStore, p.userStore);
-    await createWriterHandler({ ports: p, config, clock })(event([encodeMessage(openSession(9))]));
+    await createWriterHandler({ ports: p, config, clock })(event([openSession(9)]));
     await clock.advance(10_000 + 500 + 1);
     await createHeartbeatHandler({ ports: p, config, clock })({ source: 'aws.events' });
     const [request] = await p.writerQueue.receive({ max: 10, visibilityTimeoutMs: 1000 });

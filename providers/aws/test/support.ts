@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type DeploymentTarget,
   type GuaranteeArea,
   guaranteeAreas,
   requireOrSkip,
@@ -52,7 +53,9 @@ export function uniqueName(prefix: string): string {
  * fresh deployment per test). Each test skips with a message where the emulators cannot run, and
  * fails on CI; once the stack is known to run, the check (which starts a JVM) is not repeated.
  */
-export function describeGuaranteesOnLocalStack(areas: readonly GuaranteeArea[]): void {
+export function describeGuaranteesOnLocalStack(
+  areas: readonly (GuaranteeArea | ((target: DeploymentTarget) => void))[],
+): void {
   const stack = useLocalStack();
   const target = localAwsTarget(async () => (await stack()).stack);
   describe('guarantees on the local AWS stack', () => {
@@ -60,6 +63,6 @@ export function describeGuaranteesOnLocalStack(areas: readonly GuaranteeArea[]):
     beforeEach((ctx) => {
       if (!available) available = requireLocalStack(ctx);
     });
-    for (const area of areas) guaranteeAreas[area](target);
+    for (const area of areas) (typeof area === 'function' ? area : guaranteeAreas[area])(target);
   });
 }

@@ -13,6 +13,7 @@ import {
   GOOGLE_PROVIDER_VERSION,
   gcpClientConfigFromOutputs,
   gcpDeploymentNames,
+  RANDOM_PROVIDER_VERSION,
   REQUIRED_APIS,
   TERRAFORM_OUTPUTS,
 } from '../src/deploy/index.js';
@@ -25,10 +26,13 @@ const functionRef = (fn: string) => `\${google_cloudfunctions2_function.${fn}.se
 const saEmail = (name: string) => `\${google_service_account.${name}.email}`;
 
 describe('the Terraform configuration', () => {
-  it('pins the google provider and the Terraform version', () => {
+  it('pins the google and random providers and the Terraform version', () => {
     expect(config.terraform).toMatchObject({
       required_version: '>= 1.5.0',
-      required_providers: { google: { source: 'hashicorp/google', version: GOOGLE_PROVIDER_VERSION } },
+      required_providers: {
+        google: { source: 'hashicorp/google', version: GOOGLE_PROVIDER_VERSION },
+        random: { source: 'hashicorp/random', version: RANDOM_PROVIDER_VERSION },
+      },
     });
     expect(GOOGLE_PROVIDER_VERSION).toMatch(/^~> \d+\.\d+$/);
     expect(config.provider.google).toEqual({ project: 'acme-zk', region: 'europe-west1' });
@@ -183,6 +187,23 @@ describe('the Terraform configuration', () => {
     );
   });
 
+  it('generates the channel secret once (kept in the state) and hands it, the super digest and the gateway key to the writer and distributor only', () => {
+    expect(config.resource.random_password?.channel_secret).toEqual({ length: 48, special: false });
+    const keyed = configuration({ superDigest: 'super:abc=', gatewayKey: 'gateway-key' });
+    for (const fn of GCP_FUNCTION_NAMES) {
+      const env = resourceOf(keyed, 'google_cloudfunctions2_function', fn).service_config
+        .environment_variables;
+      const secrets = {
+        FAASKEEPER_CHANNEL_SECRET: `\${random_password.channel_secret.result}`,
+        FAASKEEPER_SUPER_DIGEST: 'super:abc=',
+        FAASKEEPER_GATEWAY_KEY: 'gateway-key',
+      };
+      if (fn === 'heartbeat')
+        for (const name of Object.keys(secrets)) expect(env[name], name).toBeUndefined();
+      else expect(env).toMatchObject(secrets);
+    }
+  });
+
   it('names entry points that the functions module registers with the functions framework', () => {
     registerGcpFunctions({ deployment: 'prod', datastore: { projectId: 'p' }, pubsub: { projectId: 'p' } });
     for (const fn of GCP_FUNCTION_NAMES) {
@@ -200,6 +221,7 @@ describe('the Terraform configuration', () => {
       FAASKEEPER_BUCKET: `\${google_storage_bucket.data.name}`,
       FAASKEEPER_DATABASE: 'fk-prod',
       GOOGLE_CLOUD_PROJECT: 'acme-zk',
+      FAASKEEPER_CHANNEL_SECRET: `\${random_password.channel_secret.result}`,
     });
     const read = deployedFunctionConfig({ ...env, FAASKEEPER_BUCKET: 'acme-zk-fk-prod-data' });
     expect(read).toMatchObject({
@@ -226,6 +248,9 @@ describe('the Terraform configuration', () => {
         FAASKEEPER_USER_STORE: 'datastore',
         FAASKEEPER_DATABASE: 'fk-prod',
         GOOGLE_CLOUD_PROJECT: 'acme-zk',
+        ...(fn === 'heartbeat'
+          ? {}
+          : { FAASKEEPER_CHANNEL_SECRET: `\${random_password.channel_secret.result}` }),
       });
       // The deployed function opens the Datastore user store on the deployment's database.
       const read = deployedFunctionConfig(env);

@@ -5,9 +5,12 @@ import {
   type BatchHandler,
   CountingMeter,
   encodeMessage,
+  encodeSessionKey,
+  newSessionKey,
   PROTOCOL_VERSION,
   type ReceivedMessage,
   type SessionItem,
+  signRequest,
   TransientError,
   type WriteRequest,
 } from '@faaskeeper/core';
@@ -58,6 +61,8 @@ async function invoke(fn: HttpFunction, body: PushEnvelope): Promise<number> {
   });
 }
 
+/** The key of the sessions these tests put in the store (their requests are signed with it). */
+const KEY = newSessionKey();
 const batch = (n: number) => encodeMessage({ v: PROTOCOL_VERSION, batch: n, zxid: n, epoch: {}, items: [] });
 
 /** Invokes an HTTP function and waits until it returned (its metering included), resolving the status. */
@@ -175,6 +180,7 @@ whenEmulators((stack) => {
         lastSeq: 3,
         ephemerals: [],
         watchPaths: [],
+        key: encodeSessionKey(KEY),
       };
       await store.transact([{ type: 'put', kind: 'session', id: '7', value: session, expect: 'absent' }]);
       const handled: number[] = [];
@@ -185,7 +191,7 @@ whenEmulators((stack) => {
         },
         { functionName: 'writer', timeoutMs: 10_000, order: writerOrderGuard(store) },
       );
-      const request = (seq: number) =>
+      const unsigned = (seq: number) =>
         encodeMessage({
           v: PROTOCOL_VERSION,
           id: `7:${seq}`,
@@ -193,9 +199,14 @@ whenEmulators((stack) => {
           seq,
           op: { type: 'sync', path: '/' },
         });
+      const request = (seq: number) => signRequest(KEY, unsigned(seq));
       expect(await invoke(fn, envelope(request(5), 'writer'))).toBe(503);
+      // A request forged by another client (not signed with the session's key) does not wait for
+      // its seq: the writer drops it, and waiting would let any client stall the ordered queue.
+      expect(await invoke(fn, envelope(unsigned(9), 'writer'))).toBe(204);
+      expect(await invoke(fn, envelope(signRequest(newSessionKey(), unsigned(10)), 'writer'))).toBe(204);
       expect(await invoke(fn, envelope(request(4), 'writer'))).toBe(204);
-      expect(handled).toEqual([4]);
+      expect(handled).toEqual([9, 10, 4]);
     });
 
     it("lets a resume and a replaced incarnation's requests through: neither uses up a seq", async () => {
@@ -211,6 +222,7 @@ whenEmulators((stack) => {
         ephemerals: [],
         watchPaths: [],
         incarnation: 42,
+        key: encodeSessionKey(KEY),
       };
       await store.transact([{ type: 'put', kind: 'session', id: '8', value: session, expect: 'absent' }]);
       const handled: string[] = [];
@@ -225,14 +237,17 @@ whenEmulators((stack) => {
         { functionName: 'writer', timeoutMs: 10_000, order: writerOrderGuard(store) },
       );
       const request = (seq: number, inc: number | undefined, op: WriteRequest['op']) =>
-        encodeMessage({
-          v: PROTOCOL_VERSION,
-          id: `8.${inc ?? 0}:${seq}`,
-          session: 8,
-          seq,
-          ...(inc === undefined ? {} : { inc }),
-          op,
-        });
+        signRequest(
+          KEY,
+          encodeMessage({
+            v: PROTOCOL_VERSION,
+            id: `8.${inc ?? 0}:${seq}`,
+            session: 8,
+            seq,
+            ...(inc === undefined ? {} : { inc }),
+            op,
+          }),
+        );
       const sync: WriteRequest['op'] = { type: 'sync', path: '/' };
       // The replaced incarnation's request far beyond lastSeq + 1 goes on (the writer refuses it).
       expect(await invoke(fn, envelope(request(9, undefined, sync), 'writer'))).toBe(204);

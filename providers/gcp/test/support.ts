@@ -1,4 +1,9 @@
-import { type GuaranteeArea, guaranteeAreas, requireOrSkip } from '@faaskeeper/core/testkit';
+import {
+  type DeploymentTarget,
+  type GuaranteeArea,
+  guaranteeAreas,
+  requireOrSkip,
+} from '@faaskeeper/core/testkit';
 import { afterAll, beforeAll, it } from 'vitest';
 import {
   type LocalGcpStack,
@@ -50,7 +55,7 @@ export function unique(prefix: string): string {
  */
 export function describeGuaranteesOnLocalStack(
   invocation: 'pull' | 'push',
-  areas: readonly GuaranteeArea[],
+  areas: readonly (GuaranteeArea | ((target: DeploymentTarget) => void))[],
 ): void {
   whenEmulators((stack) => {
     const noStorage = invocation === 'push' ? missingStorageEmulator() : undefined;
@@ -60,6 +65,6 @@ export function describeGuaranteesOnLocalStack(
       });
     const userStore = invocation === 'push' && noStorage === undefined ? 'gcs' : 'datastore';
     const target = localGcpTarget(stack, { invocation, userStore });
-    for (const area of areas) guaranteeAreas[area](target);
+    for (const area of areas) (typeof area === 'function' ? area : guaranteeAreas[area])(target);
   });
 }

@@ -91,6 +91,8 @@ export async function harness(
     sessionTimeoutMs: SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     clockSkewMs: CLOCK_SKEW_MS,
+    // Channels unsealed: the traffic counters read each message's kind on its way to the client.
+    channelSecret: false,
     ...options,
     clock,
     wrap: {

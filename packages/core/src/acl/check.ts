@@ -130,6 +130,11 @@ export interface AuthConfig {
   superDigest?: string | undefined;
   /** The key gateways attest client addresses with (the `ip` scheme; see `attest.ts`). */
   gatewayKey?: string | undefined;
+  /**
+   * The deployment's channel secret, which the writer derives each session's channel key from to
+   * hand it to the session's client (session/auth.ts). Absent: channels are not sealed.
+   */
+  channelSecret?: string | undefined;
 }
 
 /**

@@ -9,7 +9,8 @@ import { FaaSKeeperError } from '../model/errors.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import { validatePath } from '../model/path.js';
 import type { ACL, MultiOpRequest, NullDataFlag } from '../protocol/messages.js';
-import type { Data, Op, RemoveWatchType, Watcher } from './types.js';
+import { SESSION_KEY_BYTES } from '../session/auth.js';
+import type { ClientOptions, Data, Op, RemoveWatchType, Watcher } from './types.js';
 
 const encoder = new TextEncoder();
 
@@ -149,4 +150,20 @@ export function authArguments(
   if (typeof auth !== 'string' && !(auth instanceof Uint8Array))
     throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: addAuth needs auth as a string or bytes');
   return { type: 'addAuth', scheme, auth: typeof auth === 'string' ? auth : new TextDecoder().decode(auth) };
+}
+
+/**
+ * The session timeout `connect` opens with, after checking its options.
+ * @throws FaaSKeeperError BADARGUMENTS for a bad timeout, a resume without the session's id and
+ * key, or a session key of the wrong length.
+ */
+export function connectArguments(options: ClientOptions): number {
+  const timeout = options.sessionTimeoutMs ?? 10_000;
+  if (!Number.isSafeInteger(timeout) || timeout <= 0)
+    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad sessionTimeoutMs ${timeout}`);
+  if (options.resume === true && (options.sessionId === undefined || options.sessionKey === undefined))
+    throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: resume needs the sessionId and sessionKey');
+  if (options.sessionKey !== undefined && options.sessionKey.byteLength !== SESSION_KEY_BYTES)
+    throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: sessionKey must be ${SESSION_KEY_BYTES} bytes`);
+  return timeout;
 }

@@ -5,8 +5,11 @@
  * position moves past its zxid, which is what reads waiting for an owed event wait on.
  */
 
+import { Buffer } from 'node:buffer';
+import { channelBody } from '../protocol/batches.js';
 import { type ChannelBody, ChannelMessageSchema, type WatchClass } from '../protocol/messages.js';
 import { decodeChecked } from '../protocol/validate.js';
+import { channelAad, leftUnsealed, unseal } from '../session/auth.js';
 import type { WatchedEvent } from './types.js';
 
 /** What the inbox hands each kind of channel message to. */
@@ -28,8 +31,39 @@ export interface InboxHandlers {
 const compareOrder = (a: [number, number], b: [number, number]) =>
   a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
 
+/**
+ * The session's channel key, once the open (or resume) reply handed it over (a deployment without a
+ * channel secret hands none). From then on every message but those {@link leftUnsealed} names must
+ * be sealed with it (session/auth.ts).
+ */
+export interface ChannelSealing {
+  readonly session: number;
+  key?: Uint8Array;
+}
+
+type Message = { order: [number, number]; zxid: number; wm: number; body: ChannelBody };
+
+/** The message's body, opened if sealed; a string says why it is not to be taken. */
+function opened(m: Message, sealing: ChannelSealing | undefined): ChannelBody | string {
+  const key = sealing?.key;
+  if (m.body.type !== 'sealed')
+    return key === undefined || leftUnsealed(m.body) ? m.body : 'an unsealed message on a sealed channel';
+  if (key === undefined || sealing === undefined) return 'a sealed message before the channel key';
+  let text: string;
+  try {
+    text = Buffer.from(unseal(key, m.body.box, channelAad(sealing.session, m.order, m.zxid, m.wm))).toString(
+      'utf8',
+    );
+  } catch (error) {
+    return `a sealed message that does not open: ${String(error)}`;
+  }
+  const inner = decodeChecked(channelBody, text);
+  if (!inner.ok) return `a sealed message holding no body: ${inner.problem}`;
+  return inner.value.type === 'sealed' ? 'a sealed message sealed twice' : inner.value;
+}
+
 /** A channel subscriber handing each new message, in order and once, to `handlers`. */
-export function channelInbox(handlers: InboxHandlers): (raw: string[]) => void {
+export function channelInbox(handlers: InboxHandlers, sealing?: ChannelSealing): (raw: string[]) => void {
   let lastOrder: [number, number] = [-1, -1];
   return (raw) => {
     for (const text of raw) {
@@ -42,17 +76,22 @@ export function channelInbox(handlers: InboxHandlers): (raw: string[]) => void {
       }
       const m = decoded.value;
       if (compareOrder(m.order, lastOrder) <= 0) continue; // a duplicate delivery
+      // Nothing of a message that does not open is taken, not even its order or watermark.
+      const body = opened(m, sealing);
+      if (typeof body === 'string') {
+        handlers.error(new SyntaxError(`channel message refused: ${body}`));
+        continue;
+      }
       lastOrder = m.order;
       handlers.watermark(m.wm);
       handlers.heard();
-      const body = m.body;
       if (body.type === 'event')
         handlers.event({ type: body.event.type, path: body.event.path }, body.classes);
       else if (body.type === 'session') {
         // CLOSED answers this client's own close, which ends the session by itself.
         if (body.state === 'EXPIRED') handlers.expired();
         else if (body.state === 'MOVED') handlers.moved();
-      } else handlers.reply(body);
+      } else if (body.type === 'reply') handlers.reply(body);
       handlers.taken(m.zxid);
     }
   };

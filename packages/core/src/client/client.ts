@@ -19,6 +19,7 @@ import {
   checkRemoveWatchType,
   checkVersion,
   checkWatcher,
+  connectArguments,
   createFields,
   dataFields,
   multiOps,
@@ -30,7 +31,8 @@ import { Liveness, randomSessionId } from './liveness.js';
 import { NodeReads } from './node-reads.js';
 import { type ReplyFor, sessionEndedError } from './replies.js';
 import { RequestPipeline } from './request-pipeline.js';
-import { SessionChannel } from './session-channel.js';
+import { reportChannelFailure, SessionChannel } from './session-channel.js';
+import { SessionKeys } from './session-keys.js';
 import type {
   AddWatchMode,
   ClientOptions,
@@ -71,6 +73,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   private readonly reader: ConsistentReader;
   private readonly channel: SessionChannel;
   private readonly reads: NodeReads;
+  private readonly keys: SessionKeys;
 
   /** Use {@link FaaSKeeperClient.connect}. */
   private constructor(transport: ClientTransport, options: ClientOptions, incarnation: number) {
@@ -80,8 +83,9 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.sessionNumber = options.sessionId ?? randomSessionId();
     this.sessionId = String(this.sessionNumber);
     this.channel = new SessionChannel(transport.channel, this.sessionNumber, incarnation, (error) =>
-      this.reportChannelFailure(error),
+      reportChannelFailure(this, this.sessionId, error),
     );
+    this.keys = new SessionKeys(this.sessionNumber, options.sessionKey);
     const order = new FifoOrder();
     const lease =
       transport.lease === undefined ? undefined : (options.lease?.(transport.lease) ?? transport.lease);
@@ -114,6 +118,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       clock,
       opTimeoutMs,
       sessionNumber: this.sessionNumber,
+      sessionKey: this.keys.key,
       incarnation,
       order,
       ack: () => this.reader.channelZxid,
@@ -145,21 +150,23 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * @throws FaaSKeeperError BADARGUMENTS for a bad timeout; OPERATIONTIMEOUT or CONNECTIONLOSS when the deployment does not answer.
    */
   static async connect(transport: ClientTransport, options: ClientOptions = {}): Promise<FaaSKeeperClient> {
-    const timeout = options.sessionTimeoutMs ?? 10_000;
-    if (!Number.isSafeInteger(timeout) || timeout <= 0)
-      throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad sessionTimeoutMs ${timeout}`);
-    if (options.resume === true && options.sessionId === undefined)
-      throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: resume needs the sessionId to resume');
+    const timeout = connectArguments(options);
     // A resumer's incarnation is its own random id: its channel must exist before the writer answers.
     const incarnation = options.resume === true ? randomSessionId() : 0;
     const client = new FaaSKeeperClient(transport, options, incarnation);
     await client.channel.open(client.inbox());
     try {
       if (options.resume === true) {
-        const resumed = await client.pipeline.request({ type: 'resumeSession', incarnation });
+        const resumed = await client.pipeline.request({ type: 'resumeSession', incarnation }, (r) =>
+          client.keys.take(r.key),
+        );
         client.pipeline.continueAfter(resumed.lastSeq);
         client.liveness.retime(resumed.timeoutMs);
-      } else await client.pipeline.request({ type: 'openSession', timeoutMs: timeout });
+      } else
+        await client.pipeline.request(
+          { type: 'openSession', timeoutMs: timeout, key: client.keys.encoded },
+          (r) => client.keys.take(r.key),
+        );
     } catch (error) {
       await client.channel.abandon();
       throw error;
@@ -362,16 +369,19 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
 
   /** The channel subscriber: each message reaches the module it is for. */
   private inbox(): (raw: string[]) => void {
-    return channelInbox({
-      heard: () => this.liveness.heard(),
-      watermark: (wm) => this.reader.advanceWatermark(wm),
-      event: (event, classes) => this.watches.fire(event, classes, (error) => this.emit('error', error)),
-      expired: () => this.shutdown('EXPIRED'),
-      moved: () => this.shutdown('EXPIRED', 'moved'),
-      reply: (reply) => this.pipeline.answer(reply),
-      taken: (zxid) => this.reader.advanceChannel(zxid),
-      error: (error) => this.emit('error', error),
-    });
+    return channelInbox(
+      {
+        heard: () => this.liveness.heard(),
+        watermark: (wm) => this.reader.advanceWatermark(wm),
+        event: (event, classes) => this.watches.fire(event, classes, (error) => this.emit('error', error)),
+        expired: () => this.shutdown('EXPIRED'),
+        moved: () => this.shutdown('EXPIRED', 'moved'),
+        reply: (reply) => this.pipeline.answer(reply),
+        taken: (zxid) => this.reader.advanceChannel(zxid),
+        error: (error) => this.emit('error', error),
+      },
+      this.keys.sealing,
+    );
   }
 
   /** Ends the client; `moved`: another client resumed the session (this one shows EXPIRED, as ZooKeeper's). */
@@ -382,14 +392,5 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.liveness.end(state);
     // Nobody awaits this close: a failure goes to 'error' listeners, or else to a process warning.
     if (state === 'EXPIRED') this.channel.end(why === 'moved');
-  }
-
-  /** A channel subscribe or close nobody awaits failed: to 'error' listeners, or a process warning. */
-  private reportChannelFailure(error: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-    else
-      process.emitWarning(
-        `FaaSKeeper: subscribing to or closing the channel of session ${this.sessionId} failed: ${String(error)}`,
-      );
   }
 }

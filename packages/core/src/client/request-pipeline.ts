@@ -17,6 +17,7 @@ import {
   type ReplyResult,
   type WriteRequest,
 } from '../protocol/messages.js';
+import { signRequest } from '../session/auth.js';
 import { delay } from '../util/async.js';
 import { WRITER_GROUP } from '../writer/writer.js';
 import type { FifoOrder } from './fifo-order.js';
@@ -28,6 +29,8 @@ export interface PipelineContext {
   clock: Clock;
   opTimeoutMs: number;
   sessionNumber: number;
+  /** The session key every request is signed with (session/auth.ts). */
+  sessionKey: Uint8Array;
   /** The session's incarnation this client is (0: it opened the session; see session/resume.ts). */
   incarnation: number;
   order: FifoOrder;
@@ -183,7 +186,7 @@ export class RequestPipeline {
       op,
     };
     if (this.ctx.incarnation !== 0) request.inc = this.ctx.incarnation;
-    return encodeMessage(request);
+    return signRequest(this.ctx.sessionKey, encodeMessage(request));
   }
 
   /** Fails requests past their deadline; one timer serves them all. */

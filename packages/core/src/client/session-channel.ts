@@ -5,6 +5,7 @@
  * channel's removal when the incarnation ends: a refused resume leaves nothing behind, and a
  * replaced incarnation removes its channel once it has read the MOVED notice.
  */
+import type { EventEmitter } from 'node:events';
 import type { Channel } from '../ports/channel.js';
 import { IdleChannel } from './idle-channel.js';
 
@@ -72,4 +73,13 @@ export class SessionChannel {
     const done = moved ? closing.then(() => this.channel.remove(this.session, this.incarnation)) : closing;
     done.catch((error: unknown) => this.report(error));
   }
+}
+
+/** A channel subscribe or close nobody awaits failed: to the client's 'error' listeners, or a process warning. */
+export function reportChannelFailure(client: EventEmitter, sessionId: string, error: unknown): void {
+  if (client.listenerCount('error') > 0) client.emit('error', error);
+  else
+    process.emitWarning(
+      `FaaSKeeper: subscribing to or closing the channel of session ${sessionId} failed: ${String(error)}`,
+    );
 }

@@ -123,4 +123,10 @@ export interface ClientOptions {
    * process serving many sessions keeps them all alive with one group lease (`LeaseGroup`).
    */
   lease?: (deployment: LeaseRenewer) => LeaseRenewer;
+  /**
+   * The session key (32 bytes) the session's requests are signed with and its channel key is
+   * wrapped under (session/auth.ts). Default: drawn at random when the session opens. Resuming
+   * needs the key the session was opened with (a gateway derives it from its secret).
+   */
+  sessionKey?: Uint8Array;
 }

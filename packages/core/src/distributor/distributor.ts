@@ -6,6 +6,7 @@
  * notifications (records carry the epoch; messages go out per session in zxid order), durability
  * (replies only after the data is readable). Every step is idempotent under redelivery.
  */
+import { Buffer } from 'node:buffer';
 import { epochToStamp } from '../epoch/pending-events.js';
 import { rootStat } from '../model/stat.js';
 import type { Channel } from '../ports/channel.js';
@@ -28,6 +29,7 @@ import {
   PROTOCOL_VERSION,
 } from '../protocol/messages.js';
 import { decodeChecked } from '../protocol/validate.js';
+import { channelAad, channelKey, leftUnsealed, seal } from '../session/auth.js';
 import { mapLimit } from '../util/map-limit.js';
 
 export interface DistributorOptions {
@@ -35,6 +37,12 @@ export interface DistributorOptions {
   channel: Channel;
   /** How many user-store writes run at once. */
   concurrency?: number;
+  /**
+   * The deployment's channel secret, shared with the writer: every channel message but the few
+   * `leftUnsealed` names is sealed with its session's channel key (session/auth.ts). Absent: sent
+   * as they are.
+   */
+  channelSecret?: string;
   /** Test hook: awaited between two record writes, to observe the store mid-batch. */
   betweenWrites?: (path: string) => Promise<void>;
   log?: (message: string, details?: Record<string, unknown>) => void;
@@ -229,13 +237,25 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     });
     // 4. messages
     await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {
+      const secret = options.channelSecret;
+      const key = secret === undefined ? undefined : channelKey(secret, to.session);
       const encoded = list.map((m) =>
         encodeMessage({
           v: PROTOCOL_VERSION,
           order: m.order,
           zxid: m.zxid,
           wm,
-          body: m.body,
+          body:
+            key === undefined || leftUnsealed(m.body)
+              ? m.body
+              : {
+                  type: 'sealed',
+                  box: seal(
+                    key,
+                    Buffer.from(encodeMessage(m.body), 'utf8'),
+                    channelAad(to.session, m.order, m.zxid, wm),
+                  ),
+                },
         } satisfies ChannelMessage),
       );
       await channel.send(to.session, encoded, to.inc);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { bootstrap } from '../deployment/bootstrap.js';
 import { ClientPool } from '../deployment/client-pool.js';
 import type { Deployment, DeploymentOptions } from '../deployment/deployment.js';
@@ -54,6 +55,11 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
    * entries match nobody.
    */
   gatewayKey?: string;
+  /**
+   * The channel secret the writer and distributor seal channel messages with (session/auth.ts).
+   * Default: drawn at random for this deployment; `false`: channels not sealed.
+   */
+  channelSecret?: string | false;
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -110,6 +116,9 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       ...(options.functionClocks === undefined ? {} : { functionClocks: options.functionClocks }),
       ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
       ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
+      ...(options.channelSecret === false
+        ? {}
+        : { channelSecret: options.channelSecret ?? randomBytes(32).toString('base64') }),
       ...(options.wrapHandler === undefined ? {} : { wrapHandler: options.wrapHandler }),
       ...(options.betweenDistributorWrites === undefined
         ? {}

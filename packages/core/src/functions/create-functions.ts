@@ -40,6 +40,11 @@ export interface FunctionsOptions {
   superDigest?: string;
   /** The key gateways attest client addresses with (see {@link WriterOptions.gatewayKey}). */
   gatewayKey?: string;
+  /**
+   * The deployment's channel secret, the same for the writer and the distributor (see
+   * {@link WriterOptions.channelSecret}); absent: channel messages are not sealed.
+   */
+  channelSecret?: string;
 }
 
 /** The writer, distributor and heartbeat of one deployment, ready for a runtime to invoke. */
@@ -61,6 +66,7 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
   const wrap = options.wrapHandler ?? ((_name, handler) => handler);
   const writerLog = withFields(options.logger, { function: 'writer' });
   const distributorLog = withFields(options.logger, { function: 'distributor' });
+  const secret = options.channelSecret === undefined ? {} : { channelSecret: options.channelSecret };
   return {
     writer: wrap(
       'writer',
@@ -72,6 +78,7 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
         log: (message, details) => writerLog.warn(message, details),
         ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
         ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
+        ...secret,
       }),
     ),
     distributor: wrap(
@@ -80,6 +87,7 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
         userStore: ports.userStore,
         channel: ports.channel,
         log: (message, details) => distributorLog.error(message, details),
+        ...secret,
         ...(options.distributorConcurrency === undefined
           ? {}
           : { concurrency: options.distributorConcurrency }),

@@ -2,6 +2,7 @@
 import * as v from 'valibot';
 import {
   anyPath,
+  bytes,
   int,
   natural,
   PROTOCOL_VERSION,
@@ -111,6 +112,8 @@ export const channelBody = tagged(
       type: v.literal('session'),
       state: v.picklist(['EXPIRED', 'CLOSED', 'MOVED'], 'bad session state'),
     }),
+    // Any of the above, sealed with the session's channel key (session/auth.ts).
+    record({ type: v.literal('sealed'), box: bytes }),
   ],
   (issue) =>
     issue.expected === 'Object' ? 'body must be an object' : `unknown channel message ${show(issue.input)}`,

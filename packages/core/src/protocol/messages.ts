@@ -97,6 +97,8 @@ export interface SessionItem {
    * (`meta` items `watches:<session>:<n>`, n = 1..watchChunks, each a {@link WatchPathsItem}).
    */
   watchChunks?: number;
+  /** The session key (base64url) its requests are signed with (session/auth.ts). */
+  key?: string;
   /** The identities the session added with `addAuth` (absent: none; everyone is world:anyone). */
   auth?: Id[];
   /** The incarnation serving the session: bumped to the resumer's on each resume (absent: 0, the opener). */

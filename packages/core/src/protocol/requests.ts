@@ -1,5 +1,6 @@
 /** What clients send the writer: the write request and its ops, as valibot schemas with derived types. */
 import * as v from 'valibot';
+import { SESSION_KEY_PATTERN } from '../session/auth.js';
 import {
   aclList,
   createFields,
@@ -52,6 +53,12 @@ export const RequestOpSchema = tagged(
         v.number('timeoutMs must be a positive integer'),
         v.safeInteger('timeoutMs must be a positive integer'),
         v.minValue(1, 'timeoutMs must be a positive integer'),
+      ),
+      // The session key (base64url of 32 bytes): every later request of the session is signed
+      // with it (session/auth.ts). Only the writer reads this queue.
+      key: v.pipe(
+        v.string('openSession needs a session key'),
+        v.regex(SESSION_KEY_PATTERN, 'the session key must be base64url of 32 bytes'),
       ),
       nullData: noNullData,
     }),

@@ -104,8 +104,14 @@ export const replyResult = tagged('type', [
   record({ type: v.literal('delete') }),
   record({ type: v.literal('multi'), results: v.array(opResult) }),
   record({ type: v.literal('sync') }),
-  record({ type: v.literal('session'), timeoutMs: v.number() }),
-  record({ type: v.literal('resumed'), timeoutMs: v.number(), lastSeq: v.number() }),
+  // `key`: the session's channel key wrapped under its session key (absent: channels unsealed).
+  record({ type: v.literal('session'), timeoutMs: v.number(), key: v.exactOptional(v.string()) }),
+  record({
+    type: v.literal('resumed'),
+    timeoutMs: v.number(),
+    lastSeq: v.number(),
+    key: v.exactOptional(v.string()),
+  }),
   record({ type: v.literal('ping') }),
   record({ type: v.literal('closeSession') }),
   record({ type: v.literal('addWatch') }),

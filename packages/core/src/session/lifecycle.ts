@@ -14,6 +14,7 @@ import { FaaSKeeperError } from '../model/errors.js';
 import type { RequestOp, SessionItem, WriteRequest } from '../protocol/messages.js';
 import { endingSession } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
+import { channelKey, decodeSessionKey, wrapChannelKey } from './auth.js';
 import { openLease } from './lease.js';
 import { currentIncarnation, incarnationOf } from './resume.js';
 
@@ -50,10 +51,23 @@ export async function openSession(
     lastSeq: request.seq,
     ephemerals: [],
     watchPaths: [],
+    key: op.key,
   };
   chunk.overlay.set('session', sid, created);
   await openLease(chunk, request.session, now);
-  chunk.reply(to, { type: 'session', timeoutMs: op.timeoutMs });
+  chunk.reply(to, { type: 'session', timeoutMs: op.timeoutMs, ...channelKeyFor(chunk, created) });
+}
+
+/**
+ * The session's channel key, wrapped for its client, as the open and resume replies carry it
+ * (session/auth.ts); nothing when the deployment does not seal channels.
+ */
+export function channelKeyFor(chunk: Chunk, session: SessionItem): { key?: string } {
+  const secret = chunk.auth.channelSecret;
+  if (secret === undefined || session.key === undefined) return {};
+  return {
+    key: wrapChannelKey(decodeSessionKey(session.key), session.id, channelKey(secret, session.id)),
+  };
 }
 
 /**

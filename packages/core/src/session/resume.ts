@@ -14,6 +14,7 @@ import { FaaSKeeperError } from '../model/errors.js';
 import type { RequestOp, SessionItem, WriteRequest, WriterState } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
 import { leaseId } from './lease.js';
+import { channelKeyFor } from './lifecycle.js';
 
 /** How many replaced incarnations a session remembers (a redelivery comes within a few batches). */
 const MAX_REPLACED = 16;
@@ -70,7 +71,12 @@ export async function resumeSession(
       to: op.incarnation,
     });
   }
-  chunk.reply(to, { type: 'resumed', timeoutMs: session.timeoutMs, lastSeq: session.lastSeq });
+  chunk.reply(to, {
+    type: 'resumed',
+    timeoutMs: session.timeoutMs,
+    lastSeq: session.lastSeq,
+    ...channelKeyFor(chunk, session),
+  });
 }
 
 /** `state` with `session` served by `incarnation` (a new object: chunk snapshots share the old). */

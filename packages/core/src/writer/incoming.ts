@@ -10,11 +10,14 @@ import type { ItemKey } from '../ports/system-store.js';
 import { decodeMessage } from '../protocol/codec.js';
 import type { Requester, WriteRequest } from '../protocol/messages.js';
 import { checkRequest } from '../protocol/validate.js';
+import { type SignedText, splitSignature } from '../session/auth.js';
 import { nodeKey, sessionKey } from './keys.js';
 
 /** A received message: the request it holds, or why it cannot be applied. */
 export type Incoming = {
   message: ReceivedMessage;
+  /** The text the request was decoded from and the MAC it came with (checked on admission). */
+  signed?: SignedText;
   request?: WriteRequest;
   poison?: { problem: string; to?: Requester };
 };
@@ -22,14 +25,15 @@ export type Incoming = {
 /** Decodes and checks one message. */
 export function decodeIncoming(message: ReceivedMessage): Incoming {
   let raw: unknown;
+  const signed = splitSignature(message.body);
   try {
-    raw = decodeMessage(message.body);
+    raw = decodeMessage(signed.text);
   } catch {
     // Not JSON: nothing in it says whom to answer, so it is refused without a reply.
     return { message, poison: { problem: 'request is not valid JSON' } };
   }
   const checked = checkRequest(raw);
-  if (checked.ok) return { message, request: checked.request };
+  if (checked.ok) return { message, signed, request: checked.request };
   const to: Requester | undefined =
     checked.session !== undefined && checked.seq !== undefined
       ? { session: checked.session, seq: checked.seq }
@@ -37,6 +41,7 @@ export function decodeIncoming(message: ReceivedMessage): Incoming {
   if (to !== undefined && checked.inc !== undefined) to.inc = checked.inc;
   return {
     message,
+    signed,
     poison: to === undefined ? { problem: checked.problem } : { problem: checked.problem, to },
   };
 }

@@ -10,6 +10,7 @@ import { addIds, authenticate } from '../acl/check.js';
 import { Perms } from '../acl/model.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import type { MultiOpRequest, Requester, SessionItem, WriteRequest } from '../protocol/messages.js';
+import { decodeSessionKey, verifySignature } from '../session/auth.js';
 import { closeSession, expireSession } from '../session/close.js';
 import { ensureLease } from '../session/lease.js';
 import { admit, openSession, useUpSeq } from '../session/lifecycle.js';
@@ -33,6 +34,11 @@ export async function applyRequest(chunk: Chunk, item: Incoming): Promise<void> 
   }
   if (request.session === 0) {
     await applySystemRequest(chunk, request);
+    return;
+  }
+  if (!authentic(item, request, await chunk.overlay.get<SessionItem>('session', String(request.session)))) {
+    // Forged, altered or unsigned: dropped with no effect, no reply and the session untouched.
+    item.poison = { problem: `request ${request.id} is not signed by session ${request.session}` };
     return;
   }
   if (request.op.type === 'openSession') {
@@ -61,6 +67,10 @@ export async function refuse(chunk: Chunk, item: Incoming, problem: string): Pro
       ? { session: item.request.session, seq: item.request.seq }
       : undefined);
   if (to === undefined) return;
+  // Only the session's own client may use up its seqs: a malformed request naming another session
+  // is dropped unless it carries that session's signature.
+  const session = await chunk.overlay.get<SessionItem>('session', String(to.session));
+  if (session !== undefined && !verifySignature(keyOf(session), item.signed)) return;
   const inc = to.inc ?? item.request?.inc ?? 0;
   // A replaced incarnation's request is dropped unanswered, as `admit` drops it: its seq is not the
   // session's any more, and its channel is gone.
@@ -72,6 +82,20 @@ export async function refuse(chunk: Chunk, item: Incoming, problem: string): Pro
     new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: ${problem}`),
   );
 }
+
+/**
+ * Whether `request` was signed by its session's client: with the key in the session item, or, for
+ * the open of a session not there yet, with the key the open carries. A request of a session that
+ * is not there is let through: it is answered SESSIONEXPIRED without effect.
+ */
+function authentic(item: Incoming, request: WriteRequest, session: SessionItem | undefined): boolean {
+  if (session !== undefined) return verifySignature(keyOf(session), item.signed);
+  if (request.op.type !== 'openSession') return true;
+  return verifySignature(decodeSessionKey(request.op.key), item.signed);
+}
+
+const keyOf = (session: SessionItem): Uint8Array | undefined =>
+  session.key === undefined ? undefined : decodeSessionKey(session.key);
 
 /** The admitted session's item (admit just read it, so this costs no store read). */
 async function sessionItem(chunk: Chunk, session: number): Promise<SessionItem> {

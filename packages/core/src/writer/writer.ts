@@ -49,6 +49,12 @@ export interface WriterOptions {
    * an ip identity, and ip entries match nobody.
    */
   gatewayKey?: string;
+  /**
+   * The deployment's channel secret, shared with the distributor: the writer hands each session
+   * its channel key, derived from it, in the open and resume replies (session/auth.ts). Absent:
+   * channels are not sealed.
+   */
+  channelSecret?: string;
   /** Where the writer reports dropped poison messages and retries. */
   log?: (message: string, details?: Record<string, unknown>) => void;
 }
@@ -91,7 +97,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
   const skew = options.clockSkewMs ?? 1000;
   const store = options.systemStore;
   const log = options.log ?? (() => {});
-  const auth = { superDigest: options.superDigest, gatewayKey: options.gatewayKey };
+  const auth = {
+    superDigest: options.superDigest,
+    gatewayKey: options.gatewayKey,
+    channelSecret: options.channelSecret,
+  };
   const maxItems = store.capabilities.maxTransactionItems;
   // A committed batch travels as one distributor message and is kept in the writer's state item.
   const maxBytes = Math.min(

@@ -12,7 +12,11 @@ describe('typed request/reply pairs', () => {
       stat: ReturnType<typeof rootStat>;
     }>();
     expectTypeOf<ReplyFor<'watchedRead'>>().toEqualTypeOf<{ type: 'read'; record: NodeRecord | null }>();
-    expectTypeOf<ReplyFor<'openSession'>>().toEqualTypeOf<{ type: 'session'; timeoutMs: number }>();
+    expectTypeOf<ReplyFor<'openSession'>>().toEqualTypeOf<{
+      type: 'session';
+      timeoutMs: number;
+      key?: string;
+    }>();
     expectTypeOf<ReplyFor<'multi'>>().toEqualTypeOf<{ type: 'multi'; results: OpResult[] }>();
   });
 

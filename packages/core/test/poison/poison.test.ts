@@ -21,6 +21,7 @@ import {
   type SystemStore,
   WRITER_GROUP,
 } from '../../src/index.js';
+import { encodeSessionKey, newSessionKey, signRequest } from '../../src/session/auth.js';
 import { waitUntil } from '../../src/testkit/contracts/support.js';
 
 /** A session id no client uses: the suite listens on its channel as the "sender". */
@@ -38,7 +39,9 @@ const open: EmbeddedService[] = [];
 async function start(): Promise<Harness> {
   const functionErrors: unknown[] = [];
   // Short operation timeout: a blocked queue fails the test quickly instead of hanging it.
+  // Channels unsealed: the suite reads replies off raw channels (sealing is tested in hostile.test.ts).
   const service = createEmbeddedService({
+    channelSecret: false,
     operationTimeoutMs: 5000,
     onFunctionError: (_name, error) => functionErrors.push(error),
   });
@@ -265,11 +268,14 @@ describe('poison requests in the writer queue', () => {
     ];
     for (const op of ops) {
       // A session of its own, opened first (a write from an unknown session would find it expired).
-      const { session, body } = request({ op: { type: 'openSession', timeoutMs: 10_000 } });
+      const key = newSessionKey();
+      const { session, body } = request({
+        op: { type: 'openSession', timeoutMs: 10_000, key: encodeSessionKey(key) },
+      });
       const got = await listen(h.service, session);
-      await inject(h.service, encodeMessage(body));
+      await inject(h.service, signRequest(key, encodeMessage(body)));
       expect((await replyTo(got, 1)).error).toBeUndefined();
-      await inject(h.service, encodeMessage({ ...body, id: `${session}:2`, seq: 2, op }));
+      await inject(h.service, signRequest(key, encodeMessage({ ...body, id: `${session}:2`, seq: 2, op })));
       expect((await replyTo(got, 2)).error).toBeUndefined();
     }
     for (const path of ['/raw', '/raw-m']) {

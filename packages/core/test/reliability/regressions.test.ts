@@ -20,6 +20,7 @@ import {
   TransientError,
   type UserStore,
 } from '../../src/index.js';
+import { encodeSessionKey, newSessionKey, signRequest } from '../../src/session/auth.js';
 import {
   checkFinalState,
   drain,
@@ -139,14 +140,15 @@ describe('regressions found by the reliability harness', () => {
       release: (r) => inner.release(r),
     };
     const writer = createWriter({ systemStore, distributorQueue });
+    const key = newSessionKey();
     const request = (id: string, seq: number, op: RequestOp) => ({
       id,
-      body: encodeMessage({ v: PROTOCOL_VERSION, id: `7:${seq}`, session: 7, seq, op }),
+      body: signRequest(key, encodeMessage({ v: PROTOCOL_VERSION, id: `7:${seq}`, session: 7, seq, op })),
       group: 'writer',
       receipt: id,
       attempt: 1,
     });
-    const open = request('m1', 1, { type: 'openSession', timeoutMs: 10_000 });
+    const open = request('m1', 1, { type: 'openSession', timeoutMs: 10_000, key: encodeSessionKey(key) });
     const createA = request('m2', 2, {
       type: 'create',
       path: '/a',

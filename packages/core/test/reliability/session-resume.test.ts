@@ -17,8 +17,12 @@ import {
   WRITER_GROUP,
   type WriteRequest,
 } from '../../src/index.js';
+import { signRequest } from '../../src/session/auth.js';
 
 type Service = ReturnType<typeof createEmbeddedService>;
+
+/** The key of the tests' sessions: a resumer needs it, as a gateway derives it from its secret. */
+const KEY = new Uint8Array(32).fill(7);
 
 async function sessionItem(service: Service, session: string): Promise<SessionItem | undefined> {
   return (await service.ports.systemStore.get<SessionItem>({ kind: 'session', id: session }))?.value;
@@ -28,7 +32,7 @@ async function sessionItem(service: Service, session: string): Promise<SessionIt
 async function sendAsReplaced(service: Service, session: number, seq: number, op: WriteRequest['op']) {
   const request: WriteRequest = { v: PROTOCOL_VERSION, id: `stale:${session}:${seq}`, session, seq, op };
   await service.ports.writerQueue.send([
-    { body: encodeMessage(request), group: WRITER_GROUP, dedupId: request.id },
+    { body: signRequest(KEY, encodeMessage(request)), group: WRITER_GROUP, dedupId: request.id },
   ]);
   await settle(20);
 }
@@ -45,11 +49,11 @@ describe('a session resumed by another client', () => {
   });
 
   const resume = (a: FaaSKeeperClient) =>
-    service.connect({ sessionId: a.sessionNumber, resume: true, sessionTimeoutMs: 10_000 });
+    service.connect({ sessionId: a.sessionNumber, resume: true, sessionKey: KEY, sessionTimeoutMs: 10_000 });
 
   it('a session resumed by another client keeps its ephemerals and watches', async () => {
-    const a = await service.connect();
-    const other = await service.connect();
+    const a = await service.connect({ sessionKey: KEY });
+    const other = await service.connect({ sessionKey: KEY });
     await a.create('/e', 'mine', { mode: 'EPHEMERAL' });
     await a.create('/w', 'v0');
     const aEvents: WatchedEvent[] = [];
@@ -84,7 +88,7 @@ describe('a session resumed by another client', () => {
   });
 
   it('requests of the replaced incarnation are refused with SESSIONMOVED and change nothing', async () => {
-    const a = await service.connect();
+    const a = await service.connect({ sessionKey: KEY });
     await a.create('/n', 'v0');
     const b = await resume(a);
     await settle(20);
@@ -115,7 +119,7 @@ describe('a session resumed by another client', () => {
   });
 
   it("the old incarnation's close does not end the session", async () => {
-    const a = await service.connect();
+    const a = await service.connect({ sessionKey: KEY });
     await a.create('/e', '', { mode: 'EPHEMERAL' });
     const b = await resume(a);
     await settle(20);
@@ -132,7 +136,7 @@ describe('a session resumed by another client', () => {
   });
 
   it('FIFO order holds across the hand-over', async () => {
-    const a = await service.connect();
+    const a = await service.connect({ sessionKey: KEY });
     await a.create('/f', '0');
     // The old client's requests still in flight when the session is resumed: each is applied before
     // the resume or refused, never after the new client's.
@@ -158,7 +162,7 @@ describe('a session resumed by another client', () => {
   });
 
   it("a malformed request uses up its seq only when it is the current incarnation's", async () => {
-    const a = await service.connect();
+    const a = await service.connect({ sessionKey: KEY });
     const b = await resume(a);
     const send = async (seq: number, inc: number | undefined) => {
       const body = JSON.stringify({
@@ -169,7 +173,9 @@ describe('a session resumed by another client', () => {
         ...(inc === undefined ? {} : { inc }),
         op: { type: 'nonsense' },
       });
-      await service.ports.writerQueue.send([{ body, group: WRITER_GROUP, dedupId: `bad:${seq}:${inc}` }]);
+      await service.ports.writerQueue.send([
+        { body: signRequest(KEY, body), group: WRITER_GROUP, dedupId: `bad:${seq}:${inc}` },
+      ]);
       await settle(20);
     };
     const { lastSeq } = (await sessionItem(service, b.sessionId))!;
@@ -180,7 +186,7 @@ describe('a session resumed by another client', () => {
   });
 
   it('a redelivered resume of a replaced incarnation does not hand the session back', async () => {
-    const a = await service.connect();
+    const a = await service.connect({ sessionKey: KEY });
     const b = await resume(a);
     const c = await resume(a);
     await settle(20);
@@ -195,7 +201,7 @@ describe('a session resumed by another client', () => {
       op: { type: 'resumeSession', incarnation: b.incarnation },
     };
     await service.ports.writerQueue.send([
-      { body: encodeMessage(request), group: WRITER_GROUP, dedupId: request.id },
+      { body: signRequest(KEY, encodeMessage(request)), group: WRITER_GROUP, dedupId: request.id },
     ]);
     await settle(20);
     expect((await sessionItem(service, c.sessionId))!.incarnation).toBe(c.incarnation);
@@ -224,10 +230,10 @@ describe('a session resumed by another client', () => {
       },
     });
     try {
-      const a = await spied.connect();
+      const a = await spied.connect({ sessionKey: KEY });
       // A's deliveries are held: it never reads its MOVED notice (a client that went away).
       memory!.hold(a.sessionNumber);
-      const b = await spied.connect({ sessionId: a.sessionNumber, resume: true });
+      const b = await spied.connect({ sessionId: a.sessionNumber, resume: true, sessionKey: KEY });
       await b.sync('/');
       expect(removed).toEqual([]); // the notice waits in A's channel
       await b.close();
@@ -240,11 +246,13 @@ describe('a session resumed by another client', () => {
   });
 
   it('a resume of a session that ended, or never was, is answered SESSIONEXPIRED', async () => {
-    const a = await service.connect();
+    const a = await service.connect({ sessionKey: KEY });
     await a.close();
     const refused = await resume(a).catch((e: unknown) => e);
     expect(codeOf(refused)).toBe('SESSIONEXPIRED');
-    const unknown = await service.connect({ sessionId: 123_456_789, resume: true }).catch((e: unknown) => e);
+    const unknown = await service
+      .connect({ sessionId: 123_456_789, resume: true, sessionKey: KEY })
+      .catch((e: unknown) => e);
     expect(codeOf(unknown)).toBe('SESSIONEXPIRED');
     // The refused resumers leave no channel behind.
     await settle(20);

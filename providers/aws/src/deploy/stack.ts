@@ -1,3 +1,4 @@
+import { SECRET_ENV } from '@faaskeeper/core';
 import {
   Aws,
   CfnOutput,
@@ -11,6 +12,7 @@ import {
   Stack,
   type StackProps,
   aws_s3 as s3,
+  aws_secretsmanager as secretsmanager,
   aws_lambda_event_sources as sources,
   aws_sqs as sqs,
   aws_events_targets as targets,
@@ -73,6 +75,16 @@ export interface FaaSKeeperStackProps extends StackProps {
    * (`bundleFunctions` takes the same runtime).
    */
   runtime?: LambdaRuntime;
+  /**
+   * The super digest, `super:<base64 sha1("super:password")>` (see the writer's `superDigest`):
+   * its password grants every permission. Default: no super user.
+   */
+  superDigest?: string;
+  /**
+   * The key the deployment's gateways attest client addresses with (see the writer's
+   * `gatewayKey`). Default: none, and `ip` ACL entries match nobody.
+   */
+  gatewayKey?: string;
 }
 
 const RUNTIMES: Record<LambdaRuntime, lambda.Runtime> = {
@@ -204,6 +216,21 @@ export class FaaSKeeperStack extends Stack {
     const objects = (prefix: string) => this.bucket.arnForObjects(`${prefix}*`);
     const channelQueues = `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${names.channelPrefix}-*`;
 
+    // The channel secret the writer and distributor seal channel messages with (session/auth.ts):
+    // generated at deploy, handed to both functions' environment by CloudFormation (a dynamic
+    // reference, so no function reads Secrets Manager at run time and none needs a grant for it).
+    const channelSecret = new secretsmanager.Secret(this, 'ChannelSecret', {
+      secretName: `faaskeeper-${props.deployment}-channel`,
+      description: `FaaSKeeper ${props.deployment}: the key channel messages are sealed with`,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const secrets: Record<string, string> = {
+      [SECRET_ENV.channelSecret]: channelSecret.secretValue.unsafeUnwrap(),
+      ...(props.superDigest === undefined ? {} : { [SECRET_ENV.superDigest]: props.superDigest }),
+      ...(props.gatewayKey === undefined ? {} : { [SECRET_ENV.gatewayKey]: props.gatewayKey }),
+    };
+
     const makeFunction = (name: FunctionName, description: string) => {
       // An own role without AWSLambdaBasicExecutionRole, whose log actions name Resource '*'.
       const role = new iam.Role(this, `${cap(name)}Role`, {
@@ -232,7 +259,12 @@ export class FaaSKeeperStack extends Stack {
         memorySize: props.memorySize ?? 512,
         role,
         logGroup,
-        environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+        // Only the writer and distributor hold the deployment's secrets.
+        environment: {
+          ...environment,
+          ...(name === 'heartbeat' ? {} : secrets),
+          NODE_OPTIONS: '--enable-source-maps',
+        },
       });
     };
 

@@ -3,11 +3,13 @@ import {
   type Clock,
   createFunctions,
   errorFields,
+  type FunctionSecrets,
   type Functions,
   type InvocationContext,
   type Logger,
   type Meter,
   messagesToRetry,
+  secretsFromEnv,
   systemClock,
 } from '@faaskeeper/core';
 import { createAwsClients } from '../aws-clients.js';
@@ -34,6 +36,11 @@ export interface HandlerOptions {
   logger?: Logger;
   /** Test hook: awaited by the distributor between two record writes. */
   betweenDistributorWrites?: (path: string) => Promise<void>;
+  /**
+   * The deployment's secrets (channel secret, super digest, gateway key). Default: from the
+   * function's environment (`FAASKEEPER_CHANNEL_SECRET`, ..., set by the stack).
+   */
+  secrets?: FunctionSecrets;
   /** Default function timeout when the context gives none. Default 30 s. */
   timeoutMs?: number;
 }
@@ -67,6 +74,7 @@ function lazyFunctions(options: HandlerOptions, clock: Clock, logger: Logger): (
         clock,
         logger,
         clockSkewMs: config?.clockSkewMs ?? 1000,
+        ...(options.secrets ?? secretsFromEnv(process.env)),
         ...(options.betweenDistributorWrites === undefined
           ? {}
           : { betweenDistributorWrites: options.betweenDistributorWrites }),

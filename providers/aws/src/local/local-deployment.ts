@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   type BatchHandler,
   type Binding,
@@ -135,6 +135,8 @@ export async function createLocalAwsDeployment(
     ports,
     clock,
     logger,
+    // As the stack generates one per deployment: channels sealed, the same secret in both functions.
+    secrets: { channelSecret: randomBytes(32).toString('base64') },
     ...(options.betweenDistributorWrites === undefined
       ? {}
       : { betweenDistributorWrites: options.betweenDistributorWrites }),

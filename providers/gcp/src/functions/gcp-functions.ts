@@ -4,11 +4,13 @@ import {
   type Clock,
   createFunctions,
   errorFields,
+  type FunctionSecrets,
   jsonLogger,
   type Logger,
   type LogLevel,
   type Meter,
   noMeter,
+  secretsFromEnv,
   systemClock,
 } from '@faaskeeper/core';
 import { Datastore } from '@google-cloud/datastore';
@@ -58,6 +60,8 @@ export interface GcpFunctionsOptions {
    * what the wrapped handler throws is answered non-2xx, so Pub/Sub pushes the message again).
    */
   wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
+  /** The deployment's secrets (channel secret, super digest, gateway key). Default: none. */
+  secrets?: FunctionSecrets;
 }
 
 /**
@@ -81,6 +85,7 @@ export function createGcpFunctions(ports: GcpPorts, options: GcpFunctionsOptions
   const functions = createFunctions(ports, {
     clock,
     logger,
+    ...options.secrets,
     ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
     ...(options.wrapHandler === undefined ? {} : { wrapHandler: options.wrapHandler }),
     ...(options.betweenDistributorWrites === undefined
@@ -184,6 +189,8 @@ export function registerGcpFunctions(
       datastore,
       deployment: config.deployment,
       logger,
+      // Set by the Terraform configuration on the writer and distributor.
+      secrets: secretsFromEnv(process.env),
       ...(config.meter ? { meter: config.meter } : {}),
     });
   }, logger);

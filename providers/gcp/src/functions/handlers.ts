@@ -3,6 +3,7 @@ import {
   type Clock,
   type DistributorBatch,
   decodeMessage,
+  decodeSessionKey,
   errorFields,
   jsonLogger,
   type Logger,
@@ -12,7 +13,9 @@ import {
   type ScheduledHandler,
   type SessionItem,
   type SystemStore,
+  splitSignature,
   systemClock,
+  verifySignature,
   type WriteRequest,
 } from '@faaskeeper/core';
 import type { Datastore, Key } from '@google-cloud/datastore';
@@ -292,6 +295,10 @@ export function writerOrderGuard(systemStore: SystemStore): OrderGuard {
       // A request of a replaced incarnation (or of one the writer has not seen resume yet) is
       // refused by the writer without using a seq: waiting for its seq could wait for good.
       if ((request.inc ?? 0) !== (session.value.incarnation ?? 0)) return 'apply';
+      // A request not signed by the session's client (forged by another) is dropped by the writer
+      // without using a seq: were it to wait for its seq, any client could stall the ordered queue.
+      const key = session.value.key === undefined ? undefined : decodeSessionKey(session.value.key);
+      if (!verifySignature(key, splitSignature(message.body))) return 'apply';
       return request.seq > session.value.lastSeq + 1 ? 'wait' : 'apply';
     },
   };

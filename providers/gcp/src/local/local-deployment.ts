@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import {
   type Binding,
   bootstrap,
@@ -141,9 +142,12 @@ export async function createLocalGcpDeployment(
       ...(options.onFunctionError === undefined ? {} : { onError: options.onFunctionError }),
     });
     const skew = options.clockSkewMs ?? 1000;
+    // As the Terraform configuration generates one: channels sealed, one secret for both functions.
+    const secrets = { channelSecret: randomBytes(32).toString('base64') };
     const { writer, distributor, heartbeat } = createFunctions(ports, {
       clock,
       logger,
+      ...secrets,
       clockSkewMs: skew,
       wrapHandler,
       ...(options.betweenDistributorWrites
@@ -165,6 +169,7 @@ export async function createLocalGcpDeployment(
         deployment,
         clock,
         clockSkewMs: skew,
+        secrets,
         timeoutMs: 30_000,
         meter,
         functionMeter,

@@ -30,6 +30,7 @@ export {
   text,
   track,
 } from './helpers.js';
+export { describeHostileClientGuarantees } from './hostile.js';
 export {
   describeAclsGuarantees,
   describeAtomicReadsGuarantees,

@@ -1,0 +1,152 @@
+/**
+ * Session authentication and channel secrecy (docs/guarantees.md "Security model").
+ *
+ * Guarantees kept: a session is usable only by whoever holds its secret — every request it sends
+ * carries an HMAC-SHA256 over its exact bytes under the session key the client drew at open, so a
+ * request forged for another session (or altered) is refused, and a replayed one is a duplicate of
+ * a `seq` the writer already took; replies and watch events on a session's channel are sealed with
+ * AES-256-GCM under the session's channel key, so a client that reads another session's channel (or
+ * the bodies offloaded from it) learns nothing and cannot alter them unnoticed.
+ *
+ * Keys: the session key `S` (32 random bytes, or derived by a gateway from its secret so that any
+ * of its processes can resume the session) reaches the writer only inside `openSession`, through the
+ * send-only writer queue, and is kept in the session item (private system store). The channel key
+ * is `HMAC(M, "channel:" + session)` with `M` the deployment's channel secret, which only the writer
+ * and the distributor hold: the distributor seals every message without reading any session item,
+ * and the writer hands the channel key to the client in its open (or resume) reply, wrapped under
+ * `S`, the one channel message that goes unsealed.
+ */
+import { Buffer } from 'node:buffer';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ChannelBody } from '../protocol/batches.js';
+
+/** Bytes of a session key. */
+export const SESSION_KEY_BYTES = 32;
+/** A session key as requests carry it: base64url of {@link SESSION_KEY_BYTES} bytes. */
+export const SESSION_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** The tail a signed request's JSON head ends with (the MAC is base64url of 32 bytes). */
+const MAC_TAIL = /,"mac":"([A-Za-z0-9_-]{43})"\}$/;
+
+/** A fresh random session key. */
+export function newSessionKey(): Uint8Array {
+  return new Uint8Array(randomBytes(SESSION_KEY_BYTES));
+}
+
+/** The session key as `openSession` carries it. */
+export const encodeSessionKey = (key: Uint8Array): string => Buffer.from(key).toString('base64url');
+
+/** The session key `openSession` carried (see {@link encodeSessionKey}). */
+export const decodeSessionKey = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64url'));
+
+const mac = (key: Uint8Array, bytes: string): Buffer =>
+  createHmac('sha256', key).update(bytes, 'utf8').digest();
+
+/**
+ * Signs an encoded request (`encodeMessage` output): its JSON head gets a last field `mac`, the
+ * HMAC-SHA256 under `key` of the request's whole text without it (head and binary lines).
+ */
+export function signRequest(key: Uint8Array, body: string): string {
+  const tag = mac(key, body).toString('base64url');
+  const nl = body.indexOf('\n');
+  const head = nl < 0 ? body : body.slice(0, nl);
+  const signedHead = `${head.slice(0, -1)},"mac":"${tag}"}`;
+  return nl < 0 ? signedHead : signedHead + body.slice(nl);
+}
+
+/** A received request split into the text its MAC covers and the MAC (absent: unsigned). */
+export interface SignedText {
+  /** The request as it was signed, which is also what is decoded. */
+  text: string;
+  mac?: string;
+}
+
+/** Takes the MAC off a received request's text (see {@link signRequest}). */
+export function splitSignature(body: string): SignedText {
+  const nl = body.indexOf('\n');
+  const head = nl < 0 ? body : body.slice(0, nl);
+  const found = MAC_TAIL.exec(head);
+  if (found === null) return { text: body };
+  const unsignedHead = `${head.slice(0, found.index)}}`;
+  return { text: nl < 0 ? unsignedHead : unsignedHead + body.slice(nl), mac: found[1]! };
+}
+
+/** Whether `signed` carries a MAC that `key` made (constant time). */
+export function verifySignature(key: Uint8Array | undefined, signed: SignedText | undefined): boolean {
+  if (key === undefined || signed?.mac === undefined) return false;
+  const expected = mac(key, signed.text);
+  const given = Buffer.from(signed.mac, 'base64url');
+  return given.byteLength === expected.byteLength && timingSafeEqual(given, expected);
+}
+
+/** The channel key of `session`: HMAC-SHA256 under the deployment's channel secret. */
+export function channelKey(channelSecret: string, session: number): Uint8Array {
+  return new Uint8Array(createHmac('sha256', channelSecret).update(`channel:${session}`).digest());
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** AES-256-GCM: iv ‖ ciphertext ‖ tag, `aad` bound to it. */
+export function seal(key: Uint8Array, plain: Uint8Array, aad: string): Uint8Array {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return new Uint8Array(Buffer.concat([iv, body, cipher.getAuthTag()]));
+}
+
+/**
+ * Opens what {@link seal} made.
+ * @throws Error when the box was not sealed with `key` and `aad`, or was altered.
+ */
+export function unseal(key: Uint8Array, box: Uint8Array, aad: string): Uint8Array {
+  if (box.byteLength < IV_BYTES + TAG_BYTES) throw new Error('sealed box too short');
+  const b = Buffer.from(box.buffer, box.byteOffset, box.byteLength);
+  const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(0, IV_BYTES));
+  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAuthTag(b.subarray(b.byteLength - TAG_BYTES));
+  return new Uint8Array(
+    Buffer.concat([decipher.update(b.subarray(IV_BYTES, b.byteLength - TAG_BYTES)), decipher.final()]),
+  );
+}
+
+/** What a channel message's seal is bound to: its session and place, so a box cannot be moved. */
+export const channelAad = (
+  session: number,
+  order: readonly [number, number],
+  zxid: number,
+  wm: number,
+): string => `fk-channel:${session}:${order[0]}:${order[1]}:${zxid}:${wm}`;
+
+/** The channel key wrapped for the client that holds `sessionKey` (the open and resume replies carry it). */
+export function wrapChannelKey(sessionKey: Uint8Array, session: number, key: Uint8Array): string {
+  return Buffer.from(seal(sessionKey, key, `fk-wrap:${session}`)).toString('base64url');
+}
+
+/**
+ * The channel key from an open or resume reply.
+ * @throws Error when it was not wrapped under `sessionKey` for `session`.
+ */
+export function unwrapChannelKey(sessionKey: Uint8Array, session: number, wrapped: string): Uint8Array {
+  return unseal(sessionKey, new Uint8Array(Buffer.from(wrapped, 'base64url')), `fk-wrap:${session}`);
+}
+
+/**
+ * The session key a gateway gives the sessions it opens: derived from its secret, so that every
+ * process holding the secret can resume them, as they check their ZooKeeper passwords.
+ */
+export function derivedSessionKey(secret: string | Uint8Array, session: number): Uint8Array {
+  return new Uint8Array(createHmac('sha256', secret).update(`faaskeeper-session-key:${session}`).digest());
+}
+
+/**
+ * The channel messages that go unsealed: the replies that hand the client its channel key (it
+ * cannot open anything before), and SESSIONEXPIRED answers, which a client that never got the key
+ * (a resume of a session that is gone) must read too. Both say nothing beyond the session's state.
+ */
+export function leftUnsealed(body: ChannelBody): boolean {
+  if (body.type !== 'reply') return false;
+  if (body.error !== undefined) return body.error.code === 'SESSIONEXPIRED';
+  return body.result?.type === 'session' || body.result?.type === 'resumed';
+}

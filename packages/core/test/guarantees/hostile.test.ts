@@ -1,0 +1,3 @@
+import { describeHostileClientGuarantees, embeddedTarget } from '../../src/testkit/index.js';
+
+describeHostileClientGuarantees(embeddedTarget);
