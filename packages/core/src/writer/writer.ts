@@ -130,7 +130,9 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // even when none of these requests is in that batch (a retry split the batch): hand it on.
     const redelivered = incoming.some((i) => i.message.attempt > 1);
     if (!redelivered && !incoming.some((i) => done.has(i.message.id))) return incoming;
-    await forward(state.last.batch, state.last.body);
+    const { output, body } = state.last;
+    if (output !== undefined) await forward(output.batch, encodeMessage(output));
+    else if (body !== undefined) await forward(state.last.batch, body);
     return incoming.filter((i) => !done.has(i.message.id));
   }
 
@@ -182,7 +184,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const next: WriterState = {
       ...chunk.state,
       batch: output.batch,
-      last: { ids, batch: output.batch, body },
+      last: { ids, batch: output.batch, output },
     };
     try {
       await commit(chunk.overlay.commitOps(), next, loop.committed.version);
