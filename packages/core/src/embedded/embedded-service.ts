@@ -111,6 +111,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
       ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
       ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
       ...(options.wrapHandler === undefined ? {} : { wrapHandler: options.wrapHandler }),
+      ...(options.distribution === undefined ? {} : { distribution: options.distribution }),
       ...(options.betweenDistributorWrites === undefined
         ? {}
         : { betweenDistributorWrites: options.betweenDistributorWrites }),

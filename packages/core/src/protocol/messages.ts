@@ -15,8 +15,8 @@
 
 import type { NodeKind } from '../model/create-mode.js';
 import type { Stat } from '../model/stat.js';
-import type { ACL, Id } from './fields.js';
 import type { DistributorBatch } from './batches.js';
+import type { ACL, Id } from './fields.js';
 
 export {
   type ChannelBody,
