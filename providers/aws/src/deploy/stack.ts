@@ -274,27 +274,31 @@ export class FaaSKeeperStack extends Stack {
         conditions: { StringLike: { 's3:prefix': [`${BUCKET_PREFIXES.systemItems}*`] } },
       }),
     );
-    // distributor: the user store, its own queue, the channel queues.
-    distributor.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [objects(userStore === 's3' ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData)],
-      }),
-    );
-    if (this.userTable !== undefined)
-      distributor.addToRolePolicy(
+    // distributor: the user store, its own queue, the channel queues. The writer too: it runs the
+    // distributor in its own invocation right after each commit (inline distribution, docs/cost.md);
+    // the distributor function serves batches sent through its queue.
+    for (const fn of [writer, distributor]) {
+      fn.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-          resources: [this.userTable.tableArn],
+          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          resources: [objects(userStore === 's3' ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData)],
         }),
       );
-    distributor.addToRolePolicy(
-      new iam.PolicyStatement({
-        // CreateQueue is how the channel finds a session's queue (idempotent); DeleteQueue ends it.
-        actions: ['sqs:CreateQueue', 'sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:DeleteQueue'],
-        resources: [channelQueues],
-      }),
-    );
+      if (this.userTable !== undefined)
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            resources: [this.userTable.tableArn],
+          }),
+        );
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          // CreateQueue is how the channel finds a session's queue (idempotent); DeleteQueue ends it.
+          actions: ['sqs:CreateQueue', 'sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:DeleteQueue'],
+          resources: [channelQueues],
+        }),
+      );
+    }
     // heartbeat: reads the system store, sends expiry requests to the writer queue.
     heartbeat.addToRolePolicy(
       new iam.PolicyStatement({

@@ -34,6 +34,11 @@ export interface HandlerOptions {
   logger?: Logger;
   /** Test hook: awaited by the distributor between two record writes. */
   betweenDistributorWrites?: (path: string) => Promise<void>;
+  /**
+   * How the writer hands committed batches on: in its own invocation (`inline`, the default, see
+   * docs/cost.md) or through the distributor queue (`queue`).
+   */
+  distribution?: 'inline' | 'queue';
   /** Default function timeout when the context gives none. Default 30 s. */
   timeoutMs?: number;
 }
@@ -67,6 +72,7 @@ function lazyFunctions(options: HandlerOptions, clock: Clock, logger: Logger): (
         clock,
         logger,
         clockSkewMs: config?.clockSkewMs ?? 1000,
+        ...(options.distribution === undefined ? {} : { distribution: options.distribution }),
         ...(options.betweenDistributorWrites === undefined
           ? {}
           : { betweenDistributorWrites: options.betweenDistributorWrites }),
@@ -132,7 +138,7 @@ function sqsHandler(
 
 /**
  * The writer Lambda: an SQS event from the writer queue → `{ batchItemFailures }`. Commits each
- * batch in one DynamoDB transaction and forwards it to the distributor queue (core `createWriter`).
+ * batch in one DynamoDB transaction and distributes it in the same invocation (core `createWriter`).
  */
 export function createWriterHandler(options: HandlerOptions = {}) {
   return sqsHandler('writer', options);
