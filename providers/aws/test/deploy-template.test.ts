@@ -40,8 +40,9 @@ const names = resourceNames('test');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fk-synth-'));
-  // Synthesized once for the whole file: bundling and synthesis take seconds.
-  const out = await synthesizeAws({ deployment: 'test', outDir: dir });
+  // Synthesized once for the whole file: bundling and synthesis take seconds. The S3 user store
+  // (the default is DynamoDB's, checked below): its grants are the ones the tables here pin.
+  const out = await synthesizeAws({ deployment: 'test', outDir: dir, userStore: 's3' });
   assemblyDir = out.assemblyDir;
   resources = (out.template as { Resources: Record<string, Resource> }).Resources;
   template = Template.fromJSON(out.template);
@@ -503,6 +504,13 @@ describe('the stack and its cloud assembly', () => {
     t.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'faaskeeper-rt-writer.fifo',
       VisibilityTimeout: 360,
+    });
+  });
+
+  it('keeps node records in DynamoDB unless told otherwise (cheaper for every operation at small node sizes)', () => {
+    const stack = new FaaSKeeperStack(new App(), 'S', { deployment: 'dflt', functionCode: bundles() });
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: 'faaskeeper-dflt-user',
     });
   });
 

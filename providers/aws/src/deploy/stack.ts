@@ -64,8 +64,9 @@ export interface FaaSKeeperStackProps extends StackProps {
   /** Clock skew the functions allow for, in ms. Default 1000. */
   clockSkewMs?: number;
   /**
-   * Where node records live: `s3` (default: one object per node) or `dynamodb` (one item per
-   * node, records over 8 KiB in S3 — cheaper per operation for small nodes; see docs/providers/aws.md).
+   * Where node records live: `dynamodb` (default: one item per node, records over 8 KiB in S3 —
+   * cheaper than S3 for every operation at small node sizes; see docs/cost.md) or `s3` (one object
+   * per node).
    */
   userStore?: UserStoreKind;
   /**
@@ -97,7 +98,7 @@ const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 export class FaaSKeeperStack extends Stack {
   /** The system store (DynamoDB, on-demand, point-in-time recovery). */
   readonly table: dynamodb.Table;
-  /** The user store (with `userStore: 's3'`) and offloaded message bodies. */
+  /** The user store (with `userStore: 's3'`) and offloaded message bodies (and records over 8 KiB). */
   readonly bucket: s3.Bucket;
   /** The user store with `userStore: 'dynamodb'` (on-demand, point-in-time recovery). */
   readonly userTable: dynamodb.Table | undefined;
@@ -127,7 +128,8 @@ export class FaaSKeeperStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const userStore = props.userStore ?? 's3';
+    // DynamoDB by default: cheaper than S3 for every operation at small node sizes (docs/cost.md).
+    const userStore = props.userStore ?? 'dynamodb';
     this.userTable =
       userStore === 'dynamodb'
         ? new dynamodb.Table(this, 'UserTable', {
