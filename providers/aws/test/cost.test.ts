@@ -98,7 +98,7 @@ describe.each(['s3', 'dynamodb'] as const)(
       // Ten writes at once: the client sends them in SendMessageBatch calls and the channel
       // carries several replies per message. The writer still takes them one by one here: fauxqs
       // hands out at most one message of a group per receive (EMULATORS.md), where Lambda's event
-      // source mapping takes up to 10; docs/cost.md derives the batch-10 figures from these counts.
+      // source mapping takes up to 10 (docs/cost.md: what a batch shares).
       const batched = {
         create: await perOp(meter, (i) => zk.create(`/b${i}`, KIB), 'concurrent'),
         setData: await perOp(meter, (i) => zk.setData(`/b${i}`, KIB), 'concurrent'),
