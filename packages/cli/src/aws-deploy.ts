@@ -48,7 +48,7 @@ const AWS_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
     option: () =>
       new Option(
         '--user-store <kind>',
-        'where node records live: s3 (default) or dynamodb (cheaper per operation for small nodes; records over 8 KiB go to S3)',
+        'where node records live: dynamodb (default: cheaper for every operation at small node sizes; records over 8 KiB go to S3) or s3',
       ).choices(['s3', 'dynamodb']),
   },
   {

@@ -14,7 +14,7 @@ export interface AwsConnectOptions extends ClientOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** What `faaskeeper deploy aws` wrote (queue URLs, bucket, user store); the rest derives from the name. */
   config?: Partial<AwsDeploymentConfig>;
-  /** The user store service of the deployment. Default `s3`. */
+  /** The user store service of the deployment. Default `dynamodb` (as the stack). */
   userStore?: UserStoreKind;
   /** Counts the billable requests this client makes. */
   meter?: Meter;
@@ -50,7 +50,7 @@ export async function connect(options: AwsConnectOptions): Promise<FaaSKeeperCli
     region,
     systemTable: names.systemTable,
     bucket: names.bucket,
-    userStore: userStore ?? 's3',
+    userStore: userStore ?? 'dynamodb',
     userTable: names.userTable,
     writerQueueUrl: given?.writerQueueUrl ?? (await queueUrlOf(clients, names.writerQueue)),
     distributorQueueUrl: '', // a client never touches it

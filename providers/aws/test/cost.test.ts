@@ -17,8 +17,36 @@ afterAll(async () => {
   await service?.close();
 });
 
-/** Meter totals per operation, over `N` runs of `op`. */
-const perOp = (meter: CountingMeter, op: (i: number) => Promise<unknown>) => meterPerOperation(meter, N, op);
+/** Meter totals per operation, over `N` runs of `op`, one after another or all at once. */
+const perOp = (
+  meter: CountingMeter,
+  op: (i: number) => Promise<unknown>,
+  mode: 'sequential' | 'concurrent' = 'sequential',
+) => meterPerOperation(meter, N, op, mode);
+
+type Row = {
+  op: string;
+  requests: Record<string, number>;
+  gbSeconds: number;
+  perMillion: number;
+  withoutCompute: number;
+};
+
+function priced(results: Record<string, Record<string, number>>): Row[] {
+  return Object.entries(results).map(([op, counts]) => {
+    const { total, byKey } = dollarsOf(counts);
+    const requests = Object.fromEntries(
+      Object.entries(counts).filter(([k]) => k !== METER_KEYS.lambdaGbSeconds),
+    );
+    return {
+      op,
+      requests,
+      gbSeconds: counts[METER_KEYS.lambdaGbSeconds] ?? 0,
+      perMillion: total * 1e6,
+      withoutCompute: (total - (byKey[METER_KEYS.lambdaGbSeconds] ?? 0)) * 1e6,
+    };
+  });
+}
 
 describe.each(['s3', 'dynamodb'] as const)(
   'cost per operation on the local AWS deployment, %s user store',
@@ -46,39 +74,54 @@ describe.each(['s3', 'dynamodb'] as const)(
         setData: await perOp(meter, (i) => zk.setData(`/n${i}`, KIB)),
         delete: await perOp(meter, (i) => zk.delete(`/n${i}`)),
       };
-      const rows = Object.entries(results).map(([op, counts]) => {
-        const { total, byKey } = dollarsOf(counts);
-        const requests = Object.fromEntries(
-          Object.entries(counts).filter(([k]) => k !== METER_KEYS.lambdaGbSeconds),
-        );
-        const compute = counts[METER_KEYS.lambdaGbSeconds] ?? 0;
-        return {
-          op,
-          requests,
-          gbSeconds: compute,
-          perMillion: total * 1e6,
-          withoutCompute: (total - (byKey[METER_KEYS.lambdaGbSeconds] ?? 0)) * 1e6,
-        };
-      });
+      const rows = priced(results);
       console.log(JSON.stringify(rows, null, 1));
       // A read is one S3 GET or one strongly consistent DynamoDB read, and nothing else: no function runs on the read path.
       expect(results.getData).toEqual(
         userStore === 's3' ? { [METER_KEYS.s3Get]: 1 } : { [METER_KEYS.dynamodbReadUnits]: 1 },
       );
-      // A write reaches the system store and the user store, and invokes both functions.
-      // Regression bounds ($ per million at list prices, measured 2026-11-24): a change that adds
-      // billable requests to the write path fails here.
+      // A write reaches the system store and the user store in one writer invocation (inline
+      // distribution, docs/cost.md). Regression bounds ($ per million at list prices, measured
+      // 2026-12-05; before inline distribution and raw bytes in the writer state: S3 setData 22.05,
+      // DynamoDB 13.65): a change that adds billable requests to the write path fails here.
       const bound =
         userStore === 's3'
-          ? { getData: 0.4, watchedGetData: 10.0, setData: 22.1, create: 28.8, delete: 26.3 }
-          : { getData: 0.125, watchedGetData: 9.45, setData: 13.7, create: 15.7, delete: 13.2 };
+          ? { getData: 0.4, watchedGetData: 10.0, setData: 19.2, create: 26.3, delete: 24.6 }
+          : { getData: 0.125, watchedGetData: 9.45, setData: 10.8, create: 13.2, delete: 11.5 };
       for (const row of rows)
         expect(row.withoutCompute, row.op).toBeLessThanOrEqual(bound[row.op as keyof typeof bound] + 1e-9);
       for (const op of ['create', 'setData', 'delete'] as const) {
         expect(results[op][METER_KEYS.dynamodbWriteUnits]).toBeGreaterThan(0);
-        expect(results[op][METER_KEYS.lambdaInvocation]).toBeGreaterThanOrEqual(2);
-        expect(results[op][METER_KEYS.sqsRequest]).toBeGreaterThan(0);
+        // One function runs per write, and six SQS requests (client send, the writer's receive and
+        // delete, the channel send, the client's receive and delete).
+        expect(results[op][METER_KEYS.lambdaInvocation]).toBe(1);
+        expect(results[op][METER_KEYS.sqsRequest]).toBe(6);
       }
-    }, 120_000);
+
+      // Ten writes at once: the client sends them in SendMessageBatch calls and the channel
+      // carries several replies per message. The writer still takes them one by one here: fauxqs
+      // hands out at most one message of a group per receive (EMULATORS.md), where Lambda's event
+      // source mapping takes up to 10 (docs/cost.md: what a batch shares).
+      const batched = {
+        create: await perOp(meter, (i) => zk.create(`/b${i}`, KIB), 'concurrent'),
+        setData: await perOp(meter, (i) => zk.setData(`/b${i}`, KIB), 'concurrent'),
+        delete: await perOp(meter, (i) => zk.delete(`/b${i}`), 'concurrent'),
+      };
+      const batchedRows = priced(batched);
+      console.log(JSON.stringify({ userStore, concurrent: N, rows: batchedRows }, null, 1));
+      const batchedBound =
+        userStore === 's3'
+          ? { setData: 18.8, create: 26.2, delete: 24.2 }
+          : { setData: 10.4, create: 13.2, delete: 11.2 };
+      for (const row of batchedRows) {
+        expect(row.withoutCompute, `${row.op}, ${N} at once`).toBeLessThanOrEqual(
+          batchedBound[row.op as keyof typeof batchedBound] + 1e-9,
+        );
+        const unbatched = rows.find((r) => r.op === row.op)!;
+        expect(row.withoutCompute, `${row.op}: concurrent writes share requests`).toBeLessThan(
+          unbatched.withoutCompute,
+        );
+      }
+    }, 180_000);
   },
 );

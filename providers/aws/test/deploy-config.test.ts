@@ -15,7 +15,7 @@ import { requireLocalStack } from './support.js';
 describe('the client configuration deploy writes', () => {
   it('is what connect() needs: a client built from the stack outputs writes and reads', async (ctx) => {
     if (!requireLocalStack(ctx)) return;
-    const local = await createLocalAwsDeployment();
+    const local = await createLocalAwsDeployment({ userStore: 's3' });
     const dir = await mkdtemp(join(tmpdir(), 'fk-config-'));
     try {
       // The outputs a deployed stack reports, here naming the local deployment's resources.

@@ -40,8 +40,9 @@ const names = resourceNames('test');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fk-synth-'));
-  // Synthesized once for the whole file: bundling and synthesis take seconds.
-  const out = await synthesizeAws({ deployment: 'test', outDir: dir });
+  // Synthesized once for the whole file: bundling and synthesis take seconds. The S3 user store
+  // (the default is DynamoDB's, checked below): its grants are the ones the tables here pin.
+  const out = await synthesizeAws({ deployment: 'test', outDir: dir, userStore: 's3' });
   assemblyDir = out.assemblyDir;
   resources = (out.template as { Resources: Record<string, Resource> }).Resources;
   template = Template.fromJSON(out.template);
@@ -279,7 +280,7 @@ describe('the synthesized CloudFormation template', () => {
     }
   });
 
-  it('grants the writer only its table, its system-item objects, its queue and the distributor queue', () => {
+  it('grants the writer only its table, its system-item objects, its queue, the distributor queue, and what it distributes with: the user-store objects and the channel queues', () => {
     expect(grantsOf(logicalId('AWS::IAM::Role', 'WriterRole'))).toEqual(
       [
         'dynamodb:BatchGetItem on SystemTable',
@@ -292,17 +293,24 @@ describe('the synthesized CloudFormation template', () => {
         'logs:CreateLogStream on WriterLogs',
         'logs:PutLogEvents on WriterLogs',
         's3:DeleteObject on Bucket/system-items/*',
+        's3:DeleteObject on Bucket/user/*',
         's3:GetObject on Bucket/sqs-bodies/*',
         's3:GetObject on Bucket/system-items/*',
+        's3:GetObject on Bucket/user/*',
         's3:ListBucket on Bucket if {"StringLike":{"s3:prefix":["system-items/*"]}}',
         's3:PutObject on Bucket/sqs-bodies/*',
         's3:PutObject on Bucket/system-items/*',
+        's3:PutObject on Bucket/user/*',
         'sqs:ChangeMessageVisibility on WriterQueue',
+        'sqs:CreateQueue on sqs:faaskeeper-test-session-*',
         'sqs:DeleteMessage on WriterQueue',
+        'sqs:DeleteQueue on sqs:faaskeeper-test-session-*',
         'sqs:GetQueueAttributes on WriterQueue',
         'sqs:GetQueueUrl on WriterQueue',
+        'sqs:GetQueueUrl on sqs:faaskeeper-test-session-*',
         'sqs:ReceiveMessage on WriterQueue',
         'sqs:SendMessage on DistributorQueue',
+        'sqs:SendMessage on sqs:faaskeeper-test-session-*',
       ].sort(),
     );
   });
@@ -541,7 +549,14 @@ describe('the stack and its cloud assembly', () => {
     expect(envOf('heartbeat').FAASKEEPER_GATEWAY_KEY).toBeUndefined();
   });
 
-  it('with the DynamoDB user store, keeps records in a retained on-demand table that only the distributor writes and clients only read', () => {
+  it('keeps node records in DynamoDB unless told otherwise (cheaper for every operation at small node sizes)', () => {
+    const stack = new FaaSKeeperStack(new App(), 'S', { deployment: 'dflt', functionCode: bundles() });
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: 'faaskeeper-dflt-user',
+    });
+  });
+
+  it('with the DynamoDB user store, keeps records in a retained on-demand table that only the distributor and the writer (distributing inline) write and clients only read', () => {
     const stack = new FaaSKeeperStack(new App(), 'S', {
       deployment: 'kv',
       functionCode: bundles(),
@@ -580,6 +595,9 @@ describe('the stack and its cloud assembly', () => {
         'Distributor dynamodb:DeleteItem',
         'Distributor dynamodb:GetItem',
         'Distributor dynamodb:PutItem',
+        'Writer dynamodb:DeleteItem',
+        'Writer dynamodb:GetItem',
+        'Writer dynamodb:PutItem',
         'client dynamodb:GetItem',
       ].sort(),
     );
@@ -588,6 +606,9 @@ describe('the stack and its cloud assembly', () => {
         'Distributor s3:DeleteObject',
         'Distributor s3:GetObject',
         'Distributor s3:PutObject',
+        'Writer s3:DeleteObject',
+        'Writer s3:GetObject',
+        'Writer s3:PutObject',
         'client s3:GetObject',
       ].sort(),
     );

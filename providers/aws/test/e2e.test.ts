@@ -60,8 +60,8 @@ describe('FaaSKeeper on the local AWS stack', () => {
     expect(zk.state).toBe('CLOSED');
   });
 
-  it('runs on the DynamoDB user store too (the key-value option)', async (ctx) => {
-    const service = await deploy(ctx, { userStore: 'dynamodb' });
+  it('runs on the S3 user store too (one object per node)', async (ctx) => {
+    const service = await deploy(ctx, { userStore: 's3' });
     const zk = await service.connect();
     await zk.create('/kv', 'one');
     await zk.create('/kv/child', new Uint8Array(200 * 1024).fill(1));

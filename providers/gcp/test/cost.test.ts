@@ -23,8 +23,10 @@ const BYTE_KEYS = ['pubsub.publish-bytes', 'pubsub.subscribe-bytes'];
 const COMPUTE_KEYS: string[] = [FUNCTION_METER_KEYS.vcpuSeconds, FUNCTION_METER_KEYS.gibSeconds];
 
 /**
- * Billable requests per operation, as measured (2026-11-24). The push path pays the order guards:
- * the writer's session read per request, the distributor's progress read and write per batch.
+ * Billable requests per operation, as measured (2026-12-05, the writer distributing inline: one
+ * invocation and two publishes per write; before, 2026-11-24: two and three, and on the push path
+ * the distributor's progress read and write per batch). The push path pays the writer's order
+ * guard: its session read per request.
  */
 const EXPECTED: Record<string, Record<Op, Record<string, number>>> = {
   'pull/datastore': {
@@ -32,72 +34,72 @@ const EXPECTED: Record<string, Record<Op, Record<string, number>>> = {
     'setData (1 KiB)': {
       'datastore.entity-reads': 8,
       'datastore.entity-writes': 5,
-      'functions.invocations': 2,
-      'pubsub.publish-requests': 3,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
     },
     'create (1 KiB)': {
       'datastore.entity-reads': 10,
       'datastore.entity-writes': 7,
-      'functions.invocations': 2,
-      'pubsub.publish-requests': 3,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
     },
     delete: {
       'datastore.entity-deletes': 2,
       'datastore.entity-reads': 10,
       'datastore.entity-writes': 6,
-      'functions.invocations': 2,
-      'pubsub.publish-requests': 3,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
     },
   },
   'push/datastore': {
     getData: { 'datastore.entity-reads': 1 },
     'setData (1 KiB)': {
-      'datastore.entity-reads': 10,
-      'datastore.entity-writes': 6,
-      'functions.invocations': 2,
-      'pubsub.publish-requests': 3,
+      'datastore.entity-reads': 9,
+      'datastore.entity-writes': 5,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
     },
     'create (1 KiB)': {
-      'datastore.entity-reads': 12,
-      'datastore.entity-writes': 8,
-      'functions.invocations': 2,
-      'pubsub.publish-requests': 3,
+      'datastore.entity-reads': 11,
+      'datastore.entity-writes': 7,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
     },
     delete: {
       'datastore.entity-deletes': 2,
-      'datastore.entity-reads': 12,
-      'datastore.entity-writes': 7,
-      'functions.invocations': 2,
-      'pubsub.publish-requests': 3,
+      'datastore.entity-reads': 11,
+      'datastore.entity-writes': 6,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
     },
   },
   'push/gcs': {
     getData: { 'gcs.class-b': 1 },
     'setData (1 KiB)': {
-      'datastore.entity-reads': 9,
-      'datastore.entity-writes': 4,
-      'functions.invocations': 2,
+      'datastore.entity-reads': 8,
+      'datastore.entity-writes': 3,
+      'functions.invocations': 1,
       'gcs.class-a': 2,
       'gcs.class-b': 1,
-      'pubsub.publish-requests': 3,
+      'pubsub.publish-requests': 2,
     },
     'create (1 KiB)': {
-      'datastore.entity-reads': 10,
-      'datastore.entity-writes': 5,
-      'functions.invocations': 2,
+      'datastore.entity-reads': 9,
+      'datastore.entity-writes': 4,
+      'functions.invocations': 1,
       'gcs.class-a': 3,
       'gcs.class-b': 2,
-      'pubsub.publish-requests': 3,
+      'pubsub.publish-requests': 2,
     },
     delete: {
       'datastore.entity-deletes': 1,
-      'datastore.entity-reads': 10,
-      'datastore.entity-writes': 4,
-      'functions.invocations': 2,
+      'datastore.entity-reads': 9,
+      'datastore.entity-writes': 3,
+      'functions.invocations': 1,
       'gcs.class-a': 3,
       'gcs.class-b': 2,
       'gcs.free': 1,
-      'pubsub.publish-requests': 3,
+      'pubsub.publish-requests': 2,
     },
   },
 };
@@ -117,7 +119,7 @@ whenEmulators((stack) => {
   for (const { invocation, userStore } of configurations) {
     const name = `${invocation}/${userStore}`;
     describe(`cost per operation (${invocation} invocation, ${userStore} user store)`, () => {
-      it('a read is one store read and nothing else; each write makes exactly the pinned billable requests and two function invocations', async () => {
+      it('a read is one store read and nothing else; each write makes exactly the pinned billable requests and one function invocation', async () => {
         const meter = new CountingMeter();
         // A clock that does not move: no pings or heartbeats run between the measured operations.
         const d = await createLocalGcpDeployment({
@@ -171,10 +173,10 @@ whenEmulators((stack) => {
               pick(counts, (k) => !BYTE_KEYS.includes(k) && !COMPUTE_KEYS.includes(k)),
               `${name} ${op}`,
             ).toEqual(EXPECTED[name]?.[op]);
-            // Writes: three messages (client → writer → distributor → channel), each under 2000 bytes.
+            // Writes: two messages (client → writer, which distributes → channel), each under 2000 bytes.
             for (const key of BYTE_KEYS)
               if (op === 'getData') expect(counts[key]).toBeUndefined();
-              else expect(counts[key], `${name} ${op} ${key}`).toBeLessThanOrEqual(3 * 2000);
+              else expect(counts[key], `${name} ${op} ${key}`).toBeLessThanOrEqual(2 * 2000);
             // Compute: each invocation is billed at least 100 ms at the configured size.
             const invocations = counts[FUNCTION_METER_KEYS.invocations] ?? 0;
             expect(counts[FUNCTION_METER_KEYS.vcpuSeconds] ?? 0).toBeGreaterThanOrEqual(

@@ -42,8 +42,11 @@ function grantTable(config: TerraformJson): Record<string, string[]> {
 
 /** The deployment's permission model (docs/providers/gcp.md shows the same table). */
 const EXPECTED: Record<string, string[]> = {
+  // The writer distributes inline (docs/cost.md): it writes records and sends on channels as the
+  // distributor does.
   writer: [
-    'bucket storage_bucket.data roles/storage.objectViewer',
+    'bucket storage_bucket.data roles/storage.objectUser',
+    'project acme-zk project_iam_custom_role.channel_distributor',
     `project acme-zk roles/datastore.user if ${DB}`,
     'topic pubsub_topic.distributor roles/pubsub.publisher',
   ],
@@ -85,12 +88,14 @@ const EXPECTED: Record<string, string[]> = {
 
 /**
  * With the Datastore user store: no data bucket, so no bucket grants; the client reads node records
- * from the deployment database (read-only, conditioned on it); the distributor writes them with the
- * Datastore role it already has; writer and heartbeat read the root record with theirs.
+ * from the deployment database (read-only, conditioned on it); the distributor and the writer
+ * (distributing inline) write them with the Datastore role they already have; the heartbeat reads
+ * the root record with its own.
  */
 const EXPECTED_DATASTORE: Record<string, string[]> = {
   ...EXPECTED,
   writer: [
+    'project acme-zk project_iam_custom_role.channel_distributor',
     `project acme-zk roles/datastore.user if ${DB}`,
     'topic pubsub_topic.distributor roles/pubsub.publisher',
   ],

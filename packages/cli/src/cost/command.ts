@@ -67,7 +67,7 @@ export function declareCostCommand(program: Command): Command {
     .addOption(
       new Option(
         '--user-store <store>',
-        'where node data lives: s3|dynamodb on aws (default s3), gcs|datastore on gcp (default gcs)',
+        'where node data lives: s3|dynamodb on aws (default dynamodb, as a deployment), gcs|datastore on gcp (default gcs)',
       ),
     )
     .addOption(new Option('--requests-per-day <n>', 'requests a day (1000000, or 1M, 250K)').default('1M'))
@@ -258,7 +258,9 @@ export function formatReport(r: CostReport): string[] {
 export async function runCostCommand(flags: CostFlags, streams: CliStreams): Promise<ExitCode> {
   const w = workloadOf(flags);
   const stores: readonly string[] = USER_STORES[flags.provider];
-  const userStore = flags.userStore ?? (stores[0] as string);
+  // A deployment's own default: DynamoDB on AWS (cheaper for every operation at small node sizes),
+  // Cloud Storage on GCP (its reads are cheaper than Datastore's).
+  const userStore = flags.userStore ?? (flags.provider === 'aws' ? 'dynamodb' : (stores[0] as string));
   if (!stores.includes(userStore))
     throw new UsageError(
       `--user-store on ${flags.provider} is one of ${stores.join(', ')}, not ${JSON.stringify(userStore)}`,

@@ -33,8 +33,13 @@ export interface DeploymentOptions {
   clockSkewMs?: number;
   /** Most requests the writer takes per invocation. */
   writerBatchSize?: number;
-  /** Most batches the distributor takes per invocation. */
+  /** Most batches the distributor takes per invocation (with `distribution: 'queue'`). */
   distributorBatchSize?: number;
+  /**
+   * How the writer hands committed batches to the distributor: in its own invocation (`inline`,
+   * the default) or through the distributor queue (`queue`). See `FunctionsOptions.distribution`.
+   */
+  distribution?: 'inline' | 'queue';
   /** Wrappers around the functions' ports (fault injection). */
   wrap?: PortWrappers;
   /** Wraps the writer's and distributor's batch handlers (crash injection, tracing). */

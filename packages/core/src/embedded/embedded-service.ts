@@ -120,6 +120,7 @@ export function createEmbeddedService(options: EmbeddedServiceOptions = {}): Emb
         ? {}
         : { channelSecret: options.channelSecret ?? randomBytes(32).toString('base64') }),
       ...(options.wrapHandler === undefined ? {} : { wrapHandler: options.wrapHandler }),
+      ...(options.distribution === undefined ? {} : { distribution: options.distribution }),
       ...(options.betweenDistributorWrites === undefined
         ? {}
         : { betweenDistributorWrites: options.betweenDistributorWrites }),

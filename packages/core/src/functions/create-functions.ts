@@ -36,6 +36,14 @@ export interface FunctionsOptions {
   wrapHandler?: (functionName: 'writer' | 'distributor', handler: BatchHandler) => BatchHandler;
   /** Test hook: awaited by the distributor between two record writes. */
   betweenDistributorWrites?: (path: string) => Promise<void>;
+  /**
+   * How the writer hands committed batches to the distributor. `inline` (the default): it calls
+   * the distributor in its own invocation right after each commit — per write, one queue send,
+   * receive and delete and one function invocation less (docs/cost.md). `queue`: through the
+   * distributor queue, to the distributor function (a writer that must return sooner, at the
+   * price of that hop).
+   */
+  distribution?: 'inline' | 'queue';
   /** The deployment's super digest (see {@link WriterOptions.superDigest}); absent: no super user. */
   superDigest?: string;
   /** The key gateways attest client addresses with (see {@link WriterOptions.gatewayKey}). */
@@ -67,12 +75,29 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
   const writerLog = withFields(options.logger, { function: 'writer' });
   const distributorLog = withFields(options.logger, { function: 'distributor' });
   const secret = options.channelSecret === undefined ? {} : { channelSecret: options.channelSecret };
+  const distributor = wrap(
+    'distributor',
+    createDistributor({
+      userStore: ports.userStore,
+      channel: ports.channel,
+      log: (message, details) => distributorLog.error(message, details),
+      ...secret,
+      ...(options.distributorConcurrency === undefined
+        ? {}
+        : { concurrency: options.distributorConcurrency }),
+      ...(options.betweenDistributorWrites === undefined
+        ? {}
+        : { betweenWrites: options.betweenDistributorWrites }),
+    }),
+  );
   return {
     writer: wrap(
       'writer',
       createWriter({
         systemStore: ports.systemStore,
-        distributorQueue: ports.distributorQueue,
+        ...((options.distribution ?? 'inline') === 'inline'
+          ? { distribute: distributor }
+          : { distributorQueue: ports.distributorQueue }),
         clock: options.functionClocks?.writer ?? clock,
         clockSkewMs,
         log: (message, details) => writerLog.warn(message, details),
@@ -81,21 +106,7 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
         ...secret,
       }),
     ),
-    distributor: wrap(
-      'distributor',
-      createDistributor({
-        userStore: ports.userStore,
-        channel: ports.channel,
-        log: (message, details) => distributorLog.error(message, details),
-        ...secret,
-        ...(options.distributorConcurrency === undefined
-          ? {}
-          : { concurrency: options.distributorConcurrency }),
-        ...(options.betweenDistributorWrites === undefined
-          ? {}
-          : { betweenWrites: options.betweenDistributorWrites }),
-      }),
-    ),
+    distributor,
     heartbeat: createHeartbeat({
       systemStore: ports.systemStore,
       writerQueue: ports.writerQueue,

@@ -25,10 +25,13 @@ export async function meterPerOperation(
   meter: CountingMeter,
   runs: number,
   op: (i: number) => Promise<unknown>,
+  /** `concurrent`: all runs at once (writes that reach the writer in batches), else one after another. */
+  mode: 'sequential' | 'concurrent' = 'sequential',
 ): Promise<Record<string, number>> {
   await quietMeter(meter);
   meter.reset();
-  for (let i = 0; i < runs; i++) await op(i);
+  if (mode === 'concurrent') await Promise.all(Array.from({ length: runs }, (_, i) => op(i)));
+  else for (let i = 0; i < runs; i++) await op(i);
   await quietMeter(meter);
   const out: Record<string, number> = {};
   for (const [key, total] of Object.entries(meter.snapshot()))

@@ -15,6 +15,7 @@
 
 import type { NodeKind } from '../model/create-mode.js';
 import type { Stat } from '../model/stat.js';
+import type { DistributorBatch } from './batches.js';
 import type { ACL, Id } from './fields.js';
 
 export {
@@ -134,10 +135,12 @@ export interface WriterState {
   zxid: number;
   batch: number;
   /**
-   * Request ids of the last committed batch, and what it handed the distributor (the encoded
-   * {@link DistributorBatch}, sent again as is when a retry finds the batch committed).
+   * Request ids of the last committed batch, and what it handed the distributor, handed on again
+   * when a retry finds the batch committed: the {@link DistributorBatch} itself (`output`), so that
+   * a store that keeps bytes raw (DynamoDB) does not bill node data inflated by base64 in the
+   * writer's transaction; `body` (the encoded batch) in states written before that.
    */
-  last?: { ids: string[]; batch: number; body: string };
+  last?: { ids: string[]; batch: number; output?: DistributorBatch; body?: string };
   epoch: Record<string, number>;
   persistentWatches: PersistentWatch[];
   /**

@@ -13,7 +13,7 @@
 import { type Clock, systemClock } from '../ports/clock.js';
 import { ConditionFailedError, LimitExceededError, TransientError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
-import type { BatchHandler, BatchResult } from '../ports/runtime.js';
+import type { BatchHandler, BatchResult, InvocationContext } from '../ports/runtime.js';
 import type { SystemStore, TransactOp } from '../ports/system-store.js';
 import { encodeMessage } from '../protocol/codec.js';
 import type { WriterState } from '../protocol/messages.js';
@@ -33,7 +33,20 @@ export const WRITER_STATE_ID = 'writer';
 
 export interface WriterOptions {
   systemStore: SystemStore;
-  distributorQueue: Queue;
+  /**
+   * Where committed batches go when there is no {@link WriterOptions.distribute}: the distributor
+   * function's queue (one message group, so batches keep their order).
+   */
+  distributorQueue?: Queue;
+  /**
+   * The distributor, called in the writer's own invocation with each batch right after its commit
+   * (inline distribution): no distributor queue message, receive, delete or invocation per batch.
+   * Order holds because the writer runs one batch at a time in queue order and distributes a batch
+   * before it commits the next; a crash between the commit and the end of the distribution has
+   * the writer's messages redelivered, and the retry hands the committed batch on again (the
+   * distributor is idempotent). Absent: batches go to `distributorQueue`.
+   */
+  distribute?: BatchHandler;
   clock?: Clock;
   /** Clocks of different functions differ by up to this much; expiry waits it out. */
   clockSkewMs?: number;
@@ -103,14 +116,30 @@ export function createWriter(options: WriterOptions): BatchHandler {
     channelSecret: options.channelSecret,
   };
   const maxItems = store.capabilities.maxTransactionItems;
-  // A committed batch travels as one distributor message and is kept in the writer's state item.
+  const { distribute, distributorQueue } = options;
+  if (distribute === undefined && distributorQueue === undefined)
+    throw new TypeError('createWriter: give distribute or distributorQueue');
+  // A committed batch is kept in the writer's state item, and travels as one distributor message
+  // when it goes through the queue.
   const maxBytes = Math.min(
-    options.distributorQueue.capabilities.maxMessageBytes,
+    distribute === undefined
+      ? (distributorQueue as Queue).capabilities.maxMessageBytes
+      : Number.POSITIVE_INFINITY,
     store.capabilities.maxItemBytes,
   );
 
-  async function forward(batch: number, body: string): Promise<void> {
-    await options.distributorQueue.send([{ body, group: DISTRIBUTOR_GROUP, dedupId: `batch-${batch}` }]);
+  /** Hands a committed batch to the distributor: in this invocation, or through its queue. */
+  async function forward(batch: number, body: string, context: InvocationContext): Promise<void> {
+    const id = `batch-${batch}`;
+    if (distribute === undefined) {
+      await (distributorQueue as Queue).send([{ body, group: DISTRIBUTOR_GROUP, dedupId: id }]);
+      return;
+    }
+    const message = { id, body, group: DISTRIBUTOR_GROUP, attempt: 1, receipt: id };
+    const result = await distribute([message], { deadline: context.deadline, functionName: 'distributor' });
+    // The distributor reports no partial failure today; if it did, the committed batch must not
+    // count as handed on: the writer's messages come back and the retry hands it on again.
+    if (result.failed.length > 0) throw new TransientError(`the distributor failed batch ${batch}`);
   }
 
   /**
@@ -133,14 +162,20 @@ export function createWriter(options: WriterOptions): BatchHandler {
   }
 
   /** A retried batch whose commit took effect: hands its output on again; returns the rest. */
-  async function handOnCommitted(incoming: Incoming[], state: WriterState): Promise<Incoming[]> {
+  async function handOnCommitted(
+    incoming: Incoming[],
+    state: WriterState,
+    context: InvocationContext,
+  ): Promise<Incoming[]> {
     if (state.last === undefined) return incoming;
     const done = new Set(state.last.ids);
     // A redelivery means an earlier attempt failed, maybe between its commit and its forward,
     // even when none of these requests is in that batch (a retry split the batch): hand it on.
     const redelivered = incoming.some((i) => i.message.attempt > 1);
     if (!redelivered && !incoming.some((i) => done.has(i.message.id))) return incoming;
-    await forward(state.last.batch, state.last.body);
+    const { output, body } = state.last;
+    if (output !== undefined) await forward(output.batch, encodeMessage(output), context);
+    else if (body !== undefined) await forward(state.last.batch, body, context);
     return incoming.filter((i) => !done.has(i.message.id));
   }
 
@@ -184,7 +219,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
   }
 
   /** Commits and forwards the next chunk; returns where the loop stands after it. */
-  async function commitNextChunk(loop: LoopState): Promise<LoopState> {
+  async function commitNextChunk(loop: LoopState, context: InvocationContext): Promise<LoopState> {
     const { chunk, taken } = await fillChunk(loop);
     const ids = loop.pending.slice(0, taken).map((i) => i.message.id);
     const output = chunk.output();
@@ -192,7 +227,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const next: WriterState = {
       ...chunk.state,
       batch: output.batch,
-      last: { ids, batch: output.batch, body },
+      last: { ids, batch: output.batch, output },
     };
     try {
       await commit(chunk.overlay.commitOps(), next, loop.committed.version);
@@ -205,7 +240,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
       }
       throw error;
     }
-    await forward(output.batch, body);
+    await forward(output.batch, body, context);
     return {
       pending: loop.pending.slice(taken),
       committed: { state: next, version: loop.committed.version + 1 },
@@ -230,17 +265,17 @@ export function createWriter(options: WriterOptions): BatchHandler {
     return { ...loop, committed: { state: next, version: loop.committed.version + 1 } };
   }
 
-  return async (messages): Promise<BatchResult> => {
+  return async (messages, context): Promise<BatchResult> => {
     const incoming = messages.map(decodeIncoming);
     const stateItem = await store.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
     if (stateItem === undefined)
       throw new TransientError('writer state missing: the deployment is not bootstrapped');
     let loop: LoopState = {
-      pending: await handOnCommitted(incoming, stateItem.value),
+      pending: await handOnCommitted(incoming, stateItem.value, context),
       committed: { state: stateItem.value, version: stateItem.version },
       narrowing: { mode: 'open' },
     };
-    while (loop.pending.length > 0) loop = await commitNextChunk(loop);
+    while (loop.pending.length > 0) loop = await commitNextChunk(loop, context);
     while (loop.committed.state.watchCleanup !== undefined) {
       const next = await commitWatchCleanup(loop);
       if (next === undefined) break;

@@ -402,6 +402,8 @@ describe('results too big for one distributor message', () => {
     const functionErrors: unknown[] = [];
     const limit = 256 * 1024; // SQS's message limit before 2025
     const service = createEmbeddedService({
+      // The limit is the distributor queue's: batches go through it.
+      distribution: 'queue',
       operationTimeoutMs: 5000,
       onFunctionError: (_name, error) => functionErrors.push(error),
       wrap: {

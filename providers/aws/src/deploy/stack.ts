@@ -66,8 +66,9 @@ export interface FaaSKeeperStackProps extends StackProps {
   /** Clock skew the functions allow for, in ms. Default 1000. */
   clockSkewMs?: number;
   /**
-   * Where node records live: `s3` (default: one object per node) or `dynamodb` (one item per
-   * node, records over 8 KiB in S3 — cheaper per operation for small nodes; see docs/providers/aws.md).
+   * Where node records live: `dynamodb` (default: one item per node, records over 8 KiB in S3 —
+   * cheaper than S3 for every operation at small node sizes; see docs/cost.md) or `s3` (one object
+   * per node).
    */
   userStore?: UserStoreKind;
   /**
@@ -109,7 +110,7 @@ const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 export class FaaSKeeperStack extends Stack {
   /** The system store (DynamoDB, on-demand, point-in-time recovery). */
   readonly table: dynamodb.Table;
-  /** The user store (with `userStore: 's3'`) and offloaded message bodies. */
+  /** The user store (with `userStore: 's3'`) and offloaded message bodies (and records over 8 KiB). */
   readonly bucket: s3.Bucket;
   /** The user store with `userStore: 'dynamodb'` (on-demand, point-in-time recovery). */
   readonly userTable: dynamodb.Table | undefined;
@@ -139,7 +140,8 @@ export class FaaSKeeperStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const userStore = props.userStore ?? 's3';
+    // DynamoDB by default: cheaper than S3 for every operation at small node sizes (docs/cost.md).
+    const userStore = props.userStore ?? 'dynamodb';
     this.userTable =
       userStore === 'dynamodb'
         ? new dynamodb.Table(this, 'UserTable', {
@@ -306,27 +308,31 @@ export class FaaSKeeperStack extends Stack {
         conditions: { StringLike: { 's3:prefix': [`${BUCKET_PREFIXES.systemItems}*`] } },
       }),
     );
-    // distributor: the user store, its own queue, the channel queues.
-    distributor.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [objects(userStore === 's3' ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData)],
-      }),
-    );
-    if (this.userTable !== undefined)
-      distributor.addToRolePolicy(
+    // distributor: the user store, its own queue, the channel queues. The writer too: it runs the
+    // distributor in its own invocation right after each commit (inline distribution, docs/cost.md);
+    // the distributor function serves batches sent through its queue.
+    for (const fn of [writer, distributor]) {
+      fn.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-          resources: [this.userTable.tableArn],
+          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          resources: [objects(userStore === 's3' ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData)],
         }),
       );
-    distributor.addToRolePolicy(
-      new iam.PolicyStatement({
-        // CreateQueue is how the channel finds a session's queue (idempotent); DeleteQueue ends it.
-        actions: ['sqs:CreateQueue', 'sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:DeleteQueue'],
-        resources: [channelQueues],
-      }),
-    );
+      if (this.userTable !== undefined)
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            resources: [this.userTable.tableArn],
+          }),
+        );
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          // CreateQueue is how the channel finds a session's queue (idempotent); DeleteQueue ends it.
+          actions: ['sqs:CreateQueue', 'sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:DeleteQueue'],
+          resources: [channelQueues],
+        }),
+      );
+    }
     // heartbeat: reads the system store, sends expiry requests to the writer queue.
     heartbeat.addToRolePolicy(
       new iam.PolicyStatement({

@@ -41,6 +41,11 @@ export interface HandlerOptions {
    * function's environment (`FAASKEEPER_CHANNEL_SECRET`, ..., set by the stack).
    */
   secrets?: FunctionSecrets;
+  /**
+   * How the writer hands committed batches on: in its own invocation (`inline`, the default, see
+   * docs/cost.md) or through the distributor queue (`queue`).
+   */
+  distribution?: 'inline' | 'queue';
   /** Default function timeout when the context gives none. Default 30 s. */
   timeoutMs?: number;
 }
@@ -75,6 +80,7 @@ function lazyFunctions(options: HandlerOptions, clock: Clock, logger: Logger): (
         logger,
         clockSkewMs: config?.clockSkewMs ?? 1000,
         ...(options.secrets ?? secretsFromEnv(process.env)),
+        ...(options.distribution === undefined ? {} : { distribution: options.distribution }),
         ...(options.betweenDistributorWrites === undefined
           ? {}
           : { betweenDistributorWrites: options.betweenDistributorWrites }),
@@ -140,7 +146,7 @@ function sqsHandler(
 
 /**
  * The writer Lambda: an SQS event from the writer queue → `{ batchItemFailures }`. Commits each
- * batch in one DynamoDB transaction and forwards it to the distributor queue (core `createWriter`).
+ * batch in one DynamoDB transaction and distributes it in the same invocation (core `createWriter`).
  */
 export function createWriterHandler(options: HandlerOptions = {}) {
   return sqsHandler('writer', options);

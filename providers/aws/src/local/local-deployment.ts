@@ -33,7 +33,7 @@ export interface LocalAwsDeploymentOptions extends DeploymentOptions {
   stack?: LocalAwsStack;
   /** Deployment name; default: a fresh random one, so that deployments can share a stack. */
   deployment?: string;
-  /** The user store service. Default `s3`. */
+  /** The user store service. Default `dynamodb`, as a deployed stack. */
   userStore?: UserStoreKind;
   /** Lambda batch size of the writer's event source mapping (≤ 10). Default 10. */
   writerBatchSize?: number;

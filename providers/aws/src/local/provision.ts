@@ -40,7 +40,7 @@ export async function provisionAwsDeployment(
   },
 ): Promise<AwsDeploymentConfig> {
   const names = resourceNames(options.deployment);
-  const userStore = options.userStore ?? 's3';
+  const userStore = options.userStore ?? 'dynamodb';
   await Promise.all([
     DynamoDbSystemStore.createTable(clients.dynamodb, names.systemTable),
     userStore === 'dynamodb' ? DynamoDbUserStore.createTable(clients.dynamodb, names.userTable) : undefined,

@@ -296,10 +296,12 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
       : [
           bucketGrant('distributor_data', dataBucket, 'distributor', 'roles/storage.objectUser'),
           bucketGrant('client_data', dataBucket, 'client', 'roles/storage.objectViewer'),
+          // The writer distributes its committed batches in its own invocation (docs/cost.md): it
+          // writes the records as the distributor does.
+          bucketGrant('writer_data', dataBucket, 'writer', 'roles/storage.objectUser'),
           // Read-only: every function instance checks at start that the root record exists
           // (bootstrap, which `faaskeeper deploy gcp` runs once after apply with the deployer's
           // credentials).
-          bucketGrant('writer_data', dataBucket, 'writer', 'roles/storage.objectViewer'),
           bucketGrant('heartbeat_data', dataBucket, 'heartbeat', 'roles/storage.objectViewer'),
         ]),
     bucketGrant('build_sources', sourceBucket, 'build', 'roles/storage.objectViewer'),
@@ -390,6 +392,13 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
       role: custom.attr('id'),
       member: member(who),
     });
+    // The writer sends on the channels as the distributor does: it distributes inline (docs/cost.md).
+    if (who === 'distributor')
+      tf.resource('google_project_iam_member', 'writer_channel', {
+        project,
+        role: custom.attr('id'),
+        member: member('writer'),
+      });
   }
 
   // --- function builds ---------------------------------------------------------------------------
