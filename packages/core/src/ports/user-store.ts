@@ -13,4 +13,16 @@ export interface UserStore {
   /** The zxid up to which every transaction is fully applied (0 before any). */
   getWatermark(): Promise<number>;
   putWatermark(zxid: number): Promise<void>;
+  /**
+   * The marker `owed/<session>`: the zxids of the latest watch events sent to `session` (ascending,
+   * at most {@link MARKER_EVENTS}), or `undefined` when none was written. Ordered notifications:
+   * the distributor writes it before the records of the batch that fires the events, and a client
+   * holding watches reads it to learn which event a record's `ev` may owe it (see `epoch/`).
+   */
+  getMarker(session: number): Promise<number[] | undefined>;
+  /** Replaces the marker of `session` with `events`; an empty list removes it (the session ended). */
+  putMarker(session: number, events: readonly number[]): Promise<void>;
 }
+
+/** How many event zxids a marker keeps at most: it stays below 300 bytes whatever the session's traffic. */
+export const MARKER_EVENTS = 16;
