@@ -1,4 +1,5 @@
 import type { NodeRecord } from '../protocol/messages.js';
+import { PortError } from './errors.js';
 
 /**
  * The user store: node records that clients read directly, written only by the distributor
@@ -26,3 +27,21 @@ export interface UserStore {
 
 /** How many event zxids a marker keeps at most: it stays below 300 bytes whatever the session's traffic. */
 export const MARKER_EVENTS = 16;
+
+/**
+ * Reads a marker as an adapter stored it (the JSON of its zxid list): every adapter checks it the
+ * same way, and a marker that is not a list of zxids is a broken store, not an empty marker.
+ * @param what - names the stored item in the error
+ * @throws PortError when `text` is not a JSON list of integers
+ */
+export function parseMarker(text: string, what: string): number[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new PortError(`${what} is not a marker`, { cause: error });
+  }
+  if (!Array.isArray(value) || !value.every((e) => Number.isSafeInteger(e)))
+    throw new PortError(`${what} is not a marker: ${text.slice(0, 80)}`);
+  return value as number[];
+}
