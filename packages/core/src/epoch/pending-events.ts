@@ -42,7 +42,7 @@ export function eventZxids(batches: readonly DistributorBatch[]): Map<number, nu
   const at = new Map<number, number>();
   let ev = 0;
   for (const batch of batches) {
-    ev = Math.max(ev, batch.ev);
+    ev = Math.max(ev, batch.ev ?? 0, ...Object.values(batch.epoch ?? {}));
     for (const item of batch.items) {
       if (item.type !== 'txn') continue;
       if (sendsEvents(item)) ev = Math.max(ev, item.zxid);

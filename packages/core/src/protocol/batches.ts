@@ -82,7 +82,10 @@ export const DistributorBatchSchema = record(
     v: v.literal(PROTOCOL_VERSION, (issue) => `unsupported batch version ${show(issue.input, 50)}`),
     batch: int('batch must be an integer'),
     zxid,
-    ev: natural('ev must be a zxid'),
+    ev: v.exactOptional(natural('ev must be a zxid')),
+    // A batch committed by a writer of the first layout, still in the queue across an upgrade:
+    // its per-session map stands in for `ev` (its largest entry), so the batch is applied, not dropped.
+    epoch: v.exactOptional(v.record(v.string(), v.number(), 'epoch must map sessions to zxids')),
     items: v.array(distributorItem, 'batch needs items'),
     // The incarnation of each resumed session the batch sends to, as the batch begins (absent: 0).
     routes: v.exactOptional(v.record(v.string(), v.number(), 'routes must map sessions to incarnations')),

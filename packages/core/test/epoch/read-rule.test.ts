@@ -3,8 +3,10 @@ import { eventZxids, markersFor, withoutEpochMap } from '../../src/epoch/pending
 import { mayOweEvent, owedByEpochMap, owedByMarker } from '../../src/epoch/read-rule.js';
 import { rootStat } from '../../src/model/stat.js';
 import { MARKER_EVENTS } from '../../src/ports/user-store.js';
+import { encodeMessage } from '../../src/protocol/codec.js';
 import type { DistributorBatch, DistributorItem, NodeRecord } from '../../src/protocol/messages.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { DistributorBatchSchema, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { decodeChecked } from '../../src/protocol/validate.js';
 
 const stat = rootStat();
 
@@ -93,6 +95,13 @@ describe('ev and markers, the distributor side', () => {
     expect(seven[0]).toBe(5);
     expect(seven.at(-1)).toBe(MARKER_EVENTS + 4);
     expect(markers.get(8)).toEqual([MARKER_EVENTS + 5]);
+  });
+
+  it('applies a batch of the first layout still in the queue: its epoch map stands in for ev', () => {
+    const old = { v: PROTOCOL_VERSION, batch: 4, zxid: 9, epoch: { '1': 6, '2': 8 }, items: [txn(9, [])] };
+    const decoded = decodeChecked(DistributorBatchSchema, encodeMessage(old));
+    expect(decoded.ok).toBe(true);
+    if (decoded.ok) expect(eventZxids([decoded.value]).get(9)).toBe(8);
   });
 
   it("turns a first-layout writer state's epoch map into lastEventZxid", () => {
