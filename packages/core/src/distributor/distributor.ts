@@ -57,7 +57,8 @@ const EMPTY = new Uint8Array(0);
  * 2. the watermark moves to the batches' last zxid: all of them become visible at once;
  * 3. tombstones are removed;
  * 4. channel messages go out, per session in zxid order (replies only after the data is readable);
- * 5. the channels of sessions that ended are removed.
+ * 5. the channels of sessions that ended are removed;
+ * 6. so are their markers.
  * A retry repeats them all with the same result; clients drop duplicate messages by their order key.
  */
 export function createDistributor(options: DistributorOptions): BatchHandler {
