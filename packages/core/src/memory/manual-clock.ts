@@ -53,7 +53,8 @@ export class ManualClock implements Clock {
     for (;;) {
       await settle();
       let next: ManualTimer | undefined;
-      for (const t of this.timers.values()) if (t.at <= target && (next === undefined || t.at < next.at)) next = t;
+      for (const t of this.timers.values())
+        if (t.at <= target && (next === undefined || t.at < next.at)) next = t;
       if (next === undefined) break;
       this.timers.delete(next.id);
       this.current = Math.max(this.current, next.at);
