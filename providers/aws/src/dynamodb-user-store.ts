@@ -20,6 +20,7 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  parseMarker,
   readNodeRecord,
   systemClock,
   type UserStore,
@@ -47,6 +48,9 @@ type Item = Record<string, AttributeValue>;
 
 /** The watermark's key: paths always start with `/`, so it is never a node. */
 const WATERMARK = '#watermark';
+
+/** The key of a session's marker (`owed/<session>`), likewise never a node's. */
+const markerKey = (session: number) => `#owed/${session}`;
 
 /**
  * The user store on DynamoDB (the paper's "key-value" option): one item per node, read strongly
@@ -166,6 +170,28 @@ export class DynamoDbUserStore implements UserStore {
       ),
     );
     this.meter.add(METER_KEYS.dynamodbWriteUnits, 1);
+  }
+
+  async getMarker(session: number): Promise<number[] | undefined> {
+    const item = await this.getItem(markerKey(session));
+    const text = item?.e?.S;
+    return text === undefined ? undefined : parseMarker(text, `DynamoDB item of marker ${session}`);
+  }
+
+  async putMarker(session: number, events: readonly number[]): Promise<void> {
+    const key = { path: { S: markerKey(session) } };
+    if (events.length === 0) {
+      await awsCall('DynamoDB DeleteItem', () =>
+        this.client.send(new DeleteItemCommand({ TableName: this.table, Key: key })),
+      );
+      this.meter.add(METER_KEYS.dynamodbWriteUnits, 1);
+      return;
+    }
+    const item: Item = { ...key, e: { S: JSON.stringify(events) } };
+    await awsCall('DynamoDB PutItem', () =>
+      this.client.send(new PutItemCommand({ TableName: this.table, Item: item })),
+    );
+    this.meter.add(METER_KEYS.dynamodbWriteUnits, writeUnits(attributesBytes(item), false));
   }
 
   private async storeObject(key: string, text: string): Promise<void> {

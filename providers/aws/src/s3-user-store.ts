@@ -16,6 +16,7 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  parseMarker,
   readNodeRecord,
   type UserStore,
 } from '@faaskeeper/core';
@@ -150,6 +151,27 @@ export class S3UserStore implements UserStore {
 
   async putWatermark(zxid: number): Promise<void> {
     await this.putText(this.watermarkKey, String(zxid));
+  }
+
+  /** The marker's key, `owed/<session>`: beside `node…` and `watermark`, never a node's. */
+  private markerKey(session: number): string {
+    return `${this.prefix}owed/${session}`;
+  }
+
+  async getMarker(session: number): Promise<number[] | undefined> {
+    const text = await this.getText(this.markerKey(session));
+    return text === undefined ? undefined : parseMarker(text, `S3 object of marker ${session}`);
+  }
+
+  async putMarker(session: number, events: readonly number[]): Promise<void> {
+    if (events.length > 0) {
+      await this.putText(this.markerKey(session), JSON.stringify(events));
+      return;
+    }
+    this.meter.add(METER_KEYS.s3Delete);
+    await awsCall('S3 DeleteObject', () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.markerKey(session) })),
+    );
   }
 }
 

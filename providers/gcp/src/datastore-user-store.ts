@@ -4,6 +4,7 @@ import {
   type Meter,
   type NodeRecord,
   noMeter,
+  parseMarker,
   retry,
   systemClock,
   TransientError,
@@ -18,7 +19,7 @@ import { decodeRecord, encodeRecord } from './record-codec.js';
 export type DatastoreUserStoreOptions = DatastoreClientOption & {
   /** Datastore namespace of this deployment. Default: the default namespace. */
   namespace?: string;
-  /** Prefix of the entity kinds (`<prefix>record`, `<prefix>record_chunk`, `<prefix>watermark`). Default `fk_`. */
+  /** Prefix of the entity kinds (`<prefix>record`, `<prefix>record_chunk`, `<prefix>watermark`, `<prefix>owed`). Default `fk_`. */
   kindPrefix?: string;
   /** Where billable operations are counted (`datastore.entity-reads`, `-writes`, `-deletes`). */
   meter?: Meter;
@@ -37,7 +38,8 @@ const WATERMARK = 'watermark';
  * one small entity). Records above one entity's size (1 MiB of data and a head) spill into one
  * chunk entity; main and chunks carry the same random generation, and a reader that finds them
  * from different puts reads again, so it never returns a mix of two records. Lookups by key are
- * strongly consistent. The watermark lives in its own kind, so it is never seen as a node.
+ * strongly consistent. The watermark lives in its own kind, so it is never seen as a node, and so do the sessions'
+ * markers (kind `owed`, named by the session id).
  *
  * Gap: a put or delete does not remove the chunk entity of an earlier record above 1 MB at the
  * same path (finding it would cost a read on every write); it is overwritten by the next big record
@@ -129,6 +131,24 @@ export class DatastoreUserStore implements UserStore {
         data: { z: zxid },
         excludeFromIndexes: ['z'],
       }),
+    );
+    this.meter.add('datastore.entity-writes', 1);
+  }
+
+  async getMarker(session: number): Promise<number[] | undefined> {
+    const [entity] = await this.lookup([this.key('owed', String(session))]);
+    return entity === undefined ? undefined : parseMarker(String(entity.e), `Datastore marker of ${session}`);
+  }
+
+  async putMarker(session: number, events: readonly number[]): Promise<void> {
+    const key = this.key('owed', String(session));
+    if (events.length === 0) {
+      await guard(`delete the marker of ${session}`, () => this.datastore.delete(key));
+      this.meter.add('datastore.entity-deletes', 1);
+      return;
+    }
+    await guard(`put the marker of ${session}`, () =>
+      this.datastore.upsert({ key, data: { e: JSON.stringify(events) }, excludeFromIndexes: ['e'] }),
     );
     this.meter.add('datastore.entity-writes', 1);
   }

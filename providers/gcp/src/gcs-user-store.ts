@@ -3,6 +3,7 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  parseMarker,
   TransientError,
   type UserStore,
 } from '@faaskeeper/core';
@@ -24,8 +25,8 @@ export type GcsUserStoreOptions = (
  * The user store on Cloud Storage: one object per node record, named `<prefix>n<path>`, holding
  * `[u32 head length][head JSON][raw data]` (data kept raw: a 1 MiB node is one 1 MiB object).
  * An object is replaced whole by each upload, and GCS reads are strongly consistent, so a reader
- * never sees half a record. The watermark is the object `<prefix>meta/watermark`, outside the
- * node names. Uploads are Class A operations, downloads Class B, deletes free.
+ * never sees half a record. The watermark is the object `<prefix>meta/watermark`, and a session's
+ * marker `<prefix>meta/owed/<session>`, outside the node names. Uploads are Class A operations, downloads Class B, deletes free.
  */
 export class GcsUserStore implements UserStore {
   readonly bucket: Bucket;
@@ -66,6 +67,31 @@ export class GcsUserStore implements UserStore {
 
   async putWatermark(zxid: number): Promise<void> {
     await this.upload(`${this.prefix}meta/watermark`, Buffer.from(String(zxid), 'utf8'));
+  }
+
+  async getMarker(session: number): Promise<number[] | undefined> {
+    const bytes = await this.download(this.markerName(session));
+    return bytes === undefined
+      ? undefined
+      : parseMarker(bytes.toString('utf8'), `GCS object of marker ${session}`);
+  }
+
+  async putMarker(session: number, events: readonly number[]): Promise<void> {
+    if (events.length > 0) {
+      await this.upload(this.markerName(session), Buffer.from(JSON.stringify(events), 'utf8'));
+      return;
+    }
+    try {
+      await this.bucket.file(this.markerName(session)).delete({ ignoreNotFound: true });
+      this.meter.add('gcs.free', 1);
+    } catch (error) {
+      throw translateGcsError(error, `delete the marker of ${session}`);
+    }
+  }
+
+  /** `<prefix>meta/owed/<session>`: beside the watermark, outside the node names. */
+  private markerName(session: number): string {
+    return `${this.prefix}meta/owed/${session}`;
   }
 
   private nodeName(path: string): string {

@@ -46,6 +46,11 @@ export class ByteCounter {
         delete: (path) => store.delete(path),
         getWatermark: () => store.getWatermark(),
         putWatermark: (zxid) => store.putWatermark(zxid),
+        getMarker: (session) => store.getMarker(session),
+        putMarker: async (session, events) => {
+          if (this.on) this.userStore += size({ session, events });
+          return store.putMarker(session, events);
+        },
         put: async (path, record) => {
           if (this.on) this.userStore += size({ path, record });
           return store.put(path, record);

@@ -6,7 +6,7 @@
  * waits until the channel has delivered it (the event comes before the data written after it).
  */
 
-import { owedEventZxid } from '../epoch/read-rule.js';
+import { mayOweEvent, owedByEpochMap, owedByMarker } from '../epoch/read-rule.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import { parentOf, ROOT } from '../model/path.js';
 import type { Clock } from '../ports/clock.js';
@@ -25,6 +25,16 @@ class WatermarkBehind extends Error {
   }
 }
 
+/** A failed store read while reading `path`: the client lost its connection to the deployment. */
+const readFailed =
+  (path: string) =>
+  (error: unknown): never => {
+    throw new FaaSKeeperError('CONNECTIONLOSS', `CONNECTIONLOSS: reading ${path} failed`, {
+      path,
+      cause: error,
+    });
+  };
+
 /** Back-off of the watermark poll. */
 const WATERMARK_POLL: Backoff = { immediate: 3, baseMs: 4, maxMs: 20 };
 
@@ -39,6 +49,12 @@ export class ConsistentReader {
   private channel = 0;
   private wm = 0;
   private waiters: { zxid: number; resolve: () => void }[] = [];
+  /**
+   * The session's marker as last read, and the watermark known before that read: the marker then
+   * covered every event up to `covers` (the distributor writes it before the watermark moves), so
+   * it answers for any record up to `covers` without another read.
+   */
+  private marker: { covers: number; events: number[] | undefined } | undefined;
 
   constructor(
     private readonly userStore: UserStore,
@@ -102,23 +118,37 @@ export class ConsistentReader {
 
   private async readRecord(path: string): Promise<NodeRecord | null> {
     const deadline = this.clock.now() + this.opTimeoutMs;
-    const record = await this.userStore.get(path).catch((error: unknown) => {
-      throw new FaaSKeeperError('CONNECTIONLOSS', `CONNECTIONLOSS: reading ${path} failed`, {
-        path,
-        cause: error,
-      });
-    });
+    const record = await this.userStore.get(path).catch(readFailed(path));
     if (record !== undefined) {
       if (record.txZxid > this.wm) await this.awaitWatermark(record.txZxid, deadline, path);
-      const owed = owedEventZxid(record, this.sessionId);
+      const owed = await this.owedEvent(record, path);
       if (owed !== undefined && this.channel < owed) await this.awaitChannel(owed, deadline, path);
       if (!record.deleted) return record;
     }
-    // A missing node carries no epoch, yet its deletion may be newer than a watch event still on
-    // its way to us. The deletion rewrote the parent's record, which carries the epoch: reading
+    // A missing node carries no `ev`, yet its deletion may be newer than a watch event still on
+    // its way to us. The deletion rewrote the parent's record, which carries `ev`: reading
     // the parent waits as needed. Only a client holding watches can be owed an event.
     if (path !== ROOT && this.watches.holdsWatches()) await this.readRecord(parentOf(path));
     return null;
+  }
+
+  /**
+   * The channel position this client must reach before it may use `record` (ordered
+   * notifications, `epoch/read-rule.ts`), or `undefined` when the record owes it nothing. Only a
+   * client holding watches can be owed an event: a watch is held from the reply that set it until
+   * its event is taken, and a removal answers after every event sent before it.
+   */
+  private async owedEvent(record: NodeRecord, path: string): Promise<number | undefined> {
+    const old = owedByEpochMap(record, this.sessionId);
+    if (old !== undefined) return old;
+    if (!mayOweEvent(record, this.channel) || !this.watches.holdsWatches()) return undefined;
+    if (this.marker === undefined || this.marker.covers < record.txZxid) {
+      // The record's transaction is visible (waited for above), so `wm` ≥ its `txZxid`.
+      const covers = Math.max(this.wm, record.txZxid);
+      const events = await this.userStore.getMarker(Number(this.sessionId)).catch(readFailed(path));
+      if (this.marker === undefined || covers > this.marker.covers) this.marker = { covers, events };
+    }
+    return owedByMarker(this.marker.events, record.txZxid);
   }
 
   /**

@@ -34,7 +34,7 @@ export interface PipelineContext {
   /** The session's incarnation this client is (0: it opened the session; see session/resume.ts). */
   incarnation: number;
   order: FifoOrder;
-  /** The highest zxid taken from the channel, acknowledged with every request (releases epochs). */
+  /** The highest zxid taken from the channel, sent as `ack` with every request. */
   ack(): number;
   /** @throws FaaSKeeperError SESSIONEXPIRED when the session can take no more requests. */
   checkUsable(): void;

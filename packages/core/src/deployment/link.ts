@@ -61,6 +61,11 @@ export class Link {
         return u.getWatermark();
       },
       putWatermark: (z) => u.putWatermark(z),
+      getMarker: async (s) => {
+        guard();
+        return u.getMarker(s);
+      },
+      putMarker: (s, e) => u.putMarker(s, e),
     };
     const c = this.inner.channel;
     const channel: Channel = {

@@ -3,11 +3,12 @@
  *
  * Guarantees kept: single system image (records stamped with their zxid, the watermark moved only
  * after every record of the batches is written, deletions as tombstones until then), ordered
- * notifications (records carry the epoch; messages go out per session in zxid order), durability
+ * notifications (records carry `ev`, markers are written before the watermark; messages go out
+ * per session in zxid order), durability
  * (replies only after the data is readable). Every step is idempotent under redelivery.
  */
 import { Buffer } from 'node:buffer';
-import { epochToStamp } from '../epoch/pending-events.js';
+import { eventZxids, markersFor } from '../epoch/pending-events.js';
 import { rootStat } from '../model/stat.js';
 import type { Channel } from '../ports/channel.js';
 
@@ -56,13 +57,17 @@ const EMPTY = new Uint8Array(0);
  * channel in zxid order.
  *
  * Order of effects, which the guarantees rest on:
- * 1. every record of the batches is written, each stamped with its txn's zxid and the epoch
+ * 0. the marker `owed/<session>` of each session the batches send events to (ordered
+ *    notifications: a reader who meets a record with `ev` past its channel reads it, so it must be
+ *    in place before the watermark makes any record of the batches usable);
+ * 1. every record of the batches is written, each stamped with its txn's zxid and `ev`
  *    (deleted nodes as tombstones), so a reader who meets a record newer than the watermark waits;
  * 2. the watermark moves to the batches' last zxid: all of them become visible at once;
  * 3. tombstones are removed;
  * 4. channel messages go out, per session in zxid order (replies only after the data is readable);
- * 5. the channels of sessions that ended are removed.
- * A retry repeats all four with the same result; clients drop duplicate messages by their order key.
+ * 5. the channels of sessions that ended are removed;
+ * 6. so are their markers.
+ * A retry repeats them all with the same result; clients drop duplicate messages by their order key.
  */
 export function createDistributor(options: DistributorOptions): BatchHandler {
   const { userStore, channel } = options;
@@ -111,8 +116,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     };
 
     const last = batches[batches.length - 1]!;
-    // Ordered notifications: every record carries the sessions' unacknowledged events.
-    const epoch = epochToStamp(last);
+    // Ordered notifications: each record carries the latest event-sending zxid up to its own txn.
+    const evAt = eventZxids(batches);
     // A redelivered batch at or below the watermark is applied already, and later batches may have
     // overwritten its records since: writing them again would roll readers back. Only its
     // messages go out again (clients drop the ones they had).
@@ -141,7 +146,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
               if ((w.data === undefined ? kept?.nullData : w.nullData) === true) record.nullData = true;
               // Every put carries the node's current ACL when it is not open (see tree/nodes.ts).
               if (w.acl !== undefined) record.acl = w.acl;
-              if (epoch !== undefined) record.epoch = epoch;
+              const ev = evAt.get(item.zxid) ?? 0;
+              if (ev > 0) record.ev = ev;
               state.set(w.path, record);
             } else {
               state.set(w.path, null);
@@ -202,6 +208,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       }
     }
 
+    // 0. markers of the sessions sent events, before any record: a redelivered batch at or below
+    // the watermark writes none (a newer marker may have replaced its own since, and going back
+    // to an older one would let a reader miss a newer owed event).
+    const markers = markersFor(batches.filter((b) => b.zxid > applied));
+    await mapLimit([...markers], concurrency, ([session, events]) => userStore.putMarker(session, events));
     // 1. records (deleted nodes as tombstones stamped with the deleting zxid)
     const lastZxidOf = new Map<string, number>();
     for (const batch of batches)
@@ -213,13 +224,10 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       if (options.betweenWrites !== undefined) await options.betweenWrites(path);
       if (r === null) {
         tombstones.push(path);
-        const tomb: NodeRecord = {
-          data: EMPTY,
-          stat: rootStat(),
-          children: [],
-          txZxid: lastZxidOf.get(path)!,
-          deleted: true,
-        };
+        const txZxid = lastZxidOf.get(path)!;
+        const tomb: NodeRecord = { data: EMPTY, stat: rootStat(), children: [], txZxid, deleted: true };
+        const ev = evAt.get(txZxid) ?? 0;
+        if (ev > 0) tomb.ev = ev;
         await userStore.put(path, tomb);
       } else {
         await userStore.put(path, r);
@@ -263,6 +271,9 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     // 5. channels of ended sessions and of the incarnations they replaced go (an adapter keeps
     // what a listening client has not read yet)
     await mapLimit([...ended, ...retired], concurrency, (to) => channel.remove(to.session, to.inc));
+    // 6. the markers of ended sessions: nothing is owed to them any more
+    const endedSessions = new Set(ended.map((to) => to.session));
+    await mapLimit([...endedSessions], concurrency, (session) => userStore.putMarker(session, []));
     return { failed: [] };
   };
 }

@@ -72,9 +72,10 @@ export const distributorItem = tagged(
 export type DistributorItem = v.InferOutput<typeof distributorItem>;
 
 /**
- * What the writer hands the distributor for one committed batch. `epoch` maps a session to the
- * highest zxid of a watch event sent to it that it has not yet acknowledged: every record the
- * distributor writes carries it, so a reader of that record waits for the event first. `zxid` is
+ * What the writer hands the distributor for one committed batch. `ev` is the zxid of the latest
+ * transaction before the batch that sent a watch event (0: none): the distributor carries it on
+ * through the batch's txns and stamps each record with the value at its own txn, so that a reader
+ * knows whether an event up to the record may still be on its way to it (see `epoch/`). `zxid` is
  * the zxid after the batch: the watermark once the batch is applied.
  */
 export const DistributorBatchSchema = record(
@@ -82,7 +83,10 @@ export const DistributorBatchSchema = record(
     v: v.literal(PROTOCOL_VERSION, (issue) => `unsupported batch version ${show(issue.input, 50)}`),
     batch: int('batch must be an integer'),
     zxid,
-    epoch: v.record(v.string(), v.number(), 'epoch must map sessions to zxids'),
+    ev: v.exactOptional(natural('ev must be a zxid')),
+    // A batch committed by a writer of the first layout, still in the queue across an upgrade:
+    // its per-session map stands in for `ev` (its largest entry), so the batch is applied, not dropped.
+    epoch: v.exactOptional(v.record(v.string(), v.number(), 'epoch must map sessions to zxids')),
     items: v.array(distributorItem, 'batch needs items'),
     // The incarnation of each resumed session the batch sends to, as the batch begins (absent: 0).
     routes: v.exactOptional(v.record(v.string(), v.number(), 'routes must map sessions to incarnations')),

@@ -141,7 +141,16 @@ export interface WriterState {
    * writer's transaction; `body` (the encoded batch) in states written before that.
    */
   last?: { ids: string[]; batch: number; output?: DistributorBatch; body?: string };
-  epoch: Record<string, number>;
+  /**
+   * The zxid of the latest transaction that sent a watch event (ordered notifications: records
+   * carry it as `ev`, see `epoch/`); absent: none yet. A scalar, whatever the number of watchers.
+   */
+  lastEventZxid?: number;
+  /**
+   * The first layout's map of unacknowledged events per session: no longer kept. A state that
+   * still holds one is read as `lastEventZxid` = its largest entry (see `writer/writer.ts`).
+   */
+  epoch?: Record<string, number>;
   persistentWatches: PersistentWatch[];
   /**
    * Ended sessions with too many watch registrations to remove in their close's own transaction:

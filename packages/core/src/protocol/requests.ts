@@ -124,8 +124,8 @@ export const SYSTEM_OPS: ReadonlySet<string> = new Set(['expireSession', 'expire
 
 /**
  * A request in the writer queue. `session` and `seq` identify it (the writer applies each
- * `(session, seq)` at most once); `ack` is the highest zxid the client has taken from its channel,
- * which releases epoch entries (DESIGN.md §4, ordered notifications). Session 0 is the heartbeat's,
+ * `(session, seq)` at most once); `ack` is the highest zxid the client has taken from its channel
+ * (informational: ordered notifications no longer need it, see `epoch/`). Session 0 is the heartbeat's,
  * and only it sends the system ops.
  */
 export const WriteRequestSchema = v.pipe(

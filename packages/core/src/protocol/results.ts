@@ -60,8 +60,9 @@ export const errorCode = v.picklist(Object.keys(ErrorCodes) as ErrorCode[], 'unk
 /**
  * A node as readers see it in the user store. `nullData`: the data is ZooKeeper's null, `data` then
  * being empty (absent: not null); `txZxid`: the zxid of the last transaction that wrote the record
- * (create, setData, child change, delete); `epoch`: unacknowledged watch events per session at
- * write time (see {@link DistributorBatch}); `deleted`: a tombstone, the node was deleted at
+ * (create, setData, child change, delete); `ev`: the zxid of the latest transaction up to `txZxid`
+ * that sent any watch event (ordered notifications, see `epoch/read-rule.ts`); `epoch`: the map
+ * records of the first layout carried instead (read, never written); `deleted`: a tombstone, the node was deleted at
  * `txZxid`, removed once the watermark covers it; `acl`: the node's ACL, absent when open.
  */
 export const NodeRecordSchema = record(
@@ -73,7 +74,10 @@ export const NodeRecordSchema = record(
     children: v.array(v.string()),
     // zxid of the last transaction that wrote this record (create, setData, child change, delete).
     txZxid: zxid,
-    // Unacknowledged watch events per session at write time (see the `epoch` of a `DistributorBatch`).
+    // The latest transaction up to `txZxid` that sent a watch event (absent: none ever did).
+    ev: v.exactOptional(zxid),
+    // The first layout's unacknowledged events per session: still honoured on records written
+    // before the change to `ev`, never written now.
     epoch: v.exactOptional(v.record(v.string(), v.number())),
     // A tombstone: the node was deleted at `txZxid`; removed once the watermark covers it.
     deleted: v.exactOptional(v.boolean()),

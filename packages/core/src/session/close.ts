@@ -3,11 +3,10 @@
  *
  * Guarantee kept: an ephemeral node lives exactly as long as its session — the close deletes every
  * ephemeral of the session in one transaction (one zxid, firing their watches like any delete),
- * ends its watches (see `watch/ended-sessions.ts`), drops its epoch entry, removes its item and
+ * ends its watches (see `watch/ended-sessions.ts`), removes its item and
  * its lease, and tells its client (CLOSED or EXPIRED). Expiry waits for the deadline plus the clock-skew margin by
  * the writer's own clock.
  */
-import { forgetSession } from '../epoch/pending-events.js';
 import { parentOf } from '../model/path.js';
 import type { Requester, RequestOp, SessionItem, SystemNodeItem } from '../protocol/messages.js';
 import { deleteNode } from '../tree/delete.js';
@@ -35,7 +34,6 @@ export async function closeSession(
     if (node !== undefined && node.stat.ephemeralOwner === session) await deleteNode(chunk, p, -1, txn);
   }
   await endSessionWatches(chunk, s);
-  forgetSession(chunk.state.epoch, session);
   chunk.overlay.set('session', sid, undefined);
   await dropLease(chunk, session);
   // The route to a resumed session's channel outlives this chunk's output (its CLOSED or EXPIRED

@@ -9,7 +9,6 @@
  * session (see `resume.ts`) is dropped unapplied.
  */
 
-import { releaseOnAck } from '../epoch/pending-events.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import type { RequestOp, SessionItem, WriteRequest } from '../protocol/messages.js';
 import { endingSession } from '../watch/ended-sessions.js';
@@ -71,8 +70,8 @@ export function channelKeyFor(chunk: Chunk, session: SessionItem): { key?: strin
 }
 
 /**
- * Admits a request of an open session: renews the session, uses up its `seq` and applies its
- * `ack` to the epoch. Returns false when the request is not to be applied: a duplicate (dropped:
+ * Admits a request of an open session: renews the session and uses up its `seq` (its `ack`
+ * no longer matters to ordered notifications: see `epoch/`). Returns false when the request is not to be applied: a duplicate (dropped:
  * it was applied and answered before), or its session is gone (answered `SESSIONEXPIRED`).
  */
 export async function admit(chunk: Chunk, request: WriteRequest): Promise<boolean> {
@@ -93,7 +92,6 @@ export async function admit(chunk: Chunk, request: WriteRequest): Promise<boolea
   if (incarnationOf(request) !== currentIncarnation(session)) return false;
   if (request.seq <= session.lastSeq) return false;
   chunk.overlay.set('session', sid, { ...session, lastSeq: request.seq, expiresAt: now + session.timeoutMs });
-  releaseOnAck(chunk.state.epoch, request.session, request.ack);
   return true;
 }
 

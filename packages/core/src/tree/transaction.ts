@@ -8,7 +8,7 @@
  */
 
 import { Perms } from '../acl/model.js';
-import { recordEvents } from '../epoch/pending-events.js';
+import { sendsEvents } from '../epoch/pending-events.js';
 import { FaaSKeeperError, type MultiErrorResult } from '../model/errors.js';
 import { isReserved } from '../model/path.js';
 import type {
@@ -71,7 +71,7 @@ export async function transaction(
 }
 
 /**
- * Records a successful transaction: takes its zxid, records its events in the epoch, adds it to
+ * Records a successful transaction: takes its zxid, notes whether it sent events (`lastEventZxid`), adds it to
  * the chunk's output, then reaps the containers it left empty.
  */
 export async function commitTxn(
@@ -82,15 +82,10 @@ export async function commitTxn(
 ): Promise<void> {
   chunk.state.zxid = txn.zxid;
   const events = deliverableEvents(chunk.state, txn.notifications(), closed);
-  recordEvents(
-    chunk.state.epoch,
-    events,
-    txn.zxid,
-    (closed ?? []).map((c) => c.session),
-  );
   const item: DistributorItem = { type: 'txn', zxid: txn.zxid, writes: [...txn.writes.values()], events };
   if (reply !== undefined) item.reply = reply;
   if (closed !== undefined) item.closed = closed;
+  if (sendsEvents(item)) chunk.state.lastEventZxid = txn.zxid;
   chunk.items.push(item);
   for (const w of txn.writes.values())
     if (emptiedContainer(chunk, w, txn.zxid))

@@ -30,7 +30,8 @@ export class ChunkBudget {
       return `the request touches more items than one transaction of this store can hold (${this.maxItems})`;
     if (!Number.isFinite(this.maxBytes)) return undefined;
     const added = chunk.items.slice(itemsBefore);
-    const envelope = encodedSizeBound(chunk.state.epoch) + 1024;
+    // The batch's own fields (version, numbers, routes of resumed sessions): small and bounded.
+    const envelope = 1024;
     // A cheap upper bound first; the exact size only when the bound comes near the limit.
     let addedBytes = encodedSizeBound(added);
     if (this.itemBytes + addedBytes + envelope > this.maxBytes)

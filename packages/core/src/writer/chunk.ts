@@ -49,6 +49,8 @@ export class Chunk {
   readonly items: DistributorItem[] = [];
   /** Incarnations of resumed sessions when the chunk began. */
   private readonly startRoutes: Readonly<Record<string, number>> | undefined;
+  /** `lastEventZxid` as the chunk began: the batch's `ev`, from which the distributor counts on. */
+  private readonly startEv: number;
   /** Sessions ended in this chunk: their incarnation routes go once the output has them. */
   endedRoutes = new Set<number>();
 
@@ -62,6 +64,7 @@ export class Chunk {
     readonly auth: AuthConfig = {},
   ) {
     this.startRoutes = state.incarnations;
+    this.startEv = state.lastEventZxid ?? 0;
   }
 
   /** A new transaction with the next zxid, timed by the writer's clock. */
@@ -70,10 +73,10 @@ export class Chunk {
   }
 
   snapshot(): ChunkSnapshot {
-    // persistentWatches is only ever replaced, never mutated; epoch is mutated, so it is copied.
-    // incarnations likewise only replaced (`withIncarnation`).
+    // persistentWatches is only ever replaced, never mutated; incarnations likewise
+    // (`withIncarnation`); the scalars are copied with the object.
     return {
-      state: { ...this.state, epoch: { ...this.state.epoch } },
+      state: { ...this.state },
       items: this.items.length,
       endedRoutes: this.endedRoutes.size,
     };
@@ -97,7 +100,7 @@ export class Chunk {
       v: PROTOCOL_VERSION,
       batch: this.state.batch + 1,
       zxid: this.state.zxid,
-      epoch: { ...this.state.epoch },
+      ev: this.startEv,
       items: this.items,
     };
     const all = this.startRoutes;

@@ -10,6 +10,7 @@
  * durability and exactly-once application under retry (a committed batch is recognised by its
  * message ids and handed on again, never applied twice).
  */
+import { withoutEpochMap } from '../epoch/pending-events.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import { ConditionFailedError, LimitExceededError, TransientError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
@@ -74,7 +75,7 @@ export interface WriterOptions {
 
 /** A fresh writer state (before the first batch). */
 export function initialWriterState(): WriterState {
-  return { zxid: 0, batch: 0, epoch: {}, persistentWatches: [] };
+  return { zxid: 0, batch: 0, persistentWatches: [] };
 }
 
 /**
@@ -270,9 +271,10 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const stateItem = await store.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
     if (stateItem === undefined)
       throw new TransientError('writer state missing: the deployment is not bootstrapped');
+    const state = withoutEpochMap(stateItem.value);
     let loop: LoopState = {
-      pending: await handOnCommitted(incoming, stateItem.value, context),
-      committed: { state: stateItem.value, version: stateItem.version },
+      pending: await handOnCommitted(incoming, state, context),
+      committed: { state, version: stateItem.version },
       narrowing: { mode: 'open' },
     };
     while (loop.pending.length > 0) loop = await commitNextChunk(loop, context);

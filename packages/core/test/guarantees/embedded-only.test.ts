@@ -52,5 +52,7 @@ function bind(store: UserStore): UserStore {
     delete: (p) => store.delete(p),
     getWatermark: () => store.getWatermark(),
     putWatermark: (z) => store.putWatermark(z),
+    getMarker: (s) => store.getMarker(s),
+    putMarker: (s, e) => store.putMarker(s, e),
   };
 }

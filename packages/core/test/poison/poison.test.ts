@@ -529,11 +529,11 @@ describe('poison batches in the distributor queue', () => {
       '{"v":99,"items":[]}',
       '{"v":1,"items":"none"}',
       'null',
-      `{"v":1,"batch":1,"zxid":0,"epoch":{},"items":[{"type":"txn","zxid":1,"writes":null,"events":[]}]}`,
-      `{"v":1,"batch":1,"zxid":0,"epoch":{},"items":[null, 5, {"type":"teleport"}]}`,
+      `{"v":1,"batch":1,"zxid":0,"ev":0,"items":[{"type":"txn","zxid":1,"writes":null,"events":[]}]}`,
+      `{"v":1,"batch":1,"zxid":0,"ev":0,"items":[null, 5, {"type":"teleport"}]}`,
       `{"v":1,"items":[]}`,
-      `{"v":1,"batch":2,"zxid":"max","epoch":{},"items":[]}`,
-      `{"v":1,"batch":3,"zxid":7,"epoch":{},"items":[{"type":"reply","zxid":7,"to":null}]}`,
+      `{"v":1,"batch":2,"zxid":"max","ev":0,"items":[]}`,
+      `{"v":1,"batch":3,"zxid":7,"ev":0,"items":[{"type":"reply","zxid":7,"to":null}]}`,
     ];
     await expectQueueFlows(h, 'distributor-before');
     const watermark = await h.service.ports.userStore.getWatermark();

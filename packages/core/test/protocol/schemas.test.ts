@@ -110,7 +110,7 @@ describe('decodeChecked', () => {
     v: PROTOCOL_VERSION,
     batch: 3,
     zxid: 7,
-    epoch: { '5': 6 },
+    ev: 6,
     items: [
       {
         type: 'txn',
@@ -152,7 +152,7 @@ describe('readNodeRecord', () => {
       stat: rootStat(),
       children: [],
       txZxid: 3,
-      epoch: { '9': 2 },
+      ev: 2,
     };
     expect(readNodeRecord(structuredClone(record))).toEqual(record);
     expect(() => readNodeRecord({ ...record, stat: { ...rootStat(), mzxid: 'late' } })).toThrow(

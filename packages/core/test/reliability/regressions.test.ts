@@ -205,7 +205,7 @@ describe('regressions found by the reliability harness', () => {
       v: PROTOCOL_VERSION,
       batch: n,
       zxid: n,
-      epoch: {},
+      ev: 0,
       items: [
         {
           type: 'txn',
@@ -243,14 +243,14 @@ describe('regressions found by the reliability harness', () => {
       v: PROTOCOL_VERSION,
       batch: 2,
       zxid: 2,
-      epoch: {},
+      ev: 0,
       items: [{ type: 'txn', zxid: 2, writes: [{ path: '/a', put: false }], events: [] }],
     };
     const b: DistributorBatch = {
       v: PROTOCOL_VERSION,
       batch: 3,
       zxid: 3,
-      epoch: {},
+      ev: 0,
       items: [
         {
           type: 'txn',

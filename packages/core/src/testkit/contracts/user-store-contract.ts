@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_DATA_BYTES } from '../../model/limits.js';
 import type { Stat } from '../../model/stat.js';
-import type { UserStore } from '../../ports/user-store.js';
+import { MARKER_EVENTS, type UserStore } from '../../ports/user-store.js';
 import type { NodeRecord } from '../../protocol/messages.js';
 import { binaryBytes, type FixtureCleanup, firstByteDifference, withFixture } from './support.js';
 
@@ -49,8 +49,10 @@ function expectBytes(got: Uint8Array | undefined, want: Uint8Array): void {
  *
  * Pins: a miss returns `undefined` (never throws); deleting a missing record is not an error; node
  * data round-trips byte-exact (empty, binary, up to {@link MAX_DATA_BYTES}); stat, children, zxid,
- * epoch, the null-data flag and the tombstone flag round-trip; records are copied in and out;
- * paths are exact keys; the watermark starts at 0.
+ * `ev`, the first layout's epoch, the null-data flag and the tombstone flag round-trip; records are
+ * copied in and out; paths are exact keys; the watermark starts at 0; a session's marker
+ * round-trips, is replaced whole, is removed by an empty list, and is neither a record nor another
+ * session's marker.
  */
 export function describeUserStoreContract(
   name: string,
@@ -74,12 +76,13 @@ export function describeUserStoreContract(
       expect(await store.get('/a')).toBeUndefined();
     });
 
-    test('round-trips a whole record: stat, children, zxid, epoch', async (store) => {
+    test('round-trips a whole record: stat, children, zxid, ev, epoch', async (store) => {
       const r: NodeRecord = {
         data: new TextEncoder().encode('hello'),
         stat: stat({ dataLength: 5, numChildren: 2, ephemeralOwner: 2 ** 52 - 1 }),
         children: ['b', 'a-0000000001', 'ä 日本'],
         txZxid: 5,
+        ev: 4,
         epoch: { '17': 4, '4503599627370495': 5 },
       };
       await store.put('/a', r);
@@ -135,6 +138,7 @@ export function describeUserStoreContract(
       expect(got?.txZxid).toBe(6);
       expect(got?.children).toEqual(['x']);
       expect(got?.epoch).toBeUndefined();
+      expect(got?.ev).toBeUndefined();
       expect(got?.deleted).toBeUndefined();
       await store.delete('/a');
       expect(await store.get('/a')).toBeUndefined();
@@ -179,6 +183,36 @@ export function describeUserStoreContract(
     test('the watermark is not a node: it never shows up as a record', async (store) => {
       await store.putWatermark(3);
       for (const p of ['/', '/watermark', '/_watermark', '/meta']) expect(await store.get(p)).toBeUndefined();
+    });
+
+    test("a session's marker round-trips, is replaced whole and is removed by an empty list", async (store) => {
+      const big = 2 ** 52 - 1;
+      expect(await store.getMarker(17)).toBeUndefined();
+      const events = Array.from(
+        { length: MARKER_EVENTS },
+        (_, i) => Number.MAX_SAFE_INTEGER - MARKER_EVENTS + i,
+      );
+      await store.putMarker(big, events);
+      await store.putMarker(17, [3, 5]);
+      expect(await store.getMarker(big)).toEqual(events);
+      expect(await store.getMarker(17)).toEqual([3, 5]);
+      await store.putMarker(17, [9]);
+      expect(await store.getMarker(17)).toEqual([9]);
+      await store.putMarker(17, []);
+      expect(await store.getMarker(17)).toBeUndefined();
+      await store.putMarker(17, []);
+      expect(await store.getMarker(big)).toEqual(events);
+    });
+
+    test('a marker is not a node and leaves records and the watermark alone', async (store) => {
+      await store.putWatermark(4);
+      await store.put('/17', record(new Uint8Array([1])));
+      await store.putMarker(17, [2]);
+      for (const p of ['/', '/owed', '/owed/17', '/17/owed']) expect(await store.get(p)).toBeUndefined();
+      expectBytes((await store.get('/17'))?.data, new Uint8Array([1]));
+      expect(await store.getWatermark()).toBe(4);
+      await store.putMarker(17, []);
+      expect(await store.get('/17')).toBeDefined();
     });
   });
 }

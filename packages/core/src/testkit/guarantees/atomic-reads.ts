@@ -36,6 +36,8 @@ function pausingHook() {
         delete: (path) => store.delete(path),
         getWatermark: () => store.getWatermark(),
         putWatermark: (zxid) => store.putWatermark(zxid),
+        getMarker: (session) => store.getMarker(session),
+        putMarker: (session, events) => store.putMarker(session, events),
       };
     },
     /** Holds the next writes of `paths`; resolves `paused` once the distributor waits at one. */
