@@ -419,6 +419,14 @@ describe('the synthesized CloudFormation template', () => {
         condition: undefined,
       },
       {
+        // A read of a missing key must answer NoSuchKey, not AccessDenied (missing nodes, markers).
+        sid: 'ListUserStore',
+        effect: 'Allow',
+        actions: ['s3:ListBucket'],
+        resources: ['Bucket'],
+        condition: { StringLike: { 's3:prefix': ['user/*'] } },
+      },
+      {
         sid: 'OffloadLargeRequests',
         effect: 'Allow',
         actions: ['s3:PutObject'],

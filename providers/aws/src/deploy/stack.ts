@@ -425,6 +425,19 @@ export function clientStatements(arns: {
       actions: ['s3:GetObject'],
       resources: [`${arns.bucketArn}/${records}*`, `${arns.bucketArn}/${BUCKET_PREFIXES.offloadedBodies}*`],
     }),
+    // Without ListBucket, S3 answers a read of a missing key with AccessDenied instead of NoSuchKey:
+    // a client reading a node that does not exist (or its own marker before its first event) must
+    // learn that it is missing. Listing is limited to the records' prefix.
+    ...(arns.userTableArn === undefined
+      ? [
+          new iam.PolicyStatement({
+            sid: 'ListUserStore',
+            actions: ['s3:ListBucket'],
+            resources: [arns.bucketArn],
+            conditions: { StringLike: { 's3:prefix': [`${records}*`] } },
+          }),
+        ]
+      : []),
     ...(arns.userTableArn === undefined
       ? []
       : [
