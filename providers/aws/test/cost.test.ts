@@ -65,12 +65,17 @@ describe.each(['s3', 'dynamodb'] as const)(
         heartbeatIntervalMs: 3_600_000,
       });
       const zk = await service.connect();
+      // Nodes that the watched reads watch and nothing changes: a watch on /n… would fire on its
+      // setData, and the setData figure would include a notification (an owed marker per watcher).
+      // Under a parent of their own, so that the root's child list is what it was.
+      await zk.create('/w');
+      for (let i = 0; i < N; i++) await zk.create(`/w/${i}`);
       const results = {
         create: await perOp(meter, (i) => zk.create(`/n${i}`, KIB)),
         getData: await perOp(meter, (i) => zk.getData(`/n${i}`)),
         // A read through the writer and distributor (here: with a watch), the path a read of a node
         // without world READ would take once such nodes leave the client-readable store.
-        watchedGetData: await perOp(meter, (i) => zk.getData(`/n${i}`, { watch: () => {} })),
+        watchedGetData: await perOp(meter, (i) => zk.getData(`/w/${i}`, { watch: () => {} })),
         setData: await perOp(meter, (i) => zk.setData(`/n${i}`, KIB)),
         delete: await perOp(meter, (i) => zk.delete(`/n${i}`)),
       };

@@ -72,6 +72,19 @@ const EMPTY = new Uint8Array(0);
 export function createDistributor(options: DistributorOptions): BatchHandler {
   const { userStore, channel } = options;
   const concurrency = options.concurrency ?? 16;
+  // Channel keys derived once per session (an HMAC each), kept for the sessions of recent batches.
+  const keys = new Map<number, Uint8Array>();
+  const keyOf = (session: number): Uint8Array | undefined => {
+    const secret = options.channelSecret;
+    if (secret === undefined) return undefined;
+    let key = keys.get(session);
+    if (key === undefined) {
+      if (keys.size >= 4096) keys.clear();
+      key = channelKey(secret, session);
+      keys.set(session, key);
+    }
+    return key;
+  };
 
   return async (messages): Promise<BatchResult> => {
     const batches: DistributorBatch[] = [];
@@ -245,8 +258,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     });
     // 4. messages
     await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {
-      const secret = options.channelSecret;
-      const key = secret === undefined ? undefined : channelKey(secret, to.session);
+      const key = keyOf(to.session);
       const encoded = list.map((m) =>
         encodeMessage({
           v: PROTOCOL_VERSION,

