@@ -139,6 +139,12 @@ export class ByteCounter {
         delete: (path) => store.delete(path),
         getWatermark: () => store.getWatermark(),
         putWatermark: (zxid) => store.putWatermark(zxid),
+        deleteChild: (entry) => store.deleteChild(entry),
+        listChildren: (parent) => store.listChildren(parent),
+        putChild: async (entry) => {
+          if (this.on) this.userStore += size(entry);
+          return store.putChild(entry);
+        },
         put: async (path, record) => {
           if (this.on) this.userStore += size({ path, record });
           return store.put(path, record);

@@ -288,8 +288,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     this.checkRead(path, options.watch);
     const system = systemNode(path);
     if (system !== undefined) return { children: system.children, stat: system.stat };
-    const record = this.readable(path, await this.reader.read(path, 'children', options.watch));
-    return { children: [...record.children].sort(), stat: record.stat };
+    return this.reader.readChildren(path, options.watch, (record) => this.readable(path, record));
   }
 
   /**

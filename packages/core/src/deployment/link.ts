@@ -61,6 +61,12 @@ export class Link {
         return u.getWatermark();
       },
       putWatermark: (z) => u.putWatermark(z),
+      putChild: (e) => u.putChild(e),
+      deleteChild: (e) => u.deleteChild(e),
+      listChildren: async (p) => {
+        guard();
+        return u.listChildren(p);
+      },
     };
     const c = this.inner.channel;
     const channel: Channel = {

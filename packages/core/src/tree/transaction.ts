@@ -89,6 +89,7 @@ export async function commitTxn(
     (closed ?? []).map((c) => c.session),
   );
   const item: DistributorItem = { type: 'txn', zxid: txn.zxid, writes: [...txn.writes.values()], events };
+  if (txn.kids.length > 0) item.kids = [...txn.kids];
   if (reply !== undefined) item.reply = reply;
   if (closed !== undefined) item.closed = closed;
   chunk.items.push(item);

@@ -8,7 +8,6 @@ const stat = rootStat();
 const record = (txZxid: number, epoch?: Record<string, number>): NodeRecord => ({
   data: new Uint8Array(0),
   stat,
-  children: [],
   txZxid,
   ...(epoch === undefined ? {} : { epoch }),
 });

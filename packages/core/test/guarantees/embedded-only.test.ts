@@ -52,5 +52,8 @@ function bind(store: UserStore): UserStore {
     delete: (p) => store.delete(p),
     getWatermark: () => store.getWatermark(),
     putWatermark: (z) => store.putWatermark(z),
+    putChild: (e) => store.putChild(e),
+    deleteChild: (e) => store.deleteChild(e),
+    listChildren: (p) => store.listChildren(p),
   };
 }

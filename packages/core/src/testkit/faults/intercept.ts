@@ -15,7 +15,16 @@ const INNER = Symbol('faaskeeper.inner');
 /** Async methods of each port that wrappers intercept. */
 export const PORT_METHODS = {
   systemStore: ['get', 'getMany', 'list', 'transact', 'increment'],
-  userStore: ['get', 'put', 'delete', 'getWatermark', 'putWatermark'],
+  userStore: [
+    'get',
+    'put',
+    'delete',
+    'getWatermark',
+    'putWatermark',
+    'putChild',
+    'deleteChild',
+    'listChildren',
+  ],
   queue: ['send', 'receive', 'ack', 'release'],
   channel: ['send', 'subscribe', 'remove'],
 } as const;

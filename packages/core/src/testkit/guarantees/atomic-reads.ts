@@ -36,6 +36,9 @@ function pausingHook() {
         delete: (path) => store.delete(path),
         getWatermark: () => store.getWatermark(),
         putWatermark: (zxid) => store.putWatermark(zxid),
+        putChild: (entry) => store.putChild(entry),
+        deleteChild: (entry) => store.deleteChild(entry),
+        listChildren: (parent) => store.listChildren(parent),
       };
     },
     /** Holds the next writes of `paths`; resolves `paused` once the distributor waits at one. */
