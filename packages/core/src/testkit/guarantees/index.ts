@@ -7,6 +7,7 @@
 import type { DeploymentTarget } from '../target.js';
 import { describeAclsGuarantees } from './acls.js';
 import { describeAtomicReadsGuarantees } from './atomic-reads.js';
+import { type ChildrenGuaranteeOptions, describeChildrenGuarantees } from './children.js';
 import { describeContainersTtlGuarantees } from './containers-ttl.js';
 import { describeErrorsGuarantees } from './errors.js';
 import { describeMultiGuarantees } from './multi.js';
@@ -31,8 +32,10 @@ export {
   track,
 } from './helpers.js';
 export {
+  type ChildrenGuaranteeOptions,
   describeAclsGuarantees,
   describeAtomicReadsGuarantees,
+  describeChildrenGuarantees,
   describeContainersTtlGuarantees,
   describeErrorsGuarantees,
   describeMultiGuarantees,
