@@ -54,6 +54,7 @@ export { scheduleOnClock } from './runtime/schedule.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
 export { childKey, childrenAt, parseChildKey } from './tree/child-index.js';
+export { migrateChildIndex } from './tree/migrate-children.js';
 export { clone } from './util/clone.js';
 export {
   createWriter,
