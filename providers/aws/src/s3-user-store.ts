@@ -157,8 +157,19 @@ export class S3UserStore implements UserStore {
   }
 
   async putChild(entry: ChildEntry): Promise<void> {
-    // An empty object: the key is the content, so a listing alone gives the index.
-    await this.putText(this.childObjectKey(entry), '');
+    // An empty object: the key is the content, so a listing alone gives the index. Empty bytes
+    // with their length, not '': the SDK takes an empty string for a stream of unknown length.
+    this.meter.add(METER_KEYS.s3Put);
+    await awsCall('S3 PutObject', () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.childObjectKey(entry),
+          Body: new Uint8Array(0),
+          ContentLength: 0,
+        }),
+      ),
+    );
   }
 
   async deleteChild(entry: ChildEntry): Promise<void> {

@@ -52,6 +52,9 @@ export {
 export const guaranteeAreas = {
   acls: describeAclsGuarantees,
   'atomic-reads': describeAtomicReadsGuarantees,
+  // 90 creates per multi: within one DynamoDB transaction (100 items) with the parent and the
+  // writer state, so the same test runs on every deployment.
+  children: (target: DeploymentTarget) => describeChildrenGuarantees(target, { multiOps: 90 }),
   'containers-ttl': describeContainersTtlGuarantees,
   errors: describeErrorsGuarantees,
   multi: describeMultiGuarantees,
