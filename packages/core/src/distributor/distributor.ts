@@ -49,9 +49,10 @@ const EMPTY = new Uint8Array(0);
  * channel in zxid order.
  *
  * Order of effects, which the guarantees rest on:
- * 1. every record of the batches is written, each stamped with its txn's zxid and the epoch, and
- *    every child index entry the batches add (new children, and tombstones of deleted ones)
+ * 1. every record of the batches is written, each stamped with its txn's zxid and the epoch
  *    (deleted nodes as tombstones), so a reader who meets a record newer than the watermark waits;
+ *    with them, every child index entry the batches add (new children's, deleted children's
+ *    tombstones);
  * 2. the watermark moves to the batches' last zxid: all of them become visible at once;
  * 3. tombstones are removed, and the index entries of deleted children (live entry, then tombstone);
  * 4. channel messages go out, per session in zxid order (replies only after the data is readable);
