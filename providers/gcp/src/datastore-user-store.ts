@@ -157,10 +157,18 @@ export class DatastoreUserStore implements UserStore {
       .createQuery(this.namespace ?? '', `${this.prefix}child`)
       .hasAncestor(this.key('kids', parent))
       .select('__key__');
-    const [entities] = (await guard(`list children of ${parent}`, () => this.datastore.runQuery(query))) as [
-      Record<string, unknown>[],
-      unknown,
-    ];
+    // A strongly consistent ancestor query contends with the distributor's writes to the same
+    // entity group, and Datastore aborts it (ABORTED, "too much contention"): a transient error,
+    // retried with the store's back-off, 9 attempts in all.
+    const [entities] = (await retry(
+      () => guard(`list children of ${parent}`, () => this.datastore.runQuery(query)),
+      {
+        clock: this.clock,
+        isTransient: (error) => error instanceof TransientError,
+        maxAttempts: 9,
+        backoff: GCP_BACKOFF,
+      },
+    )) as [Record<string, unknown>[], unknown];
     // A keys-only query is billed as one entity read, whatever it returns.
     this.meter.add('datastore.entity-reads', 1);
     return entities.map((e) => {
