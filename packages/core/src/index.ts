@@ -66,6 +66,8 @@ export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export { coveringGroup, groupLeaseId } from './session/lease.js';
 export { GROUP_RENEWAL_SHARE, LeaseGroup, type LeaseGroupOptions } from './session/lease-group.js';
 export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
+export { childKey, childrenAt, parseChildKey } from './tree/child-index.js';
+export { migrateChildIndex } from './tree/migrate-children.js';
 export { clone } from './util/clone.js';
 export {
   createWriter,

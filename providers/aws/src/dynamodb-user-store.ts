@@ -8,11 +8,14 @@ import {
   type DynamoDBClientConfig,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  type ChildEntry,
   type Clock,
+  childKey,
   decodeMessage,
   encodeMessage,
   LimitExceededError,
@@ -20,6 +23,7 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  parseChildKey,
   parseMarker,
   readNodeRecord,
   systemClock,
@@ -35,6 +39,11 @@ import { REPLACED, rereadReplaced, S3Objects } from './s3-objects.js';
 export type DynamoDbUserStoreOptions = ClientOrConfig<DynamoDBClient, DynamoDBClientConfig> & {
   /** The table (partition key `path`, a string). */
   table: string;
+  /**
+   * The child index's table (partition key `parent`, sort key `key`: `<name>@<czxid>[~<dzxid>]`).
+   * Default `<table>-children` (see {@link childTableOf}).
+   */
+  childTable?: string;
   /** Where records over the item limit go (without it, they are refused with LimitExceededError). */
   offload?: { client: S3Client; bucket: string; prefix?: string };
   /** Records whose item would exceed this many bytes are offloaded. Default 350 KiB. */
@@ -45,6 +54,9 @@ export type DynamoDbUserStoreOptions = ClientOrConfig<DynamoDBClient, DynamoDBCl
 };
 
 type Item = Record<string, AttributeValue>;
+
+/** The child index's table of a user-store table: `<table>-children`. */
+export const childTableOf = (table: string): string => `${table}-children`;
 
 /** The watermark's key: paths always start with `/`, so it is never a node. */
 const WATERMARK = '#watermark';
@@ -60,6 +72,7 @@ const markerKey = (session: number) => `#owed/${session}`;
  */
 export class DynamoDbUserStore implements UserStore {
   readonly table: string;
+  readonly childTable: string;
   readonly client: DynamoDBClient;
   private readonly meter: Meter;
   private readonly offload: { client: S3Client; bucket: string; prefix: string } | undefined;
@@ -70,6 +83,7 @@ export class DynamoDbUserStore implements UserStore {
   constructor(options: DynamoDbUserStoreOptions) {
     this.client = dynamoDbClientOf(options);
     this.table = options.table;
+    this.childTable = options.childTable ?? childTableOf(options.table);
     this.meter = options.meter ?? noMeter;
     this.clock = options.clock ?? systemClock;
     this.offload = options.offload === undefined ? undefined : { prefix: 'user-data/', ...options.offload };
@@ -80,26 +94,40 @@ export class DynamoDbUserStore implements UserStore {
     this.inlineItemBytes = options.inlineItemBytes ?? 350 * 1024;
   }
 
-  /** Creates the table (on-demand billing) and waits until it is active. */
-  static async createTable(client: DynamoDBClient, table: string): Promise<void> {
-    await awsCall('DynamoDB CreateTable', async () => {
-      await client.send(
-        new CreateTableCommand({
-          TableName: table,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: 'path', AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: 'path', KeyType: 'HASH' }],
-        }),
-      );
-      await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: table });
-    });
+  /**
+   * Creates the table and its child index's table `childTable` (default `<table>-children`;
+   * on-demand billing) and waits until both are active.
+   */
+  static async createTable(
+    client: DynamoDBClient,
+    table: string,
+    childTable = childTableOf(table),
+  ): Promise<void> {
+    const create = (name: string, keys: [string, 'HASH' | 'RANGE'][]) =>
+      awsCall('DynamoDB CreateTable', async () => {
+        await client.send(
+          new CreateTableCommand({
+            TableName: name,
+            BillingMode: 'PAY_PER_REQUEST',
+            AttributeDefinitions: keys.map(([k]) => ({ AttributeName: k, AttributeType: 'S' })),
+            KeySchema: keys.map(([k, type]) => ({ AttributeName: k, KeyType: type })),
+          }),
+        );
+        await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: name });
+      });
+    await create(table, [['path', 'HASH']]);
+    await create(childTable, [
+      ['parent', 'HASH'],
+      ['key', 'RANGE'],
+    ]);
   }
 
-  /** Deletes the table (tests and `destroy`). */
+  /** Deletes the table and its child index's table (tests and `destroy`). */
   async dropTable(): Promise<void> {
-    await awsCall('DynamoDB DeleteTable', () =>
-      this.client.send(new DeleteTableCommand({ TableName: this.table })),
-    );
+    for (const name of [this.table, this.childTable])
+      await awsCall('DynamoDB DeleteTable', () =>
+        this.client.send(new DeleteTableCommand({ TableName: name })),
+      );
   }
 
   private async getItem(path: string): Promise<Item | undefined> {
@@ -192,6 +220,58 @@ export class DynamoDbUserStore implements UserStore {
       this.client.send(new PutItemCommand({ TableName: this.table, Item: item })),
     );
     this.meter.add(METER_KEYS.dynamodbWriteUnits, writeUnits(attributesBytes(item), false));
+  }
+
+  async putChild(entry: ChildEntry): Promise<void> {
+    const item: Item = { parent: { S: entry.parent }, key: { S: childKey(entry) } };
+    await awsCall('DynamoDB PutItem', () =>
+      this.client.send(new PutItemCommand({ TableName: this.childTable, Item: item })),
+    );
+    this.meter.add(METER_KEYS.dynamodbWriteUnits, writeUnits(attributesBytes(item), false));
+  }
+
+  async deleteChild(entry: ChildEntry): Promise<void> {
+    await awsCall('DynamoDB DeleteItem', () =>
+      this.client.send(
+        new DeleteItemCommand({
+          TableName: this.childTable,
+          Key: { parent: { S: entry.parent }, key: { S: childKey(entry) } },
+        }),
+      ),
+    );
+    this.meter.add(METER_KEYS.dynamodbWriteUnits, 1);
+  }
+
+  async listChildren(parent: string): Promise<ChildEntry[]> {
+    const entries: ChildEntry[] = [];
+    let from: Item | undefined;
+    do {
+      const start = from;
+      const page = await awsCall('DynamoDB Query', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.childTable,
+            KeyConditionExpression: '#p = :p',
+            ExpressionAttributeNames: { '#p': 'parent', '#k': 'key' },
+            ExpressionAttributeValues: { ':p': { S: parent } },
+            ProjectionExpression: '#k',
+            ConsistentRead: true,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        ),
+      );
+      // A strongly consistent Query is billed by the bytes it reads, 4 KB per unit.
+      const bytes = (page.Items ?? []).reduce((n, it) => n + attributesBytes(it) + parent.length + 6, 0);
+      this.meter.add(METER_KEYS.dynamodbReadUnits, readUnits(bytes));
+      for (const it of page.Items ?? []) {
+        const key = it.key?.S ?? '';
+        const entry = parseChildKey(parent, key);
+        if (entry === undefined) throw new PortError(`child index item ${parent} ${key} is not an entry`);
+        entries.push(entry);
+      }
+      from = page.LastEvaluatedKey;
+    } while (from !== undefined);
+    return entries;
   }
 
   private async storeObject(key: string, text: string): Promise<void> {

@@ -10,12 +10,15 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import {
+  type ChildEntry,
+  childKey,
   decodeMessage,
   encodeMessage,
   type Meter,
   type NodeRecord,
   noMeter,
   PortError,
+  parseChildKey,
   parseMarker,
   readNodeRecord,
   type UserStore,
@@ -44,6 +47,16 @@ export function nodeObjectKey(prefix: string, path: string): string {
     .slice(1)
     .map((s) => `/${encodeURIComponent(s)}`)
     .join('')}`;
+}
+
+/**
+ * The key prefix of a node's child index: `kids` followed by its path segments, URI-encoded as in
+ * {@link nodeObjectKey}, and `/` (`/` → `kids/`, `/a b` → `kids/a%20b/`). Each entry is an empty
+ * object under it, named by the URI-encoded `<name>@<czxid>[~<dzxid>]` (so no `/` inside), which a
+ * listing with the `/` delimiter returns without the entries of deeper descendants.
+ */
+export function childIndexPrefix(prefix: string, parent: string): string {
+  return `${nodeObjectKey(prefix, parent).replace(/^(.*?)node/s, '$1kids')}/`;
 }
 
 /** Reads an S3 body stream to a string. */
@@ -142,6 +155,62 @@ export class S3UserStore implements UserStore {
         new DeleteObjectCommand({ Bucket: this.bucket, Key: nodeObjectKey(this.prefix, path) }),
       ),
     );
+  }
+
+  async putChild(entry: ChildEntry): Promise<void> {
+    // An empty object: the key is the content, so a listing alone gives the index. Empty bytes
+    // with their length, not '': the SDK takes an empty string for a stream of unknown length.
+    this.meter.add(METER_KEYS.s3Put);
+    await awsCall('S3 PutObject', () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.childObjectKey(entry),
+          Body: new Uint8Array(0),
+          ContentLength: 0,
+        }),
+      ),
+    );
+  }
+
+  async deleteChild(entry: ChildEntry): Promise<void> {
+    this.meter.add(METER_KEYS.s3Delete);
+    await awsCall('S3 DeleteObject', () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.childObjectKey(entry) })),
+    );
+  }
+
+  async listChildren(parent: string): Promise<ChildEntry[]> {
+    const under = childIndexPrefix(this.prefix, parent);
+    const entries: ChildEntry[] = [];
+    let token: string | undefined;
+    do {
+      const from = token;
+      // A LIST is billed in the PUT class; one per 1,000 entries.
+      this.meter.add(METER_KEYS.s3Put);
+      const page = await awsCall('S3 ListObjectsV2', () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: under,
+            Delimiter: '/',
+            ...(from === undefined ? {} : { ContinuationToken: from }),
+          }),
+        ),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        const entry = parseChildKey(parent, decodeURIComponent(o.Key.slice(under.length)));
+        if (entry === undefined) throw new PortError(`S3 object ${o.Key} is not a child index entry`);
+        entries.push(entry);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return entries;
+  }
+
+  private childObjectKey(entry: ChildEntry): string {
+    return `${childIndexPrefix(this.prefix, entry.parent)}${encodeURIComponent(childKey(entry))}`;
   }
 
   async getWatermark(): Promise<number> {

@@ -412,6 +412,14 @@ describe('the synthesized CloudFormation template', () => {
       })),
     ).toEqual([
       {
+        // getChildren lists the child index, and only it.
+        sid: 'ListChildIndex',
+        effect: 'Allow',
+        actions: ['s3:ListBucket'],
+        resources: ['Bucket'],
+        condition: { StringLike: { 's3:prefix': ['user/kids*'] } },
+      },
+      {
         sid: 'ReadUserStore',
         effect: 'Allow',
         actions: ['s3:GetObject'],
@@ -574,7 +582,21 @@ describe('the stack and its cloud assembly', () => {
     const json = t.toJSON() as { Resources: Record<string, Resource>; Outputs: Json };
     const tables = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
     const [userTableId, userTable] = tables.find(([id]) => id.startsWith('UserTable')) as [string, Resource];
-    expect(tables).toHaveLength(2);
+    const [childTableId, childTable] = tables.find(([id]) => id.startsWith('UserChildTable')) as [
+      string,
+      Resource,
+    ];
+    expect(tables).toHaveLength(3);
+    // The child index: one item per child life, listed by parent.
+    expect(childTable.DeletionPolicy).toBe('Retain');
+    expect(childTable.Properties).toMatchObject({
+      TableName: 'faaskeeper-kv-user-children',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'parent', KeyType: 'HASH' },
+        { AttributeName: 'key', KeyType: 'RANGE' },
+      ],
+    });
     expect(userTable.DeletionPolicy).toBe('Retain');
     expect(userTable.Properties).toMatchObject({
       TableName: 'faaskeeper-kv-user',
@@ -584,6 +606,7 @@ describe('the stack and its cloud assembly', () => {
     });
     // Every statement that names the user table, by the role or policy it belongs to.
     const onTable: string[] = [];
+    const onChildTable: string[] = [];
     const onRecords: string[] = [];
     for (const [id, r] of Object.entries(json.Resources)) {
       const doc = r.Properties.PolicyDocument as { Statement: Statement | Statement[] } | undefined;
@@ -594,6 +617,8 @@ describe('the stack and its cloud assembly', () => {
           const text = describe_(resource);
           if (text === userTableId.replace(/[0-9A-F]{8}$/, ''))
             onTable.push(...list(st.Action).map((a) => `${who} ${a}`));
+          if (text === childTableId.replace(/[0-9A-F]{8}$/, ''))
+            onChildTable.push(...list(st.Action).map((a) => `${who} ${a}`));
           if (text === 'Bucket/user-data/*') onRecords.push(...list(st.Action).map((a) => `${who} ${a}`));
           if (text === 'Bucket/user/*') throw new Error(`${id} still grants the S3 user store`);
         }
@@ -608,6 +633,9 @@ describe('the stack and its cloud assembly', () => {
         'Writer dynamodb:PutItem',
         'client dynamodb:GetItem',
       ].sort(),
+    );
+    expect(onChildTable.sort()).toEqual(
+      ['Distributor dynamodb:DeleteItem', 'Distributor dynamodb:PutItem', 'client dynamodb:Query'].sort(),
     );
     expect(onRecords.sort()).toEqual(
       [

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type ChildEntry,
   type Clock,
+  childKey,
   type Meter,
   type NodeRecord,
   noMeter,
+  PortError,
+  parseChildKey,
   parseMarker,
   retry,
   systemClock,
@@ -151,6 +155,54 @@ export class DatastoreUserStore implements UserStore {
       this.datastore.upsert({ key, data: { e: JSON.stringify(events) }, excludeFromIndexes: ['e'] }),
     );
     this.meter.add('datastore.entity-writes', 1);
+  }
+
+  async putChild(entry: ChildEntry): Promise<void> {
+    await guard(`put child ${entry.name} of ${entry.parent}`, () =>
+      this.datastore.upsert({ key: this.childEntityKey(entry), data: {} }),
+    );
+    this.meter.add('datastore.entity-writes', 1);
+  }
+
+  async deleteChild(entry: ChildEntry): Promise<void> {
+    await guard(`delete child ${entry.name} of ${entry.parent}`, () =>
+      this.datastore.delete(this.childEntityKey(entry)),
+    );
+    this.meter.add('datastore.entity-deletes', 1);
+  }
+
+  async listChildren(parent: string): Promise<ChildEntry[]> {
+    // An ancestor query is strongly consistent; keys only (the key is the content), all pages.
+    const query = this.datastore
+      .createQuery(this.namespace ?? '', `${this.prefix}child`)
+      .hasAncestor(this.key('kids', parent))
+      .select('__key__');
+    // A strongly consistent ancestor query contends with the distributor's writes to the same
+    // entity group, and Datastore aborts it (ABORTED, "too much contention"): a transient error,
+    // retried with the store's back-off, 9 attempts in all.
+    const [entities] = (await retry(
+      () => guard(`list children of ${parent}`, () => this.datastore.runQuery(query)),
+      {
+        clock: this.clock,
+        isTransient: (error) => error instanceof TransientError,
+        maxAttempts: 9,
+        backoff: GCP_BACKOFF,
+      },
+    )) as [Record<string, unknown>[], unknown];
+    // A keys-only query is billed as one entity read, whatever it returns.
+    this.meter.add('datastore.entity-reads', 1);
+    return entities.map((e) => {
+      const key = keyName(e) ?? '';
+      const entry = parseChildKey(parent, key);
+      if (entry === undefined) throw new PortError(`child index entity ${parent} ${key} is not an entry`);
+      return entry;
+    });
+  }
+
+  /** A child index entry: kind `<prefix>child`, named by its key, under the ancestor `<prefix>kids`/parent. */
+  private childEntityKey(entry: ChildEntry): Key {
+    const path = [`${this.prefix}kids`, entry.parent, `${this.prefix}child`, childKey(entry)];
+    return this.datastore.key(this.namespace === undefined ? { path } : { namespace: this.namespace, path });
   }
 
   private async lookup(keys: Key[]): Promise<Record<string, unknown>[]> {

@@ -1,13 +1,22 @@
 import {
+  type ChildEntry,
+  childKey,
   type Meter,
   type NodeRecord,
   noMeter,
   PortError,
+  parseChildKey,
   parseMarker,
   TransientError,
   type UserStore,
 } from '@faaskeeper/core';
-import { type Bucket, Storage, type StorageOptions } from '@google-cloud/storage';
+import {
+  type Bucket,
+  type GetFilesOptions,
+  type GetFilesResponse,
+  Storage,
+  type StorageOptions,
+} from '@google-cloud/storage';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 
 /** Options of {@link GcsUserStore}: a ready bucket handle or a Storage client config (never both). */
@@ -92,6 +101,58 @@ export class GcsUserStore implements UserStore {
   /** `<prefix>meta/owed/<session>`: beside the watermark, outside the node names. */
   private markerName(session: number): string {
     return `${this.prefix}meta/owed/${session}`;
+  }
+
+  async putChild(entry: ChildEntry): Promise<void> {
+    // An empty object: the name is the content, so a listing alone gives the index.
+    await this.upload(this.childName(entry), Buffer.alloc(0));
+  }
+
+  async deleteChild(entry: ChildEntry): Promise<void> {
+    try {
+      await this.bucket.file(this.childName(entry)).delete({ ignoreNotFound: true });
+      this.meter.add('gcs.free', 1);
+    } catch (error) {
+      throw translateGcsError(error, `delete child ${entry.name} of ${entry.parent}`);
+    }
+  }
+
+  async listChildren(parent: string): Promise<ChildEntry[]> {
+    const under = this.childPrefix(parent);
+    const entries: ChildEntry[] = [];
+    let query: GetFilesOptions | null = {
+      prefix: under,
+      delimiter: '/',
+      autoPaginate: false,
+      maxResults: 1000,
+    };
+    while (query !== null) {
+      const page: GetFilesResponse = await this.bucket.getFiles(query).catch((error: unknown) => {
+        throw translateGcsError(error, `list children of ${parent}`);
+      });
+      // A listing is a Class A operation per page.
+      this.meter.add('gcs.class-a', 1);
+      for (const file of page[0]) {
+        const entry = parseChildKey(parent, decodeURIComponent(file.name.slice(under.length)));
+        if (entry === undefined) throw new PortError(`GCS object ${file.name} is not a child index entry`);
+        entries.push(entry);
+      }
+      query = (page[1] as GetFilesOptions | null | undefined) ?? null;
+    }
+    return entries;
+  }
+
+  /**
+   * Where a node's child index lives: `<prefix>k<parent>/` (`/` → `<prefix>k/`); each entry is an
+   * empty object named by the URI-encoded `<name>@<czxid>[~<dzxid>]`, with no `/` in it, so a
+   * listing with the `/` delimiter leaves out the entries of deeper descendants.
+   */
+  private childPrefix(parent: string): string {
+    return `${this.prefix}k${parent === '/' ? '' : parent}/`;
+  }
+
+  private childName(entry: ChildEntry): string {
+    return `${this.childPrefix(entry.parent)}${encodeURIComponent(childKey(entry))}`;
   }
 
   private nodeName(path: string): string {

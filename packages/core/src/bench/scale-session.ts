@@ -46,6 +46,12 @@ export class ByteCounter {
         delete: (path) => store.delete(path),
         getWatermark: () => store.getWatermark(),
         putWatermark: (zxid) => store.putWatermark(zxid),
+        deleteChild: (entry) => store.deleteChild(entry),
+        listChildren: (parent) => store.listChildren(parent),
+        putChild: async (entry) => {
+          if (this.on) this.userStore += size(entry);
+          return store.putChild(entry);
+        },
         getMarker: (session) => store.getMarker(session),
         putMarker: async (session, events) => {
           if (this.on) this.userStore += size({ session, events });

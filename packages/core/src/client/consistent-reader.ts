@@ -13,6 +13,7 @@ import type { Clock } from '../ports/clock.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { NodeRecord, ReadWatchKind } from '../protocol/messages.js';
 import { type Backoff, retry } from '../runtime/retry.js';
+import { type ChildrenRead, readChildren } from './children-reader.js';
 import type { FifoOrder } from './fifo-order.js';
 import type { OpOf, ReplyFor } from './replies.js';
 import type { Watcher } from './types.js';
@@ -114,6 +115,29 @@ export class ConsistentReader {
       if (kind !== 'children') this.watches.add(path, 'data', watcher);
       else if (record !== null) this.watches.add(path, 'children', watcher);
     }).then((reply) => reply.record);
+  }
+
+  /**
+   * A node's children and the Stat they belong to, from the user store's child index (see
+   * children-reader.ts); with a watch, the first record comes through the writer, which sets it.
+   * `admit` refuses a missing node or one the client may not read.
+   */
+  async readChildren(
+    path: string,
+    watcher: Watcher | undefined,
+    admit: (record: NodeRecord | null) => NodeRecord,
+  ): Promise<ChildrenRead> {
+    const run = async (first: NodeRecord | null) =>
+      readChildren(first, {
+        path,
+        admit,
+        reread: () => this.readRecord(path),
+        list: () => this.userStore.listChildren(path),
+        clock: this.clock,
+        deadline: this.clock.now() + this.opTimeoutMs,
+      });
+    if (watcher === undefined) return this.order.read(async () => run(await this.readRecord(path)));
+    return run(await this.read(path, 'children', watcher));
   }
 
   private async readRecord(path: string): Promise<NodeRecord | null> {

@@ -58,8 +58,7 @@ export class NodeReads {
     this.check(path, watch);
     const system = systemNode(path);
     if (system !== undefined) return { children: system.children, stat: system.stat };
-    const record = this.permissions.readable(path, await this.reader.read(path, 'children', watch));
-    return { children: [...record.children].sort(), stat: record.stat };
+    return this.reader.readChildren(path, watch, (record) => this.permissions.readable(path, record));
   }
 
   /** getACL. @throws FaaSKeeperError NONODE, NOAUTH. */

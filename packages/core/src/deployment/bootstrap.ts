@@ -12,7 +12,7 @@ import { initialWriterState, WRITER_STATE_ID } from '../writer/writer.js';
 export async function bootstrap(systemStore: SystemStore, userStore: UserStore): Promise<void> {
   const existing = await systemStore.get({ kind: 'meta', id: WRITER_STATE_ID });
   if (existing === undefined) {
-    const root: SystemNodeItem = { node: { stat: rootStat(), children: [], kind: 'persistent' } };
+    const root: SystemNodeItem = { node: { stat: rootStat(), kind: 'persistent' } };
     try {
       await systemStore.transact([
         { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: initialWriterState(), expect: 'absent' },
@@ -23,6 +23,6 @@ export async function bootstrap(systemStore: SystemStore, userStore: UserStore):
     }
   }
   if ((await userStore.get('/')) === undefined) {
-    await userStore.put('/', { data: new Uint8Array(0), stat: rootStat(), children: [], txZxid: 0 });
+    await userStore.put('/', { data: new Uint8Array(0), stat: rootStat(), txZxid: 0 });
   }
 }

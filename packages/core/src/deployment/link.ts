@@ -66,6 +66,12 @@ export class Link {
         return u.getMarker(s);
       },
       putMarker: (s, e) => u.putMarker(s, e),
+      putChild: (e) => u.putChild(e),
+      deleteChild: (e) => u.deleteChild(e),
+      listChildren: async (p) => {
+        guard();
+        return u.listChildren(p);
+      },
     };
     const c = this.inner.channel;
     const channel: Channel = {

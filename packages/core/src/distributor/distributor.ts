@@ -24,6 +24,7 @@ import { encodeMessage } from '../protocol/codec.js';
 import {
   type ChannelBody,
   type ChannelMessage,
+  type ChildEntry,
   type DistributorBatch,
   DistributorBatchSchema,
   type NodeRecord,
@@ -62,8 +63,10 @@ const EMPTY = new Uint8Array(0);
  *    in place before the watermark makes any record of the batches usable);
  * 1. every record of the batches is written, each stamped with its txn's zxid and `ev`
  *    (deleted nodes as tombstones), so a reader who meets a record newer than the watermark waits;
+ *    with them, every child index entry the batches add (new children's, deleted children's
+ *    tombstones);
  * 2. the watermark moves to the batches' last zxid: all of them become visible at once;
- * 3. tombstones are removed;
+ * 3. tombstones are removed, and the index entries of deleted children (live entry, then tombstone);
  * 4. channel messages go out, per session in zxid order (replies only after the data is readable);
  * 5. the channels of sessions that ended are removed;
  * 6. so are their markers.
@@ -136,6 +139,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     // messages go out again (clients drop the ones they had).
     const applied = await userStore.getWatermark();
     const staleDeletes = new Set<string>();
+    // Child index entries: written with the records (new lives and tombstones), and the ended
+    // lives' entries removed after the watermark, as node tombstones are (a redelivered batch
+    // removes them again, never writes them: they may be gone already).
+    const kidPuts: ChildEntry[] = [];
+    const kidRemovals: ChildEntry[] = [];
     const retired: ChannelAddress[] = [];
     const ended: ChannelAddress[] = [];
     for (const batch of batches) {
@@ -150,12 +158,16 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       for (const item of batch.items) {
         if (item.type === 'txn') {
           if (stale) for (const w of item.writes) if (!w.put) staleDeletes.add(w.path);
+          for (const k of item.kids ?? []) {
+            if (!stale) kidPuts.push(k);
+            if (k.dzxid !== undefined) kidRemovals.push(k);
+          }
           for (const w of stale ? [] : item.writes) {
             if (w.put) {
               // A write without data (a child added) keeps the node's data, null or not.
               const kept = w.data === undefined ? await load(w.path) : null;
               const data = w.data ?? kept?.data ?? EMPTY;
-              const record: NodeRecord = { data, stat: w.stat, children: w.children, txZxid: item.zxid };
+              const record: NodeRecord = { data, stat: w.stat, txZxid: item.zxid };
               if ((w.data === undefined ? kept?.nullData : w.nullData) === true) record.nullData = true;
               // Every put carries the node's current ACL when it is not open (see tree/nodes.ts).
               if (w.acl !== undefined) record.acl = w.acl;
@@ -208,7 +220,6 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
                   data: r.data,
                   ...(r.nullData === true ? { nullData: true } : {}),
                   stat: r.stat,
-                  children: r.children,
                   txZxid: r.txZxid,
                   ...(r.acl === undefined ? {} : { acl: r.acl }),
                 };
@@ -232,25 +243,39 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       for (const item of batch.zxid <= applied ? [] : batch.items)
         if (item.type === 'txn') for (const w of item.writes) lastZxidOf.set(w.path, item.zxid);
     const tombstones: string[] = [];
-    await mapLimit([...dirty], concurrency, async (path) => {
+    const writeRecord = async (path: string) => {
       const r = state.get(path) ?? null;
       if (options.betweenWrites !== undefined) await options.betweenWrites(path);
       if (r === null) {
         tombstones.push(path);
         const txZxid = lastZxidOf.get(path)!;
-        const tomb: NodeRecord = { data: EMPTY, stat: rootStat(), children: [], txZxid, deleted: true };
+        const tomb: NodeRecord = { data: EMPTY, stat: rootStat(), txZxid, deleted: true };
         const ev = evAt.get(txZxid) ?? 0;
         if (ev > 0) tomb.ev = ev;
         await userStore.put(path, tomb);
       } else {
         await userStore.put(path, r);
       }
-    });
+    };
+    // Child entries beside the records, in one pool: both must be in place before the watermark.
+    const writes: (() => Promise<void>)[] = [
+      ...kidPuts.map((k) => () => userStore.putChild(k)),
+      ...[...dirty].map((path) => () => writeRecord(path)),
+    ];
+    await mapLimit(writes, concurrency, (write) => write());
     // 2. the watermark
     const wm = Math.max(last.zxid, applied);
     if (wm > applied) await userStore.putWatermark(wm);
     // 3. tombstones go (also those an earlier attempt left when it stopped after the watermark)
     await mapLimit(tombstones, concurrency, (path) => userStore.delete(path));
+    // The live entry of an ended life goes first, then its tombstone: a listing between the two
+    // still learns the life ended. Both go only now, after the parent's record with the new pzxid
+    // is written, so a reader whose listing misses them sees the parent move on and lists again.
+    await mapLimit(kidRemovals, concurrency, async (tombstone) => {
+      const { dzxid: _ended, ...live } = tombstone;
+      await userStore.deleteChild(live);
+      await userStore.deleteChild(tombstone);
+    });
     await mapLimit([...staleDeletes], concurrency, async (path) => {
       if (dirty.has(path)) return;
       const r = await userStore.get(path);

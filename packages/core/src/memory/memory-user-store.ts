@@ -1,10 +1,13 @@
 import type { UserStore } from '../ports/user-store.js';
-import type { NodeRecord } from '../protocol/messages.js';
+import type { ChildEntry, NodeRecord } from '../protocol/messages.js';
+import { childKey } from '../tree/child-index.js';
 import { clone } from '../util/clone.js';
 
-/** The user store in memory: node records copied in and out, the watermark and the sessions' markers. */
+/** The user store in memory: node records copied in and out, the child index, the watermark and the sessions' markers. */
 export class MemoryUserStore implements UserStore {
   private readonly records = new Map<string, NodeRecord>();
+  /** Per parent, its index entries by key (as the object stores name them). */
+  private readonly kids = new Map<string, Map<string, ChildEntry>>();
   private watermark = 0;
   private readonly markers = new Map<number, number[]>();
 
@@ -49,6 +52,30 @@ export class MemoryUserStore implements UserStore {
   /** Sessions holding a marker (tests and final-state checks). */
   markerSessions(): number[] {
     return [...this.markers.keys()];
+  }
+
+  async putChild(entry: ChildEntry): Promise<void> {
+    await undefined;
+    let entries = this.kids.get(entry.parent);
+    if (entries === undefined) {
+      entries = new Map();
+      this.kids.set(entry.parent, entries);
+    }
+    entries.set(childKey(entry), { ...entry });
+  }
+
+  async deleteChild(entry: ChildEntry): Promise<void> {
+    await undefined;
+    const entries = this.kids.get(entry.parent);
+    if (entries === undefined) return;
+    entries.delete(childKey(entry));
+    // An empty parent keeps no map: the store's size follows what it holds.
+    if (entries.size === 0) this.kids.delete(entry.parent);
+  }
+
+  async listChildren(parent: string): Promise<ChildEntry[]> {
+    await undefined;
+    return [...(this.kids.get(parent)?.values() ?? [])].map((e) => ({ ...e }));
   }
 
   /** Every path held (tests and final-state checks). */

@@ -15,6 +15,7 @@ import {
   zxid,
 } from './fields.js';
 import {
+  childEntry,
   nodeWrite,
   replyError,
   replyResult,
@@ -33,6 +34,9 @@ export const distributorItem = tagged(
       type: v.literal('txn'),
       zxid,
       writes: v.array(nodeWrite),
+      // The children the txn created (entries without `dzxid`) and deleted (the deleted life's
+      // entry with `dzxid`), in the txn's order: the distributor writes them as index entries.
+      kids: v.exactOptional(v.array(childEntry)),
       events: v.array(watchNotification),
       reply: v.exactOptional(record({ ...requesterFields, result: replyResult })),
       // Sessions the txn closed; each is told (EXPIRED or CLOSED) on its channel.

@@ -45,6 +45,7 @@ export {
   WriteRequestSchema,
 } from './requests.js';
 export {
+  type ChildEntry,
   type NodeRecord,
   NodeRecordSchema,
   type NodeWrite,
@@ -55,10 +56,18 @@ export {
   type WatchNotification,
 } from './results.js';
 
-/** A node's metadata in the system store (authoritative). */
+/**
+ * A node's metadata in the system store (authoritative). It holds no child list: a node's children
+ * are the node items under its path, and its `stat` keeps their count (`numChildren`), `cversion`
+ * and `pzxid`, so that no write rewrites an item that grows with the children (docs/scale.md).
+ */
 export interface SystemNode {
   stat: Stat;
-  children: string[];
+  /**
+   * Only on items written before children became their own items (layout 1): never read, and
+   * dropped the next time the item is written (see `withoutChildList` in tree/nodes.ts).
+   */
+  children?: string[];
   kind: NodeKind;
   ttlMs?: number;
   /**

@@ -71,7 +71,9 @@ export const NodeRecordSchema = record(
     // The data is ZooKeeper's null, `data` then being empty (`NullDataFlag`); absent: not null.
     nullData: v.exactOptional(v.literal(true)),
     stat,
-    children: v.array(v.string()),
+    // No child list: children are their own index entries in the user store (`ChildEntry`), so a
+    // record's size does not grow with them. A record written before that may still carry
+    // `children`; the schema drops it.
     // zxid of the last transaction that wrote this record (create, setData, child change, delete).
     txZxid: zxid,
     // The latest transaction up to `txZxid` that sent a watch event (absent: none ever did).
@@ -147,13 +149,25 @@ export const requester = record(requesterFields);
 /** Where a reply goes. */
 export type Requester = v.InferOutput<typeof requester>;
 
+/**
+ * A child index entry of the user store: a child `name` of `parent` created at `czxid` and, for a
+ * tombstone, deleted at `dzxid`. A name deleted and created again has one entry per life.
+ */
+export const childEntry = record({
+  parent: anyPath,
+  name: v.string(),
+  czxid: zxid,
+  dzxid: v.exactOptional(zxid),
+});
+/** A child index entry of the user store (see {@link childEntry}). */
+export type ChildEntry = v.InferOutput<typeof childEntry>;
+
 /** A change of one node record that the distributor applies to the user store. */
 export const nodeWrite = tagged('put', [
   record({
     path: anyPath,
     put: v.literal(true),
     stat,
-    children: v.array(v.string()),
     // New data; absent when the txn did not change the node's data (e.g. a child was added).
     data: v.exactOptional(bytes),
     // The new data is null (`NullDataFlag`); only beside `data`, never on its own.

@@ -72,7 +72,7 @@ export async function create(
     dataLength: op.data.byteLength,
     numChildren: 0,
   };
-  const node: SystemNode = { stat, children: [], kind: traits.kind };
+  const node: SystemNode = { stat, kind: traits.kind };
   if (traits.kind === 'ttl') node.ttlMs = op.ttlMs!;
   if (acl !== undefined && !isOpenAcl(acl)) node.acl = acl;
   // The created node's exists/data watchers fire, and the registration item goes.
@@ -82,13 +82,13 @@ export async function create(
     path,
     put: true,
     stat: { ...stat },
-    children: [],
     ...newData(op.data, op),
     ...aclField(node.acl),
   });
+  // The child list is not in the parent: the new child is an index entry of its own.
+  txn.kids.push({ parent: parentPath, name: baseName(path), czxid: z });
   const newParent: SystemNode = {
     ...parent,
-    children: [...parent.children, baseName(path)],
     createdChildren: sequentialCounter(parent) + 1,
     stat: {
       ...parent.stat,

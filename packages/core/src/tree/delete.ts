@@ -46,10 +46,10 @@ export async function deleteNode(
   fireOneShot(txn, item!.childWatches, 'NodeDeleted', path, 'children');
   chunk.overlay.set('node', path, undefined);
   txn.write({ path, put: false });
-  const name = baseName(path);
+  // The child's index entry of this life gets its tombstone (the parent holds no list).
+  txn.kids.push({ parent: parentPath, name: baseName(path), czxid: node.stat.czxid, dzxid: txn.zxid });
   const newParent: SystemNode = {
     ...parent,
-    children: parent.children.filter((c) => c !== name),
     // Kept as it is (a delete does not count), and written down for a node that lacked it.
     createdChildren: sequentialCounter(parent),
     stat: {

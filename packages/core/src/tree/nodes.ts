@@ -35,8 +35,20 @@ export function newData(data: Uint8Array, flag: NullDataFlag): { data: Uint8Arra
 /** Writes a node whose metadata changed, keeping its watch registrations. */
 export function setNode(chunk: Chunk, path: string, item: SystemNodeItem, node: SystemNode, txn: Txn): void {
   const current = chunk.overlay.peek<SystemNodeItem>('node', path) ?? item;
-  chunk.overlay.set('node', path, { ...current, node });
-  txn.write({ path, put: true, stat: { ...node.stat }, children: [...node.children], ...aclField(node.acl) });
+  const next = withoutChildList(node);
+  chunk.overlay.set('node', path, { ...current, node: next });
+  txn.write({ path, put: true, stat: { ...next.stat }, ...aclField(next.acl) });
+}
+
+/**
+ * `node` without the child list that items written before children became their own entries
+ * (layout 1) carry: the list is never read, and dropping it as the item is rewritten keeps every
+ * later write of the node independent of its number of children.
+ */
+export function withoutChildList(node: SystemNode): SystemNode {
+  if (node.children === undefined) return node;
+  const { children: _dropped, ...rest } = node;
+  return rest;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Stat } from '../model/stat.js';
 import type { ACL, SystemNode } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { type Actor, aclField, checkPerm, fail, nodeItem } from './nodes.js';
+import { type Actor, aclField, checkPerm, fail, nodeItem, withoutChildList } from './nodes.js';
 
 /**
  * Replaces the ACL of `path`; returns the new Stat. Checks in ZooKeeper 3.8's order: the ACL
@@ -33,9 +33,10 @@ export async function setAcl(
   if (version !== -1 && node.stat.aversion !== version) throw fail('BADVERSION', path);
   const stat: Stat = { ...node.stat, aversion: node.stat.aversion + 1 };
   const { acl: _old, ...rest } = node;
-  const next: SystemNode = isOpenAcl(fixed) ? { ...rest, stat } : { ...rest, stat, acl: fixed };
+  const kept = withoutChildList(rest);
+  const next: SystemNode = isOpenAcl(fixed) ? { ...kept, stat } : { ...kept, stat, acl: fixed };
   chunk.overlay.set('node', path, { ...item!, node: next });
   // No data in the write: the distributor keeps the record's data, null or not.
-  txn.write({ path, put: true, stat: { ...stat }, children: [...node.children], ...aclField(next.acl) });
+  txn.write({ path, put: true, stat: { ...stat }, ...aclField(next.acl) });
   return { ...stat };
 }

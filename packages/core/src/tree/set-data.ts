@@ -14,7 +14,7 @@ import { fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { type Actor, aclField, checkPerm, fail, newData, nodeItem } from './nodes.js';
+import { type Actor, aclField, checkPerm, fail, newData, nodeItem, withoutChildList } from './nodes.js';
 
 /**
  * Replaces the data of `path` if `actor` holds WRITE on it and it is at `version` (-1: any); returns the new Stat. `flag` says
@@ -44,12 +44,11 @@ export async function setData(
   };
   fireOneShot(txn, item!.dataWatches, 'NodeDataChanged', path, 'data');
   const { dataWatches: _fired, ...rest } = item!;
-  chunk.overlay.set('node', path, { ...rest, node: { ...node, stat } });
+  chunk.overlay.set('node', path, { ...rest, node: { ...withoutChildList(node), stat } });
   txn.write({
     path,
     put: true,
     stat: { ...stat },
-    children: [...node.children],
     ...newData(data, flag),
     ...aclField(node.acl),
   });

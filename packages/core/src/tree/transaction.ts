@@ -83,6 +83,7 @@ export async function commitTxn(
   chunk.state.zxid = txn.zxid;
   const events = deliverableEvents(chunk.state, txn.notifications(), closed);
   const item: DistributorItem = { type: 'txn', zxid: txn.zxid, writes: [...txn.writes.values()], events };
+  if (txn.kids.length > 0) item.kids = [...txn.kids];
   if (reply !== undefined) item.reply = reply;
   if (closed !== undefined) item.closed = closed;
   if (sendsEvents(item)) chunk.state.lastEventZxid = txn.zxid;

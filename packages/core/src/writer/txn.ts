@@ -4,7 +4,13 @@
  * Guarantee kept: no half transactions — the distributor gets the final record of every node the
  * transaction touched, stamped with its zxid, and its events merged per session, path and type.
  */
-import type { NodeWrite, WatchClass, WatchEventType, WatchNotification } from '../protocol/messages.js';
+import type {
+  ChildEntry,
+  NodeWrite,
+  WatchClass,
+  WatchEventType,
+  WatchNotification,
+} from '../protocol/messages.js';
 
 /**
  * What one transaction (one zxid) changes: the final record of every node it touched, and the
@@ -12,6 +18,8 @@ import type { NodeWrite, WatchClass, WatchEventType, WatchNotification } from '.
  */
 export class Txn {
   readonly writes = new Map<string, NodeWrite>();
+  /** The child index entries the txn adds (creates) and tombstones (deletes), in order. */
+  readonly kids: ChildEntry[] = [];
   private readonly events = new Map<string, WatchNotification>();
 
   constructor(

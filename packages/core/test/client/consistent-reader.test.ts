@@ -24,7 +24,6 @@ const record: NodeRecord = {
     dataLength: 1,
     numChildren: 0,
   },
-  children: [],
   txZxid: 7,
 };
 

@@ -13,7 +13,6 @@ const stat = rootStat();
 const record = (txZxid: number, fields: Partial<NodeRecord> = {}): NodeRecord => ({
   data: new Uint8Array(0),
   stat,
-  children: [],
   txZxid,
   ...fields,
 });

@@ -54,5 +54,8 @@ function bind(store: UserStore): UserStore {
     putWatermark: (z) => store.putWatermark(z),
     getMarker: (s) => store.getMarker(s),
     putMarker: (s, e) => store.putMarker(s, e),
+    putChild: (e) => store.putChild(e),
+    deleteChild: (e) => store.deleteChild(e),
+    listChildren: (p) => store.listChildren(p),
   };
 }

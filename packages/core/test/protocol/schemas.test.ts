@@ -115,7 +115,7 @@ describe('decodeChecked', () => {
       {
         type: 'txn',
         zxid: 7,
-        writes: [{ path: '/a', put: true, stat: rootStat(), children: [], data: new Uint8Array([1]) }],
+        writes: [{ path: '/a', put: true, stat: rootStat(), data: new Uint8Array([1]) }],
         events: [{ session: 5, type: 'NodeCreated', path: '/a', classes: ['data'] }],
         reply: { session: 5, seq: 1, result: { type: 'create', path: '/a', stat: rootStat() } },
       },
@@ -129,7 +129,6 @@ describe('decodeChecked', () => {
       data: new Uint8Array(0),
       nullData: true,
       stat: rootStat(),
-      children: ['b'],
       txZxid: 4,
     };
     expect(decodeChecked(NodeRecordSchema, encodeMessage(record))).toEqual({ ok: true, value: record });
@@ -150,7 +149,6 @@ describe('readNodeRecord', () => {
     const record: NodeRecord = {
       data: new Uint8Array([7]),
       stat: rootStat(),
-      children: [],
       txZxid: 3,
       ev: 2,
     };

@@ -215,7 +215,6 @@ describe('regressions found by the reliability harness', () => {
               path: '/a',
               put: true,
               stat: stat(n, n - 1),
-              children: [],
               data: new TextEncoder().encode(data),
             },
           ],
@@ -255,7 +254,7 @@ describe('regressions found by the reliability harness', () => {
         {
           type: 'txn',
           zxid: 3,
-          writes: [{ path: '/a', put: true, stat, children: [], data: new TextEncoder().encode('again') }],
+          writes: [{ path: '/a', put: true, stat, data: new TextEncoder().encode('again') }],
           events: [],
         },
       ],

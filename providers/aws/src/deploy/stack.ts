@@ -19,6 +19,7 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type AwsDeploymentConfig, configToEnv, resourceNames, type UserStoreKind } from '../config.js';
+import { childTableOf } from '../dynamodb-user-store.js';
 import type { FunctionName } from './bundle.js';
 import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from './runtime.js';
 
@@ -114,6 +115,8 @@ export class FaaSKeeperStack extends Stack {
   readonly bucket: s3.Bucket;
   /** The user store with `userStore: 'dynamodb'` (on-demand, point-in-time recovery). */
   readonly userTable: dynamodb.Table | undefined;
+  /** The DynamoDB user store's child index (partition key `parent`, sort key `key`). */
+  readonly childTable: dynamodb.Table | undefined;
   readonly writerQueue: sqs.Queue;
   readonly distributorQueue: sqs.Queue;
   readonly functions: Record<FunctionName, lambda.Function>;
@@ -147,6 +150,17 @@ export class FaaSKeeperStack extends Stack {
         ? new dynamodb.Table(this, 'UserTable', {
             tableName: names.userTable,
             partitionKey: { name: 'path', type: dynamodb.AttributeType.STRING },
+            billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+            pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+            removalPolicy: RemovalPolicy.RETAIN,
+          })
+        : undefined;
+    this.childTable =
+      userStore === 'dynamodb'
+        ? new dynamodb.Table(this, 'UserChildTable', {
+            tableName: childTableOf(names.userTable),
+            partitionKey: { name: 'parent', type: dynamodb.AttributeType.STRING },
+            sortKey: { name: 'key', type: dynamodb.AttributeType.STRING },
             billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
             pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
             removalPolicy: RemovalPolicy.RETAIN,
@@ -325,6 +339,13 @@ export class FaaSKeeperStack extends Stack {
             resources: [this.userTable.tableArn],
           }),
         );
+      if (this.childTable !== undefined)
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            resources: [this.childTable.tableArn],
+          }),
+        );
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           // CreateQueue is how the channel finds a session's queue (idempotent); DeleteQueue ends it.
@@ -384,6 +405,7 @@ export class FaaSKeeperStack extends Stack {
         writerQueueArn: this.writerQueue.queueArn,
         channelQueuesArn: channelQueues,
         ...(this.userTable === undefined ? {} : { userTableArn: this.userTable.tableArn }),
+        ...(this.childTable === undefined ? {} : { childTableArn: this.childTable.tableArn }),
       }),
     });
 
@@ -417,9 +439,24 @@ export function clientStatements(arns: {
   writerQueueArn: string;
   channelQueuesArn: string;
   userTableArn?: string;
+  /** The DynamoDB user store's child index table (with `userTableArn`). */
+  childTableArn?: string;
 }): iam.PolicyStatement[] {
   const records = arns.userTableArn === undefined ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData;
   return [
+    // getChildren lists the child index: S3 keys under `user/kids/`, or the child table.
+    arns.childTableArn === undefined
+      ? new iam.PolicyStatement({
+          sid: 'ListChildIndex',
+          actions: ['s3:ListBucket'],
+          resources: [arns.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${BUCKET_PREFIXES.user}kids*`] } },
+        })
+      : new iam.PolicyStatement({
+          sid: 'ListChildIndexTable',
+          actions: ['dynamodb:Query'],
+          resources: [arns.childTableArn],
+        }),
     new iam.PolicyStatement({
       sid: 'ReadUserStore',
       actions: ['s3:GetObject'],

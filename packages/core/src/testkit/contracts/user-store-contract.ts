@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MAX_DATA_BYTES } from '../../model/limits.js';
 import type { Stat } from '../../model/stat.js';
 import { MARKER_EVENTS, type UserStore } from '../../ports/user-store.js';
-import type { NodeRecord } from '../../protocol/messages.js';
+import type { ChildEntry, NodeRecord } from '../../protocol/messages.js';
+import { mapLimit } from '../../util/map-limit.js';
 import { binaryBytes, type FixtureCleanup, firstByteDifference, withFixture } from './support.js';
 
 /** What a {@link describeUserStoreContract} factory returns: a fresh, empty store. */
@@ -34,7 +35,13 @@ function stat(over: Partial<Stat> = {}): Stat {
 }
 
 function record(data: Uint8Array, over: Partial<NodeRecord> = {}): NodeRecord {
-  return { data, stat: stat({ dataLength: data.byteLength }), children: [], txZxid: 5, ...over };
+  return { data, stat: stat({ dataLength: data.byteLength }), txZxid: 5, ...over };
+}
+
+/** Entries in one order, for comparing listings (which come in no particular order). */
+function sortEntries(entries: ChildEntry[]): ChildEntry[] {
+  const key = (e: ChildEntry) => `${e.name}\u0000${e.czxid}\u0000${e.dzxid ?? ''}`;
+  return [...entries].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 function expectBytes(got: Uint8Array | undefined, want: Uint8Array): void {
@@ -48,11 +55,13 @@ function expectBytes(got: Uint8Array | undefined, want: Uint8Array): void {
  * store from `factory` per test, every behaviour the distributor and the client rely on.
  *
  * Pins: a miss returns `undefined` (never throws); deleting a missing record is not an error; node
- * data round-trips byte-exact (empty, binary, up to {@link MAX_DATA_BYTES}); stat, children, zxid,
- * `ev`, the first layout's epoch, the null-data flag and the tombstone flag round-trip; records are
- * copied in and out; paths are exact keys; the watermark starts at 0; a session's marker
- * round-trips, is replaced whole, is removed by an empty list, and is neither a record nor another
- * session's marker.
+ * data round-trips byte-exact (empty, binary, up to {@link MAX_DATA_BYTES}); stat, zxid, `ev`, the
+ * first layout's epoch, the null-data flag and the tombstone flag round-trip; records are copied in
+ * and out; paths are exact keys; the watermark starts at 0; a session's marker round-trips, is
+ * replaced whole, is removed by an empty list, and is neither a record nor another session's marker;
+ * the child index lists exactly a parent's own entries (live and tombstones, names of any
+ * characters, every page of a large listing), entries are idempotent to put and delete, and records
+ * and entries do not mix.
  */
 export function describeUserStoreContract(
   name: string,
@@ -76,11 +85,10 @@ export function describeUserStoreContract(
       expect(await store.get('/a')).toBeUndefined();
     });
 
-    test('round-trips a whole record: stat, children, zxid, ev, epoch', async (store) => {
+    test('round-trips a whole record: stat, zxid, ev, epoch', async (store) => {
       const r: NodeRecord = {
         data: new TextEncoder().encode('hello'),
         stat: stat({ dataLength: 5, numChildren: 2, ephemeralOwner: 2 ** 52 - 1 }),
-        children: ['b', 'a-0000000001', 'ä 日本'],
         txZxid: 5,
         ev: 4,
         epoch: { '17': 4, '4503599627370495': 5 },
@@ -132,11 +140,10 @@ export function describeUserStoreContract(
 
     test('a put replaces the record and a delete removes it', async (store) => {
       await store.put('/a', record(new Uint8Array([1])));
-      await store.put('/a', record(new Uint8Array([2, 2]), { txZxid: 6, children: ['x'] }));
+      await store.put('/a', record(new Uint8Array([2, 2]), { txZxid: 6 }));
       const got = await store.get('/a');
       expectBytes(got?.data, new Uint8Array([2, 2]));
       expect(got?.txZxid).toBe(6);
-      expect(got?.children).toEqual(['x']);
       expect(got?.epoch).toBeUndefined();
       expect(got?.ev).toBeUndefined();
       expect(got?.deleted).toBeUndefined();
@@ -155,19 +162,16 @@ export function describeUserStoreContract(
     });
 
     test('copies records: mutating what was put or what was got never changes the store', async (store) => {
-      const r = record(new Uint8Array([1, 2, 3]), { children: ['x'], epoch: { '1': 1 } });
+      const r = record(new Uint8Array([1, 2, 3]), { epoch: { '1': 1 } });
       await store.put('/a', r);
       r.data[0] = 9;
-      r.children.push('y');
       r.stat.version = 77;
       r.epoch!['1'] = 99;
       const got = (await store.get('/a'))!;
       got.data[1] = 9;
-      got.children.length = 0;
       got.stat.numChildren = 5;
       const again = (await store.get('/a'))!;
       expectBytes(again.data, new Uint8Array([1, 2, 3]));
-      expect(again.children).toEqual(['x']);
       expect(again.stat).toEqual(stat({ dataLength: 3 }));
       expect(again.epoch).toEqual({ '1': 1 });
     });
@@ -213,6 +217,54 @@ export function describeUserStoreContract(
       expect(await store.getWatermark()).toBe(4);
       await store.putMarker(17, []);
       expect(await store.get('/17')).toBeDefined();
+    });
+
+    test("the child index lists a parent's own entries only, live and tombstones, any name", async (store) => {
+      const names = ['b', 'a-0000000001', 'ä 日本', 'x@3', 'y~4', 'with space', 'z@1~2'];
+      for (const [i, name] of names.entries()) await store.putChild({ parent: '/p', name, czxid: 10 + i });
+      await store.putChild({ parent: '/p', name: 'b', czxid: 10, dzxid: 30 });
+      await store.putChild({ parent: '/p', name: 'b', czxid: 31 });
+      // Neighbours that share a prefix of the parent's path, and the root's own children.
+      await store.putChild({ parent: '/pp', name: 'other', czxid: 40 });
+      await store.putChild({ parent: '/p/b', name: 'grandchild', czxid: 41 });
+      await store.putChild({ parent: '/', name: 'p', czxid: 2 });
+      const want: ChildEntry[] = [
+        ...names.map((name, i) => ({ parent: '/p', name, czxid: 10 + i })),
+        { parent: '/p', name: 'b', czxid: 10, dzxid: 30 },
+        { parent: '/p', name: 'b', czxid: 31 },
+      ];
+      expect(sortEntries(await store.listChildren('/p'))).toEqual(sortEntries(want));
+      expect(await store.listChildren('/')).toEqual([{ parent: '/', name: 'p', czxid: 2 }]);
+      expect(await store.listChildren('/p/b')).toEqual([{ parent: '/p/b', name: 'grandchild', czxid: 41 }]);
+      expect(await store.listChildren('/none')).toEqual([]);
+      // Entries are not records, and records are not entries.
+      expect(await store.get('/p/b')).toBeUndefined();
+      await store.put('/q', record(new Uint8Array([1])));
+      expect(await store.listChildren('/')).toEqual([{ parent: '/', name: 'p', czxid: 2 }]);
+    });
+
+    test('child entries are idempotent: a second put keeps one, a delete removes exactly one, twice is fine', async (store) => {
+      const live: ChildEntry = { parent: '/p', name: 'n', czxid: 5 };
+      const tomb: ChildEntry = { ...live, dzxid: 9 };
+      await store.putChild(live);
+      await store.putChild(live);
+      await store.putChild(tomb);
+      expect(sortEntries(await store.listChildren('/p'))).toEqual(sortEntries([live, tomb]));
+      await store.deleteChild(live);
+      await store.deleteChild(live);
+      expect(await store.listChildren('/p')).toEqual([tomb]);
+      await store.deleteChild(tomb);
+      await store.deleteChild({ parent: '/never', name: 'n', czxid: 1 });
+      expect(await store.listChildren('/p')).toEqual([]);
+    });
+
+    test('the child index lists every entry of a parent with more than one page of them (2,500)', async (store) => {
+      const n = 2_500;
+      const entries = Array.from({ length: n }, (_, i) => ({ parent: '/big', name: `c${i}`, czxid: i + 1 }));
+      await mapLimit(entries, 50, (e) => store.putChild(e));
+      const got = await store.listChildren('/big');
+      expect(got).toHaveLength(n);
+      expect(sortEntries(got)).toEqual(sortEntries(entries));
     });
   });
 }

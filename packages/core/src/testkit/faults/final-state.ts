@@ -10,7 +10,6 @@ import type { NodeRecord, SessionItem, SystemNodeItem, WriterState } from '../..
 import { WRITER_STATE_ID } from '../../writer/writer.js';
 import { interceptPort, PORT_METHODS, unwrapPort } from './intercept.js';
 
-const childPath = (parent: string, name: string) => (parent === '/' ? `/${name}` : `${parent}/${name}`);
 const parentPath = (path: string) => {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
@@ -164,12 +163,12 @@ export interface FinalStateStores {
 /**
  * Checks that a drained deployment is consistent, reading the stores directly (past any fault
  * wrappers). Returns the problems found (empty: consistent):
- * - the tree: every node's parent lists it, every listed child exists, `numChildren` equals the
- *   child count, `cversion` adds up (each child create and delete counts once), zxids are ordered;
+ * - the tree: every node's parent exists, `numChildren` equals the number of nodes under it, `cversion` adds up (each child create and delete counts once), zxids are ordered;
  * - sessions: every ephemeral belongs to a live session that lists it, and no watch registration,
  *   persistent watch, marker or watched-path list names a closed session;
- * - the user store equals the system store: one live record per node with the same Stat and
- *   children, data of the Stat's length, no leftover record or tombstone, the watermark at the
+ * - the user store equals the system store: one live record per node with the same Stat (and no
+ *   child list), each node's child index listing exactly its children at their czxid, data of the
+ *   Stat's length, no leftover record or tombstone, the watermark at the
  *   writer's zxid. Leftover records of nodes that do not exist are found only where the user store
  *   can list its paths (the in-memory one), and at the `probe` paths (those a run used) anywhere.
  */
@@ -188,6 +187,18 @@ export async function checkFinalState(
   const nodes = new Map<string, SystemNodeItem>();
   for (const item of items) nodes.set(item.id, item.value);
   if (nodes.get('/')?.node === undefined) problems.push('the root is missing');
+  // A node's children are the node items under it (no item holds a list): name → czxid.
+  const childrenOf = new Map<string, Map<string, number>>();
+  for (const [path, item] of nodes) {
+    if (path === '/' || item.node === undefined) continue;
+    const parent = parentPath(path);
+    let names = childrenOf.get(parent);
+    if (names === undefined) {
+      names = new Map();
+      childrenOf.set(parent, names);
+    }
+    names.set(baseName(path), item.node.stat.czxid);
+  }
 
   for (const [path, item] of nodes) {
     for (const s of [...(item.dataWatches ?? []), ...(item.childWatches ?? [])])
@@ -202,19 +213,13 @@ export async function checkFinalState(
         problems.push(`${path}: an empty item (no node, no watches) is left`);
       continue;
     }
-    const { stat, children } = node;
-    if (path !== '/') {
-      const parent = nodes.get(parentPath(path))?.node;
-      if (parent === undefined) problems.push(`${path}: its parent does not exist`);
-      else if (!parent.children.includes(baseName(path)))
-        problems.push(`${path}: its parent does not list it`);
-    }
-    if (new Set(children).size !== children.length) problems.push(`${path}: a child is listed twice`);
-    for (const c of children)
-      if (nodes.get(childPath(path, c))?.node === undefined)
-        problems.push(`${path}: child ${c} does not exist`);
-    if (stat.numChildren !== children.length)
-      problems.push(`${path}: numChildren ${stat.numChildren} but ${children.length} children`);
+    const { stat } = node;
+    if (node.children !== undefined) problems.push(`${path}: the item still holds a child list`);
+    const children = childrenOf.get(path) ?? new Map<string, number>();
+    if (path !== '/' && nodes.get(parentPath(path))?.node === undefined)
+      problems.push(`${path}: its parent does not exist`);
+    if (stat.numChildren !== children.size)
+      problems.push(`${path}: numChildren ${stat.numChildren} but ${children.size} children`);
     if (stat.cversion < stat.numChildren || (stat.cversion - stat.numChildren) % 2 !== 0)
       problems.push(`${path}: cversion ${stat.cversion} does not add up with ${stat.numChildren} children`);
     if (stat.version < 0) problems.push(`${path}: version ${stat.version}`);
@@ -236,12 +241,13 @@ export async function checkFinalState(
       if (record.deleted) problems.push(`${path}: the user store holds a tombstone for a live node`);
       if (!sameStat(record.stat, stat))
         problems.push(`${path}: user-store Stat ${JSON.stringify(record.stat)} != ${JSON.stringify(stat)}`);
-      if (JSON.stringify([...record.children].sort()) !== JSON.stringify([...children].sort()))
-        problems.push(`${path}: user-store children [${record.children}] != [${children}]`);
+      if ('children' in record) problems.push(`${path}: the user-store record still holds a child list`);
       if (record.data.byteLength !== stat.dataLength)
         problems.push(`${path}: ${record.data.byteLength} bytes of data, dataLength ${stat.dataLength}`);
     }
   }
+  for (const [path, item] of nodes)
+    if (item.node !== undefined) problems.push(...(await indexProblems(user, path, childrenOf.get(path))));
   for (const [id, s] of sessions)
     for (const p of s.ephemerals)
       if (nodes.get(p)?.node?.stat.ephemeralOwner !== id)
@@ -271,6 +277,33 @@ export async function checkFinalState(
       const r = await user.get(p);
       if (r !== undefined)
         problems.push(`${p}: user-store ${r.deleted ? 'tombstone' : 'record'} of a node that does not exist`);
+      problems.push(...(await indexProblems(user, p, undefined)));
     }
+  return problems;
+}
+
+/**
+ * How the user store's child index of `path` differs from its children in the system store
+ * (`children`: name → czxid; undefined for a node that does not exist). Once drained, the index
+ * holds exactly one live entry per child, of its current life, and no tombstone.
+ */
+async function indexProblems(
+  user: FinalStateStores['ports']['userStore'],
+  path: string,
+  children: ReadonlyMap<string, number> | undefined,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const listed = new Map<string, number>();
+  for (const e of await user.listChildren(path)) {
+    if (e.dzxid !== undefined)
+      problems.push(`${path}: child index tombstone ${e.name}@${e.czxid}~${e.dzxid} is left`);
+    else if (listed.has(e.name)) problems.push(`${path}: child ${e.name} is indexed twice`);
+    else listed.set(e.name, e.czxid);
+  }
+  for (const [name, czxid] of children ?? [])
+    if (listed.get(name) !== czxid)
+      problems.push(`${path}: child ${name} (czxid ${czxid}) indexed as ${listed.get(name) ?? 'missing'}`);
+  for (const name of listed.keys())
+    if (children?.has(name) !== true) problems.push(`${path}: the index lists ${name}, which does not exist`);
   return problems;
 }

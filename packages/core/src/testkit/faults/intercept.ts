@@ -15,7 +15,18 @@ const INNER = Symbol('faaskeeper.inner');
 /** Async methods of each port that wrappers intercept. */
 export const PORT_METHODS = {
   systemStore: ['get', 'getMany', 'list', 'transact', 'increment'],
-  userStore: ['get', 'put', 'delete', 'getWatermark', 'putWatermark', 'getMarker', 'putMarker'],
+  userStore: [
+    'get',
+    'put',
+    'delete',
+    'getWatermark',
+    'putWatermark',
+    'getMarker',
+    'putMarker',
+    'putChild',
+    'deleteChild',
+    'listChildren',
+  ],
   queue: ['send', 'receive', 'ack', 'release'],
   channel: ['send', 'subscribe', 'remove'],
 } as const;

@@ -38,6 +38,9 @@ function pausingHook() {
         putWatermark: (zxid) => store.putWatermark(zxid),
         getMarker: (session) => store.getMarker(session),
         putMarker: (session, events) => store.putMarker(session, events),
+        putChild: (entry) => store.putChild(entry),
+        deleteChild: (entry) => store.deleteChild(entry),
+        listChildren: (parent) => store.listChildren(parent),
       };
     },
     /** Holds the next writes of `paths`; resolves `paused` once the distributor waits at one. */

@@ -1,0 +1,3 @@
+import { describeChildrenGuarantees, embeddedTarget } from '../../src/testkit/index.js';
+
+describeChildrenGuarantees(embeddedTarget);
