@@ -96,8 +96,8 @@ describe.each(['s3', 'dynamodb'] as const)(
       // write units).
       const bound =
         userStore === 's3'
-          ? { getData: 0.4, watchedGetData: 8.3, setData: 19.2, create: 99, delete: 99 }
-          : { getData: 0.125, watchedGetData: 7.8, setData: 10.8, create: 99, delete: 99 };
+          ? { getData: 0.4, watchedGetData: 8.3, setData: 19.2, create: 30.8, delete: 29.6 }
+          : { getData: 0.125, watchedGetData: 7.8, setData: 10.8, create: 13.4, delete: 13.4 };
       for (const row of rows)
         expect(row.withoutCompute, row.op).toBeLessThanOrEqual(bound[row.op as keyof typeof bound] + 1e-9);
       for (const op of ['create', 'setData', 'delete'] as const) {
@@ -121,8 +121,8 @@ describe.each(['s3', 'dynamodb'] as const)(
       console.log(JSON.stringify({ userStore, concurrent: N, rows: batchedRows }, null, 1));
       const batchedBound =
         userStore === 's3'
-          ? { setData: 18.8, create: 26.2, delete: 24.2 }
-          : { setData: 10.4, create: 13.2, delete: 11.2 };
+          ? { setData: 18.9, create: 30.6, delete: 29.4 }
+          : { setData: 10.5, create: 13.2, delete: 13.2 };
       for (const row of batchedRows) {
         expect(row.withoutCompute, `${row.op}, ${N} at once`).toBeLessThanOrEqual(
           batchedBound[row.op as keyof typeof batchedBound] + 1e-9,
