@@ -113,6 +113,8 @@ describe('faaskeeper deploy / synth / destroy', () => {
     expect(tables.map((t) => t.Properties.TableName).sort()).toEqual([
       'faaskeeper-kv-system',
       'faaskeeper-kv-user',
+      // The child index of the DynamoDB user store (docs/scale.md).
+      'faaskeeper-kv-user-children',
     ]);
     expect(await cli(['synth', 'aws', '--user-store', 'redis'])).toMatchObject({
       code: ExitCode.USAGE,

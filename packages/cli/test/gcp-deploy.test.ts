@@ -106,6 +106,7 @@ describe('faaskeeper synth gcp', () => {
       role: 'roles/datastore.viewer',
       condition: { expression: 'resource.name == "projects/acme-zk/databases/fk-ci"' },
     });
+    // The writer and distributor also get the channel secret (sealed channels); the heartbeat does not.
     for (const fn of ['writer', 'distributor', 'heartbeat'])
       expect(
         config.resource.google_cloudfunctions2_function[fn].service_config.environment_variables,
@@ -114,6 +115,9 @@ describe('faaskeeper synth gcp', () => {
         FAASKEEPER_USER_STORE: 'datastore',
         FAASKEEPER_DATABASE: 'fk-ci',
         GOOGLE_CLOUD_PROJECT: 'acme-zk',
+        ...(fn === 'heartbeat'
+          ? {}
+          : { FAASKEEPER_CHANNEL_SECRET: '${random_password.channel_secret.result}' }),
       });
     expect(config.output.user_store.value).toBe('datastore');
   }, 60_000);
