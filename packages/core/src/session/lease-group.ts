@@ -155,7 +155,8 @@ export class LeaseGroup {
   /** Runs `step` after the member's earlier joins and leaves. */
   private inOrder<T>(m: Member, step: () => Promise<T>): Promise<T> {
     const run = m.chain.then(step);
-    // The caller gets the failure from `run`; the chain only orders the next step.
+    // Safe to drop here: the caller awaits `run` and gets its failure from it; this copy of the
+    // chain only orders the member's next step, which must run whether or not this one failed.
     m.chain = run.catch(() => undefined);
     return run;
   }
