@@ -1,3 +1,4 @@
+export * from './broken-stores.js';
 export * from './channel-log.js';
 export * from './crash.js';
 export * from './crash-points.js';

@@ -1,19 +1,14 @@
 import type { FaaSKeeperClient } from '../../client/client.js';
-import type { Op } from '../../client/types.js';
 import type { PortWrappers } from '../../deployment/deployment.js';
-import type { EmbeddedPorts, EmbeddedServiceOptions } from '../../embedded/embedded-service.js';
 import { ManualClock } from '../../memory/manual-clock.js';
 import { CreateMode } from '../../model/create-mode.js';
-import { FaaSKeeperError } from '../../model/errors.js';
-import type { Channel } from '../../ports/channel.js';
-import type { UserStore } from '../../ports/user-store.js';
-import type { ChannelMessage, SessionItem, SystemNodeItem } from '../../protocol/messages.js';
-import { checkLinearizable, type LinearizabilityResult, type Operation } from '../linearizability/checker.js';
+import type { SessionItem, SystemNodeItem } from '../../protocol/messages.js';
+import { checkLinearizable, type LinearizabilityResult } from '../linearizability/checker.js';
 import { HistoryRecorder } from '../linearizability/history.js';
-import { type ZInput, type ZMultiOp, type ZOutput, znodeModel } from '../linearizability/znode-model.js';
+import { type ZInput, type ZOutput, znodeModel } from '../linearizability/znode-model.js';
 import { type DeploymentTarget, embeddedTarget, type TestDeployment } from '../target.js';
 import { ChannelLog } from './channel-log.js';
-import { CrashError, CrashInjector } from './crash.js';
+import { CrashInjector } from './crash.js';
 import {
   createFaultInjector,
   DEFAULT_FAULTS,
@@ -22,9 +17,13 @@ import {
   type FaultStats,
 } from './faults.js';
 import { ActivityMonitor, checkFinalState, countsDepth, drain, drainIdle } from './final-state.js';
-import { interceptPort, PORT_METHODS, unwrapPort, yieldTurns } from './intercept.js';
+import { unwrapPort } from './intercept.js';
+import { type LateReply, settleLateReplies } from './late-replies.js';
 import { Rng } from './prng.js';
-import { SkewedClock } from './skewed-clock.js';
+import { RandomOps } from './random-ops.js';
+import { runDeployment } from './run-deployment.js';
+
+const decoder = new TextDecoder();
 
 /** Options of one randomised run. */
 export interface RandomRunOptions {
@@ -94,19 +93,6 @@ export interface RandomRunResult {
   ok: boolean;
 }
 
-const decoder = new TextDecoder();
-const MAYBE_APPLIED = new Set(['CONNECTIONLOSS', 'OPERATIONTIMEOUT', 'SESSIONEXPIRED']);
-const DEFINITE = new Set(['NONODE', 'NODEEXISTS', 'BADVERSION']);
-/** The reply each write of the history gets when it succeeds. */
-const REPLY_TYPE: Record<ZInput['op'], string> = {
-  create: 'create',
-  set: 'setData',
-  delete: 'delete',
-  multi: 'multi',
-  get: 'read',
-  exists: 'read',
-};
-
 /**
  * One seeded randomised run (DESIGN.md §5): several clients issue random concurrent operations on a
  * few paths against a deployment (embedded by default, or any {@link DeploymentTarget}) whose ports
@@ -143,82 +129,30 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
   const writerSkew = rng.between(-500, 500);
   const heartbeatSkew = rng.between(-500, 500);
   faults.stats.clockSkew = (writerSkew !== 0 ? 1 : 0) + (heartbeatSkew !== 0 ? 1 : 0);
-  const functionErrors: unknown[] = [];
-  const sabotage = options.sabotage ?? {};
-  const writeGaps = rng.fork();
   const target = options.target ?? embeddedTarget;
   const disabledFaults: { kind: FaultKind; why: string }[] = [];
   if (!target.functionClocks) {
     faults.stats.clockSkew = 0;
     disabledFaults.push({ kind: 'clockSkew', why: 'the target runs every function on one clock' });
   }
-  // The functions' own ports, innermost (checks read them fault-free), and their idleness.
-  const raw: Partial<EmbeddedPorts> = {};
   const activity = new ActivityMonitor();
-  const wrappedHandlers = new Set<string>();
-  let functionsChannel: Channel | undefined;
-  const deployOptions: EmbeddedServiceOptions = {
+  const {
+    options: deployOptions,
+    raw,
+    wrappedHandlers,
+    functionErrors,
+  } = runDeployment({
     clock,
-    sessionTimeoutMs: 10_000,
+    faults,
+    crash,
+    channel,
+    activity,
+    sabotage: options.sabotage ?? {},
+    target,
+    skew: { writer: writerSkew, heartbeat: heartbeatSkew },
+    writeGaps: rng.fork(),
     operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
-    clockSkewMs: 1000,
-    heartbeatIntervalMs: 1000,
-    writerBatchSize: 10,
-    distributorBatchSize: 10,
-    ...(target.functionClocks
-      ? {
-          functionClocks: {
-            writer: new SkewedClock(clock, writerSkew),
-            heartbeat: new SkewedClock(clock, heartbeatSkew),
-          },
-        }
-      : {}),
-    wrap: {
-      systemStore: (s) => {
-        raw.systemStore = s;
-        const inner = activity.wrap.systemStore(sabotage.systemStore?.(s) ?? s);
-        return crash.wrap.systemStore(faults.wrap.systemStore(inner));
-      },
-      userStore: (s) => {
-        raw.userStore = s;
-        const inner = activity.wrap.userStore(sabotage.userStore?.(s) ?? s);
-        return crash.wrap.userStore(faults.wrap.userStore(inner));
-      },
-      writerQueue: (q) => {
-        raw.writerQueue = q;
-        const inner = activity.wrap.writerQueue(sabotage.writerQueue?.(q) ?? q);
-        return crash.wrap.writerQueue(faults.wrap.writerQueue(inner));
-      },
-      distributorQueue: (q) => {
-        raw.distributorQueue = q;
-        const inner = activity.wrap.distributorQueue(sabotage.distributorQueue?.(q) ?? q);
-        return crash.wrap.distributorQueue(faults.wrap.distributorQueue(inner));
-      },
-      channel: (c) => {
-        const inner = activity.wrap.channel(sabotage.channel?.(c) ?? c);
-        functionsChannel = crash.wrap.channel(faults.wrap.channel(inner));
-        return functionsChannel;
-      },
-    },
-    // What each client is handed, as it sees it. Where clients share the functions' channel (in
-    // memory) its delivery faults are already in the chain; a client's own channel gets them here.
-    wrapClientChannel: (c) => channel.wrap(c === functionsChannel ? c : faults.wrap.channel(c)),
-    wrapHandler: (name, handler) => {
-      wrappedHandlers.add(name);
-      return crash.wrapHandler(name, handler);
-    },
-    // Widens the window in which a reader can meet a half-applied batch (which it must not see).
-    betweenDistributorWrites: async () => {
-      if (faults.enabled && writeGaps.chance(0.5)) {
-        faults.stats.delay++;
-        await yieldTurns(writeGaps.between(1, 16));
-      }
-    },
-    onFunctionError: (_fn, error) => {
-      if (!(error instanceof CrashError) && !(error instanceof Error && error.name === 'TransientError'))
-        functionErrors.push(error);
-    },
-  };
+  });
   const wallStart = Date.now();
   const service: TestDeployment = await target.deploy(deployOptions);
   const clockStart = clock.now();
@@ -259,14 +193,12 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
 
   const history = new HistoryRecorder<ZInput, ZOutput>();
   // Replies that came after their client gave up (timeout, lost connection): how those ops ended.
-  const lateReplies = new Map<string, { tick: number; message: ChannelMessage }>();
+  const lateReplies = new Map<string, LateReply>();
   channel.onReply = (session, message) => {
     if (message.body.type === 'reply')
       lateReplies.set(`${session}:${message.body.seq}`, { tick: history.stamp(), message });
   };
-  const unresolved: { op: Operation<ZInput, ZOutput>; session: number; seq: number }[] = [];
-  const watchFired = new Map<string, number>();
-  let unknownOutcomes = 0;
+  const ops = new RandomOps(history, paths, problems);
   let resolvedOutcomes = 0;
   const deadline = Date.now() + (options.timeoutMs ?? (inMemory ? 20_000 : target.testTimeoutMs / 2));
   // Draining and the final checks get their own budget (emulators are slow to go quiet).
@@ -303,129 +235,9 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
         }
         issued++;
         n++;
-        await randomOp(c, n, zk, r);
+        await ops.run(c, n, zk, r);
         if (zk.state === 'EXPIRED' || zk.state === 'CLOSED') break;
       }
-    };
-
-    const randomOp = async (c: number, n: number, zk: FaaSKeeperClient, r: Rng) => {
-      const path = r.pick(paths);
-      const data = `c${c}.${n}`;
-      const version = r.chance(0.5) ? -1 : r.int(3);
-      // Client 0 mostly scans: a reader racing the writers is what meets a half-applied batch.
-      const roll = c === 0 && r.chance(0.6) ? 0 : r.next();
-      let input: ZInput;
-      let run: () => Promise<ZOutput>;
-      if (roll < 0.1) {
-        for (const p of paths) {
-          const done = history.invoke(c, { op: 'get', path: p });
-          try {
-            const { data: d, stat } = await zk.getData(p);
-            done({ type: 'ok', data: decoder.decode(d), version: stat.version });
-          } catch (error) {
-            if (error instanceof FaaSKeeperError && error.code === 'NONODE')
-              done({ type: 'error', code: 'NONODE' });
-            else if (!(error instanceof FaaSKeeperError && MAYBE_APPLIED.has(error.code)))
-              problems.push(`client ${c}: unexpected error reading ${p}: ${String(error)}`);
-          }
-        }
-        return;
-      }
-      if (roll < 0.25) {
-        input = { op: 'get', path };
-        run = async () => {
-          const { data: d, stat } = await zk.getData(path);
-          return { type: 'ok', data: decoder.decode(d), version: stat.version };
-        };
-      } else if (roll < 0.3) {
-        input = { op: 'get', path };
-        const id = `c${c}.${n} getData ${path}`;
-        run = async () => {
-          const { data: d, stat } = await zk.getData(path, { watch: watcher(id, path) });
-          return { type: 'ok', data: decoder.decode(d), version: stat.version };
-        };
-      } else if (roll < 0.4) {
-        input = { op: 'exists', path };
-        const watched = r.chance(0.3);
-        const id = `c${c}.${n} exists ${path}`;
-        run = async () => {
-          const stat = await zk.exists(path, watched ? { watch: watcher(id, path) } : {});
-          return { type: 'ok', version: stat === null ? null : stat.version };
-        };
-      } else if (roll < 0.6) {
-        input = { op: 'set', path, data, version };
-        run = async () => ({ type: 'ok', version: (await zk.setData(path, data, { version })).version });
-      } else if (roll < 0.78) {
-        input = { op: 'create', path, data };
-        run = async () => {
-          await zk.create(path, data);
-          return { type: 'ok' };
-        };
-      } else if (roll < 0.92) {
-        input = { op: 'delete', path, version };
-        run = async () => {
-          await zk.delete(path, { version });
-          return { type: 'ok' };
-        };
-      } else {
-        // Multis pair /k0 with /k1, /k2 with /k3, ...: atomicity across paths is tested while the
-        // checker can still split the history into small independent parts.
-        const index = paths.indexOf(path);
-        const other = paths[index ^ 1] ?? path;
-        const kind = r.int(4);
-        const ops: ZMultiOp[] =
-          kind === 0
-            ? [
-                { op: 'check', path, version: r.int(3) },
-                { op: 'set', path: other, data, version: -1 },
-              ]
-            : kind === 1
-              ? [
-                  { op: 'create', path, data },
-                  { op: 'create', path: other, data },
-                ]
-              : kind === 2
-                ? [
-                    { op: 'delete', path, version: -1 },
-                    { op: 'delete', path: other, version: -1 },
-                  ]
-                : [
-                    { op: 'set', path, data, version: -1 },
-                    { op: 'set', path: other, data, version: -1 },
-                  ];
-        input = { op: 'multi', ops };
-        run = async () => {
-          await zk.multi(ops.map(toClientOp));
-          return { type: 'ok' };
-        };
-      }
-      const done = history.invoke(c, input);
-      const pending = run();
-      // The request's seq (the op issued it synchronously): a late reply tells how it ended.
-      const seq = (zk as unknown as { seq: number }).seq;
-      try {
-        done(await pending);
-      } catch (error) {
-        if (error instanceof FaaSKeeperError && DEFINITE.has(error.code)) {
-          done({ type: 'error', code: error.code as 'NONODE' });
-        } else if (error instanceof FaaSKeeperError && MAYBE_APPLIED.has(error.code)) {
-          // A failed read changed nothing and says nothing: leave it out. A write may have applied.
-          if (input.op !== 'get' && input.op !== 'exists') {
-            unknownOutcomes++;
-            unresolved.push({ op: done({ type: 'unknown' }, true), session: zk.sessionNumber, seq });
-          }
-        } else {
-          problems.push(`client ${c}: unexpected error for ${JSON.stringify(input)}: ${String(error)}`);
-        }
-      }
-    };
-
-    const watcher = (id: string, path: string) => {
-      watchFired.set(id, 0);
-      return (event: { path: string }) => {
-        watchFired.set(id, (watchFired.get(id) ?? 0) + 1);
-        if (event.path !== path) problems.push(`watch ${id} fired for ${event.path}`);
-      };
     };
 
     await Promise.all(clients.map((zk, c) => worker(c, zk, rng.fork())));
@@ -467,32 +279,8 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
       if (ghost.state !== 'EXPIRED') problems.push(`the vanished client is ${ghost.state}, not EXPIRED`);
     }
 
-    // Operations of unknown outcome whose reply came later have a known outcome after all; without
-    // a reply (the session ended first) they stay unknown.
-    for (const u of unresolved) {
-      const late = lateReplies.get(`${u.session}:${u.seq}`);
-      if (late === undefined || late.message.body.type !== 'reply') continue;
-      resolvedOutcomes++;
-      const body = late.message.body;
-      if (body.error !== undefined) {
-        if (DEFINITE.has(body.error.code))
-          history.resolve(u.op, {
-            output: { type: 'error', code: body.error.code as 'NONODE' },
-            return: late.tick,
-          });
-        else if (body.error.code === 'SESSIONEXPIRED') history.resolve(u.op, undefined);
-      } else if (body.result !== undefined) {
-        if (body.result.type !== REPLY_TYPE[u.op.input.op]) {
-          // A reply of another kind under the op's seq (a ping's): the client gave the request up
-          // unsent and sent a ping in its place, so that the session's seqs stay gapless. Not applied.
-          history.resolve(u.op, undefined);
-          continue;
-        }
-        const output: ZOutput =
-          body.result.type === 'setData' ? { type: 'ok', version: body.result.stat.version } : { type: 'ok' };
-        history.resolve(u.op, { output, return: late.tick });
-      }
-    }
+    // Operations of unknown outcome whose reply came later have a known outcome after all.
+    resolvedOutcomes = settleLateReplies(history, ops.unresolved, lateReplies);
 
     // Final reads of the drained state close the history: a lost or doubled write shows here.
     const user = unwrapPort(userStore);
@@ -508,7 +296,8 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
     }
     problems.push(...(await checkFinalState(stores, { probe: [...paths, '/ghost'] })));
     problems.push(...channel.problems());
-    for (const [id, count] of watchFired) if (count > 1) problems.push(`watch ${id} fired ${count} times`);
+    for (const [id, count] of ops.watchFired)
+      if (count > 1) problems.push(`watch ${id} fired ${count} times`);
     for (const e of functionErrors) problems.push(`a function failed unexpectedly: ${String(e)}`);
   } catch (error) {
     problems.push(
@@ -529,7 +318,7 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
   return {
     seed: options.seed,
     operations: history.ops.length,
-    unknownOutcomes,
+    unknownOutcomes: ops.unknownOutcomes,
     resolvedOutcomes,
     faults: stats,
     linearizability,
@@ -541,19 +330,6 @@ export async function runRandomScenario(options: RandomRunOptions): Promise<Rand
     disabledFaults,
     ok: problems.length === 0,
   };
-}
-
-function toClientOp(op: ZMultiOp): Op {
-  switch (op.op) {
-    case 'create':
-      return { op: 'create', path: op.path, data: op.data };
-    case 'set':
-      return { op: 'setData', path: op.path, data: op.data, version: op.version };
-    case 'delete':
-      return { op: 'delete', path: op.path, version: op.version };
-    case 'check':
-      return { op: 'check', path: op.path, version: op.version };
-  }
 }
 
 async function closeAll(service: TestDeployment, clients: FaaSKeeperClient[]): Promise<void> {
@@ -574,30 +350,3 @@ export function describeRun(result: RandomRunResult): string {
     `${Math.round(result.wallMs / 1000)} s; faults: ${faults}${off ? `; off: ${off}` : ''}`
   );
 }
-
-/**
- * Deliberately broken user stores, as `sabotage` of a run: the run's checks must catch each, which
- * shows they can fail on that target. Each call makes a fresh wrapper.
- */
-export const brokenUserStores = {
-  /** Never removes a record: tombstones of deleted nodes stay (the final-state check must see them). */
-  keepsTombstones: (): PortWrappers => ({
-    userStore: (inner: UserStore) =>
-      interceptPort(inner, PORT_METHODS.userStore, async (method, _args, call) =>
-        method === 'delete' ? undefined : call(),
-      ),
-  }),
-  /**
-   * Drops every write of the root record after bootstrap's. A run's vanished client's ephemeral
-   * node alone changes the root's children, so the lost writes always show.
-   */
-  losesRootUpdates: (): PortWrappers => {
-    let rootPuts = 0;
-    return {
-      userStore: (inner: UserStore) =>
-        interceptPort(inner, PORT_METHODS.userStore, async (method, args, call) =>
-          method === 'put' && args[0] === '/' && ++rootPuts > 1 ? undefined : call(),
-        ),
-    };
-  },
-};
