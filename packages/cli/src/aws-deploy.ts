@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { authFlags, deploymentAuth, gatewayKeyFileOption, superDigestOption } from './auth-options.js';
 import { deploymentOption, isTerminal, quietAwsSdk, requireParentDirectory } from './command-options.js';
 import type { CliStreams } from './main.js';
 import { importForCommand } from './optional-import.js';
@@ -17,6 +18,8 @@ export interface AwsDeployFlags {
   runtime?: AwsRuntime;
   bootstrap?: boolean;
   dryRun?: boolean;
+  superDigest?: string;
+  gatewayKeyFile?: string;
 }
 
 /**
@@ -58,6 +61,18 @@ const AWS_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
         '--runtime <runtime>',
         'the Lambda runtime of the functions (default nodejs22.x; nodejs20.x is deprecated since 2026-04-30)',
       ).choices(AWS_RUNTIMES),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      superDigestOption("in the writer's and distributor's environment (FAASKEEPER_SUPER_DIGEST)"),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      gatewayKeyFileOption(
+        'gateways fronting the deployment attest client addresses with it (ip ACLs); it is written into the template in plain text',
+      ),
   },
   {
     verbs: ['deploy'],
@@ -126,6 +141,8 @@ export async function runAwsDeploy(
     dryRun: flags.dryRun === true || command === 'synth',
   };
   if (parsed.out !== undefined) requireParentDirectory(parsed.out, '--out');
+  // Read (and checked) before anything is bundled: a missing key file is a usage error.
+  const auth = command === 'destroy' ? {} : deploymentAuth(flags);
   quietAwsSdk();
   // Loaded on demand: the CDK libraries are large and only these commands need them.
   const aws = await importForCommand(
@@ -146,7 +163,15 @@ export async function runAwsDeploy(
   const stackProps = {
     ...(parsed.userStore === undefined ? {} : { userStore: parsed.userStore }),
     ...(parsed.runtime === undefined ? {} : { runtime: parsed.runtime }),
+    ...auth,
   };
+  if (auth.gatewayKey !== undefined)
+    // The stack hands the key to the functions as a plain environment value (not a Secrets Manager
+    // reference, as the channel secret): whoever reads the template or the functions' configuration
+    // reads the key. Said every time, so nobody ships the template believing otherwise.
+    streams.errorOutput.write(
+      "Note: the gateway key is written into the CloudFormation template and the functions' environment in plain text; keep the cloud assembly private.\n",
+    );
   try {
     if (parsed.dryRun) {
       print('Bundling the functions and synthesizing the stack ...');
@@ -160,7 +185,7 @@ export async function runAwsDeploy(
         `Synthesized stack ${out.stackName} (nothing deployed).`,
         `  template: ${out.templatePath}`,
         `  cloud assembly: ${out.assemblyDir}`,
-        `Deploy it with: faaskeeper deploy aws --deployment ${parsed.deployment} --region <region>${parsed.runtime === undefined ? '' : ` --runtime ${parsed.runtime}`}`,
+        `Deploy it with: faaskeeper deploy aws --deployment ${parsed.deployment} --region <region>${parsed.runtime === undefined ? '' : ` --runtime ${parsed.runtime}`}${authFlags(flags)}`,
       );
       return ExitCode.OK;
     }

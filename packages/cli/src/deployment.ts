@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ClientOptions, FaaSKeeperClient } from '@faaskeeper/client';
-import { createEmbeddedService } from '@faaskeeper/core';
+import { createEmbeddedService, type EmbeddedServiceOptions } from '@faaskeeper/core';
 import { quietAwsSdk } from './command-options.js';
 import { importOptional, MissingPackageError } from './optional-import.js';
 
@@ -97,11 +97,21 @@ export async function openDeployment(config?: DeploymentConfig): Promise<Deploym
   };
 }
 
+/** Whether a config (or none) means a fresh embedded deployment in this process. */
+export function isEmbedded(config: DeploymentConfig | undefined): boolean {
+  return (config?.provider ?? 'embedded') === 'embedded';
+}
+
 /**
- * The deployment a config names (or a fresh embedded one), as a source of sessions.
+ * The deployment a config names (or a fresh embedded one), as a source of sessions. `embedded`
+ * configures a fresh embedded deployment (its super digest, its gateway key); a deployed one has
+ * its own, set when it was deployed.
  * @throws ConfigError for a bad config, or a provider that is not installed yet.
  */
-export async function openSessionSource(config?: DeploymentConfig): Promise<SessionSource> {
+export async function openSessionSource(
+  config?: DeploymentConfig,
+  embedded: Pick<EmbeddedServiceOptions, 'superDigest' | 'gatewayKey'> = {},
+): Promise<SessionSource> {
   const provider = config?.provider ?? 'embedded';
   if (provider === 'aws' && config !== undefined) {
     // A file `faaskeeper deploy aws` or `faaskeeper dev` wrote: connect() options plus the provider.
@@ -154,7 +164,7 @@ export async function openSessionSource(config?: DeploymentConfig): Promise<Sess
     };
   }
   if (provider !== 'embedded') throw new ConfigError(`unknown provider ${provider}`);
-  const service = createEmbeddedService();
+  const service = createEmbeddedService(embedded);
   return {
     label: 'embedded',
     connect: (options) => service.connect(options),

@@ -3,6 +3,12 @@ import { dirname, join, resolve } from 'node:path';
 import type { AwsConnectOptions } from '@faaskeeper/aws';
 import type { GcpDeploymentConfig } from '@faaskeeper/gcp';
 import { Argument, type Command, Option } from 'commander';
+import {
+  type DeploymentAuth,
+  deploymentAuth,
+  gatewayKeyFileOption,
+  superDigestOption,
+} from './auth-options.js';
 import { deploymentOption, quietAwsSdk, requireParentDirectory } from './command-options.js';
 import { untilInterrupted } from './long-running.js';
 import type { CliStreams } from './main.js';
@@ -20,6 +26,8 @@ export interface DevFlags {
   provider?: DevProvider;
   deployment: string;
   configOut?: string;
+  superDigest?: string;
+  gatewayKeyFile?: string;
 }
 
 /**
@@ -44,6 +52,12 @@ export function declareDevCommand(program: Command): Command {
         '--config-out <file>',
         'where the connect options go, in an existing directory (default .faaskeeper/<deployment>.local.json)',
       ),
+    )
+    .addOption(superDigestOption('given to the local writer and distributor'))
+    .addOption(
+      gatewayKeyFileOption(
+        'given to the local writer; faaskeeper gateway --config <the config-out file> needs the same key',
+      ),
     );
 }
 
@@ -64,6 +78,8 @@ export interface DevOptions {
   deployment?: string;
   /** Where the connect options are written. Default `.faaskeeper/<deployment>.local.json`. */
   configOut?: string;
+  /** The deployment's super digest and gateway key (as a deployed stack's). Default: neither. */
+  auth?: DeploymentAuth;
   /** Stops the stack when aborted (the CLI aborts on SIGINT and SIGTERM). */
   signal: AbortSignal;
   out: (line: string) => void;
@@ -90,7 +106,11 @@ interface LocalRun {
 }
 
 /** Starts the local AWS stack and a deployment on it; a string says why it cannot. */
-async function startAws(name: string, out: (line: string) => void): Promise<LocalRun | string> {
+async function startAws(
+  name: string,
+  auth: DeploymentAuth,
+  out: (line: string) => void,
+): Promise<LocalRun | string> {
   const local = await importOptional(
     () => import('@faaskeeper/aws/local'),
     'faaskeeper dev',
@@ -103,7 +123,7 @@ async function startAws(name: string, out: (line: string) => void): Promise<Loca
   out(`Provisioning deployment '${name}' (tables, bucket, queues) and starting its functions ...`);
   let deployment: Awaited<ReturnType<typeof local.createLocalAwsDeployment>>;
   try {
-    deployment = await local.createLocalAwsDeployment({ stack, deployment: name });
+    deployment = await local.createLocalAwsDeployment({ stack, deployment: name, ...auth });
   } catch (error) {
     await stack.stop();
     throw error;
@@ -126,7 +146,11 @@ async function startAws(name: string, out: (line: string) => void): Promise<Loca
 }
 
 /** Starts the Datastore and Pub/Sub emulators and a deployment on them; a string says why it cannot. */
-async function startGcp(name: string, out: (line: string) => void): Promise<LocalRun | string> {
+async function startGcp(
+  name: string,
+  auth: DeploymentAuth,
+  out: (line: string) => void,
+): Promise<LocalRun | string> {
   const gcp = await importOptional(
     () => import('@faaskeeper/gcp/local'),
     'faaskeeper dev gcp',
@@ -140,7 +164,12 @@ async function startGcp(name: string, out: (line: string) => void): Promise<Loca
   out(`Provisioning deployment '${name}' (topics, subscriptions) and starting its functions ...`);
   let deployment: Awaited<ReturnType<typeof gcp.createLocalGcpDeployment>>;
   try {
-    deployment = await gcp.createLocalGcpDeployment({ stack, deployment: name, userStore: 'datastore' });
+    deployment = await gcp.createLocalGcpDeployment({
+      stack,
+      deployment: name,
+      userStore: 'datastore',
+      ...auth,
+    });
   } catch (error) {
     await stack.stop();
     throw error;
@@ -180,7 +209,7 @@ export async function runDev(options: DevOptions): Promise<ExitCode> {
   if (provider === 'aws') quietAwsSdk();
   let run: LocalRun | string;
   try {
-    run = await (provider === 'gcp' ? startGcp : startAws)(name, options.out);
+    run = await (provider === 'gcp' ? startGcp : startAws)(name, options.auth ?? {}, options.out);
   } catch (error) {
     if (error instanceof MissingPackageError) options.err(`Error: ${error.message}`);
     else options.err(`Error: cannot start the local deployment: ${(error as Error).message}`);
@@ -235,6 +264,8 @@ export function runDevCommand(
   streams: CliStreams,
 ): Promise<ExitCode> {
   const provider = devProviderOf(argument, flags);
+  // Read (and checked) before the emulators start: a missing key file is a usage error.
+  const auth = deploymentAuth(flags);
   return untilInterrupted((signal) =>
     runDev({
       signal,
@@ -243,6 +274,7 @@ export function runDevCommand(
       provider,
       deployment: flags.deployment,
       ...(flags.configOut === undefined ? {} : { configOut: flags.configOut }),
+      auth,
     }),
   );
 }

@@ -1,6 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { startGateway } from '@faaskeeper/gateway';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, type DeploymentConfig, openSessionSource, readConfig } from './deployment.js';
+import { GATEWAY_KEY_ENV, gatewayKeyFileOption, readGatewayKey, superDigestOption } from './auth-options.js';
+import {
+  ConfigError,
+  type DeploymentConfig,
+  isEmbedded,
+  openSessionSource,
+  readConfig,
+} from './deployment.js';
 import { untilInterrupted } from './long-running.js';
 import type { CliStreams } from './main.js';
 import { ExitCode } from './shell/commands.js';
@@ -10,6 +18,8 @@ export interface GatewayFlags {
   config?: string;
   host: string;
   port: number;
+  superDigest?: string;
+  gatewayKeyFile?: string;
 }
 
 function portNumber(value: string): number {
@@ -37,9 +47,19 @@ export function declareGatewayCommand(program: Command): Command {
     .addOption(
       new Option('--port <port>', 'the port (0 = any free port)').default(2181).argParser(portNumber),
     )
+    .addOption(
+      superDigestOption(
+        'only without --config (the embedded deployment); a deployed one has the digest it was deployed with',
+      ),
+    )
+    .addOption(
+      gatewayKeyFileOption(
+        'with --config, the key the deployment was deployed with (else ip ACL entries match nobody); without, random per process when none is given',
+      ),
+    )
     .addHelpText(
       'after',
-      '\nFAASKEEPER_GATEWAY_SECRET keys the session passwords (random per process when unset).\nLogs go to stderr, one JSON line each. Ctrl-C closes every session and stops.',
+      `\nFAASKEEPER_GATEWAY_SECRET keys the session passwords (random per process when unset); ${GATEWAY_KEY_ENV} is the gateway key when --gateway-key-file is not given.\nLogs go to stderr, one JSON line each. Ctrl-C closes every session and stops.`,
     );
 }
 
@@ -48,6 +68,17 @@ export interface RunGatewayOptions {
   config?: string;
   host?: string;
   port?: number;
+  /**
+   * The super digest of the embedded deployment (no `config`, or an embedded one); refused with a
+   * deployed one's config, whose digest was set when it was deployed.
+   */
+  superDigest?: string;
+  /**
+   * The key the gateway attests client addresses with: a deployed one's `gatewayKey`. Default for
+   * the embedded deployment: random, shared with it; for a deployed one: none (ip entries then
+   * match nobody).
+   */
+  gatewayKey?: string;
   /** Stops the gateway when aborted. */
   signal: AbortSignal;
   out: (line: string) => void;
@@ -60,7 +91,23 @@ export async function runGateway(options: RunGatewayOptions): Promise<ExitCode> 
   let source: Awaited<ReturnType<typeof openSessionSource>>;
   try {
     if (options.config !== undefined) config = await readConfig(options.config);
-    source = await openSessionSource(config);
+    if (!isEmbedded(config) && options.superDigest !== undefined)
+      throw new ConfigError(
+        `--super-digest is for the embedded deployment only: the ${config?.provider} deployment of ${options.config} has the super digest it was deployed with (faaskeeper deploy ${config?.provider} --super-digest)`,
+      );
+  } catch (error) {
+    options.err(`Error: ${(error as Error).message}`);
+    return ExitCode.USAGE;
+  }
+  // The embedded deployment lives in this process: it and the gateway share one key, so ip ACL
+  // entries match the addresses the gateway attests.
+  const gatewayKey =
+    options.gatewayKey ?? (isEmbedded(config) ? randomBytes(32).toString('base64') : undefined);
+  try {
+    source = await openSessionSource(config, {
+      ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+      ...(gatewayKey === undefined ? {} : { gatewayKey }),
+    });
   } catch (error) {
     options.err(
       `Error: ${error instanceof ConfigError ? '' : 'cannot connect: '}${(error as Error).message}`,
@@ -72,6 +119,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<ExitCode> 
       deployment: source,
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 2181,
+      ...(gatewayKey === undefined ? {} : { gatewayKey }),
       log: (line) => options.err(JSON.stringify({ time: new Date().toISOString(), ...line })),
     });
     options.out(`ZooKeeper gateway listening on ${gw.connectString} (deployment: ${source.label})`);
@@ -91,8 +139,12 @@ export async function runGateway(options: RunGatewayOptions): Promise<ExitCode> 
   }
 }
 
-/** `faaskeeper gateway` with its parsed options: runs until SIGINT or SIGTERM. */
-export function runGatewayCommand(flags: GatewayFlags, streams: CliStreams): Promise<ExitCode> {
+/**
+ * `faaskeeper gateway` with its parsed options: runs until SIGINT or SIGTERM.
+ * @throws UsageError when the gateway key file cannot be read or holds too short a key.
+ */
+export async function runGatewayCommand(flags: GatewayFlags, streams: CliStreams): Promise<ExitCode> {
+  const gatewayKey = readGatewayKey(flags.gatewayKeyFile);
   return untilInterrupted((signal) =>
     runGateway({
       signal,
@@ -101,6 +153,8 @@ export function runGatewayCommand(flags: GatewayFlags, streams: CliStreams): Pro
       ...(flags.config === undefined ? {} : { config: flags.config }),
       host: flags.host,
       port: flags.port,
+      ...(flags.superDigest === undefined ? {} : { superDigest: flags.superDigest }),
+      ...(gatewayKey === undefined ? {} : { gatewayKey }),
     }),
   );
 }

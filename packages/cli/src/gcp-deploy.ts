@@ -1,5 +1,6 @@
 import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp/deploy';
 import { type Command, Option } from 'commander';
+import { authFlags, deploymentAuth, gatewayKeyFileOption, superDigestOption } from './auth-options.js';
 import type { DeployVerb } from './aws-deploy.js';
 import { deploymentOption, isTerminal, requireParentDirectory } from './command-options.js';
 import type { CliStreams } from './main.js';
@@ -21,6 +22,8 @@ export interface GcpDeployFlags {
   configDir?: string;
   deleteData?: boolean;
   adoptData?: boolean;
+  superDigest?: string;
+  gatewayKeyFile?: string;
 }
 
 const ALL: readonly DeployVerb[] = ['deploy', 'synth', 'destroy'];
@@ -95,6 +98,18 @@ const GCP_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
         '--client-member <member>',
         'may impersonate the client service account (e.g. user:me@example.com); repeatable',
       ).argParser((member: string, earlier: string[] | undefined) => [...(earlier ?? []), member]),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      superDigestOption("in the writer's and distributor's environment (FAASKEEPER_SUPER_DIGEST)"),
+  },
+  {
+    verbs: ['deploy', 'synth'],
+    option: () =>
+      gatewayKeyFileOption(
+        'gateways fronting the deployment attest client addresses with it (ip ACLs); it is written into main.tf.json and the Terraform state in plain text',
+      ),
   },
   {
     verbs: ['deploy'],
@@ -189,6 +204,15 @@ export async function runGcpDeploy(
   };
   if (parsed.out !== undefined) requireParentDirectory(parsed.out, '--out');
   if (parsed.configDir !== undefined) requireParentDirectory(parsed.configDir, '--config-dir');
+  // Read (and checked) before anything is bundled: a missing key file is a usage error.
+  const auth = command === 'destroy' ? {} : deploymentAuth(flags, env);
+  if (auth.gatewayKey !== undefined)
+    // The configuration hands the key to the functions as a literal environment value (not a
+    // sensitive variable or a Secret Manager secret): whoever reads main.tf.json, the Terraform state
+    // or the functions' configuration reads the key. Said every time, so nobody ships it unaware.
+    streams.errorOutput.write(
+      "Note: the gateway key is written into main.tf.json, the Terraform state and the functions' environment in plain text; keep them private.\n",
+    );
   // Loaded on demand: the GCP provider is an optional peer dependency of the CLI.
   const gcp = await importForCommand(
     () => import('@faaskeeper/gcp/deploy'),
@@ -210,6 +234,7 @@ export async function runGcpDeploy(
         ? { database: { create: true as const, location: parsed.databaseLocation } }
         : {}),
     ...(parsed.clientMembers.length === 0 ? {} : { clientImpersonators: parsed.clientMembers }),
+    ...auth,
   };
   const run = {
     ...(parsed.terraform === undefined ? {} : { terraform: parsed.terraform }),
@@ -231,7 +256,7 @@ export async function runGcpDeploy(
         `  function sources: ${Object.values(out.bundles)
           .map((b) => b.zipPath)
           .join(', ')}`,
-        `Deploy it with: faaskeeper deploy gcp --project ${parsed.project} --region ${parsed.region} --deployment ${parsed.deployment}`,
+        `Deploy it with: faaskeeper deploy gcp --project ${parsed.project} --region ${parsed.region} --deployment ${parsed.deployment}${authFlags(flags)}`,
         `(or run terraform init && terraform apply in ${out.dir})`,
       );
       return ExitCode.OK;

@@ -3,6 +3,16 @@
  * exported so that other tools (and tests) can drive the shell without a terminal.
  * @packageDocumentation
  */
+
+export {
+  authFlags,
+  type DeploymentAuth,
+  deploymentAuth,
+  GATEWAY_KEY_ENV,
+  MIN_GATEWAY_KEY_LENGTH,
+  readGatewayKey,
+  superDigestProblem,
+} from './auth-options.js';
 export { type AwsDeployFlags, type DeployVerb, declareAwsCommand, runAwsDeploy } from './aws-deploy.js';
 export { type DemoOptions, runDemo } from './demo.js';
 export {
@@ -14,6 +24,7 @@ export {
   readConfig,
 } from './deployment.js';
 export { type DevFlags, type DevOptions, declareDevCommand, runDev, runDevCommand } from './dev.js';
+export { type DigestFlags, declareDigestCommand, runDigestCommand } from './digest.js';
 export {
   declareGatewayCommand,
   type GatewayFlags,

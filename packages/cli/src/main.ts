@@ -4,6 +4,7 @@ import { type CostFlags, declareCostCommand, runCostCommand } from './cost/comma
 import { runDemo } from './demo.js';
 import { ConfigError, type DeploymentConfig, openDeployment, readConfig } from './deployment.js';
 import { type DevFlags, type DevProvider, declareDevCommand, runDevCommand } from './dev.js';
+import { type DigestFlags, declareDigestCommand, runDigestCommand } from './digest.js';
 import { declareGatewayCommand, type GatewayFlags, runGatewayCommand } from './gateway.js';
 import {
   declareGcpCommand,
@@ -60,7 +61,7 @@ function declaredUsage(command: Command): string {
   if (command.commands.length > 0) return `${command.commands.map((c) => c.name()).join('|')} [options]`;
   // Arguments first, as they are typed (`dev gcp --deployment d`): choices as `[aws|gcp]`.
   const args = command.registeredArguments.map((argument) => {
-    const term = argument.argChoices?.join('|') ?? argument.name();
+    const term = argument.argChoices?.join('|') ?? `${argument.name()}${argument.variadic ? '...' : ''}`;
     return argument.required ? term : `[${term}]`;
   });
   const terms = command.options.map((option) => {
@@ -258,6 +259,10 @@ export function createCli(streams: CliStreams, dependencies: CliDependencies = {
       act((flags: GcpDeployFlags) => runGcpDeploy(verb, flags, streams, dependencies.gcp)),
     );
   }
+
+  declareDigestCommand(program).action(async (credentials: string[], flags: DigestFlags, command: Command) =>
+    act((parsed: DigestFlags) => runDigestCommand(credentials, parsed, streams))(flags, command),
+  );
 
   declareCostCommand(program).action(act((flags: CostFlags) => runCostCommand(flags, streams)));
 

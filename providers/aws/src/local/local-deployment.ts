@@ -44,7 +44,10 @@ export interface LocalAwsDeploymentOptions extends DeploymentOptions {
   /** Counts the functions' invocations and GB-seconds. Default: `meter`. */
   functionMeter?: Meter;
   /** Counts the billable requests of the clients (apart from the deployment's). Default: `meter`. */
-  clientMeter?: Meter;
+  clientMeter?: Meter /** The super digest, `super:<base64 sha1>`, as a deployed stack's `superDigest`. Default: no super user. */;
+  superDigest?: string;
+  /** The key gateways attest client addresses with, as a deployed stack's `gatewayKey`. Default: none. */
+  gatewayKey?: string;
 }
 
 /**
@@ -136,7 +139,11 @@ export async function createLocalAwsDeployment(
     clock,
     logger,
     // As the stack generates one per deployment: channels sealed, the same secret in both functions.
-    secrets: { channelSecret: randomBytes(32).toString('base64') },
+    secrets: {
+      channelSecret: randomBytes(32).toString('base64'),
+      ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+      ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
+    },
     ...(options.betweenDistributorWrites === undefined
       ? {}
       : { betweenDistributorWrites: options.betweenDistributorWrites }),

@@ -64,7 +64,12 @@ export interface LocalGcpDeploymentOptions extends DeploymentOptions {
    */
   invocation?: 'pull' | 'push';
   /** Where node records live. Default `'datastore'`; `'gcs'` needs the stack's Cloud Storage emulator. */
-  userStore?: 'datastore' | 'gcs';
+  userStore?:
+    | 'datastore'
+    | 'gcs' /** The super digest, `super:<base64 sha1>`, as a deployed stack's `superDigest`. Default: no super user. */;
+  superDigest?: string;
+  /** The key gateways attest client addresses with, as a deployed stack's `gatewayKey`. Default: none. */
+  gatewayKey?: string;
 }
 
 /** The ports of a local GCP deployment and the runtime that drives its functions. */
@@ -143,7 +148,11 @@ export async function createLocalGcpDeployment(
     });
     const skew = options.clockSkewMs ?? 1000;
     // As the Terraform configuration generates one: channels sealed, one secret for both functions.
-    const secrets = { channelSecret: randomBytes(32).toString('base64') };
+    const secrets = {
+      channelSecret: randomBytes(32).toString('base64'),
+      ...(options.superDigest === undefined ? {} : { superDigest: options.superDigest }),
+      ...(options.gatewayKey === undefined ? {} : { gatewayKey: options.gatewayKey }),
+    };
     const { writer, distributor, heartbeat } = createFunctions(ports, {
       clock,
       logger,
