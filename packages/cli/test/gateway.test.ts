@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateDigest } from '@faaskeeper/core';
 import { build } from 'esbuild';
 import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +150,121 @@ describe('faaskeeper gateway', () => {
     const io = memoryStreams();
     expect(await main(['help', 'gateway'], io.streams)).toBe(ExitCode.OK);
     expect(io.stdout()).toContain('Usage: faaskeeper gateway [--config file] [--host address] [--port port]');
+  });
+});
+
+/** A connected node-zookeeper-client session, authenticated with each of `auth` (digest user:password). */
+async function session(connectString: string, auth: string[] = []) {
+  const zk = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 50, retries: 0 });
+  for (const credential of auth) zk.addAuthInfo('digest', Buffer.from(credential));
+  await new Promise<void>((resolve) => {
+    zk.once('connected', () => resolve());
+    zk.connect();
+  });
+  return zk;
+}
+
+/** The data of `path`, or the name of the ZooKeeper error reading it failed with. */
+async function readAs(zk: zookeeper.Client, path: string): Promise<string> {
+  try {
+    const [data] = await call<[Buffer]>((cb) => zk.getData(path, cb));
+    return data.toString();
+  } catch (error) {
+    if (error instanceof zookeeper.Exception) return error.getName();
+    throw error;
+  }
+}
+
+describe('faaskeeper gateway --super-digest / --gateway-key-file', () => {
+  it('grants the super user every node, and attests client addresses for ip ACL entries', async () => {
+    const keyFile = join(dir, 'gateway.key');
+    await writeFile(keyFile, 'a-gateway-key-of-enough-length\n');
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'gateway',
+        '--port',
+        '0',
+        '--super-digest',
+        generateDigest('super:secret'),
+        '--gateway-key-file',
+        keyFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const sessions: zookeeper.Client[] = [];
+    try {
+      const [, connectString] = await lineOf(
+        child,
+        /listening on (127\.0\.0\.1:\d+) \(deployment: embedded\)/,
+      );
+      const open = async (auth: string[] = []) => {
+        const zk = await session(connectString!, auth);
+        sessions.push(zk);
+        return zk;
+      };
+      const alice = await open(['alice:wonderland']);
+      const onlyAlice = [
+        new zookeeper.ACL(
+          zookeeper.Permission.ALL,
+          new zookeeper.Id('digest', generateDigest('alice:wonderland')),
+        ),
+      ];
+      await call((cb) =>
+        alice.create('/guarded', Buffer.from('alice only'), onlyAlice, zookeeper.CreateMode.PERSISTENT, cb),
+      );
+      const local = [new zookeeper.ACL(zookeeper.Permission.READ, new zookeeper.Id('ip', '127.0.0.1'))];
+      await call((cb) =>
+        alice.create('/local', Buffer.from('from here'), local, zookeeper.CreateMode.PERSISTENT, cb),
+      );
+
+      expect(await readAs(await open(), '/guarded')).toBe('NO_AUTH');
+      expect(await readAs(await open(['super:wrong']), '/guarded')).toBe('NO_AUTH');
+      const root = await open(['super:secret']);
+      expect(await readAs(root, '/guarded')).toBe('alice only');
+      // Every permission, not only read: the super user may change what it cannot otherwise touch.
+      await call((cb) => root.setData('/guarded', Buffer.from('super was here'), -1, cb));
+      expect(await readAs(alice, '/guarded')).toBe('super was here');
+      // The client connects from 127.0.0.1, which the gateway attests with the key the embedded
+      // deployment's writer checks.
+      expect(await readAs(await open(), '/local')).toBe('from here');
+      for (const zk of sessions) zk.close();
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      for (const zk of sessions) zk.close();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('without --super-digest there is no super user', async () => {
+    const abort = new AbortController();
+    const out: string[] = [];
+    const running = runGateway({ port: 0, signal: abort.signal, out: (l) => out.push(l), err: () => {} });
+    try {
+      for (let i = 0; i < 100 && out.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      const connectString = /listening on (\S+) /.exec(out[0] ?? '')?.[1];
+      expect(connectString).toBeDefined();
+      const alice = await session(connectString!, ['alice:wonderland']);
+      const onlyAlice = [
+        new zookeeper.ACL(
+          zookeeper.Permission.ALL,
+          new zookeeper.Id('digest', generateDigest('alice:wonderland')),
+        ),
+      ];
+      await call((cb) =>
+        alice.create('/guarded', Buffer.from('alice only'), onlyAlice, zookeeper.CreateMode.PERSISTENT, cb),
+      );
+      const root = await session(connectString!, ['super:secret']);
+      expect(await readAs(root, '/guarded')).toBe('NO_AUTH');
+      alice.close();
+      root.close();
+    } finally {
+      abort.abort();
+      expect(await running).toBe(ExitCode.OK);
+    }
   });
 });
 
