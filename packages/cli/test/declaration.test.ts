@@ -33,6 +33,7 @@ describe('the command line is generated from one declaration', () => {
       'synth gcp',
       'destroy aws',
       'destroy gcp',
+      'digest',
       'cost',
       'version',
     ]);

@@ -121,7 +121,7 @@ describe('faaskeeper dev arguments', () => {
     expect(await cli(['dev', 'gcp', '--provider', 'aws'])).toMatchObject({
       code: ExitCode.USAGE,
       stderr:
-        'Error: dev gcp and --provider aws name different providers\nUsage: faaskeeper dev [aws|gcp] [--provider aws|gcp] [--deployment name] [--config-out file]\n',
+        'Error: dev gcp and --provider aws name different providers\nUsage: faaskeeper dev [aws|gcp] [--provider aws|gcp] [--deployment name] [--config-out file] [--super-digest digest] [--gateway-key-file path]\n',
     });
   });
 

@@ -159,7 +159,7 @@ describe('faaskeeper dev arguments', () => {
     const r = await cli(['dev', '--provider', 'azure']);
     expect(r.code).toBe(ExitCode.USAGE);
     expect(r.stderr).toBe(
-      "Error: option '--provider <provider>' argument 'azure' is invalid. Allowed choices are aws, gcp.\nUsage: faaskeeper dev [aws|gcp] [--provider aws|gcp] [--deployment name] [--config-out file]\n",
+      "Error: option '--provider <provider>' argument 'azure' is invalid. Allowed choices are aws, gcp.\nUsage: faaskeeper dev [aws|gcp] [--provider aws|gcp] [--deployment name] [--config-out file] [--super-digest digest] [--gateway-key-file path]\n",
     );
     expect((await cli(['dev', '--help'])).stdout).toContain('--provider aws|gcp');
   });
