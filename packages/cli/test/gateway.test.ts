@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, main, runGateway } from '../src/index.js';
-import { memoryStreams } from './helpers.js';
+import { call, createGuardedNodes, memoryStreams, readAs, zkSession } from './helpers.js';
 
 let dir: string;
 let bin: string;
@@ -62,10 +62,6 @@ function lineOf(child: ChildProcess, pattern: RegExp, ms = 15_000): Promise<RegE
       }
     });
   });
-}
-
-function call<T extends unknown[]>(fn: (cb: (error: unknown, ...rest: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((error, ...rest) => (error ? reject(error) : resolve(rest))));
 }
 
 describe('faaskeeper gateway', () => {
@@ -153,28 +149,6 @@ describe('faaskeeper gateway', () => {
   });
 });
 
-/** A connected node-zookeeper-client session, authenticated with each of `auth` (digest user:password). */
-async function session(connectString: string, auth: string[] = []) {
-  const zk = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 50, retries: 0 });
-  for (const credential of auth) zk.addAuthInfo('digest', Buffer.from(credential));
-  await new Promise<void>((resolve) => {
-    zk.once('connected', () => resolve());
-    zk.connect();
-  });
-  return zk;
-}
-
-/** The data of `path`, or the name of the ZooKeeper error reading it failed with. */
-async function readAs(zk: zookeeper.Client, path: string): Promise<string> {
-  try {
-    const [data] = await call<[Buffer]>((cb) => zk.getData(path, cb));
-    return data.toString();
-  } catch (error) {
-    if (error instanceof zookeeper.Exception) return error.getName();
-    throw error;
-  }
-}
-
 describe('faaskeeper gateway --super-digest / --gateway-key-file', () => {
   it('grants the super user every node, and attests client addresses for ip ACL entries', async () => {
     const keyFile = join(dir, 'gateway.key');
@@ -201,25 +175,12 @@ describe('faaskeeper gateway --super-digest / --gateway-key-file', () => {
         /listening on (127\.0\.0\.1:\d+) \(deployment: embedded\)/,
       );
       const open = async (auth: string[] = []) => {
-        const zk = await session(connectString!, auth);
+        const zk = await zkSession(connectString!, auth);
         sessions.push(zk);
         return zk;
       };
       const alice = await open(['alice:wonderland']);
-      const onlyAlice = [
-        new zookeeper.ACL(
-          zookeeper.Permission.ALL,
-          new zookeeper.Id('digest', generateDigest('alice:wonderland')),
-        ),
-      ];
-      await call((cb) =>
-        alice.create('/guarded', Buffer.from('alice only'), onlyAlice, zookeeper.CreateMode.PERSISTENT, cb),
-      );
-      const local = [new zookeeper.ACL(zookeeper.Permission.READ, new zookeeper.Id('ip', '127.0.0.1'))];
-      await call((cb) =>
-        alice.create('/local', Buffer.from('from here'), local, zookeeper.CreateMode.PERSISTENT, cb),
-      );
-
+      await createGuardedNodes(alice);
       expect(await readAs(await open(), '/guarded')).toBe('NO_AUTH');
       expect(await readAs(await open(['super:wrong']), '/guarded')).toBe('NO_AUTH');
       const root = await open(['super:secret']);
@@ -247,17 +208,9 @@ describe('faaskeeper gateway --super-digest / --gateway-key-file', () => {
       for (let i = 0; i < 100 && out.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       const connectString = /listening on (\S+) /.exec(out[0] ?? '')?.[1];
       expect(connectString).toBeDefined();
-      const alice = await session(connectString!, ['alice:wonderland']);
-      const onlyAlice = [
-        new zookeeper.ACL(
-          zookeeper.Permission.ALL,
-          new zookeeper.Id('digest', generateDigest('alice:wonderland')),
-        ),
-      ];
-      await call((cb) =>
-        alice.create('/guarded', Buffer.from('alice only'), onlyAlice, zookeeper.CreateMode.PERSISTENT, cb),
-      );
-      const root = await session(connectString!, ['super:secret']);
+      const alice = await zkSession(connectString!, ['alice:wonderland']);
+      await createGuardedNodes(alice);
+      const root = await zkSession(connectString!, ['super:secret']);
       expect(await readAs(root, '/guarded')).toBe('NO_AUTH');
       alice.close();
       root.close();

@@ -1,4 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
+import { generateDigest } from '@faaskeeper/core';
+import zookeeper from 'node-zookeeper-client';
 import type { ShellOutput } from '../src/index.js';
 
 /** A {@link ShellOutput} that keeps every line, and lets a test await a line it expects. */
@@ -48,4 +50,61 @@ export function memoryStreams(input = '') {
     stdout: () => out,
     stderr: () => err,
   };
+}
+
+/** A node-zookeeper-client call as a promise of its callback's results. */
+export function call<T extends unknown[]>(
+  fn: (cb: (error: unknown, ...rest: T) => void) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => fn((error, ...rest) => (error ? reject(error) : resolve(rest))));
+}
+
+/** A connected node-zookeeper-client session, authenticated with each of `auth` (digest user:password). */
+export async function zkSession(connectString: string, auth: string[] = []): Promise<zookeeper.Client> {
+  const zk = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 50, retries: 0 });
+  for (const credential of auth) zk.addAuthInfo('digest', Buffer.from(credential));
+  await new Promise<void>((resolve) => {
+    zk.once('connected', () => resolve());
+    zk.connect();
+  });
+  return zk;
+}
+
+/** The data of `path`, or the name of the ZooKeeper error reading it failed with (`NO_AUTH`). */
+export async function readAs(zk: zookeeper.Client, path: string): Promise<string> {
+  try {
+    const [data] = await call<[Buffer]>((cb) => zk.getData(path, cb));
+    return data.toString();
+  } catch (error) {
+    if (error instanceof zookeeper.Exception) return error.getName();
+    throw error;
+  }
+}
+
+/**
+ * Creates, as `owner` (a session authenticated as `alice:wonderland`), `/guarded` ("alice only"),
+ * which only alice may touch, and `/local` ("from here"), which only clients at 127.0.0.1 may read.
+ */
+export async function createGuardedNodes(owner: zookeeper.Client): Promise<void> {
+  const alice = new zookeeper.Id('digest', generateDigest('alice:wonderland'));
+  const local = new zookeeper.Id('ip', '127.0.0.1');
+  const persistent = zookeeper.CreateMode.PERSISTENT;
+  await call((cb) =>
+    owner.create(
+      '/guarded',
+      Buffer.from('alice only'),
+      [new zookeeper.ACL(zookeeper.Permission.ALL, alice)],
+      persistent,
+      cb,
+    ),
+  );
+  await call((cb) =>
+    owner.create(
+      '/local',
+      Buffer.from('from here'),
+      [new zookeeper.ACL(zookeeper.Permission.READ, local)],
+      persistent,
+      cb,
+    ),
+  );
 }
