@@ -255,8 +255,8 @@ export async function runDev(options: DevOptions): Promise<ExitCode> {
 
 /**
  * `faaskeeper dev` with its parsed argument and options: runs until SIGINT or SIGTERM.
- * @throws UsageError when the argument and `--provider` disagree, or `--config-out` names a file in
- * a directory that does not exist.
+ * @throws UsageError when the argument and `--provider` disagree, `--config-out` names a file in
+ * a directory that does not exist, or the gateway key file cannot be read or holds too short a key.
  */
 export function runDevCommand(
   argument: DevProvider | undefined,

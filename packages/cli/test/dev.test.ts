@@ -6,6 +6,7 @@ import { connect } from '@faaskeeper/aws';
 import { localAwsStackMissing } from '@faaskeeper/aws/local';
 import { generateDigest } from '@faaskeeper/core';
 import { requireOrSkip } from '@faaskeeper/core/testkit';
+import { missingEmulators } from '@faaskeeper/gcp/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDev } from '../src/dev.js';
 import { ExitCode, main, runGateway } from '../src/index.js';
@@ -93,80 +94,86 @@ describe('faaskeeper dev', () => {
 });
 
 describe('faaskeeper dev with a super digest and a gateway key', () => {
-  it('gives them to the local writer: super reads what an ACL denies, and a gateway --config with the same key attests ip identities', async (ctx) => {
-    if (!requireOrSkip(ctx, localAwsStackMissing(), 'the local AWS stack')) return;
-    const gatewayKey = 'the-dev-gateway-key-0123456789';
-    const abort = new AbortController();
-    const err: string[] = [];
-    let ready: (configPath: string) => void = () => {};
-    const isReady = new Promise<string>((r) => {
-      ready = r;
-    });
-    const running = runDev({
-      deployment: 'devauth',
-      configOut: join(dir, 'devauth.local.json'),
-      auth: { superDigest: generateDigest('super:secret'), gatewayKey },
-      signal: abort.signal,
-      out: () => {},
-      err: (l) => err.push(l),
-      onReady: (info) => ready(info.configPath),
-    });
-    /** `faaskeeper gateway --config <the dev config>`, with or without the key; stopped by the returned function. */
-    const gateway = async (key: string | undefined) => {
-      const stop = new AbortController();
-      const out: string[] = [];
-      const done = runGateway({
-        config: await configPath,
-        port: 0,
-        ...(key === undefined ? {} : { gatewayKey: key }),
-        signal: stop.signal,
-        out: (l) => out.push(l),
-        err: (l) => err.push(l),
+  const stacks: { provider: 'aws' | 'gcp'; missing: () => string | undefined; what: string }[] = [
+    { provider: 'aws', missing: localAwsStackMissing, what: 'the local AWS stack' },
+    { provider: 'gcp', missing: () => missingEmulators(), what: 'the local GCP stack' },
+  ];
+  for (const { provider, missing, what } of stacks)
+    it(`${provider}: gives them to the local writer: super reads what an ACL denies, and a gateway --config with the same key attests ip identities`, async (ctx) => {
+      if (!requireOrSkip(ctx, missing(), what)) return;
+      const gatewayKey = 'the-dev-gateway-key-0123456789';
+      const abort = new AbortController();
+      const err: string[] = [];
+      let ready: (configPath: string) => void = () => {};
+      const isReady = new Promise<string>((r) => {
+        ready = r;
       });
-      for (let i = 0; i < 500 && out.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      const connectString = /listening on (\S+) /.exec(out[0] ?? '')?.[1];
-      if (connectString === undefined) throw new Error(`the gateway did not start: ${err.join('\n')}`);
-      return {
-        connectString,
-        stop: async () => {
-          stop.abort();
-          expect(await done).toBe(ExitCode.OK);
-        },
+      const running = runDev({
+        provider,
+        deployment: 'devauth',
+        configOut: join(dir, 'devauth.local.json'),
+        auth: { superDigest: generateDigest('super:secret'), gatewayKey },
+        signal: abort.signal,
+        out: () => {},
+        err: (l) => err.push(l),
+        onReady: (info) => ready(info.configPath),
+      });
+      /** `faaskeeper gateway --config <the dev config>`, with or without the key; stopped by the returned function. */
+      const gateway = async (key: string | undefined) => {
+        const stop = new AbortController();
+        const out: string[] = [];
+        const done = runGateway({
+          config: await configPath,
+          port: 0,
+          ...(key === undefined ? {} : { gatewayKey: key }),
+          signal: stop.signal,
+          out: (l) => out.push(l),
+          err: (l) => err.push(l),
+        });
+        for (let i = 0; i < 500 && out.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+        const connectString = /listening on (\S+) /.exec(out[0] ?? '')?.[1];
+        if (connectString === undefined) throw new Error(`the gateway did not start: ${err.join('\n')}`);
+        return {
+          connectString,
+          stop: async () => {
+            stop.abort();
+            expect(await done).toBe(ExitCode.OK);
+          },
+        };
       };
-    };
-    const configPath = Promise.race([
-      isReady,
-      running.then((code): string => {
-        throw new Error(`dev exited early with ${code}: ${err.join('\n')}`);
-      }),
-    ]);
-    const sessions: Awaited<ReturnType<typeof zkSession>>[] = [];
-    try {
-      const keyed = await gateway(gatewayKey);
-      const open = async (auth: string[] = []) => {
-        const zk = await zkSession(keyed.connectString, auth);
-        sessions.push(zk);
-        return zk;
-      };
-      await createGuardedNodes(await open(['alice:wonderland']));
-      expect(await readAs(await open(), '/guarded')).toBe('NO_AUTH');
-      expect(await readAs(await open(['super:secret']), '/guarded')).toBe('alice only');
-      expect(await readAs(await open(), '/local')).toBe('from here');
-      for (const zk of sessions.splice(0)) zk.close();
-      await keyed.stop();
-      // A gateway without the deployment's key attests nothing the writer accepts.
-      const unkeyed = await gateway(undefined);
-      const stranger = await zkSession(unkeyed.connectString);
-      sessions.push(stranger);
-      expect(await readAs(stranger, '/local')).toBe('NO_AUTH');
-      for (const zk of sessions.splice(0)) zk.close();
-      await unkeyed.stop();
-    } finally {
-      for (const zk of sessions) zk.close();
-      abort.abort();
-      expect(await running).toBe(ExitCode.OK);
-    }
-  }, 180_000);
+      const configPath = Promise.race([
+        isReady,
+        running.then((code): string => {
+          throw new Error(`dev exited early with ${code}: ${err.join('\n')}`);
+        }),
+      ]);
+      const sessions: Awaited<ReturnType<typeof zkSession>>[] = [];
+      try {
+        const keyed = await gateway(gatewayKey);
+        const open = async (auth: string[] = []) => {
+          const zk = await zkSession(keyed.connectString, auth);
+          sessions.push(zk);
+          return zk;
+        };
+        await createGuardedNodes(await open(['alice:wonderland']));
+        expect(await readAs(await open(), '/guarded')).toBe('NO_AUTH');
+        expect(await readAs(await open(['super:secret']), '/guarded')).toBe('alice only');
+        expect(await readAs(await open(), '/local')).toBe('from here');
+        for (const zk of sessions.splice(0)) zk.close();
+        await keyed.stop();
+        // A gateway without the deployment's key attests nothing the writer accepts.
+        const unkeyed = await gateway(undefined);
+        const stranger = await zkSession(unkeyed.connectString);
+        sessions.push(stranger);
+        expect(await readAs(stranger, '/local')).toBe('NO_AUTH');
+        for (const zk of sessions.splice(0)) zk.close();
+        await unkeyed.stop();
+      } finally {
+        for (const zk of sessions) zk.close();
+        abort.abort();
+        expect(await running).toBe(ExitCode.OK);
+      }
+    }, 180_000);
 });
 
 describe('faaskeeper dev arguments', () => {
