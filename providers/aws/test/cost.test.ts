@@ -121,9 +121,9 @@ describe.each(['s3', 'dynamodb'] as const)(
       }
 
       // Ten writes at once: the client sends them in SendMessageBatch calls and the channel
-      // carries several replies per message. The writer still takes them one by one here: fauxqs
-      // hands out at most one message of a group per receive (EMULATORS.md), where Lambda's event
-      // source mapping takes up to 10 (docs/cost.md: what a batch shares).
+      // carries several replies per message; the writer takes what is queued when it polls (on the
+      // patched fauxqs, as on SQS, up to 10 of its group), typically the first write alone and then
+      // the other nine. The batch-10 figures (all ten queued before one poll) are the next describe.
       const batched = {
         create: await perOp(meter, (i) => zk.create(`/b${i}`, KIB), 'concurrent'),
         setData: await perOp(meter, (i) => zk.setData(`/b${i}`, KIB), 'concurrent'),
