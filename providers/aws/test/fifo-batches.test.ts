@@ -2,6 +2,7 @@
 // messages of one group per receive, in order, the group blocked while any is in flight, and
 // released messages back in their group's order. The batch-10 cost figures (cost.test.ts) rest on it.
 import { afterAll, expect, it } from 'vitest';
+import { SqsPollerRuntime } from '../src/sqs-poller-runtime.js';
 import { SqsQueue } from '../src/sqs-queue.js';
 import { requireLocalStack, uniqueName, useLocalStack } from './support.js';
 
@@ -49,4 +50,34 @@ it('messages whose visibility timeout ran out come back in their group order', a
   expect(bodies(again)).toEqual(range(0, 5));
   expect(again.every((m, i) => m.attempt === (i < 4 ? 2 : 1))).toBe(true);
   await queue.ack(again.map((m) => m.receipt));
+}, 60_000);
+
+it('the poller runtime hands the function everything one receive returns: ten queued messages, one invocation', async (ctx) => {
+  if (!requireLocalStack(ctx)) return;
+  const { clients } = await stack();
+  const queue = await SqsQueue.create({ client: clients.sqs, name: `${uniqueName('poller')}.fifo` });
+  queues.push(queue);
+  await queue.send(range(0, 12).map((body) => ({ body, group: 'g', dedupId: body })));
+  const runtime = new SqsPollerRuntime({ pollWaitMs: 1000 });
+  const batches: string[][] = [];
+  let done: () => void = () => {};
+  const all = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  runtime.bindQueue(
+    queue,
+    async (messages) => {
+      batches.push(bodies(messages));
+      if (batches.flat().length === 12) done();
+      return { failed: [] };
+    },
+    { functionName: 'f', batchSize: 10, timeoutMs: 30_000 },
+  );
+  try {
+    await all;
+  } finally {
+    await runtime.close();
+  }
+  // Lambda's event source mapping takes at most 10 of a FIFO queue per invocation.
+  expect(batches).toEqual([range(0, 10), range(10, 12)]);
 }, 60_000);
