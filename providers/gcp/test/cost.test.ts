@@ -195,4 +195,38 @@ whenEmulators((stack) => {
       }, 90_000);
     });
   }
+
+  describe('cost at batch 10 (push invocation, datastore user store)', () => {
+    it('ten setData sent at once still run ten writer invocations: push sends each message as its own request', async () => {
+      const meter = new CountingMeter();
+      const d = await createLocalGcpDeployment({
+        stack: stack(),
+        invocation: 'push',
+        userStore: 'datastore',
+        meter,
+        clock: new ManualClock(),
+      });
+      try {
+        const zk = await d.connect();
+        const ten = 10;
+        for (let i = 0; i < ten; i++) await zk.create(`/b${i}`, KIB);
+        const counts = await meterPerOperation(meter, ten, (i) => zk.setData(`/b${i}`, KIB), 'concurrent');
+        const { total } = gcpCostOf(counts);
+        console.log(
+          JSON.stringify({
+            path: 'push/datastore',
+            op: 'setData (1 KiB), ten at once',
+            counts,
+            perMillion: total * 1e6,
+          }),
+        );
+        // One invocation per write whatever queued up: on GCP a batch of ten costs ten writes
+        // (docs/cost.md "Batching"). The client's publishes do go out together: fewer requests.
+        expect(counts[FUNCTION_METER_KEYS.invocations]).toBe(1);
+        expect(counts['pubsub.publish-requests'] ?? 0).toBeLessThan(2);
+      } finally {
+        await d.close();
+      }
+    }, 90_000);
+  });
 });

@@ -39,6 +39,12 @@ export interface LocalAwsDeploymentOptions extends DeploymentOptions {
   writerBatchSize?: number;
   /** Lambda batch size of the distributor's event source mapping (≤ 10). Default 10. */
   distributorBatchSize?: number;
+  /**
+   * Long-poll wait of the functions' receives (SQS counts whole seconds). Default 20 s, as Lambda's
+   * event source mapping polls; a test that holds a poller sets it short, so that a long poll it
+   * interrupts ends on the emulator's side soon too.
+   */
+  pollWaitMs?: number;
   /** Counts the billable requests of the functions and of every client. */
   meter?: Meter;
   /** Counts the functions' invocations and GB-seconds. Default: `meter`. */
@@ -128,6 +134,7 @@ export async function createLocalAwsDeployment(
   const runtime = new SqsPollerRuntime({
     clock,
     logger,
+    ...(options.pollWaitMs === undefined ? {} : { pollWaitMs: options.pollWaitMs }),
     ...(options.onFunctionError === undefined ? {} : { onError: options.onFunctionError }),
     ...((options.functionMeter ?? options.meter) === undefined
       ? {}
