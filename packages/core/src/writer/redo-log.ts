@@ -38,7 +38,11 @@ function writerOwned(op: TransactOp): boolean {
   return op.kind === 'meta' && op.id !== LEASE_FOLD_ID && op.id !== WRITER_STATE_ID;
 }
 
-/** The chunk's ops as a log, or `undefined` when one of them needs the transaction. */
+/**
+ * The chunk's ops as a log, or `undefined` when one of them needs the transaction. The last op is
+ * the log's sentinel ({@link applyLog}): a session's item when there is one, as the next batch
+ * (mostly the same client's) reads that item anyway.
+ */
 export function loggable(ops: readonly TransactOp[]): LoggedOp[] | undefined {
   const log: LoggedOp[] = [];
   for (const op of ops) {
@@ -49,6 +53,8 @@ export function loggable(ops: readonly TransactOp[]): LoggedOp[] | undefined {
         : { type: 'delete', kind: op.kind, id: op.id, expect: op.expect },
     );
   }
+  const session = log.findIndex((op) => op.kind === 'session');
+  if (session >= 0) log.push(...log.splice(session, 1));
   return log;
 }
 
@@ -71,27 +77,30 @@ function pending(op: LoggedOp, item: SystemItem | undefined): boolean {
 }
 
 /**
- * Applies logged ops, each as one conditional single-item write, all at once (they touch distinct
- * items). An op whose condition fails was applied already (by an earlier attempt or a racing
- * invocation that replayed the same log): nothing to do for it.
+ * Applies logged ops, each as one conditional single-item write: all but the last at once (they
+ * touch distinct items), then the last, the log's sentinel — so a sentinel found applied says the
+ * whole log is, and a replay reads one item to know it ({@link replayLog}). An op whose condition
+ * fails was applied already (by an earlier attempt or a racing invocation that replayed the same
+ * log): nothing to do for it.
  */
 export async function applyLog(
   store: SystemStore,
   ops: readonly LoggedOp[],
   log: (message: string, details?: Record<string, unknown>) => void,
 ): Promise<void> {
-  await Promise.all(
-    ops.map(async (op) => {
-      try {
-        await store.transact([opOf(op)]);
-      } catch (error) {
-        if (!(error instanceof ConditionFailedError)) throw error;
-        // Safe to drop: the item moved past the version the op was logged against, so another
-        // invocation applied this same log (a later one cannot exist before this one is applied).
-        log('writer: a logged op was applied already', { kind: op.kind, id: op.id, reason: error.message });
-      }
-    }),
-  );
+  const one = async (op: LoggedOp) => {
+    try {
+      await store.transact([opOf(op)]);
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      // Safe to drop: the item moved past the version the op was logged against, so another
+      // invocation applied this same log (a later one cannot exist before this one is applied).
+      log('writer: a logged op was applied already', { kind: op.kind, id: op.id, reason: error.message });
+    }
+  };
+  await Promise.all(ops.slice(0, -1).map(one));
+  const sentinel = ops.at(-1);
+  if (sentinel !== undefined) await one(sentinel);
 }
 
 /**
@@ -105,11 +114,19 @@ export async function replayLog(
   log: (message: string, details?: Record<string, unknown>) => void,
 ): Promise<Map<string, SystemItem | undefined>> {
   const known = new Map<string, SystemItem | undefined>();
-  if (ops.length === 0) return known;
+  const sentinel = ops.at(-1);
+  if (sentinel === undefined) return known;
+  // The sentinel is written last: found applied (or moved past), the whole log is applied.
+  const found = await store.get({ kind: sentinel.kind, id: sentinel.id });
+  if (!pending(sentinel, found)) {
+    if (sameAsAfter(sentinel, found)) known.set(keyOf(sentinel), after(sentinel));
+    return known;
+  }
   const items = await store.getMany(ops.map((op) => ({ kind: op.kind, id: op.id })));
   const missing = ops.filter((op, i) => pending(op, items[i]));
   if (missing.length > 0) {
     log('writer: replaying the unapplied part of the last commit', { ops: missing.length });
+    // `missing` keeps the log's order: the sentinel (pending) stays last.
     await applyLog(store, missing, log);
   }
   ops.forEach((op, i) => {
