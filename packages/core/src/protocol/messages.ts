@@ -160,6 +160,11 @@ export interface WriterState {
    */
   log?: LoggedOp[];
   /**
+   * Objects `last` and `log` hold more than once, stored once (`writer/redo-log.ts` packState):
+   * there they read `{ $s: index }`. Only in the stored item; the writer unpacks it on reading.
+   */
+  shared?: unknown[];
+  /**
    * Request ids of the last committed batch, and what it handed the distributor, handed on again
    * when a retry finds the batch committed: the {@link DistributorBatch} itself (`output`), so that
    * a store that keeps bytes raw (DynamoDB) does not bill node data inflated by base64 in the

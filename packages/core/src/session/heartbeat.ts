@@ -19,7 +19,7 @@ import {
   type WriteRequest,
   type WriterState,
 } from '../protocol/messages.js';
-import { readThroughLog, WRITER_STATE_ID } from '../writer/redo-log.js';
+import { readThroughLog, unpackState, WRITER_STATE_ID } from '../writer/redo-log.js';
 import { WRITER_GROUP } from '../writer/writer.js';
 import { coveringGroup, groupLeaseId, leaseId, leaseRenewal, sessionDeadline } from './lease.js';
 import { foldedRenewal, foldRenewals } from './lease-inbox.js';
@@ -86,7 +86,8 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     const tag = `${now.toString(36)}.${run}.${Math.random().toString(36).slice(2, 8)}`;
     // The writer's last commit may not be applied yet (its invocation crashed right after the
     // commit, and the retry has not replayed it): its log holds the newer items, read through it.
-    const log = (await options.systemStore.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))?.value.log;
+    const stored = await options.systemStore.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
+    const log = stored === undefined ? undefined : unpackState(stored.value).log;
     const sessions = readThroughLog(await options.systemStore.list<SessionItem>('session'), 'session', log);
     // Renewals queued by clients (GCP) are folded first, so that the decisions below see them.
     const fold =

@@ -23,7 +23,7 @@ import { ChunkBudget } from './batch-size.js';
 import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
 import { Overlay } from './overlay.js';
-import { applyLog, loggable, replayLog, WRITER_STATE_ID } from './redo-log.js';
+import { applyLog, loggable, packState, replayLog, unpackState, WRITER_STATE_ID } from './redo-log.js';
 import { applyRequest, refuse } from './requests.js';
 
 /** The writer queue has one message group: one total order of all writes (DESIGN.md §4). */
@@ -171,7 +171,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     try {
       await store.transact([
         ...(redo === undefined ? ops : []),
-        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: state, expect: version },
+        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: packState(state), expect: version },
       ]);
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
@@ -292,7 +292,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const stateItem = await store.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
     if (stateItem === undefined)
       throw new TransientError('writer state missing: the deployment is not bootstrapped');
-    const state = withoutEpochMap(stateItem.value);
+    const state = unpackState(withoutEpochMap(stateItem.value));
     // The last commit's log may not be applied (a crash right after the state put): apply what is
     // missing before any item is read, and before its batch is handed on again.
     const known = await replayLog(store, state.log ?? [], log);

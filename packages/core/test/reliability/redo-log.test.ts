@@ -9,7 +9,14 @@ import {
   type WriterState,
 } from '../../src/index.js';
 import type { LoggedOp } from '../../src/protocol/messages.js';
-import { applyLog, loggable, readThroughLog, replayLog } from '../../src/writer/redo-log.js';
+import {
+  applyLog,
+  loggable,
+  packState,
+  readThroughLog,
+  replayLog,
+  unpackState,
+} from '../../src/writer/redo-log.js';
 import { initialWriterState, WRITER_STATE_ID } from '../../src/writer/writer.js';
 
 const quiet = () => {};
@@ -117,6 +124,40 @@ describe('redo-log commit', () => {
     expect(reads).toBe(1);
     expect(writes).toEqual([]);
     expect(known.get('session\u00001')).toEqual(await store.get({ kind: 'session', id: '1' }));
+  });
+
+  it('stores a stat repeated in the batch and the log once, and reads the state back unchanged', () => {
+    const stat = { czxid: 1, mzxid: 2, pzxid: 1, ctime: 5, mtime: 6, version: 1, cversion: 0, dataLength: 3 };
+    const state: WriterState = {
+      ...initialWriterState(),
+      zxid: 2,
+      last: {
+        ids: ['m1'],
+        batch: 3,
+        output: {
+          v: 1,
+          batch: 3,
+          zxid: 2,
+          items: [
+            {
+              type: 'txn',
+              zxid: 2,
+              writes: [{ path: '/a', put: true, stat: stat as never, data: new Uint8Array([1, 2, 3]) }],
+              events: [],
+              reply: { session: 1, seq: 1, result: { type: 'setData', stat: stat as never } },
+            },
+          ],
+        },
+      },
+      log: [{ type: 'put', kind: 'node', id: '/a', value: { node: { stat, kind: 'persistent' } }, expect: 1 }],
+    };
+    const packed = packState(state);
+    expect(packed.shared).toEqual([stat]);
+    expect(JSON.stringify(packed).length).toBeLessThan(JSON.stringify(state).length - 2 * JSON.stringify(stat).length + 40);
+    expect(unpackState(structuredClone(packed))).toEqual(state);
+    // Nothing repeated: stored as it is.
+    const lone: WriterState = { ...initialWriterState(), log: state.log! };
+    expect(packState(lone)).toEqual(lone);
   });
 
   it('keeps the transaction for items others write (leases) and for unconditioned ops', () => {
