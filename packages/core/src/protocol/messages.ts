@@ -160,10 +160,10 @@ export interface WriterState {
    */
   log?: LoggedOp[];
   /**
-   * Objects `last` and `log` hold more than once, stored once (`writer/redo-log.ts` packState):
-   * there they read `{ $s: index }`. Only in the stored item; the writer unpacks it on reading.
+   * `last` and `log` as stored (`writer/redo-log.ts` packState): their JSON text deflated (`z`), and
+   * their byte arrays raw (`b`). Only in the stored item; the writer unpacks it on reading.
    */
-  shared?: unknown[];
+  packed?: { z: Uint8Array; b: Uint8Array[] };
   /**
    * Request ids of the last committed batch, and what it handed the distributor, handed on again
    * when a retry finds the batch committed: the {@link DistributorBatch} itself (`output`), so that
