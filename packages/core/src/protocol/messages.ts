@@ -14,8 +14,8 @@
  */
 
 import type { NodeKind } from '../model/create-mode.js';
-import type { ItemKind } from '../ports/system-store.js';
 import type { Stat } from '../model/stat.js';
+import type { ItemKind } from '../ports/system-store.js';
 import type { DistributorBatch } from './batches.js';
 import type { ACL, Id } from './fields.js';
 

@@ -122,10 +122,16 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     }
     const ttl = readThroughLog(await options.systemStore.list<{ path: string }>('ttl'), 'ttl', log);
     if (ttl.length > 0) {
-      const read = await options.systemStore.getMany<SystemNodeItem>(ttl.map((t) => ({ kind: 'node', id: t.id })));
+      const read = await options.systemStore.getMany<SystemNodeItem>(
+        ttl.map((t) => ({ kind: 'node', id: t.id })),
+      );
       const nodes = ttl.map((t, i) => {
         const item = read[i];
-        return readThroughLog(item === undefined ? [] : [item], 'node', log?.filter((op) => op.id === t.id))[0];
+        return readThroughLog(
+          item === undefined ? [] : [item],
+          'node',
+          log?.filter((op) => op.id === t.id),
+        )[0];
       });
       nodes.forEach((n, i) => {
         const node = n?.value.node;

@@ -40,7 +40,14 @@ export class Overlay {
   ) {
     for (const [key, item] of known ?? []) {
       const [kind, id] = key.split('\u0000') as [ItemKind, string];
-      this.entries.set(key, { kind, id, base: item?.version, value: item?.value, read: item?.value, dirty: false });
+      this.entries.set(key, {
+        kind,
+        id,
+        base: item?.version,
+        value: item?.value,
+        read: item?.value,
+        dirty: false,
+      });
     }
   }
 

@@ -21,10 +21,10 @@
  */
 import { Buffer } from 'node:buffer';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { LEASE_FOLD_ID } from '../session/lease-inbox.js';
 import { ConditionFailedError } from '../ports/errors.js';
 import type { ItemKey, SystemItem, SystemStore, TransactOp } from '../ports/system-store.js';
 import type { LoggedOp, WriterState } from '../protocol/messages.js';
+import { LEASE_FOLD_ID } from '../session/lease-inbox.js';
 
 /** Id of the writer's own item in the system store. */
 export const WRITER_STATE_ID = 'writer';

@@ -99,6 +99,16 @@ interface LoopState {
   known?: Map<string, SystemItem | undefined>;
 }
 
+/**
+ * Waits for both, then throws the first failure: neither is left running when the invocation
+ * fails (a write still under way could land while the retry replays).
+ */
+async function settleBoth(a: Promise<void>, b: Promise<void>): Promise<void> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
+}
+
 /** The items the loop knows, handed over once. */
 function takeKnown(loop: LoopState): Map<string, SystemItem | undefined> | undefined {
   const known = loop.known;
@@ -160,7 +170,8 @@ export function createWriter(options: WriterOptions): BatchHandler {
    * Commits `ops` together with the writer state `next`, on the condition that the writer state is
    * still at `version`: when every op is on an item only the writer writes, by one conditional put
    * of the state carrying the ops as its log, then the ops applied one item each (redo-log.ts);
-   * otherwise in one transaction. Returns the state as committed.
+   * otherwise in one transaction. Returns the state as committed; its log, if any, is still to be
+   * applied ({@link applyLog}) before the next commit.
    * @throws TransientError when another writer invocation committed meanwhile (a retry racing a
    * slow attempt): the batch starts over from the new state.
    */
@@ -178,8 +189,6 @@ export function createWriter(options: WriterOptions): BatchHandler {
       log('writer: commit conflict, retrying the batch', { reason: error.message });
       throw new TransientError('writer commit conflict', error);
     }
-    // Committed. A failure from here on fails the invocation; the retry replays the log first.
-    if (state.log !== undefined) await applyLog(store, state.log, log);
     return state;
   }
 
@@ -262,7 +271,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
       }
       throw error;
     }
-    await forward(output.batch, body, context);
+    // Committed. The log's item writes and the distribution go at once: the distributor reads no
+    // system-store item, and the next batch (this loop's next chunk, or the next invocation, which
+    // the queue holds back until this one returns) starts after both. A failure of either fails
+    // the invocation; the retry replays the log and hands the batch on again.
+    await settleBoth(applyLog(store, next.log ?? [], log), forward(output.batch, body, context));
     return {
       pending: loop.pending.slice(taken),
       committed: { state: next, version: loop.committed.version + 1 },
@@ -284,6 +297,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const left = (s: WriterState) => (s.watchCleanup ?? []).map((c) => `${c.session}:${c.chunks}`).join();
     if (ops.length === 0 && left(next) === left(loop.committed.state)) return undefined;
     const committed = await commit(ops, next, loop.committed.version);
+    await applyLog(store, committed.log ?? [], log);
     return { ...loop, committed: { state: committed, version: loop.committed.version + 1 } };
   }
 

@@ -91,8 +91,14 @@ describe('redo-log commit', () => {
       { type: 'put', kind: 'session', id: '1', value: session(1, 300, 2), expect: 2 },
     ]);
     const known = await replayLog(store, commitLog, quiet);
-    expect(await store.get({ kind: 'node', id: '/a' })).toMatchObject({ version: 3, value: { node: { n: 3 } } });
-    expect(await store.get({ kind: 'session', id: '1' })).toMatchObject({ version: 3, value: { lastSeq: 2 } });
+    expect(await store.get({ kind: 'node', id: '/a' })).toMatchObject({
+      version: 3,
+      value: { node: { n: 3 } },
+    });
+    expect(await store.get({ kind: 'session', id: '1' })).toMatchObject({
+      version: 3,
+      value: { lastSeq: 2 },
+    });
     // Items past the log are left for the overlay to read, not handed over stale.
     expect(known.has('node\u0000/a')).toBe(false);
   });
@@ -149,7 +155,9 @@ describe('redo-log commit', () => {
           ],
         },
       },
-      log: [{ type: 'put', kind: 'node', id: '/a', value: { node: { stat, kind: 'persistent' } }, expect: 1 }],
+      log: [
+        { type: 'put', kind: 'node', id: '/a', value: { node: { stat, kind: 'persistent' } }, expect: 1 },
+      ],
     };
     const packed = packState(state);
     // The structure is deflated; the node's data stays raw beside it.
@@ -165,7 +173,9 @@ describe('redo-log commit', () => {
 
   it('keeps the transaction for items others write (leases) and for unconditioned ops', () => {
     expect(loggable([{ type: 'put', kind: 'node', id: '/a', value: {}, expect: 1 }])).toHaveLength(1);
-    expect(loggable([{ type: 'put', kind: 'meta', id: 'watches:1:1', value: {}, expect: 'absent' }])).toHaveLength(1);
+    expect(
+      loggable([{ type: 'put', kind: 'meta', id: 'watches:1:1', value: {}, expect: 'absent' }]),
+    ).toHaveLength(1);
     expect(
       loggable([
         { type: 'put', kind: 'node', id: '/a', value: {}, expect: 1 },
@@ -206,7 +216,9 @@ describe('redo-log commit', () => {
       expect: 1,
     };
     const state: WriterState = { ...initialWriterState(), log: [renewed] };
-    await store.transact([{ type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: state, expect: 'absent' }]);
+    await store.transact([
+      { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: state, expect: 'absent' },
+    ]);
     const heartbeat = createHeartbeat({ systemStore: store, writerQueue: queue, clock, clockSkewMs: 0 });
     await heartbeat({ deadline: clock.now() + 60_000, functionName: 'heartbeat' });
     expect(await queue.receive({ max: 10, waitMs: 0, visibilityTimeoutMs: 1000 })).toEqual([]);
@@ -221,7 +233,9 @@ describe('redo-log commit', () => {
     // invocation, even with nothing to do, brings the items up to the log.
     const store = await seeded();
     const state: WriterState = { ...initialWriterState(), log: commitLog };
-    await store.transact([{ type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: state, expect: 'absent' }]);
+    await store.transact([
+      { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: state, expect: 'absent' },
+    ]);
     const writer = createWriter({ systemStore: store, distribute: async () => ({ failed: [] }) });
     await writer([], { deadline: Date.now() + 10_000, functionName: 'writer' });
     const after = await snapshot(store);
