@@ -19,6 +19,8 @@ export class ChunkBudget {
     private readonly maxItems: number,
     /** Largest committed output: the smaller of the distributor message and store item limits. */
     private readonly maxBytes: number,
+    /** Whether the writer state carries the chunk's item writes (the redo log). */
+    private readonly logged = true,
   ) {}
 
   /**
@@ -35,7 +37,7 @@ export class ChunkBudget {
     const envelope = 1024;
     // The writer state item also carries the chunk's item writes (its redo log, `redo-log.ts`):
     // every value the commit writes, as a whole (a value is replaced, not grown, by a request).
-    const values = chunk.overlay.dirtyValues();
+    const values = this.logged ? chunk.overlay.dirtyValues() : [];
     // A cheap upper bound first; the exact size only when the bound comes near the limit.
     let addedBytes = encodedSizeBound(added);
     let logBytes = encodedSizeBound(values);

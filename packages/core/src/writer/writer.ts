@@ -177,7 +177,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
    */
   async function commit(ops: TransactOp[], next: WriterState, version: number): Promise<WriterState> {
     const { log: _previous, ...rest } = next;
-    const redo = loggable(ops);
+    const redo = store.capabilities.transactionsCostMore === false ? undefined : loggable(ops);
     const state: WriterState = redo === undefined || redo.length === 0 ? rest : { ...rest, log: redo };
     try {
       await store.transact([
@@ -226,7 +226,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
       return { chunk, taken: 1 };
     }
     const cap = loop.narrowing.mode === 'capped' ? loop.narrowing.cap : Number.POSITIVE_INFINITY;
-    const budget = new ChunkBudget(maxItems, maxBytes);
+    const budget = new ChunkBudget(maxItems, maxBytes, store.capabilities.transactionsCostMore !== false);
     let taken = 0;
     for (const item of loop.pending) {
       if (taken >= cap) break;
