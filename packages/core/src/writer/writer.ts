@@ -1,8 +1,9 @@
 /**
  * The writer function (ZooKeeper's leader), its batch loop: decode the queue's messages, hand on
  * again a batch whose commit already took effect, cut the rest into chunks that fit the store and
- * the distributor queue, commit each chunk in one conditional transaction together with the
- * writer's own state, and forward it to the distributor. What a request does is applied by the
+ * the distributor queue, commit each chunk together with the writer's own state (one conditional
+ * put of the state carrying the chunk's item writes as its redo log, or one conditional
+ * transaction: `redo-log.ts`), and forward it to the distributor. What a request does is applied by the
  * tree, watch, session and epoch modules (see `requests.ts`).
  *
  * Guarantees kept: linearized writes (one ordered stream, zxids assigned at commit and committed
