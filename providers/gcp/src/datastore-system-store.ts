@@ -84,7 +84,12 @@ interface Encoded {
  */
 export class DatastoreSystemStore implements SystemStore {
   /** Datastore allows 500 entities per commit; 400 items leave room for the chunks of big items. */
-  readonly capabilities: SystemStoreCapabilities = { maxTransactionItems: 400, maxItemBytes: MAX_ITEM_BYTES };
+  /** A transaction bills per entity, as single writes do: the writer commits in one transaction. */
+  readonly capabilities: SystemStoreCapabilities = {
+    maxTransactionItems: 400,
+    maxItemBytes: MAX_ITEM_BYTES,
+    transactionsCostMore: false,
+  };
   readonly datastore: Datastore;
   private readonly namespace: string | undefined;
   private readonly prefix: string;

@@ -31,6 +31,14 @@ export interface SystemStoreCapabilities {
   maxTransactionItems: number;
   /** Largest item, in bytes of its JSON encoding (DynamoDB 400 KB, Datastore 1 MiB). */
   maxItemBytes: number;
+  /**
+   * Whether a transaction bills more than the same writes made one item at a time (DynamoDB: 2
+   * write units per KB of each item against 1), so that the writer commits through its redo log
+   * (`writer/redo-log.ts`). `false` where they bill alike (Datastore bills per entity, and its
+   * items share one entity group, so single writes in parallel contend): the writer keeps one
+   * transaction per commit. Absent: true.
+   */
+  transactionsCostMore?: boolean;
 }
 
 export interface SystemStore {

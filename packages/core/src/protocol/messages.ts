@@ -15,6 +15,7 @@
 
 import type { NodeKind } from '../model/create-mode.js';
 import type { Stat } from '../model/stat.js';
+import type { ItemKind } from '../ports/system-store.js';
 import type { DistributorBatch } from './batches.js';
 import type { ACL, Id } from './fields.js';
 
@@ -140,9 +141,29 @@ export interface PersistentWatch {
 }
 
 /** The writer's own item: the zxid counter and what its last batch committed. */
+/**
+ * One item write of a commit, kept in the writer state until the next commit replaces it (the
+ * redo log, `writer/redo-log.ts`): the item's final value (or its deletion) and the version it was
+ * logged against (`'absent'`: created by the op).
+ */
+export type LoggedOp =
+  | { type: 'put'; kind: ItemKind; id: string; value: unknown; expect: number | 'absent' }
+  | { type: 'delete'; kind: ItemKind; id: string; expect: number | 'absent' };
+
 export interface WriterState {
   zxid: number;
   batch: number;
+  /**
+   * The item writes of the last commit when it was committed by the state put alone (the redo
+   * log): applied right after the commit, and by whoever reads the state next if they may not
+   * have been (a crash in between). Absent: the last commit was one transaction.
+   */
+  log?: LoggedOp[];
+  /**
+   * `last` and `log` as stored (`writer/redo-log.ts` packState): their JSON text deflated (`z`), and
+   * their byte arrays raw (`b`). Only in the stored item; the writer unpacks it on reading.
+   */
+  packed?: { z: Uint8Array; b: Uint8Array[] };
   /**
    * Request ids of the last committed batch, and what it handed the distributor, handed on again
    * when a retry finds the batch committed: the {@link DistributorBatch} itself (`output`), so that

@@ -17,7 +17,9 @@ import {
   type SessionItem,
   type SystemNodeItem,
   type WriteRequest,
+  type WriterState,
 } from '../protocol/messages.js';
+import { readThroughLog, unpackState, WRITER_STATE_ID } from '../writer/redo-log.js';
 import { WRITER_GROUP } from '../writer/writer.js';
 import { coveringGroup, groupLeaseId, leaseId, leaseRenewal, sessionDeadline } from './lease.js';
 import { foldedRenewal, foldRenewals } from './lease-inbox.js';
@@ -82,7 +84,11 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     run++;
     const requests: WriteRequest[] = [];
     const tag = `${now.toString(36)}.${run}.${Math.random().toString(36).slice(2, 8)}`;
-    const sessions = await options.systemStore.list<SessionItem>('session');
+    // The writer's last commit may not be applied yet (its invocation crashed right after the
+    // commit, and the retry has not replayed it): its log holds the newer items, read through it.
+    const stored = await options.systemStore.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
+    const log = stored === undefined ? undefined : unpackState(stored.value).log;
+    const sessions = readThroughLog(await options.systemStore.list<SessionItem>('session'), 'session', log);
     // Renewals queued by clients (GCP) are folded first, so that the decisions below see them.
     const fold =
       options.leaseQueue === undefined
@@ -114,11 +120,19 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
         });
       }
     }
-    const ttl = await options.systemStore.list<{ path: string }>('ttl');
+    const ttl = readThroughLog(await options.systemStore.list<{ path: string }>('ttl'), 'ttl', log);
     if (ttl.length > 0) {
-      const nodes = await options.systemStore.getMany<SystemNodeItem>(
+      const read = await options.systemStore.getMany<SystemNodeItem>(
         ttl.map((t) => ({ kind: 'node', id: t.id })),
       );
+      const nodes = ttl.map((t, i) => {
+        const item = read[i];
+        return readThroughLog(
+          item === undefined ? [] : [item],
+          'node',
+          log?.filter((op) => op.id === t.id),
+        )[0];
+      });
       nodes.forEach((n, i) => {
         const node = n?.value.node;
         if (node === undefined || node.kind !== 'ttl' || node.stat.numChildren > 0) return;

@@ -1,6 +1,7 @@
 /**
  * Sizing a chunk against the two limits a commit must respect: the system store's transaction
- * (items per transaction) and one distributor message / the writer state item (bytes).
+ * (items per transaction) and one distributor message / the writer state item (bytes: the batch's
+ * output and the redo log of its item writes).
  *
  * Guarantee kept: a committed chunk can always be committed and forwarded — a chunk that could not
  * would be retried forever and block every write behind it — and a request that alone exceeds a
@@ -18,6 +19,8 @@ export class ChunkBudget {
     private readonly maxItems: number,
     /** Largest committed output: the smaller of the distributor message and store item limits. */
     private readonly maxBytes: number,
+    /** Whether the writer state carries the chunk's item writes (the redo log). */
+    private readonly logged = true,
   ) {}
 
   /**
@@ -32,12 +35,18 @@ export class ChunkBudget {
     const added = chunk.items.slice(itemsBefore);
     // The batch's own fields (version, numbers, routes of resumed sessions): small and bounded.
     const envelope = 1024;
+    // The writer state item also carries the chunk's item writes (its redo log, `redo-log.ts`):
+    // every value the commit writes, as a whole (a value is replaced, not grown, by a request).
+    const values = this.logged ? chunk.overlay.dirtyValues() : [];
     // A cheap upper bound first; the exact size only when the bound comes near the limit.
     let addedBytes = encodedSizeBound(added);
-    if (this.itemBytes + addedBytes + envelope > this.maxBytes)
+    let logBytes = encodedSizeBound(values);
+    if (this.itemBytes + addedBytes + logBytes + envelope > this.maxBytes) {
       addedBytes = byteLength(encodeMessage(added)) + 16 * added.length;
-    if (this.itemBytes + addedBytes + envelope > this.maxBytes)
-      return `the request's committed result is ${addedBytes} bytes, more than one batch can hold (${this.maxBytes}: the distributor message and the writer state item)`;
+      logBytes = byteLength(encodeMessage(values)) + 64 * values.length;
+    }
+    if (this.itemBytes + addedBytes + logBytes + envelope > this.maxBytes)
+      return `the request's committed result is ${addedBytes + logBytes} bytes, more than one batch can hold (${this.maxBytes}: the distributor message and the writer state item)`;
     this.itemBytes += addedBytes;
     return undefined;
   }

@@ -46,7 +46,7 @@ export function decodeIncoming(message: ReceivedMessage): Incoming {
   };
 }
 
-/** The items applying `items` reads first: their sessions, nodes and the nodes' parents. */
+/** The items applying `items` reads first: their sessions, nodes and (but for a setData) the nodes' parents. */
 export function prefetchKeys(items: readonly Incoming[]): ItemKey[] {
   const keys: ItemKey[] = [];
   for (const { request } of items) {
@@ -55,9 +55,12 @@ export function prefetchKeys(items: readonly Incoming[]): ItemKey[] {
     const op = request.op;
     const paths: string[] = [];
     switch (op.type) {
+      case 'setData':
+        // A setData changes its node alone: its parent's item is not read (a read unit saved).
+        keys.push(nodeKey(op.path));
+        break;
       case 'create':
       case 'delete':
-      case 'setData':
       case 'watchedRead':
       case 'expireTtl':
         paths.push(op.path);

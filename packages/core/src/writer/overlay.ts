@@ -1,11 +1,11 @@
 /**
  * The writer's view of the system store during one chunk.
  *
- * Guarantee kept: atomicity — nothing reaches the store before the chunk's one conditional
- * transaction, every item is committed on the version it was read at, and a failed request rolls
- * back to its checkpoint.
+ * Guarantee kept: atomicity — nothing reaches the store before the chunk's commit (one conditional
+ * transaction, or the writer state's redo log: `redo-log.ts`), every item is written on the version
+ * it was read at, and a failed request rolls back to its checkpoint.
  */
-import type { ItemKey, ItemKind, SystemStore, TransactOp } from '../ports/system-store.js';
+import type { ItemKey, ItemKind, SystemItem, SystemStore, TransactOp } from '../ports/system-store.js';
 
 interface Entry {
   kind: ItemKind;
@@ -30,7 +30,26 @@ export class Overlay {
   /** Undo journal: the entry each `set` replaced, in order. */
   private journal: [string, Entry][] = [];
 
-  constructor(private readonly store: SystemStore) {}
+  /**
+   * @param known items already read (or just written) by the caller, keyed `kind\0id`, as they
+   * stand in the store: taken as read, so that they cost no second read.
+   */
+  constructor(
+    private readonly store: SystemStore,
+    known?: ReadonlyMap<string, SystemItem | undefined>,
+  ) {
+    for (const [key, item] of known ?? []) {
+      const [kind, id] = key.split('\u0000') as [ItemKind, string];
+      this.entries.set(key, {
+        kind,
+        id,
+        base: item?.version,
+        value: item?.value,
+        read: item?.value,
+        dirty: false,
+      });
+    }
+  }
 
   /** Reads every key not yet held, in one call. */
   async prefetch(keys: ItemKey[]): Promise<void> {
@@ -98,6 +117,13 @@ export class Overlay {
     for (const e of this.entries.values())
       if (e.dirty && !(e.base === undefined && e.value === undefined)) n++;
     return n;
+  }
+
+  /** The values the next commit would write (its redo log holds them all, `redo-log.ts`). */
+  dirtyValues(): unknown[] {
+    const out: unknown[] = [];
+    for (const e of this.entries.values()) if (e.dirty && e.value !== undefined) out.push(e.value);
+    return out;
   }
 
   /** The conditional ops that commit every change. */

@@ -1,8 +1,9 @@
 /**
  * The writer function (ZooKeeper's leader), its batch loop: decode the queue's messages, hand on
  * again a batch whose commit already took effect, cut the rest into chunks that fit the store and
- * the distributor queue, commit each chunk in one conditional transaction together with the
- * writer's own state, and forward it to the distributor. What a request does is applied by the
+ * the distributor queue, commit each chunk together with the writer's own state (one conditional
+ * put of the state carrying the chunk's item writes as its redo log, or one conditional
+ * transaction: `redo-log.ts`), and forward it to the distributor. What a request does is applied by the
  * tree, watch, session and epoch modules (see `requests.ts`).
  *
  * Guarantees kept: linearized writes (one ordered stream, zxids assigned at commit and committed
@@ -15,7 +16,7 @@ import { type Clock, systemClock } from '../ports/clock.js';
 import { ConditionFailedError, LimitExceededError, TransientError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
 import type { BatchHandler, BatchResult, InvocationContext } from '../ports/runtime.js';
-import type { SystemStore, TransactOp } from '../ports/system-store.js';
+import type { SystemItem, SystemStore, TransactOp } from '../ports/system-store.js';
 import { encodeMessage } from '../protocol/codec.js';
 import type { WriterState } from '../protocol/messages.js';
 import { removeEndedWatches } from '../watch/ended-sessions.js';
@@ -23,14 +24,14 @@ import { ChunkBudget } from './batch-size.js';
 import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
 import { Overlay } from './overlay.js';
+import { applyLog, loggable, packState, replayLog, unpackState, WRITER_STATE_ID } from './redo-log.js';
 import { applyRequest, refuse } from './requests.js';
 
 /** The writer queue has one message group: one total order of all writes (DESIGN.md §4). */
 export const WRITER_GROUP = 'writer';
 /** The distributor queue likewise. */
 export const DISTRIBUTOR_GROUP = 'distributor';
-/** Id of the writer's own item in the system store. */
-export const WRITER_STATE_ID = 'writer';
+export { WRITER_STATE_ID } from './redo-log.js';
 
 export interface WriterOptions {
   systemStore: SystemStore;
@@ -91,6 +92,29 @@ interface LoopState {
   /** The writer state as last committed, and its item version (the next commit's condition). */
   committed: { state: WriterState; version: number };
   narrowing: Narrowing;
+  /**
+   * Items the replay of the last commit's log just read or wrote, as they now stand: handed to the
+   * first chunk's overlay, so that it does not read them again (the log's items are mostly the
+   * next batch's too: the same session, often the same node). Used once.
+   */
+  known?: Map<string, SystemItem | undefined>;
+}
+
+/**
+ * Waits for both, then throws the first failure: neither is left running when the invocation
+ * fails (a write still under way could land while the retry replays).
+ */
+async function settleBoth(a: Promise<void>, b: Promise<void>): Promise<void> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
+}
+
+/** The items the loop knows, handed over once. */
+function takeKnown(loop: LoopState): Map<string, SystemItem | undefined> | undefined {
+  const known = loop.known;
+  delete loop.known;
+  return known;
 }
 
 /** The narrowing after a commit of `taken` requests failed over a store limit. */
@@ -145,21 +169,28 @@ export function createWriter(options: WriterOptions): BatchHandler {
 
   /**
    * Commits `ops` together with the writer state `next`, on the condition that the writer state is
-   * still at `version`.
+   * still at `version`: when every op is on an item only the writer writes, by one conditional put
+   * of the state carrying the ops as its log, then the ops applied one item each (redo-log.ts);
+   * otherwise in one transaction. Returns the state as committed; its log, if any, is still to be
+   * applied ({@link applyLog}) before the next commit.
    * @throws TransientError when another writer invocation committed meanwhile (a retry racing a
    * slow attempt): the batch starts over from the new state.
    */
-  async function commit(ops: TransactOp[], next: WriterState, version: number): Promise<void> {
+  async function commit(ops: TransactOp[], next: WriterState, version: number): Promise<WriterState> {
+    const { log: _previous, ...rest } = next;
+    const redo = store.capabilities.transactionsCostMore === false ? undefined : loggable(ops);
+    const state: WriterState = redo === undefined || redo.length === 0 ? rest : { ...rest, log: redo };
     try {
       await store.transact([
-        ...ops,
-        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: next, expect: version },
+        ...(redo === undefined ? ops : []),
+        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: packState(state), expect: version },
       ]);
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
       log('writer: commit conflict, retrying the batch', { reason: error.message });
       throw new TransientError('writer commit conflict', error);
     }
+    return state;
   }
 
   /** A retried batch whose commit took effect: hands its output on again; returns the rest. */
@@ -182,8 +213,8 @@ export function createWriter(options: WriterOptions): BatchHandler {
 
   /** Applies as many pending requests as one chunk takes; returns the chunk and how many. */
   async function fillChunk(loop: LoopState): Promise<{ chunk: Chunk; taken: number }> {
-    const { last: _last, ...live } = loop.committed.state;
-    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew, auth);
+    const { last: _last, log: _log, ...live } = loop.committed.state;
+    const chunk = new Chunk(new Overlay(store, takeKnown(loop)), structuredClone(live), clock, skew, auth);
     await chunk.overlay.prefetch(prefetchKeys(loop.pending));
     if (loop.narrowing.mode === 'refuse') {
       const { problem } = loop.narrowing;
@@ -196,7 +227,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
       return { chunk, taken: 1 };
     }
     const cap = loop.narrowing.mode === 'capped' ? loop.narrowing.cap : Number.POSITIVE_INFINITY;
-    const budget = new ChunkBudget(maxItems, maxBytes);
+    const budget = new ChunkBudget(maxItems, maxBytes, store.capabilities.transactionsCostMore !== false);
     let taken = 0;
     for (const item of loop.pending) {
       if (taken >= cap) break;
@@ -225,13 +256,13 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const ids = loop.pending.slice(0, taken).map((i) => i.message.id);
     const output = chunk.output();
     const body = encodeMessage(output);
-    const next: WriterState = {
+    let next: WriterState = {
       ...chunk.state,
       batch: output.batch,
       last: { ids, batch: output.batch, output },
     };
     try {
-      await commit(chunk.overlay.commitOps(), next, loop.committed.version);
+      next = await commit(chunk.overlay.commitOps(), next, loop.committed.version);
     } catch (error) {
       if (error instanceof LimitExceededError && loop.narrowing.mode !== 'refuse') {
         // A request of the chunk makes an item or the transaction too big for the store: narrow
@@ -241,7 +272,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
       }
       throw error;
     }
-    await forward(output.batch, body, context);
+    // Committed. The log's item writes and the distribution go at once: the distributor reads no
+    // system-store item, and the next batch (this loop's next chunk, or the next invocation, which
+    // the queue holds back until this one returns) starts after both. A failure of either fails
+    // the invocation; the retry replays the log and hands the batch on again.
+    await settleBoth(applyLog(store, next.log ?? [], log), forward(output.batch, body, context));
     return {
       pending: loop.pending.slice(taken),
       committed: { state: next, version: loop.committed.version + 1 },
@@ -254,16 +289,17 @@ export function createWriter(options: WriterOptions): BatchHandler {
    * nothing for the distributor, `last` kept for a retry. Returns `undefined` once nothing moves.
    */
   async function commitWatchCleanup(loop: LoopState): Promise<LoopState | undefined> {
-    const { last, ...live } = loop.committed.state;
-    const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew, auth);
+    const { last, log: _log, ...live } = loop.committed.state;
+    const chunk = new Chunk(new Overlay(store, takeKnown(loop)), structuredClone(live), clock, skew, auth);
     // One item of the transaction is the writer's own.
     await removeEndedWatches(chunk, maxItems - 1);
     const ops = chunk.overlay.commitOps();
     const next: WriterState = last === undefined ? chunk.state : { ...chunk.state, last };
     const left = (s: WriterState) => (s.watchCleanup ?? []).map((c) => `${c.session}:${c.chunks}`).join();
     if (ops.length === 0 && left(next) === left(loop.committed.state)) return undefined;
-    await commit(ops, next, loop.committed.version);
-    return { ...loop, committed: { state: next, version: loop.committed.version + 1 } };
+    const committed = await commit(ops, next, loop.committed.version);
+    await applyLog(store, committed.log ?? [], log);
+    return { ...loop, committed: { state: committed, version: loop.committed.version + 1 } };
   }
 
   return async (messages, context): Promise<BatchResult> => {
@@ -271,11 +307,15 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const stateItem = await store.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
     if (stateItem === undefined)
       throw new TransientError('writer state missing: the deployment is not bootstrapped');
-    const state = withoutEpochMap(stateItem.value);
+    const state = unpackState(withoutEpochMap(stateItem.value));
+    // The last commit's log may not be applied (a crash right after the state put): apply what is
+    // missing before any item is read, and before its batch is handed on again.
+    const known = await replayLog(store, state.log ?? [], log);
     let loop: LoopState = {
       pending: await handOnCommitted(incoming, state, context),
       committed: { state, version: stateItem.version },
       narrowing: { mode: 'open' },
+      known,
     };
     while (loop.pending.length > 0) loop = await commitNextChunk(loop, context);
     while (loop.committed.state.watchCleanup !== undefined) {

@@ -512,7 +512,9 @@ describe('results too big for the system store', () => {
     }
     expect(created).toBeGreaterThan(5);
     expect(refused?.code).toBe('BADARGUMENTS');
-    expect(refused?.message).toMatch(/exceed a limit of the system store/);
+    // The writer state's redo log carries the session item too, so the chunk budget may refuse it
+    // before the store does.
+    expect(refused?.message).toMatch(/exceed a limit of the system store|more than one batch can hold/);
     expect(await other.create('/other-still-writes', 'ok')).toBe('/other-still-writes');
     await expectQueueFlows(h, 'session-limit');
     expect(h.functionErrors).toEqual([]);

@@ -21,6 +21,7 @@ import {
   TransientError,
   type WriterState,
 } from '../../src/index.js';
+import { unpackState } from '../../src/writer/redo-log.js';
 
 /**
  * Inline distribution (docs/cost.md): the writer hands each committed batch to the distributor in
@@ -135,7 +136,10 @@ describe('inline distribution', () => {
       context,
     );
     await h.writer([request('m3', 3, setData('/a', data))], context);
-    const state = (await h.systemStore.get<WriterState>({ kind: 'meta', id: 'writer' }))?.value;
+    const stored = (await h.systemStore.get<WriterState>({ kind: 'meta', id: 'writer' }))?.value;
+    // Stored packed (the structure deflated), the data raw beside it.
+    expect(stored?.packed?.b).toContainEqual(data);
+    const state = stored === undefined ? undefined : unpackState(stored);
     expect(state?.last?.body).toBeUndefined();
     const item = state?.last?.output?.items[0];
     const write = item?.type === 'txn' ? item.writes[0] : undefined;
