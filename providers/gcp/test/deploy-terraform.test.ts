@@ -472,6 +472,24 @@ describe('the configuration, read by terraform (needs terraform on PATH)', () =>
     expect(refused.code).not.toBe(0);
   }, 60_000);
 
+  it('decodes the sensitive variables of the super digest and gateway key', async () => {
+    const out = join(dir, 'decode-auth');
+    await mkdir(out, { recursive: true });
+    const keyed = configuration({ authVariables: ['superDigest', 'gatewayKey'] });
+    await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(keyed));
+    const { spawnRunner } = await import('../src/deploy/index.js');
+    const result = await spawnRunner(terraformBin, ['providers'], { cwd: out });
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.code).toBe(0);
+    // A variable of a type Terraform does not know is refused: the check can fail.
+    const broken = {
+      ...keyed,
+      variable: { ...keyed.variable, gateway_key: { type: 'secret', description: 'x' } },
+    };
+    await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(broken));
+    expect((await spawnRunner(terraformBin, ['providers'], { cwd: out })).code).not.toBe(0);
+  }, 60_000);
+
   it('decodes the configuration with the Datastore user store too', async () => {
     const out = join(dir, 'decode-ds');
     await mkdir(out, { recursive: true });
