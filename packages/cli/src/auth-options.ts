@@ -109,3 +109,15 @@ export function authFlags(flags: { superDigest?: string; gatewayKeyFile?: string
     ...(flags.gatewayKeyFile === undefined ? [] : [` --gateway-key-file ${flags.gatewayKeyFile}`]),
   ].join('');
 }
+
+/**
+ * What a deployment's auth holds, for the messages that say where it is kept: `super digest`,
+ * `gateway key`, `super digest and gateway key`, or undefined when neither is set.
+ */
+export function heldAuth(auth: DeploymentAuth): string | undefined {
+  const held = [
+    ...(auth.superDigest === undefined ? [] : ['super digest']),
+    ...(auth.gatewayKey === undefined ? [] : ['gateway key']),
+  ];
+  return held.length === 0 ? undefined : held.join(' and ');
+}
