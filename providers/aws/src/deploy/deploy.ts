@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AwsDeploymentConfig } from '../config.js';
 import {
+  type AuthSecretStore,
   authFieldsOf,
   authSecretName,
   removeAuthSecret,
@@ -240,7 +241,7 @@ export async function deployAws(options: DeployAwsOptions): Promise<DeployAwsRes
     });
     // Deleted only now: until the update succeeded, the deployed stack (or its rollback) may
     // still refer to the secret of an earlier deploy with auth values.
-    if (auth === undefined) await removeAuthSecret(secrets, synth.deployment);
+    if (auth === undefined) await removeLeftSecret(secrets, synth.deployment, log);
     return result;
   } finally {
     secrets.close();
@@ -336,9 +337,29 @@ export async function destroyAws(
   step(`Deleting secret ${authSecretName(deployment)} (if any) ...`);
   const secrets = await secretsManagerStore({ region, ...(profile === undefined ? {} : { profile }) });
   try {
-    await removeAuthSecret(secrets, deployment);
+    await removeLeftSecret(secrets, deployment, log);
   } finally {
     secrets.close();
   }
   return { account, stackName: stackNameOf(deployment) };
+}
+
+/**
+ * Deletes the deployment's auth secret once no stack refers to it. The stack is deployed (or
+ * deleted) by then, so a failure here (credentials without Secrets Manager permissions, most
+ * likely, for a deployment that never had auth values) does not fail the command: it is logged
+ * as a warning naming the secret, which may still hold a key, so that it is deleted by hand.
+ */
+async function removeLeftSecret(
+  secrets: AuthSecretStore,
+  deployment: string,
+  log: DeployLog | undefined,
+): Promise<void> {
+  try {
+    await removeAuthSecret(secrets, deployment);
+  } catch (error) {
+    const message = `could not delete secret ${authSecretName(deployment)} (delete it if it exists: it may hold a super digest or gateway key): ${(error as Error).message}`;
+    if (log === undefined) console.warn(`Warning: ${message}`);
+    else log('warn', `Warning: ${message}`);
+  }
 }
