@@ -156,7 +156,7 @@ export async function runAwsDeploy(
   const aws = await importForCommand(
     () => import('@faaskeeper/aws/deploy'),
     `faaskeeper ${command} aws`,
-    '@faaskeeper/aws aws-cdk-lib constructs @aws-cdk/toolkit-lib @aws-sdk/client-sts esbuild',
+    '@faaskeeper/aws aws-cdk-lib constructs @aws-cdk/toolkit-lib @aws-sdk/client-sts @aws-sdk/client-secrets-manager esbuild',
     streams.errorOutput,
   );
   if (aws === undefined) return ExitCode.FAILED;
