@@ -164,8 +164,10 @@ describe('synth and deploy put the super digest and the gateway key in the funct
       'the super digest and gateway key: not in the template, which refers to the Secrets Manager secret faaskeeper-auth-auth',
     );
     expect(r.stdout).toContain(
-      `Deploy it with: faaskeeper deploy aws --deployment auth --region <region> --super-digest ${DIGEST} --gateway-key-file ${keyFile}`,
+      `Deploy it with: faaskeeper deploy aws --deployment auth --region <region> --super-digest <digest> --gateway-key-file ${keyFile}`,
     );
+    // Neither the key nor the digest is printed: output ends up in logs.
+    expect(r.stdout).not.toContain(DIGEST);
     const template = JSON.parse(readFileSync(join(out, 'FaaSKeeper-auth.template.json'), 'utf8')) as {
       Resources: Record<
         string,
