@@ -1,9 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type AuthSecretStore,
   authSecretName,
   authSecretString,
   removeAuthSecret,
+  secretsManagerStore,
   storeAuthSecret,
 } from '../src/deploy/index.js';
 
@@ -93,5 +96,120 @@ describe('the deployment auth secret', () => {
     expect(authSecretString({ gatewayKey: KEY, superDigest: DIGEST })).toBe(
       authSecretString({ superDigest: DIGEST, gatewayKey: KEY }),
     );
+  });
+});
+
+/**
+ * Secrets Manager's JSON protocol (X-Amz-Target `secretsmanager.<Operation>`) for the operations the
+ * auth secret uses, with its error types, so that the SDK adapter runs against real HTTP.
+ */
+function secretsManagerServer() {
+  const secrets = new Map<string, { value: string; versionId: string; deleted: boolean }>();
+  const operations: string[] = [];
+  let versions = 0;
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk: string) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      const operation = String(request.headers['x-amz-target']).replace('secretsmanager.', '');
+      operations.push(operation);
+      const input = JSON.parse(body) as Record<string, unknown>;
+      const id = String(input.SecretId ?? input.Name);
+      const secret = secrets.get(id);
+      const send = (status: number, out: unknown, errorType?: string) => {
+        response.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.1',
+          ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
+        });
+        response.end(JSON.stringify(errorType === undefined ? out : { __type: errorType, message: out }));
+      };
+      const notFound = () =>
+        send(400, "Secrets Manager can't find the specified secret.", 'ResourceNotFoundException');
+      const version = (value: string) => {
+        const versionId = `00000000-0000-4000-8000-${String(++versions).padStart(12, '0')}`;
+        secrets.set(id, { value, versionId, deleted: false });
+        return {
+          ARN: `arn:aws:secretsmanager:eu-west-1:1:secret:${id}-AbCdEf`,
+          Name: id,
+          VersionId: versionId,
+        };
+      };
+      if (operation === 'GetSecretValue') {
+        if (secret === undefined) return notFound();
+        if (secret.deleted)
+          return send(
+            400,
+            "You can't perform this operation on the secret because it was marked for deletion.",
+            'InvalidRequestException',
+          );
+        return send(200, { Name: id, SecretString: secret.value, VersionId: secret.versionId });
+      }
+      if (operation === 'CreateSecret') {
+        if (secret !== undefined) return send(400, 'exists', 'ResourceExistsException');
+        return send(200, version(String(input.SecretString)));
+      }
+      if (operation === 'PutSecretValue') {
+        if (secret === undefined) return notFound();
+        return send(200, version(String(input.SecretString)));
+      }
+      if (operation === 'RestoreSecret') {
+        if (secret === undefined) return notFound();
+        secret.deleted = false;
+        return send(200, { Name: id });
+      }
+      if (operation === 'DeleteSecret') {
+        if (secret === undefined) return notFound();
+        if (input.ForceDeleteWithoutRecovery === true) secrets.delete(id);
+        else secret.deleted = true;
+        return send(200, { Name: id });
+      }
+      send(400, `unknown operation ${operation}`, 'InvalidRequestException');
+    });
+  });
+  return { server, secrets, operations };
+}
+
+describe('the auth secret on Secrets Manager (the SDK adapter, against its JSON protocol on 127.0.0.1)', () => {
+  it('creates, keeps, updates, restores a secret marked for deletion, and deletes at once', async () => {
+    const fake = secretsManagerServer();
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    const { port } = fake.server.address() as AddressInfo;
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    const store = await secretsManagerStore({ region: 'eu-west-1', endpoint: `http://127.0.0.1:${port}` });
+    try {
+      const first = await storeAuthSecret(store, 'prod', { gatewayKey: KEY });
+      expect(first?.versionId).toMatch(/^00000000-/);
+      expect(await storeAuthSecret(store, 'prod', { gatewayKey: KEY })).toEqual(first);
+      const second = await storeAuthSecret(store, 'prod', { gatewayKey: `${KEY}-2`, superDigest: DIGEST });
+      expect(second?.versionId).not.toBe(first?.versionId);
+      expect(fake.operations).toEqual([
+        'GetSecretValue',
+        'CreateSecret',
+        'GetSecretValue',
+        'GetSecretValue',
+        'PutSecretValue',
+      ]);
+      // A secret deleted by hand with a recovery window keeps its name: restored, then updated.
+      fake.secrets.get('faaskeeper-prod-auth')!.deleted = true;
+      const third = await storeAuthSecret(store, 'prod', { gatewayKey: KEY });
+      expect(third?.versionId).not.toBe(second?.versionId);
+      expect(fake.operations.slice(5)).toEqual([
+        'GetSecretValue',
+        'RestoreSecret',
+        'GetSecretValue',
+        'PutSecretValue',
+      ]);
+      await removeAuthSecret(store, 'prod');
+      expect(fake.secrets.has('faaskeeper-prod-auth')).toBe(false);
+      // Nothing to delete is no error (a deployment that never had auth values).
+      await removeAuthSecret(store, 'prod');
+    } finally {
+      store.close();
+      vi.unstubAllEnvs();
+      await new Promise((resolve) => fake.server.close(resolve));
+    }
   });
 });

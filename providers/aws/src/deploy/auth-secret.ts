@@ -90,6 +90,8 @@ export async function removeAuthSecret(store: AuthSecretStore, deployment: strin
 export interface SecretsManagerTarget {
   region: string;
   profile?: string;
+  /** Another endpoint than AWS's (an emulator; the tests' on 127.0.0.1). */
+  endpoint?: string;
 }
 
 /**
@@ -104,6 +106,7 @@ export async function secretsManagerStore(
   const client = new sdk.SecretsManagerClient({
     region: target.region,
     ...(target.profile === undefined ? {} : { profile: target.profile }),
+    ...(target.endpoint === undefined ? {} : { endpoint: target.endpoint }),
   });
   const versionOf = (out: { VersionId?: string | undefined }, name: string) => {
     if (out.VersionId === undefined) throw new Error(`Secrets Manager returned no version of ${name}`);
