@@ -26,8 +26,10 @@ export function superDigestProblem(digest: string): string | undefined {
 
 /**
  * `--super-digest <digest>`: the deployment's super user, checked as it is parsed, so that a
- * malformed digest is a usage error (exit code 2) before anything runs. The digest is not a secret
- * (a SHA-1 of the password), so it may be a command-line value, as in ZooKeeper's `-D` flag.
+ * malformed digest is a usage error (exit code 2) before anything runs. It is a command-line
+ * value, as in ZooKeeper's `-D` flag: a SHA-1 of the password, not the password. The deployments
+ * still keep it as they keep the gateway key (it can be attacked offline by guessing), and the
+ * CLI does not print it back.
  */
 export function superDigestOption(what: string): Option {
   return new Option(
@@ -102,10 +104,26 @@ export function deploymentAuth(
   };
 }
 
-/** The auth options of a command line to repeat (` --super-digest d --gateway-key-file f`), or ''. */
+/**
+ * The auth options of a command line to repeat (` --super-digest <digest> --gateway-key-file f`),
+ * or ''. The digest is left a placeholder: printed output ends up in logs, and the digest can be
+ * attacked offline, so the CLI prints neither it nor the key.
+ */
 export function authFlags(flags: { superDigest?: string; gatewayKeyFile?: string }): string {
   return [
-    ...(flags.superDigest === undefined ? [] : [` --super-digest ${flags.superDigest}`]),
+    ...(flags.superDigest === undefined ? [] : [' --super-digest <digest>']),
     ...(flags.gatewayKeyFile === undefined ? [] : [` --gateway-key-file ${flags.gatewayKeyFile}`]),
   ].join('');
+}
+
+/**
+ * What a deployment's auth holds, for the messages that say where it is kept: `super digest`,
+ * `gateway key`, `super digest and gateway key`, or undefined when neither is set.
+ */
+export function heldAuth(auth: DeploymentAuth): string | undefined {
+  const held = [
+    ...(auth.superDigest === undefined ? [] : ['super digest']),
+    ...(auth.gatewayKey === undefined ? [] : ['gateway key']),
+  ];
+  return held.length === 0 ? undefined : held.join(' and ');
 }

@@ -1,5 +1,11 @@
 import { type Command, Option } from 'commander';
-import { authFlags, deploymentAuth, gatewayKeyFileOption, superDigestOption } from './auth-options.js';
+import {
+  authFlags,
+  deploymentAuth,
+  gatewayKeyFileOption,
+  heldAuth,
+  superDigestOption,
+} from './auth-options.js';
 import { deploymentOption, isTerminal, quietAwsSdk, requireParentDirectory } from './command-options.js';
 import type { CliStreams } from './main.js';
 import { importForCommand } from './optional-import.js';
@@ -65,13 +71,15 @@ const AWS_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
   {
     verbs: ['deploy', 'synth'],
     option: () =>
-      superDigestOption("in the writer's and distributor's environment (FAASKEEPER_SUPER_DIGEST)"),
+      superDigestOption(
+        "kept in the Secrets Manager secret faaskeeper-<deployment>-auth, resolved into the writer's and distributor's environment (FAASKEEPER_SUPER_DIGEST)",
+      ),
   },
   {
     verbs: ['deploy', 'synth'],
     option: () =>
       gatewayKeyFileOption(
-        'gateways fronting the deployment attest client addresses with it (ip ACLs); it is written into the template in plain text',
+        'gateways fronting the deployment attest client addresses with it (ip ACLs); kept in the Secrets Manager secret faaskeeper-<deployment>-auth, the template only refers to it',
       ),
   },
   {
@@ -148,7 +156,7 @@ export async function runAwsDeploy(
   const aws = await importForCommand(
     () => import('@faaskeeper/aws/deploy'),
     `faaskeeper ${command} aws`,
-    '@faaskeeper/aws aws-cdk-lib constructs @aws-cdk/toolkit-lib @aws-sdk/client-sts esbuild',
+    '@faaskeeper/aws aws-cdk-lib constructs @aws-cdk/toolkit-lib @aws-sdk/client-sts @aws-sdk/client-secrets-manager esbuild',
     streams.errorOutput,
   );
   if (aws === undefined) return ExitCode.FAILED;
@@ -165,12 +173,13 @@ export async function runAwsDeploy(
     ...(parsed.runtime === undefined ? {} : { runtime: parsed.runtime }),
     ...auth,
   };
-  if (auth.gatewayKey !== undefined)
-    // The stack hands the key to the functions as a plain environment value (not a Secrets Manager
-    // reference, as the channel secret): whoever reads the template or the functions' configuration
-    // reads the key. Said every time, so nobody ships the template believing otherwise.
+  const held = heldAuth(auth);
+  const secretName = `faaskeeper-${parsed.deployment}-auth`;
+  if (held !== undefined && !parsed.dryRun)
+    // The template holds only dynamic references, but CloudFormation resolves them into the
+    // functions' environment, which Lambda shows in clear: said every time, so nobody is unaware.
     streams.errorOutput.write(
-      "Note: the gateway key is written into the CloudFormation template and the functions' environment in plain text; keep the cloud assembly private.\n",
+      `Note: the ${held} ${held.includes(' and ') ? 'are' : 'is'} kept in the Secrets Manager secret ${secretName} (not in the template); the writer's and distributor's environment holds ${held.includes(' and ') ? 'them' : 'it'} in clear for whoever may call lambda:GetFunctionConfiguration.\n`,
     );
   try {
     if (parsed.dryRun) {
@@ -185,6 +194,12 @@ export async function runAwsDeploy(
         `Synthesized stack ${out.stackName} (nothing deployed).`,
         `  template: ${out.templatePath}`,
         `  cloud assembly: ${out.assemblyDir}`,
+        ...(held === undefined
+          ? []
+          : [
+              `  the ${held}: not in the template, which refers to the Secrets Manager secret ${secretName}`,
+              '  (deploy aws stores it there; deploying the template by other means, create it first)',
+            ]),
         `Deploy it with: faaskeeper deploy aws --deployment ${parsed.deployment} --region <region>${parsed.runtime === undefined ? '' : ` --runtime ${parsed.runtime}`}${authFlags(flags)}`,
       );
       return ExitCode.OK;

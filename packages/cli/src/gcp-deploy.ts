@@ -1,6 +1,13 @@
+import { join } from 'node:path';
 import type { CommandRunner, GcpClientConfigFile } from '@faaskeeper/gcp/deploy';
 import { type Command, Option } from 'commander';
-import { authFlags, deploymentAuth, gatewayKeyFileOption, superDigestOption } from './auth-options.js';
+import {
+  authFlags,
+  deploymentAuth,
+  gatewayKeyFileOption,
+  heldAuth,
+  superDigestOption,
+} from './auth-options.js';
 import type { DeployVerb } from './aws-deploy.js';
 import { deploymentOption, isTerminal, requireParentDirectory } from './command-options.js';
 import type { CliStreams } from './main.js';
@@ -102,13 +109,15 @@ const GCP_OPTIONS: { verbs: readonly DeployVerb[]; option: () => Option }[] = [
   {
     verbs: ['deploy', 'synth'],
     option: () =>
-      superDigestOption("in the writer's and distributor's environment (FAASKEEPER_SUPER_DIGEST)"),
+      superDigestOption(
+        "a sensitive Terraform variable (TF_VAR_super_digest), in the writer's and distributor's environment (FAASKEEPER_SUPER_DIGEST)",
+      ),
   },
   {
     verbs: ['deploy', 'synth'],
     option: () =>
       gatewayKeyFileOption(
-        'gateways fronting the deployment attest client addresses with it (ip ACLs); it is written into main.tf.json and the Terraform state in plain text',
+        'gateways fronting the deployment attest client addresses with it (ip ACLs); a sensitive Terraform variable (TF_VAR_gateway_key), not in main.tf.json, but in the Terraform state',
       ),
   },
   {
@@ -206,13 +215,19 @@ export async function runGcpDeploy(
   if (parsed.configDir !== undefined) requireParentDirectory(parsed.configDir, '--config-dir');
   // Read (and checked) before anything is bundled: a missing key file is a usage error.
   const auth = command === 'destroy' ? {} : deploymentAuth(flags, env);
-  if (auth.gatewayKey !== undefined)
-    // The configuration hands the key to the functions as a literal environment value (not a
-    // sensitive variable or a Secret Manager secret): whoever reads main.tf.json, the Terraform state
-    // or the functions' configuration reads the key. Said every time, so nobody ships it unaware.
+  const held = heldAuth(auth);
+  if (held !== undefined && command === 'deploy') {
+    // main.tf.json holds only sensitive variables, but Terraform records the resolved values in its
+    // state, and the functions' environment shows them: said every time, so nobody is unaware.
+    const state =
+      parsed.stateBucket === undefined
+        ? join(parsed.out ?? join('.faaskeeper', 'terraform', parsed.deployment), 'terraform.tfstate')
+        : `gs://${parsed.stateBucket}/faaskeeper/${parsed.deployment}/`;
+    const plural = held.includes(' and ');
     streams.errorOutput.write(
-      "Note: the gateway key is written into main.tf.json, the Terraform state and the functions' environment in plain text; keep them private.\n",
+      `Note: the ${held} ${plural ? 'are' : 'is'} not in main.tf.json (sensitive Terraform variables), but the Terraform state (${state}) and the writer's and distributor's environment hold ${plural ? 'them' : 'it'} in clear; keep the state private.\n`,
     );
+  }
   // Loaded on demand: the GCP provider is an optional peer dependency of the CLI.
   const gcp = await importForCommand(
     () => import('@faaskeeper/gcp/deploy'),
@@ -257,7 +272,7 @@ export async function runGcpDeploy(
           .map((b) => b.zipPath)
           .join(', ')}`,
         `Deploy it with: faaskeeper deploy gcp --project ${parsed.project} --region ${parsed.region} --deployment ${parsed.deployment}${authFlags(flags)}`,
-        `(or run terraform init && terraform apply in ${out.dir})`,
+        `(or run terraform init && terraform apply in ${out.dir}${held === undefined ? '' : `, with ${authVariablesHint(auth)} set`})`,
       );
       return ExitCode.OK;
     }
@@ -313,4 +328,12 @@ export async function runGcpDeploy(
     streams.errorOutput.write(`Error: ${prefix}${(error as Error).message}\n`);
     return ExitCode.FAILED;
   }
+}
+
+/** The `TF_VAR_...` variables a hand-run `terraform apply` needs for the auth values set. */
+function authVariablesHint(auth: { superDigest?: string; gatewayKey?: string }): string {
+  return [
+    ...(auth.superDigest === undefined ? [] : ['TF_VAR_super_digest']),
+    ...(auth.gatewayKey === undefined ? [] : ['TF_VAR_gateway_key']),
+  ].join(' and ');
 }

@@ -2,7 +2,7 @@
 // `--gateway-key-file`, FAASKEEPER_GATEWAY_KEY) and `faaskeeper digest`: the real parser, the
 // provider configuration the CLI writes, and ZooKeeper's own digest tool for comparison.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,8 +142,8 @@ function environments<T>(functions: Record<string, T>, env: (fn: T) => Record<st
   return Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, env(fn)]));
 }
 
-describe('synth and deploy put the super digest and the gateway key in the functions’ environment', () => {
-  it('synth aws: the writer’s and distributor’s, in the CloudFormation template (and says the key is plain text there)', async () => {
+describe('synth and deploy put the super digest and the gateway key in the functions’ environment, never in a template or configuration file', () => {
+  it('synth aws: the writer’s and distributor’s, as references to the deployment’s Secrets Manager secret; the template holds neither value', async () => {
     const out = join(dir, 'aws-auth');
     const r = await cli([
       'synth',
@@ -158,12 +158,16 @@ describe('synth and deploy put the super digest and the gateway key in the funct
       keyFile,
     ]);
     expect(r.code).toBe(ExitCode.OK);
-    expect(r.stderr).toMatch(
-      /^Note: the gateway key is written into the CloudFormation template .* in plain text/,
+    expect(r.stderr).toBe('');
+    expect(r.stdout).not.toContain(KEY);
+    expect(r.stdout).toContain(
+      'the super digest and gateway key: not in the template, which refers to the Secrets Manager secret faaskeeper-auth-auth',
     );
     expect(r.stdout).toContain(
-      `Deploy it with: faaskeeper deploy aws --deployment auth --region <region> --super-digest ${DIGEST} --gateway-key-file ${keyFile}`,
+      `Deploy it with: faaskeeper deploy aws --deployment auth --region <region> --super-digest <digest> --gateway-key-file ${keyFile}`,
     );
+    // Neither the key nor the digest is printed: output ends up in logs.
+    expect(r.stdout).not.toContain(DIGEST);
     const template = JSON.parse(readFileSync(join(out, 'FaaSKeeper-auth.template.json'), 'utf8')) as {
       Resources: Record<
         string,
@@ -181,19 +185,27 @@ describe('synth and deploy put the super digest and the gateway key in the funct
     const env = environments(lambdas, (fn) => fn.Properties.Environment?.Variables ?? {});
     for (const fn of ['writer', 'distributor'])
       expect(env[`faaskeeper-auth-${fn}`]).toMatchObject({
-        FAASKEEPER_SUPER_DIGEST: DIGEST,
-        FAASKEEPER_GATEWAY_KEY: KEY,
+        FAASKEEPER_SUPER_DIGEST: '{{resolve:secretsmanager:faaskeeper-auth-auth:SecretString:superDigest::}}',
+        FAASKEEPER_GATEWAY_KEY: '{{resolve:secretsmanager:faaskeeper-auth-auth:SecretString:gatewayKey::}}',
       });
+    for (const file of readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.json'),
+    )) {
+      const body = readFileSync(join(out, file), 'utf8');
+      expect(body, file).not.toContain(KEY);
+      expect(body, file).not.toContain(DIGEST.slice('super:'.length));
+    }
   }, 60_000);
 
-  it('synth gcp: in main.tf.json, the key from FAASKEEPER_GATEWAY_KEY; without either, neither is set', async () => {
+  it('synth gcp: sensitive variables in main.tf.json, never the values (the key from FAASKEEPER_GATEWAY_KEY); without either, neither is set', async () => {
     const out = join(dir, 'gcp-auth');
     const key = 'from-the-environment-0123';
     const r = await cli(['synth', 'gcp', ...gcpTarget, '--out', out, '--super-digest', DIGEST], '', {
       FAASKEEPER_GATEWAY_KEY: key,
     });
     expect(r.code).toBe(ExitCode.OK);
-    expect(r.stderr).toMatch(/^Note: the gateway key is written into main\.tf\.json, the Terraform state/);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('with TF_VAR_super_digest and TF_VAR_gateway_key set)');
     type Fn = { service_config: { environment_variables: Record<string, unknown> } };
     const functions = (path: string) =>
       environments(
@@ -206,7 +218,13 @@ describe('synth and deploy put the super digest and the gateway key in the funct
       );
     const env = functions(join(out, 'main.tf.json'));
     for (const fn of ['writer', 'distributor'])
-      expect(env[fn]).toMatchObject({ FAASKEEPER_SUPER_DIGEST: DIGEST, FAASKEEPER_GATEWAY_KEY: key });
+      expect(env[fn]).toMatchObject({
+        FAASKEEPER_SUPER_DIGEST: `\${var.super_digest}`,
+        FAASKEEPER_GATEWAY_KEY: `\${var.gateway_key}`,
+      });
+    const main = readFileSync(join(out, 'main.tf.json'), 'utf8');
+    expect(main).not.toContain(key);
+    expect(main).not.toContain(DIGEST.slice('super:'.length));
 
     const plain = join(dir, 'gcp-plain');
     const without = await cli(['synth', 'gcp', ...gcpTarget, '--out', plain]);

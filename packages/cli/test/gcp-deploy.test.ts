@@ -201,6 +201,32 @@ describe('faaskeeper deploy gcp', () => {
     expect(r.stdout).toContain(`Or a shell: faaskeeper shell --config ${join(configDir, 'ci.gcp.json')}`);
   }, 60_000);
 
+  it('hands the gateway key to terraform as TF_VAR_gateway_key only, and says the Terraform state holds it in clear', async () => {
+    const key = 'the-deploy-gateway-key-0123456789';
+    const envs: (Record<string, string> | undefined)[] = [];
+    const { runner: answer } = fakeTerraform();
+    const runner: CommandRunner = async (command, args, options) => {
+      envs.push(options.env);
+      return answer(command, args, options);
+    };
+    const out = join(dir, 'deploy-key');
+    const configDir = join(dir, 'config-key');
+    const r = await gcp(
+      'deploy',
+      [...target, '--out', out, '--terraform', terraform, '--config-dir', configDir],
+      { runner, bootstrap: async () => {}, env: { FAASKEEPER_GATEWAY_KEY: key } },
+    );
+    expect(r.code).toBe(ExitCode.OK);
+    expect(r.stderr).toBe(
+      `Note: the gateway key is not in main.tf.json (sensitive Terraform variables), but the Terraform state (${join(out, 'terraform.tfstate')}) and the writer's and distributor's environment hold it in clear; keep the state private.\n`,
+    );
+    expect(envs.length).toBeGreaterThan(0);
+    for (const env of envs) expect(env).toEqual({ TF_VAR_gateway_key: key });
+    expect(r.stdout).not.toContain(key);
+    expect(readFileSync(join(out, 'main.tf.json'), 'utf8')).not.toContain(key);
+    expect(readFileSync(join(configDir, 'ci.gcp.json'), 'utf8')).not.toContain(key);
+  }, 60_000);
+
   it('--user-store datastore writes a client configuration that opens the Datastore user store', async () => {
     const { runner } = fakeTerraform({ outputs: DATASTORE_OUTPUTS });
     const configDir = join(dir, 'config-datastore');

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -543,26 +543,59 @@ describe('the stack and its cloud assembly', () => {
     });
   });
 
-  it('hands a super digest and gateway key to the writer and distributor, never to the heartbeat', () => {
-    const stack = new FaaSKeeperStack(new App(), 'S', {
+  it('keeps the super digest and gateway key out of the template: the writer and distributor get dynamic references to the auth secret, the heartbeat nothing, and no function or client a grant for it', async () => {
+    const digest = 'super:ZHWAqh4RHhCKN+pzlmj1IpJbEM4=';
+    const key = 'gateway-key-7f3a9c1e5b2d4068';
+    const out = await synthesizeAws({
       deployment: 'keys',
-      functionCode: bundles(),
-      superDigest: 'super:abc=',
-      gatewayKey: 'gateway-key',
+      outDir: join(dir, 'keys'),
+      superDigest: digest,
+      gatewayKey: key,
     });
-    const fns = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const text = JSON.stringify(out.template);
+    expect(text).not.toContain(key);
+    expect(text).not.toContain(digest.slice('super:'.length));
+    // Nothing else in the cloud assembly (manifest, tree, bundles' metadata) holds them either.
+    for (const file of await readdir(out.assemblyDir, { recursive: true })) {
+      const path = join(out.assemblyDir, file);
+      if (!file.endsWith('.json')) continue;
+      const body = await readFile(path, 'utf8');
+      expect(body, file).not.toContain(key);
+      expect(body, file).not.toContain(digest.slice('super:'.length));
+    }
+    const fns = (out.template as { Resources: Record<string, Resource> }).Resources;
     const envOf = (name: string) =>
       (
         Object.values(fns).find((f) => f.Properties.FunctionName === `faaskeeper-keys-${name}`)!.Properties
           .Environment as { Variables: Record<string, unknown> }
       ).Variables;
+    // synth has no version to pin: the reference resolves the secret's current version.
     for (const name of ['writer', 'distributor'])
       expect(envOf(name)).toMatchObject({
-        FAASKEEPER_SUPER_DIGEST: 'super:abc=',
-        FAASKEEPER_GATEWAY_KEY: 'gateway-key',
+        FAASKEEPER_SUPER_DIGEST: '{{resolve:secretsmanager:faaskeeper-keys-auth:SecretString:superDigest::}}',
+        FAASKEEPER_GATEWAY_KEY: '{{resolve:secretsmanager:faaskeeper-keys-auth:SecretString:gatewayKey::}}',
       });
     expect(envOf('heartbeat').FAASKEEPER_SUPER_DIGEST).toBeUndefined();
     expect(envOf('heartbeat').FAASKEEPER_GATEWAY_KEY).toBeUndefined();
+    const policies = Object.values(fns).filter((r) => r.Type.startsWith('AWS::IAM::'));
+    expect(JSON.stringify(policies)).not.toContain('faaskeeper-keys-auth');
+    expect(JSON.stringify(policies)).not.toContain('secretsmanager');
+  }, 120_000);
+
+  it('refers to the auth secret version deploy stored, so that a changed key changes the template', () => {
+    const stack = new FaaSKeeperStack(new App(), 'S', {
+      deployment: 'keys',
+      functionCode: bundles(),
+      authSecret: { fields: ['gatewayKey'], versionId: 'a1b2c3d4-version' },
+    });
+    const fns = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const writer = Object.values(fns).find((f) => f.Properties.FunctionName === 'faaskeeper-keys-writer')!;
+    const vars = (writer.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(vars.FAASKEEPER_GATEWAY_KEY).toBe(
+      '{{resolve:secretsmanager:faaskeeper-keys-auth:SecretString:gatewayKey::a1b2c3d4-version}}',
+    );
+    // Only the fields the secret holds: a reference to a missing JSON field fails the deploy.
+    expect(vars.FAASKEEPER_SUPER_DIGEST).toBeUndefined();
   });
 
   it('keeps node records in DynamoDB unless told otherwise (cheaper for every operation at small node sizes)', () => {

@@ -187,21 +187,31 @@ describe('the Terraform configuration', () => {
     );
   });
 
-  it('generates the channel secret once (kept in the state) and hands it, the super digest and the gateway key to the writer and distributor only', () => {
+  it('generates the channel secret once (kept in the state) and hands it, the super digest and the gateway key (sensitive variables) to the writer and distributor only', () => {
     expect(config.resource.random_password?.channel_secret).toEqual({ length: 48, special: false });
-    const keyed = configuration({ superDigest: 'super:abc=', gatewayKey: 'gateway-key' });
+    expect(config.variable).toBeUndefined();
+    const keyed = configuration({ authVariables: ['superDigest', 'gatewayKey'] });
+    for (const name of ['super_digest', 'gateway_key'])
+      expect(keyed.variable?.[name], name).toMatchObject({
+        type: 'string',
+        sensitive: true,
+        nullable: false,
+      });
     for (const fn of GCP_FUNCTION_NAMES) {
       const env = resourceOf(keyed, 'google_cloudfunctions2_function', fn).service_config
         .environment_variables;
       const secrets = {
         FAASKEEPER_CHANNEL_SECRET: `\${random_password.channel_secret.result}`,
-        FAASKEEPER_SUPER_DIGEST: 'super:abc=',
-        FAASKEEPER_GATEWAY_KEY: 'gateway-key',
+        FAASKEEPER_SUPER_DIGEST: `\${var.super_digest}`,
+        FAASKEEPER_GATEWAY_KEY: `\${var.gateway_key}`,
       };
       if (fn === 'heartbeat')
         for (const name of Object.keys(secrets)) expect(env[name], name).toBeUndefined();
       else expect(env).toMatchObject(secrets);
     }
+    // Only the variables of the values set: Terraform refuses to apply with an unset one.
+    const keyOnly = configuration({ authVariables: ['gatewayKey'] });
+    expect(Object.keys(keyOnly.variable ?? {})).toEqual(['gateway_key']);
   });
 
   it('names entry points that the functions module registers with the functions framework', () => {

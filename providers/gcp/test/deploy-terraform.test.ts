@@ -2,7 +2,7 @@
 // commands deploy and destroy run (through an injected runner: no terraform, no cloud), including
 // the client configuration made from Terraform's outputs and the data a destroy keeps.
 import { existsSync } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireOrSkip } from '@faaskeeper/core/testkit';
@@ -58,9 +58,14 @@ const { [TERRAFORM_OUTPUTS.dataBucket]: _dataBucket, ...DATASTORE_OUTPUTS } = {
 
 /** A runner that records every call and answers like terraform would. */
 function fakeTerraform(answers: { state?: string[]; fail?: string; outputs?: Record<string, unknown> } = {}) {
-  const calls: { command: string; args: string[]; cwd: string }[] = [];
+  const calls: { command: string; args: string[]; cwd: string; env?: Record<string, string> }[] = [];
   const runner: CommandRunner = async (command, args, options) => {
-    calls.push({ command, args: [...args], cwd: options.cwd });
+    calls.push({
+      command,
+      args: [...args],
+      cwd: options.cwd,
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
     if (answers.fail !== undefined && args[0] === answers.fail)
       return {
         code: 1,
@@ -100,6 +105,50 @@ describe('synthesizeGcp', () => {
 });
 
 describe('deployGcp', () => {
+  it('hands the super digest and gateway key to terraform as TF_VAR_ variables only: no file it writes holds them', async () => {
+    const digest = 'super:ZHWAqh4RHhCKN+pzlmj1IpJbEM4=';
+    const key = 'gateway-key-7f3a9c1e5b2d4068';
+    const { calls, runner } = fakeTerraform();
+    const out = join(dir, 'deploy-keys');
+    const config = join(dir, 'config-keys');
+    await deployGcp({
+      ...offline,
+      ...base,
+      outDir: out,
+      configDir: config,
+      terraform,
+      runner,
+      superDigest: digest,
+      gatewayKey: key,
+      bootstrap: async () => {},
+    });
+    const env = { TF_VAR_super_digest: digest, TF_VAR_gateway_key: key };
+    for (const c of calls) expect(c.env, c.args.join(' ')).toEqual(env);
+    const main = JSON.parse(await readFile(join(out, SYNTH_FILES.configuration), 'utf8'));
+    expect(Object.keys(main.variable)).toEqual(['super_digest', 'gateway_key']);
+    for (const root of [out, config])
+      for (const file of await readdir(root, { recursive: true })) {
+        if (!file.endsWith('.json')) continue;
+        const body = await readFile(join(root, file), 'utf8');
+        expect(body, file).not.toContain(key);
+        expect(body, file).not.toContain(digest.slice('super:'.length));
+      }
+  }, 60_000);
+
+  it('sets no TF_VAR_ variable when the deployment has no super digest or gateway key', async () => {
+    const { calls, runner } = fakeTerraform();
+    await deployGcp({
+      ...offline,
+      ...base,
+      outDir: join(dir, 'deploy-nokeys'),
+      configDir: join(dir, 'config-nokeys'),
+      terraform,
+      runner,
+      bootstrap: async () => {},
+    });
+    for (const c of calls) expect(c.env).toBeUndefined();
+  }, 60_000);
+
   it('runs terraform init, apply and output in the configuration directory, bootstraps, then writes the client configuration', async () => {
     const { calls, runner } = fakeTerraform();
     const out = join(dir, 'deploy');
@@ -421,6 +470,24 @@ describe('the configuration, read by terraform (needs terraform on PATH)', () =>
     await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(broken));
     const refused = await spawnRunner(terraformBin, ['providers'], { cwd: out });
     expect(refused.code).not.toBe(0);
+  }, 60_000);
+
+  it('decodes the sensitive variables of the super digest and gateway key', async () => {
+    const out = join(dir, 'decode-auth');
+    await mkdir(out, { recursive: true });
+    const keyed = configuration({ authVariables: ['superDigest', 'gatewayKey'] });
+    await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(keyed));
+    const { spawnRunner } = await import('../src/deploy/index.js');
+    const result = await spawnRunner(terraformBin, ['providers'], { cwd: out });
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.code).toBe(0);
+    // A variable of a type Terraform does not know is refused: the check can fail.
+    const broken = {
+      ...keyed,
+      variable: { ...keyed.variable, gateway_key: { type: 'secret', description: 'x' } },
+    };
+    await writeFile(join(out, SYNTH_FILES.configuration), JSON.stringify(broken));
+    expect((await spawnRunner(terraformBin, ['providers'], { cwd: out })).code).not.toBe(0);
   }, 60_000);
 
   it('decodes the configuration with the Datastore user store too', async () => {

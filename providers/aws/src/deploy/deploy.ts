@@ -1,8 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AwsDeploymentConfig } from '../config.js';
+import {
+  type AuthSecretStore,
+  authFieldsOf,
+  authSecretName,
+  removeAuthSecret,
+  secretsManagerStore,
+  storeAuthSecret,
+} from './auth-secret.js';
 import { STACK_OUTPUTS } from './stack.js';
-import { type SynthesizeOptions, stackNameOf, synthesizeAws } from './synth.js';
+import { type Synthesized, type SynthesizeOptions, stackNameOf, synthesizeAws } from './synth.js';
 
 /** The deployment could not reach AWS: no credentials, a missing profile, or no answer in time. */
 export class AwsCredentialsError extends Error {
@@ -186,7 +194,10 @@ export async function deployToolkit(target: {
 
 /**
  * Deploys a FaaSKeeper stack with the CDK toolkit library: checks credentials (fails fast),
- * synthesizes, optionally bootstraps, deploys, and writes the client configuration.
+ * stores the super digest and gateway key (if any) in the Secrets Manager secret
+ * `faaskeeper-<deployment>-auth` (the template only refers to it), synthesizes, optionally
+ * bootstraps, deploys, and writes the client configuration. Without either value, a secret left by
+ * an earlier deploy is deleted once the stack no longer refers to it.
  * @throws AwsCredentialsError without usable credentials.
  */
 export async function deployAws(options: DeployAwsOptions): Promise<DeployAwsResult> {
@@ -200,8 +211,59 @@ export async function deployAws(options: DeployAwsOptions): Promise<DeployAwsRes
     ...(profile === undefined ? {} : { profile }),
     ...(credentialTimeoutMs === undefined ? {} : { credentialTimeoutMs }),
   });
-  step(`Account ${account}, region ${region}. Bundling the functions and synthesizing the stack ...`);
-  const synthesized = await synthesizeAws({ ...synth, account, region });
+  // The auth values go to Secrets Manager, never into the template: the stack refers to the
+  // version stored here, and CloudFormation resolves it into the functions' environment.
+  const secrets = await secretsManagerStore({ region, ...(profile === undefined ? {} : { profile }) });
+  try {
+    const values = {
+      ...(synth.superDigest === undefined ? {} : { superDigest: synth.superDigest }),
+      ...(synth.gatewayKey === undefined ? {} : { gatewayKey: synth.gatewayKey }),
+    };
+    const secretName = authSecretName(synth.deployment);
+    if (authFieldsOf(values).length > 0)
+      step(`Storing the super digest / gateway key in secret ${secretName} ...`);
+    const auth = await storeAuthSecret(secrets, synth.deployment, values);
+    step(`Account ${account}, region ${region}. Bundling the functions and synthesizing the stack ...`);
+    const synthesized = await synthesizeAws({
+      ...synth,
+      account,
+      region,
+      ...(auth?.versionId === undefined ? {} : { authSecretVersionId: auth.versionId }),
+    });
+    const result = await deploySynthesized(synthesized, {
+      account,
+      region,
+      profile,
+      bootstrap,
+      configDir,
+      log,
+      color,
+    });
+    // Deleted only now: until the update succeeded, the deployed stack (or its rollback) may
+    // still refer to the secret of an earlier deploy with auth values.
+    if (auth === undefined) await removeLeftSecret(secrets, synth.deployment, log);
+    return result;
+  } finally {
+    secrets.close();
+  }
+}
+
+/** The CDK deploy of a synthesized stack, and the client configuration from its outputs. */
+async function deploySynthesized(
+  synthesized: Synthesized,
+  target: {
+    account: string;
+    region: string;
+    profile: string | undefined;
+    bootstrap: boolean | undefined;
+    configDir: string | undefined;
+    log: DeployLog | undefined;
+    color: boolean | undefined;
+  },
+): Promise<DeployAwsResult> {
+  const { account, region, profile, bootstrap, configDir, log, color } = target;
+  const step = (text: string) => log?.('info', text);
+  const deployment = synthesized.deployment;
   const { toolkit, kit } = await deployToolkit({ profile, log, color });
   if (bootstrap === true) {
     step(`Bootstrapping aws://${account}/${region} for the CDK ...`);
@@ -217,8 +279,8 @@ export async function deployAws(options: DeployAwsOptions): Promise<DeployAwsRes
   });
   const deployed = result.stacks.find((s) => s.stackName === synthesized.stackName) ?? result.stacks[0];
   if (deployed === undefined) throw new Error(`the toolkit deployed no stack ${synthesized.stackName}`);
-  const config = clientConfigFromOutputs(options.deployment, region, deployed.outputs);
-  const configPath = clientConfigPath(options.deployment, configDir);
+  const config = clientConfigFromOutputs(deployment, region, deployed.outputs);
+  const configPath = clientConfigPath(deployment, configDir);
   await writeClientConfig(configPath, config);
   return {
     account,
@@ -237,8 +299,9 @@ export interface DestroyAwsOptions extends AwsTarget {
 }
 
 /**
- * Deletes a deployment's stack (queues, functions, roles, schedule). The system-store table and
- * the bucket are retained: they hold the data, and a retained table can be restored.
+ * Deletes a deployment's stack (queues, functions, roles, schedule) and its auth secret. The
+ * system-store table and the bucket are retained: they hold the data, and a retained table can be
+ * restored.
  * @throws AwsCredentialsError without usable credentials.
  */
 export async function destroyAws(
@@ -269,5 +332,34 @@ export async function destroyAws(
       patterns: [synthesized.stackName],
     },
   });
+  // Not a resource of the stack (its value would be in the template): deleted here, at once,
+  // since its values live on in the operator's key file and --super-digest.
+  step(`Deleting secret ${authSecretName(deployment)} (if any) ...`);
+  const secrets = await secretsManagerStore({ region, ...(profile === undefined ? {} : { profile }) });
+  try {
+    await removeLeftSecret(secrets, deployment, log);
+  } finally {
+    secrets.close();
+  }
   return { account, stackName: stackNameOf(deployment) };
+}
+
+/**
+ * Deletes the deployment's auth secret once no stack refers to it. The stack is deployed (or
+ * deleted) by then, so a failure here (credentials without Secrets Manager permissions, most
+ * likely, for a deployment that never had auth values) does not fail the command: it is logged
+ * as a warning naming the secret, which may still hold a key, so that it is deleted by hand.
+ */
+async function removeLeftSecret(
+  secrets: AuthSecretStore,
+  deployment: string,
+  log: DeployLog | undefined,
+): Promise<void> {
+  try {
+    await removeAuthSecret(secrets, deployment);
+  } catch (error) {
+    const message = `could not delete secret ${authSecretName(deployment)} (delete it if it exists: it may hold a super digest or gateway key): ${(error as Error).message}`;
+    if (log === undefined) console.warn(`Warning: ${message}`);
+    else log('warn', `Warning: ${message}`);
+  }
 }

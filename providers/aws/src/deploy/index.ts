@@ -3,6 +3,20 @@
  * its synthesis into a CloudFormation template, and deploy/destroy through the CDK toolkit library.
  * @packageDocumentation
  */
+export {
+  AUTH_FIELDS,
+  type AuthField,
+  type AuthSecretReference,
+  type AuthSecretStore,
+  authFieldsOf,
+  authSecretName,
+  authSecretString,
+  type DeploymentAuthValues,
+  removeAuthSecret,
+  type SecretsManagerTarget,
+  secretsManagerStore,
+  storeAuthSecret,
+} from './auth-secret.js';
 export { bundleFunctions, bundleTarget, FUNCTION_NAMES, type FunctionName } from './bundle.js';
 export {
   AwsCredentialsError,

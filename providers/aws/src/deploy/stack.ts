@@ -9,6 +9,7 @@ import {
   aws_lambda as lambda,
   aws_logs as logs,
   RemovalPolicy,
+  SecretValue,
   Stack,
   type StackProps,
   aws_s3 as s3,
@@ -20,6 +21,7 @@ import {
 import type { Construct } from 'constructs';
 import { type AwsDeploymentConfig, configToEnv, resourceNames, type UserStoreKind } from '../config.js';
 import { childTableOf } from '../dynamodb-user-store.js';
+import { type AuthSecretReference, authSecretName } from './auth-secret.js';
 import type { FunctionName } from './bundle.js';
 import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from './runtime.js';
 
@@ -78,15 +80,14 @@ export interface FaaSKeeperStackProps extends StackProps {
    */
   runtime?: LambdaRuntime;
   /**
-   * The super digest, `super:<base64 sha1("super:password")>` (see the writer's `superDigest`):
-   * its password grants every permission. Default: no super user.
+   * The deployment's auth secret (`faaskeeper-<deployment>-auth`, see auth-secret.ts): which of the
+   * super digest (its password grants every permission) and the gateway key (it attests client
+   * addresses for `ip` ACLs) it holds. The stack takes no value, only this reference: the writer's
+   * and distributor's environment gets dynamic references that CloudFormation resolves at deploy
+   * time, so the template never holds either value. Default: neither (no super user, and `ip` ACL
+   * entries match nobody).
    */
-  superDigest?: string;
-  /**
-   * The key the deployment's gateways attest client addresses with (see the writer's
-   * `gatewayKey`). Default: none, and `ip` ACL entries match nobody.
-   */
-  gatewayKey?: string;
+  authSecret?: AuthSecretReference;
 }
 
 const RUNTIMES: Record<LambdaRuntime, lambda.Runtime> = {
@@ -243,8 +244,17 @@ export class FaaSKeeperStack extends Stack {
     });
     const secrets: Record<string, string> = {
       [SECRET_ENV.channelSecret]: channelSecret.secretValue.unsafeUnwrap(),
-      ...(props.superDigest === undefined ? {} : { [SECRET_ENV.superDigest]: props.superDigest }),
-      ...(props.gatewayKey === undefined ? {} : { [SECRET_ENV.gatewayKey]: props.gatewayKey }),
+      // The auth values: the secret is written by deploy through the SDK (not a resource of the
+      // stack, whose value would be in the template); no function or client gets a grant for it.
+      ...Object.fromEntries(
+        (props.authSecret?.fields ?? []).map((field) => [
+          SECRET_ENV[field],
+          SecretValue.secretsManager(authSecretName(props.deployment), {
+            jsonField: field,
+            ...(props.authSecret?.versionId === undefined ? {} : { versionId: props.authSecret.versionId }),
+          }).unsafeUnwrap(),
+        ]),
+      ),
     };
 
     const makeFunction = (name: FunctionName, description: string) => {

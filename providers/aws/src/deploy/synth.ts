@@ -1,12 +1,21 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { authFieldsOf, type DeploymentAuthValues } from './auth-secret.js';
 import { bundleFunctions } from './bundle.js';
 import { FaaSKeeperStack, type FaaSKeeperStackProps } from './stack.js';
 
 /** Options of {@link synthesizeAws}. */
-export interface SynthesizeOptions extends Omit<FaaSKeeperStackProps, 'functionCode' | 'env' | 'deployment'> {
+export interface SynthesizeOptions
+  extends Omit<FaaSKeeperStackProps, 'functionCode' | 'env' | 'deployment' | 'authSecret'>,
+    DeploymentAuthValues {
   deployment: string;
+  /**
+   * The auth secret's version that `deploy` stored the super digest and gateway key as; omitted,
+   * the template refers to the secret's current version. Either way only which values are set
+   * reaches the template, never the values.
+   */
+  authSecretVersionId?: string;
   /** Where the cloud assembly goes. Default `.faaskeeper/cdk.out/<deployment>`. */
   outDir?: string;
   /** Target account and region; omitted, the template is environment-agnostic. */
@@ -16,6 +25,8 @@ export interface SynthesizeOptions extends Omit<FaaSKeeperStackProps, 'functionC
 
 /** A synthesized deployment. */
 export interface Synthesized {
+  /** The deployment's name. */
+  deployment: string;
   /** The cloud assembly directory (what the CDK toolkit deploys). */
   assemblyDir: string;
   /** The CloudFormation stack name. */
@@ -36,7 +47,12 @@ export function stackNameOf(deployment: string): string {
  * assembly — offline, no credentials needed (`faaskeeper synth aws`, and the first half of deploy).
  */
 export async function synthesizeAws(options: SynthesizeOptions): Promise<Synthesized> {
-  const { outDir, account, region, deployment, ...stackProps } = options;
+  const { outDir, account, region, deployment, superDigest, gatewayKey, authSecretVersionId, ...stackProps } =
+    options;
+  const fields = authFieldsOf({
+    ...(superDigest === undefined ? {} : { superDigest }),
+    ...(gatewayKey === undefined ? {} : { gatewayKey }),
+  });
   const assemblyDir = resolve(outDir ?? join('.faaskeeper', 'cdk.out', deployment));
   await mkdir(assemblyDir, { recursive: true });
   const functionCode = await bundleFunctions(join(assemblyDir, 'bundles'), stackProps.runtime);
@@ -51,6 +67,14 @@ export async function synthesizeAws(options: SynthesizeOptions): Promise<Synthes
     stackName,
     deployment,
     functionCode,
+    ...(fields.length === 0
+      ? {}
+      : {
+          authSecret: {
+            fields,
+            ...(authSecretVersionId === undefined ? {} : { versionId: authSecretVersionId }),
+          },
+        }),
     ...(Object.keys(env).length === 0 ? {} : { env }),
     description: `FaaSKeeper deployment ${deployment} (serverless ZooKeeper)`,
   });
@@ -58,5 +82,5 @@ export async function synthesizeAws(options: SynthesizeOptions): Promise<Synthes
   const artifact = assembly.getStackByName(stackName);
   const templatePath = join(assembly.directory, artifact.templateFile);
   const template = JSON.parse(await readFile(templatePath, 'utf8')) as Record<string, unknown>;
-  return { assemblyDir: assembly.directory, stackName, templatePath, template };
+  return { deployment, assemblyDir: assembly.directory, stackName, templatePath, template };
 }

@@ -95,6 +95,23 @@ export interface FunctionSource {
   md5: string;
 }
 
+/** The auth values a deployment may hold (the writer's `superDigest` and `gatewayKey`). */
+export type GcpAuthField = 'superDigest' | 'gatewayKey';
+
+/**
+ * The Terraform input variables of the auth values: deploy sets them as `TF_VAR_super_digest`
+ * and `TF_VAR_gateway_key` in Terraform's environment.
+ */
+export const GCP_AUTH_VARIABLES: Record<GcpAuthField, string> = {
+  superDigest: 'super_digest',
+  gatewayKey: 'gateway_key',
+};
+
+const AUTH_DESCRIPTIONS: Record<GcpAuthField, string> = {
+  superDigest: 'The super digest, super:<base64 sha1> (its password grants every permission)',
+  gatewayKey: 'The key gateways attest client addresses with (ip ACLs)',
+};
+
 /** Options of {@link buildGcpConfiguration}. */
 export interface GcpConfigurationOptions {
   deployment: string;
@@ -124,12 +141,13 @@ export interface GcpConfigurationOptions {
   /** Function memory. Default `256Mi`. */
   functionMemory?: string;
   /**
-   * The super digest, `super:<base64 sha1("super:password")>` (see the writer's `superDigest`):
-   * its password grants every permission. Default: no super user.
+   * Which auth values the writer and distributor get: the super digest
+   * (`super:<base64 sha1("super:password")>`, whose password grants every permission) and the
+   * gateway key (it attests client addresses for `ip` ACLs). Each is a sensitive input variable
+   * ({@link GCP_AUTH_VARIABLES}) whose value Terraform takes from `TF_VAR_<name>`, so
+   * `main.tf.json` never holds it. Default: neither (no super user, `ip` entries match nobody).
    */
-  superDigest?: string;
-  /** The key the deployment's gateways attest client addresses with (the writer's `gatewayKey`). */
-  gatewayKey?: string;
+  authVariables?: readonly GcpAuthField[];
   /** Cloud Functions runtime. Default `nodejs22`. */
   runtime?: 'nodejs20' | 'nodejs22';
   /**
@@ -437,8 +455,19 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
   const channelSecret = tf.resource('random_password', 'channel_secret', { length: 48, special: false });
   const secrets: Record<string, string> = {
     [SECRET_ENV.channelSecret]: channelSecret.attr('result'),
-    ...(options.superDigest === undefined ? {} : { [SECRET_ENV.superDigest]: options.superDigest }),
-    ...(options.gatewayKey === undefined ? {} : { [SECRET_ENV.gatewayKey]: options.gatewayKey }),
+    // Sensitive variables: masked in plans and output; the state holds the resolved values (as it
+    // holds the channel secret), and so does each function's environment.
+    ...Object.fromEntries(
+      (options.authVariables ?? []).map((field) => [
+        SECRET_ENV[field],
+        tf.variable(GCP_AUTH_VARIABLES[field], {
+          type: 'string',
+          description: AUTH_DESCRIPTIONS[field],
+          sensitive: true,
+          nullable: false,
+        }),
+      ]),
+    ),
   };
   const functions = {} as Record<GcpFunctionName, TfRef>;
   for (const fn of ['writer', 'distributor', 'heartbeat'] as const) {

@@ -8,7 +8,13 @@ import { type GcpDeploymentConfig, resourceNames, userStoreOf } from '../deploym
 import { GCP_USER_STORES, type GcpUserStoreKind, TERRAFORM_OUTPUTS } from './configuration.js';
 import { checkGcpCredentials } from './credentials.js';
 import { gcpDeploymentNames } from './names.js';
-import { SYNTH_FILES, type SynthesizedGcp, type SynthesizeGcpOptions, synthesizeGcp } from './synth.js';
+import {
+  authEnvironment,
+  SYNTH_FILES,
+  type SynthesizedGcp,
+  type SynthesizeGcpOptions,
+  synthesizeGcp,
+} from './synth.js';
 
 /** `terraform` is not installed (or not where it was said to be). */
 export class TerraformNotFoundError extends Error {
@@ -45,6 +51,8 @@ export interface CommandOptions {
   cwd: string;
   /** Receives the command's output as it comes (stdout and stderr); omitted, the output is only collected. */
   echo?: (text: string) => void;
+  /** Variables added to the process's environment (the auth values' `TF_VAR_...`). */
+  env?: Record<string, string>;
 }
 
 /** Runs a command: the real one spawns a process; tests inject their own. */
@@ -57,7 +65,11 @@ export type CommandRunner = (
 /** Spawns the command without a shell; rejects with the spawn error (ENOENT: not installed). */
 export const spawnRunner: CommandRunner = (command, args, options) =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn(command, [...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...args], {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => {
@@ -140,7 +152,7 @@ async function preflight(run: TerraformRun): Promise<void> {
   run.progress?.(`Credentials: ${source}.`);
 }
 
-async function terraformIn(dir: string, run: TerraformRun) {
+async function terraformIn(dir: string, run: TerraformRun, env?: Record<string, string>) {
   const terraform = locateTerraform(run.terraform, run.path);
   const runner = run.runner ?? spawnRunner;
   return async (command: string[], capture = false): Promise<CommandResult> => {
@@ -151,6 +163,7 @@ async function terraformIn(dir: string, run: TerraformRun) {
       result = await runner(terraform, args, {
         cwd: dir,
         ...(capture || run.echo === undefined ? {} : { echo: run.echo }),
+        ...(env === undefined || Object.keys(env).length === 0 ? {} : { env }),
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
@@ -290,7 +303,8 @@ export async function deployGcp(options: DeployGcpOptions): Promise<DeployGcpRes
   const importsPath = join(synthesized.dir, SYNTH_FILES.imports);
   await rm(importsPath, { force: true });
   if (adoptData === true) await writeFile(importsPath, `${JSON.stringify(dataImports(synth), null, 2)}\n`);
-  const tf = await terraformIn(synthesized.dir, withoutUndefined(run));
+  // The auth values reach Terraform only through its environment (sensitive variables).
+  const tf = await terraformIn(synthesized.dir, withoutUndefined(run), authEnvironment(synth));
   await tf(['init', '-input=false']);
   await tf(['apply', '-input=false', '-auto-approve']);
   // Imported now: the blocks would fail a later apply after a destroy that dropped the data.

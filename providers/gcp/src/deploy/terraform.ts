@@ -24,6 +24,17 @@ export interface TerraformJson {
   data: Record<string, Record<string, TfBody>>;
   resource: Record<string, Record<string, TfBody>>;
   output: Record<string, { value: TfValue; description: string; sensitive?: boolean }>;
+  /** Input variables (set through `TF_VAR_<name>`), present only when the configuration has some. */
+  variable?: Record<string, TfVariable>;
+}
+
+/** An input variable's declaration. */
+export interface TfVariable {
+  type: string;
+  description: string;
+  /** Terraform masks the value in plans and output (the state still holds it). */
+  sensitive?: boolean;
+  nullable?: boolean;
 }
 
 /** A resource or data source of the configuration, to refer to its attributes. */
@@ -76,6 +87,15 @@ export class TerraformBuilder {
     group[name] = body;
     this.json.data[type] = group;
     return new TfRef(`data.${type}`, name);
+  }
+
+  /** Declares an input variable; its interpolation is `${var.<name>}`. */
+  variable(name: string, declaration: TfVariable): string {
+    const variables = this.json.variable ?? {};
+    if (variables[name] !== undefined) throw new Error(`variable ${name} is declared twice`);
+    variables[name] = declaration;
+    this.json.variable = variables;
+    return `\${var.${name}}`;
   }
 
   /** Adds an output. */
