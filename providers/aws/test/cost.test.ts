@@ -334,18 +334,18 @@ describe.each(['s3', 'dynamodb'] as const)(
         // writer's receive and delete are shared (0.2); one pipelined session shares those too.
         expect(tenSessions.setData[METER_KEYS.sqsRequest]).toBeCloseTo(4.2, 9);
         expect(oneSession.setData[METER_KEYS.sqsRequest]).toBeLessThanOrEqual(0.7 + 1e-9);
-        // Regression bounds ($ per million, requests only, list prices), measured on this branch
-        // 2026-12-05 (writer commit before the redo log) and 0.05 above: unbatched DynamoDB setData
-        // was 10.70 then. A change that adds billable requests to a batched write fails here.
+        // Regression bounds ($ per million, requests only, list prices), measured 2026-12-05 with the
+        // redo-log commit and 0.05 above (before it: DynamoDB one session setData 5.28, ten 8.27).
+        // A change that adds billable requests to a batched write fails here.
         const bound =
           userStore === 's3'
             ? {
-                oneSession: { setData: 9.55, create: 15.45, delete: 13.85 },
-                tenSessions: { setData: 12.55, create: 18.45, delete: 16.85 },
+                oneSession: { setData: 7.57, create: 13.16, delete: 12.56 },
+                tenSessions: { setData: 10.0, create: 15.66, delete: 14.99 },
               }
             : {
-                oneSession: { setData: 5.35, create: 6.4, delete: 6.05 },
-                tenSessions: { setData: 8.35, create: 9.4, delete: 9.05 },
+                oneSession: { setData: 3.36, create: 4.11, delete: 4.76 },
+                tenSessions: { setData: 5.78, create: 6.61, delete: 7.18 },
               };
         for (const layout of ['oneSession', 'tenSessions'] as const)
           for (const row of rows[layout])
