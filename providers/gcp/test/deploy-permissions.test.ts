@@ -46,12 +46,14 @@ const EXPECTED: Record<string, string[]> = {
   // distributor does.
   writer: [
     'bucket storage_bucket.data roles/storage.objectUser',
+    'bucket storage_bucket.data_protected roles/storage.objectUser',
     'project acme-zk project_iam_custom_role.channel_distributor',
     `project acme-zk roles/datastore.user if ${DB}`,
     'topic pubsub_topic.distributor roles/pubsub.publisher',
   ],
   distributor: [
     'bucket storage_bucket.data roles/storage.objectUser',
+    'bucket storage_bucket.data_protected roles/storage.objectUser',
     'project acme-zk project_iam_custom_role.channel_distributor',
     `project acme-zk roles/datastore.user if ${DB}`,
   ],

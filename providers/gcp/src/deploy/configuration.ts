@@ -283,6 +283,10 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
     });
   // The data bucket holds the user store and nothing else: there is none with the Datastore user store.
   const dataBucket = userStore === 'gcs' ? bucket('data', names.dataBucket, protect) : undefined;
+  // Its protected zone: records of nodes without world READ and their children's entries. Only the
+  // functions that distribute are granted it; clients read those nodes through the writer.
+  const protectedBucket =
+    userStore === 'gcs' ? bucket('data_protected', names.protectedBucket, protect) : undefined;
   const sourceBucket = bucket('sources', names.sourceBucket, false);
   const bucketGrant = (name: string, target: TfRef, who: ServiceAccountRole, role: string) =>
     tf.resource('google_storage_bucket_iam_member', name, {
@@ -303,6 +307,12 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
           // (bootstrap, which `faaskeeper deploy gcp` runs once after apply with the deployer's
           // credentials).
           bucketGrant('heartbeat_data', dataBucket, 'heartbeat', 'roles/storage.objectViewer'),
+        ]),
+    ...(protectedBucket === undefined
+      ? []
+      : [
+          bucketGrant('distributor_protected', protectedBucket, 'distributor', 'roles/storage.objectUser'),
+          bucketGrant('writer_protected', protectedBucket, 'writer', 'roles/storage.objectUser'),
         ]),
     bucketGrant('build_sources', sourceBucket, 'build', 'roles/storage.objectViewer'),
   ];
