@@ -105,13 +105,18 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
 
   /**
    * The children of the protected node `path` (record `r`) at its `pzxid`: the protected zone's
-   * entries (and the open zone's while a zone change of this call has not carried them yet) with
-   * those the batches so far add, none of which are removed before the messages go out.
+   * entries (and, when `moving`, the open zone's: a zone change of this call has not carried them
+   * yet) with those the batches so far add, none of which are removed before the messages go out.
    */
-  const childrenOf = async (path: string, r: NodeRecord, added: readonly ChildEntry[]): Promise<string[]> => {
+  const childrenOf = async (
+    path: string,
+    r: NodeRecord,
+    added: readonly ChildEntry[],
+    moving: boolean,
+  ): Promise<string[]> => {
     const [inProtected, inOpen] = await Promise.all([
       userStore.listChildren(path, 'protected'),
-      userStore.listChildren(path, 'open'),
+      moving ? userStore.listChildren(path, 'open') : [],
     ]);
     const all = new Map<string, ChildEntry>();
     for (const k of [...inProtected, ...inOpen, ...added.filter((k) => k.parent === path)])
@@ -281,7 +286,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
           };
           // A protected node's children: its reader cannot list them, so they come with the record.
           if (item.children === true && r !== null && !worldReadable(r.acl))
-            result.result = { type: 'read', record, children: await childrenOf(item.path, r, kidPuts) };
+            result.result = {
+              type: 'read',
+              record,
+              children: await childrenOf(item.path, r, kidPuts, moved.has(item.path)),
+            };
           post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, result);
         }
       }
