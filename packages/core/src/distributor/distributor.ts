@@ -266,18 +266,20 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
         } else if (item.type === 'retired') {
           for (const inc of item.incarnations) retired.push({ session: item.session, inc });
         } else {
-          // A read with a watch: the node as of this point in zxid order, when the watch was set.
+          // A read through the writer (with a watch, or of a protected node): the node as of this
+          // point in zxid order. Only what the writer checked the session may have: no data for
+          // getACL (ADMIN alone lets it through), neither data nor ACL for exists (needs nothing).
           const r = await load(item.path);
+          const withData = item.aclOnly !== true && item.statOnly !== true;
           const record: NodeRecord | null =
             r === null
               ? null
               : {
-                  // getACL's answer: a session with ADMIN alone may not have the data.
-                  data: item.aclOnly === true ? EMPTY : r.data,
-                  ...(r.nullData === true && item.aclOnly !== true ? { nullData: true } : {}),
+                  data: withData ? r.data : EMPTY,
+                  ...(r.nullData === true && withData ? { nullData: true } : {}),
                   stat: r.stat,
                   txZxid: r.txZxid,
-                  ...(r.acl === undefined ? {} : { acl: r.acl }),
+                  ...(r.acl === undefined || item.statOnly === true ? {} : { acl: r.acl }),
                 };
           const result: ChannelBody & { type: 'reply' } = {
             type: 'reply',

@@ -74,6 +74,8 @@ export const distributorItem = tagged(
       children: v.exactOptional(v.literal(true)),
       // getACL: the record without its data (ADMIN alone lets it through).
       aclOnly: v.exactOptional(v.literal(true)),
+      // exists: the record's Stat only (exists needs no permission, so neither data nor ACL).
+      statOnly: v.exactOptional(v.literal(true)),
     }),
   ],
   (issue) =>

@@ -155,6 +155,7 @@ async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Pro
         path: op.path,
         ...(op.watch === 'children' ? { children: true as const } : {}),
         ...(op.acl === true ? { aclOnly: true as const } : {}),
+        ...(op.watch === 'exists' ? { statOnly: true as const } : {}),
       });
       return;
     }
