@@ -26,6 +26,12 @@ export type DatastoreUserStoreOptions = DatastoreClientOption & {
   namespace?: string;
   /** Prefix of the entity kinds (`<prefix>record`, `<prefix>record_chunk`, `<prefix>watermark`, `<prefix>owed`). Default `fk_`. */
   kindPrefix?: string;
+  /**
+   * Where the protected zone lives instead of this database's `protected_` kinds: a store (its
+   * open zone) that clients are granted nothing on, e.g. a {@link GcsUserStore} on a bucket of its
+   * own. Datastore IAM cannot keep the client's read role off some kinds, so a deployment needs it.
+   */
+  protectedZone?: UserStore;
   /** Where billable operations are counted (`datastore.entity-reads`, `-writes`, `-deletes`). */
   meter?: Meter;
   /** Clock the re-reads of a record changing under the read wait on. Default the system clock. */
@@ -47,10 +53,10 @@ const WATERMARK = 'watermark';
  * markers (kind `owed`, named by the session id).
  *
  * The protected zone (records of nodes without world READ, their child entries) is kinds of its own,
- * `<prefix>protected_record`, `_record_chunk`, `_kids`, `_child`. Gap: Datastore IAM cannot narrow
- * a role to some kinds, so a client holding `roles/datastore.viewer` on the database can read them
- * (docs/guarantees.md "Reading nodes directly": use the GCS user store, whose protected zone is a
- * bucket no client is granted).
+ * `<prefix>protected_record`, `_record_chunk`, `_kids`, `_child`, unless `protectedZone` names
+ * another store. Datastore IAM cannot narrow a role to some kinds, so a client holding
+ * `roles/datastore.viewer` on the database could read those kinds: a deployment
+ * (`faaskeeper deploy gcp`) keeps the protected zone in a Cloud Storage bucket no client is granted.
  *
  * Gap: a put or delete does not remove the chunk entity of an earlier record above 1 MB at the
  * same path (finding it would cost a read on every write); it is overwritten by the next big record
@@ -62,6 +68,8 @@ export class DatastoreUserStore implements UserStore {
   private readonly prefix: string;
   private readonly meter: Meter;
   private readonly clock: Clock;
+  /** The protected zone when it is another store (see {@link DatastoreUserStoreOptions}). */
+  private readonly elsewhere: UserStore | undefined;
 
   constructor(options: DatastoreUserStoreOptions) {
     this.datastore = datastoreFrom(options);
@@ -69,6 +77,12 @@ export class DatastoreUserStore implements UserStore {
     this.prefix = options.kindPrefix ?? 'fk_';
     this.meter = options.meter ?? noMeter;
     this.clock = options.clock ?? systemClock;
+    this.elsewhere = options.protectedZone;
+  }
+
+  /** The store that holds `zone` when it is not this database. */
+  private away(zone: Zone | undefined): UserStore | undefined {
+    return zone === 'protected' ? this.elsewhere : undefined;
   }
 
   /** The kind of `kind` in `zone`: the protected zone's kinds are `<prefix>protected_<kind>`. */
@@ -77,6 +91,8 @@ export class DatastoreUserStore implements UserStore {
   }
 
   async get(path: string, zone?: Zone): Promise<NodeRecord | undefined> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.get(path);
     // A put between our two lookups leaves parts of two generations: read again, with back-off on
     // the store's clock, 9 reads in all. The lookups' own failures are the library's to retry.
     try {
@@ -111,6 +127,8 @@ export class DatastoreUserStore implements UserStore {
   }
 
   async put(path: string, record: NodeRecord, zone?: Zone): Promise<void> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.put(path, record);
     const parts = chunk(encodeRecord(record));
     const generation = parts.length > 1 ? randomBytes(8).toString('hex') : undefined;
     const entities = parts.map((d, i) =>
@@ -131,6 +149,8 @@ export class DatastoreUserStore implements UserStore {
   }
 
   async delete(path: string, zone?: Zone): Promise<void> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.delete(path);
     await guard(`delete ${path}`, () => this.datastore.delete(this.key(this.zoneKind('record', zone), path)));
     this.meter.add('datastore.entity-deletes', 1);
   }
@@ -170,6 +190,8 @@ export class DatastoreUserStore implements UserStore {
   }
 
   async putChild(entry: ChildEntry, zone?: Zone): Promise<void> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.putChild(entry);
     await guard(`put child ${entry.name} of ${entry.parent}`, () =>
       this.datastore.upsert({ key: this.childEntityKey(entry, zone), data: {} }),
     );
@@ -177,6 +199,8 @@ export class DatastoreUserStore implements UserStore {
   }
 
   async deleteChild(entry: ChildEntry, zone?: Zone): Promise<void> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.deleteChild(entry);
     await guard(`delete child ${entry.name} of ${entry.parent}`, () =>
       this.datastore.delete(this.childEntityKey(entry, zone)),
     );
@@ -184,6 +208,8 @@ export class DatastoreUserStore implements UserStore {
   }
 
   async listChildren(parent: string, zone?: Zone): Promise<ChildEntry[]> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.listChildren(parent);
     // An ancestor query is strongly consistent; keys only (the key is the content), all pages.
     const query = this.datastore
       .createQuery(this.namespace ?? '', `${this.prefix}${this.zoneKind('child', zone)}`)

@@ -33,7 +33,17 @@ export interface GcpDeploymentConfig {
    * Where node records live: Datastore (default; same namespace) or a Cloud Storage bucket (objects
    * under `fk-<name>/`).
    */
-  userStore?: { type: 'datastore' } | { type: 'gcs'; bucket: string; storage: Storage | StorageOptions };
+  userStore?:
+    | {
+        type: 'datastore';
+        /**
+         * The bucket of the protected zone (records of nodes without world READ), which no client
+         * is granted; absent: kinds of the same database (local stacks; Datastore IAM cannot keep
+         * clients off them).
+         */
+        protectedBucket?: { bucket: string; storage: Storage | StorageOptions };
+      }
+    | { type: 'gcs'; bucket: string; storage: Storage | StorageOptions };
   /** Where billable operations are counted. */
   meter?: Meter;
   /**
@@ -105,7 +115,20 @@ export function userStoreOf(config: GcpDeploymentConfig, datastore: Datastore, m
       meter,
     });
   }
-  return new DatastoreUserStore({ datastore, namespace: names.namespace, meter });
+  const elsewhere = u?.type === 'datastore' ? u.protectedBucket : undefined;
+  if (elsewhere === undefined)
+    return new DatastoreUserStore({ datastore, namespace: names.namespace, meter });
+  const storage = elsewhere.storage instanceof Storage ? elsewhere.storage : new Storage(elsewhere.storage);
+  return new DatastoreUserStore({
+    datastore,
+    namespace: names.namespace,
+    meter,
+    protectedZone: new GcsUserStore({
+      bucket: storage.bucket(elsewhere.bucket),
+      prefix: `${names.namespace}/`,
+      meter,
+    }),
+  });
 }
 
 function pubsubOf(config: GcpDeploymentConfig): PubSub {

@@ -50,6 +50,23 @@ whenEmulators((stack) => {
       { timeoutMs: 30_000 },
     );
     describeUserStoreContract(
+      'DatastoreUserStore (protected zone in a Cloud Storage bucket, as deployed)',
+      async () => {
+        const namespace = unique('user');
+        return {
+          store: new DatastoreUserStore({
+            datastore: stack().datastoreClient,
+            namespace,
+            protectedZone: new GcsUserStore({
+              bucket: stack().storageClient!.bucket('fk-contract-prot'),
+              prefix: `${namespace}/`,
+            }),
+          }),
+        };
+      },
+      { timeoutMs: 30_000 },
+    );
+    describeUserStoreContract(
       'GcsUserStore (protected zone in a bucket of its own)',
       async () => ({
         store: new GcsUserStore({
