@@ -70,7 +70,9 @@ describe('a protected node in the distributor', () => {
       ]),
     );
     const got: ChannelMessage[] = [];
-    await channel.subscribe(SESSION, (messages) => got.push(...messages.map((m) => decodeMessage<ChannelMessage>(m))));
+    await channel.subscribe(SESSION, (messages) =>
+      got.push(...messages.map((m) => decodeMessage<ChannelMessage>(m))),
+    );
     await new Promise((resolve) => setTimeout(resolve, 10));
     const results = got.map((m) => (m.body.type === 'reply' ? m.body.result : undefined));
     expect(results).toHaveLength(3);
