@@ -282,10 +282,12 @@ export async function runGcpDeploy(
       if (done.kept.length > 0) {
         const names = gcp.gcpDeploymentNames(parsed.deployment, parsed.project);
         const bucket = done.kept.includes('google_storage_bucket.data');
+        const protectedZone = done.kept.includes('google_storage_bucket.data_protected');
         const database = done.kept.includes('google_firestore_database.system');
         print(
           'The data is kept and no longer managed by Terraform:',
           ...(bucket ? [`  bucket gs://${names.dataBucket} (the user store)`] : []),
+          ...(protectedZone ? [`  bucket gs://${names.protectedBucket} (nodes without world READ)`] : []),
           ...(database
             ? [
                 `  Datastore database ${names.database} (the system store${bucket ? '' : ', and the node records with --user-store datastore'})`,

@@ -117,7 +117,10 @@ describe('faaskeeper synth gcp', () => {
         GOOGLE_CLOUD_PROJECT: 'acme-zk',
         ...(fn === 'heartbeat'
           ? {}
-          : { FAASKEEPER_CHANNEL_SECRET: '${random_password.channel_secret.result}' }),
+          : {
+              FAASKEEPER_CHANNEL_SECRET: '${random_password.channel_secret.result}',
+              FAASKEEPER_PROTECTED_BUCKET: '${google_storage_bucket.data_protected.name}',
+            }),
       });
     expect(config.output.user_store.value).toBe('datastore');
   }, 60_000);

@@ -23,11 +23,13 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  PROTECTED_PREFIX,
   parseChildKey,
   parseMarker,
   readNodeRecord,
   systemClock,
   type UserStore,
+  type Zone,
 } from '@faaskeeper/core';
 import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
 import { awsCall } from './aws-errors.js';
@@ -63,6 +65,14 @@ const WATERMARK = '#watermark';
 
 /** The key of a session's marker (`owed/<session>`), likewise never a node's. */
 const markerKey = (session: number) => `#owed/${session}`;
+
+/**
+ * The partition key of a node (or, in the child table, of a parent) in `zone`: the path in the
+ * open zone, `protected/<path>` in the protected one. The client policy reads only keys that start
+ * with `/` or `#` (a `dynamodb:LeadingKeys` condition), so never a protected one.
+ */
+export const zoneKey = (path: string, zone: Zone = 'open'): string =>
+  zone === 'open' ? path : `${PROTECTED_PREFIX}${path}`;
 
 /**
  * The user store on DynamoDB (the paper's "key-value" option): one item per node, read strongly
@@ -143,9 +153,9 @@ export class DynamoDbUserStore implements UserStore {
     return out.Item;
   }
 
-  async get(path: string): Promise<NodeRecord | undefined> {
+  async get(path: string, zone?: Zone): Promise<NodeRecord | undefined> {
     return rereadReplaced(`record of ${path}`, this.clock, async () => {
-      const item = await this.getItem(path);
+      const item = await this.getItem(zoneKey(path, zone));
       if (item === undefined) return undefined;
       const key = item.s3?.S;
       if (key === undefined) return readNodeRecord(decodeValue(item));
@@ -154,16 +164,18 @@ export class DynamoDbUserStore implements UserStore {
     });
   }
 
-  async put(path: string, record: NodeRecord): Promise<void> {
+  async put(path: string, record: NodeRecord, zone?: Zone): Promise<void> {
     const encoded = encodeValue(record);
-    let item: Item = { path: { S: path }, ...encoded.set };
-    let bytes = encoded.bytes + path.length + 4;
+    const pk = zoneKey(path, zone);
+    let item: Item = { path: { S: pk }, ...encoded.set };
+    let bytes = encoded.bytes + pk.length + 4;
     if (bytes > this.inlineItemBytes) {
       if (this.offload === undefined)
         throw new LimitExceededError(`user-store record of ${path}`, bytes, this.inlineItemBytes);
-      const key = `${this.offload.prefix}${randomUUID()}`;
+      // A protected record's object is outside the offload prefix that clients may read.
+      const key = `${zone === 'protected' ? PROTECTED_PREFIX : ''}${this.offload.prefix}${randomUUID()}`;
       await this.storeObject(key, encodeMessage(record));
-      item = { path: { S: path }, s3: { S: key }, txZxid: { N: String(record.txZxid) } };
+      item = { path: { S: pk }, s3: { S: key }, txZxid: { N: String(record.txZxid) } };
       bytes = attributesBytes(item);
     }
     const out = await awsCall('DynamoDB PutItem', () =>
@@ -173,10 +185,14 @@ export class DynamoDbUserStore implements UserStore {
     await this.removeObjectOf(out.Attributes);
   }
 
-  async delete(path: string): Promise<void> {
+  async delete(path: string, zone?: Zone): Promise<void> {
     const out = await awsCall('DynamoDB DeleteItem', () =>
       this.client.send(
-        new DeleteItemCommand({ TableName: this.table, Key: { path: { S: path } }, ReturnValues: 'ALL_OLD' }),
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { path: { S: zoneKey(path, zone) } },
+          ReturnValues: 'ALL_OLD',
+        }),
       ),
     );
     this.meter.add(METER_KEYS.dynamodbWriteUnits, 1);
@@ -222,27 +238,28 @@ export class DynamoDbUserStore implements UserStore {
     this.meter.add(METER_KEYS.dynamodbWriteUnits, writeUnits(attributesBytes(item), false));
   }
 
-  async putChild(entry: ChildEntry): Promise<void> {
-    const item: Item = { parent: { S: entry.parent }, key: { S: childKey(entry) } };
+  async putChild(entry: ChildEntry, zone?: Zone): Promise<void> {
+    const item: Item = { parent: { S: zoneKey(entry.parent, zone) }, key: { S: childKey(entry) } };
     await awsCall('DynamoDB PutItem', () =>
       this.client.send(new PutItemCommand({ TableName: this.childTable, Item: item })),
     );
     this.meter.add(METER_KEYS.dynamodbWriteUnits, writeUnits(attributesBytes(item), false));
   }
 
-  async deleteChild(entry: ChildEntry): Promise<void> {
+  async deleteChild(entry: ChildEntry, zone?: Zone): Promise<void> {
     await awsCall('DynamoDB DeleteItem', () =>
       this.client.send(
         new DeleteItemCommand({
           TableName: this.childTable,
-          Key: { parent: { S: entry.parent }, key: { S: childKey(entry) } },
+          Key: { parent: { S: zoneKey(entry.parent, zone) }, key: { S: childKey(entry) } },
         }),
       ),
     );
     this.meter.add(METER_KEYS.dynamodbWriteUnits, 1);
   }
 
-  async listChildren(parent: string): Promise<ChildEntry[]> {
+  async listChildren(parent: string, zone?: Zone): Promise<ChildEntry[]> {
+    const pk = zoneKey(parent, zone);
     const entries: ChildEntry[] = [];
     let from: Item | undefined;
     do {
@@ -253,7 +270,7 @@ export class DynamoDbUserStore implements UserStore {
             TableName: this.childTable,
             KeyConditionExpression: '#p = :p',
             ExpressionAttributeNames: { '#p': 'parent', '#k': 'key' },
-            ExpressionAttributeValues: { ':p': { S: parent } },
+            ExpressionAttributeValues: { ':p': { S: pk } },
             ProjectionExpression: '#k',
             ConsistentRead: true,
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
@@ -261,7 +278,7 @@ export class DynamoDbUserStore implements UserStore {
         ),
       );
       // A strongly consistent Query is billed by the bytes it reads, 4 KB per unit.
-      const bytes = (page.Items ?? []).reduce((n, it) => n + attributesBytes(it) + parent.length + 6, 0);
+      const bytes = (page.Items ?? []).reduce((n, it) => n + attributesBytes(it) + pk.length + 6, 0);
       this.meter.add(METER_KEYS.dynamodbReadUnits, readUnits(bytes));
       for (const it of page.Items ?? []) {
         const key = it.key?.S ?? '';

@@ -27,7 +27,7 @@ export {
 export { DynamoDbUserStore, type DynamoDbUserStoreOptions } from './dynamodb-user-store.js';
 export { METER_KEYS, readUnits, sqsRequests, writeUnits } from './meter.js';
 export { AWS_PRICES, dollarsOf } from './pricing.js';
-export { nodeObjectKey, S3UserStore, type S3UserStoreOptions } from './s3-user-store.js';
+export { childIndexPrefix, nodeObjectKey, S3UserStore, type S3UserStoreOptions } from './s3-user-store.js';
 export { SqsChannel, type SqsChannelOptions } from './sqs-channel.js';
 export { BodyOffload, type OffloadOptions } from './sqs-offload.js';
 export { SqsPollerRuntime, type SqsPollerRuntimeOptions } from './sqs-poller-runtime.js';

@@ -18,10 +18,12 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  PROTECTED_PREFIX,
   parseChildKey,
   parseMarker,
   readNodeRecord,
   type UserStore,
+  type Zone,
 } from '@faaskeeper/core';
 import { type ClientOrConfig, s3ClientOf } from './aws-clients.js';
 import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
@@ -30,7 +32,11 @@ import { METER_KEYS } from './meter.js';
 /** Options of {@link S3UserStore}: a bucket (and key prefix), and a ready client or its config. */
 export type S3UserStoreOptions = ClientOrConfig<S3Client, S3ClientConfig> & {
   bucket: string;
-  /** Prefix of every key this store writes (e.g. a deployment name and `/`). Default ''. */
+  /**
+   * Prefix of every key of the open zone (e.g. a deployment name and `/`). Default ''. The
+   * protected zone's keys are the same under `protected/` (`protected/<prefix>node/…`): outside
+   * every prefix the client policy grants.
+   */
   prefix?: string;
   /** Counts billed S3 requests. */
   meter?: Meter;
@@ -90,9 +96,15 @@ export class S3UserStore implements UserStore {
     await awsCall('S3 CreateBucket', () => client.send(new CreateBucketCommand({ Bucket: bucket })));
   }
 
-  /** Deletes every object under the prefix, then (when `bucket` is true) the bucket. */
+  /** The key prefix of `zone`. */
+  zonePrefix(zone: Zone = 'open'): string {
+    return zone === 'open' ? this.prefix : `${PROTECTED_PREFIX}${this.prefix}`;
+  }
+
+  /** Deletes every object under both zones' prefixes, then (when `bucket` is true) the bucket. */
   async drop(options: { bucket?: boolean } = {}): Promise<void> {
     await emptyPrefix(this.client, this.bucket, this.prefix);
+    await emptyPrefix(this.client, this.bucket, this.zonePrefix('protected'));
     if (options.bucket)
       await awsCall('S3 DeleteBucket', () =>
         this.client.send(new DeleteBucketCommand({ Bucket: this.bucket })),
@@ -134,8 +146,8 @@ export class S3UserStore implements UserStore {
     );
   }
 
-  async get(path: string): Promise<NodeRecord | undefined> {
-    const text = await this.getText(nodeObjectKey(this.prefix, path));
+  async get(path: string, zone?: Zone): Promise<NodeRecord | undefined> {
+    const text = await this.getText(nodeObjectKey(this.zonePrefix(zone), path));
     if (text === undefined) return undefined;
     try {
       return readNodeRecord(decodeMessage(text));
@@ -144,20 +156,20 @@ export class S3UserStore implements UserStore {
     }
   }
 
-  async put(path: string, record: NodeRecord): Promise<void> {
-    await this.putText(nodeObjectKey(this.prefix, path), encodeMessage(record));
+  async put(path: string, record: NodeRecord, zone?: Zone): Promise<void> {
+    await this.putText(nodeObjectKey(this.zonePrefix(zone), path), encodeMessage(record));
   }
 
-  async delete(path: string): Promise<void> {
+  async delete(path: string, zone?: Zone): Promise<void> {
     this.meter.add(METER_KEYS.s3Delete);
     await awsCall('S3 DeleteObject', () =>
       this.client.send(
-        new DeleteObjectCommand({ Bucket: this.bucket, Key: nodeObjectKey(this.prefix, path) }),
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: nodeObjectKey(this.zonePrefix(zone), path) }),
       ),
     );
   }
 
-  async putChild(entry: ChildEntry): Promise<void> {
+  async putChild(entry: ChildEntry, zone?: Zone): Promise<void> {
     // An empty object: the key is the content, so a listing alone gives the index. Empty bytes
     // with their length, not '': the SDK takes an empty string for a stream of unknown length.
     this.meter.add(METER_KEYS.s3Put);
@@ -165,7 +177,7 @@ export class S3UserStore implements UserStore {
       this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
-          Key: this.childObjectKey(entry),
+          Key: this.childObjectKey(entry, zone),
           Body: new Uint8Array(0),
           ContentLength: 0,
         }),
@@ -173,15 +185,17 @@ export class S3UserStore implements UserStore {
     );
   }
 
-  async deleteChild(entry: ChildEntry): Promise<void> {
+  async deleteChild(entry: ChildEntry, zone?: Zone): Promise<void> {
     this.meter.add(METER_KEYS.s3Delete);
     await awsCall('S3 DeleteObject', () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.childObjectKey(entry) })),
+      this.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.childObjectKey(entry, zone) }),
+      ),
     );
   }
 
-  async listChildren(parent: string): Promise<ChildEntry[]> {
-    const under = childIndexPrefix(this.prefix, parent);
+  async listChildren(parent: string, zone?: Zone): Promise<ChildEntry[]> {
+    const under = childIndexPrefix(this.zonePrefix(zone), parent);
     const entries: ChildEntry[] = [];
     let token: string | undefined;
     do {
@@ -209,8 +223,8 @@ export class S3UserStore implements UserStore {
     return entries;
   }
 
-  private childObjectKey(entry: ChildEntry): string {
-    return `${childIndexPrefix(this.prefix, entry.parent)}${encodeURIComponent(childKey(entry))}`;
+  private childObjectKey(entry: ChildEntry, zone?: Zone): string {
+    return `${childIndexPrefix(this.zonePrefix(zone), entry.parent)}${encodeURIComponent(childKey(entry))}`;
   }
 
   async getWatermark(): Promise<number> {

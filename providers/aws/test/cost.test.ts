@@ -4,8 +4,10 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
   CountingMeter,
   type FaaSKeeperClient,
+  generateDigest,
   ManualClock,
   type OutgoingMessage,
+  Perms,
   type Queue,
   type QueueCapabilities,
   quietMeter,
@@ -86,7 +88,7 @@ describe.each(['s3', 'dynamodb'] as const)(
         create: await perOp(meter, (i) => zk.create(`/n${i}`, KIB)),
         getData: await perOp(meter, (i) => zk.getData(`/n${i}`)),
         // A read through the writer and distributor (here: with a watch), the path a read of a node
-        // without world READ would take once such nodes leave the client-readable store.
+        // without world READ takes (measured below).
         watchedGetData: await perOp(meter, (i) => zk.getData(`/w/${i}`, { watch: () => {} })),
         setData: await perOp(meter, (i) => zk.setData(`/n${i}`, KIB)),
         delete: await perOp(meter, (i) => zk.delete(`/n${i}`)),
@@ -157,6 +159,49 @@ describe.each(['s3', 'dynamodb'] as const)(
           unbatched.withoutCompute,
         );
       }
+    }, 180_000);
+
+    it("meters a read of a node without world READ: the stub's direct read, then the writer and distributor", async (ctx) => {
+      if (!requireLocalStack(ctx)) return;
+      const meter = new CountingMeter();
+      const { stack: s } = await stack();
+      await service?.close();
+      service = await createLocalAwsDeployment({
+        stack: s,
+        meter,
+        userStore,
+        clock: new ManualClock(),
+        heartbeatIntervalMs: 3_600_000,
+      });
+      const zk = await service.connect();
+      await zk.addAuth('digest', 'owner:pw');
+      const owner = { perms: Perms.ALL, id: { scheme: 'digest', id: generateDigest('owner:pw') } };
+      await zk.create('/p', '', { acl: [owner] });
+      for (let i = 0; i < N; i++) await zk.create(`/p/${i}`, KIB, { acl: [owner] });
+      const results = {
+        protectedGetData: await perOp(meter, (i) => zk.getData(`/p/${i}`)),
+        protectedGetChildren: await perOp(meter, () => zk.getChildren('/p')),
+        protectedSetData: await perOp(meter, (i) => zk.setData(`/p/${i}`, KIB)),
+      };
+      const rows = priced(results);
+      console.log(JSON.stringify({ userStore, protected: rows }, null, 1));
+      for (const op of ['protectedGetData', 'protectedGetChildren'] as const) {
+        // The stub (one read), then one writer run that distributes the answer inline.
+        expect(results[op][METER_KEYS.lambdaInvocation], op).toBe(1);
+        expect(
+          results[op][userStore === 's3' ? METER_KEYS.s3Get : METER_KEYS.dynamodbReadUnits],
+        ).toBeGreaterThan(0);
+      }
+      // Regression bounds ($ per million without compute, measured 2026-12-05), against $0.40 (S3)
+      // and $0.125 (DynamoDB) for a direct read. getChildren adds the distributor's listing of the
+      // protected zone (S3: one LIST); a setData writes the record and its stub (S3: one more PUT,
+      // $5/M; DynamoDB: one more write unit per KiB).
+      const bound =
+        userStore === 's3'
+          ? { protectedGetData: 7.8, protectedGetChildren: 12.8, protectedSetData: 24.1 }
+          : { protectedGetData: 6.7, protectedGetChildren: 6.83, protectedSetData: 11.33 };
+      for (const row of rows)
+        expect(row.withoutCompute, row.op).toBeLessThanOrEqual(bound[row.op as keyof typeof bound] + 1e-9);
     }, 180_000);
   },
 );

@@ -15,6 +15,8 @@ import {
   stackSelector,
   synthesizeAws,
 } from '../src/deploy/index.js';
+import { zoneKey } from '../src/dynamodb-user-store.js';
+import { childIndexPrefix, nodeObjectKey, S3UserStore } from '../src/s3-user-store.js';
 import { BodyOffload } from '../src/sqs-offload.js';
 
 type Json = Record<string, unknown>;
@@ -294,13 +296,17 @@ describe('the synthesized CloudFormation template', () => {
         'logs:PutLogEvents on WriterLogs',
         's3:DeleteObject on Bucket/system-items/*',
         's3:DeleteObject on Bucket/user/*',
+        's3:DeleteObject on Bucket/protected/user/*',
         's3:GetObject on Bucket/sqs-bodies/*',
         's3:GetObject on Bucket/system-items/*',
         's3:GetObject on Bucket/user/*',
+        's3:GetObject on Bucket/protected/user/*',
         's3:ListBucket on Bucket if {"StringLike":{"s3:prefix":["system-items/*"]}}',
+        's3:ListBucket on Bucket if {"StringLike":{"s3:prefix":["user/*","protected/user/*"]}}',
         's3:PutObject on Bucket/sqs-bodies/*',
         's3:PutObject on Bucket/system-items/*',
         's3:PutObject on Bucket/user/*',
+        's3:PutObject on Bucket/protected/user/*',
         'sqs:ChangeMessageVisibility on WriterQueue',
         'sqs:CreateQueue on sqs:faaskeeper-test-session-*',
         'sqs:DeleteMessage on WriterQueue',
@@ -321,10 +327,14 @@ describe('the synthesized CloudFormation template', () => {
         'logs:CreateLogStream on DistributorLogs',
         'logs:PutLogEvents on DistributorLogs',
         's3:DeleteObject on Bucket/user/*',
+        's3:DeleteObject on Bucket/protected/user/*',
         's3:GetObject on Bucket/sqs-bodies/*',
         's3:GetObject on Bucket/user/*',
+        's3:GetObject on Bucket/protected/user/*',
+        's3:ListBucket on Bucket if {"StringLike":{"s3:prefix":["user/*","protected/user/*"]}}',
         's3:PutObject on Bucket/sqs-bodies/*',
         's3:PutObject on Bucket/user/*',
+        's3:PutObject on Bucket/protected/user/*',
         'sqs:ChangeMessageVisibility on DistributorQueue',
         'sqs:CreateQueue on sqs:faaskeeper-test-session-*',
         'sqs:DeleteMessage on DistributorQueue',
@@ -392,7 +402,7 @@ describe('the synthesized CloudFormation template', () => {
           // The only wildcards: object-key prefixes in the bucket and the per-session channel queues.
           if (text.includes('*'))
             expect(text, id).toMatch(
-              /^(Bucket\/(user|sqs-bodies|system-items)\/\*|sqs:faaskeeper-test-session-\*)$/,
+              /^(Bucket\/(user|protected\/user|sqs-bodies|system-items)\/\*|sqs:faaskeeper-test-session-\*)$/,
             );
         }
       }
@@ -672,8 +682,10 @@ describe('the stack and its cloud assembly', () => {
       [
         'Distributor dynamodb:DeleteItem',
         'Distributor dynamodb:PutItem',
+        'Distributor dynamodb:Query',
         'Writer dynamodb:DeleteItem',
         'Writer dynamodb:PutItem',
+        'Writer dynamodb:Query',
         'client dynamodb:Query',
       ].sort(),
     );
@@ -708,5 +720,123 @@ describe('the stack and its cloud assembly', () => {
     const stacks = await kit.list(cx, { stacks: stackSelector(toolkit, 'FaaSKeeper-test') });
     expect(stacks.map((s) => s.name)).toEqual(['FaaSKeeper-test']);
     await expect(kit.list(cx, { stacks: stackSelector(toolkit, 'FaaSKeeper-other') })).rejects.toThrow();
+  });
+});
+
+/** One request a client could make: an action on a resource, with the condition keys it carries. */
+interface ClientRequest {
+  action: string;
+  resource: string;
+  context?: Record<string, string[]>;
+}
+
+const glob = (pattern: string): RegExp =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+
+/**
+ * Whether an Allow statement of the client policy lets `request` through, by IAM's rules for what
+ * these statements use: resource globs, and the condition operators StringLike,
+ * ForAllValues:StringLike/StringEquals (every value matches) and StringEqualsIfExists.
+ */
+function allows(statements: Statement[], request: ClientRequest): boolean {
+  return statements.some((s) => {
+    if (s.Effect !== 'Allow' || !list(s.Action).includes(request.action)) return false;
+    if (!list(s.Resource).some((r) => glob(describe_(r)).test(request.resource))) return false;
+    for (const [operator, keys] of Object.entries(s.Condition ?? {}))
+      for (const [key, wanted] of Object.entries(keys as Record<string, string | string[]>)) {
+        const values = request.context?.[key];
+        const patterns = list(wanted).map((w) =>
+          operator.endsWith('StringLike') ? glob(w) : glob(w.replace(/\*/g, '\\*')),
+        );
+        const match = (v: string) => patterns.some((p) => p.test(v));
+        if (operator === 'StringEqualsIfExists') {
+          if (values !== undefined && !values.every(match)) return false;
+        } else if (operator.startsWith('ForAllValues:')) {
+          if (values !== undefined && !values.every(match)) return false;
+        } else if (values === undefined || !values.some(match)) return false;
+      }
+    return true;
+  });
+}
+
+describe("the client policy and the user store's protected zone", () => {
+  const clientStatementsOf = (json: { Resources: Record<string, Resource> }): Statement[] => {
+    const [[, policy]] = Object.entries(json.Resources).filter(
+      ([, r]) => r.Type === 'AWS::IAM::ManagedPolicy',
+    ) as [[string, Resource]];
+    return statementsOf(policy);
+  };
+  // The keys the adapters write for a protected node `/vault` and its child index.
+  const s3 = new S3UserStore({ client: new S3Client({ region: 'us-east-1' }), bucket: 'b', prefix: 'user/' });
+  const node = (zone: 'open' | 'protected') => nodeObjectKey(s3.zonePrefix(zone), '/vault');
+  const kids = (zone: 'open' | 'protected') => childIndexPrefix(s3.zonePrefix(zone), '/vault');
+
+  it('with the S3 user store, grants no read or listing of a protected record or child entry, and does grant the open ones', () => {
+    const statements = clientStatementsOf({ Resources: resources });
+    const get = (key: string) => ({ action: 's3:GetObject', resource: `Bucket/${key}` });
+    const listing = (prefix: string) => ({
+      action: 's3:ListBucket',
+      resource: 'Bucket',
+      context: { 's3:prefix': [prefix] },
+    });
+    expect(node('protected')).toBe('protected/user/node/vault');
+    for (const denied of [
+      get(node('protected')),
+      get(`${kids('protected')}alpha%400000000000000000003`),
+      listing(kids('protected')),
+      listing('protected/'),
+      listing(''),
+    ])
+      expect(allows(statements, denied), JSON.stringify(denied)).toBe(false);
+    for (const granted of [get(node('open')), listing(kids('open')), listing('user/node/vault')])
+      expect(allows(statements, granted), JSON.stringify(granted)).toBe(true);
+  });
+
+  it('with the DynamoDB user store, grants no GetItem or Query of a protected key, nor its large records, and does grant the open ones', () => {
+    const functionCode = {
+      writer: join(dir, 'bundles', 'writer'),
+      distributor: join(dir, 'bundles', 'distributor'),
+      heartbeat: join(dir, 'bundles', 'heartbeat'),
+    };
+    const stack = new FaaSKeeperStack(new App(), 'S', {
+      deployment: 'kv',
+      functionCode,
+      userStore: 'dynamodb',
+    });
+    const statements = clientStatementsOf(
+      Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> },
+    );
+    const item = (key: string) => ({
+      action: 'dynamodb:GetItem',
+      resource: 'UserTable',
+      context: { 'dynamodb:LeadingKeys': [key] },
+    });
+    const query = (key: string) => ({
+      action: 'dynamodb:Query',
+      resource: 'UserChildTable',
+      context: { 'dynamodb:LeadingKeys': [key] },
+    });
+    expect(zoneKey('/vault', 'protected')).toBe('protected//vault');
+    for (const denied of [
+      item(zoneKey('/vault', 'protected')),
+      query(zoneKey('/vault', 'protected')),
+      { action: 'dynamodb:Scan', resource: 'UserTable' },
+      { action: 'dynamodb:Scan', resource: 'UserChildTable' },
+      { action: 's3:GetObject', resource: 'Bucket/protected/user-data/0b8e' },
+    ])
+      expect(allows(statements, denied), JSON.stringify(denied)).toBe(false);
+    for (const granted of [
+      item('/vault'),
+      item('#watermark'),
+      item('#owed/7'),
+      query('/vault'),
+      { action: 's3:GetObject', resource: 'Bucket/user-data/0b8e' },
+    ])
+      expect(allows(statements, granted), JSON.stringify(granted)).toBe(true);
   });
 });

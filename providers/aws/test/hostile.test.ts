@@ -4,4 +4,5 @@
 import { describeHostileClientGuarantees } from '@faaskeeper/core/testkit';
 import { describeGuaranteesOnLocalStack } from './support.js';
 
-describeGuaranteesOnLocalStack([describeHostileClientGuarantees]);
+// Both user stores: their protected zones differ (S3 keys under protected/, DynamoDB protected/ keys).
+describeGuaranteesOnLocalStack([describeHostileClientGuarantees], ['dynamodb', 's3']);

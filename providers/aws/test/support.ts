@@ -8,6 +8,7 @@ import {
 } from '@faaskeeper/core/testkit';
 import { afterAll, beforeEach, describe } from 'vitest';
 import { type AwsClients, createAwsClients } from '../src/aws-clients.js';
+import type { UserStoreKind } from '../src/config.js';
 import { type LocalAwsStack, localAwsStackMissing, startLocalAwsStack } from '../src/local/local-stack.js';
 import { localAwsTarget } from '../src/local/target.js';
 
@@ -55,9 +56,19 @@ export function uniqueName(prefix: string): string {
  */
 export function describeGuaranteesOnLocalStack(
   areas: readonly (GuaranteeArea | ((target: DeploymentTarget) => void))[],
+  /** Each user store to run them on (default: the local deployment's, DynamoDB). */
+  userStores: readonly (UserStoreKind | undefined)[] = [undefined],
 ): void {
   const stack = useLocalStack();
-  const target = localAwsTarget(async () => (await stack()).stack);
+  for (const userStore of userStores) describeOn(stack, areas, userStore);
+}
+
+function describeOn(
+  stack: ReturnType<typeof useLocalStack>,
+  areas: readonly (GuaranteeArea | ((target: DeploymentTarget) => void))[],
+  userStore: UserStoreKind | undefined,
+): void {
+  const target = localAwsTarget(async () => (await stack()).stack, userStore);
   describe('guarantees on the local AWS stack', () => {
     let available = false;
     beforeEach((ctx) => {

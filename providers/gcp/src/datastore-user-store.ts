@@ -13,6 +13,7 @@ import {
   systemClock,
   TransientError,
   type UserStore,
+  type Zone,
 } from '@faaskeeper/core';
 import type { Datastore, Key } from '@google-cloud/datastore';
 import { blob, chunk, type DatastoreClientOption, datastoreFrom, int, keyName } from './datastore-client.js';
@@ -25,6 +26,12 @@ export type DatastoreUserStoreOptions = DatastoreClientOption & {
   namespace?: string;
   /** Prefix of the entity kinds (`<prefix>record`, `<prefix>record_chunk`, `<prefix>watermark`, `<prefix>owed`). Default `fk_`. */
   kindPrefix?: string;
+  /**
+   * Where the protected zone lives instead of this database's `protected_` kinds: a store (its
+   * open zone) that clients are granted nothing on, e.g. a {@link GcsUserStore} on a bucket of its
+   * own. Datastore IAM cannot keep the client's read role off some kinds, so a deployment needs it.
+   */
+  protectedZone?: UserStore;
   /** Where billable operations are counted (`datastore.entity-reads`, `-writes`, `-deletes`). */
   meter?: Meter;
   /** Clock the re-reads of a record changing under the read wait on. Default the system clock. */
@@ -45,6 +52,12 @@ const WATERMARK = 'watermark';
  * strongly consistent. The watermark lives in its own kind, so it is never seen as a node, and so do the sessions'
  * markers (kind `owed`, named by the session id).
  *
+ * The protected zone (records of nodes without world READ, their child entries) is kinds of its own,
+ * `<prefix>protected_record`, `_record_chunk`, `_kids`, `_child`, unless `protectedZone` names
+ * another store. Datastore IAM cannot narrow a role to some kinds, so a client holding
+ * `roles/datastore.viewer` on the database could read those kinds: a deployment
+ * (`faaskeeper deploy gcp`) keeps the protected zone in a Cloud Storage bucket no client is granted.
+ *
  * Gap: a put or delete does not remove the chunk entity of an earlier record above 1 MB at the
  * same path (finding it would cost a read on every write); it is overwritten by the next big record
  * there.
@@ -55,6 +68,8 @@ export class DatastoreUserStore implements UserStore {
   private readonly prefix: string;
   private readonly meter: Meter;
   private readonly clock: Clock;
+  /** The protected zone when it is another store (see {@link DatastoreUserStoreOptions}). */
+  private readonly elsewhere: UserStore | undefined;
 
   constructor(options: DatastoreUserStoreOptions) {
     this.datastore = datastoreFrom(options);
@@ -62,20 +77,33 @@ export class DatastoreUserStore implements UserStore {
     this.prefix = options.kindPrefix ?? 'fk_';
     this.meter = options.meter ?? noMeter;
     this.clock = options.clock ?? systemClock;
+    this.elsewhere = options.protectedZone;
   }
 
-  async get(path: string): Promise<NodeRecord | undefined> {
+  /** The store that holds `zone` when it is not this database. */
+  private away(zone: Zone | undefined): UserStore | undefined {
+    return zone === 'protected' ? this.elsewhere : undefined;
+  }
+
+  /** The kind of `kind` in `zone`: the protected zone's kinds are `<prefix>protected_<kind>`. */
+  private zoneKind(kind: string, zone: Zone = 'open'): string {
+    return zone === 'open' ? kind : `protected_${kind}`;
+  }
+
+  async get(path: string, zone?: Zone): Promise<NodeRecord | undefined> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.get(path);
     // A put between our two lookups leaves parts of two generations: read again, with back-off on
     // the store's clock, 9 reads in all. The lookups' own failures are the library's to retry.
     try {
       return await retry(
         async () => {
-          const [main] = await this.lookup([this.key('record', path)]);
+          const [main] = await this.lookup([this.key(this.zoneKind('record', zone), path)]);
           if (main === undefined) return undefined;
           const chunks = int(main.c);
           const parts = [blob(main.d)];
           if (chunks > 0) {
-            const found = await this.lookup(this.chunkKeys(path, chunks));
+            const found = await this.lookup(this.chunkKeys(path, chunks, zone));
             const byName = new Map(found.map((e) => [keyName(e), e]));
             for (let i = 1; i <= chunks; i++) {
               const e = byName.get(`${path}#${i}`);
@@ -98,18 +126,20 @@ export class DatastoreUserStore implements UserStore {
     }
   }
 
-  async put(path: string, record: NodeRecord): Promise<void> {
+  async put(path: string, record: NodeRecord, zone?: Zone): Promise<void> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.put(path, record);
     const parts = chunk(encodeRecord(record));
     const generation = parts.length > 1 ? randomBytes(8).toString('hex') : undefined;
     const entities = parts.map((d, i) =>
       i === 0
         ? {
-            key: this.key('record', path),
+            key: this.key(this.zoneKind('record', zone), path),
             data: generation === undefined ? { c: 0, d } : { c: parts.length - 1, g: generation, d },
             excludeFromIndexes: ['d', 'g', 'c'],
           }
         : {
-            key: this.key('record_chunk', `${path}#${i}`),
+            key: this.key(this.zoneKind('record_chunk', zone), `${path}#${i}`),
             data: { g: generation, d },
             excludeFromIndexes: ['d', 'g'],
           },
@@ -118,8 +148,10 @@ export class DatastoreUserStore implements UserStore {
     this.meter.add('datastore.entity-writes', entities.length);
   }
 
-  async delete(path: string): Promise<void> {
-    await guard(`delete ${path}`, () => this.datastore.delete(this.key('record', path)));
+  async delete(path: string, zone?: Zone): Promise<void> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.delete(path);
+    await guard(`delete ${path}`, () => this.datastore.delete(this.key(this.zoneKind('record', zone), path)));
     this.meter.add('datastore.entity-deletes', 1);
   }
 
@@ -157,25 +189,31 @@ export class DatastoreUserStore implements UserStore {
     this.meter.add('datastore.entity-writes', 1);
   }
 
-  async putChild(entry: ChildEntry): Promise<void> {
+  async putChild(entry: ChildEntry, zone?: Zone): Promise<void> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.putChild(entry);
     await guard(`put child ${entry.name} of ${entry.parent}`, () =>
-      this.datastore.upsert({ key: this.childEntityKey(entry), data: {} }),
+      this.datastore.upsert({ key: this.childEntityKey(entry, zone), data: {} }),
     );
     this.meter.add('datastore.entity-writes', 1);
   }
 
-  async deleteChild(entry: ChildEntry): Promise<void> {
+  async deleteChild(entry: ChildEntry, zone?: Zone): Promise<void> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.deleteChild(entry);
     await guard(`delete child ${entry.name} of ${entry.parent}`, () =>
-      this.datastore.delete(this.childEntityKey(entry)),
+      this.datastore.delete(this.childEntityKey(entry, zone)),
     );
     this.meter.add('datastore.entity-deletes', 1);
   }
 
-  async listChildren(parent: string): Promise<ChildEntry[]> {
+  async listChildren(parent: string, zone?: Zone): Promise<ChildEntry[]> {
+    const away = this.away(zone);
+    if (away !== undefined) return away.listChildren(parent);
     // An ancestor query is strongly consistent; keys only (the key is the content), all pages.
     const query = this.datastore
-      .createQuery(this.namespace ?? '', `${this.prefix}child`)
-      .hasAncestor(this.key('kids', parent))
+      .createQuery(this.namespace ?? '', `${this.prefix}${this.zoneKind('child', zone)}`)
+      .hasAncestor(this.key(this.zoneKind('kids', zone), parent))
       .select('__key__');
     // A strongly consistent ancestor query contends with the distributor's writes to the same
     // entity group, and Datastore aborts it (ABORTED, "too much contention"): a transient error,
@@ -200,8 +238,13 @@ export class DatastoreUserStore implements UserStore {
   }
 
   /** A child index entry: kind `<prefix>child`, named by its key, under the ancestor `<prefix>kids`/parent. */
-  private childEntityKey(entry: ChildEntry): Key {
-    const path = [`${this.prefix}kids`, entry.parent, `${this.prefix}child`, childKey(entry)];
+  private childEntityKey(entry: ChildEntry, zone?: Zone): Key {
+    const path = [
+      `${this.prefix}${this.zoneKind('kids', zone)}`,
+      entry.parent,
+      `${this.prefix}${this.zoneKind('child', zone)}`,
+      childKey(entry),
+    ];
     return this.datastore.key(this.namespace === undefined ? { path } : { namespace: this.namespace, path });
   }
 
@@ -211,8 +254,10 @@ export class DatastoreUserStore implements UserStore {
     return entities.filter((e) => e !== undefined);
   }
 
-  private chunkKeys(path: string, chunks: number): Key[] {
-    return Array.from({ length: chunks }, (_, i) => this.key('record_chunk', `${path}#${i + 1}`));
+  private chunkKeys(path: string, chunks: number, zone?: Zone): Key[] {
+    return Array.from({ length: chunks }, (_, i) =>
+      this.key(this.zoneKind('record_chunk', zone), `${path}#${i + 1}`),
+    );
   }
 
   private key(kind: string, name: string): Key {

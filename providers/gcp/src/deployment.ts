@@ -33,7 +33,17 @@ export interface GcpDeploymentConfig {
    * Where node records live: Datastore (default; same namespace) or a Cloud Storage bucket (objects
    * under `fk-<name>/`).
    */
-  userStore?: { type: 'datastore' } | { type: 'gcs'; bucket: string; storage: Storage | StorageOptions };
+  userStore?:
+    | {
+        type: 'datastore';
+        /**
+         * The bucket of the protected zone (records of nodes without world READ), which no client
+         * is granted; absent: kinds of the same database (local stacks; Datastore IAM cannot keep
+         * clients off them).
+         */
+        protectedBucket?: { bucket: string; storage: Storage | StorageOptions };
+      }
+    | { type: 'gcs'; bucket: string; storage: Storage | StorageOptions };
   /** Where billable operations are counted. */
   meter?: Meter;
   /**
@@ -82,15 +92,43 @@ function datastoreOf(config: GcpDeploymentConfig): Datastore {
   return config.datastore instanceof Datastore ? config.datastore : new Datastore(config.datastore);
 }
 
+/**
+ * The bucket of the GCS user store's protected zone, beside the data bucket `bucket`: `…-data`
+ * becomes `…-prot` (the same length, within GCS's 63 characters), any other name gains `-prot`.
+ * A bucket of its own because GCS IAM conditions on object names do not narrow a listing: a
+ * prefix in the data bucket would show clients the protected nodes' and children's names.
+ */
+export function protectedBucketOf(bucket: string): string {
+  return bucket.endsWith('-data') ? `${bucket.slice(0, -'-data'.length)}-prot` : `${bucket}-prot`;
+}
+
 /** The user store a deployment's config names (Datastore unless a bucket is given). */
 export function userStoreOf(config: GcpDeploymentConfig, datastore: Datastore, meter: Meter): UserStore {
   const names = resourceNames(config.deployment);
   const u = config.userStore;
   if (u?.type === 'gcs') {
     const storage = u.storage instanceof Storage ? u.storage : new Storage(u.storage);
-    return new GcsUserStore({ bucket: storage.bucket(u.bucket), prefix: `${names.namespace}/`, meter });
+    return new GcsUserStore({
+      bucket: storage.bucket(u.bucket),
+      protectedBucket: storage.bucket(protectedBucketOf(u.bucket)),
+      prefix: `${names.namespace}/`,
+      meter,
+    });
   }
-  return new DatastoreUserStore({ datastore, namespace: names.namespace, meter });
+  const elsewhere = u?.type === 'datastore' ? u.protectedBucket : undefined;
+  if (elsewhere === undefined)
+    return new DatastoreUserStore({ datastore, namespace: names.namespace, meter });
+  const storage = elsewhere.storage instanceof Storage ? elsewhere.storage : new Storage(elsewhere.storage);
+  return new DatastoreUserStore({
+    datastore,
+    namespace: names.namespace,
+    meter,
+    protectedZone: new GcsUserStore({
+      bucket: storage.bucket(elsewhere.bucket),
+      prefix: `${names.namespace}/`,
+      meter,
+    }),
+  });
 }
 
 function pubsubOf(config: GcpDeploymentConfig): PubSub {

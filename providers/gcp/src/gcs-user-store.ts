@@ -5,10 +5,12 @@ import {
   type NodeRecord,
   noMeter,
   PortError,
+  PROTECTED_PREFIX,
   parseChildKey,
   parseMarker,
   TransientError,
   type UserStore,
+  type Zone,
 } from '@faaskeeper/core';
 import {
   type Bucket,
@@ -26,6 +28,13 @@ export type GcsUserStoreOptions = (
 ) & {
   /** Prefix of every object name (`<prefix>n/a/b` for node `/a/b`). Default none. */
   prefix?: string;
+  /**
+   * The bucket of the protected zone (records of nodes without world READ, and their child
+   * entries), under the same names: a bucket of its own, which no client is granted (a prefix
+   * cannot be: GCS IAM conditions on object names do not narrow listings). Absent: the same
+   * bucket under `protected/` (tests, emulators).
+   */
+  protectedBucket?: Bucket;
   /** Where billable operations are counted (`gcs.class-a`, `gcs.class-b`, `gcs.free`). */
   meter?: Meter;
 };
@@ -41,6 +50,8 @@ export class GcsUserStore implements UserStore {
   readonly bucket: Bucket;
   private readonly prefix: string;
   private readonly meter: Meter;
+  /** Where each zone's objects are: a bucket and the prefix of their names. */
+  private readonly zones: Record<Zone, { bucket: Bucket; prefix: string }>;
 
   constructor(options: GcsUserStoreOptions) {
     this.bucket =
@@ -49,20 +60,32 @@ export class GcsUserStore implements UserStore {
         : options.bucket;
     this.prefix = options.prefix ?? '';
     this.meter = options.meter ?? noMeter;
+    this.zones = {
+      open: { bucket: this.bucket, prefix: this.prefix },
+      protected:
+        options.protectedBucket === undefined
+          ? { bucket: this.bucket, prefix: `${PROTECTED_PREFIX}${this.prefix}` }
+          : { bucket: options.protectedBucket, prefix: this.prefix },
+    };
   }
 
-  async get(path: string): Promise<NodeRecord | undefined> {
-    const bytes = await this.download(this.nodeName(path));
+  /** The bucket and object-name prefix of `zone`. */
+  zone(zone: Zone = 'open'): { bucket: Bucket; prefix: string } {
+    return this.zones[zone];
+  }
+
+  async get(path: string, zone?: Zone): Promise<NodeRecord | undefined> {
+    const bytes = await this.download(this.nodeName(path, zone), this.zone(zone).bucket);
     return bytes === undefined ? undefined : decodeRecord(bytes);
   }
 
-  async put(path: string, record: NodeRecord): Promise<void> {
-    await this.upload(this.nodeName(path), encodeRecord(record));
+  async put(path: string, record: NodeRecord, zone?: Zone): Promise<void> {
+    await this.upload(this.nodeName(path, zone), encodeRecord(record), this.zone(zone).bucket);
   }
 
-  async delete(path: string): Promise<void> {
+  async delete(path: string, zone?: Zone): Promise<void> {
     try {
-      await this.bucket.file(this.nodeName(path)).delete({ ignoreNotFound: true });
+      await this.zone(zone).bucket.file(this.nodeName(path, zone)).delete({ ignoreNotFound: true });
       this.meter.add('gcs.free', 1);
     } catch (error) {
       throw translateGcsError(error, `delete ${path}`);
@@ -103,22 +126,23 @@ export class GcsUserStore implements UserStore {
     return `${this.prefix}meta/owed/${session}`;
   }
 
-  async putChild(entry: ChildEntry): Promise<void> {
+  async putChild(entry: ChildEntry, zone?: Zone): Promise<void> {
     // An empty object: the name is the content, so a listing alone gives the index.
-    await this.upload(this.childName(entry), Buffer.alloc(0));
+    await this.upload(this.childName(entry, zone), Buffer.alloc(0), this.zone(zone).bucket);
   }
 
-  async deleteChild(entry: ChildEntry): Promise<void> {
+  async deleteChild(entry: ChildEntry, zone?: Zone): Promise<void> {
     try {
-      await this.bucket.file(this.childName(entry)).delete({ ignoreNotFound: true });
+      await this.zone(zone).bucket.file(this.childName(entry, zone)).delete({ ignoreNotFound: true });
       this.meter.add('gcs.free', 1);
     } catch (error) {
       throw translateGcsError(error, `delete child ${entry.name} of ${entry.parent}`);
     }
   }
 
-  async listChildren(parent: string): Promise<ChildEntry[]> {
-    const under = this.childPrefix(parent);
+  async listChildren(parent: string, zone?: Zone): Promise<ChildEntry[]> {
+    const under = this.childPrefix(parent, zone);
+    const bucket = this.zone(zone).bucket;
     const entries: ChildEntry[] = [];
     let query: GetFilesOptions | null = {
       prefix: under,
@@ -127,7 +151,7 @@ export class GcsUserStore implements UserStore {
       maxResults: 1000,
     };
     while (query !== null) {
-      const page: GetFilesResponse = await this.bucket.getFiles(query).catch((error: unknown) => {
+      const page: GetFilesResponse = await bucket.getFiles(query).catch((error: unknown) => {
         throw translateGcsError(error, `list children of ${parent}`);
       });
       // A listing is a Class A operation per page.
@@ -147,21 +171,21 @@ export class GcsUserStore implements UserStore {
    * empty object named by the URI-encoded `<name>@<czxid>[~<dzxid>]`, with no `/` in it, so a
    * listing with the `/` delimiter leaves out the entries of deeper descendants.
    */
-  private childPrefix(parent: string): string {
-    return `${this.prefix}k${parent === '/' ? '' : parent}/`;
+  private childPrefix(parent: string, zone?: Zone): string {
+    return `${this.zone(zone).prefix}k${parent === '/' ? '' : parent}/`;
   }
 
-  private childName(entry: ChildEntry): string {
-    return `${this.childPrefix(entry.parent)}${encodeURIComponent(childKey(entry))}`;
+  private childName(entry: ChildEntry, zone?: Zone): string {
+    return `${this.childPrefix(entry.parent, zone)}${encodeURIComponent(childKey(entry))}`;
   }
 
-  private nodeName(path: string): string {
-    return `${this.prefix}n${path}`;
+  private nodeName(path: string, zone?: Zone): string {
+    return `${this.zone(zone).prefix}n${path}`;
   }
 
-  private async download(name: string): Promise<Buffer | undefined> {
+  private async download(name: string, bucket: Bucket = this.bucket): Promise<Buffer | undefined> {
     try {
-      const [bytes] = await this.bucket.file(name).download({ validation: false });
+      const [bytes] = await bucket.file(name).download({ validation: false });
       this.meter.add('gcs.class-b', 1);
       return bytes;
     } catch (error) {
@@ -171,9 +195,9 @@ export class GcsUserStore implements UserStore {
     }
   }
 
-  private async upload(name: string, bytes: Buffer): Promise<void> {
+  private async upload(name: string, bytes: Buffer, bucket: Bucket = this.bucket): Promise<void> {
     try {
-      await this.bucket
+      await bucket
         .file(name)
         .save(bytes, { resumable: false, validation: false, contentType: 'application/octet-stream' });
       this.meter.add('gcs.class-a', 1);

@@ -49,6 +49,34 @@ whenEmulators((stack) => {
       }),
       { timeoutMs: 30_000 },
     );
+    describeUserStoreContract(
+      'DatastoreUserStore (protected zone in a Cloud Storage bucket, as deployed)',
+      async () => {
+        const namespace = unique('user');
+        return {
+          store: new DatastoreUserStore({
+            datastore: stack().datastoreClient,
+            namespace,
+            protectedZone: new GcsUserStore({
+              bucket: stack().storageClient!.bucket('fk-contract-prot'),
+              prefix: `${namespace}/`,
+            }),
+          }),
+        };
+      },
+      { timeoutMs: 30_000 },
+    );
+    describeUserStoreContract(
+      'GcsUserStore (protected zone in a bucket of its own)',
+      async () => ({
+        store: new GcsUserStore({
+          bucket: stack().storageClient!.bucket('fk-contract'),
+          protectedBucket: stack().storageClient!.bucket('fk-contract-protected'),
+          prefix: `${unique('user')}/`,
+        }),
+      }),
+      { timeoutMs: 30_000 },
+    );
   } else {
     it('runs the GcsUserStore contract on the Cloud Storage emulator', (ctx) => {
       requireOrSkip(ctx, storageMissing, 'the GcsUserStore contract');

@@ -2,7 +2,7 @@
 // functions alike) and the functions' invocations and compute are counted on one meter, priced with
 // the dated list prices (src/pricing.ts), and pinned: a change that adds a billable request to an
 // operation fails here. The figures are reported in the README's cost section.
-import { CountingMeter, ManualClock } from '@faaskeeper/core';
+import { CountingMeter, generateDigest, ManualClock, Perms } from '@faaskeeper/core';
 import { meterPerOperation } from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FUNCTION_SIZE, FUNCTION_METER_KEYS } from '../src/functions/index.js';
@@ -109,6 +109,59 @@ const EXPECTED: Record<string, Record<Op, Record<string, number>>> = {
   },
 };
 
+/**
+ * Billable requests of a read of a node without world READ (measured 2026-12-05): the stub's
+ * direct read, the request and its answer through the writer, which runs once and distributes the
+ * answer inline (the record from the protected zone; for getChildren, a listing of its entries).
+ */
+const PROTECTED_EXPECTED: Record<string, Record<string, Record<string, number>>> = {
+  'push/datastore': {
+    'protected getData': {
+      'datastore.entity-reads': 11,
+      'datastore.entity-writes': 2,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
+    },
+    'protected getChildren': {
+      'datastore.entity-reads': 12,
+      'datastore.entity-writes': 2,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
+    },
+  },
+  'pull/datastore': {
+    'protected getData': {
+      'datastore.entity-reads': 10,
+      'datastore.entity-writes': 2,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
+    },
+    'protected getChildren': {
+      'datastore.entity-reads': 11,
+      'datastore.entity-writes': 2,
+      'functions.invocations': 1,
+      'pubsub.publish-requests': 2,
+    },
+  },
+  'push/gcs': {
+    'protected getData': {
+      'datastore.entity-reads': 7,
+      'datastore.entity-writes': 2,
+      'functions.invocations': 1,
+      'gcs.class-b': 4,
+      'pubsub.publish-requests': 2,
+    },
+    'protected getChildren': {
+      'datastore.entity-reads': 7,
+      'datastore.entity-writes': 2,
+      'functions.invocations': 1,
+      'gcs.class-a': 1,
+      'gcs.class-b': 4,
+      'pubsub.publish-requests': 2,
+    },
+  },
+};
+
 /** Meter totals per operation, over `N` runs of `op`. */
 const perOp = (meter: CountingMeter, op: (i: number) => Promise<unknown>) => meterPerOperation(meter, N, op);
 
@@ -191,6 +244,39 @@ whenEmulators((stack) => {
               (invocations * 0.1 * DEFAULT_FUNCTION_SIZE.memoryMiB) / 1024 - 1e-9,
             );
           }
+        } finally {
+          await d.close();
+        }
+      }, 90_000);
+
+      it('a read of a node without world READ is its stub read, then one writer run that distributes the answer', async () => {
+        const meter = new CountingMeter();
+        const d = await createLocalGcpDeployment({
+          stack: stack(),
+          invocation,
+          userStore,
+          meter,
+          clock: new ManualClock(),
+        });
+        try {
+          const zk = await d.connect();
+          await zk.addAuth('digest', 'owner:pw');
+          const owner = { perms: Perms.ALL, id: { scheme: 'digest', id: generateDigest('owner:pw') } };
+          await zk.create('/p', '', { acl: [owner] });
+          for (let i = 0; i < N; i++) await zk.create(`/p/r${i}`, KIB, { acl: [owner] });
+          const results = {
+            getData: await perOp(meter, (i) => zk.getData(`/p/r${i}`)),
+            getChildren: await perOp(meter, () => zk.getChildren('/p')),
+          };
+          const rows = Object.entries(results).map(([op, counts]) => ({
+            path: name,
+            op: `protected ${op}`,
+            requests: pick(counts, (k) => !COMPUTE_KEYS.includes(k) && !BYTE_KEYS.includes(k)),
+            perMillion: Math.round(gcpCostOf(counts).total * 1e6 * 100) / 100,
+          }));
+          console.log(JSON.stringify(rows, null, 1));
+          for (const row of rows)
+            expect(row.requests, `${name} ${row.op}`).toEqual(PROTECTED_EXPECTED[name]?.[row.op]);
         } finally {
           await d.close();
         }

@@ -260,15 +260,31 @@ describe('the Terraform configuration', () => {
         GOOGLE_CLOUD_PROJECT: 'acme-zk',
         ...(fn === 'heartbeat'
           ? {}
-          : { FAASKEEPER_CHANNEL_SECRET: `\${random_password.channel_secret.result}` }),
+          : {
+              FAASKEEPER_CHANNEL_SECRET: `\${random_password.channel_secret.result}`,
+              // The protected zone: a bucket only the distributing functions are granted.
+              FAASKEEPER_PROTECTED_BUCKET: `\${google_storage_bucket.data_protected.name}`,
+            }),
       });
-      // The deployed function opens the Datastore user store on the deployment's database.
+      // The deployed function opens the Datastore user store on the deployment's database, with
+      // its protected zone in that bucket (the heartbeat never reads it).
       const read = deployedFunctionConfig(env);
-      expect(read.userStore).toEqual({ type: 'datastore' });
+      expect(read.userStore).toEqual(
+        fn === 'heartbeat'
+          ? { type: 'datastore' }
+          : {
+              type: 'datastore',
+              protectedBucket: {
+                bucket: `\${google_storage_bucket.data_protected.name}`,
+                storage: { projectId: 'acme-zk' },
+              },
+            },
+      );
       const store = userStoreOf(read, new Datastore(read.datastore as DatastoreOptions), noMeter);
       expect(store).toBeInstanceOf(DatastoreUserStore);
       expect((store as DatastoreUserStore).datastore.options.databaseId).toBe('fk-prod');
     }
+    expect(ds.resource.google_storage_bucket?.data_protected?.name).toBe('acme-zk-fk-prod-prot');
     expect(ds.output.user_store?.value).toBe('datastore');
     expect(ds.output.data_bucket).toBeUndefined();
     // The client configuration from these outputs opens the same store.

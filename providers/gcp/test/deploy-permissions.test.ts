@@ -46,12 +46,14 @@ const EXPECTED: Record<string, string[]> = {
   // distributor does.
   writer: [
     'bucket storage_bucket.data roles/storage.objectUser',
+    'bucket storage_bucket.data_protected roles/storage.objectUser',
     'project acme-zk project_iam_custom_role.channel_distributor',
     `project acme-zk roles/datastore.user if ${DB}`,
     'topic pubsub_topic.distributor roles/pubsub.publisher',
   ],
   distributor: [
     'bucket storage_bucket.data roles/storage.objectUser',
+    'bucket storage_bucket.data_protected roles/storage.objectUser',
     'project acme-zk project_iam_custom_role.channel_distributor',
     `project acme-zk roles/datastore.user if ${DB}`,
   ],
@@ -94,12 +96,15 @@ const EXPECTED: Record<string, string[]> = {
  */
 const EXPECTED_DATASTORE: Record<string, string[]> = {
   ...EXPECTED,
+  // The protected zone is a bucket there too: Datastore IAM cannot keep clients off some kinds.
   writer: [
+    'bucket storage_bucket.data_protected roles/storage.objectUser',
     'project acme-zk project_iam_custom_role.channel_distributor',
     `project acme-zk roles/datastore.user if ${DB}`,
     'topic pubsub_topic.distributor roles/pubsub.publisher',
   ],
   distributor: [
+    'bucket storage_bucket.data_protected roles/storage.objectUser',
     'project acme-zk project_iam_custom_role.channel_distributor',
     `project acme-zk roles/datastore.user if ${DB}`,
   ],

@@ -257,14 +257,18 @@ describe('deployGcp', () => {
       {
         import: [
           { to: 'google_storage_bucket.data', id: 'acme-zk-fk-prod-data' },
+          { to: 'google_storage_bucket.data_protected', id: 'acme-zk-fk-prod-prot' },
           { to: 'google_firestore_database.system', id: 'projects/acme-zk/databases/fk-prod' },
         ],
       },
     ]);
     await expect(access(join(out, SYNTH_FILES.imports))).rejects.toThrow();
-    // The Datastore user store has no bucket to adopt.
+    // The Datastore user store has no data bucket to adopt, only its protected zone's.
     expect(dataImports({ ...base, userStore: 'datastore' })).toEqual({
-      import: [{ to: 'google_firestore_database.system', id: 'projects/acme-zk/databases/fk-prod' }],
+      import: [
+        { to: 'google_storage_bucket.data_protected', id: 'acme-zk-fk-prod-prot' },
+        { to: 'google_firestore_database.system', id: 'projects/acme-zk/databases/fk-prod' },
+      ],
     });
   }, 60_000);
 
@@ -346,7 +350,7 @@ describe('destroyGcp', () => {
     expect(calls.map((c) => c.args)).toEqual([
       ['init', '-input=false'],
       ['state', 'list'],
-      ['state', 'rm', 'google_storage_bucket.data'],
+      ['state', 'rm', 'google_storage_bucket.data', 'google_storage_bucket.data_protected'],
       ['destroy', '-input=false', '-auto-approve'],
     ]);
     expect(done.kept).toEqual([...DATA_RESOURCES, 'google_firestore_database.system']);

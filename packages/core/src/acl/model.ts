@@ -42,6 +42,15 @@ export function isOpenAcl(acl: readonly ACL[] | undefined): boolean {
   );
 }
 
+/**
+ * Whether a node with `acl` is readable by everyone (`world:anyone` holds READ; absent or empty:
+ * open). The records of the other nodes live in the user store's protected zone.
+ */
+export function worldReadable(acl: readonly ACL[] | undefined): boolean {
+  if (acl === undefined || acl.length === 0) return true;
+  return acl.some((e) => (e.perms & Perms.READ) !== 0 && e.id.scheme === 'world' && e.id.id === 'anyone');
+}
+
 /** zkCli's letters of a permission set, in its order: `cdrwa`. */
 export function permString(perms: number): string {
   let text = '';

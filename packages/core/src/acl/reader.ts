@@ -1,7 +1,9 @@
 /*
- * The reader's side of ACLs. The user store holds every node's ACL beside its data, and the
- * client enforces READ on what it reads (ZooKeeper's getData and getChildren answer NOAUTH
- * without it); the writer enforces every write with its own copy of the session's identities.
+ * The reader's side of ACLs. The user store holds every world-readable node's ACL beside its data,
+ * and the client enforces READ on what it reads (ZooKeeper's getData and getChildren answer NOAUTH
+ * without it); a node without world READ has only a stub there (no data, no ACL), and its reads go
+ * through the writer, which checks READ. The writer enforces every write with its own copy of the
+ * session's identities.
  */
 import { FaaSKeeperError } from '../model/errors.js';
 import type { Stat } from '../model/stat.js';
@@ -24,6 +26,8 @@ export class ReadPermissions {
    */
   readable(path: string, record: NodeRecord | null): NodeRecord {
     if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
+    // A stub holds no ACL (nor data): the read must have gone through the writer instead.
+    if (record.protected === true) throw stubRead(path);
     if (!permitted(record.acl, this.ids, Perms.READ)) throw noAuth(path);
     return record;
   }
@@ -35,6 +39,7 @@ export class ReadPermissions {
    */
   aclOf(path: string, record: NodeRecord | null): { acl: ACL[]; stat: Stat } {
     if (record === null) throw new FaaSKeeperError('NONODE', `NONODE: ${path}`, { path });
+    if (record.protected === true) throw stubRead(path);
     const acl = record.acl ?? openAcl();
     if (!permitted(acl, this.ids, Perms.READ | Perms.ADMIN)) throw noAuth(path);
     return { acl: permitted(acl, this.ids, Perms.ADMIN) ? acl : redactDigests(acl), stat: record.stat };
@@ -43,4 +48,14 @@ export class ReadPermissions {
 
 function noAuth(path: string): FaaSKeeperError {
   return new FaaSKeeperError('NOAUTH', `NOAUTH: insufficient permission: ${path}`, { path });
+}
+
+function stubRead(path: string): FaaSKeeperError {
+  return new FaaSKeeperError(
+    'SYSTEMERROR',
+    `SYSTEMERROR: the protected stub of ${path} was read as its record`,
+    {
+      path,
+    },
+  );
 }

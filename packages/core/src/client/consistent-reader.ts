@@ -26,6 +26,13 @@ class WatermarkBehind extends Error {
   }
 }
 
+/** A node's record turned into a protected stub during a direct listing of its children. */
+class NowProtected extends Error {
+  constructor() {
+    super('the node became protected');
+  }
+}
+
 /** A failed store read while reading `path`: the client lost its connection to the deployment. */
 const readFailed =
   (path: string) =>
@@ -108,13 +115,46 @@ export class ConsistentReader {
    * A node's record, or null when it does not exist: straight from the user store, or (with a
    * watch) through the writer so that the watch is set atomically with the read.
    */
-  read(path: string, kind: ReadWatchKind, watcher: Watcher | undefined): Promise<NodeRecord | null> {
-    if (watcher === undefined) return this.order.read(() => this.readRecord(path));
+  async read(path: string, kind: ReadWatchKind, watcher: Watcher | undefined): Promise<NodeRecord | null> {
+    if (watcher !== undefined) return (await this.readThroughWriter(path, kind, watcher)).record;
+    const record = await this.order.read(() => this.readRecord(path));
+    // A protected node's stub serves `exists`; its data only the writer's path can give.
+    if (record?.protected !== true || kind === 'exists') return record;
+    return (await this.readThroughWriter(path, kind, undefined)).record;
+  }
+
+  /**
+   * A node's record for getACL: direct, or for a protected node through the writer, which checks
+   * READ or ADMIN and answers without the data.
+   */
+  async readAcl(path: string): Promise<NodeRecord | null> {
+    const record = await this.order.read(() => this.readRecord(path));
+    if (record?.protected !== true) return record;
+    return (await this.readThroughWriter(path, 'data', undefined, true)).record;
+  }
+
+  /**
+   * A read through the writer, answered by the distributor at its point in zxid order: with a
+   * watch, set atomically with the read; without, a protected node's record (and, for `children`,
+   * its children), READ checked by the writer against the session's identities.
+   */
+  private readThroughWriter(
+    path: string,
+    kind: ReadWatchKind,
+    watcher: Watcher | undefined,
+    acl = false,
+  ): Promise<ReplyFor<'watchedRead'>> {
+    if (watcher === undefined)
+      return this.watchedRead(
+        { type: 'watchedRead', path, watch: kind, unwatched: true, ...(acl ? { acl: true as const } : {}) },
+        // Nothing to register: no watch is set.
+        () => {},
+      );
     return this.watchedRead({ type: 'watchedRead', path, watch: kind }, ({ record }) => {
       // Registered as the reply is taken, before any later channel message: no event can slip by.
       if (kind !== 'children') this.watches.add(path, 'data', watcher);
       else if (record !== null) this.watches.add(path, 'children', watcher);
-    }).then((reply) => reply.record);
+    });
   }
 
   /**
@@ -127,17 +167,44 @@ export class ConsistentReader {
     watcher: Watcher | undefined,
     admit: (record: NodeRecord | null) => NodeRecord,
   ): Promise<ChildrenRead> {
-    const run = async (first: NodeRecord | null) =>
-      readChildren(first, {
-        path,
-        admit,
-        reread: () => this.readRecord(path),
-        list: () => this.userStore.listChildren(path),
-        clock: this.clock,
-        deadline: this.clock.now() + this.opTimeoutMs,
-      });
-    if (watcher === undefined) return this.order.read(async () => run(await this.readRecord(path)));
-    return run(await this.read(path, 'children', watcher));
+    // A protected node's children come with its record from the distributor (no listing).
+    const answered = (reply: ReplyFor<'watchedRead'>): ChildrenRead | undefined => {
+      if (reply.children === undefined) return undefined;
+      return { children: [...reply.children].sort(), stat: admit(reply.record).stat };
+    };
+    // A listing of the index; `protected` when the node is (or became) a stub: its entries are
+    // out of reach, and the read goes through the writer (outside the FIFO hold of a direct read,
+    // which a request issued inside it would wait for forever).
+    const direct = async (first: NodeRecord | null): Promise<ChildrenRead | 'protected'> => {
+      if (first?.protected === true) return 'protected';
+      try {
+        return await readChildren(first, {
+          path,
+          admit,
+          reread: async () => {
+            const again = await this.readRecord(path);
+            if (again?.protected === true) throw new NowProtected();
+            return again;
+          },
+          list: () => this.userStore.listChildren(path),
+          clock: this.clock,
+          deadline: this.clock.now() + this.opTimeoutMs,
+        });
+      } catch (error) {
+        if (error instanceof NowProtected) return 'protected';
+        throw error;
+      }
+    };
+    const fromReply = async (reply: ReplyFor<'watchedRead'>): Promise<ChildrenRead> => {
+      const done = answered(reply) ?? (await direct(reply.record));
+      // Protected again since the reply: ask the writer again (each ask is a later point in zxid order).
+      return done === 'protected'
+        ? fromReply(await this.readThroughWriter(path, 'children', undefined))
+        : done;
+    };
+    if (watcher !== undefined) return fromReply(await this.readThroughWriter(path, 'children', watcher));
+    const done = await this.order.read(async () => direct(await this.readRecord(path)));
+    return done === 'protected' ? fromReply(await this.readThroughWriter(path, 'children', undefined)) : done;
   }
 
   private async readRecord(path: string): Promise<NodeRecord | null> {

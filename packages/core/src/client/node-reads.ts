@@ -66,7 +66,7 @@ export class NodeReads {
     this.check(path, undefined);
     const system = systemNode(path);
     if (system !== undefined) return { acl: system.acl, stat: system.stat };
-    return this.permissions.aclOf(path, await this.reader.read(path, 'data', undefined));
+    return this.permissions.aclOf(path, await this.reader.readAcl(path));
   }
 
   private check(path: string, watcher: Watcher | undefined): void {

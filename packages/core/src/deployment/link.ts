@@ -50,12 +50,12 @@ export class Link {
     };
     const u = this.inner.userStore;
     const userStore: UserStore = {
-      get: async (p) => {
+      get: async (p, zone) => {
         guard();
-        return u.get(p);
+        return u.get(p, zone);
       },
-      put: (p, r) => u.put(p, r),
-      delete: (p) => u.delete(p),
+      put: (p, r, zone) => u.put(p, r, zone),
+      delete: (p, zone) => u.delete(p, zone),
       getWatermark: async () => {
         guard();
         return u.getWatermark();
@@ -66,11 +66,11 @@ export class Link {
         return u.getMarker(s);
       },
       putMarker: (s, e) => u.putMarker(s, e),
-      putChild: (e) => u.putChild(e),
-      deleteChild: (e) => u.deleteChild(e),
-      listChildren: async (p) => {
+      putChild: (e, zone) => u.putChild(e, zone),
+      deleteChild: (e, zone) => u.deleteChild(e, zone),
+      listChildren: async (p, zone) => {
         guard();
-        return u.listChildren(p);
+        return u.listChildren(p, zone);
       },
     };
     const c = this.inner.channel;

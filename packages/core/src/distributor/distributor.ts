@@ -8,6 +8,7 @@
  * (replies only after the data is readable). Every step is idempotent under redelivery.
  */
 import { Buffer } from 'node:buffer';
+import { worldReadable } from '../acl/model.js';
 import { eventZxids, markersFor } from '../epoch/pending-events.js';
 import { rootStat } from '../model/stat.js';
 import type { Channel } from '../ports/channel.js';
@@ -19,7 +20,7 @@ interface ChannelAddress {
 }
 
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
-import type { UserStore } from '../ports/user-store.js';
+import type { UserStore, Zone } from '../ports/user-store.js';
 import { encodeMessage } from '../protocol/codec.js';
 import {
   type ChannelBody,
@@ -32,6 +33,7 @@ import {
 } from '../protocol/messages.js';
 import { decodeChecked } from '../protocol/validate.js';
 import { channelAad, channelKey, leftUnsealed, seal } from '../session/auth.js';
+import { childKey, childrenAt } from '../tree/child-index.js';
 import { mapLimit } from '../util/map-limit.js';
 
 export interface DistributorOptions {
@@ -52,6 +54,13 @@ export interface DistributorOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/** What the open zone holds of a protected node: its Stat and order fields, no data, no ACL. */
+function stubOf(r: NodeRecord): NodeRecord {
+  const stub: NodeRecord = { data: EMPTY, stat: r.stat, txZxid: r.txZxid, protected: true };
+  if (r.ev !== undefined) stub.ev = r.ev;
+  return stub;
+}
+
 /**
  * The distributor function (ZooKeeper's followers): applies committed batches to the user store in
  * zxid order, publishes the watermark, and then delivers replies and watch events on each session's
@@ -70,6 +79,11 @@ const EMPTY = new Uint8Array(0);
  * 4. channel messages go out, per session in zxid order (replies only after the data is readable);
  * 5. the channels of sessions that ended are removed;
  * 6. so are their markers.
+ * Protected nodes (ACL without `world:anyone` READ): the record goes to the protected zone and a
+ * stub (Stat, no data) to the open zone, protected first, both in step 1; their child index entries
+ * go to the protected zone. A node whose ACL moves it between zones has its entries copied to the
+ * new zone in step 1 and removed from the old one in step 3, with the old zone's record: a reader
+ * never meets a missing node, nor, once the watermark covers the change, data it may not read.
  * A retry repeats them all with the same result; clients drop duplicate messages by their order key.
  */
 export function createDistributor(options: DistributorOptions): BatchHandler {
@@ -87,6 +101,27 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       keys.set(session, key);
     }
     return key;
+  };
+
+  /**
+   * The children of the protected node `path` (record `r`) at its `pzxid`: the protected zone's
+   * entries (and, when `moving`, the open zone's: a zone change of this call has not carried them
+   * yet) with those the batches so far add, none of which are removed before the messages go out.
+   */
+  const childrenOf = async (
+    path: string,
+    r: NodeRecord,
+    added: readonly ChildEntry[],
+    moving: boolean,
+  ): Promise<string[]> => {
+    const [inProtected, inOpen] = await Promise.all([
+      userStore.listChildren(path, 'protected'),
+      moving ? userStore.listChildren(path, 'open') : [],
+    ]);
+    const all = new Map<string, ChildEntry>();
+    for (const k of [...inProtected, ...inOpen, ...added.filter((k) => k.parent === path)])
+      all.set(childKey(k), k);
+    return childrenAt([...all.values()], r.stat.pzxid);
   };
 
   return async (messages): Promise<BatchResult> => {
@@ -111,10 +146,23 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     const load = async (path: string): Promise<NodeRecord | null> => {
       if (state.has(path)) return state.get(path)!;
       const r = (await userStore.get(path)) ?? null;
-      const live = r === null || r.deleted ? null : r;
+      const live = r === null || r.deleted ? null : r.protected === true ? await full(path) : r;
       state.set(path, live);
       return live;
     };
+    // A stub's record: written to the protected zone before the stub, so it is there.
+    const full = async (path: string): Promise<NodeRecord> => {
+      const r = await userStore.get(path, 'protected');
+      if (r === undefined) throw new Error(`the protected record of ${path} is missing beside its stub`);
+      return r;
+    };
+    // The zone of each node written, as of the end of the batches (deleted: where its record was).
+    const zoneOf = (r: NodeRecord | null, deletedProtected: boolean): Zone =>
+      (r === null ? deletedProtected : !worldReadable(r.acl)) ? 'protected' : 'open';
+    const deletedProtected = new Set<string>();
+    // Nodes whose ACL moved them between zones (`moved` writes), and those of redelivered batches.
+    const moved = new Set<string>();
+    const staleMoved = new Set<string>();
 
     // Per channel: a session's incarnation (0: the client that opened it; see session/resume.ts).
     const outbox = new Map<
@@ -157,7 +205,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       });
       for (const item of batch.items) {
         if (item.type === 'txn') {
-          if (stale) for (const w of item.writes) if (!w.put) staleDeletes.add(w.path);
+          if (stale)
+            for (const w of item.writes) {
+              if (!w.put) staleDeletes.add(w.path);
+              if (w.put && w.moved === true) staleMoved.add(w.path);
+            }
           for (const k of item.kids ?? []) {
             if (!stale) kidPuts.push(k);
             if (k.dzxid !== undefined) kidRemovals.push(k);
@@ -174,8 +226,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
               const ev = evAt.get(item.zxid) ?? 0;
               if (ev > 0) record.ev = ev;
               state.set(w.path, record);
+              if (w.moved === true) moved.add(w.path);
             } else {
               state.set(w.path, null);
+              if (w.protected === true) deletedProtected.add(w.path);
+              else deletedProtected.delete(w.path);
             }
             dirty.add(w.path);
           }
@@ -211,23 +266,34 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
         } else if (item.type === 'retired') {
           for (const inc of item.incarnations) retired.push({ session: item.session, inc });
         } else {
-          // A read with a watch: the node as of this point in zxid order, when the watch was set.
+          // A read through the writer (with a watch, or of a protected node): the node as of this
+          // point in zxid order. Only what the writer checked the session may have: no data for
+          // getACL (ADMIN alone lets it through), neither data nor ACL for exists (needs nothing).
           const r = await load(item.path);
+          const withData = item.aclOnly !== true && item.statOnly !== true;
           const record: NodeRecord | null =
             r === null
               ? null
               : {
-                  data: r.data,
-                  ...(r.nullData === true ? { nullData: true } : {}),
+                  data: withData ? r.data : EMPTY,
+                  ...(r.nullData === true && withData ? { nullData: true } : {}),
                   stat: r.stat,
                   txZxid: r.txZxid,
-                  ...(r.acl === undefined ? {} : { acl: r.acl }),
+                  ...(r.acl === undefined || item.statOnly === true ? {} : { acl: r.acl }),
                 };
-          post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, {
+          const result: ChannelBody & { type: 'reply' } = {
             type: 'reply',
             seq: item.to.seq,
             result: { type: 'read', record },
-          });
+          };
+          // A protected node's children: its reader cannot list them, so they come with the record.
+          if (item.children === true && r !== null && !worldReadable(r.acl))
+            result.result = {
+              type: 'read',
+              record,
+              children: await childrenOf(item.path, r, kidPuts, moved.has(item.path)),
+            };
+          post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, result);
         }
       }
     }
@@ -246,7 +312,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     const writeRecord = async (path: string) => {
       const r = state.get(path) ?? null;
       if (options.betweenWrites !== undefined) await options.betweenWrites(path);
-      if (r === null) {
+      if (r !== null && !worldReadable(r.acl)) {
+        // The record first: whoever follows the stub (the distributor) finds it.
+        await userStore.put(path, r, 'protected');
+        await userStore.put(path, stubOf(r));
+      } else if (r === null) {
         tombstones.push(path);
         const txZxid = lastZxidOf.get(path)!;
         const tomb: NodeRecord = { data: EMPTY, stat: rootStat(), txZxid, deleted: true };
@@ -257,9 +327,24 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
         await userStore.put(path, r);
       }
     };
+    // Each parent's zone at the end of the batches: where its new entries go.
+    const parentZone = async (parent: string): Promise<Zone> => {
+      const r = state.has(parent) ? state.get(parent)! : await load(parent);
+      return zoneOf(r, deletedProtected.has(parent));
+    };
+    // Entries to carry from the old zone to the new one of each node that changed zone.
+    const carried: { entries: ChildEntry[]; from: Zone; to: Zone; path: string }[] = [];
+    await mapLimit([...moved], concurrency, async (path) => {
+      const r = state.get(path) ?? null;
+      if (r === null) return;
+      const to = zoneOf(r, false);
+      const from: Zone = to === 'open' ? 'protected' : 'open';
+      carried.push({ entries: await userStore.listChildren(path, from), from, to, path });
+    });
     // Child entries beside the records, in one pool: both must be in place before the watermark.
     const writes: (() => Promise<void>)[] = [
-      ...kidPuts.map((k) => () => userStore.putChild(k)),
+      ...kidPuts.map((k) => async () => userStore.putChild(k, await parentZone(k.parent))),
+      ...carried.flatMap((c) => c.entries.map((k) => () => userStore.putChild(k, c.to))),
       ...[...dirty].map((path) => () => writeRecord(path)),
     ];
     await mapLimit(writes, concurrency, (write) => write());
@@ -267,19 +352,46 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     const wm = Math.max(last.zxid, applied);
     if (wm > applied) await userStore.putWatermark(wm);
     // 3. tombstones go (also those an earlier attempt left when it stopped after the watermark)
-    await mapLimit(tombstones, concurrency, (path) => userStore.delete(path));
+    await mapLimit(tombstones, concurrency, async (path) => {
+      await userStore.delete(path);
+      if (deletedProtected.has(path) || moved.has(path)) await userStore.delete(path, 'protected');
+    });
+    // The old zone of nodes that changed zone: its entries, and a record left in the protected zone.
+    await mapLimit(carried, concurrency, async ({ entries, from, path }) => {
+      await mapLimit(entries, concurrency, (k) => userStore.deleteChild(k, from));
+      if (from === 'protected') await userStore.delete(path, 'protected');
+    });
+    // A redelivered batch's zone change: the attempt before copied the entries before moving the
+    // watermark, and may have stopped before removing the old zone's.
+    await mapLimit(
+      [...staleMoved].filter((path) => !dirty.has(path)),
+      concurrency,
+      async (path) => {
+        const r = await userStore.get(path);
+        if (r === undefined || r.deleted === true) return;
+        const from: Zone = r.protected === true ? 'open' : 'protected';
+        const left = await userStore.listChildren(path, from);
+        await mapLimit(left, concurrency, (k) => userStore.deleteChild(k, from));
+        if (from === 'protected') await userStore.delete(path, 'protected');
+      },
+    );
     // The live entry of an ended life goes first, then its tombstone: a listing between the two
     // still learns the life ended. Both go only now, after the parent's record with the new pzxid
     // is written, so a reader whose listing misses them sees the parent move on and lists again.
     await mapLimit(kidRemovals, concurrency, async (tombstone) => {
       const { dzxid: _ended, ...live } = tombstone;
-      await userStore.deleteChild(live);
-      await userStore.deleteChild(tombstone);
+      const zone = await parentZone(tombstone.parent);
+      await userStore.deleteChild(live, zone);
+      await userStore.deleteChild(tombstone, zone);
     });
     await mapLimit([...staleDeletes], concurrency, async (path) => {
       if (dirty.has(path)) return;
       const r = await userStore.get(path);
-      if (r?.deleted && r.txZxid <= applied) await userStore.delete(path);
+      if (r?.deleted && r.txZxid <= applied) {
+        await userStore.delete(path);
+        // Whether or not the node was protected: removing a missing record is not an error.
+        await userStore.delete(path, 'protected');
+      }
     });
     // 4. messages
     await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {

@@ -1,30 +1,32 @@
-import type { UserStore } from '../ports/user-store.js';
+import type { UserStore, Zone } from '../ports/user-store.js';
 import type { ChildEntry, NodeRecord } from '../protocol/messages.js';
 import { childKey } from '../tree/child-index.js';
 import { clone } from '../util/clone.js';
 
-/** The user store in memory: node records copied in and out, the child index, the watermark and the sessions' markers. */
+/**
+ * The user store in memory: node records copied in and out, the child index, the watermark and the
+ * sessions' markers. Each zone is its own pair of maps (a protected record never shares a key with
+ * an open one).
+ */
 export class MemoryUserStore implements UserStore {
-  private readonly records = new Map<string, NodeRecord>();
-  /** Per parent, its index entries by key (as the object stores name them). */
-  private readonly kids = new Map<string, Map<string, ChildEntry>>();
+  private readonly zones = { open: newZone(), protected: newZone() };
   private watermark = 0;
   private readonly markers = new Map<number, number[]>();
 
-  async get(path: string): Promise<NodeRecord | undefined> {
+  async get(path: string, zone: Zone = 'open'): Promise<NodeRecord | undefined> {
     await undefined;
-    const r = this.records.get(path);
+    const r = this.zones[zone].records.get(path);
     return r === undefined ? undefined : clone(r);
   }
 
-  async put(path: string, record: NodeRecord): Promise<void> {
+  async put(path: string, record: NodeRecord, zone: Zone = 'open'): Promise<void> {
     await undefined;
-    this.records.set(path, clone(record));
+    this.zones[zone].records.set(path, clone(record));
   }
 
-  async delete(path: string): Promise<void> {
+  async delete(path: string, zone: Zone = 'open'): Promise<void> {
     await undefined;
-    this.records.delete(path);
+    this.zones[zone].records.delete(path);
   }
 
   async getWatermark(): Promise<number> {
@@ -54,32 +56,44 @@ export class MemoryUserStore implements UserStore {
     return [...this.markers.keys()];
   }
 
-  async putChild(entry: ChildEntry): Promise<void> {
+  async putChild(entry: ChildEntry, zone: Zone = 'open'): Promise<void> {
     await undefined;
-    let entries = this.kids.get(entry.parent);
+    const kids = this.zones[zone].kids;
+    let entries = kids.get(entry.parent);
     if (entries === undefined) {
       entries = new Map();
-      this.kids.set(entry.parent, entries);
+      kids.set(entry.parent, entries);
     }
     entries.set(childKey(entry), { ...entry });
   }
 
-  async deleteChild(entry: ChildEntry): Promise<void> {
+  async deleteChild(entry: ChildEntry, zone: Zone = 'open'): Promise<void> {
     await undefined;
-    const entries = this.kids.get(entry.parent);
+    const kids = this.zones[zone].kids;
+    const entries = kids.get(entry.parent);
     if (entries === undefined) return;
     entries.delete(childKey(entry));
     // An empty parent keeps no map: the store's size follows what it holds.
-    if (entries.size === 0) this.kids.delete(entry.parent);
+    if (entries.size === 0) kids.delete(entry.parent);
   }
 
-  async listChildren(parent: string): Promise<ChildEntry[]> {
+  async listChildren(parent: string, zone: Zone = 'open'): Promise<ChildEntry[]> {
     await undefined;
-    return [...(this.kids.get(parent)?.values() ?? [])].map((e) => ({ ...e }));
+    return [...(this.zones[zone].kids.get(parent)?.values() ?? [])].map((e) => ({ ...e }));
   }
 
-  /** Every path held (tests and final-state checks). */
-  paths(): string[] {
-    return [...this.records.keys()];
+  /** Every path holding a record in `zone` (tests and final-state checks). */
+  paths(zone: Zone = 'open'): string[] {
+    return [...this.zones[zone].records.keys()];
   }
+
+  /** Every parent holding child index entries in `zone` (tests and final-state checks). */
+  parents(zone: Zone = 'open'): string[] {
+    return [...this.zones[zone].kids.keys()];
+  }
+}
+
+function newZone(): { records: Map<string, NodeRecord>; kids: Map<string, Map<string, ChildEntry>> } {
+  // Per parent, its index entries by key (as the object stores name them).
+  return { records: new Map(), kids: new Map() };
 }

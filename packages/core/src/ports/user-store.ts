@@ -10,11 +10,11 @@ import { PortError } from './errors.js';
  * size, and every write of it, stays independent of the number of children (docs/scale.md).
  */
 export interface UserStore {
-  /** The record at `path`, or `undefined` when there is none. Never throws for a miss. */
-  get(path: string): Promise<NodeRecord | undefined>;
-  put(path: string, record: NodeRecord): Promise<void>;
-  /** Removes the record; removing a missing record is not an error. */
-  delete(path: string): Promise<void>;
+  /** The record at `path` in `zone` (default `open`), or `undefined` when there is none. Never throws for a miss. */
+  get(path: string, zone?: Zone): Promise<NodeRecord | undefined>;
+  put(path: string, record: NodeRecord, zone?: Zone): Promise<void>;
+  /** Removes the record from `zone`; removing a missing record is not an error. */
+  delete(path: string, zone?: Zone): Promise<void>;
   /** The zxid up to which every transaction is fully applied (0 before any). */
   getWatermark(): Promise<number>;
   putWatermark(zxid: number): Promise<void>;
@@ -31,15 +31,28 @@ export interface UserStore {
    * Adds a child index entry under `entry.parent`: a live one, or with `dzxid` a tombstone (a
    * separate entry from the live one of the same life). Writing an entry that exists is not an error.
    */
-  putChild(entry: ChildEntry): Promise<void>;
+  putChild(entry: ChildEntry, zone?: Zone): Promise<void>;
   /** Removes exactly that entry (live or tombstone); removing a missing entry is not an error. */
-  deleteChild(entry: ChildEntry): Promise<void>;
+  deleteChild(entry: ChildEntry, zone?: Zone): Promise<void>;
   /**
-   * Every index entry under `parent` (live entries and tombstones; not those of deeper
+   * Every index entry under `parent` in `zone` (live entries and tombstones; not those of deeper
    * descendants), in no particular order: all pages, however many.
    */
-  listChildren(parent: string): Promise<ChildEntry[]>;
+  listChildren(parent: string, zone?: Zone): Promise<ChildEntry[]>;
 }
+
+/**
+ * Where a record or child index entry lives. `open`: what clients read directly with their cloud
+ * credentials. `protected`: records of nodes whose ACL does not grant `world:anyone` READ, and the
+ * child index entries under them; only the deployment's functions may read it (the stacks grant
+ * clients no access to it: S3 and GCS the `protected/` key prefix, DynamoDB the `protected/` key
+ * prefix by a `dynamodb:LeadingKeys` condition, Datastore a kind of its own). The open zone keeps a
+ * stub of such a node (its Stat, no data, `protected: true`), so that `exists` stays a direct read.
+ */
+export type Zone = 'open' | 'protected';
+
+/** The key prefix of the protected zone in the key-value adapters (object names, partition keys). */
+export const PROTECTED_PREFIX = 'protected/';
 
 /** How many event zxids a marker keeps at most: it stays below 300 bytes whatever the session's traffic. */
 export const MARKER_EVENTS = 16;

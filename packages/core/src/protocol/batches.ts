@@ -65,7 +65,18 @@ export const distributorItem = tagged(
       result: v.exactOptional(replyResult),
       error: v.exactOptional(replyError),
     }),
-    record({ type: v.literal('read'), zxid, to: requester, path: anyPath }),
+    // `children`: answer the node's children with it when its record is in the protected zone.
+    record({
+      type: v.literal('read'),
+      zxid,
+      to: requester,
+      path: anyPath,
+      children: v.exactOptional(v.literal(true)),
+      // getACL: the record without its data (ADMIN alone lets it through).
+      aclOnly: v.exactOptional(v.literal(true)),
+      // exists: the record's Stat only (exists needs no permission, so neither data nor ACL).
+      statOnly: v.exactOptional(v.literal(true)),
+    }),
   ],
   (issue) =>
     issue.expected === 'Object'

@@ -92,7 +92,17 @@ export const RequestOpSchema = tagged(
       // The credentials as ZooKeeper's auth packet carries them (for digest, "user:password").
       auth: v.pipe(v.string('addAuth needs auth'), v.maxLength(4096, 'auth is over 4096 characters')),
     }),
-    record({ type: v.literal('watchedRead'), nullData: noNullData, path, watch: readWatchKind }),
+    record({
+      type: v.literal('watchedRead'),
+      nullData: noNullData,
+      path,
+      watch: readWatchKind,
+      // A read of a protected node's data or children without a watch: READ is checked and the
+      // distributor answers, but no watch is set (the node's record is out of the client's reach).
+      unwatched: v.exactOptional(v.literal(true)),
+      // getACL of a protected node: READ or ADMIN is checked, and the answer carries no data.
+      acl: v.exactOptional(v.literal(true)),
+    }),
     record({ type: v.literal('addWatch'), nullData: noNullData, path, mode: persistentWatchMode }),
     record({
       type: v.literal('removeWatches'),

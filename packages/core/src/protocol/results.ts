@@ -87,6 +87,9 @@ export const NodeRecordSchema = record(
     // the record so that readers check READ, and so that a later storage step can move records
     // without world READ out of the client-readable store.
     acl: v.exactOptional(v.array(aclEntry)),
+    // A stub in the open zone of a node whose ACL lacks world:anyone READ: its Stat (and `ev`),
+    // no data, no ACL; the record itself is in the protected zone, which only the functions read.
+    protected: v.exactOptional(v.literal(true)),
   },
   'a node record must be an object',
 );
@@ -122,7 +125,12 @@ export const replyResult = tagged('type', [
   record({ type: v.literal('closeSession') }),
   record({ type: v.literal('addWatch') }),
   record({ type: v.literal('removeWatches') }),
-  record({ type: v.literal('read'), record: v.nullable(NodeRecordSchema) }),
+  // `children`: a protected node's children at its `pzxid`, when the read asked for them.
+  record({
+    type: v.literal('read'),
+    record: v.nullable(NodeRecordSchema),
+    children: v.exactOptional(v.array(v.string())),
+  }),
   record({ type: v.literal('setACL'), stat }),
   // The identities the session gained (digest, and super when the digest is the deployment's).
   record({ type: v.literal('addAuth'), ids: v.array(aclId) }),
@@ -174,8 +182,11 @@ export const nodeWrite = tagged('put', [
     nullData: v.exactOptional(v.literal(true)),
     // The node's ACL, on every put of a node whose ACL is not OPEN_ACL_UNSAFE.
     acl: v.exactOptional(v.array(aclEntry)),
+    // The ACL changed between world-readable and protected: the record changes zone.
+    moved: v.exactOptional(v.literal(true)),
   }),
-  record({ path: anyPath, put: v.literal(false) }),
+  // `protected`: the deleted node's record is in the protected zone.
+  record({ path: anyPath, put: v.literal(false), protected: v.exactOptional(v.literal(true)) }),
 ]);
 /** A change of one node record that the distributor applies to the user store. */
 export type NodeWrite = v.InferOutput<typeof nodeWrite>;

@@ -6,7 +6,7 @@
  * the item), as do persistent watches on it and its parent.
  */
 
-import { Perms } from '../acl/model.js';
+import { Perms, worldReadable } from '../acl/model.js';
 import { baseName, parentOf, ROOT } from '../model/path.js';
 import type { SystemNode } from '../protocol/messages.js';
 import { removeEphemeral } from '../session/ephemerals.js';
@@ -45,7 +45,8 @@ export async function deleteNode(
   fireOneShot(txn, item!.dataWatches, 'NodeDeleted', path, 'data');
   fireOneShot(txn, item!.childWatches, 'NodeDeleted', path, 'children');
   chunk.overlay.set('node', path, undefined);
-  txn.write({ path, put: false });
+  // Where the distributor finds the record to remove (the user store's protected zone or not).
+  txn.write(worldReadable(node.acl) ? { path, put: false } : { path, put: false, protected: true });
   // The child's index entry of this life gets its tombstone (the parent holds no list).
   txn.kids.push({ parent: parentPath, name: baseName(path), czxid: node.stat.czxid, dzxid: txn.zxid });
   const newParent: SystemNode = {

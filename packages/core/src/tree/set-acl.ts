@@ -6,7 +6,7 @@
  * no mzxid, no watch fires: ZooKeeper 3.8 does the same); both stores get the new ACL.
  */
 import { fixupAcl } from '../acl/check.js';
-import { isOpenAcl, Perms } from '../acl/model.js';
+import { isOpenAcl, Perms, worldReadable } from '../acl/model.js';
 import type { Stat } from '../model/stat.js';
 import type { ACL, SystemNode } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
@@ -37,6 +37,8 @@ export async function setAcl(
   const next: SystemNode = isOpenAcl(fixed) ? { ...kept, stat } : { ...kept, stat, acl: fixed };
   chunk.overlay.set('node', path, { ...item!, node: next });
   // No data in the write: the distributor keeps the record's data, null or not.
-  txn.write({ path, put: true, stat: { ...stat }, ...aclField(next.acl) });
+  // A change between world-readable and not moves the record between the user store's zones.
+  const moved = worldReadable(node.acl) !== worldReadable(next.acl);
+  txn.write({ path, put: true, stat: { ...stat }, ...aclField(next.acl), ...(moved ? { moved: true } : {}) });
   return { ...stat };
 }

@@ -141,10 +141,22 @@ async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Pro
     case 'watchedRead': {
       // getData and getChildren need READ (exists needs nothing), checked before the watch is set.
       const node = (await nodeItem(chunk, op.path))?.node;
-      if (op.watch !== 'exists' && node !== undefined) checkPerm(actor, node.acl, Perms.READ, op.path);
-      await registerOneShot(chunk, request.session, op.path, op.watch);
-      // The distributor answers with the node as of this point in zxid order.
-      chunk.items.push({ type: 'read', zxid: chunk.state.zxid, to, path: op.path });
+      // getACL needs READ or ADMIN (ZooKeeper 3.8).
+      const perm = op.acl === true ? Perms.READ | Perms.ADMIN : Perms.READ;
+      if (op.watch !== 'exists' && node !== undefined) checkPerm(actor, node.acl, perm, op.path);
+      // Unwatched: a protected node's data or children, which its reader cannot read directly.
+      if (op.unwatched !== true) await registerOneShot(chunk, request.session, op.path, op.watch);
+      // The distributor answers with the node as of this point in zxid order (and a protected
+      // node's children: its reader cannot list them).
+      chunk.items.push({
+        type: 'read',
+        zxid: chunk.state.zxid,
+        to,
+        path: op.path,
+        ...(op.watch === 'children' ? { children: true as const } : {}),
+        ...(op.acl === true ? { aclOnly: true as const } : {}),
+        ...(op.watch === 'exists' ? { statOnly: true as const } : {}),
+      });
       return;
     }
     case 'setACL': {

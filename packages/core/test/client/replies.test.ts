@@ -11,7 +11,11 @@ describe('typed request/reply pairs', () => {
       path: string;
       stat: ReturnType<typeof rootStat>;
     }>();
-    expectTypeOf<ReplyFor<'watchedRead'>>().toEqualTypeOf<{ type: 'read'; record: NodeRecord | null }>();
+    expectTypeOf<ReplyFor<'watchedRead'>>().toEqualTypeOf<{
+      type: 'read';
+      record: NodeRecord | null;
+      children?: string[];
+    }>();
     expectTypeOf<ReplyFor<'openSession'>>().toEqualTypeOf<{
       type: 'session';
       timeoutMs: number;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CreateMode, type FaaSKeeperClient, type Stat, type SystemNodeItem } from '../../src/index.js';
+import {
+  type ACL,
+  CreateMode,
+  type FaaSKeeperClient,
+  generateDigest,
+  Ids,
+  type Stat,
+  type SystemNodeItem,
+} from '../../src/index.js';
 import {
   batchItem,
   type CrashEnv,
@@ -13,6 +21,7 @@ import {
 } from '../../src/testkit/faults/index.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const OWNER: ACL[] = [{ perms: 31, id: { scheme: 'digest', id: generateDigest('o:pw') } }];
 
 async function node(env: CrashEnv, path: string): Promise<SystemNodeItem | undefined> {
   return (await unwrapPort(env.service.ports.systemStore).get<SystemNodeItem>({ kind: 'node', id: path }))
@@ -215,6 +224,32 @@ function scenarios(target: CrashTarget): { name: string; run: () => Promise<Cras
         await c.zk.sync();
         expect(c.fired).toEqual(['NodeDataChanged /p/w']);
       },
+    ),
+    // An ACL change moves the node between the user store's zones: its record, stub and child
+    // entries (docs/guarantees.md "Reading nodes directly"); the final-state check pins where each is.
+    ...(['protected', 'world-readable'] as const).map((to) =>
+      scenario(
+        `setACL to ${to}`,
+        target,
+        'setACL',
+        async (_env, zk) => {
+          await zk.addAuth('digest', 'o:pw');
+          await zk.create('/p/z', 'secret', to === 'protected' ? {} : { acl: OWNER });
+          await zk.create('/p/z/k1', '');
+          await zk.create('/p/z/k2', '');
+          return {};
+        },
+        (_env, c) => c.zk.setACL('/p/z', to === 'protected' ? OWNER : Ids.OPEN_ACL_UNSAFE),
+        async (env, c, s: Stat) => {
+          expect(s.aversion).toBe(1);
+          expect(text((await c.zk.getData('/p/z')).data)).toBe('secret');
+          expect((await c.zk.getChildren('/p/z')).children).toEqual(['k1', 'k2']);
+          const other = await env.service.connect();
+          if (to === 'protected') await expect(other.getData('/p/z')).rejects.toThrow('NOAUTH');
+          else expect(text((await other.getData('/p/z')).data)).toBe('secret');
+          expect((await other.exists('/p/z'))?.numChildren).toBe(2);
+        },
+      ),
     ),
   ];
 }

@@ -35,7 +35,19 @@ export const BUCKET_PREFIXES = {
   systemItems: 'system-items/',
   /** Records of the DynamoDB user store too large for an item (see `USER_ITEM_INLINE_BYTES`). */
   userData: 'user-data/',
+  /**
+   * The user store's protected zone: records (and child index entries, large DynamoDB records) of
+   * nodes without world READ, as `protected/user/…` and `protected/user-data/…`. Only the
+   * functions read it: no client grant names this prefix.
+   */
+  protectedZone: 'protected/',
 } as const;
+
+/**
+ * The leading keys a client may read in the DynamoDB user store's tables: node paths (`/…`) and,
+ * in the records' table, the watermark and markers (`#…`); never `protected/…` (the protected zone).
+ */
+export const CLIENT_LEADING_KEYS = { records: ['/*', '#*'], children: ['/*'] } as const;
 
 /** Names of the stack outputs `faaskeeper deploy aws` turns into the client configuration. */
 export const STACK_OUTPUTS = {
@@ -339,7 +351,12 @@ export class FaaSKeeperStack extends Stack {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-          resources: [objects(userStore === 's3' ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData)],
+          resources: [
+            objects(userStore === 's3' ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData),
+            objects(
+              `${BUCKET_PREFIXES.protectedZone}${userStore === 's3' ? BUCKET_PREFIXES.user : BUCKET_PREFIXES.userData}`,
+            ),
+          ],
         }),
       );
       if (this.userTable !== undefined)
@@ -349,11 +366,28 @@ export class FaaSKeeperStack extends Stack {
             resources: [this.userTable.tableArn],
           }),
         );
+      // Query/ListBucket: the distributor lists a protected node's children for its readers, and
+      // carries child entries from one zone to the other when an ACL change moves the node.
       if (this.childTable !== undefined)
         fn.addToRolePolicy(
           new iam.PolicyStatement({
-            actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
             resources: [this.childTable.tableArn],
+          }),
+        );
+      else
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['s3:ListBucket'],
+            resources: [this.bucket.bucketArn],
+            conditions: {
+              StringLike: {
+                's3:prefix': [
+                  `${BUCKET_PREFIXES.user}*`,
+                  `${BUCKET_PREFIXES.protectedZone}${BUCKET_PREFIXES.user}*`,
+                ],
+              },
+            },
           }),
         );
       fn.addToRolePolicy(
@@ -466,6 +500,10 @@ export function clientStatements(arns: {
           sid: 'ListChildIndexTable',
           actions: ['dynamodb:Query'],
           resources: [arns.childTableArn],
+          // Not the protected zone's entries (parents keyed `protected/…`).
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...CLIENT_LEADING_KEYS.children] },
+          },
         }),
     new iam.PolicyStatement({
       sid: 'ReadUserStore',
@@ -492,6 +530,10 @@ export function clientStatements(arns: {
             sid: 'ReadUserStoreTable',
             actions: ['dynamodb:GetItem'],
             resources: [arns.userTableArn],
+            // Not the protected zone's records (keyed `protected/…`).
+            conditions: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...CLIENT_LEADING_KEYS.records] },
+            },
           }),
         ]),
     new iam.PolicyStatement({

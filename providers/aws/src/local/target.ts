@@ -1,5 +1,6 @@
 import { settle } from '@faaskeeper/core';
 import type { DeploymentTarget } from '@faaskeeper/core/testkit';
+import type { UserStoreKind } from '../config.js';
 import { createLocalAwsDeployment } from './local-deployment.js';
 import type { LocalAwsStack } from './local-stack.js';
 
@@ -15,10 +16,19 @@ const QUIET_MS = 500;
  * those resources but leaves the stack running. Settling waits a few milliseconds of real time,
  * since the functions and clients wait on the emulators rather than on microtasks.
  */
-export function localAwsTarget(stack: () => Promise<LocalAwsStack>): DeploymentTarget {
+export function localAwsTarget(
+  stack: () => Promise<LocalAwsStack>,
+  /** The user store (default: the local deployment's, DynamoDB). */
+  userStore?: UserStoreKind,
+): DeploymentTarget {
   return {
-    name: 'aws (local)',
-    deploy: async (options) => createLocalAwsDeployment({ ...options, stack: await stack() }),
+    name: userStore === undefined ? 'aws (local)' : `aws (local, ${userStore} user store)`,
+    deploy: async (options) =>
+      createLocalAwsDeployment({
+        ...options,
+        stack: await stack(),
+        ...(userStore === undefined ? {} : { userStore }),
+      }),
     settle: async () => {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       await settle(3);

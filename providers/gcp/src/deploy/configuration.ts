@@ -301,6 +301,10 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
     });
   // The data bucket holds the user store and nothing else: there is none with the Datastore user store.
   const dataBucket = userStore === 'gcs' ? bucket('data', names.dataBucket, protect) : undefined;
+  // The user store's protected zone, with either store: records of nodes without world READ and
+  // their children's entries. Only the functions that distribute are granted it; clients read those
+  // nodes through the writer. (Datastore IAM cannot keep the client's viewer role off some kinds.)
+  const protectedBucket = bucket('data_protected', names.protectedBucket, protect);
   const sourceBucket = bucket('sources', names.sourceBucket, false);
   const bucketGrant = (name: string, target: TfRef, who: ServiceAccountRole, role: string) =>
     tf.resource('google_storage_bucket_iam_member', name, {
@@ -322,6 +326,8 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
           // credentials).
           bucketGrant('heartbeat_data', dataBucket, 'heartbeat', 'roles/storage.objectViewer'),
         ]),
+    bucketGrant('distributor_protected', protectedBucket, 'distributor', 'roles/storage.objectUser'),
+    bucketGrant('writer_protected', protectedBucket, 'writer', 'roles/storage.objectUser'),
     bucketGrant('build_sources', sourceBucket, 'build', 'roles/storage.objectViewer'),
   ];
 
@@ -507,6 +513,10 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
           FAASKEEPER_DEPLOYMENT: deployment,
           FAASKEEPER_USER_STORE: userStore,
           ...(dataBucket === undefined ? {} : { FAASKEEPER_BUCKET: dataBucket.attr('name') }),
+          // The Datastore store's protected zone (the GCS store derives it from its bucket).
+          ...(dataBucket === undefined && fn !== 'heartbeat'
+            ? { FAASKEEPER_PROTECTED_BUCKET: protectedBucket.attr('name') }
+            : {}),
           FAASKEEPER_DATABASE: databaseId,
           GOOGLE_CLOUD_PROJECT: project,
           // Only the writer and distributor hold the deployment's secrets.

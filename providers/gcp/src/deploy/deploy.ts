@@ -259,6 +259,8 @@ export function dataImports(options: SynthesizeGcpOptions): { import: { to: stri
   const imports: { to: string; id: string }[] = [];
   if ((options.userStore ?? 'gcs') === 'gcs')
     imports.push({ to: 'google_storage_bucket.data', id: names.dataBucket });
+  // The protected zone of either user store (nodes without world READ).
+  imports.push({ to: 'google_storage_bucket.data_protected', id: names.protectedBucket });
   if (options.database === undefined || !('existing' in options.database))
     imports.push({
       to: 'google_firestore_database.system',
@@ -331,7 +333,7 @@ export interface DestroyGcpOptions extends Omit<SynthesizeGcpOptions, 'protectDa
 }
 
 /** The resources that hold data: kept by a destroy unless `deleteData`. */
-export const DATA_RESOURCES = ['google_storage_bucket.data'] as const;
+export const DATA_RESOURCES = ['google_storage_bucket.data', 'google_storage_bucket.data_protected'] as const;
 
 /** What a destroy did. */
 export interface DestroyGcpResult {

@@ -1,4 +1,4 @@
-import { resourceNames } from '../deployment.js';
+import { protectedBucketOf, resourceNames } from '../deployment.js';
 
 /**
  * A deployment name: 1-20 lower-case letters, digits or `-`, starting and ending with a letter or
@@ -66,6 +66,8 @@ export function gcpDeploymentNames(deployment: string, project: string) {
     database: prefix,
     /** Bucket names are global: the project id keeps them unique. */
     dataBucket: `${project}-${prefix}-data`,
+    /** The GCS user store's protected zone (see `protectedBucketOf`): only the functions may read it. */
+    protectedBucket: protectedBucketOf(`${project}-${prefix}-data`),
     sourceBucket: `${project}-${prefix}-sources`,
     /** Artifact Registry repository of the functions' container images. */
     repository: `${prefix}-functions`,

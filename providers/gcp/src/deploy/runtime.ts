@@ -29,7 +29,7 @@ export function deployedFunctionConfig(env: NodeJS.ProcessEnv = process.env): Gc
   return {
     ...config,
     datastore,
-    ...(userStore?.type === 'gcs' ? { userStore } : { userStore: { type: 'datastore' as const } }),
+    ...(userStore !== undefined ? { userStore } : { userStore: { type: 'datastore' as const } }),
     createTopics: false,
   };
 }

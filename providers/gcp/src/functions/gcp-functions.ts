@@ -114,7 +114,7 @@ export function createGcpFunctions(ports: GcpPorts, options: GcpFunctionsOptions
 /**
  * The deployment's configuration from a Cloud Function's environment (what the deployment sets):
  * `FAASKEEPER_DEPLOYMENT`, `GOOGLE_CLOUD_PROJECT`, and `FAASKEEPER_BUCKET` for a Cloud Storage user
- * store. Emulator endpoints come from `DATASTORE_EMULATOR_HOST` / `PUBSUB_EMULATOR_HOST` as usual.
+ * store, or `FAASKEEPER_PROTECTED_BUCKET` for the protected zone of a Datastore user store. Emulator endpoints come from `DATASTORE_EMULATOR_HOST` / `PUBSUB_EMULATOR_HOST` as usual.
  */
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): GcpDeploymentConfig {
   const deployment = env.FAASKEEPER_DEPLOYMENT;
@@ -127,7 +127,14 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Gcp
     pubsub: project,
     ...(env.FAASKEEPER_BUCKET
       ? { userStore: { type: 'gcs', bucket: env.FAASKEEPER_BUCKET, storage: project } }
-      : {}),
+      : env.FAASKEEPER_PROTECTED_BUCKET
+        ? {
+            userStore: {
+              type: 'datastore',
+              protectedBucket: { bucket: env.FAASKEEPER_PROTECTED_BUCKET, storage: project },
+            },
+          }
+        : {}),
   };
 }
 

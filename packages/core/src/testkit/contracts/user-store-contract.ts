@@ -61,7 +61,8 @@ function expectBytes(got: Uint8Array | undefined, want: Uint8Array): void {
  * replaced whole, is removed by an empty list, and is neither a record nor another session's marker;
  * the child index lists exactly a parent's own entries (live and tombstones, names of any
  * characters, every page of a large listing), entries are idempotent to put and delete, and records
- * and entries do not mix.
+ * and entries do not mix; the protected zone's records (up to the size limit) and entries are apart
+ * from the open zone's, and a stub's `protected` flag round-trips.
  */
 export function describeUserStoreContract(
   name: string,
@@ -265,6 +266,47 @@ export function describeUserStoreContract(
       const got = await store.listChildren('/big');
       expect(got).toHaveLength(n);
       expect(sortEntries(got)).toEqual(sortEntries(entries));
+    });
+
+    test('the protected zone is apart from the open one: a stub and its record, deleted one at a time', async (store) => {
+      const secret = binaryBytes(MAX_DATA_BYTES, 5);
+      const stub = record(new Uint8Array(0), { protected: true, ev: 3 });
+      await store.put('/p', stub);
+      await store.put(
+        '/p',
+        record(secret, { acl: [{ perms: 1, id: { scheme: 'digest', id: 'u:h' } }] }),
+        'protected',
+      );
+      const open = await store.get('/p');
+      expect(open?.protected).toBe(true);
+      expect(open?.ev).toBe(3);
+      expect(open?.data.byteLength).toBe(0);
+      expect(open?.acl).toBeUndefined();
+      const full = await store.get('/p', 'protected');
+      expectBytes(full?.data, secret);
+      expect(full?.protected).toBeUndefined();
+      expect(full?.acl).toEqual([{ perms: 1, id: { scheme: 'digest', id: 'u:h' } }]);
+      expect(await store.get('/other', 'protected')).toBeUndefined();
+      await store.delete('/p');
+      expect(await store.get('/p')).toBeUndefined();
+      expectBytes((await store.get('/p', 'protected'))?.data, secret);
+      await store.delete('/p', 'protected');
+      await store.delete('/p', 'protected');
+      expect(await store.get('/p', 'protected')).toBeUndefined();
+    });
+
+    test("the protected zone's child entries are listed only there", async (store) => {
+      const hidden: ChildEntry = { parent: '/p', name: 'hidden name', czxid: 4 };
+      const shown: ChildEntry = { parent: '/p', name: 'shown', czxid: 6 };
+      await store.putChild(hidden, 'protected');
+      await store.putChild(shown);
+      expect(await store.listChildren('/p')).toEqual([shown]);
+      expect(await store.listChildren('/p', 'protected')).toEqual([hidden]);
+      await store.deleteChild(hidden);
+      expect(await store.listChildren('/p', 'protected')).toEqual([hidden]);
+      await store.deleteChild(hidden, 'protected');
+      expect(await store.listChildren('/p', 'protected')).toEqual([]);
+      expect(await store.listChildren('/p')).toEqual([shown]);
     });
   });
 }

@@ -1,3 +1,4 @@
+import { worldReadable } from '../../acl/model.js';
 import type { PortWrappers } from '../../deployment/deployment.js';
 import type { EmbeddedPorts } from '../../embedded/embedded-service.js';
 import { settle } from '../../memory/manual-clock.js';
@@ -5,7 +6,7 @@ import { MemoryUserStore } from '../../memory/memory-user-store.js';
 import type { Channel } from '../../ports/channel.js';
 import type { Queue } from '../../ports/queue.js';
 import type { SystemStore } from '../../ports/system-store.js';
-import type { UserStore } from '../../ports/user-store.js';
+import type { UserStore, Zone } from '../../ports/user-store.js';
 import type { NodeRecord, SessionItem, SystemNodeItem, WriterState } from '../../protocol/messages.js';
 import { WRITER_STATE_ID } from '../../writer/writer.js';
 import { interceptPort, PORT_METHODS, unwrapPort } from './intercept.js';
@@ -235,7 +236,16 @@ export async function checkFinalState(
       else if (!owner.ephemerals.includes(path))
         problems.push(`${path}: session ${stat.ephemeralOwner} does not list its ephemeral`);
     }
-    const record: NodeRecord | undefined = await user.get(path);
+    const found: NodeRecord | undefined = await user.get(path);
+    // A node without world READ: a stub in the open zone, its record in the protected one.
+    const zone: Zone = worldReadable(node.acl) ? 'open' : 'protected';
+    if (found !== undefined && (found.protected === true) !== (zone === 'protected'))
+      problems.push(
+        `${path}: a ${found.protected === true ? 'stub' : 'record'} in the open zone for its ACL`,
+      );
+    if (found?.protected === true && (found.data.byteLength > 0 || found.acl !== undefined))
+      problems.push(`${path}: the stub holds data or an ACL`);
+    const record = found?.protected === true ? await user.get(path, 'protected') : found;
     if (record === undefined) problems.push(`${path}: no user-store record`);
     else {
       if (record.deleted) problems.push(`${path}: the user store holds a tombstone for a live node`);
@@ -247,7 +257,16 @@ export async function checkFinalState(
     }
   }
   for (const [path, item] of nodes)
-    if (item.node !== undefined) problems.push(...(await indexProblems(user, path, childrenOf.get(path))));
+    if (item.node !== undefined) {
+      const zone: Zone = worldReadable(item.node.acl) ? 'open' : 'protected';
+      problems.push(...(await indexProblems(user, path, childrenOf.get(path), zone)));
+      // Nothing of it is left in the other zone (a zone change carries the entries across).
+      const other: Zone = zone === 'open' ? 'protected' : 'open';
+      if ((await user.listChildren(path, other)).length > 0)
+        problems.push(`${path}: child index entries left in the ${other} zone`);
+      if (zone === 'open' && (await user.get(path, 'protected')) !== undefined)
+        problems.push(`${path}: a protected record is left for a world-readable node`);
+    }
   for (const [id, s] of sessions)
     for (const p of s.ephemerals)
       if (nodes.get(p)?.node?.stat.ephemeralOwner !== id)
@@ -274,10 +293,14 @@ export async function checkFinalState(
   const listed = (user as { paths?: () => string[] }).paths?.() ?? [];
   for (const p of new Set([...listed, ...(options.probe ?? [])]))
     if (nodes.get(p)?.node === undefined) {
-      const r = await user.get(p);
-      if (r !== undefined)
-        problems.push(`${p}: user-store ${r.deleted ? 'tombstone' : 'record'} of a node that does not exist`);
-      problems.push(...(await indexProblems(user, p, undefined)));
+      for (const zone of ['open', 'protected'] as const) {
+        const r = await user.get(p, zone);
+        if (r !== undefined)
+          problems.push(
+            `${p}: user-store ${r.deleted ? 'tombstone' : 'record'} (${zone} zone) of a node that does not exist`,
+          );
+        problems.push(...(await indexProblems(user, p, undefined, zone)));
+      }
     }
   return problems;
 }
@@ -291,10 +314,11 @@ async function indexProblems(
   user: FinalStateStores['ports']['userStore'],
   path: string,
   children: ReadonlyMap<string, number> | undefined,
+  zone: Zone,
 ): Promise<string[]> {
   const problems: string[] = [];
   const listed = new Map<string, number>();
-  for (const e of await user.listChildren(path)) {
+  for (const e of await user.listChildren(path, zone)) {
     if (e.dzxid !== undefined)
       problems.push(`${path}: child index tombstone ${e.name}@${e.czxid}~${e.dzxid} is left`);
     else if (listed.has(e.name)) problems.push(`${path}: child ${e.name} is indexed twice`);

@@ -5,6 +5,7 @@ import { generateDigest } from '../../index.js';
 import type { Channel } from '../../ports/channel.js';
 import type { Queue } from '../../ports/queue.js';
 import type { BatchHandler } from '../../ports/runtime.js';
+import type { UserStore } from '../../ports/user-store.js';
 import { decodeMessage, encodeMessage } from '../../protocol/codec.js';
 import {
   type ACL,
@@ -42,16 +43,24 @@ interface Eavesdrop {
   channelOf(session: number): string[];
   /** Every raw writer-queue body the writer received. */
   requests: string[];
+  /**
+   * The deployment's user store adapter: its `open` zone is what the client's cloud credentials
+   * read; its `protected` zone only the functions may (the stacks' grants, pinned by the template
+   * tests, keep clients out of it: emulators do not enforce IAM, so that half is checked there).
+   */
+  store(): UserStore;
 }
 
 function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy: Eavesdrop } {
   let queue: Queue | undefined;
+  let store: UserStore | undefined;
   const channels = new Map<number, string[]>();
   const requests: string[] = [];
   const spy: Eavesdrop = {
     queue: () => queue!,
     channelOf: (session) => channels.get(session) ?? [],
     requests,
+    store: () => store!,
   };
   const tapChannel = (inner: Channel): Channel => ({
     maxMessageBytes: inner.maxMessageBytes,
@@ -85,7 +94,13 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
         };
   return {
     options: {
-      wrap: { writerQueue: keepQueue },
+      wrap: {
+        writerQueue: keepQueue,
+        userStore: (inner) => {
+          store ??= inner;
+          return inner;
+        },
+      },
       wrapHandler: tapWriter,
       wrapClientChannel: (c) => tapChannel(c),
     },
@@ -293,6 +308,114 @@ export function describeHostileClientGuarantees(target: DeploymentTarget): void 
       expect(text((await victim.getData('/guarded')).data)).toBe('v0');
       expect((await victim.getChildren('/guarded')).children).toEqual(['kid']);
       await victimUnharmed(victim, '/guarded', 0);
+    });
+
+    /** Everything the open zone (the client's cloud credentials) shows of `path` and its children. */
+    async function openView(spy: Eavesdrop, path: string): Promise<string> {
+      const store = spy.store();
+      const record = await store.get(path);
+      const kids = await store.listChildren(path);
+      return JSON.stringify({ record, data: text(record?.data ?? new Uint8Array(0)), kids });
+    }
+
+    it("a protected node's data and children cannot be read from the user store with the client's credentials, while its readers read them and exists stays direct", async () => {
+      const { spy, victim, mallory } = await setUp();
+      const owner: ACL = { perms: 31, id: { scheme: 'digest', id: generateDigest('owner:pw') } };
+      await victim.addAuth('digest', 'owner:pw');
+      await victim.create('/vault', `${secretText}data`, { acl: [owner] });
+      await victim.create('/vault/alpha-secret-name', '');
+      await victim.create('/vault/beta-secret-name', '', { acl: [owner] });
+      await victim.delete('/vault/beta-secret-name');
+      await victim.create('/vault/gamma-secret-name', '');
+      await target.quiet();
+      const seen = await openView(spy, '/vault');
+      expect(seen).not.toContain(secretText);
+      expect(seen).not.toContain('secret-name');
+      expect(seen).not.toContain('digest');
+      const stub = await spy.store().get('/vault');
+      expect(stub?.protected).toBe(true);
+      expect(stub?.data.length).toBe(0);
+      expect(await spy.store().listChildren('/vault')).toEqual([]);
+      // The functions' zone holds it (the stacks grant clients nothing there).
+      expect(text((await spy.store().get('/vault', 'protected'))!.data)).toBe(`${secretText}data`);
+      // Through the API: NOAUTH for mallory, the data and children for the owner.
+      await expectError(mallory.getData('/vault'), 'NOAUTH');
+      await expectError(mallory.getChildren('/vault'), 'NOAUTH');
+      await expectError(mallory.getChildren('/vault', { watch: () => {} }), 'NOAUTH');
+      expect((await mallory.exists('/vault'))?.numChildren).toBe(2);
+      const read = await victim.getData('/vault');
+      expect(text(read.data)).toBe(`${secretText}data`);
+      expect(read.stat.numChildren).toBe(2);
+      expect((await victim.getChildren('/vault')).children).toEqual([
+        'alpha-secret-name',
+        'gamma-secret-name',
+      ]);
+      const watched = await victim.getChildren('/vault', { watch: () => {} });
+      expect(watched.children).toEqual(['alpha-secret-name', 'gamma-secret-name']);
+      expect((await victim.getACL('/vault')).acl).toEqual([owner]);
+      // A world-readable child of a protected parent stays a direct read for anyone.
+      expect((await mallory.getData('/vault/alpha-secret-name')).stat.version).toBe(0);
+      await victimUnharmed(victim, '/vault', 0);
+    });
+
+    it('setACL moves a node between the readable and the protected store: no reader meets a missing node, and no data stays readable', async () => {
+      const { spy, victim, mallory } = await setUp();
+      const owner: ACL = { perms: 31, id: { scheme: 'digest', id: generateDigest('owner:pw') } };
+      const open: ACL = { perms: 31, id: { scheme: 'world', id: 'anyone' } };
+      await victim.addAuth('digest', 'owner:pw');
+      await victim.create('/m', `${secretText}m`);
+      await victim.create('/m/kid-one', '');
+      await victim.create('/m/kid-two', '');
+      let stop = false;
+      const missing: string[] = [];
+      // A reader of the node's existence and a reader of its data while it moves back and forth.
+      const watcher = async () => {
+        while (!stop) if ((await mallory.exists('/m')) === null) missing.push('exists');
+      };
+      const moving = async () => {
+        for (let i = 0; i < 3; i++) {
+          await victim.setACL('/m', [owner]);
+          expect((await victim.getChildren('/m')).children).toEqual(['kid-one', 'kid-two']);
+          await expectError(mallory.getData('/m'), 'NOAUTH');
+          await expectError(mallory.getChildren('/m'), 'NOAUTH');
+          await victim.setACL('/m', [open]);
+          expect(text((await mallory.getData('/m')).data)).toBe(`${secretText}m`);
+          expect((await mallory.getChildren('/m')).children).toEqual(['kid-one', 'kid-two']);
+        }
+        await victim.setACL('/m', [owner]);
+        stop = true;
+      };
+      await Promise.all([watcher(), moving()]);
+      expect(missing).toEqual([]);
+      await target.quiet();
+      const seen = await openView(spy, '/m');
+      expect(seen).not.toContain(secretText);
+      expect(seen).not.toContain('kid-');
+      expect((await spy.store().listChildren('/m', 'protected')).length).toBe(2);
+      // Back to world-readable: the protected zone keeps nothing of it.
+      await victim.setACL('/m', [open]);
+      await target.quiet();
+      expect(await spy.store().get('/m', 'protected')).toBeUndefined();
+      expect(await spy.store().listChildren('/m', 'protected')).toEqual([]);
+      expect((await spy.store().listChildren('/m')).length).toBe(2);
+      expect(text((await spy.store().get('/m'))!.data)).toBe(`${secretText}m`);
+    });
+
+    it('deleting a protected node removes it from both zones of the user store', async () => {
+      const { spy, victim } = await setUp();
+      const owner: ACL = { perms: 31, id: { scheme: 'digest', id: generateDigest('owner:pw') } };
+      await victim.addAuth('digest', 'owner:pw');
+      await victim.create('/gone', `${secretText}gone`, { acl: [owner] });
+      await victim.create('/gone/kid', '', { acl: [owner] });
+      await victim.delete('/gone/kid');
+      await victim.delete('/gone');
+      await target.quiet();
+      for (const zone of ['open', 'protected'] as const) {
+        expect(await spy.store().get('/gone', zone)).toBeUndefined();
+        expect(await spy.store().get('/gone/kid', zone)).toBeUndefined();
+        expect(await spy.store().listChildren('/gone', zone)).toEqual([]);
+      }
+      expect(await victim.exists('/gone')).toBeNull();
     });
   });
 }
