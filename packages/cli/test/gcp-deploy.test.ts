@@ -118,7 +118,9 @@ describe('faaskeeper synth gcp', () => {
         ...(fn === 'heartbeat'
           ? {}
           : {
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a Terraform interpolation, not a JavaScript one
               FAASKEEPER_CHANNEL_SECRET: '${random_password.channel_secret.result}',
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a Terraform interpolation, not a JavaScript one
               FAASKEEPER_PROTECTED_BUCKET: '${google_storage_bucket.data_protected.name}',
             }),
       });
