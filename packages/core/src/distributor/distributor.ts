@@ -21,6 +21,7 @@ interface ChannelAddress {
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { UserStore } from '../ports/user-store.js';
 import { encodeMessage } from '../protocol/codec.js';
+import { inProcessValue } from '../protocol/in-process.js';
 import {
   type ChannelBody,
   type ChannelMessage,
@@ -96,6 +97,13 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       // half-way (a throw would redeliver it forever and block every later batch) or moving the
       // watermark to garbage. Only the writer sends here, so an unreadable batch is a bug, not
       // input: it is dropped loudly.
+      // The writer's inline hand-off in this process brings the batch it just built, unencoded: it
+      // crossed no boundary, so it is taken as it is (protocol/in-process.ts).
+      const local = inProcessValue(m);
+      if (local !== undefined) {
+        batches.push(local as DistributorBatch);
+        continue;
+      }
       const decoded = decodeChecked(DistributorBatchSchema, m.body);
       if (decoded.ok) batches.push(decoded.value);
       else options.log?.('distributor: dropped an unreadable batch', { error: decoded.problem });
