@@ -21,7 +21,7 @@ interface ChannelAddress {
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { UserStore } from '../ports/user-store.js';
 import { encodeMessage } from '../protocol/codec.js';
-import { inProcessValue } from '../protocol/in-process.js';
+import { type CarriedText, carryTexts, inProcessValue } from '../protocol/in-process.js';
 import {
   type ChannelBody,
   type ChannelMessage,
@@ -292,8 +292,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     // 4. messages
     await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {
       const key = keyOf(to.session);
-      const encoded = list.map((m) =>
-        encodeMessage({
+      // Unsealed messages go with their values too: an in-memory channel hands them to a client in
+      // this process, which then needs no decoding (protocol/in-process.ts).
+      const values: (CarriedText | undefined)[] = [];
+      const encoded = list.map((m) => {
+        const message: ChannelMessage = {
           v: PROTOCOL_VERSION,
           order: m.order,
           zxid: m.zxid,
@@ -309,8 +312,12 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
                     channelAad(to.session, m.order, m.zxid, wm),
                   ),
                 },
-        } satisfies ChannelMessage),
-      );
+        };
+        const text = encodeMessage(message);
+        values.push(message.body.type === 'sealed' ? undefined : { text, value: message });
+        return text;
+      });
+      carryTexts(encoded, values);
       await channel.send(to.session, encoded, to.inc);
     });
     // 5. channels of ended sessions and of the incarnations they replaced go (an adapter keeps

@@ -103,3 +103,34 @@ function bound(value: unknown): number {
       return 24;
   }
 }
+
+/** A channel message's text and the value it was encoded from. */
+export interface CarriedText {
+  readonly text: string;
+  readonly value: object;
+}
+
+const carriedTexts = new WeakMap<readonly string[], readonly (CarriedText | undefined)[]>();
+
+/**
+ * Registers the values of a batch of channel messages (`values[i]` for `texts[i]`, `undefined`
+ * where there is none): an in-memory channel passes them on to its subscriber with the batch it
+ * delivers, and {@link carriedTextValue} hands them back. Any other channel ignores them.
+ */
+export function carryTexts(texts: readonly string[], values: readonly (CarriedText | undefined)[]): void {
+  carriedTexts.set(texts, values);
+}
+
+/** The values registered for a batch of texts by {@link carryTexts}. */
+export function carriedTextsOf(texts: readonly string[]): readonly (CarriedText | undefined)[] | undefined {
+  return carriedTexts.get(texts);
+}
+
+/**
+ * The value channel message `texts[i]` was encoded from, if it came with one and is still the
+ * same text (a wrapper that replaced it in the batch gets it decoded and checked).
+ */
+export function carriedTextValue(texts: readonly string[], i: number): object | undefined {
+  const carried = carriedTexts.get(texts)?.[i];
+  return carried !== undefined && carried.text === texts[i] ? carried.value : undefined;
+}

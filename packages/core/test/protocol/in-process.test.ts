@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedService } from '../../src/index.js';
+import { MemoryChannel } from '../../src/memory/memory-channel.js';
 import { MemoryQueue } from '../../src/memory/memory-queue.js';
 import { LimitExceededError } from '../../src/ports/errors.js';
 import type { OutgoingMessage, Queue } from '../../src/ports/queue.js';
 import { byteLength, encodeMessage } from '../../src/protocol/codec.js';
-import { encodedSizeAtMost, inProcessMessage, inProcessValue } from '../../src/protocol/in-process.js';
+import {
+  carriedTextValue,
+  carryTexts,
+  encodedSizeAtMost,
+  inProcessMessage,
+  inProcessValue,
+} from '../../src/protocol/in-process.js';
 import { signRequest } from '../../src/session/auth.js';
 import { Rng } from '../../src/testkit/faults/prng.js';
 
@@ -149,5 +156,46 @@ describe('requests of an embedded client', () => {
     // Every request crossed as text with its MAC, which the writer verified before applying it.
     expect(copied.length).toBeGreaterThan(0);
     for (const body of copied) expect(body).toMatch(/"mac":"[A-Za-z0-9_-]{43}"/);
+  });
+});
+
+describe('channel messages with their values', () => {
+  it('hand a value back only for the very text it was registered with', () => {
+    const value = { v: 1 };
+    const texts = ['a', 'b'];
+    carryTexts(texts, [{ text: 'a', value }, undefined]);
+    expect(carriedTextValue(texts, 0)).toBe(value);
+    expect(carriedTextValue(texts, 1)).toBeUndefined();
+    // A wrapper that replaced a message in the batch: the new text is decoded and checked instead.
+    texts[0] = 'forged';
+    expect(carriedTextValue(texts, 0)).toBeUndefined();
+    // A copy of the batch carries nothing.
+    expect(carriedTextValue(['a'], 0)).toBeUndefined();
+  });
+
+  it('reach the subscriber of a memory channel with the batch, again after a failed delivery', async () => {
+    const channel = new MemoryChannel();
+    const value = { v: 1, n: 1 };
+    const texts = ['one', 'two'];
+    carryTexts(texts, [{ text: 'one', value }, undefined]);
+    const seen: [string, unknown][][] = [];
+    let fail = true;
+    const delivered = new Promise<void>((resolve) => {
+      void channel.subscribe(7, (batch) => {
+        seen.push(batch.map((t, i) => [t, carriedTextValue(batch, i)]));
+        if (fail) {
+          fail = false;
+          throw new Error('consumer failed');
+        }
+        resolve();
+      });
+    });
+    await channel.send(7, texts);
+    await delivered;
+    const expected = [
+      ['one', value],
+      ['two', undefined],
+    ];
+    expect(seen).toEqual([expected, expected]);
   });
 });
