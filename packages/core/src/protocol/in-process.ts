@@ -1,7 +1,8 @@
 /**
  * Messages handed from one part of a deployment to another inside one process, with the value
  * alongside the text: a client's request to the writer through an in-memory queue, and the
- * writer's inline hand-off of a committed batch to the distributor.
+ * writer's inline hand-off of a committed batch to the distributor, and (at the end of this file)
+ * the distributor's unsealed channel messages to a client through an in-memory channel.
  *
  * Why: on the embedded deployment (and the gateway on it) everything runs in one process, and
  * encoding a message, signing it, then verifying, decoding and checking it again cost about a
