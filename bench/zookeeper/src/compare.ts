@@ -19,12 +19,10 @@
  * `--starts N` (default 5), `--sessions N` (idle sessions for the memory figure, default 1000).
  * Needs `apt-get install zookeeper`; exits 2 with that hint without it. Never part of `pnpm test`/CI.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEmbeddedService } from '@faaskeeper/core';
 import { type Measurement, measure } from '@faaskeeper/core/bench';
@@ -34,7 +32,6 @@ import {
   findZooKeeper,
   isRunning,
   startZooKeeper,
-  stopPid,
   ZooKeeperNotInstalledError,
   type ZooKeeperServer,
 } from '@faaskeeper/zookeeper-reference';
@@ -43,7 +40,7 @@ import {
 // bundles no C client; `zookeeper` wraps the C client in a native addon, which needs a toolchain here
 // and would put a C library, not Node, on the client side of the comparison.
 import zookeeper from 'node-zookeeper-client';
-import type { ChildReply, ChildRequest } from './gateway-child.js';
+import { call, connectZooKeeper, startGatewayChild } from './processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -115,28 +112,6 @@ async function runWorkload(target: Target): Promise<Workload> {
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return Math.round((sorted[Math.floor(sorted.length / 2)] ?? 0) * 100) / 100;
-}
-
-/** Promise wrapper: the library's callbacks get `(error, result)`. */
-function call<T>(f: (cb: (error: unknown, result?: T) => void) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) => f((error, result) => (error ? reject(error) : resolve(result))));
-}
-
-/** Opens a session; a small spin delay so a reconnect, should one happen, costs ≤ 5 ms. */
-function connectZooKeeper(connectString: string): Promise<zookeeper.Client> {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 30_000, spinDelay: 5, retries: 0 });
-  return new Promise((resolve, reject) => {
-    // Bounded: a session that cannot be established fails the run instead of hanging it.
-    const timer = setTimeout(() => {
-      client.close();
-      reject(new Error(`no ZooKeeper session on ${connectString} within 30 s`));
-    }, 30_000);
-    client.once('connected', () => {
-      clearTimeout(timer);
-      resolve(client);
-    });
-    client.connect();
-  });
 }
 
 /** A Buffer view of the same bytes (no copy per operation: the embedded client gets no copy either). */
@@ -215,87 +190,6 @@ const GATEWAY_SECRET = randomBytes(32);
 const quietLog = (line: GatewayLogEntry) => {
   if (line.level !== 'info') console.error(`gateway: ${JSON.stringify(line)}`);
 };
-
-/** A gateway in a child process (`gateway-child.js`), stopped by its PID. */
-interface GatewayChild {
-  readonly pid: number;
-  readonly connectString: string;
-  /** The child's `process.memoryUsage()` after full collections. */
-  memory(): Promise<NodeJS.MemoryUsage>;
-  /** Asks it to close, waits for it to exit; SIGTERM, then SIGKILL, by PID if it does not within 10 s. */
-  stop(): Promise<void>;
-}
-
-/** A reply of the child, bounded: a child that stops answering fails the run instead of hanging it. */
-function nextReply<T extends ChildReply['type']>(
-  child: ChildProcess,
-  type: T,
-): Promise<Extract<ChildReply, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`gateway child: no '${type}' within 30 s`)), 30_000);
-    const onMessage = (message: ChildReply) => {
-      if (message.type === type) finish(undefined, message as Extract<ChildReply, { type: T }>);
-      else if (message.type === 'error') finish(new Error(`gateway child: ${message.message}`));
-    };
-    const onExit = (code: number | null) =>
-      finish(new Error(`gateway child exited (${code}) before '${type}'`));
-    const finish = (error?: Error, reply?: Extract<ChildReply, { type: T }>) => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (reply !== undefined) resolve(reply);
-      else reject(error);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-async function startGatewayChild(): Promise<GatewayChild> {
-  const child = fork(fileURLToPath(new URL('./gateway-child.js', import.meta.url)), [], {
-    execArgv: ['--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not fork the gateway child');
-  // 'exit' cannot wait: should this process die mid-run, the child goes by its PID (it also exits on
-  // its own when the IPC channel disconnects).
-  const killOnExit = () => {
-    try {
-      if (isRunning(pid)) process.kill(pid, 'SIGKILL');
-    } catch (error) {
-      // ESRCH: it exited between the check and the kill, which is all this wanted.
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    }
-  };
-  process.on('exit', killOnExit);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let ready: Extract<ChildReply, { type: 'ready' }>;
-  try {
-    ready = await nextReply(child, 'ready');
-  } catch (error) {
-    await stopPid(pid);
-    throw error;
-  }
-  const request = (message: ChildRequest) => child.send(message);
-  return {
-    pid,
-    connectString: ready.connectString,
-    memory: async () => {
-      const reply = nextReply(child, 'memory');
-      request({ type: 'memory' });
-      return (await reply).usage;
-    },
-    stop: async () => {
-      if (child.connected) request({ type: 'close' });
-      const timeout = new Promise<'timeout'>((resolve) =>
-        setTimeout(() => resolve('timeout'), 10_000).unref(),
-      );
-      if ((await Promise.race([exited, timeout])) === 'timeout') await stopPid(pid);
-      process.off('exit', killOnExit);
-    },
-  };
-}
 
 /** Memory the gateway holds per idle connected session, read in the gateway child's process. */
 interface SessionMemory {

@@ -5,18 +5,19 @@
  *
  * Protocol (IPC messages): on start it sends `{ type: 'ready', connectString }`; `{ type: 'memory' }` is
  * answered `{ type: 'memory', usage }` (`process.memoryUsage()` after full garbage collections — run it
- * with `--expose-gc`); `{ type: 'close' }` closes the gateway and exits 0. When the parent goes away (the IPC
+ * with `--expose-gc`); `{ type: 'cpu' }` is answered `{ type: 'cpu', usage }` (`process.cpuUsage()`); `{ type: 'close' }` closes the gateway and exits 0. When the parent goes away (the IPC
  * channel disconnects) it closes and exits too, so a crashed benchmark leaves no gateway behind.
  */
 import { randomBytes } from 'node:crypto';
 import { startGateway } from '@faaskeeper/gateway';
 
 /** What the parent sends. */
-export type ChildRequest = { type: 'memory' } | { type: 'close' };
+export type ChildRequest = { type: 'memory' } | { type: 'cpu' } | { type: 'close' };
 /** What the child sends. */
 export type ChildReply =
   | { type: 'ready'; connectString: string }
   | { type: 'memory'; usage: NodeJS.MemoryUsage }
+  | { type: 'cpu'; usage: NodeJS.CpuUsage }
   | { type: 'error'; message: string };
 
 function send(reply: ChildReply): void {
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     else if (message.type === 'memory') {
       collect();
       send({ type: 'memory', usage: process.memoryUsage() });
-    }
+    } else if (message.type === 'cpu') send({ type: 'cpu', usage: process.cpuUsage() });
   });
   send({ type: 'ready', connectString: gateway.connectString });
 }

@@ -18,6 +18,34 @@ import type { Resume, SessionTable } from './sessions.js';
 /** Most requests one connection may have unanswered before the gateway stops reading it. */
 const MAX_IN_FLIGHT = 1000;
 
+/**
+ * One reply frame: its length, the ReplyHeader (xid, zxid, err) and the body, built in one buffer
+ * (the hot path: a JuteWriter would grow, copy the body in and copy the whole again for the frame).
+ */
+function replyFrame(xid: number, zxid: bigint, err: number, body: Uint8Array | undefined): Uint8Array {
+  const length = 16 + (body?.byteLength ?? 0);
+  const out = Buffer.allocUnsafe(4 + length);
+  out.writeInt32BE(length, 0);
+  out.writeInt32BE(xid, 4);
+  out.writeBigInt64BE(BigInt.asIntN(64, zxid), 8);
+  out.writeInt32BE(err, 16);
+  if (body !== undefined) out.set(body, 20);
+  return out;
+}
+
+/** The answer to a ping (shared: replies are never changed once made). */
+const PING_REPLY: Reply = { err: Err.OK };
+
+/**
+ * A request's place in the reply order: filled when its answer is ready, written when every
+ * earlier one has been. `afterWritten` runs once every earlier reply is written (closeAfterReplies).
+ */
+interface ReplySlot {
+  xid: number;
+  res: Reply | undefined;
+  afterWritten?: () => void;
+}
+
 /** The client's IP address as ZooKeeper reports it (an IPv4 client of a dual-stack socket without its ::ffff: prefix). */
 export function clientAddress(socket: Socket): string {
   const address = socket.remoteAddress ?? 'unknown';
@@ -48,10 +76,16 @@ export class Connection implements SessionConnection {
   private phase: 'handshake' | 'connecting' | 'open' | 'closed' = 'handshake';
   private session: GatewaySession | undefined;
   private readonly authIds: AuthId[];
-  /** Issues requests in order; a barrier (the handshake) holds back those after it. */
-  private issue: Promise<void> = Promise.resolve();
-  /** Writes replies in request order. */
-  private replies: Promise<void> = Promise.resolve();
+  /**
+   * A barrier (the handshake) that holds back the requests after it, chained on it in order;
+   * `undefined` once it and every request chained on it have been issued, and requests are issued
+   * as they are read, with no promise per request.
+   */
+  private issue: Promise<void> | undefined;
+  /** Replies in request order, the oldest first; answered ones wait for those before them. */
+  private readonly replies: ReplySlot[] = [];
+  /** The socket is corked until the end of this tick: the tick's replies go in one write. */
+  private corked = false;
   private inFlight = 0;
   private paused = false;
   /** When the client last sent anything; a session whose client is silent for its timeout expires. */
@@ -59,6 +93,7 @@ export class Connection implements SessionConnection {
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly connectTimer: NodeJS.Timeout;
   readonly stats = { received: 0, sent: 0 };
+  private opCtx: OpContext | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -126,16 +161,46 @@ export class Connection implements SessionConnection {
     // reply that never came would hold the connection open: it is closed after a second anyway.
     const force = setTimeout(() => this.close(reason), 1000);
     force.unref();
-    this.issue = this.issue.then(() => {
-      this.replies = this.replies.then(() => {
+    const slot: ReplySlot = {
+      xid: 0,
+      res: undefined,
+      afterWritten: () => {
         clearTimeout(force);
         this.close(reason);
-      });
+      },
+    };
+    this.afterIssued(() => {
+      this.replies.push(slot);
+      this.flushReplies();
+    });
+  }
+
+  /** Runs `step` after every request read so far has been issued (at once, when nothing waits). */
+  private afterIssued(step: () => void): void {
+    if (this.issue === undefined) {
+      step();
+      return;
+    }
+    const chained = this.issue.then(step);
+    this.issue = chained;
+    // Once the chain has run out, later requests are issued directly again.
+    void chained.then(() => {
+      if (this.issue === chained) this.issue = undefined;
     });
   }
 
   private write(bytes: Uint8Array): void {
     if (this.phase === 'closed') return;
+    if (!this.corked) {
+      // Everything written in this tick (the replies a burst of requests finished with, their
+      // notifications) goes to the kernel in one writev at the end of it, not a syscall each.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(bytes);
     this.stats.sent++;
     this.ctx.stats.sent++;
@@ -211,7 +276,11 @@ export class Connection implements SessionConnection {
         return;
       }
       this.phase = 'connecting';
-      this.issue = this.handshake(req);
+      const barrier = this.handshake(req);
+      this.issue = barrier;
+      void barrier.then(() => {
+        if (this.issue === barrier) this.issue = undefined;
+      });
       return;
     }
     // Counted as it arrives, so that a burst in one chunk stops the reading at once.
@@ -220,7 +289,8 @@ export class Connection implements SessionConnection {
       this.paused = true;
       this.socket.pause();
     }
-    this.issue = this.issue.then(() => this.request(body));
+    if (this.issue === undefined) this.request(body);
+    else this.afterIssued(() => this.request(body));
   }
 
   private async handshake(req: ConnectRequest): Promise<void> {
@@ -292,28 +362,54 @@ export class Connection implements SessionConnection {
       this.close(`truncated request header: ${(error as JuteError).message}`);
       return;
     }
-    const ctx: OpContext = {
-      session,
-      address: this.address,
-      authIds: this.authIds,
-      notify: (type, path) => this.notify(type, path),
-    };
-    const reply: Promise<Reply> =
-      header.type === OpCode.ping ? Promise.resolve({ err: Err.OK }) : dispatch(ctx, header.type, r);
-    this.replies = this.replies.then(async () => {
-      const res = await reply;
+    const slot: ReplySlot = { xid: header.xid, res: undefined };
+    this.replies.push(slot);
+    if (header.type === OpCode.ping) {
+      slot.res = PING_REPLY;
+      this.flushReplies();
+      return;
+    }
+    void dispatch(this.opContext(session), header.type, r).then((res) => {
+      slot.res = res;
+      this.flushReplies();
+    });
+  }
+
+  /** What operations see of this connection; made once, at the first request. */
+  private opContext(session: GatewaySession): OpContext {
+    if (this.opCtx === undefined || this.opCtx.session !== session)
+      this.opCtx = {
+        session,
+        address: this.address,
+        authIds: this.authIds,
+        notify: (type, path) => this.notify(type, path),
+      };
+    return this.opCtx;
+  }
+
+  /** Writes the answered replies at the head of the order; stops at the first unanswered one. */
+  private flushReplies(): void {
+    const session = this.session;
+    while (this.replies.length > 0) {
+      const slot = this.replies[0]!;
+      if (slot.afterWritten !== undefined) {
+        this.replies.shift();
+        slot.afterWritten();
+        continue;
+      }
+      const res = slot.res;
+      if (res === undefined) return;
+      this.replies.shift();
       this.inFlight--;
       if (this.paused && this.inFlight < MAX_IN_FLIGHT / 2) {
         this.paused = false;
         this.socket.resume();
       }
+      if (session === undefined) continue;
       this.write(
-        frame((w) => {
-          ReplyHeader.write(w, { xid: header.xid, zxid: session.replyZxid(), err: res.err });
-          if (res.err === Err.OK && res.body !== undefined) w.bytes(res.body);
-        }),
+        replyFrame(slot.xid, session.replyZxid(), res.err, res.err === Err.OK ? res.body : undefined),
       );
       if (res.close !== undefined) this.close(res.close);
-    });
+    }
   }
 }

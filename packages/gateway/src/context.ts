@@ -43,5 +43,46 @@ export function toJStat(s: Stat): JStat {
   };
 }
 
+/** Bytes of jute's Stat record: 6 longs and 5 ints. */
+const STAT_BYTES = 68;
+
+/** Writes `s` as jute's Stat record at `at` (ints wrap to 32 bits, as JuteWriter writes them). */
+function writeStat(out: Buffer, at: number, s: Stat): void {
+  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.czxid)), at);
+  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.mzxid)), at + 8);
+  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.ctime)), at + 16);
+  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.mtime)), at + 24);
+  out.writeInt32BE(s.version | 0, at + 32);
+  out.writeInt32BE(s.cversion | 0, at + 36);
+  out.writeInt32BE(s.aversion | 0, at + 40);
+  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.ephemeralOwner)), at + 44);
+  out.writeInt32BE(s.dataLength | 0, at + 52);
+  out.writeInt32BE(s.numChildren | 0, at + 56);
+  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.pzxid)), at + 60);
+}
+
+/**
+ * A StatResponse's bytes, as `encode(StatResponse, { stat: toJStat(s) })` makes them, in one
+ * buffer of the exact size (the hot path of setData and exists).
+ */
+export function statResponseBytes(s: Stat): Uint8Array {
+  const out = Buffer.allocUnsafe(STAT_BYTES);
+  writeStat(out, 0, s);
+  return out;
+}
+
+/**
+ * A GetDataResponse's bytes (the data, -1 for null, then the Stat), as
+ * `encode(GetDataResponse, ...)` makes them, in one buffer of the exact size (the hot path of getData).
+ */
+export function getDataResponseBytes(data: Uint8Array | null, s: Stat): Uint8Array {
+  const n = data === null ? 0 : data.byteLength;
+  const out = Buffer.allocUnsafe(4 + n + STAT_BYTES);
+  out.writeInt32BE(data === null ? -1 : n, 0);
+  if (data !== null) out.set(data, 4);
+  writeStat(out, 4 + n, s);
+  return out;
+}
+
 /** A Stat of zeros, for a node gone before its stat could be read. */
 export const ZERO_STAT: JStat = toJStat(rootStat());

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { getDataResponseBytes, statResponseBytes, toJStat } from '../src/context.js';
 import type { Codec } from '../src/jute/codec.js';
 import { encode } from '../src/jute/codec.js';
 import { JuteError, JuteReader } from '../src/jute/io.js';
@@ -219,5 +220,43 @@ describe('jute codec', () => {
     expect(encode(R.ConnectRequest, base).byteLength).toBe(44);
     expect(encode(R.ConnectRequest, { ...base, readOnly: false }).byteLength).toBe(45);
     expect(R.ConnectRequest.read(new JuteReader(encode(R.ConnectRequest, base))).readOnly).toBeUndefined();
+  });
+});
+
+describe('reply bodies built without a JuteWriter (the hot path)', () => {
+  // A core Stat: safe integers for the longs (zxids, times, session ids), any 32-bit int for the rest.
+  const safeLong = fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
+  const coreStat = fc.record({
+    czxid: safeLong,
+    mzxid: safeLong,
+    ctime: safeLong,
+    mtime: safeLong,
+    version: int,
+    cversion: int,
+    aversion: int,
+    ephemeralOwner: safeLong,
+    dataLength: int,
+    numChildren: int,
+    pzxid: safeLong,
+  });
+
+  it('StatResponse: the same bytes as the record codec writes', () => {
+    fc.assert(
+      fc.property(coreStat, (s) => {
+        expect(new Uint8Array(statResponseBytes(s))).toEqual(encode(R.StatResponse, { stat: toJStat(s) }));
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it('GetDataResponse: the same bytes as the record codec writes, null data as length -1', () => {
+    fc.assert(
+      fc.property(nodeData, coreStat, (data, s) => {
+        expect(new Uint8Array(getDataResponseBytes(data, s))).toEqual(
+          encode(R.GetDataResponse, { data, stat: toJStat(s) }),
+        );
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
   });
 });

@@ -7,7 +7,13 @@
 
 import { Buffer } from 'node:buffer';
 import { channelBody } from '../protocol/batches.js';
-import { type ChannelBody, ChannelMessageSchema, type WatchClass } from '../protocol/messages.js';
+import { carriedTextValue } from '../protocol/in-process.js';
+import {
+  type ChannelBody,
+  type ChannelMessage,
+  ChannelMessageSchema,
+  type WatchClass,
+} from '../protocol/messages.js';
 import { decodeChecked } from '../protocol/validate.js';
 import { channelAad, leftUnsealed, unseal } from '../session/auth.js';
 import type { WatchedEvent } from './types.js';
@@ -66,10 +72,15 @@ function opened(m: Message, sealing: ChannelSealing | undefined): ChannelBody | 
 export function channelInbox(handlers: InboxHandlers, sealing?: ChannelSealing): (raw: string[]) => void {
   let lastOrder: [number, number] = [-1, -1];
   return (raw) => {
-    for (const text of raw) {
+    for (let i = 0; i < raw.length; i++) {
       // Checked against its schema before any field is used: a malformed message is reported and
-      // skipped, never thrown into the channel loop.
-      const decoded = decodeChecked(ChannelMessageSchema, text);
+      // skipped, never thrown into the channel loop. One that an in-memory channel brought from the
+      // distributor in this process comes with the value it was encoded from (protocol/in-process.ts).
+      const local = carriedTextValue(raw, i) as ChannelMessage | undefined;
+      const decoded =
+        local !== undefined
+          ? { ok: true as const, value: local }
+          : decodeChecked(ChannelMessageSchema, raw[i]!);
       if (!decoded.ok) {
         handlers.error(new SyntaxError(`unreadable channel message: ${decoded.problem}`));
         continue;

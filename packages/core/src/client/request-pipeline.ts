@@ -9,8 +9,9 @@
 import { FaaSKeeperError } from '../model/errors.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import { LimitExceededError } from '../ports/errors.js';
-import type { Queue } from '../ports/queue.js';
+import type { OutgoingMessage, Queue } from '../ports/queue.js';
 import { byteLength, encodeMessage } from '../protocol/codec.js';
+import { inProcessMessage } from '../protocol/in-process.js';
 import {
   type ChannelBody,
   PROTOCOL_VERSION,
@@ -19,6 +20,7 @@ import {
 } from '../protocol/messages.js';
 import { signRequest } from '../session/auth.js';
 import { delay } from '../util/async.js';
+import { clone } from '../util/clone.js';
 import { WRITER_GROUP } from '../writer/writer.js';
 import type { FifoOrder } from './fifo-order.js';
 import { type ClientOp, type ClientOpType, type ReplyFor, replyError, replyFor } from './replies.js';
@@ -60,7 +62,7 @@ interface Pending {
 
 interface Outgoing {
   seq: number;
-  body: string;
+  message: OutgoingMessage;
   id: string;
 }
 
@@ -112,9 +114,9 @@ export class RequestPipeline {
     // queue that de-duplicates by id (SQS FIFO) would otherwise drop this client's requests.
     const inc = this.ctx.incarnation;
     const id = inc === 0 ? `${this.ctx.sessionNumber}:${seq}` : `${this.ctx.sessionNumber}.${inc}:${seq}`;
-    let body: string;
+    let message: OutgoingMessage;
     try {
-      body = this.encode(seq, id, op);
+      message = this.encode(seq, id, op);
       this.seq = seq;
     } catch (error) {
       return Promise.reject(
@@ -149,7 +151,7 @@ export class RequestPipeline {
       seq,
       promise.catch(() => undefined),
     );
-    this.outbox.push({ seq, body, id });
+    this.outbox.push({ seq, message, id });
     this.ctx.sent();
     void this.flush();
     return promise;
@@ -176,7 +178,13 @@ export class RequestPipeline {
     this.outbox = [];
   }
 
-  private encode(seq: number, id: string, op: WriteRequest['op']): string {
+  /**
+   * The request's queue message. A queue in this process's memory takes the request itself
+   * (protocol/in-process.ts): the writer checks it against its schema but needs no text and no MAC,
+   * and the signed text is made only if something reads the body. Any other queue gets the signed
+   * text at once (an op that cannot be encoded fails here, MARSHALLINGERROR).
+   */
+  private encode(seq: number, id: string, op: WriteRequest['op']): OutgoingMessage {
     const request: WriteRequest = {
       v: PROTOCOL_VERSION,
       id,
@@ -186,7 +194,13 @@ export class RequestPipeline {
       op,
     };
     if (this.ctx.incarnation !== 0) request.inc = this.ctx.incarnation;
-    return signRequest(this.ctx.sessionKey, encodeMessage(request));
+    const fields = { group: WRITER_GROUP, dedupId: id };
+    const key = this.ctx.sessionKey;
+    if (this.ctx.writerQueue.capabilities.inProcess !== true)
+      return { ...fields, body: signRequest(key, encodeMessage(request)) };
+    // A copy: the caller may reuse its data buffer once the call returns, as with a text sent at once.
+    const own = clone(request);
+    return inProcessMessage(fields, own, () => signRequest(key, encodeMessage(own)));
   }
 
   /** Fails requests past their deadline; one timer serves them all. */
@@ -231,7 +245,7 @@ export class RequestPipeline {
       return;
     }
     this.outbox = this.outbox.map((o) =>
-      which(o) ? { ...o, body: this.encode(o.seq, o.id, { type: 'ping' }) } : o,
+      which(o) ? { ...o, message: this.encode(o.seq, o.id, { type: 'ping' }) } : o,
     );
   }
 
@@ -253,7 +267,7 @@ export class RequestPipeline {
           .slice(0, queue.capabilities.maxBatch)
           .filter((b) => hold === undefined || b.seq <= hold.after);
         try {
-          await queue.send(batch.map((b) => ({ body: b.body, group: WRITER_GROUP, dedupId: b.id })));
+          await queue.send(batch.map((b) => b.message));
           failures = 0;
           for (const b of batch) {
             const p = this.pending.get(b.seq);
@@ -265,7 +279,7 @@ export class RequestPipeline {
           if (error instanceof LimitExceededError) {
             // One request is too large for the queue: refuse it alone, keep the rest going.
             const tooBig =
-              batch.find((b) => byteLength(b.body) > queue.capabilities.maxMessageBytes) ?? batch[0]!;
+              batch.find((b) => byteLength(b.message.body) > queue.capabilities.maxMessageBytes) ?? batch[0]!;
             this.giveUp((o) => o === tooBig);
             const p = this.pending.get(tooBig.seq);
             this.pending.delete(tooBig.seq);

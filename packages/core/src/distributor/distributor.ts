@@ -22,6 +22,7 @@ interface ChannelAddress {
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { UserStore, Zone } from '../ports/user-store.js';
 import { encodeMessage } from '../protocol/codec.js';
+import { type CarriedText, carryTexts, inProcessValue } from '../protocol/in-process.js';
 import {
   type ChannelBody,
   type ChannelMessage,
@@ -131,6 +132,13 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       // half-way (a throw would redeliver it forever and block every later batch) or moving the
       // watermark to garbage. Only the writer sends here, so an unreadable batch is a bug, not
       // input: it is dropped loudly.
+      // The writer's inline hand-off in this process brings the batch it just built, unencoded: it
+      // crossed no boundary, so it is taken as it is (protocol/in-process.ts).
+      const local = inProcessValue(m);
+      if (local !== undefined) {
+        batches.push(local as DistributorBatch);
+        continue;
+      }
       const decoded = decodeChecked(DistributorBatchSchema, m.body);
       if (decoded.ok) batches.push(decoded.value);
       else options.log?.('distributor: dropped an unreadable batch', { error: decoded.problem });
@@ -396,8 +404,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     // 4. messages
     await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {
       const key = keyOf(to.session);
-      const encoded = list.map((m) =>
-        encodeMessage({
+      // Unsealed messages go with their values too: an in-memory channel hands them to a client in
+      // this process, which then needs no decoding (protocol/in-process.ts).
+      const values: (CarriedText | undefined)[] = [];
+      const encoded = list.map((m) => {
+        const message: ChannelMessage = {
           v: PROTOCOL_VERSION,
           order: m.order,
           zxid: m.zxid,
@@ -413,8 +424,12 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
                     channelAad(to.session, m.order, m.zxid, wm),
                   ),
                 },
-        } satisfies ChannelMessage),
-      );
+        };
+        const text = encodeMessage(message);
+        values.push(message.body.type === 'sealed' ? undefined : { text, value: message });
+        return text;
+      });
+      carryTexts(encoded, values);
       await channel.send(to.session, encoded, to.inc);
     });
     // 5. channels of ended sessions and of the incarnations they replaced go (an adapter keeps

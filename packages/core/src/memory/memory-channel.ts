@@ -1,12 +1,15 @@
 import type { Channel, ChannelSubscription } from '../ports/channel.js';
 import { LimitExceededError } from '../ports/errors.js';
 import { byteLength } from '../protocol/codec.js';
+import { type CarriedText, carriedTextsOf, carryTexts } from '../protocol/in-process.js';
 
 /** A mailbox per session incarnation (see `Channel`). */
 const keyOf = (session: number, incarnation: number): string => `${session}:${incarnation}`;
 
 interface Mailbox {
   pending: string[];
+  /** The values `pending[i]` was encoded from, where the sender gave them (protocol/in-process.ts). */
+  carried: (CarriedText | undefined)[];
   subscriber: ((messages: string[]) => void) | undefined;
   scheduled: boolean;
   held: boolean;
@@ -37,7 +40,11 @@ export class MemoryChannel implements Channel {
         throw new LimitExceededError(`channel message to session ${session}`, size, this.maxMessageBytes);
     }
     const box = this.box(session, incarnation);
-    box.pending.push(...messages);
+    const carried = carriedTextsOf(messages);
+    for (let i = 0; i < messages.length; i++) {
+      box.pending.push(messages[i]!);
+      box.carried.push(carried?.[i]);
+    }
     this.schedule(box);
   }
 
@@ -90,7 +97,14 @@ export class MemoryChannel implements Channel {
     const key = keyOf(session, incarnation);
     let box = this.boxes.get(key);
     if (box === undefined) {
-      box = { pending: [], subscriber: undefined, scheduled: false, held: false, removed: false };
+      box = {
+        pending: [],
+        carried: [],
+        subscriber: undefined,
+        scheduled: false,
+        held: false,
+        removed: false,
+      };
       this.boxes.set(key, box);
     }
     return box;
@@ -103,12 +117,16 @@ export class MemoryChannel implements Channel {
       box.scheduled = false;
       if (box.held || box.subscriber === undefined || box.pending.length === 0) return;
       const batch = box.pending;
+      const carried = box.carried;
       box.pending = [];
+      box.carried = [];
+      carryTexts(batch, carried);
       try {
         box.subscriber(batch);
       } catch {
         // A failing consumer gets the batch again, ahead of anything newer.
         box.pending = batch.concat(box.pending);
+        box.carried = carried.concat(box.carried);
         setImmediate(() => this.schedule(box));
       }
     });

@@ -8,10 +8,12 @@ import type {
   ReceiveOptions,
 } from '../ports/queue.js';
 import { byteLength } from '../protocol/codec.js';
+import { type Carried, carriedBy, carry, encodedSizeAtMost } from '../protocol/in-process.js';
 
 interface Held {
   id: string;
-  body: string;
+  /** The message's text; for an in-process message, its value and text made when read. */
+  body: string | Carried;
   group: string;
   attempt: number;
   receipt: string | undefined;
@@ -56,18 +58,25 @@ export class MemoryQueue implements Queue {
     this.capabilities = {
       maxMessageBytes: options.capabilities?.maxMessageBytes ?? 1024 * 1024,
       maxBatch: options.capabilities?.maxBatch ?? 100,
+      inProcess: true,
     };
   }
 
   async send(messages: OutgoingMessage[]): Promise<void> {
     await undefined;
+    const held: (string | Carried)[] = [];
     for (const m of messages) {
-      const size = byteLength(m.body);
+      // An in-process message is encoded only when a bound on its size says it might not fit.
+      const local = carriedBy(m);
+      const bound = local === undefined ? undefined : encodedSizeAtMost(local.value);
+      held.push(local ?? m.body);
+      const size =
+        bound !== undefined && bound <= this.capabilities.maxMessageBytes ? bound : byteLength(m.body);
       if (size > this.capabilities.maxMessageBytes)
         throw new LimitExceededError(`message to ${this.name}`, size, this.capabilities.maxMessageBytes);
     }
     const now = this.clock.now();
-    for (const m of messages) {
+    for (const [i, m] of messages.entries()) {
       const seen = this.dedup.get(m.dedupId);
       if (seen !== undefined && seen > now) continue;
       // Re-insert so the Map stays in expiry order (the clock never goes back).
@@ -80,7 +89,7 @@ export class MemoryQueue implements Queue {
       }
       q.push({
         id: `m${this.nextId++}`,
-        body: m.body,
+        body: held[i]!,
         group: m.group,
         attempt: 0,
         receipt: undefined,
@@ -167,7 +176,8 @@ export class MemoryQueue implements Queue {
         this.blocked.set(group, (this.blocked.get(group) ?? 0) + 1);
         h.visibleAt = this.clock.now() + options.visibilityTimeoutMs;
         this.armSweeper(options.visibilityTimeoutMs);
-        out.push({ id: h.id, body: h.body, group, attempt: h.attempt, receipt });
+        const fields = { id: h.id, group, attempt: h.attempt, receipt };
+        out.push(typeof h.body === 'string' ? { ...fields, body: h.body } : carry(fields, h.body));
       }
     }
     this.cursor++;

@@ -24,6 +24,12 @@ export interface QueueCapabilities {
   maxMessageBytes: number;
   /** Most messages in one send or receive call. */
   maxBatch: number;
+  /**
+   * The queue is in this process's memory and passes a message made with `inProcessMessage` on
+   * with its value (protocol/in-process.ts): a sender may skip encoding and signing it. Absent:
+   * every message crosses as its text.
+   */
+  inProcess?: boolean;
 }
 
 export interface ReceiveOptions {

@@ -8,8 +8,9 @@ import { parentOf, ROOT } from '../model/path.js';
 import type { ReceivedMessage } from '../ports/queue.js';
 import type { ItemKey } from '../ports/system-store.js';
 import { decodeMessage } from '../protocol/codec.js';
+import { inProcessValue } from '../protocol/in-process.js';
 import type { Requester, WriteRequest } from '../protocol/messages.js';
-import { checkRequest } from '../protocol/validate.js';
+import { type Checked, checkRequest } from '../protocol/validate.js';
 import { type SignedText, splitSignature } from '../session/auth.js';
 import { nodeKey, sessionKey } from './keys.js';
 
@@ -18,12 +19,21 @@ export type Incoming = {
   message: ReceivedMessage;
   /** The text the request was decoded from and the MAC it came with (checked on admission). */
   signed?: SignedText;
+  /**
+   * The request came as a value through an in-memory queue (protocol/in-process.ts): made by a
+   * client in this process, it carries no MAC, and none is needed: no one outside the process can
+   * make such a message, and code inside it can read every session key anyway.
+   */
+  inProcess?: true;
   request?: WriteRequest;
   poison?: { problem: string; to?: Requester };
 };
 
 /** Decodes and checks one message. */
 export function decodeIncoming(message: ReceivedMessage): Incoming {
+  const local = inProcessValue(message);
+  // Checked against the schema all the same: the client's request is still input.
+  if (local !== undefined) return fromChecked(message, checkRequest(local), { inProcess: true });
   let raw: unknown;
   const signed = splitSignature(message.body);
   try {
@@ -32,8 +42,16 @@ export function decodeIncoming(message: ReceivedMessage): Incoming {
     // Not JSON: nothing in it says whom to answer, so it is refused without a reply.
     return { message, poison: { problem: 'request is not valid JSON' } };
   }
-  const checked = checkRequest(raw);
-  if (checked.ok) return { message, signed, request: checked.request };
+  return fromChecked(message, checkRequest(raw), { signed });
+}
+
+/** The incoming message of a checked request, with how it was authenticated. */
+function fromChecked(
+  message: ReceivedMessage,
+  checked: Checked,
+  auth: { signed: SignedText } | { inProcess: true },
+): Incoming {
+  if (checked.ok) return { message, ...auth, request: checked.request };
   const to: Requester | undefined =
     checked.session !== undefined && checked.seq !== undefined
       ? { session: checked.session, seq: checked.seq }
@@ -41,7 +59,7 @@ export function decodeIncoming(message: ReceivedMessage): Incoming {
   if (to !== undefined && checked.inc !== undefined) to.inc = checked.inc;
   return {
     message,
-    signed,
+    ...auth,
     poison: to === undefined ? { problem: checked.problem } : { problem: checked.problem, to },
   };
 }

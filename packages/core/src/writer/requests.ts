@@ -70,7 +70,8 @@ export async function refuse(chunk: Chunk, item: Incoming, problem: string): Pro
   // Only the session's own client may use up its seqs: a malformed request naming another session
   // is dropped unless it carries that session's signature.
   const session = await chunk.overlay.get<SessionItem>('session', String(to.session));
-  if (session !== undefined && !verifySignature(keyOf(session), item.signed)) return;
+  if (session !== undefined && item.inProcess !== true && !verifySignature(keyOf(session), item.signed))
+    return;
   const inc = to.inc ?? item.request?.inc ?? 0;
   // A replaced incarnation's request is dropped unanswered, as `admit` drops it: its seq is not the
   // session's any more, and its channel is gone.
@@ -89,6 +90,8 @@ export async function refuse(chunk: Chunk, item: Incoming, problem: string): Pro
  * is not there is let through: it is answered SESSIONEXPIRED without effect.
  */
 function authentic(item: Incoming, request: WriteRequest, session: SessionItem | undefined): boolean {
+  // A request that never left this process needs no MAC (see `Incoming.inProcess`).
+  if (item.inProcess === true) return true;
   if (session !== undefined) return verifySignature(keyOf(session), item.signed);
   if (request.op.type !== 'openSession') return true;
   return verifySignature(decodeSessionKey(request.op.key), item.signed);

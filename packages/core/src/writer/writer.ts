@@ -18,7 +18,8 @@ import type { Queue } from '../ports/queue.js';
 import type { BatchHandler, BatchResult, InvocationContext } from '../ports/runtime.js';
 import type { SystemItem, SystemStore, TransactOp } from '../ports/system-store.js';
 import { encodeMessage } from '../protocol/codec.js';
-import type { WriterState } from '../protocol/messages.js';
+import { inProcessMessage } from '../protocol/in-process.js';
+import type { DistributorBatch, WriterState } from '../protocol/messages.js';
 import { removeEndedWatches } from '../watch/ended-sessions.js';
 import { ChunkBudget } from './batch-size.js';
 import { Chunk } from './chunk.js';
@@ -154,13 +155,22 @@ export function createWriter(options: WriterOptions): BatchHandler {
   );
 
   /** Hands a committed batch to the distributor: in this invocation, or through its queue. */
-  async function forward(batch: number, body: string, context: InvocationContext): Promise<void> {
+  async function forward(
+    batch: number,
+    output: DistributorBatch | string,
+    context: InvocationContext,
+  ): Promise<void> {
     const id = `batch-${batch}`;
     if (distribute === undefined) {
+      const body = typeof output === 'string' ? output : encodeMessage(output);
       await (distributorQueue as Queue).send([{ body, group: DISTRIBUTOR_GROUP, dedupId: id }]);
       return;
     }
-    const message = { id, body, group: DISTRIBUTOR_GROUP, attempt: 1, receipt: id };
+    const fields = { id, group: DISTRIBUTOR_GROUP, attempt: 1, receipt: id };
+    // In this invocation the batch goes as the object, encoded only if something reads the body
+    // (protocol/in-process.ts); a state from before `output` was kept has only the text.
+    const message =
+      typeof output === 'string' ? { ...fields, body: output } : inProcessMessage(fields, output);
     const result = await distribute([message], { deadline: context.deadline, functionName: 'distributor' });
     // The distributor reports no partial failure today; if it did, the committed batch must not
     // count as handed on: the writer's messages come back and the retry hands it on again.
@@ -206,7 +216,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const redelivered = incoming.some((i) => i.message.attempt > 1);
     if (!redelivered && !incoming.some((i) => done.has(i.message.id))) return incoming;
     const { output, body } = state.last;
-    if (output !== undefined) await forward(output.batch, encodeMessage(output), context);
+    if (output !== undefined) await forward(output.batch, output, context);
     else if (body !== undefined) await forward(state.last.batch, body, context);
     return incoming.filter((i) => !done.has(i.message.id));
   }
@@ -255,7 +265,6 @@ export function createWriter(options: WriterOptions): BatchHandler {
     const { chunk, taken } = await fillChunk(loop);
     const ids = loop.pending.slice(0, taken).map((i) => i.message.id);
     const output = chunk.output();
-    const body = encodeMessage(output);
     let next: WriterState = {
       ...chunk.state,
       batch: output.batch,
@@ -276,7 +285,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // system-store item, and the next batch (this loop's next chunk, or the next invocation, which
     // the queue holds back until this one returns) starts after both. A failure of either fails
     // the invocation; the retry replays the log and hands the batch on again.
-    await settleBoth(applyLog(store, next.log ?? [], log), forward(output.batch, body, context));
+    await settleBoth(applyLog(store, next.log ?? [], log), forward(output.batch, output, context));
     return {
       pending: loop.pending.slice(taken),
       committed: { state: next, version: loop.committed.version + 1 },
