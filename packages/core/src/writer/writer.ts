@@ -18,7 +18,7 @@ import type { BatchHandler, BatchResult, InvocationContext } from '../ports/runt
 import type { SystemStore, TransactOp } from '../ports/system-store.js';
 import { encodeMessage } from '../protocol/codec.js';
 import type { WriterState } from '../protocol/messages.js';
-import { removeEndedWatches } from '../watch/ended-sessions.js';
+import { removeEndedWatches, watchWorkLeft } from '../watch/ended-sessions.js';
 import { ChunkBudget } from './batch-size.js';
 import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
@@ -75,7 +75,7 @@ export interface WriterOptions {
 
 /** A fresh writer state (before the first batch). */
 export function initialWriterState(): WriterState {
-  return { zxid: 0, batch: 0, persistentWatches: [] };
+  return { zxid: 0, batch: 0 };
 }
 
 /**
@@ -260,8 +260,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     await removeEndedWatches(chunk, maxItems - 1);
     const ops = chunk.overlay.commitOps();
     const next: WriterState = last === undefined ? chunk.state : { ...chunk.state, last };
-    const left = (s: WriterState) => (s.watchCleanup ?? []).map((c) => `${c.session}:${c.chunks}`).join();
-    if (ops.length === 0 && left(next) === left(loop.committed.state)) return undefined;
+    if (ops.length === 0 && watchWorkLeft(next) === watchWorkLeft(loop.committed.state)) return undefined;
     await commit(ops, next, loop.committed.version);
     return { ...loop, committed: { state: next, version: loop.committed.version + 1 } };
   }
@@ -278,7 +277,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
       narrowing: { mode: 'open' },
     };
     while (loop.pending.length > 0) loop = await commitNextChunk(loop, context);
-    while (loop.committed.state.watchCleanup !== undefined) {
+    while (watchWorkLeft(loop.committed.state) !== '') {
       const next = await commitWatchCleanup(loop);
       if (next === undefined) break;
       loop = next;
