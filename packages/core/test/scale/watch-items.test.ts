@@ -8,6 +8,8 @@ import {
   type FaaSKeeperClient,
   ManualClock,
   type WatchedEvent,
+  WRITER_STATE_ID,
+  type WriterState,
 } from '../../src/index.js';
 import { checkFinalState, drain, unwrapPort } from '../../src/testkit/faults/index.js';
 import { limitTransactionItems } from '../../src/testkit/guarantees/helpers.js';
@@ -167,5 +169,45 @@ describe('persistent watches as items', () => {
     expect(r.got[n + 1]).toHaveLength(2);
     expect((await unwrapPort(service.ports.systemStore).list('pwatch')).length).toBe(n + 1);
     await finish(service, [zk, ...cs, rec!, plain!]);
+  });
+});
+
+describe('persistent watches of a writer state written before they were items', () => {
+  it('still fire, move into pwatch items after the next batch, and leave the state', async () => {
+    const { service, zk } = await start();
+    await zk.create('/old');
+    const [c] = await sessions(service, 1);
+    const got: WatchedEvent[] = [];
+    // The client's own record of the watch, as an older deployment's client would hold it...
+    await c!.addWatch('/old', (e) => got.push(e), 'PERSISTENT');
+    await drain(service);
+    // ...and the server's in the old place: the item goes, the state lists it (layout before items).
+    const system = unwrapPort(service.ports.systemStore);
+    const [item] = await system.list<{ session: number }>('pwatch');
+    const state = (await system.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))!;
+    const { pwatchFilter: _filter, ...rest } = state.value;
+    await system.transact([
+      { type: 'delete', kind: 'pwatch', id: item!.id, expect: item!.version },
+      {
+        type: 'put',
+        kind: 'meta',
+        id: WRITER_STATE_ID,
+        value: {
+          ...rest,
+          persistentWatches: [{ session: c!.sessionNumber, path: '/old', recursive: false }],
+        },
+        expect: state.version,
+      },
+    ]);
+    await zk.setData('/old', 'a');
+    await drain(service);
+    expect(got).toEqual([{ type: 'NodeDataChanged', path: '/old' }]);
+    const after = (await system.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))!.value;
+    expect(after.persistentWatches).toBeUndefined();
+    expect((await system.list('pwatch')).map((i) => i.id)).toEqual([item!.id]);
+    await zk.setData('/old', 'b');
+    await drain(service);
+    expect(got).toHaveLength(2);
+    await finish(service, [zk, c!]);
   });
 });
