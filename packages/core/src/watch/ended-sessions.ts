@@ -8,8 +8,10 @@
  * the writer, as many per commit as the store takes; until then no event goes to that session.
  * (ZooKeeper, too, drops a closed session's watches apart from the close transaction.)
  */
+import type { ItemKey } from '../ports/system-store.js';
 import type {
   SessionItem,
+  SystemNodeItem,
   WatchCleanup,
   WatchNotification,
   WatchPathsItem,
@@ -17,7 +19,7 @@ import type {
 } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
-import { PERSISTENT_TAG } from './items.js';
+import { PERSISTENT_TAG, pwatchId, watchId } from './items.js';
 import { dropOneShot, removeFiredGenerations } from './one-shot.js';
 import { migrateLegacyPersistent, removePersistent } from './persistent.js';
 import { watchListId } from './session-watches.js';
@@ -29,9 +31,28 @@ async function dropWatched(chunk: Chunk, session: number, entry: string): Promis
   else await dropOneShot(chunk, session, entry, ['data', 'children']);
 }
 
-/** Node keys of the one-shot paths among remembered entries (read ahead in one call). */
-const nodeKeysOf = (entries: readonly string[]) =>
-  entries.filter((p) => !p.startsWith(PERSISTENT_TAG)).map(nodeKey);
+/**
+ * Reads ahead, in two calls, every item removing `session`'s registrations behind `entries`
+ * touches: the one-shot paths' node items, then their open generations' `watch` items and the
+ * persistent paths' `pwatch` items (rather than one read per item as each is removed).
+ */
+async function prefetchWatched(chunk: Chunk, session: number, entries: readonly string[]): Promise<void> {
+  const oneShot = entries.filter((p) => !p.startsWith(PERSISTENT_TAG));
+  await chunk.overlay.prefetch(oneShot.map(nodeKey));
+  const keys: ItemKey[] = [];
+  for (const p of oneShot) {
+    const item = chunk.overlay.peek<SystemNodeItem>('node', p);
+    if (item?.dataWatchGen !== undefined)
+      keys.push({ kind: 'watch', id: watchId(p, 'data', item.dataWatchGen, session) });
+    if (item?.childWatchGen !== undefined)
+      keys.push({ kind: 'watch', id: watchId(p, 'children', item.childWatchGen, session) });
+  }
+  for (const e of entries)
+    if (e.startsWith(PERSISTENT_TAG))
+      for (const recursive of [false, true])
+        keys.push({ kind: 'pwatch', id: pwatchId(e.slice(PERSISTENT_TAG.length), session, recursive) });
+  await chunk.overlay.prefetch(keys);
+}
 
 /** A close removes at most this many one-shot registrations in its own transaction. */
 const CLOSE_INLINE_PATHS = 32;
@@ -43,7 +64,7 @@ export async function endSessionWatches(chunk: Chunk, session: SessionItem): Pro
     chunk.state.persistentWatches = chunk.state.persistentWatches.filter((w) => w.session !== session.id);
   const sealed = session.watchChunks ?? 0;
   if (sealed === 0 && session.watchPaths.length <= CLOSE_INLINE_PATHS) {
-    await chunk.overlay.prefetch(nodeKeysOf(session.watchPaths));
+    await prefetchWatched(chunk, session.id, session.watchPaths);
     for (const p of session.watchPaths) await dropWatched(chunk, session.id, p);
     return;
   }
@@ -107,7 +128,7 @@ export async function removeEndedWatches(chunk: Chunk, maxItems: number): Promis
     const { session, chunks } = pending[0]!;
     const id = watchListId(session, chunks);
     const paths = [...((await chunk.overlay.get<WatchPathsItem>('meta', id))?.paths ?? [])];
-    await chunk.overlay.prefetch(nodeKeysOf(paths));
+    await prefetchWatched(chunk, session, paths);
     while (paths.length > 0) {
       const before = chunk.overlay.checkpoint();
       await dropWatched(chunk, session, paths.at(-1)!);
