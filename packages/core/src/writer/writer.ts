@@ -260,7 +260,26 @@ export function createWriter(options: WriterOptions): BatchHandler {
     await removeEndedWatches(chunk, maxItems - 1);
     const ops = chunk.overlay.commitOps();
     const next: WriterState = last === undefined ? chunk.state : { ...chunk.state, last };
-    if (ops.length === 0 && watchWorkLeft(next) === watchWorkLeft(loop.committed.state)) return undefined;
+    const stateChanged = watchWorkLeft(next) !== watchWorkLeft(loop.committed.state);
+    if (ops.length === 0 && !stateChanged) return undefined;
+    if (!stateChanged) {
+      // Only items go (a page of a fired generation): the state, whose `last` may hold a large
+      // batch, is checked rather than rewritten, so removing M registrations never rewrites it M/98 times.
+      const check: TransactOp = {
+        type: 'check',
+        kind: 'meta',
+        id: WRITER_STATE_ID,
+        expect: loop.committed.version,
+      };
+      try {
+        await store.transact([...ops, check]);
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+        log('writer: cleanup commit conflict, retrying the batch', { reason: error.message });
+        throw new TransientError('writer commit conflict', error);
+      }
+      return loop;
+    }
     await commit(ops, next, loop.committed.version);
     return { ...loop, committed: { state: next, version: loop.committed.version + 1 } };
   }
