@@ -253,8 +253,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
    * Removes watch registrations of ended sessions (`watchCleanup`) in a commit of its own: no zxid,
    * nothing for the distributor, `last` kept for a retry. Returns `undefined` once nothing moves.
    */
-  async function commitWatchCleanup(loop: LoopState): Promise<LoopState | undefined> {
-    const { last, ...live } = loop.committed.state;
+  async function commitWatchCleanup(loop: LoopState, forwarded: boolean): Promise<LoopState | undefined> {
+    const { last: kept, ...live } = loop.committed.state;
+    // After this invocation forwarded the last batch, a retry needs only its ids (to skip its
+    // requests), not its output: a state rewritten here does not carry a fire's M events again.
+    const last = forwarded && kept !== undefined ? { ids: kept.ids, batch: kept.batch } : kept;
     const chunk = new Chunk(new Overlay(store), structuredClone(live), clock, skew, auth);
     // One item of the transaction is the writer's own.
     await removeEndedWatches(chunk, maxItems - 1);
@@ -295,9 +298,10 @@ export function createWriter(options: WriterOptions): BatchHandler {
       committed: { state, version: stateItem.version },
       narrowing: { mode: 'open' },
     };
+    const forwarded = loop.pending.length > 0;
     while (loop.pending.length > 0) loop = await commitNextChunk(loop, context);
     while (watchWorkLeft(loop.committed.state) !== '') {
-      const next = await commitWatchCleanup(loop);
+      const next = await commitWatchCleanup(loop, forwarded);
       if (next === undefined) break;
       loop = next;
     }
