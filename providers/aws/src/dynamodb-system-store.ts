@@ -8,7 +8,6 @@ import {
   type DynamoDBClient,
   type DynamoDBClientConfig,
   GetItemCommand,
-  QueryCommand,
   type TransactWriteItem,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -28,6 +27,8 @@ import {
   type Meter,
   noMeter,
   PortError,
+  type QueryPage,
+  type QueryResult,
   retry,
   type SystemItem,
   type SystemStore,
@@ -38,6 +39,7 @@ import {
 } from '@faaskeeper/core';
 import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
 import { awsCall, awsErrorName, translateAwsError } from './aws-errors.js';
+import { queryPage, queryPages } from './dynamodb-query.js';
 import { attributesBytes, decodeValue, encodeValue } from './dynamodb-values.js';
 import { METER_KEYS, readUnits, writeUnits } from './meter.js';
 import { REPLACED, rereadReplaced, S3Objects } from './s3-objects.js';
@@ -371,32 +373,41 @@ export class DynamoDbSystemStore implements SystemStore {
 
   async list<T = unknown>(kind: ItemKind): Promise<SystemItem<T>[]> {
     const out: SystemItem<T>[] = [];
-    let start: Item | undefined;
-    do {
-      const from = start;
-      const page = await awsCall('DynamoDB Query', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :kind',
-            ExpressionAttributeValues: { ':kind': { S: kind } },
-            ConsistentRead: true,
-            ...(from === undefined ? {} : { ExclusiveStartKey: from }),
-          }),
-        ),
-      );
-      const items = page.Items ?? [];
-      // A query is billed on the total size it read, rounded up to 4 KB.
-      this.meter.add(
-        METER_KEYS.dynamodbReadUnits,
-        readUnits(items.reduce((n, it) => n + attributesBytes(it), 0)),
-      );
-      for (const it of items) {
-        const item = (await this.toItem<T>(it)) ?? (await this.reread<T>({ kind, id: it.sk?.S ?? '' }));
-        if (item !== undefined) out.push(item);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    const input = {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :kind',
+      ExpressionAttributeValues: { ':kind': { S: kind } },
+    };
+    for await (const items of queryPages(this.client, this.meter, input))
+      out.push(...(await this.itemsOf<T>(kind, items)));
+    return out;
+  }
+
+  /** A Query on the kind's partition, `begins_with` on the sort key (the id). */
+  async query<T = unknown>(kind: ItemKind, prefix: string, page: QueryPage = {}): Promise<QueryResult<T>> {
+    const input = {
+      TableName: this.table,
+      KeyConditionExpression: prefix === '' ? 'pk = :kind' : 'pk = :kind AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: {
+        ':kind': { S: kind },
+        ...(prefix === '' ? {} : { ':prefix': { S: prefix } }),
+      },
+      ...(page.limit === undefined ? {} : { Limit: page.limit }),
+    };
+    const start = page.after === undefined ? undefined : { pk: { S: kind }, sk: { S: page.after } };
+    const got = await queryPage(this.client, this.meter, input, start);
+    const items = await this.itemsOf<T>(kind, got.items);
+    const last = got.items.at(-1)?.sk?.S;
+    return got.next === undefined || last === undefined ? { items } : { items, next: last };
+  }
+
+  /** Decodes queried items; one whose offloaded value was replaced meanwhile is read again. */
+  private async itemsOf<T>(kind: ItemKind, items: Item[]): Promise<SystemItem<T>[]> {
+    const out: SystemItem<T>[] = [];
+    for (const it of items) {
+      const item = (await this.toItem<T>(it)) ?? (await this.reread<T>({ kind, id: it.sk?.S ?? '' }));
+      if (item !== undefined) out.push(item);
+    }
     return out;
   }
 

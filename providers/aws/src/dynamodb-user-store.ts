@@ -8,7 +8,6 @@ import {
   type DynamoDBClientConfig,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -33,6 +32,7 @@ import {
 } from '@faaskeeper/core';
 import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
 import { awsCall } from './aws-errors.js';
+import { queryPages } from './dynamodb-query.js';
 import { attributesBytes, decodeValue, encodeValue } from './dynamodb-values.js';
 import { METER_KEYS, readUnits, writeUnits } from './meter.js';
 import { REPLACED, rereadReplaced, S3Objects } from './s3-objects.js';
@@ -261,33 +261,22 @@ export class DynamoDbUserStore implements UserStore {
   async listChildren(parent: string, zone?: Zone): Promise<ChildEntry[]> {
     const pk = zoneKey(parent, zone);
     const entries: ChildEntry[] = [];
-    let from: Item | undefined;
-    do {
-      const start = from;
-      const page = await awsCall('DynamoDB Query', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.childTable,
-            KeyConditionExpression: '#p = :p',
-            ExpressionAttributeNames: { '#p': 'parent', '#k': 'key' },
-            ExpressionAttributeValues: { ':p': { S: pk } },
-            ProjectionExpression: '#k',
-            ConsistentRead: true,
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        ),
-      );
-      // A strongly consistent Query is billed by the bytes it reads, 4 KB per unit.
-      const bytes = (page.Items ?? []).reduce((n, it) => n + attributesBytes(it) + pk.length + 6, 0);
-      this.meter.add(METER_KEYS.dynamodbReadUnits, readUnits(bytes));
-      for (const it of page.Items ?? []) {
+    const input = {
+      TableName: this.childTable,
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': 'parent', '#k': 'key' },
+      ExpressionAttributeValues: { ':p': { S: pk } },
+      ProjectionExpression: '#k',
+    };
+    // Billed on the whole item read, the partition key the projection leaves out included.
+    const bytesOf = (it: Item) => attributesBytes(it) + pk.length + 6;
+    for await (const items of queryPages(this.client, this.meter, input, bytesOf))
+      for (const it of items) {
         const key = it.key?.S ?? '';
         const entry = parseChildKey(parent, key);
         if (entry === undefined) throw new PortError(`child index item ${parent} ${key} is not an entry`);
         entries.push(entry);
       }
-      from = page.LastEvaluatedKey;
-    } while (from !== undefined);
     return entries;
   }
 

@@ -9,6 +9,8 @@ import {
   type Meter,
   noMeter,
   PortError,
+  type QueryPage,
+  type QueryResult,
   retry,
   type SystemItem,
   type SystemStore,
@@ -17,7 +19,7 @@ import {
   type TransactOp,
   TransientError,
 } from '@faaskeeper/core';
-import type { Datastore, Key, Transaction } from '@google-cloud/datastore';
+import { and, type Datastore, type Key, PropertyFilter, type Transaction } from '@google-cloud/datastore';
 import {
   blob,
   chunk,
@@ -82,6 +84,9 @@ interface Encoded {
  * that raced another fail with ABORTED, which is retried with back-off. Datastore errors never
  * escape: contention and timeouts surface as {@link TransientError}.
  */
+/** Entities per query page when the caller sets no limit. */
+const DATASTORE_QUERY_PAGE = 500;
+
 export class DatastoreSystemStore implements SystemStore {
   /** Datastore allows 500 entities per commit; 400 items leave room for the chunks of big items. */
   /** A transaction bills per entity, as single writes do: the writer commits in one transaction. */
@@ -138,6 +143,43 @@ export class DatastoreSystemStore implements SystemStore {
     // A query is billed one read per entity returned, and at least one.
     this.meter.add('datastore.entity-reads', Math.max(1, entities.length));
     return Promise.all(entities.map((e) => this.toItem<T>(kind, keyName(e) ?? '', e)));
+  }
+
+  /**
+   * A key-range query under the store's root entity: an ancestor query, so strongly consistent
+   * (Firestore in Datastore mode answers every query strongly; the ancestor keeps the emulator so).
+   * Ids from `prefix` up to `prefix` + the largest code point, after `page.after` when given.
+   */
+  async query<T = unknown>(kind: ItemKind, prefix: string, page: QueryPage = {}): Promise<QueryResult<T>> {
+    const limit = page.limit ?? DATASTORE_QUERY_PAGE;
+    const filters: PropertyFilter<'__key__'>[] = [];
+    if (page.after !== undefined)
+      filters.push(new PropertyFilter('__key__', '>', this.key(kind, page.after)));
+    else if (prefix !== '') filters.push(new PropertyFilter('__key__', '>=', this.key(kind, prefix)));
+    if (prefix !== '')
+      filters.push(new PropertyFilter('__key__', '<', this.key(kind, `${prefix}\u{10FFFF}`)));
+    let entities: Record<string, unknown>[];
+    let more: string | undefined;
+    try {
+      let query = this.datastore
+        .createQuery(this.namespace ?? '', this.kind(kind))
+        .hasAncestor(this.datastore.key(this.keyOptions(this.rootPath)))
+        .order('__key__')
+        .limit(limit);
+      if (filters.length > 0) query = query.filter(and(filters));
+      const [found, info] = await this.datastore.runQuery(query);
+      entities = found as Record<string, unknown>[];
+      more = info.moreResults;
+    } catch (error) {
+      throw translateError(error, `query ${kind} ${prefix}`);
+    }
+    // A query is billed one read per entity returned, and at least one.
+    this.meter.add('datastore.entity-reads', Math.max(1, entities.length));
+    const items = await Promise.all(entities.map((e) => this.toItem<T>(kind, keyName(e) ?? '', e)));
+    const last = items.at(-1)?.id;
+    return entities.length < limit || more === 'NO_MORE_RESULTS' || last === undefined
+      ? { items }
+      : { items, next: last };
   }
 
   async transact(ops: TransactOp[]): Promise<void> {

@@ -19,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEmbeddedService } from '../embedded/embedded-service.js';
 import { ManualClock } from '../memory/manual-clock.js';
+import { largestSystemItems } from './item-sizes.js';
 import {
   runScale,
   SCALE_DIMENSIONS,
@@ -97,7 +98,12 @@ export const embeddedScaleTarget: ScaleTarget = {
   async start(wrap) {
     const service = createEmbeddedService({ clock: new ManualClock(), wrap });
     await service.ready;
-    return { deployment: service, close: () => service.close() };
+    return {
+      deployment: service,
+      // The largest item of each kind in the system store (the embedded user store is in memory).
+      inspect: () => largestSystemItems(service.ports.systemStore),
+      close: () => service.close(),
+    };
   },
 };
 

@@ -137,24 +137,34 @@ export function watchersPlan(
   return plan;
 }
 
-/** Idle sessions: `size` sessions open (and doing nothing) while another one writes and reads. */
+/**
+ * Sessions holding state: `size` sessions, each with an ephemeral node, a persistent recursive
+ * watch (all on `/pw`) and two one-shot watches (a data watch on `/q`, which they all watch, and an
+ * `exists` watch on a path of its own), idle while another one writes and reads. The item report
+ * is taken with every session's state in place (docs/scale.md §3: no item grows with them).
+ */
 export function sessionsPlan(
   target: ScaleTarget,
   connect: () => Promise<FaaSKeeperClient>,
   progress: (line: string) => void,
 ) {
   const plan: DimensionPlan = async (s, zk, size) => {
-    await zk.create('/s', DATA);
+    for (const p of ['/s', '/e', '/pw', '/q', '/m']) await zk.create(p, DATA);
     const idle = await mapLimit(
       Array.from({ length: size }, (_, i) => i),
       target.fillInFlight * 8,
       async (i) => {
         const c = await connect();
+        await c.create(`/e/s${i}`, DATA, { mode: 'EPHEMERAL' });
+        await c.addWatch('/pw', () => {}, 'PERSISTENT_RECURSIVE');
+        await c.getData('/q', { watch: () => {} });
+        await c.exists(`/m/${i}`, { watch: () => {} });
         if ((i + 1) % Math.max(1, Math.ceil(size / 5)) === 0)
-          progress(`  connected ${i + 1}/${size} sessions`);
+          progress(`  connected ${i + 1}/${size} sessions (ephemeral, persistent and one-shot watches)`);
         return c;
       },
     );
+    await s.inspect();
     const out = {
       setData: await s.measure(size, () => zk.setData('/s', DATA)),
       getData: await s.measure(size, () => zk.getData('/s')),

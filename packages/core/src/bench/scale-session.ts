@@ -33,6 +33,7 @@ export class ByteCounter {
         get: (key) => store.get(key),
         getMany: (keys) => store.getMany(keys),
         list: (kind) => store.list(kind),
+        query: (kind, prefix, page) => store.query(kind, prefix, page),
         increment: (key, by) => store.increment(key, by),
         transact: async (ops) => {
           if (this.on)

@@ -3,6 +3,8 @@ import type {
   ExpectedVersion,
   ItemKey,
   ItemKind,
+  QueryPage,
+  QueryResult,
   SystemItem,
   SystemStore,
   SystemStoreCapabilities,
@@ -22,6 +24,9 @@ function matches(stored: Stored | undefined, expect: ExpectedVersion): boolean {
   if (expect === 'absent') return stored === undefined;
   return stored !== undefined && stored.version === expect;
 }
+
+/** Items per query page when the caller sets no limit (small, so that paging is exercised). */
+const MEMORY_QUERY_PAGE = 100;
 
 /**
  * The system store in memory: a Map with copy-in/copy-out and all-or-nothing transactions. Every
@@ -65,6 +70,24 @@ export class MemorySystemStore implements SystemStore {
         out.push({ kind, id: k.slice(prefix.length), version: s.version, value: clone(s.value) as T });
     }
     return out;
+  }
+
+  async query<T>(kind: ItemKind, prefix: string, page: QueryPage = {}): Promise<QueryResult<T>> {
+    await undefined;
+    const head = `${kind}\u0000`;
+    const ids: string[] = [];
+    for (const k of this.items.keys()) {
+      if (!k.startsWith(head)) continue;
+      const id = k.slice(head.length);
+      if (id.startsWith(prefix) && (page.after === undefined || id > page.after)) ids.push(id);
+    }
+    ids.sort();
+    const limit = page.limit ?? MEMORY_QUERY_PAGE;
+    const items = ids.slice(0, limit).map((id) => {
+      const s = this.items.get(`${head}${id}`)!;
+      return { kind, id, version: s.version, value: clone(s.value) as T };
+    });
+    return ids.length > limit ? { items, next: items.at(-1)!.id } : { items };
   }
 
   async transact(ops: TransactOp[]): Promise<void> {

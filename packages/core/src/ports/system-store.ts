@@ -4,8 +4,13 @@
  * sessions and their leases, watch registrations and the writer's counter.
  */
 
-/** The item families the core keeps. Adapters may lay each out in its own table or partition. */
-export type ItemKind = 'node' | 'session' | 'meta' | 'ttl' | 'lease';
+/**
+ * The item families the core keeps. Adapters may lay each out in its own table or partition.
+ * `watch` holds one-shot watch registrations past a node item's inline few and `pwatch` persistent
+ * watches (one small item each, found by {@link SystemStore.query} on an id prefix; see
+ * `watch/`); `cleanup` names registrations that fired and are removed in later commits.
+ */
+export type ItemKind = 'node' | 'session' | 'meta' | 'ttl' | 'lease' | 'watch' | 'pwatch' | 'cleanup';
 
 export interface ItemKey {
   kind: ItemKind;
@@ -25,6 +30,20 @@ export type TransactOp =
   | (ItemKey & { type: 'put'; value: unknown; expect: ExpectedVersion })
   | (ItemKey & { type: 'delete'; expect: ExpectedVersion })
   | (ItemKey & { type: 'check'; expect: ExpectedVersion });
+
+/** Where a {@link SystemStore.query} page starts and how many items it may hold. */
+export interface QueryPage {
+  /** The `next` of the previous page (absent: the first page). */
+  after?: string;
+  /** Most items in this page (absent: the adapter's own page size). */
+  limit?: number;
+}
+
+/** One page of a {@link SystemStore.query}: items in id order; `next` is absent on the last page. */
+export interface QueryResult<T> {
+  items: SystemItem<T>[];
+  next?: string;
+}
 
 export interface SystemStoreCapabilities {
   /** Most ops in one transaction (DynamoDB 100, Datastore 500). */
@@ -49,6 +68,14 @@ export interface SystemStore {
   getMany<T = unknown>(keys: ItemKey[]): Promise<(SystemItem<T> | undefined)[]>;
   /** Every item of one kind (sessions, TTL index), in no particular order. */
   list<T = unknown>(kind: ItemKind): Promise<SystemItem<T>[]>;
+  /**
+   * Strongly consistent page of the items of `kind` whose id starts with `prefix`, in ascending
+   * id order (the store's own: UTF-16 code units in memory, UTF-8 bytes on DynamoDB and Datastore;
+   * they agree on every id this project writes, which are ASCII separators around paths). A page never holds more than `page.limit` items; a page
+   * may hold fewer and still have a `next` (adapters page by bytes too). A collection of any size
+   * is read page by page, so no answer grows with it.
+   */
+  query<T = unknown>(kind: ItemKind, prefix: string, page?: QueryPage): Promise<QueryResult<T>>;
   /**
    * Applies every op or none. A failed condition throws {@link ConditionFailedError} naming the
    * first failing op; a put bumps the item's version. At most one op per item.

@@ -82,13 +82,19 @@ export interface SystemNode {
 }
 
 /**
- * A system-store node item: the node if it exists, plus the sessions holding one-shot watches on
- * the path (an `exists` watch on a missing path keeps an item with no node).
+ * A system-store node item: the node if it exists, plus its one-shot watch registrations (an
+ * `exists` watch on a missing path keeps an item with no node): the first few sessions of each
+ * class inline, the rest as `watch` items of the open generation (`watch/one-shot.ts`). Items
+ * written before generations existed may hold longer inline lists; they are read the same way.
  */
 export interface SystemNodeItem {
   node?: SystemNode;
   dataWatches?: number[];
   childWatches?: number[];
+  /** The open generation of data registrations past the inline ones (a zxid); absent: none. */
+  dataWatchGen?: number;
+  /** The open generation of child registrations past the inline ones (a zxid); absent: none. */
+  childWatchGen?: number;
 }
 
 /** A session in the system store. `expiresAt` is an absolute deadline in the writer's clock. */
@@ -140,6 +146,14 @@ export interface PersistentWatch {
   recursive: boolean;
 }
 
+/** A Bloom filter of paths (`watch/path-filter.ts`). */
+export interface PathFilter {
+  /** The bit array (raw bytes: the stores keep them as binary, 2 KiB at most). */
+  bits: Uint8Array;
+  /** Paths added since it was built (counted with repeats: an upper bound of the distinct ones). */
+  n: number;
+}
+
 /** The writer's own item: the zxid counter and what its last batch committed. */
 /**
  * One item write of a commit, kept in the writer state until the next commit replaces it (the
@@ -181,7 +195,19 @@ export interface WriterState {
    * still holds one is read as `lastEventZxid` = its largest entry (see `writer/writer.ts`).
    */
   epoch?: Record<string, number>;
-  persistentWatches: PersistentWatch[];
+  /**
+   * Persistent watches of a state written before they became `pwatch` items: still honoured, and
+   * moved into items by the writer's cleanup commits (`migrateLegacyPersistent`). New states never
+   * hold it.
+   */
+  persistentWatches?: PersistentWatch[];
+  /** The Bloom filter of paths holding `pwatch` items (`watch/path-filter.ts`); absent: none. */
+  pwatchFilter?: PathFilter;
+  /**
+   * How many fired generations of one-shot registrations wait for removal (`cleanup` items);
+   * absent: none, and the writer does not look.
+   */
+  firedGenerations?: number;
   /**
    * Ended sessions with too many watch registrations to remove in their close's own transaction:
    * removed by the writer in later commits; until then no event goes to them.

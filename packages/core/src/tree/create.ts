@@ -76,7 +76,7 @@ export async function create(
   if (traits.kind === 'ttl') node.ttlMs = op.ttlMs!;
   if (acl !== undefined && !isOpenAcl(acl)) node.acl = acl;
   // The created node's exists/data watchers fire, and the registration item goes.
-  fireOneShot(txn, item?.dataWatches, 'NodeCreated', path, 'data');
+  await fireOneShot(chunk, txn, item, 'NodeCreated', path, 'data');
   chunk.overlay.set('node', path, { node });
   txn.write({
     path,
@@ -98,8 +98,8 @@ export async function create(
     },
   };
   setNode(chunk, parentPath, parentItem!, newParent, txn);
-  fireChildWatches(chunk, parentPath, txn);
-  firePersistent(chunk.state.persistentWatches, path, 'NodeCreated', txn);
+  await fireChildWatches(chunk, parentPath, txn);
+  await firePersistent(chunk, path, 'NodeCreated', txn);
   if (traits.kind === 'ephemeral') await addEphemeral(chunk, session, path);
   if (traits.kind === 'ttl') await indexTtl(chunk, path);
   return path;

@@ -42,8 +42,8 @@ export async function deleteNode(
   if (node === undefined) throw fail('NONODE', path);
   if (version !== -1 && node.stat.version !== version) throw fail('BADVERSION', path);
   if (node.stat.numChildren > 0) throw fail('NOTEMPTY', path);
-  fireOneShot(txn, item!.dataWatches, 'NodeDeleted', path, 'data');
-  fireOneShot(txn, item!.childWatches, 'NodeDeleted', path, 'children');
+  await fireOneShot(chunk, txn, item, 'NodeDeleted', path, 'data');
+  await fireOneShot(chunk, txn, item, 'NodeDeleted', path, 'children');
   chunk.overlay.set('node', path, undefined);
   // Where the distributor finds the record to remove (the user store's protected zone or not).
   txn.write(worldReadable(node.acl) ? { path, put: false } : { path, put: false, protected: true });
@@ -61,8 +61,8 @@ export async function deleteNode(
     },
   };
   setNode(chunk, parentPath, parentItem!, newParent, txn);
-  fireChildWatches(chunk, parentPath, txn);
-  firePersistent(chunk.state.persistentWatches, path, 'NodeDeleted', txn);
+  await fireChildWatches(chunk, parentPath, txn);
+  await firePersistent(chunk, path, 'NodeDeleted', txn);
   if (node.stat.ephemeralOwner !== 0) await removeEphemeral(chunk, node.stat.ephemeralOwner, path);
   if (node.kind === 'ttl') await unindexTtl(chunk, path);
 }

@@ -10,7 +10,7 @@ import { Perms } from '../acl/model.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import type { Stat } from '../model/stat.js';
 import type { NullDataFlag } from '../protocol/messages.js';
-import { fireOneShot } from '../watch/one-shot.js';
+import { fireOneShot, withoutWatches } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
@@ -42,9 +42,11 @@ export async function setData(
     version: node.stat.version + 1,
     dataLength: data.byteLength,
   };
-  fireOneShot(txn, item!.dataWatches, 'NodeDataChanged', path, 'data');
-  const { dataWatches: _fired, ...rest } = item!;
-  chunk.overlay.set('node', path, { ...rest, node: { ...withoutChildList(node), stat } });
+  await fireOneShot(chunk, txn, item, 'NodeDataChanged', path, 'data');
+  chunk.overlay.set('node', path, {
+    ...withoutWatches(item!, 'data'),
+    node: { ...withoutChildList(node), stat },
+  });
   txn.write({
     path,
     put: true,
@@ -52,6 +54,6 @@ export async function setData(
     ...newData(data, flag),
     ...aclField(node.acl),
   });
-  firePersistent(chunk.state.persistentWatches, path, 'NodeDataChanged', txn);
+  await firePersistent(chunk, path, 'NodeDataChanged', txn);
   return { ...stat };
 }

@@ -8,8 +8,10 @@
  * the writer, as many per commit as the store takes; until then no event goes to that session.
  * (ZooKeeper, too, drops a closed session's watches apart from the close transaction.)
  */
+import type { ItemKey } from '../ports/system-store.js';
 import type {
   SessionItem,
+  SystemNodeItem,
   WatchCleanup,
   WatchNotification,
   WatchPathsItem,
@@ -17,20 +19,53 @@ import type {
 } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
-import { dropOneShot } from './one-shot.js';
-import { dropPersistentOf } from './persistent.js';
+import { PERSISTENT_TAG, pwatchId, watchId } from './items.js';
+import { dropOneShot, removeFiredGenerations } from './one-shot.js';
+import { migrateLegacyPersistent, removePersistent } from './persistent.js';
 import { watchListId } from './session-watches.js';
+
+/** Removes `session`'s registrations behind a remembered path (one-shot, or tagged persistent). */
+async function dropWatched(chunk: Chunk, session: number, entry: string): Promise<void> {
+  if (entry.startsWith(PERSISTENT_TAG))
+    await removePersistent(chunk, session, entry.slice(PERSISTENT_TAG.length), ['persistent', 'recursive']);
+  else await dropOneShot(chunk, session, entry, ['data', 'children']);
+}
+
+/**
+ * Reads ahead, in two calls, every item removing `session`'s registrations behind `entries`
+ * touches: the one-shot paths' node items, then their open generations' `watch` items and the
+ * persistent paths' `pwatch` items (rather than one read per item as each is removed).
+ */
+async function prefetchWatched(chunk: Chunk, session: number, entries: readonly string[]): Promise<void> {
+  const oneShot = entries.filter((p) => !p.startsWith(PERSISTENT_TAG));
+  await chunk.overlay.prefetch(oneShot.map(nodeKey));
+  const keys: ItemKey[] = [];
+  for (const p of oneShot) {
+    const item = chunk.overlay.peek<SystemNodeItem>('node', p);
+    if (item?.dataWatchGen !== undefined)
+      keys.push({ kind: 'watch', id: watchId(p, 'data', item.dataWatchGen, session) });
+    if (item?.childWatchGen !== undefined)
+      keys.push({ kind: 'watch', id: watchId(p, 'children', item.childWatchGen, session) });
+  }
+  for (const e of entries)
+    if (e.startsWith(PERSISTENT_TAG))
+      for (const recursive of [false, true])
+        keys.push({ kind: 'pwatch', id: pwatchId(e.slice(PERSISTENT_TAG.length), session, recursive) });
+  await chunk.overlay.prefetch(keys);
+}
 
 /** A close removes at most this many one-shot registrations in its own transaction. */
 const CLOSE_INLINE_PATHS = 32;
 
 /** Ends the watches of `session`, which is being closed in the current transaction. */
 export async function endSessionWatches(chunk: Chunk, session: SessionItem): Promise<void> {
-  chunk.state.persistentWatches = dropPersistentOf(chunk.state.persistentWatches, session.id);
+  // Persistent watches of a state written before they were items (see `migrateLegacyPersistent`).
+  if (chunk.state.persistentWatches !== undefined)
+    chunk.state.persistentWatches = chunk.state.persistentWatches.filter((w) => w.session !== session.id);
   const sealed = session.watchChunks ?? 0;
   if (sealed === 0 && session.watchPaths.length <= CLOSE_INLINE_PATHS) {
-    await chunk.overlay.prefetch(session.watchPaths.map(nodeKey));
-    for (const p of session.watchPaths) await dropOneShot(chunk, session.id, p, ['data', 'children']);
+    await prefetchWatched(chunk, session.id, session.watchPaths);
+    for (const p of session.watchPaths) await dropWatched(chunk, session.id, p);
     return;
   }
   // Too many for this transaction: the session's own list becomes its last sealed one, and the
@@ -68,19 +103,35 @@ export function deliverableEvents(
 }
 
 /**
- * Removes registrations of ended sessions listed in `watchCleanup`, as many as `maxItems` changed
- * items allow, newest list first; the lists shrink as they are gone through.
+ * The watch work the writer does in commits of their own, as a string that changes whenever any
+ * of it is done (`''`: none): registrations of ended sessions, fired generations, and persistent
+ * watches of an older state still to become items.
+ */
+export function watchWorkLeft(state: WriterState): string {
+  const ended = (state.watchCleanup ?? []).map((c) => `${c.session}:${c.chunks}`).join();
+  const fired = state.firedGenerations ?? 0;
+  const legacy = state.persistentWatches?.length ?? 0;
+  return ended === '' && fired === 0 && legacy === 0 ? '' : `${ended}|${fired}|${legacy}`;
+}
+
+/**
+ * The writer's own watch work, as much as `maxItems` changed items allow: fired generations of
+ * one-shot registrations, then persistent watches of an older state, then the registrations of
+ * ended sessions listed in `watchCleanup` (newest list first; the lists shrink as they are gone
+ * through).
  */
 export async function removeEndedWatches(chunk: Chunk, maxItems: number): Promise<void> {
+  await removeFiredGenerations(chunk, maxItems);
+  await migrateLegacyPersistent(chunk, maxItems);
   const pending: WatchCleanup[] = [...(chunk.state.watchCleanup ?? [])];
   while (pending.length > 0 && chunk.overlay.dirtyCount() + 2 <= maxItems) {
     const { session, chunks } = pending[0]!;
     const id = watchListId(session, chunks);
     const paths = [...((await chunk.overlay.get<WatchPathsItem>('meta', id))?.paths ?? [])];
-    await chunk.overlay.prefetch(paths.map(nodeKey));
+    await prefetchWatched(chunk, session, paths);
     while (paths.length > 0) {
       const before = chunk.overlay.checkpoint();
-      await dropOneShot(chunk, session, paths.at(-1)!, ['data', 'children']);
+      await dropWatched(chunk, session, paths.at(-1)!);
       // Room for the list's own item: it is rewritten or deleted below.
       if (chunk.overlay.dirtyCount() + 1 > maxItems) {
         chunk.overlay.rollback(before);

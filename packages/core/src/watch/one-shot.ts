@@ -1,35 +1,90 @@
 /**
  * One-shot watches, server side: the registrations a read with a watch leaves (`getData`/`exists`
- * as data watches, `getChildren` as child watches), kept in the watched node's system-store item.
+ * as data watches, `getChildren` as child watches).
  *
  * Guarantees kept: a watch is set atomically with its read (the registration is written in the
  * writer's zxid order, and the distributor answers the read as of that point); a registration
- * fires at most once — it is removed in the same transaction that fires it.
+ * fires at most once, at the first change of its class after it; no item grows with the number of
+ * watchers.
+ *
+ * Layout. The first {@link INLINE_WATCHERS} registrations of a class sit in the node item itself
+ * (`dataWatches`/`childWatches`): a watch on a quiet node costs what it always did. Past them, the
+ * node item opens a *generation* (`dataWatchGen`/`childWatchGen`, the writer's zxid when it opened)
+ * and each further registration is a `watch` item `<path>␁<class>␁<gen>␁<session>` of its own. A
+ * fire notifies the inline sessions and the generation's items (one paged query: the M events are
+ * the fire's own cost), and clears both from the node item in the same transaction. The M items are
+ * not deleted there (a transaction holds at most 100 items on DynamoDB): once the node item no
+ * longer names their generation they are dead — nothing reads or fires them — and a `cleanup` item
+ * for the generation has the writer delete them in later commits, a bounded number per commit.
+ * A generation is never reused: it is a zxid at least as new as any change of the path, and every
+ * earlier generation of the path was opened at an older zxid and closed by a later change.
  */
-import type { ReadWatchKind, SystemNodeItem, WatchClass, WatchEventType } from '../protocol/messages.js';
+import type { ReadWatchKind, SystemNodeItem, WatchEventType } from '../protocol/messages.js';
 import { fail, nodeItem } from '../tree/nodes.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
+import {
+  cleanupId,
+  type FiredGeneration,
+  type OneShotClass,
+  type WatchRegistration,
+  watchId,
+  watchPrefix,
+} from './items.js';
 import { rememberWatchedPath } from './session-watches.js';
 
-/** Sends `type` on `path` to each of `sessions`, as a fire of their `cls` registrations. */
-export function fireOneShot(
+/** Registrations of one class kept in the node item before they overflow into items. */
+export const INLINE_WATCHERS = 8;
+
+const listOf = (cls: OneShotClass) => (cls === 'data' ? 'dataWatches' : 'childWatches');
+const genOf = (cls: OneShotClass) => (cls === 'data' ? 'dataWatchGen' : 'childWatchGen');
+
+/** `item` without its registrations of `cls` (after they fired). */
+export function withoutWatches(item: SystemNodeItem, cls: OneShotClass): SystemNodeItem {
+  const next = { ...item };
+  delete next[listOf(cls)];
+  delete next[genOf(cls)];
+  return next;
+}
+
+/** Whether `item` holds no registration of any class (nor a node): it can go. */
+const holdsNothing = (item: SystemNodeItem): boolean =>
+  item.node === undefined &&
+  item.dataWatches === undefined &&
+  item.childWatches === undefined &&
+  item.dataWatchGen === undefined &&
+  item.childWatchGen === undefined;
+
+/**
+ * Sends `type` on `path` to every session holding a `cls` registration in `item` (inline, then the
+ * open generation's items), and queues the generation's items for removal. The caller writes the
+ * node item without them ({@link withoutWatches}) in the same transaction.
+ */
+export async function fireOneShot(
+  chunk: Chunk,
   txn: Txn,
-  sessions: readonly number[] | undefined,
+  item: SystemNodeItem | undefined,
   type: WatchEventType,
   path: string,
-  cls: WatchClass,
-): void {
-  for (const s of sessions ?? []) txn.notify(s, type, path, cls);
+  cls: OneShotClass,
+): Promise<void> {
+  for (const s of item?.[listOf(cls)] ?? []) txn.notify(s, type, path, cls);
+  const gen = item?.[genOf(cls)];
+  if (gen === undefined) return;
+  for (const r of await chunk.overlay.query<WatchRegistration>('watch', watchPrefix(path, cls, gen)))
+    txn.notify(r.value.session, type, path, cls);
+  const fired: FiredGeneration = { path, cls, gen };
+  await chunk.overlay.get('cleanup', cleanupId(fired));
+  chunk.overlay.set('cleanup', cleanupId(fired), fired);
+  chunk.state.firedGenerations = (chunk.state.firedGenerations ?? 0) + 1;
 }
 
 /** Fires (and clears) the child watches of `path`, whose children just changed. */
-export function fireChildWatches(chunk: Chunk, path: string, txn: Txn): void {
+export async function fireChildWatches(chunk: Chunk, path: string, txn: Txn): Promise<void> {
   const current = chunk.overlay.peek<SystemNodeItem>('node', path)!;
-  if (current.childWatches === undefined || current.childWatches.length === 0) return;
-  fireOneShot(txn, current.childWatches, 'NodeChildrenChanged', path, 'children');
-  const { childWatches: _, ...rest } = current;
-  chunk.overlay.set('node', path, rest);
+  if (current.childWatches === undefined && current.childWatchGen === undefined) return;
+  await fireOneShot(chunk, txn, current, 'NodeChildrenChanged', path, 'children');
+  chunk.overlay.set('node', path, withoutWatches(current, 'children'));
 }
 
 /**
@@ -45,10 +100,24 @@ export async function registerOneShot(
 ): Promise<void> {
   const item = await nodeItem(chunk, path);
   if (item?.node === undefined && kind !== 'exists') throw fail('NONODE', path);
-  const list = kind === 'children' ? 'childWatches' : 'dataWatches';
+  const cls: OneShotClass = kind === 'children' ? 'children' : 'data';
+  const list = listOf(cls);
   const current = item ?? {};
-  if (!(current[list] ?? []).includes(session))
-    chunk.overlay.set('node', path, { ...current, [list]: [...(current[list] ?? []), session] });
+  const inline = current[list] ?? [];
+  if (inline.includes(session)) {
+    await rememberWatchedPath(chunk, session, path);
+    return;
+  }
+  const open = current[genOf(cls)];
+  if (open === undefined && inline.length < INLINE_WATCHERS) {
+    chunk.overlay.set('node', path, { ...current, [list]: [...inline, session] });
+  } else {
+    const gen = open ?? chunk.state.zxid;
+    if (open === undefined) chunk.overlay.set('node', path, { ...current, [genOf(cls)]: gen });
+    const id = watchId(path, cls, gen, session);
+    if ((await chunk.overlay.get('watch', id)) === undefined)
+      chunk.overlay.set('watch', id, { session } satisfies WatchRegistration);
+  }
   await rememberWatchedPath(chunk, session, path);
 }
 
@@ -57,24 +126,65 @@ export async function dropOneShot(
   chunk: Chunk,
   session: number,
   path: string,
-  classes: readonly WatchClass[],
+  classes: readonly OneShotClass[] | readonly string[],
 ): Promise<void> {
   const item = await nodeItem(chunk, path);
   if (item === undefined) return;
-  const next: SystemNodeItem = { ...item };
-  if (classes.includes('data') && item.dataWatches?.includes(session))
-    next.dataWatches = item.dataWatches.filter((s) => s !== session);
-  if (classes.includes('children') && item.childWatches?.includes(session))
-    next.childWatches = item.childWatches.filter((s) => s !== session);
-  if (next.dataWatches?.length === 0) delete next.dataWatches;
-  if (next.childWatches?.length === 0) delete next.childWatches;
-  if (next.dataWatches === item.dataWatches && next.childWatches === item.childWatches) return;
-  // An item that only held watches goes with its last one.
-  chunk.overlay.set(
-    'node',
-    path,
-    next.node === undefined && next.dataWatches === undefined && next.childWatches === undefined
-      ? undefined
-      : next,
-  );
+  let next: SystemNodeItem = item;
+  for (const cls of ['data', 'children'] as const) {
+    if (!classes.includes(cls)) continue;
+    const list = listOf(cls);
+    const inline = next[list];
+    if (inline?.includes(session)) {
+      next = { ...next, [list]: inline.filter((s) => s !== session) };
+      if (next[list]!.length === 0) delete next[list];
+    }
+    const gen = next[genOf(cls)];
+    if (gen !== undefined) {
+      const id = watchId(path, cls, gen, session);
+      if ((await chunk.overlay.get('watch', id)) !== undefined) chunk.overlay.set('watch', id, undefined);
+    }
+  }
+  if (next === item) return;
+  // An item that only held watches goes with its last one (never while a generation is open: its
+  // items would outlive the item that names them).
+  chunk.overlay.set('node', path, holdsNothing(next) ? undefined : next);
+}
+
+/** Cleanup items and dead registrations read per step: a commit deletes at most ~100 anyway. */
+const CLEANUP_PAGE = 100;
+
+/**
+ * Deletes registrations of fired generations (`cleanup` items), as many as `maxItems` changed
+ * items allow; a generation's cleanup item goes with its last registration.
+ */
+export async function removeFiredGenerations(chunk: Chunk, maxItems: number): Promise<void> {
+  let done = 0;
+  while ((chunk.state.firedGenerations ?? 0) > 0 && chunk.overlay.dirtyCount() + 2 <= maxItems) {
+    // The first page may hold generations this call already removed (not yet committed).
+    const [next] = await chunk.overlay.query<FiredGeneration>('cleanup', '', done + 1);
+    if (next === undefined) {
+      // Counted but none stored: nothing is left to remove (the count is only a hint that saves a
+      // query per batch when there is nothing to do).
+      if (done === 0) delete chunk.state.firedGenerations;
+      return;
+    }
+    const g = next.value;
+    // Room for the cleanup item's own deletion. One page per commit: the next page starts after
+    // the items this commit deletes, which the store still holds until it commits.
+    const limit = Math.min(maxItems - chunk.overlay.dirtyCount() - 1, CLEANUP_PAGE);
+    const dead = await chunk.overlay.query<WatchRegistration>(
+      'watch',
+      watchPrefix(g.path, g.cls, g.gen),
+      limit,
+    );
+    for (const r of dead) chunk.overlay.set('watch', r.id, undefined);
+    // A full page: there may be more, for the next commit.
+    if (dead.length >= limit) return;
+    chunk.overlay.set('cleanup', next.id, undefined);
+    done++;
+    const left = (chunk.state.firedGenerations ?? 1) - 1;
+    if (left > 0) chunk.state.firedGenerations = left;
+    else delete chunk.state.firedGenerations;
+  }
 }

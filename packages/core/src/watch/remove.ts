@@ -15,8 +15,19 @@ export async function removeWatches(
   path: string,
   classes: readonly WatchClass[],
 ): Promise<void> {
-  if (classes.includes('persistent') || classes.includes('recursive'))
-    chunk.state.persistentWatches = removePersistent(chunk.state.persistentWatches, session, path, classes);
+  if (classes.includes('persistent') || classes.includes('recursive')) {
+    await removePersistent(chunk, session, path, classes);
+    // A watch of a state written before persistent watches were items.
+    if (chunk.state.persistentWatches !== undefined)
+      chunk.state.persistentWatches = chunk.state.persistentWatches.filter(
+        (w) =>
+          !(
+            w.session === session &&
+            w.path === path &&
+            classes.includes(w.recursive ? 'recursive' : 'persistent')
+          ),
+      );
+  }
   if (classes.includes('data') || classes.includes('children'))
     await dropOneShot(chunk, session, path, classes);
 }

@@ -1,6 +1,8 @@
 /**
- * Which paths a session holds one-shot watch registrations on, so that its close finds them all (a
- * registration lives in the watched node's item; the session points back to it).
+ * Which paths a session holds watch registrations on, so that its close finds them all (a one-shot
+ * registration lives in the watched node's item or a `watch` item, a persistent one in a `pwatch`
+ * item; the session points back to them). Persistent watches' paths are listed behind
+ * {@link PERSISTENT_TAG}.
  *
  * Guarantee kept: a session's watches end with it — no registration of a closed session is left,
  * however many paths it watched — while no item grows past what a store takes (DynamoDB: 400 KB).
@@ -14,6 +16,7 @@
 import type { SessionItem, SystemNodeItem, WatchPathsItem } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
+import { PERSISTENT_TAG, pwatchId, watchId } from './items.js';
 
 /** Most paths in one list (the session's own, or a sealed one). */
 const WATCH_LIST_PATHS = 256;
@@ -35,11 +38,29 @@ const fits = (paths: readonly string[], share = 1): boolean =>
   paths.length <= 1 ||
   (paths.length <= WATCH_LIST_PATHS * share && listBytes(paths) <= WATCH_LIST_BYTES * share);
 
-/** Whether `session` holds a one-shot registration on the node item `item`. */
-const holdsRegistration = (item: SystemNodeItem | undefined, session: number): boolean =>
-  (item?.dataWatches?.includes(session) ?? false) || (item?.childWatches?.includes(session) ?? false);
+/** Whether `session` still holds a registration behind the remembered `entry`. */
+async function holdsRegistration(chunk: Chunk, session: number, entry: string): Promise<boolean> {
+  if (entry.startsWith(PERSISTENT_TAG)) {
+    const path = entry.slice(PERSISTENT_TAG.length);
+    for (const recursive of [false, true])
+      if ((await chunk.overlay.get('pwatch', pwatchId(path, session, recursive))) !== undefined) return true;
+    return false;
+  }
+  const item = chunk.overlay.peek<SystemNodeItem>('node', entry);
+  if (item?.dataWatches?.includes(session) || item?.childWatches?.includes(session)) return true;
+  for (const [cls, gen] of [
+    ['data', item?.dataWatchGen],
+    ['children', item?.childWatchGen],
+  ] as const)
+    if (
+      gen !== undefined &&
+      (await chunk.overlay.get('watch', watchId(entry, cls, gen, session))) !== undefined
+    )
+      return true;
+  return false;
+}
 
-/** Remembers that `session` holds a registration on `path`. */
+/** Remembers that `session` holds a registration on `path` (a path, or a tagged one: see above). */
 export async function rememberWatchedPath(chunk: Chunk, session: number, path: string): Promise<void> {
   const sid = String(session);
   const s = (await chunk.overlay.get<SessionItem>('session', sid))!;
@@ -48,10 +69,9 @@ export async function rememberWatchedPath(chunk: Chunk, session: number, path: s
   let sealed = s.watchChunks ?? 0;
   if (!fits(watchPaths)) {
     // Full: forget the paths whose registrations are gone, and seal the rest if still many.
-    await chunk.overlay.prefetch(s.watchPaths.map(nodeKey));
-    const live = s.watchPaths.filter((p) =>
-      holdsRegistration(chunk.overlay.peek<SystemNodeItem>('node', p), session),
-    );
+    await chunk.overlay.prefetch(s.watchPaths.filter((p) => !p.startsWith(PERSISTENT_TAG)).map(nodeKey));
+    const live: string[] = [];
+    for (const p of s.watchPaths) if (await holdsRegistration(chunk, session, p)) live.push(p);
     if (fits([...live, path], 0.5)) watchPaths = [...live, path];
     else {
       sealed++;

@@ -89,6 +89,48 @@ export class Overlay {
     return this.peek<T>(kind, id);
   }
 
+  /**
+   * The items of `kind` whose id starts with `prefix`, as this batch sees them: the store's, read
+   * page by page and loaded (so that they can be changed without reading them again), with this
+   * batch's own changes over them, in id order. For collections kept as items of their own (watch
+   * registrations): one query per page, not one read per item. With `limit`, only the first
+   * `limit` items of the store are read (and the batch's own up to the last of them): a bounded
+   * step through a collection of any size.
+   */
+  async query<T>(kind: ItemKind, prefix: string, limit?: number): Promise<{ id: string; value: T }[]> {
+    let after: string | undefined;
+    let upTo: string | undefined;
+    do {
+      const page = await this.store.query(kind, prefix, {
+        ...(after === undefined ? {} : { after }),
+        ...(limit === undefined ? {} : { limit }),
+      });
+      for (const item of page.items) {
+        const key = keyOf(kind, item.id);
+        if (!this.entries.has(key))
+          this.entries.set(key, {
+            kind,
+            id: item.id,
+            base: item.version,
+            value: item.value,
+            read: item.value,
+            dirty: false,
+          });
+      }
+      after = page.next;
+      if (limit !== undefined) {
+        if (after !== undefined) upTo = page.items.at(-1)?.id ?? after;
+        break;
+      }
+    } while (after !== undefined);
+    const head = keyOf(kind, prefix);
+    const out: { id: string; value: T }[] = [];
+    for (const [key, e] of this.entries)
+      if (key.startsWith(head) && e.value !== undefined && (upTo === undefined || e.id <= upTo))
+        out.push({ id: e.id, value: e.value as T });
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   /** Replaces an item's value (`undefined` deletes it). */
   set(kind: ItemKind, id: string, value: unknown): void {
     const key = keyOf(kind, id);

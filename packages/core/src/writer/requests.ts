@@ -185,12 +185,7 @@ async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Pro
       return;
     }
     case 'addWatch':
-      chunk.state.persistentWatches = addPersistent(
-        chunk.state.persistentWatches,
-        request.session,
-        op.path,
-        op.mode,
-      );
+      await addPersistent(chunk, request.session, op.path, op.mode);
       chunk.reply(to, { type: 'addWatch' });
       return;
     case 'removeWatches':

@@ -20,7 +20,7 @@ import type { SystemItem, SystemStore, TransactOp } from '../ports/system-store.
 import { encodeMessage } from '../protocol/codec.js';
 import { inProcessMessage } from '../protocol/in-process.js';
 import type { DistributorBatch, WriterState } from '../protocol/messages.js';
-import { removeEndedWatches } from '../watch/ended-sessions.js';
+import { removeEndedWatches, watchWorkLeft } from '../watch/ended-sessions.js';
 import { ChunkBudget } from './batch-size.js';
 import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
@@ -77,7 +77,7 @@ export interface WriterOptions {
 
 /** A fresh writer state (before the first batch). */
 export function initialWriterState(): WriterState {
-  return { zxid: 0, batch: 0, persistentWatches: [] };
+  return { zxid: 0, batch: 0 };
 }
 
 /**
@@ -297,15 +297,38 @@ export function createWriter(options: WriterOptions): BatchHandler {
    * Removes watch registrations of ended sessions (`watchCleanup`) in a commit of its own: no zxid,
    * nothing for the distributor, `last` kept for a retry. Returns `undefined` once nothing moves.
    */
-  async function commitWatchCleanup(loop: LoopState): Promise<LoopState | undefined> {
-    const { last, log: _log, ...live } = loop.committed.state;
+  async function commitWatchCleanup(loop: LoopState, forwarded: boolean): Promise<LoopState | undefined> {
+    const { last: kept, log: _log, ...live } = loop.committed.state;
+    // After this invocation forwarded the last batch, a retry needs only its ids (to skip its
+    // requests), not its output: a state rewritten here does not carry a fire's M events again.
+    const last = forwarded && kept !== undefined ? { ids: kept.ids, batch: kept.batch } : kept;
     const chunk = new Chunk(new Overlay(store, takeKnown(loop)), structuredClone(live), clock, skew, auth);
     // One item of the transaction is the writer's own.
     await removeEndedWatches(chunk, maxItems - 1);
     const ops = chunk.overlay.commitOps();
     const next: WriterState = last === undefined ? chunk.state : { ...chunk.state, last };
-    const left = (s: WriterState) => (s.watchCleanup ?? []).map((c) => `${c.session}:${c.chunks}`).join();
-    if (ops.length === 0 && left(next) === left(loop.committed.state)) return undefined;
+    const stateChanged = watchWorkLeft(next) !== watchWorkLeft(loop.committed.state);
+    if (ops.length === 0 && !stateChanged) return undefined;
+    // Only items go (a page of a fired generation): the state, whose `last` may hold a large
+    // batch, is checked rather than rewritten, so removing M registrations never rewrites it M/98
+    // times. Not while the state still carries a log: a later replay must find every item of that
+    // log as the log left it or moved on by a commit that replaced the log, never deleted under it.
+    if (!stateChanged && (loop.committed.state.log ?? []).length === 0) {
+      const check: TransactOp = {
+        type: 'check',
+        kind: 'meta',
+        id: WRITER_STATE_ID,
+        expect: loop.committed.version,
+      };
+      try {
+        await store.transact([...ops, check]);
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+        log('writer: cleanup commit conflict, retrying the batch', { reason: error.message });
+        throw new TransientError('writer commit conflict', error);
+      }
+      return loop;
+    }
     const committed = await commit(ops, next, loop.committed.version);
     await applyLog(store, committed.log ?? [], log);
     return { ...loop, committed: { state: committed, version: loop.committed.version + 1 } };
@@ -326,9 +349,10 @@ export function createWriter(options: WriterOptions): BatchHandler {
       narrowing: { mode: 'open' },
       known,
     };
+    const forwarded = loop.pending.length > 0;
     while (loop.pending.length > 0) loop = await commitNextChunk(loop, context);
-    while (loop.committed.state.watchCleanup !== undefined) {
-      const next = await commitWatchCleanup(loop);
+    while (watchWorkLeft(loop.committed.state) !== '') {
+      const next = await commitWatchCleanup(loop, forwarded);
       if (next === undefined) break;
       loop = next;
     }

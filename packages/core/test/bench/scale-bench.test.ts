@@ -74,6 +74,18 @@ describe('scale benchmark', () => {
       expect(report.dimensions.children.ops[op].ratio.systemStoreBytes, op).toBeLessThan(1.1);
       expect(report.dimensions.children.ops[op].ratio.userStoreBytes, op).toBeLessThan(1.1);
     }
+    // Sessions holding ephemerals, a persistent watch and one-shot watches (docs/scale.md §3): the
+    // report names the largest item of each kind, the same size at 100 sessions as at 10.
+    const items = report.dimensions.sessions.items as {
+      size: number;
+      report: Record<string, { bytes: number }>;
+    }[];
+    expect(items.map((i) => i.size)).toEqual(QUICK_SIZES.sessions);
+    const [few, many] = items;
+    for (const kind of ['node', 'session', 'meta', 'watch', 'pwatch'])
+      expect(many!.report[kind]!.bytes, kind).toBeLessThanOrEqual(few!.report[kind]!.bytes + 24);
+    // The setData of an unrelated node writes the same bytes with 10× the sessions and watches.
+    expect(report.dimensions.sessions.ops.setData.ratio.systemStoreBytes).toBeLessThan(1.1);
   }, 60_000);
 
   it('ratio is the largest size’s value over the smallest size’s, per metric, skipping a zero base', () => {

@@ -66,6 +66,7 @@ async function deploy(): Promise<Setup> {
           get: (k) => inner.get(k),
           getMany: (k) => inner.getMany(k),
           list: (k) => inner.list(k),
+          query: (k, prefix, page) => inner.query(k, prefix, page),
           increment: (k, by) => inner.increment(k, by),
           transact: async (ops) => {
             const { session, run } = beforeLeaseDelete;

@@ -76,6 +76,7 @@ describe('sessions kept alive by leases (embedded)', () => {
             get: (k) => inner.get(k),
             getMany: (k) => inner.getMany(k),
             list: (k) => inner.list(k),
+            query: (k, prefix, page) => inner.query(k, prefix, page),
             increment: (k, by) => inner.increment(k, by),
             transact: async (ops) => {
               const target = raceSession;
@@ -142,6 +143,7 @@ describe('sessions kept alive by leases (embedded)', () => {
           get: (k) => inner.get(k),
           getMany: (k) => inner.getMany(k),
           list: (k) => inner.list(k),
+          query: (k, prefix, page) => inner.query(k, prefix, page),
           increment: (k, by) => inner.increment(k, by),
           transact: (ops) => {
             if (ops.some((o) => o.kind === 'meta' && o.id === LEASE_FOLD_ID)) foldWrites++;

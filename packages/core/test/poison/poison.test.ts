@@ -451,6 +451,7 @@ function limitedStore(maxItemBytes: number) {
     get: (key) => store.get(key),
     getMany: (keys) => store.getMany(keys),
     list: (kind) => store.list(kind),
+    query: (kind, prefix, page) => store.query(kind, prefix, page),
     increment: (key, by) => store.increment(key, by),
     transact: async (ops) => {
       for (const op of ops) {

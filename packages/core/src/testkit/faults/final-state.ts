@@ -271,9 +271,25 @@ export async function checkFinalState(
     for (const p of s.ephemerals)
       if (nodes.get(p)?.node?.stat.ephemeralOwner !== id)
         problems.push(`session ${id}: lists ephemeral ${p}, which it does not own`);
-  for (const w of state.persistentWatches)
+  for (const w of state.persistentWatches ?? [])
     if (!sessions.has(w.session))
       problems.push(`persistent watch of closed session ${w.session} on ${w.path}`);
+  for (const { value: w } of await system.list<{ session: number; path: string }>('pwatch'))
+    if (!sessions.has(w.session))
+      problems.push(`persistent watch item of closed session ${w.session} on ${w.path}`);
+  // Overflow registrations: every one is of an open generation of its node item (fired ones are
+  // removed after the batch that fired them) and of a live session.
+  for (const { id, value } of await system.list<{ session: number }>('watch')) {
+    const [path, cls, gen] = id.split('\u0001');
+    const item = nodes.get(path ?? '');
+    const open = cls === 'd' ? item?.dataWatchGen : item?.childWatchGen;
+    if (open === undefined || open !== Number(gen))
+      problems.push(`registration ${JSON.stringify(id)} of a fired or unknown generation is left`);
+    if (!sessions.has(value.session))
+      problems.push(`registration of closed session ${value.session} on ${path}`);
+  }
+  if ((await system.list('cleanup')).length > 0 || state.firedGenerations !== undefined)
+    problems.push('fired watch generations are still to be removed');
   if (state.epoch !== undefined) problems.push('the writer state still holds the per-session epoch map');
   // Markers of closed sessions are removed with their channels; only the in-memory store lists them.
   if (user instanceof MemoryUserStore)

@@ -153,6 +153,7 @@ export function limitTransactionItems(store: SystemStore, max: number): SystemSt
     get: (key) => store.get(key),
     getMany: (keys) => store.getMany(keys),
     list: (kind) => store.list(kind),
+    query: (kind, prefix, page) => store.query(kind, prefix, page),
     transact: async (ops) => {
       if (ops.length > capabilities.maxTransactionItems)
         throw new LimitExceededError('transaction item count', ops.length, capabilities.maxTransactionItems);
