@@ -183,7 +183,15 @@ function scenarios(target: CrashTarget): { name: string; run: () => Promise<Cras
       },
       async (env, c) => {
         env.service.partition(c.ghost); // vanishes without closing
-        await env.clock.advance(4000); // past its timeout and the allowed skew; heartbeats run
+        // Time keeps moving, in steps, until the expiry lands: past the ghost's timeout and the
+        // allowed skew the heartbeat's expiry goes through the writer, which checks the deadline
+        // again. One jump of 4 s left no time after it: when the writer's re-check ran after the
+        // jump's last timer (a loaded machine), nothing moved the clock to the next heartbeat.
+        let expired = false;
+        void c.gone.then(() => {
+          expired = true;
+        });
+        for (let t = 0; t < 30_000 && !expired; t += 250) await env.clock.advance(250);
         await c.gone;
       },
       async (env, c) => {
