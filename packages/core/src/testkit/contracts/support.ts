@@ -1,4 +1,5 @@
 import { settle } from '../../memory/manual-clock.js';
+import type { ItemKey, TransactOp } from '../../ports/system-store.js';
 
 /**
  * What a contract suite's factory returns besides the port under test: an optional `cleanup`
@@ -60,3 +61,11 @@ export function binaryBytes(length: number, seed = 1): Uint8Array {
   }
   return out;
 }
+
+/** A put op of `value` at `key` on condition `expect`. */
+export const put = (key: ItemKey, value: unknown, expect: TransactOp['expect']): TransactOp => ({
+  type: 'put',
+  ...key,
+  value,
+  expect,
+});
