@@ -22,20 +22,17 @@ interface ChannelAddress {
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { UserStore, Zone } from '../ports/user-store.js';
 import { encodeMessage } from '../protocol/codec.js';
-import { type CarriedText, carryTexts, inProcessValue } from '../protocol/in-process.js';
+import { type CarriedText, carryTexts } from '../protocol/in-process.js';
 import {
   type ChannelBody,
   type ChannelMessage,
   type ChildEntry,
-  type DistributorBatch,
-  DistributorBatchSchema,
   type NodeRecord,
   PROTOCOL_VERSION,
 } from '../protocol/messages.js';
-import { decodeChecked } from '../protocol/validate.js';
-import { channelAad, channelKey, leftUnsealed, seal } from '../session/auth.js';
-import { childKey, childrenAt } from '../tree/child-index.js';
+import { channelAad, leftUnsealed, seal } from '../session/auth.js';
 import { mapLimit } from '../util/map-limit.js';
+import { batchesOf, ChannelKeys, protectedChildren, stubOf } from './inputs.js';
 
 export interface DistributorOptions {
   userStore: UserStore;
@@ -54,13 +51,6 @@ export interface DistributorOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** What the open zone holds of a protected node: its Stat and order fields, no data, no ACL. */
-function stubOf(r: NodeRecord): NodeRecord {
-  const stub: NodeRecord = { data: EMPTY, stat: r.stat, txZxid: r.txZxid, protected: true };
-  if (r.ev !== undefined) stub.ev = r.ev;
-  return stub;
-}
 
 /**
  * The distributor function (ZooKeeper's followers): applies committed batches to the user store in
@@ -90,64 +80,11 @@ function stubOf(r: NodeRecord): NodeRecord {
 export function createDistributor(options: DistributorOptions): BatchHandler {
   const { userStore, channel } = options;
   const concurrency = options.concurrency ?? 16;
-  // Channel keys derived once per session (an HMAC each), kept for the sessions of recent batches.
-  const keys = new Map<number, Uint8Array>();
-  const keyOf = (session: number): Uint8Array | undefined => {
-    const secret = options.channelSecret;
-    if (secret === undefined) return undefined;
-    let key = keys.get(session);
-    if (key === undefined) {
-      if (keys.size >= 4096) keys.clear();
-      key = channelKey(secret, session);
-      keys.set(session, key);
-    }
-    return key;
-  };
-
-  /**
-   * The children of the protected node `path` (record `r`) at its `pzxid`: the protected zone's
-   * entries (and, when `moving`, the open zone's: a zone change of this call has not carried them
-   * yet) with those the batches so far add, none of which are removed before the messages go out.
-   */
-  const childrenOf = async (
-    path: string,
-    r: NodeRecord,
-    added: readonly ChildEntry[],
-    moving: boolean,
-  ): Promise<string[]> => {
-    const [inProtected, inOpen] = await Promise.all([
-      userStore.listChildren(path, 'protected'),
-      moving ? userStore.listChildren(path, 'open') : [],
-    ]);
-    const all = new Map<string, ChildEntry>();
-    for (const k of [...inProtected, ...inOpen, ...added.filter((k) => k.parent === path)])
-      all.set(childKey(k), k);
-    return childrenAt([...all.values()], r.stat.pzxid);
-  };
+  const keys = new ChannelKeys(options.channelSecret);
 
   return async (messages): Promise<BatchResult> => {
-    const batches: DistributorBatch[] = [];
-    for (const m of messages) {
-      // Checked whole before anything is applied: a malformed batch is dropped instead of throwing
-      // half-way (a throw would redeliver it forever and block every later batch) or moving the
-      // watermark to garbage. Only the writer sends here, so an unreadable batch is a bug, not
-      // input: it is dropped loudly.
-      // The writer's inline hand-off in this process brings the batch it just built, unencoded: it
-      // crossed no boundary, so it is taken as it is (protocol/in-process.ts).
-      const local = inProcessValue(m);
-      if (local !== undefined) {
-        batches.push(local as DistributorBatch);
-        continue;
-      }
-      const decoded = decodeChecked(DistributorBatchSchema, m.body);
-      if (decoded.ok) batches.push(decoded.value);
-      else options.log?.('distributor: dropped an unreadable batch', { error: decoded.problem });
-    }
+    const batches = batchesOf(messages, options.log);
     if (batches.length === 0) return { failed: [] };
-    // In batch order, whatever order they came in: a queue that hands a group's redelivered
-    // messages back out of order in one receive (Pub/Sub's emulator after a nack) would otherwise
-    // have a later batch applied first and an earlier one undo it (a delete after the re-create).
-    batches.sort((a, b) => a.batch - b.batch);
 
     const state = new Map<string, NodeRecord | null>();
     const dirty = new Set<string>();
@@ -299,7 +236,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
             result.result = {
               type: 'read',
               record,
-              children: await childrenOf(item.path, r, kidPuts, moved.has(item.path)),
+              children: await protectedChildren(userStore, item.path, r, kidPuts, moved.has(item.path)),
             };
           post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, result);
         }
@@ -403,7 +340,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     });
     // 4. messages
     await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {
-      const key = keyOf(to.session);
+      const key = keys.of(to.session);
       // Unsealed messages go with their values too: an in-memory channel hands them to a client in
       // this process, which then needs no decoding (protocol/in-process.ts).
       const values: (CarriedText | undefined)[] = [];
