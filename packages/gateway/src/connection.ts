@@ -397,7 +397,8 @@ export class Connection implements SessionConnection {
         afterReply: (step) => {
           const slot = this.issuing;
           if (slot === undefined) return false;
-          (slot.afterReply ??= []).push(step);
+          if (slot.afterReply === undefined) slot.afterReply = [step];
+          else slot.afterReply.push(step);
           return true;
         },
       };
