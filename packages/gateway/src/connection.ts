@@ -44,6 +44,8 @@ interface ReplySlot {
   xid: number;
   res: Reply | undefined;
   afterWritten?: () => void;
+  /** Steps run right after this slot's reply is written (watch events that must follow it). */
+  afterReply?: (() => void)[];
 }
 
 /** The client's IP address as ZooKeeper reports it (an IPv4 client of a dual-stack socket without its ::ffff: prefix). */
@@ -94,6 +96,8 @@ export class Connection implements SessionConnection {
   private readonly connectTimer: NodeJS.Timeout;
   readonly stats = { received: 0, sent: 0 };
   private opCtx: OpContext | undefined;
+  /** The slot of the request whose operation is starting (ops start synchronously, see ops.ts). */
+  private issuing: ReplySlot | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -369,7 +373,14 @@ export class Connection implements SessionConnection {
       this.flushReplies();
       return;
     }
-    void dispatch(this.opContext(session), header.type, r).then((res) => {
+    this.issuing = slot;
+    let answered: Promise<Reply>;
+    try {
+      answered = dispatch(this.opContext(session), header.type, r);
+    } finally {
+      this.issuing = undefined;
+    }
+    void answered.then((res) => {
       slot.res = res;
       this.flushReplies();
     });
@@ -383,6 +394,13 @@ export class Connection implements SessionConnection {
         address: this.address,
         authIds: this.authIds,
         notify: (type, path) => this.notify(type, path),
+        afterReply: (step) => {
+          const slot = this.issuing;
+          if (slot === undefined) return false;
+          if (slot.afterReply === undefined) slot.afterReply = [step];
+          else slot.afterReply.push(step);
+          return true;
+        },
       };
     return this.opCtx;
   }
@@ -409,6 +427,7 @@ export class Connection implements SessionConnection {
       this.write(
         replyFrame(slot.xid, session.replyZxid(), res.err, res.err === Err.OK ? res.body : undefined),
       );
+      if (slot.afterReply !== undefined) for (const step of slot.afterReply) step();
       if (res.close !== undefined) this.close(res.close);
     }
   }

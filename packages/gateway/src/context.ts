@@ -17,6 +17,11 @@ export interface OpContext {
   authIds: AuthId[];
   /** Sends a watch notification now (setWatches fires some at once). */
   notify(type: number, path: string): void;
+  /**
+   * Runs `step` right after the reply of the request whose operation is starting is written.
+   * Only in the synchronous start of an operation (ops.ts); false (nothing attached) otherwise.
+   */
+  afterReply(step: () => void): boolean;
 }
 
 /** An operation's answer. `close` closes the connection after the reply, with this reason. */

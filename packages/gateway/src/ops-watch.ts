@@ -11,6 +11,9 @@ const isNoNode = (e: unknown) => isFaaSKeeperError(e, 'NONODE');
 /**
  * Runs `read` with the `kind` watch armed first (a core event may arrive in the same delivery as
  * the read's reply, before this code runs again); disarms it when the read fails or `keep` says no.
+ * A watch the client did not hold yet can only fire after the read's reply (the core sets it as
+ * it takes the reply), so its events are held until that reply is written: a ZooKeeper client
+ * registers its watcher when the reply comes, and drops an event that comes first.
  */
 export async function withWatch<T>(
   ctx: OpContext,
@@ -22,6 +25,10 @@ export async function withWatch<T>(
   const reg = ctx.session.watches;
   const had = reg.held(path, [kind]).length > 0;
   reg.arm(kind, path);
+  if (!had) {
+    const hold = reg.hold(kind, path);
+    if (!ctx.afterReply(() => reg.release(hold))) reg.release(hold);
+  }
   let result: T;
   try {
     result = await read();

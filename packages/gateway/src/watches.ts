@@ -41,6 +41,8 @@ export class WatchRegistry {
     recursive: new Set(),
   };
   private lastDelivered: WatchedEvent | undefined;
+  /** Events held until the reply of the read that set their watch is written (ops-watch.ts). */
+  private readonly holds: WatchHold[] = [];
   /** The watcher function given to the core client for each kind. */
   readonly watchers: Record<WatchKind, Watcher>;
 
@@ -69,6 +71,23 @@ export class WatchRegistry {
   /** Forgets every watch (the connection is gone). */
   clear(): void {
     for (const k of KINDS) this.sets[k].clear();
+    // Held events belong to the connection's unwritten replies, which are gone with it.
+    this.holds.length = 0;
+  }
+
+  /** Holds the events of `kind` on `path` (under it, for `recursive`) until {@link release}. */
+  hold(kind: WatchKind, path: string): WatchHold {
+    const h: WatchHold = { kind, path, events: [] };
+    this.holds.push(h);
+    return h;
+  }
+
+  /** Ends `hold`: its events are delivered now, in the order they came. */
+  release(hold: WatchHold): void {
+    const i = this.holds.indexOf(hold);
+    if (i < 0) return;
+    this.holds.splice(i, 1);
+    for (const e of hold.events) this.deliver(e.type, e.path);
   }
 
   /** How many watches the client holds. */
@@ -112,6 +131,19 @@ export class WatchRegistry {
     }
     if (!live || event === this.lastDelivered) return;
     this.lastDelivered = event;
-    this.deliver(EventType[event.type], path);
+    const hold = this.holds.find((h) => h.kind === kind && covers(h, path));
+    if (hold !== undefined) hold.events.push({ type: EventType[event.type], path });
+    else this.deliver(EventType[event.type], path);
   }
 }
+
+/** Events of one watch kept back until the reply of the read that set it is written. */
+export interface WatchHold {
+  readonly kind: WatchKind;
+  readonly path: string;
+  readonly events: { type: number; path: string }[];
+}
+
+/** Whether an event on `path` belongs to the watch `h` holds. */
+const covers = (h: WatchHold, path: string): boolean =>
+  h.path === path || (h.kind === 'recursive' && (h.path === '/' || path.startsWith(`${h.path}/`)));
