@@ -31,6 +31,26 @@ afterAll(async () => {
   await service?.close();
 });
 
+/**
+ * A fresh metered local deployment replacing the shared one: a manual clock and an hour between
+ * heartbeats, so that no ping or heartbeat lands among the measured operations.
+ */
+async function meteredDeployment(
+  userStore: 's3' | 'dynamodb',
+): Promise<{ meter: CountingMeter; zk: FaaSKeeperClient }> {
+  const meter = new CountingMeter();
+  const { stack: s } = await stack();
+  await service?.close();
+  service = await createLocalAwsDeployment({
+    stack: s,
+    meter,
+    userStore,
+    clock: new ManualClock(),
+    heartbeatIntervalMs: 3_600_000,
+  });
+  return { meter, zk: await service.connect() };
+}
+
 /** Meter totals per operation, over `N` runs of `op`, one after another or all at once. */
 const perOp = (
   meter: CountingMeter,
@@ -67,18 +87,7 @@ describe.each(['s3', 'dynamodb'] as const)(
   (userStore) => {
     it('meters billable requests per getData, setData (1 KiB), create and delete', async (ctx) => {
       if (!requireLocalStack(ctx)) return;
-      const meter = new CountingMeter();
-      const { stack: s } = await stack();
-      // A manual clock: no pings and no heartbeat runs in the measurement, only the operations.
-      await service?.close();
-      service = await createLocalAwsDeployment({
-        stack: s,
-        meter,
-        userStore,
-        clock: new ManualClock(),
-        heartbeatIntervalMs: 3_600_000,
-      });
-      const zk = await service.connect();
+      const { meter, zk } = await meteredDeployment(userStore);
       // Nodes that the watched reads watch and nothing changes: a watch on /n… would fire on its
       // setData, and the setData figure would include a notification (an owed marker per watcher).
       // Under a parent of their own, so that the root's child list is what it was.
@@ -163,17 +172,7 @@ describe.each(['s3', 'dynamodb'] as const)(
 
     it("meters a read of a node without world READ: the stub's direct read, then the writer and distributor", async (ctx) => {
       if (!requireLocalStack(ctx)) return;
-      const meter = new CountingMeter();
-      const { stack: s } = await stack();
-      await service?.close();
-      service = await createLocalAwsDeployment({
-        stack: s,
-        meter,
-        userStore,
-        clock: new ManualClock(),
-        heartbeatIntervalMs: 3_600_000,
-      });
-      const zk = await service.connect();
+      const { meter, zk } = await meteredDeployment(userStore);
       await zk.addAuth('digest', 'owner:pw');
       const owner = { perms: Perms.ALL, id: { scheme: 'digest', id: generateDigest('owner:pw') } };
       await zk.create('/p', '', { acl: [owner] });

@@ -174,19 +174,23 @@ whenEmulators((stack) => {
     { invocation: 'pull', userStore: 'datastore' },
   ];
   if (missingStorageEmulator() === undefined) configurations.push({ invocation: 'push', userStore: 'gcs' });
+  /** A metered deployment on a clock that does not move: no pings or heartbeats among the operations. */
+  const metered = async ({ invocation, userStore }: Config) => {
+    const meter = new CountingMeter();
+    const d = await createLocalGcpDeployment({
+      stack: stack(),
+      invocation,
+      userStore,
+      meter,
+      clock: new ManualClock(),
+    });
+    return { meter, d };
+  };
   for (const { invocation, userStore } of configurations) {
     const name = `${invocation}/${userStore}`;
     describe(`cost per operation (${invocation} invocation, ${userStore} user store)`, () => {
       it('a read is one store read and nothing else; each write makes exactly the pinned billable requests and one function invocation', async () => {
-        const meter = new CountingMeter();
-        // A clock that does not move: no pings or heartbeats run between the measured operations.
-        const d = await createLocalGcpDeployment({
-          stack: stack(),
-          invocation,
-          userStore,
-          meter,
-          clock: new ManualClock(),
-        });
+        const { meter, d } = await metered({ invocation, userStore });
         try {
           const zk = await d.connect();
           await zk.create('/parent');
@@ -250,14 +254,7 @@ whenEmulators((stack) => {
       }, 90_000);
 
       it('a read of a node without world READ is its stub read, then one writer run that distributes the answer', async () => {
-        const meter = new CountingMeter();
-        const d = await createLocalGcpDeployment({
-          stack: stack(),
-          invocation,
-          userStore,
-          meter,
-          clock: new ManualClock(),
-        });
+        const { meter, d } = await metered({ invocation, userStore });
         try {
           const zk = await d.connect();
           await zk.addAuth('digest', 'owner:pw');
@@ -286,14 +283,7 @@ whenEmulators((stack) => {
 
   describe('cost at batch 10 (push invocation, datastore user store)', () => {
     it('ten setData sent at once still run ten writer invocations: push sends each message as its own request', async () => {
-      const meter = new CountingMeter();
-      const d = await createLocalGcpDeployment({
-        stack: stack(),
-        invocation: 'push',
-        userStore: 'datastore',
-        meter,
-        clock: new ManualClock(),
-      });
+      const { meter, d } = await metered({ invocation: 'push', userStore: 'datastore' });
       try {
         const zk = await d.connect();
         const ten = 10;
