@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Channel,
   type ClientOptions,
@@ -92,14 +93,23 @@ function datastoreOf(config: GcpDeploymentConfig): Datastore {
   return config.datastore instanceof Datastore ? config.datastore : new Datastore(config.datastore);
 }
 
+/** GCS's limit on a bucket name without dots. */
+const MAX_BUCKET_NAME = 63;
+
 /**
  * The bucket of the GCS user store's protected zone, beside the data bucket `bucket`: `…-data`
- * becomes `…-prot` (the same length, within GCS's 63 characters), any other name gains `-prot`.
+ * becomes `…-prot` (the same length), any other name gains `-prot`. A name that would pass GCS's
+ * 63 characters keeps its first characters and a hash of the whole data bucket name, so two long
+ * data buckets sharing a prefix still get different protected buckets.
  * A bucket of its own because GCS IAM conditions on object names do not narrow a listing: a
  * prefix in the data bucket would show clients the protected nodes' and children's names.
  */
 export function protectedBucketOf(bucket: string): string {
-  return bucket.endsWith('-data') ? `${bucket.slice(0, -'-data'.length)}-prot` : `${bucket}-prot`;
+  const name = bucket.endsWith('-data') ? `${bucket.slice(0, -'-data'.length)}-prot` : `${bucket}-prot`;
+  if (name.length <= MAX_BUCKET_NAME) return name;
+  const hash = createHash('sha256').update(bucket).digest('hex').slice(0, 8);
+  const keep = bucket.slice(0, MAX_BUCKET_NAME - '-prot'.length - hash.length - 1).replace(/[-_.]+$/, '');
+  return `${keep}-${hash}-prot`;
 }
 
 /** The user store a deployment's config names (Datastore unless a bucket is given). */
