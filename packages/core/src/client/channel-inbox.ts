@@ -3,6 +3,11 @@
  * model"): messages arrive in zxid order, a redelivered one is dropped by its order key, and each
  * is handled completely (its watchers fired, its request answered) before the client's channel
  * position moves past its zxid, which is what reads waiting for an owed event wait on.
+ *
+ * A reply that set a watch reaches its caller before any later event (ZooKeeper's client hands
+ * over a read's reply before the events of the watch it set): settling the request's promise only
+ * queues its continuations, so the messages after it wait for the next turn of the event loop,
+ * when those continuations have run (see {@link EventHold}).
  */
 
 import { Buffer } from 'node:buffer';
@@ -68,9 +73,103 @@ function opened(m: Message, sealing: ChannelSealing | undefined): ChannelBody | 
   return inner.value.type === 'sealed' ? 'a sealed message sealed twice' : inner.value;
 }
 
-/** A channel subscriber handing each new message, in order and once, to `handlers`. */
-export function channelInbox(handlers: InboxHandlers, sealing?: ChannelSealing): (raw: string[]) => void {
+/**
+ * Holds a session's watch events back for one turn of the event loop after a reply that set a
+ * watch, so that the caller of that request (and whatever its promise's continuations do at once)
+ * has the reply before the watcher runs, as ZooKeeper's client delivers them. Only a watch-setting
+ * reply holds events: events not behind one are delivered as they come.
+ */
+export class EventHold {
+  private holding = false;
+  private release: (() => void) | undefined;
+
+  /** A reply that set a watch was handed to its request: events after it wait a turn. */
+  replySetWatch(): void {
+    if (this.holding) return;
+    this.holding = true;
+    // setImmediate, not a microtask: it runs once every continuation of the settled promise
+    // (however many awaits deep) has run.
+    setImmediate(() => {
+      this.holding = false;
+      this.release?.();
+    });
+  }
+
+  /** Whether events must wait. */
+  get held(): boolean {
+    return this.holding;
+  }
+
+  /** Runs `release` whenever a hold ends (the inbox takes its waiting messages then). */
+  onRelease(release: () => void): void {
+    this.release = release;
+  }
+}
+
+/**
+ * A channel subscriber handing each new message, in order and once, to `handlers`. With `hold`,
+ * an event waits (and every message after it with it) while the hold lasts.
+ */
+export function channelInbox(
+  handlers: InboxHandlers,
+  sealing?: ChannelSealing,
+  hold?: EventHold,
+): (raw: string[]) => void {
   let lastOrder: [number, number] = [-1, -1];
+  /** Messages not taken yet; `body` is the opened body of one that waits for the hold. */
+  const waiting: { m: Message; body?: ChannelBody }[] = [];
+  let draining = false;
+
+  const take = (m: Message, body: ChannelBody): void => {
+    lastOrder = m.order;
+    handlers.watermark(m.wm);
+    handlers.heard();
+    try {
+      if (body.type === 'event')
+        handlers.event({ type: body.event.type, path: body.event.path }, body.classes);
+      else if (body.type === 'session') {
+        // CLOSED answers this client's own close, which ends the session by itself.
+        if (body.state === 'EXPIRED') handlers.expired();
+        else if (body.state === 'MOVED') handlers.moved();
+      } else if (body.type === 'reply') handlers.reply(body);
+    } catch (error) {
+      // Messages are taken outside the channel's call (after a hold): a failing handler is
+      // reported, and the message still counts as taken, so that reads waiting on it go on.
+      handlers.error(error);
+    }
+    handlers.taken(m.zxid);
+  };
+
+  const drain = (): void => {
+    if (draining) return;
+    draining = true;
+    try {
+      while (waiting.length > 0) {
+        const next = waiting[0]!;
+        if (compareOrder(next.m.order, lastOrder) <= 0) {
+          waiting.shift(); // a duplicate delivery
+          continue;
+        }
+        // Nothing of a message that does not open is taken, not even its order or watermark.
+        const body = next.body ?? opened(next.m, sealing);
+        if (typeof body === 'string') {
+          waiting.shift();
+          handlers.error(new SyntaxError(`channel message refused: ${body}`));
+          continue;
+        }
+        if (body.type === 'event' && hold?.held === true) {
+          next.body = body;
+          return;
+        }
+        waiting.shift();
+        take(next.m, body);
+      }
+    } finally {
+      draining = false;
+    }
+  };
+  hold?.onRelease(drain);
+
   return (raw) => {
     for (let i = 0; i < raw.length; i++) {
       // Checked against its schema before any field is used: a malformed message is reported and
@@ -85,25 +184,8 @@ export function channelInbox(handlers: InboxHandlers, sealing?: ChannelSealing):
         handlers.error(new SyntaxError(`unreadable channel message: ${decoded.problem}`));
         continue;
       }
-      const m = decoded.value;
-      if (compareOrder(m.order, lastOrder) <= 0) continue; // a duplicate delivery
-      // Nothing of a message that does not open is taken, not even its order or watermark.
-      const body = opened(m, sealing);
-      if (typeof body === 'string') {
-        handlers.error(new SyntaxError(`channel message refused: ${body}`));
-        continue;
-      }
-      lastOrder = m.order;
-      handlers.watermark(m.wm);
-      handlers.heard();
-      if (body.type === 'event')
-        handlers.event({ type: body.event.type, path: body.event.path }, body.classes);
-      else if (body.type === 'session') {
-        // CLOSED answers this client's own close, which ends the session by itself.
-        if (body.state === 'EXPIRED') handlers.expired();
-        else if (body.state === 'MOVED') handlers.moved();
-      } else if (body.type === 'reply') handlers.reply(body);
-      handlers.taken(m.zxid);
+      waiting.push({ m: decoded.value });
     }
+    drain();
   };
 }

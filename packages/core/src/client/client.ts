@@ -24,7 +24,7 @@ import {
   dataFields,
   multiOps,
 } from './arguments.js';
-import { channelInbox } from './channel-inbox.js';
+import { channelInbox, EventHold } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
 import { FifoOrder } from './fifo-order.js';
 import { Liveness, randomSessionId } from './liveness.js';
@@ -68,6 +68,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   /** The session id as a number, as in `Stat.ephemeralOwner`. */
   readonly sessionNumber: number;
   private readonly watches = new WatchRegistry();
+  /** Holds watch events behind the reply that set their watch until its caller has it. */
+  private readonly eventHold = new EventHold();
   private readonly liveness: Liveness;
   private readonly pipeline: RequestPipeline;
   private readonly reader: ConsistentReader;
@@ -140,7 +142,11 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       this.sessionId,
       order,
       this.watches,
-      (op, onReply) => this.pipeline.request(op, onReply),
+      (op, onReply) =>
+        this.pipeline.request(op, (reply) => {
+          onReply(reply);
+          if (op.unwatched !== true) this.eventHold.replySetWatch();
+        }),
     );
     this.reads = new NodeReads(this.reader, () => this.liveness.checkUsable());
   }
@@ -325,6 +331,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad watch mode ${String(mode)}`, { path });
     await this.pipeline.request({ type: 'addWatch', path, mode }, () => {
       this.watches.add(path, mode === 'PERSISTENT' ? 'persistent' : 'recursive', watcher);
+      this.eventHold.replySetWatch();
     });
   }
 
@@ -373,15 +380,26 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       {
         heard: () => this.liveness.heard(),
         watermark: (wm) => this.reader.advanceWatermark(wm),
-        event: (event, classes) => this.watches.fire(event, classes, (error) => this.emit('error', error)),
+        event: (event, classes) => this.watches.fire(event, classes, (error) => this.reportError(error)),
         expired: () => this.shutdown('EXPIRED'),
         moved: () => this.shutdown('EXPIRED', 'moved'),
         reply: (reply) => this.pipeline.answer(reply),
         taken: (zxid) => this.reader.advanceChannel(zxid),
-        error: (error) => this.emit('error', error),
+        error: (error) => this.reportError(error),
       },
       this.keys.sealing,
+      this.eventHold,
     );
+  }
+
+  /**
+   * A watcher's or a channel message's failure: to 'error' listeners, else a process warning. Not
+   * thrown: messages held behind a reply are taken on a later turn of the event loop, where a
+   * throw would end the process.
+   */
+  private reportError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(`FaaSKeeper: session ${this.sessionId}: ${String(error)}`);
   }
 
   /** Ends the client; `moved`: another client resumed the session (this one shows EXPIRED, as ZooKeeper's). */
