@@ -158,6 +158,25 @@ describe('a watch registered by a read fires only after that read’s reply is d
     expect(seen).toEqual(['reply', 'event NodeDataChanged']);
   });
 
+  // getChildren lists the children after its reply (docs/scale.md): a listing that already shows
+  // the new child is data newer than the change, so that change's event comes first.
+  it('delivers the event of a child change before a getChildren whose listing shows it', async () => {
+    await start();
+    await b.create('/c');
+    const seen: string[] = [];
+    const batch = h.gather(2);
+    const read = a
+      .getChildren('/c', { watch: (e) => seen.push(`event ${e.type}`) })
+      .then((r) => seen.push(`reply [${r.children.join()}]`));
+    await batch.issued(1);
+    const write = b.create('/c/x');
+    await batch.sent;
+    await Promise.all([read, write]);
+    await until(() => seen.length === 2);
+    expect(deliveredTogether(a, ['reply', 'event'])).toBe(true);
+    expect(seen).toEqual(['event NodeChildrenChanged', 'reply [x]']);
+  });
+
   it('keeps every event and reply of the delivery in channel order around the read', async () => {
     await start();
     await b.create('/p', 'p1');
