@@ -5,9 +5,9 @@
  * position moves past its zxid, which is what reads waiting for an owed event wait on.
  *
  * A reply that set a watch reaches its caller before any later event (ZooKeeper's client hands
- * over a read's reply before the events of the watch it set): settling the request's promise only
- * queues its continuations, so the messages after it wait for the next turn of the event loop,
- * when those continuations have run (see {@link EventHold}).
+ * over a read's reply before the events of the watch it set): settling a promise only queues its
+ * continuations, so events after such a reply wait until the caller's promise has settled and its
+ * continuations have run (see {@link EventHold}), and so does everything after them.
  */
 
 import { Buffer } from 'node:buffer';
@@ -74,33 +74,51 @@ function opened(m: Message, sealing: ChannelSealing | undefined): ChannelBody | 
 }
 
 /**
- * Holds a session's watch events back for one turn of the event loop after a reply that set a
- * watch, so that the caller of that request (and whatever its promise's continuations do at once)
- * has the reply before the watcher runs, as ZooKeeper's client delivers them. Only a watch-setting
- * reply holds events: events not behind one are delivered as they come.
+ * Holds a session's watch events back while the caller of a request that set a watch has not had
+ * its reply: from the moment the reply is taken until the promise the caller holds has settled and
+ * its continuations have run, as ZooKeeper's client delivers a read's reply before the events of
+ * the watch it set. Events behind no such reply are delivered as they come; a read that waits for
+ * an event it is owed lets that event (and those before it) through, since it cannot be answered
+ * before them.
  */
 export class EventHold {
-  private holding = false;
+  private open = 0;
+  /** Events up to this zxid pass even while held (a read waits for them). */
+  private through = Number.NEGATIVE_INFINITY;
   private release: (() => void) | undefined;
 
-  /** A reply that set a watch was handed to its request: events after it wait a turn. */
-  replySetWatch(): void {
-    if (this.holding) return;
-    this.holding = true;
-    // setImmediate, not a microtask: it runs once every continuation of the settled promise
-    // (however many awaits deep) has run.
-    setImmediate(() => {
-      this.holding = false;
-      this.release?.();
-    });
+  /**
+   * The reply of a request that set a watch was taken; `answered` is the promise its caller holds.
+   * Events wait until it has settled and the reactions its caller attached to it have run.
+   */
+  until(answered: Promise<unknown>): void {
+    this.open++;
+    const end = (): void =>
+      // A reaction of `answered`, attached after the caller's own: one more microtask and the
+      // caller's continuation has run.
+      queueMicrotask(() => {
+        this.open--;
+        if (this.open === 0) {
+          this.through = Number.NEGATIVE_INFINITY;
+          this.release?.();
+        }
+      });
+    answered.then(end, end);
   }
 
-  /** Whether events must wait. */
-  get held(): boolean {
-    return this.holding;
+  /** A read waits for the channel to reach `zxid`: events up to it pass. */
+  letThrough(zxid: number): void {
+    if (zxid <= this.through) return;
+    this.through = zxid;
+    this.release?.();
   }
 
-  /** Runs `release` whenever a hold ends (the inbox takes its waiting messages then). */
+  /** Whether an event of transaction `zxid` must wait. */
+  holds(zxid: number): boolean {
+    return this.open > 0 && zxid > this.through;
+  }
+
+  /** Runs `release` whenever held events may go on (the inbox takes its waiting messages then). */
   onRelease(release: () => void): void {
     this.release = release;
   }
@@ -157,7 +175,7 @@ export function channelInbox(
           handlers.error(new SyntaxError(`channel message refused: ${body}`));
           continue;
         }
-        if (body.type === 'event' && hold?.held === true) {
+        if (body.type === 'event' && hold?.holds(next.m.zxid) === true) {
           next.body = body;
           return;
         }
