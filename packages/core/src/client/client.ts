@@ -424,8 +424,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
 
   /**
    * A watcher's or a channel message's failure: to 'error' listeners, else a process warning. Not
-   * thrown: messages held behind a reply are taken on a later turn of the event loop, where a
-   * throw would end the process.
+   * thrown: messages held behind a reply are taken when the hold ends, outside the channel's call,
+   * where nothing would catch it.
    */
   private reportError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
