@@ -14,10 +14,10 @@ const isNoNode = (e: unknown) => isFaaSKeeperError(e, 'NONODE');
  * A watch the client did not hold yet can only fire after the read's reply (the core sets it as
  * it takes the reply), so its events are held until that reply is written: a ZooKeeper client
  * registers its watcher when the reply comes, and drops an event that comes first. The core client
- * already hands a read its reply before that watch's events, but that is not enough here: a
- * watched getChildren whose listing shows a change after the read's point gets that change's
- * event first (ordered notifications), a reply waits in the slot order behind earlier ones, and
- * setWatches answers once for many reads (test/watch-order.test.ts).
+ * holds a watch's events only until the continuation of this `await read()` has run, which is not
+ * yet the reply written: the reply is encoded, waits in the slot order behind earlier ones, and
+ * setWatches answers once for many reads; and a watched getChildren whose listing shows a change
+ * after the read's point gets that change's event first (test/watch-order.test.ts).
  */
 export async function withWatch<T>(
   ctx: OpContext,
