@@ -13,7 +13,11 @@ const isNoNode = (e: unknown) => isFaaSKeeperError(e, 'NONODE');
  * the read's reply, before this code runs again); disarms it when the read fails or `keep` says no.
  * A watch the client did not hold yet can only fire after the read's reply (the core sets it as
  * it takes the reply), so its events are held until that reply is written: a ZooKeeper client
- * registers its watcher when the reply comes, and drops an event that comes first.
+ * registers its watcher when the reply comes, and drops an event that comes first. The core client
+ * holds a watch's events only until the continuation of this `await read()` has run, which is not
+ * yet the reply written: the reply is encoded, waits in the slot order behind earlier ones, and
+ * setWatches answers once for many reads; and a watched getChildren whose listing shows a change
+ * after the read's point gets that change's event first (test/watch-order.test.ts).
  */
 export async function withWatch<T>(
   ctx: OpContext,

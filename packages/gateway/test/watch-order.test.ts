@@ -83,31 +83,58 @@ describe('watch events through the gateway', () => {
     await deployment.close();
   });
 
+  /**
+   * Sends a watched read and the create that fires its watch pipelined in one write, and returns
+   * the three frames that come back: the two replies and the event, in the order written.
+   */
+  async function readThenFire(
+    read: { xid: number; type: number; path: string },
+    created: string,
+  ): Promise<string[]> {
+    const w = new JuteWriter();
+    const request = (xid: number, type: number, write: (jw: JuteWriter) => void) => {
+      const one = new JuteWriter();
+      R.RequestHeader.write(one, { xid, type });
+      write(one);
+      w.bytes(one.frame());
+    };
+    request(read.xid, read.type, (jw) => R.PathWatchRequest.write(jw, { path: read.path, watch: true }));
+    request(read.xid + 1, OpCode.create, (jw) => R.CreateRequest.write(jw, createReq(created)));
+    a.socket.write(w.finish());
+    const seen: string[] = [];
+    while (seen.length < 3) {
+      const r = new JuteReader(await a.frame());
+      const h = R.ReplyHeader.read(r);
+      seen.push(h.xid === -1 ? `event ${R.WatcherEvent.read(r).type}` : `reply ${h.xid} ${h.err}`);
+    }
+    return seen;
+  }
+
   it('writes a watch event after the reply of the read that set the watch, when both come in one delivery', async () => {
     for (let round = 0; round < 3; round++) {
       const path = `/watch-order-${round}`;
-      const existsXid = 1000 + round * 2;
-      // Pipelined in one write: the watched exists and the create that fires its watch.
-      const w = new JuteWriter();
-      const request = (xid: number, type: number, write: (jw: JuteWriter) => void) => {
-        const one = new JuteWriter();
-        R.RequestHeader.write(one, { xid, type });
-        write(one);
-        w.bytes(one.frame());
-      };
-      request(existsXid, OpCode.exists, (jw) => R.PathWatchRequest.write(jw, { path, watch: true }));
-      request(existsXid + 1, OpCode.create, (jw) => R.CreateRequest.write(jw, createReq(path)));
-      a.socket.write(w.finish());
-      const seen: string[] = [];
-      while (seen.length < 3) {
-        const r = new JuteReader(await a.frame());
-        const h = R.ReplyHeader.read(r);
-        seen.push(h.xid === -1 ? `event ${R.WatcherEvent.read(r).type}` : `reply ${h.xid} ${h.err}`);
-      }
-      expect(seen).toEqual([
-        `reply ${existsXid} ${Err.NONODE}`,
+      const xid = 1000 + round * 2;
+      expect(await readThenFire({ xid, type: OpCode.exists, path }, path)).toEqual([
+        `reply ${xid} ${Err.NONODE}`,
         `event ${EventType.NodeCreated}`,
-        `reply ${existsXid + 1} ${Err.OK}`,
+        `reply ${xid + 1} ${Err.OK}`,
+      ]);
+    }
+  });
+
+  // The core client answers a watched getChildren from a listing made after the read's reply; when
+  // the listing already shows the new child, the core takes that child's event first (ordered
+  // notifications). The gateway still writes the reply first, as a ZooKeeper server would.
+  it('writes a children watch event after the getChildren reply, when the listing already shows the change', async () => {
+    for (let round = 0; round < 3; round++) {
+      const path = `/children-order-${round}`;
+      const xid = 2000 + round * 2;
+      const made = await a.call(OpCode.create, R.CreateRequest, createReq(path));
+      expect(made.err).toBe(Err.OK);
+      expect(await readThenFire({ xid, type: OpCode.getChildren, path }, `${path}/c`)).toEqual([
+        `reply ${xid} ${Err.OK}`,
+        `event ${EventType.NodeChildrenChanged}`,
+        `reply ${xid + 1} ${Err.OK}`,
       ]);
     }
   });

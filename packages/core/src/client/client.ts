@@ -24,7 +24,7 @@ import {
   dataFields,
   multiOps,
 } from './arguments.js';
-import { channelInbox } from './channel-inbox.js';
+import { channelInbox, EventHold } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
 import { FifoOrder } from './fifo-order.js';
 import { Liveness, randomSessionId } from './liveness.js';
@@ -68,6 +68,10 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   /** The session id as a number, as in `Stat.ephemeralOwner`. */
   readonly sessionNumber: number;
   private readonly watches = new WatchRegistry();
+  /** Holds watch events behind the reply that set their watch until its caller has it. */
+  private readonly eventHold = new EventHold();
+  /** The public call with a watcher whose request is being issued (see {@link watchedCall}). */
+  private issuing: { answered?: Promise<unknown> } | undefined;
   private readonly liveness: Liveness;
   private readonly pipeline: RequestPipeline;
   private readonly reader: ConsistentReader;
@@ -140,7 +144,15 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       this.sessionId,
       order,
       this.watches,
-      (op, onReply) => this.pipeline.request(op, onReply),
+      (op, onReply) => {
+        // Issued synchronously by the public read below: `issuing` is that call.
+        const call = op.unwatched === true ? undefined : this.issuing;
+        return this.pipeline.request(op, (reply) => {
+          onReply(reply);
+          if (call?.answered !== undefined) this.eventHold.until(call.answered);
+        });
+      },
+      (zxid) => this.eventHold.letThrough(zxid),
     );
     this.reads = new NodeReads(this.reader, () => this.liveness.checkUsable());
   }
@@ -226,18 +238,18 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * bytes and null differ though both have `stat.dataLength` 0.
    * @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ on it.
    */
-  async getData(path: string, options: WatchOption = {}): Promise<NodeData> {
-    return this.reads.data(path, options.watch);
+  getData(path: string, options: WatchOption = {}): Promise<NodeData> {
+    return this.watchedCall(options.watch, () => this.reads.data(path, options.watch));
   }
 
   /** The node's Stat, or null when it does not exist (no permission needed, as in ZooKeeper). A watch set on a missing node fires on its creation. */
-  async exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
-    return this.reads.exists(path, options.watch);
+  exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
+    return this.watchedCall(options.watch, () => this.reads.exists(path, options.watch));
   }
 
   /** The node's children (sorted) and Stat. @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ. */
-  async getChildren(path: string, options: WatchOption = {}): Promise<{ children: string[]; stat: Stat }> {
-    return this.reads.children(path, options.watch);
+  getChildren(path: string, options: WatchOption = {}): Promise<{ children: string[]; stat: Stat }> {
+    return this.watchedCall(options.watch, () => this.reads.children(path, options.watch));
   }
 
   /**
@@ -318,14 +330,20 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   }
 
   /** Adds a watch that stays until removed: on the node, or on it and every descendant. */
-  async addWatch(path: string, watcher: Watcher, mode: AddWatchMode): Promise<void> {
-    validatePath(path);
-    checkWatcher(watcher, path);
-    if (mode !== 'PERSISTENT' && mode !== 'PERSISTENT_RECURSIVE')
-      throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad watch mode ${String(mode)}`, { path });
-    await this.pipeline.request({ type: 'addWatch', path, mode }, () => {
-      this.watches.add(path, mode === 'PERSISTENT' ? 'persistent' : 'recursive', watcher);
-    });
+  addWatch(path: string, watcher: Watcher, mode: AddWatchMode): Promise<void> {
+    const call: { answered?: Promise<unknown> } = {};
+    const answered = (async () => {
+      validatePath(path);
+      checkWatcher(watcher, path);
+      if (mode !== 'PERSISTENT' && mode !== 'PERSISTENT_RECURSIVE')
+        throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad watch mode ${String(mode)}`, { path });
+      await this.pipeline.request({ type: 'addWatch', path, mode }, () => {
+        this.watches.add(path, mode === 'PERSISTENT' ? 'persistent' : 'recursive', watcher);
+        if (call.answered !== undefined) this.eventHold.until(call.answered);
+      });
+    })();
+    call.answered = answered;
+    return answered;
   }
 
   /**
@@ -357,6 +375,25 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
 
   // ---- internals ---------------------------------------------------------------------------
 
+  /**
+   * Runs a public read and returns its very promise: with a watcher, the reply that sets the watch
+   * holds the watch's events back until that promise (the one the caller awaits) has settled. The
+   * read issues its request synchronously, while `issuing` names this call.
+   */
+  private watchedCall<T>(watcher: Watcher | undefined, read: () => Promise<T>): Promise<T> {
+    if (watcher === undefined) return read();
+    const call: { answered?: Promise<unknown> } = {};
+    this.issuing = call;
+    let answered: Promise<T>;
+    try {
+      answered = read();
+    } finally {
+      this.issuing = undefined;
+    }
+    call.answered = answered;
+    return answered;
+  }
+
   /** Both creates await this once, so pipelined calls settle in issue order whichever is used. */
   private sendCreate(
     path: string,
@@ -373,15 +410,26 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       {
         heard: () => this.liveness.heard(),
         watermark: (wm) => this.reader.advanceWatermark(wm),
-        event: (event, classes) => this.watches.fire(event, classes, (error) => this.emit('error', error)),
+        event: (event, classes) => this.watches.fire(event, classes, (error) => this.reportError(error)),
         expired: () => this.shutdown('EXPIRED'),
         moved: () => this.shutdown('EXPIRED', 'moved'),
         reply: (reply) => this.pipeline.answer(reply),
         taken: (zxid) => this.reader.advanceChannel(zxid),
-        error: (error) => this.emit('error', error),
+        error: (error) => this.reportError(error),
       },
       this.keys.sealing,
+      this.eventHold,
     );
+  }
+
+  /**
+   * A watcher's or a channel message's failure: to 'error' listeners, else a process warning. Not
+   * thrown: messages held behind a reply are taken when the hold ends, outside the channel's call,
+   * where nothing would catch it.
+   */
+  private reportError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(`FaaSKeeper: session ${this.sessionId}: ${String(error)}`);
   }
 
   /** Ends the client; `moved`: another client resumed the session (this one shows EXPIRED, as ZooKeeper's). */

@@ -72,6 +72,11 @@ export class ConsistentReader {
     private readonly order: FifoOrder,
     private readonly watches: WatchRegistry,
     private readonly watchedRead: WatchedReadRequest,
+    /**
+     * A read waits for the channel to reach `zxid` (+∞: for a reply still to come): events held
+     * behind another read's reply up to it must go on (see channel-inbox.ts `EventHold`).
+     */
+    private readonly awaitsChannel: (zxid: number) => void = () => {},
   ) {}
 
   /** The highest zxid this client has taken from its channel (sent as `ack` with each request). */
@@ -197,10 +202,11 @@ export class ConsistentReader {
     };
     const fromReply = async (reply: ReplyFor<'watchedRead'>): Promise<ChildrenRead> => {
       const done = answered(reply) ?? (await direct(reply.record));
-      // Protected again since the reply: ask the writer again (each ask is a later point in zxid order).
-      return done === 'protected'
-        ? fromReply(await this.readThroughWriter(path, 'children', undefined))
-        : done;
+      if (done !== 'protected') return done;
+      // Protected again since the reply: ask the writer again (each ask is a later point in zxid
+      // order). Its reply comes after whatever the channel holds back now.
+      this.awaitsChannel(Number.POSITIVE_INFINITY);
+      return fromReply(await this.readThroughWriter(path, 'children', undefined));
     };
     if (watcher !== undefined) return fromReply(await this.readThroughWriter(path, 'children', watcher));
     const done = await this.order.read(async () => direct(await this.readRecord(path)));
@@ -301,6 +307,8 @@ export class ConsistentReader {
         },
       };
       this.waiters.push(waiter);
+      // After the waiter is in place: events let through now are taken at once, and advance it.
+      this.awaitsChannel(zxid);
     });
   }
 }
