@@ -79,6 +79,20 @@ export function verifySignature(key: Uint8Array | undefined, signed: SignedText 
   return given.byteLength === expected.byteLength && timingSafeEqual(given, expected);
 }
 
+/**
+ * A MAC of a short text under `key` (base64url HMAC-SHA256): what a lease renewal carries
+ * (`session/lease.ts`), over a text that names what it vouches for.
+ */
+export const textMac = (key: Uint8Array, text: string): string => mac(key, text).toString('base64url');
+
+/** Whether `given` is {@link textMac} of `text` under `key` (constant time). */
+export function textMacMatches(key: Uint8Array, text: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false;
+  const expected = mac(key, text);
+  const bytes = Buffer.from(given, 'base64url');
+  return bytes.byteLength === expected.byteLength && timingSafeEqual(bytes, expected);
+}
+
 /** The channel key of `session`: HMAC-SHA256 under the deployment's channel secret. */
 export function channelKey(channelSecret: string, session: number): Uint8Array {
   return new Uint8Array(createHmac('sha256', channelSecret).update(`channel:${session}`).digest());
