@@ -159,7 +159,8 @@ export function describeLeaseAndOffloadCases(
     for (const body of carried) {
       expect(body).not.toContain(secretText);
       expect(body).not.toContain(Buffer.from(secretText).toString('base64').slice(0, 16));
-      expect(body).not.toContain('/big');
+      // The path, in the JSON head (the box's base64 line may hold any four characters by chance).
+      expect(body.split('\n')[0]).not.toContain('/big');
       expect(sealedRequestOf(decoded(body))).toBeDefined();
     }
     const id = victim.sessionNumber;
