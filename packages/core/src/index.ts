@@ -63,7 +63,16 @@ export {
   verifySignature,
 } from './session/auth.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
-export { coveringGroup, groupLeaseId } from './session/lease.js';
+export {
+  coveringGroup,
+  type GroupMembership,
+  groupLeaseId,
+  groupMembership,
+  type SignedRenewal,
+  signGroupRenewal,
+  signRenewal,
+  verifiedRenewal,
+} from './session/lease.js';
 export { GROUP_RENEWAL_SHARE, LeaseGroup, type LeaseGroupOptions } from './session/lease-group.js';
 export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/lease-inbox.js';
 export { childKey, childrenAt, parseChildKey } from './tree/child-index.js';

@@ -33,6 +33,7 @@ export class GatewaySession {
   /**
    * @param group - the gateway's group lease, when the deployment offers one: the session is in it
    *   while its client is connected, and held (renewed by nobody) while its client is away
+   * @param key - the session's key (its lease's membership of the group is sealed with it)
    */
   constructor(
     readonly client: FaaSKeeperClient,
@@ -40,6 +41,7 @@ export class GatewaySession {
     private readonly onEnd: (session: GatewaySession) => void,
     private readonly log: GatewayLog,
     private readonly group?: LeaseGroup,
+    private readonly key?: Uint8Array,
   ) {
     this.id = client.sessionNumber;
     this.idLong = BigInt(client.sessionNumber);
@@ -77,9 +79,9 @@ export class GatewaySession {
    * session then renews its own lease, as without a group.
    */
   async joinGroup(): Promise<void> {
-    if (this.group === undefined || this.over) return;
+    if (this.group === undefined || this.key === undefined || this.over) return;
     try {
-      const found = await this.group.cover(this.id, this.timeoutMs);
+      const found = await this.group.cover(this.id, this.timeoutMs, this.key);
       // No lease: the session has ended; its client is told on the channel, which ends this one.
       if (found === 'absent')
         this.log({ level: 'info', event: 'lease', session: hexId(this.id), message: 'no lease to join' });

@@ -78,6 +78,7 @@ export class SessionTable {
       (s) => this.sessions.delete(s.id),
       this.log,
       this.group,
+      derivedSessionKey(this.secret, client.sessionNumber),
     );
     this.sessions.set(session.id, session);
     await session.joinGroup();

@@ -5,7 +5,15 @@
  * that moment, and joins again when its client comes back. Read from the embedded deployment's
  * system store.
  */
-import { coveringGroup, createEmbeddedService, type EmbeddedService, groupLeaseId } from '@faaskeeper/core';
+import {
+  coveringGroup,
+  createEmbeddedService,
+  type EmbeddedService,
+  groupLeaseId,
+  type SessionItem,
+  type SignedRenewal,
+  verifiedRenewal,
+} from '@faaskeeper/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Err, OpCode } from '../src/codes.js';
 import { type Gateway, startGateway } from '../src/index.js';
@@ -66,7 +74,19 @@ describe('the sessions of one gateway share one lease', () => {
     expect(groups[0]).toBeDefined();
     expect(groups).toEqual([groups[0], groups[0], groups[0]]);
     const group = await service.ports.systemStore.get({ kind: 'lease', id: groupLeaseId(groups[0]!) });
-    expect(typeof group?.value).toBe('number');
+    // The functions can check the group's renewal for a member: its membership opens with the
+    // member's session key and the group's renewal carries the group key's MAC.
+    const member = await service.ports.systemStore.get<SessionItem>({
+      kind: 'session',
+      id: String(cs[0]!.connect.sessionId),
+    });
+    const groupValue = group?.value as SignedRenewal;
+    expect(typeof groupValue.at).toBe('number');
+    expect(
+      verifiedRenewal(member!.value, leases[0]!.value, (id) =>
+        id === groupLeaseId(groups[0]!) ? groupValue : undefined,
+      ),
+    ).toBe(groupValue.at);
     // Idle for more than a renewal period of the sessions' own (0.6 of the timeout) and of the group's.
     await sleep(TIMEOUT_MS * 0.75);
     const after = await Promise.all(cs.map((c) => lease(service, c)));
@@ -91,8 +111,9 @@ describe('the sessions of one gateway share one lease', () => {
       'the lease left the group',
     ).toBe(true);
     const held = (await lease(service, c))!;
-    expect(held.value).toBeGreaterThanOrEqual(leftAt);
-    expect(held.value).toBeLessThanOrEqual(Date.now());
+    const heldAt = (held.value as SignedRenewal).at;
+    expect(heldAt).toBeGreaterThanOrEqual(leftAt);
+    expect(heldAt).toBeLessThanOrEqual(Date.now());
     // Nothing renews it while the client is away.
     await sleep(TIMEOUT_MS * 0.4);
     expect((await lease(service, c))?.version).toBe(held.version);

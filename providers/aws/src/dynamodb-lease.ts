@@ -6,9 +6,11 @@ import {
   type LeaseRenewer,
   type Meter,
   noMeter,
+  type SignedRenewal,
 } from '@faaskeeper/core';
 import { type ClientOrConfig, dynamoDbClientOf } from './aws-clients.js';
 import { awsErrorName, translateAwsError } from './aws-errors.js';
+import { encodeValue } from './dynamodb-values.js';
 import { METER_KEYS, writeUnits } from './meter.js';
 
 /** Options of {@link DynamoDbLeaseRenewer}: the system table, and a ready client or its config. */
@@ -21,11 +23,13 @@ export type DynamoDbLeaseRenewerOptions = ClientOrConfig<DynamoDBClient, DynamoD
 
 /**
  * A client's lease renewals on DynamoDB (docs/guarantees.md "Sessions"): one UpdateItem of the
- * session's lease item in the system table — the renewal time as the item's number value (`n`, as
- * `DynamoDbSystemStore` stores a plain number) and its version bumped — conditioned on the item
- * existing, so that a renewal never creates a lease: a failed condition means the session is gone.
- * One write request unit a renewal, the floor of DynamoDB's pricing; the client's IAM grant for it
- * is limited to UpdateItem on the `lease` partition (`deploy/stack.ts`).
+ * session's lease item in the system table — the signed renewal (its time and its MAC under the
+ * session key) as the item's value (`value`, the JSON text `DynamoDbSystemStore` stores an object
+ * as; the number `n` the writer left at the open removed) and its version bumped — conditioned on
+ * the item existing, so that a renewal never creates a lease: a failed condition means the session
+ * is gone. One write request unit a renewal (the item stays far under 1 KB), the floor of
+ * DynamoDB's pricing; the client's IAM grant for it is limited to UpdateItem on the `lease`
+ * partition and these attributes (`deploy/stack.ts`).
  */
 export class DynamoDbLeaseRenewer implements LeaseRenewer {
   private readonly client: DynamoDBClient;
@@ -34,17 +38,18 @@ export class DynamoDbLeaseRenewer implements LeaseRenewer {
 
   /**
    * Group leases (`LeaseGroup`, the gateway's): the group item `lease/g<group>` is set by the same
-   * one-unit UpdateItem without a condition (it may be created); a member's lease holds minus its
-   * group's number, written by a renewal's UpdateItem (join: the lease must exist; leave: it must
-   * still name the group). Every call stays within the client's grant: UpdateItem on the `lease`
-   * partition, attributes `n` and `version`.
+   * one-unit UpdateItem without a condition (it may be created); a member's lease holds its
+   * membership (`{"g":<group>,"k":…}`), written by a renewal's UpdateItem (join: the lease must
+   * exist; leave: its value must still begin with that group's membership). Every call stays within
+   * the client's grant: UpdateItem on the `lease` partition, attributes `value`, `n` and `version`.
    */
   readonly groups: GroupLeases = {
-    renewGroup: async (group, at) => {
-      await this.update(groupLeaseId(group), at, undefined);
+    renewGroup: async (group, renewal) => {
+      await this.update(groupLeaseId(group), renewal, undefined);
     },
-    join: (session, group) => this.update(String(session), -group, 'attribute_exists(pk)'),
-    leave: (session, group, at) => this.update(String(session), at, '#n = :group', -group),
+    join: (session, _group, membership) => this.update(String(session), membership, 'attribute_exists(pk)'),
+    leave: (session, group, renewal) =>
+      this.update(String(session), renewal, 'begins_with(#value, :group)', `{"g":${group},`),
   };
 
   constructor(options: DynamoDbLeaseRenewerOptions) {
@@ -53,32 +58,35 @@ export class DynamoDbLeaseRenewer implements LeaseRenewer {
     this.meter = options.meter ?? noMeter;
   }
 
-  async renew(session: number, at: number): Promise<LeaseRenewal> {
-    return this.update(String(session), at, 'attribute_exists(pk)');
+  async renew(session: number, renewal: SignedRenewal): Promise<LeaseRenewal> {
+    return this.update(String(session), renewal, 'attribute_exists(pk)');
   }
 
   /**
-   * Sets lease item `id` to `value` and bumps its version, under `condition` (`#n` is the value,
-   * `:group` is `group`); `'absent'` when the condition failed.
+   * Sets lease item `id` to `value` (as the system store encodes an object) and bumps its version,
+   * under `condition` (`#value` is the value, `:group` is `group`); `'absent'` when the condition
+   * failed.
    */
   private async update(
     id: string,
-    value: number,
+    value: object,
     condition: string | undefined,
-    group?: number,
+    group?: string,
   ): Promise<LeaseRenewal> {
+    const text = encodeValue(value).set.value;
+    if (text === undefined) throw new TypeError('a lease value must encode as a JSON text');
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: { pk: { S: 'lease' }, sk: { S: id } },
-          UpdateExpression: 'SET #n = :at ADD #ver :one',
+          UpdateExpression: 'SET #value = :value REMOVE #n ADD #ver :one',
           ...(condition === undefined ? {} : { ConditionExpression: condition }),
-          ExpressionAttributeNames: { '#n': 'n', '#ver': 'version' },
+          ExpressionAttributeNames: { '#value': 'value', '#n': 'n', '#ver': 'version' },
           ExpressionAttributeValues: {
-            ':at': { N: String(value) },
+            ':value': text,
             ':one': { N: '1' },
-            ...(group === undefined ? {} : { ':group': { N: String(group) } }),
+            ...(group === undefined ? {} : { ':group': { S: group } }),
           },
         }),
       );

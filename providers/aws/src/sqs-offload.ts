@@ -33,6 +33,15 @@ export function unescapeSqsBody(body: string): string {
   );
 }
 
+/** The bytes `body` takes inline: escaped where SQS needs it, plus the attribute that says so. */
+function inlineBytes(body: string, escaped: string | undefined): number {
+  return escaped === undefined ? Buffer.byteLength(body, 'utf8') : Buffer.byteLength(escaped, 'utf8') + 32;
+}
+
+/** Whether `body` goes inline within `inlineLimit` bytes (else it is offloaded, or refused). */
+export const fitsInline = (inlineLimit: number, body: string): boolean =>
+  inlineBytes(body, escapeSqsBody(body)) <= inlineLimit;
+
 /**
  * What to send for `body`: inline (escaped where SQS needs it), or through S3 when it does not fit
  * `inlineLimit` bytes. Throws when it does not fit and there is no offload.
@@ -45,8 +54,7 @@ export async function outgoingBody(
   body: string,
 ): Promise<{ body: string; attributes?: Record<string, MessageAttributeValue> } | undefined> {
   const escaped = escapeSqsBody(body);
-  const inline = escaped ?? body;
-  if (Buffer.byteLength(inline, 'utf8') + (escaped === undefined ? 0 : 32) <= inlineLimit) {
+  if (inlineBytes(body, escaped) <= inlineLimit) {
     return escaped === undefined
       ? { body }
       : { body: escaped, attributes: { [ESCAPED_ATTRIBUTE]: { DataType: 'String', StringValue: '1' } } };

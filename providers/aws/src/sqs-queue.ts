@@ -28,6 +28,7 @@ import { METER_KEYS, sqsRequests } from './meter.js';
 import {
   BODY_ATTRIBUTES,
   BodyOffload,
+  fitsInline,
   type OffloadOptions,
   outgoingBody,
   resolveBody,
@@ -95,10 +96,14 @@ export class SqsQueue implements Queue {
     this.meter = options.meter ?? noMeter;
     this.offload = options.offload === undefined ? undefined : new BodyOffload(options.offload, this.meter);
     this.inlineLimit = options.inlineMessageBytes ?? SQS_MESSAGE_LIMIT;
+    const inlineLimit = this.inlineLimit;
     this.capabilities = {
       maxMessageBytes:
         this.offload === undefined ? this.inlineLimit : (options.maxMessageBytes ?? OFFLOADED_MESSAGE_LIMIT),
       maxBatch: 10,
+      // Offloaded bodies are S3 objects every client may read (the client policy grants reads of
+      // `sqs-bodies/`): senders seal what would go there (core's `sealRequest`).
+      ...(this.offload === undefined ? {} : { offloads: (body: string) => !fitsInline(inlineLimit, body) }),
     };
   }
 

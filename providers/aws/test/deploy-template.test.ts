@@ -467,7 +467,7 @@ describe('the synthesized CloudFormation template', () => {
         condition: {
           'ForAllValues:StringEquals': {
             'dynamodb:LeadingKeys': ['lease'],
-            'dynamodb:Attributes': ['pk', 'sk', 'n', 'version'],
+            'dynamodb:Attributes': ['pk', 'sk', 'value', 'n', 'version'],
           },
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
         },

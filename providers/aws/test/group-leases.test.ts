@@ -2,7 +2,15 @@
 // sessions share one lease"): what `DynamoDbLeaseRenewer.groups` writes is what the heartbeat and
 // the writer read through the system store, each call one write unit, and joins and leaves are
 // conditional as the port says.
-import { CountingMeter, coveringGroup, groupLeaseId } from '@faaskeeper/core';
+import {
+  CountingMeter,
+  coveringGroup,
+  groupLeaseId,
+  groupMembership,
+  newSessionKey,
+  signGroupRenewal,
+  signRenewal,
+} from '@faaskeeper/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDbLeaseRenewer } from '../src/dynamodb-lease.js';
 import { DynamoDbSystemStore } from '../src/dynamodb-system-store.js';
@@ -30,14 +38,20 @@ async function setup() {
   return { store, meter, groups: renewer.groups, renewer, openLease, value };
 }
 
+const groupKey = newSessionKey();
+const sessionKey = newSessionKey();
+const groupRenewal = (group: number, at: number) => signGroupRenewal(groupKey, group, at);
+const renewal = (session: number, at: number) => signRenewal(sessionKey, session, at);
+const member = (session: number, group: number) => groupMembership(sessionKey, session, group, groupKey);
+
 describe('DynamoDbLeaseRenewer group leases (DynamoDB Local)', () => {
   it('renewGroup creates the group item and moves it forward, one write unit each', async (ctx) => {
     if (!requireLocalStack(ctx)) return;
     const { meter, groups, value } = await setup();
-    await groups.renewGroup(42, 1000);
-    expect(await value(groupLeaseId(42))).toBe(1000);
-    await groups.renewGroup(42, 2000);
-    expect(await value(groupLeaseId(42))).toBe(2000);
+    await groups.renewGroup(42, groupRenewal(42, 1000));
+    expect(await value(groupLeaseId(42))).toEqual(groupRenewal(42, 1000));
+    await groups.renewGroup(42, groupRenewal(42, 2000));
+    expect(await value(groupLeaseId(42))).toEqual(groupRenewal(42, 2000));
     expect(meter.snapshot()[METER_KEYS.dynamodbWriteUnits]).toBe(2);
   });
 
@@ -45,9 +59,9 @@ describe('DynamoDbLeaseRenewer group leases (DynamoDB Local)', () => {
     if (!requireLocalStack(ctx)) return;
     const { groups, openLease, value } = await setup();
     await openLease(7, 500);
-    expect(await groups.join(7, 42)).toBe('renewed');
+    expect(await groups.join(7, 42, member(7, 42))).toBe('renewed');
     expect(coveringGroup(await value('7'))).toBe(42);
-    expect(await groups.join(8, 42)).toBe('absent');
+    expect(await groups.join(8, 42, member(8, 42))).toBe('absent');
     expect(await value('8')).toBeUndefined();
   });
 
@@ -55,17 +69,19 @@ describe('DynamoDbLeaseRenewer group leases (DynamoDB Local)', () => {
     if (!requireLocalStack(ctx)) return;
     const { groups, openLease, renewer, value } = await setup();
     await openLease(7, 500);
-    await groups.join(7, 42);
-    expect(await groups.leave(7, 42, 900)).toBe('renewed');
-    expect(await value('7')).toBe(900);
-    // Taken by another group (a resume through another gateway): the first cannot take it out.
-    await groups.join(7, 43);
-    expect(await groups.leave(7, 42, 950)).toBe('absent');
+    await groups.join(7, 42, member(7, 42));
+    expect(await groups.leave(7, 42, renewal(7, 900))).toBe('renewed');
+    expect(await value('7')).toEqual(renewal(7, 900));
+    // Taken by another group (a resume through another gateway): the first cannot take it out, nor
+    // can a group whose number the other's begins with.
+    await groups.join(7, 43, member(7, 43));
+    expect(await groups.leave(7, 42, renewal(7, 950))).toBe('absent');
+    expect(await groups.leave(7, 4, renewal(7, 950))).toBe('absent');
     expect(coveringGroup(await value('7'))).toBe(43);
     // A session's own renewal still works on a lease that left its group.
-    await groups.leave(7, 43, 960);
-    expect(await renewer.renew(7, 1000)).toBe('renewed');
-    expect(await value('7')).toBe(1000);
-    expect(await groups.leave(9, 42, 1000)).toBe('absent');
+    await groups.leave(7, 43, renewal(7, 960));
+    expect(await renewer.renew(7, renewal(7, 1000))).toBe('renewed');
+    expect(await value('7')).toEqual(renewal(7, 1000));
+    expect(await groups.leave(9, 42, renewal(9, 1000))).toBe('absent');
   });
 });

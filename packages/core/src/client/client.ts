@@ -106,7 +106,10 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
         // A failed ping needs no handling: the next one follows, and expiry is told on the channel.
         this.pipeline.request({ type: 'ping' }).catch(() => undefined);
       },
-      lease === undefined ? undefined : (at) => lease.renew(this.sessionNumber, at),
+      lease === undefined
+        ? undefined
+        : // Signed with the session key: only a renewal its owner signed counts (session/lease.ts).
+          (at) => lease.renew(this.sessionNumber, this.keys.renewal(at)),
       {
         // Nothing to receive: a pausable channel stops polling until the next request.
         idle: () => {

@@ -18,7 +18,7 @@ import {
   type ReplyResult,
   type WriteRequest,
 } from '../protocol/messages.js';
-import { signRequest } from '../session/auth.js';
+import { sealRequest, signRequest } from '../session/auth.js';
 import { delay } from '../util/async.js';
 import { clone } from '../util/clone.js';
 import { WRITER_GROUP } from '../writer/writer.js';
@@ -182,7 +182,8 @@ export class RequestPipeline {
    * The request's queue message. A queue in this process's memory takes the request itself
    * (protocol/in-process.ts): the writer checks it against its schema but needs no text and no MAC,
    * and the signed text is made only if something reads the body. Any other queue gets the signed
-   * text at once (an op that cannot be encoded fails here, MARSHALLINGERROR).
+   * text at once (an op that cannot be encoded fails here, MARSHALLINGERROR), sealed under the
+   * session key when the queue would carry it through object storage other clients can read.
    */
   private encode(seq: number, id: string, op: WriteRequest['op']): OutgoingMessage {
     const request: WriteRequest = {
@@ -196,8 +197,14 @@ export class RequestPipeline {
     if (this.ctx.incarnation !== 0) request.inc = this.ctx.incarnation;
     const fields = { group: WRITER_GROUP, dedupId: id };
     const key = this.ctx.sessionKey;
-    if (this.ctx.writerQueue.capabilities.inProcess !== true)
-      return { ...fields, body: signRequest(key, encodeMessage(request)) };
+    const capabilities = this.ctx.writerQueue.capabilities;
+    if (capabilities.inProcess !== true) {
+      const signed = signRequest(key, encodeMessage(request));
+      // An offloaded body is readable by every client until the writer removes it: sealed, it
+      // shows them nothing (docs/guarantees.md "Security model"). One AES-GCM pass, no request.
+      const sealed = capabilities.offloads?.(signed) === true;
+      return { ...fields, body: sealed ? sealRequest(key, this.ctx.sessionNumber, signed) : signed };
+    }
     // A copy: the caller may reuse its data buffer once the call returns, as with a text sent at once.
     const own = clone(request);
     return inProcessMessage(fields, own, () => signRequest(key, encodeMessage(own)));

@@ -2,9 +2,11 @@
  * A session's keys on the client side (docs/guarantees.md "Security model"): the session key its
  * requests are signed with, sent once inside `openSession` (only the writer reads the writer
  * queue), and the channel key the writer hands back wrapped under it, with which the distributor
- * seals every message on the session's channel.
+ * seals every message on the session's channel. Its lease renewals are signed with the session key
+ * too, so that no other client can keep the session alive.
  */
 import { encodeSessionKey, newSessionKey, unwrapChannelKey } from '../session/auth.js';
+import { type SignedRenewal, signRenewal } from '../session/lease.js';
 import type { ChannelSealing } from './channel-inbox.js';
 
 /** The session key and the channel sealing that the open or resume reply completes. */
@@ -26,6 +28,11 @@ export class SessionKeys {
   /** The session key as `openSession` carries it. */
   get encoded(): string {
     return encodeSessionKey(this.key);
+  }
+
+  /** The session's lease renewal as of `at`, signed with the session key (session/lease.ts). */
+  renewal(at: number): SignedRenewal {
+    return signRenewal(this.key, this.session, at);
   }
 
   /** Unwraps the channel key from the open or resume reply, before the channel's next message. */

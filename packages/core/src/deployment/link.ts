@@ -97,9 +97,9 @@ export class Link {
         ? undefined
         : {
             ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
-            renew: async (session, at) => {
+            renew: async (session, renewal) => {
               guard();
-              return l.renew(session, at);
+              return l.renew(session, renewal);
             },
             ...(l.groups === undefined ? {} : { groups: guardedGroups(l.groups, guard) }),
           };
@@ -116,9 +116,9 @@ function guardedGroups(groups: GroupLeases, guard: () => void): GroupLeases {
       guard();
       return groups.renewGroup(group, at);
     },
-    join: async (session, group) => {
+    join: async (session, group, membership) => {
       guard();
-      return groups.join(session, group);
+      return groups.join(session, group, membership);
     },
     leave: async (session, group, at) => {
       guard();

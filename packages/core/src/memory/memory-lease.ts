@@ -1,6 +1,6 @@
 import { ConditionFailedError } from '../ports/errors.js';
 import type { GroupLeases, LeaseRenewal, LeaseRenewer } from '../ports/session-lease.js';
-import { groupLeaseId } from '../session/lease.js';
+import { coveringGroup, groupLeaseId, type SignedRenewal } from '../session/lease.js';
 import type { MemorySystemStore } from './memory-system-store.js';
 
 /** Lease renewals on the in-memory system store: a conditional update of the session's lease item. */
@@ -10,21 +10,22 @@ export class MemoryLeaseRenewer implements LeaseRenewer {
 
   constructor(private readonly store: MemorySystemStore) {
     this.groups = {
-      renewGroup: async (group, at) => {
+      renewGroup: async (group, renewal) => {
         await store.transact([
-          { type: 'put', kind: 'lease', id: groupLeaseId(group), value: at, expect: 'any' },
+          { type: 'put', kind: 'lease', id: groupLeaseId(group), value: renewal, expect: 'any' },
         ]);
       },
-      join: (session, group) => this.renew(session, -group),
-      leave: async (session, group, at) => {
+      join: async (session, _group, membership) =>
+        (await store.update({ kind: 'lease', id: String(session) }, membership)) ? 'renewed' : 'absent',
+      leave: async (session, group, renewal) => {
         const key = { kind: 'lease', id: String(session) } as const;
         // Read, then write on the version read: a write between the two (the session's end, a
         // resume elsewhere) fails the condition, and the lease is read again.
         for (;;) {
           const lease = await store.get(key);
-          if (lease?.value !== -group) return 'absent';
+          if (lease === undefined || coveringGroup(lease.value) !== group) return 'absent';
           try {
-            await store.transact([{ type: 'put', ...key, value: at, expect: lease.version }]);
+            await store.transact([{ type: 'put', ...key, value: renewal, expect: lease.version }]);
             return 'renewed';
           } catch (error) {
             if (!(error instanceof ConditionFailedError)) throw error;
@@ -34,7 +35,7 @@ export class MemoryLeaseRenewer implements LeaseRenewer {
     };
   }
 
-  async renew(session: number, at: number): Promise<LeaseRenewal> {
-    return (await this.store.update({ kind: 'lease', id: String(session) }, at)) ? 'renewed' : 'absent';
+  async renew(session: number, renewal: SignedRenewal): Promise<LeaseRenewal> {
+    return (await this.store.update({ kind: 'lease', id: String(session) }, renewal)) ? 'renewed' : 'absent';
   }
 }

@@ -30,6 +30,13 @@ export interface QueueCapabilities {
    * every message crosses as its text.
    */
   inProcess?: boolean;
+  /**
+   * Whether the queue would carry `body` through object storage that every client can read (AWS:
+   * an S3 object, for a body over SQS's limit) rather than inside the message, which only the
+   * receiving function reads. A client seals such a request body under its session key
+   * (`sealRequest` in `session/auth.ts`); the writer opens it. Absent: no body leaves the queue.
+   */
+  offloads?(body: string): boolean;
 }
 
 export interface ReceiveOptions {

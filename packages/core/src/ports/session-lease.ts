@@ -5,6 +5,8 @@
  * conditional write of its own, answered by the store itself.
  */
 
+import type { GroupMembership, SignedRenewal } from '../session/lease.js';
+
 /** What a renewal found: the lease renewed, or no lease (the session is gone, or predates leases). */
 export type LeaseRenewal = 'renewed' | 'absent';
 
@@ -17,13 +19,14 @@ export interface LeaseRenewer {
    */
   readonly renewalShare?: number;
   /**
-   * Sets the lease of `session` to `at` (the client's clock) if the lease exists, and bumps its
-   * version, so that a writer about to expire the session on the version it read fails its commit
-   * and checks again. Never creates a lease.
+   * Sets the lease of `session` to `renewal` (the client's clock and its MAC under the session key,
+   * `signRenewal`; stored as given) if the lease exists, and bumps its version, so that a writer
+   * about to expire the session on the version it read fails its commit and checks again. Never
+   * creates a lease.
    * @returns `'absent'` when the store holds no lease of the session.
    * @throws PortError (or a subclass) when the store cannot be reached.
    */
-  renew(session: number, at: number): Promise<LeaseRenewal>;
+  renew(session: number, renewal: SignedRenewal): Promise<LeaseRenewal>;
   /** Group leases on the same store, where it offers them (one renewal for many sessions). */
   readonly groups?: GroupLeases;
 }
@@ -37,20 +40,22 @@ export interface LeaseRenewer {
  */
 export interface GroupLeases {
   /**
-   * Sets group `group`'s lease to `at` (the renewer's clock), creating it when absent: a group
-   * covers no session by itself, only the sessions that {@link GroupLeases.join} it.
+   * Sets group `group`'s lease to `renewal` (the renewer's clock, signed with the group's key:
+   * `signGroupRenewal`), creating it when absent: a group covers no session by itself, only the
+   * sessions that {@link GroupLeases.join} it.
    * @throws PortError when the store cannot be reached.
    */
-  renewGroup(group: number, at: number): Promise<void>;
+  renewGroup(group: number, renewal: SignedRenewal): Promise<void>;
   /**
-   * Puts `session` under `group`: its lease then lives as long as the group's is renewed. Never
+   * Puts `session` under `group`: its lease becomes `membership` (`groupMembership`: the group's
+   * key sealed under the session key) and then lives as long as the group's is renewed. Never
    * creates a lease. @returns `'absent'` when the session has no lease (it has ended).
    */
-  join(session: number, group: number): Promise<LeaseRenewal>;
+  join(session: number, group: number, membership: GroupMembership): Promise<LeaseRenewal>;
   /**
-   * Takes `session` out of `group`, its lease set to `at`, only if it is still under `group` (a
-   * resume through another process, or its end, may have taken it meanwhile).
-   * @returns `'absent'` when it was not under `group`.
+   * Takes `session` out of `group`, its lease set to `renewal` (signed with the session key), only
+   * if it is still under `group` (a resume through another process, or its end, may have taken it
+   * meanwhile). @returns `'absent'` when it was not under `group`.
    */
-  leave(session: number, group: number, at: number): Promise<LeaseRenewal>;
+  leave(session: number, group: number, renewal: SignedRenewal): Promise<LeaseRenewal>;
 }

@@ -19,6 +19,7 @@
 import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ChannelBody } from '../protocol/batches.js';
+import { encodeMessage } from '../protocol/codec.js';
 
 /** Bytes of a session key. */
 export const SESSION_KEY_BYTES = 32;
@@ -79,6 +80,20 @@ export function verifySignature(key: Uint8Array | undefined, signed: SignedText 
   return given.byteLength === expected.byteLength && timingSafeEqual(given, expected);
 }
 
+/**
+ * A MAC of a short text under `key` (base64url HMAC-SHA256): what a lease renewal carries
+ * (`session/lease.ts`), over a text that names what it vouches for.
+ */
+export const textMac = (key: Uint8Array, text: string): string => mac(key, text).toString('base64url');
+
+/** Whether `given` is {@link textMac} of `text` under `key` (constant time). */
+export function textMacMatches(key: Uint8Array, text: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false;
+  const expected = mac(key, text);
+  const bytes = Buffer.from(given, 'base64url');
+  return bytes.byteLength === expected.byteLength && timingSafeEqual(bytes, expected);
+}
+
 /** The channel key of `session`: HMAC-SHA256 under the deployment's channel secret. */
 export function channelKey(channelSecret: string, session: number): Uint8Array {
   return new Uint8Array(createHmac('sha256', channelSecret).update(`channel:${session}`).digest());
@@ -125,6 +140,35 @@ export function unseal(key: Uint8Array, box: Uint8Array, aad: string): Uint8Arra
   return new Uint8Array(
     Buffer.concat([decipher.update(b.subarray(IV_BYTES, b.byteLength - TAG_BYTES)), decipher.final()]),
   );
+}
+
+/** What a sealed request's box is bound to: its session, so a box cannot be passed off as another's. */
+const requestAad = (session: number): string => `fk-request:${session}`;
+
+/**
+ * A signed request (`signRequest` output) sealed with AES-256-GCM under the session key, for a body
+ * the writer queue carries through object storage that other clients can read (an offloaded body,
+ * `Queue.capabilities.offloads`). Only the session's id stays in clear, so the writer knows whose
+ * key opens it: `{"sealed":<session>,"box":{"$b":0}}` and the box's base64 line.
+ */
+export function sealRequest(key: Uint8Array, session: number, signed: string): string {
+  return encodeMessage({ sealed: session, box: seal(key, Buffer.from(signed, 'utf8'), requestAad(session)) });
+}
+
+/** A decoded message's sealed request (see {@link sealRequest}), if it is one. */
+export function sealedRequestOf(message: unknown): { session: number; box: Uint8Array } | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { sealed, box } = message as { sealed?: unknown; box?: unknown };
+  if (typeof sealed !== 'number' || !Number.isSafeInteger(sealed) || sealed <= 0) return undefined;
+  return box instanceof Uint8Array ? { session: sealed, box } : undefined;
+}
+
+/**
+ * The signed request text a sealed request holds.
+ * @throws Error when it was not sealed under `key` for `session`, or was altered.
+ */
+export function openRequest(key: Uint8Array, session: number, box: Uint8Array): string {
+  return Buffer.from(unseal(key, box, requestAad(session))).toString('utf8');
 }
 
 /** What a channel message's seal is bound to: its session and place, so a box cannot be moved. */

@@ -14,7 +14,14 @@ import { commitTxn } from '../tree/transaction.js';
 import { endSessionWatches } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
-import { coveringGroup, dropLease, groupLeaseId, leaseId, sessionDeadline } from './lease.js';
+import {
+  coveringGroup,
+  dropLease,
+  groupLeaseId,
+  leaseId,
+  sessionDeadline,
+  verifiedRenewal,
+} from './lease.js';
 import { foldedRenewal, LEASE_FOLD_ID } from './lease-inbox.js';
 
 /** Ends `session` in one transaction; `to` (a client's close) gets the reply. */
@@ -63,11 +70,9 @@ export async function expireSession(
   const group = coveringGroup(lease);
   const groupAt = group === undefined ? undefined : await chunk.overlay.get('lease', groupLeaseId(group));
   const folded = foldedRenewal(await chunk.overlay.get('meta', LEASE_FOLD_ID), op.target);
-  if (
-    sessionDeadline(session, group === undefined ? lease : groupAt, folded) + chunk.skew >=
-    chunk.clock.now()
-  )
-    return;
+  // Only a renewal its owner signed counts (lease.ts): a forged or unsigned one is none.
+  const renewed = verifiedRenewal(session, lease, () => groupAt);
+  if (sessionDeadline(session, renewed, folded) + chunk.skew >= chunk.clock.now()) return;
   // A member of a group lease: the expiry is committed on the group item's version too (written
   // back unchanged), so that a group renewal landing before the commit fails it, as a session's own
   // renewal does.

@@ -21,7 +21,14 @@ import {
 } from '../protocol/messages.js';
 import { readThroughLog, unpackState, WRITER_STATE_ID } from '../writer/redo-log.js';
 import { WRITER_GROUP } from '../writer/writer.js';
-import { coveringGroup, groupLeaseId, leaseId, leaseRenewal, sessionDeadline } from './lease.js';
+import {
+  coveringGroup,
+  groupLeaseId,
+  groupRenewedAt,
+  leaseId,
+  sessionDeadline,
+  verifiedRenewal,
+} from './lease.js';
 import { foldedRenewal, foldRenewals } from './lease-inbox.js';
 
 export interface HeartbeatOptions {
@@ -60,7 +67,8 @@ async function dropStaleGroups(
   }
   for (const l of leases) {
     if (!l.id.startsWith('g') || named.has(l.id)) continue;
-    if (typeof l.value !== 'number' || l.value + STALE_GROUP_MS >= now) continue;
+    const at = groupRenewedAt(l.value) ?? (typeof l.value === 'number' ? l.value : undefined);
+    if (at === undefined || at + STALE_GROUP_MS >= now) continue;
     try {
       await store.transact([{ type: 'delete', kind: 'lease', id: l.id, expect: l.version }]);
     } catch (error) {
@@ -96,7 +104,7 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
         : await foldRenewals(
             options.systemStore,
             options.leaseQueue,
-            new Set(sessions.map((s) => String(s.value.id))),
+            new Map(sessions.map((s) => [String(s.value.id), s.value])),
             LEASE_QUEUE_VISIBILITY_MS,
           );
     // Sessions past their request-renewed deadline; only then are the leases read (one listing).
@@ -109,7 +117,8 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     await dropStaleGroups(options.systemStore, listed, now);
     for (const item of overdue) {
       const id = item.value.id;
-      const renewed = leaseRenewal(leases.get(leaseId(id)), (lease) => leases.get(lease));
+      // Only a renewal its owner signed counts (docs/guarantees.md "Security model").
+      const renewed = verifiedRenewal(item.value, leases.get(leaseId(id)), (lease) => leases.get(lease));
       if (sessionDeadline(item.value, renewed, foldedRenewal(fold, id)) + skew < now) {
         requests.push({
           v: PROTOCOL_VERSION,

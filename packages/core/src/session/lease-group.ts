@@ -9,12 +9,18 @@
  * version), and a session whose client went away stops being renewed at once: {@link LeaseGroup.hold}
  * takes it out of the group with its lease set to the client's last sign of life, and nothing
  * renews it until its client comes back, so it expires within its timeout of that moment even if
- * the process dies meanwhile — ZooKeeper's expiry after a client's disconnect.
+ * the process dies meanwhile — ZooKeeper's expiry after a client's disconnect. The group's renewals
+ * are signed with a key of its own (random per process), which each member's lease holds sealed
+ * under the member's session key (`lease.ts`), so the functions can check them and no other client
+ * can put a session under a group or renew one.
  */
+import { randomBytes } from 'node:crypto';
 import { randomSessionId } from '../client/liveness.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import { type Clock, systemClock, type TimerHandle } from '../ports/clock.js';
 import type { GroupLeases, LeaseRenewal, LeaseRenewer } from '../ports/session-lease.js';
+import { SESSION_KEY_BYTES } from './auth.js';
+import { groupMembership, type SignedRenewal, signGroupRenewal, signRenewal } from './lease.js';
 
 /**
  * How often the group is renewed, as a share of its members' shortest timeout: half, so that a
@@ -33,6 +39,8 @@ export interface LeaseGroupOptions {
   onError?: (error: unknown) => void;
   /** The group's number (tests); default a random 52-bit one, so every process has its own. */
   id?: number;
+  /** The key its renewals are signed with (tests); default 32 random bytes, its process's own. */
+  key?: Uint8Array;
 }
 
 /**
@@ -42,6 +50,8 @@ export interface LeaseGroupOptions {
 interface Member {
   state: 'own' | 'covered' | 'held' | 'ended';
   timeoutMs: number;
+  /** The member's session key: its membership and its leave's renewal are signed with it. */
+  key: Uint8Array;
   /** The member's joins and leaves, one at a time in the order asked. */
   chain: Promise<unknown>;
 }
@@ -50,6 +60,8 @@ interface Member {
 export class LeaseGroup {
   /** The group's number (its item is `lease/g<id>`). */
   readonly id: number;
+  /** The key the group's renewals are signed with (sealed into each member's lease). */
+  private readonly key: Uint8Array;
   private readonly clock: Clock;
   private readonly members = new Map<number, Member>();
   /** When the last group renewal that succeeded was made (the group item's value). */
@@ -64,6 +76,7 @@ export class LeaseGroup {
     private readonly options: LeaseGroupOptions = {},
   ) {
     this.id = options.id ?? randomSessionId();
+    this.key = options.key ?? new Uint8Array(randomBytes(SESSION_KEY_BYTES));
     this.clock = options.clock ?? systemClock;
   }
 
@@ -75,7 +88,7 @@ export class LeaseGroup {
   renewer(own: LeaseRenewer): LeaseRenewer {
     return {
       ...(own.renewalShare === undefined ? {} : { renewalShare: own.renewalShare }),
-      renew: (session, at) => this.renewMember(own, session, at),
+      renew: (session, renewal) => this.renewMember(own, session, renewal),
     };
   }
 
@@ -92,18 +105,18 @@ export class LeaseGroup {
   }
 
   /**
-   * Puts `session` (timeout `timeoutMs`) in the group: the group is renewed first if stale, then
-   * the session's lease names it (one conditional write). A client that came back after
-   * {@link LeaseGroup.hold} is put back the same way.
+   * Puts `session` (timeout `timeoutMs`, session key `key`) in the group: the group is renewed
+   * first if stale, then the session's lease names it (one conditional write). A client that came
+   * back after {@link LeaseGroup.hold} is put back the same way.
    * @returns `'absent'` when the session has no lease (it ended).
    * @throws PortError when the store cannot be reached (the session then keeps renewing itself).
    */
-  cover(session: number, timeoutMs: number): Promise<LeaseRenewal> {
-    const m = this.member(session, timeoutMs);
+  cover(session: number, timeoutMs: number, key: Uint8Array): Promise<LeaseRenewal> {
+    const m = this.member(session, timeoutMs, key);
     m.state = m.state === 'covered' ? 'covered' : 'own';
     return this.inOrder(m, async () => {
       if (this.clock.now() - this.renewedAt > this.periodOf(timeoutMs)) await this.renewGroup();
-      const found = await this.leases.join(session, this.id);
+      const found = await this.leases.join(session, this.id, this.membership(session, m));
       // A hold asked meanwhile (the client left again) comes after this in the chain and wins.
       if (this.members.get(session) === m && m.state === 'own') {
         m.state = found === 'renewed' ? 'covered' : 'ended';
@@ -126,7 +139,9 @@ export class LeaseGroup {
     // Asked even when the join was still in flight (it comes first in the chain); the condition makes
     // it a no-op for a lease that never named the group.
     return this.inOrder(m, () =>
-      was === 'ended' ? Promise.resolve<LeaseRenewal>('absent') : this.leases.leave(session, this.id, at),
+      was === 'ended'
+        ? Promise.resolve<LeaseRenewal>('absent')
+        : this.leases.leave(session, this.id, signRenewal(m.key, session, at)),
     );
   }
 
@@ -142,14 +157,20 @@ export class LeaseGroup {
     this.stopTimer();
   }
 
-  private member(session: number, timeoutMs: number): Member {
+  private member(session: number, timeoutMs: number, key: Uint8Array): Member {
     let m = this.members.get(session);
     if (m === undefined) {
-      m = { state: 'own', timeoutMs, chain: Promise.resolve() };
+      m = { state: 'own', timeoutMs, key, chain: Promise.resolve() };
       this.members.set(session, m);
     }
     m.timeoutMs = timeoutMs;
+    m.key = key;
     return m;
+  }
+
+  /** The lease value that puts `session` under this group. */
+  private membership(session: number, m: Member) {
+    return groupMembership(m.key, session, this.id, this.key);
   }
 
   /** Runs `step` after the member's earlier joins and leaves. */
@@ -161,9 +182,13 @@ export class LeaseGroup {
     return run;
   }
 
-  private async renewMember(own: LeaseRenewer, session: number, at: number): Promise<LeaseRenewal> {
+  private async renewMember(
+    own: LeaseRenewer,
+    session: number,
+    renewal: SignedRenewal,
+  ): Promise<LeaseRenewal> {
     const m = this.members.get(session);
-    if (m === undefined || m.state === 'own') return own.renew(session, at);
+    if (m === undefined || m.state === 'own') return own.renew(session, renewal);
     // No lease: the client pings, and the writer tells it the session has ended.
     if (m.state === 'ended') return 'absent';
     // Its client is away: its lease stays at the client's last sign of life, and no renewal may move
@@ -195,7 +220,7 @@ export class LeaseGroup {
         throw new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the group lease is closed');
       const at = this.clock.now();
       try {
-        await this.leases.renewGroup(this.id, at);
+        await this.leases.renewGroup(this.id, signGroupRenewal(this.key, this.id, at));
         this.renewalCount++;
         const before = this.renewedAt;
         this.renewedAt = Math.max(this.renewedAt, at);
@@ -216,7 +241,7 @@ export class LeaseGroup {
   private recheck(): void {
     for (const [session, m] of this.members) {
       if (m.state !== 'covered') continue;
-      this.inOrder(m, () => this.leases.join(session, this.id)).then(
+      this.inOrder(m, () => this.leases.join(session, this.id, this.membership(session, m))).then(
         (found) => {
           if (found === 'absent' && m.state === 'covered') m.state = 'ended';
         },

@@ -7,12 +7,16 @@
  *
  * Guarantee kept: sessions — a renewal counts from the moment the heartbeat folds it; the heartbeat
  * folds before it decides, and the writer's expiry re-check reads the fold. Renewals are acked only
- * once folded, so a run that fails leaves them for the next.
+ * once folded, so a run that fails leaves them for the next. Only a renewal whose MAC the session's
+ * key verifies is folded (`lease.ts`): anyone may publish to the lease queue, and the fold, which
+ * only the heartbeat writes, then holds nothing the session's owner did not sign.
  */
 import { ConditionFailedError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
 import type { LeaseRenewal, LeaseRenewer } from '../ports/session-lease.js';
 import type { SystemStore } from '../ports/system-store.js';
+import type { SessionItem } from '../protocol/messages.js';
+import { type SignedRenewal, verifiedRenewal } from './lease.js';
 
 /** The id of the `meta` item that holds folded renewals: session id → latest renewal time. */
 export const LEASE_FOLD_ID = 'lease-fold';
@@ -38,17 +42,18 @@ export class QueueLeaseRenewer implements LeaseRenewer {
   constructor(private readonly queue: Queue) {}
 
   /** Publishes the renewal; `'renewed'` once the queue took it (whether the session lives is told on the channel). */
-  async renew(session: number, at: number): Promise<LeaseRenewal> {
-    const id = `${session}:${at}`;
+  async renew(session: number, renewal: SignedRenewal): Promise<LeaseRenewal> {
+    const id = `${session}:${renewal.at}`;
     // A group of its own: renewals need no order (the latest wins), and a per-session group would
     // hand the heartbeat only the oldest of a session's queued renewals per run.
-    await this.queue.send([{ body: JSON.stringify({ s: session, at }), group: id, dedupId: id }]);
+    const body = JSON.stringify({ s: session, at: renewal.at, mac: renewal.mac });
+    await this.queue.send([{ body, group: id, dedupId: id }]);
     return 'renewed';
   }
 }
 
 /** A renewal message's content, or undefined for anything else (a hostile or garbled message). */
-function renewalOf(body: string): { session: string; at: number } | undefined {
+function renewalOf(body: string): { session: string; renewal: { at: unknown; mac: unknown } } | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -57,21 +62,21 @@ function renewalOf(body: string): { session: string; at: number } | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { s, at } = parsed as { s?: unknown; at?: unknown };
+  const { s, at, mac } = parsed as { s?: unknown; at?: unknown; mac?: unknown };
   if (typeof s !== 'number' || !Number.isSafeInteger(s) || s <= 0) return undefined;
-  if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
-  return { session: String(s), at };
+  return { session: String(s), renewal: { at, mac } };
 }
 
 /**
  * Drains the lease queue and folds its renewals into the fold item, keeping only sessions in
- * `live` (the ones the heartbeat just listed; an ended session's entry goes). Returns the fold.
+ * `live` (the ones the heartbeat just listed, by id; an ended session's entry goes) and only
+ * renewals signed with the session's key (others are acked and dropped). Returns the fold.
  * @throws ConditionFailedError when other runs kept writing the fold (the renewals stay queued).
  */
 export async function foldRenewals(
   store: SystemStore,
   queue: Queue,
-  live: ReadonlySet<string>,
+  live: ReadonlyMap<string, SessionItem>,
   visibilityTimeoutMs: number,
 ): Promise<LeaseFold> {
   const receipts: string[] = [];
@@ -82,8 +87,11 @@ export async function foldRenewals(
     for (const m of batch) {
       receipts.push(m.receipt);
       const r = renewalOf(m.body);
-      if (r !== undefined && r.at > (latest.get(r.session) ?? Number.NEGATIVE_INFINITY))
-        latest.set(r.session, r.at);
+      const session = r === undefined ? undefined : live.get(r.session);
+      // Forged, unsigned or of an ended session: acked with the rest and not folded.
+      const at = session === undefined ? undefined : verifiedRenewal(session, r!.renewal, () => undefined);
+      if (at !== undefined && at > (latest.get(r!.session) ?? Number.NEGATIVE_INFINITY))
+        latest.set(r!.session, at);
     }
   }
   let fold: LeaseFold = {};
@@ -110,7 +118,7 @@ export async function foldRenewals(
 function merge(
   before: LeaseFold,
   latest: ReadonlyMap<string, number>,
-  live: ReadonlySet<string>,
+  live: ReadonlyMap<string, unknown>,
 ): { fold: LeaseFold; changed: boolean } {
   const fold: LeaseFold = {};
   let changed = false;

@@ -11,7 +11,7 @@ import { decodeMessage } from '../protocol/codec.js';
 import { inProcessValue } from '../protocol/in-process.js';
 import type { Requester, WriteRequest } from '../protocol/messages.js';
 import { type Checked, checkRequest } from '../protocol/validate.js';
-import { type SignedText, splitSignature } from '../session/auth.js';
+import { openRequest, type SignedText, sealedRequestOf, splitSignature } from '../session/auth.js';
 import { nodeKey, sessionKey } from './keys.js';
 
 /** A received message: the request it holds, or why it cannot be applied. */
@@ -27,6 +27,11 @@ export type Incoming = {
   inProcess?: true;
   request?: WriteRequest;
   poison?: { problem: string; to?: Requester };
+  /**
+   * A request sealed under its session's key (an offloaded body, session/auth.ts): opened with
+   * {@link openSealed} once the session's item is read, before it is applied.
+   */
+  sealed?: { session: number; box: Uint8Array };
 };
 
 /** Decodes and checks one message. */
@@ -42,7 +47,33 @@ export function decodeIncoming(message: ReceivedMessage): Incoming {
     // Not JSON: nothing in it says whom to answer, so it is refused without a reply.
     return { message, poison: { problem: 'request is not valid JSON' } };
   }
+  const sealed = sealedRequestOf(raw);
+  if (sealed !== undefined) return { message, sealed };
   return fromChecked(message, checkRequest(raw), { signed });
+}
+
+/**
+ * Opens a sealed request in place with its session's key (`undefined`: the session is gone), so
+ * that it is then checked and applied like any other. One that does not open — altered, sealed
+ * under another key, or for another session — is dropped unanswered like a request without a
+ * valid MAC: no one may learn from it or use up the session's seqs with it.
+ */
+export function openSealed(item: Incoming, key: Uint8Array | undefined): void {
+  const sealed = item.sealed;
+  if (sealed === undefined) return;
+  delete item.sealed;
+  let opened: Incoming | undefined;
+  try {
+    if (key !== undefined)
+      opened = decodeIncoming({ ...item.message, body: openRequest(key, sealed.session, sealed.box) });
+  } catch {
+    // The box did not open: `opened` stays undefined, and the request is dropped below.
+  }
+  if (opened === undefined || opened.sealed !== undefined || opened.request?.session !== sealed.session) {
+    item.poison = { problem: `a sealed request of session ${sealed.session} does not open` };
+    return;
+  }
+  Object.assign(item, opened, { message: item.message });
 }
 
 /** The incoming message of a checked request, with how it was authenticated. */
@@ -67,7 +98,8 @@ function fromChecked(
 /** The items applying `items` reads first: their sessions, nodes and (but for a setData) the nodes' parents. */
 export function prefetchKeys(items: readonly Incoming[]): ItemKey[] {
   const keys: ItemKey[] = [];
-  for (const { request } of items) {
+  for (const { request, sealed } of items) {
+    if (sealed !== undefined) keys.push(sessionKey(sealed.session));
     if (request === undefined) continue;
     if (request.session > 0) keys.push(sessionKey(request.session));
     const op = request.op;

@@ -23,10 +23,14 @@ import { registerOneShot } from '../watch/one-shot.js';
 import { addPersistent } from '../watch/persistent.js';
 import { removeWatches } from '../watch/remove.js';
 import type { Chunk } from './chunk.js';
-import type { Incoming } from './incoming.js';
+import { type Incoming, openSealed } from './incoming.js';
 
 /** Applies one decoded request (or refuses a malformed one) to the chunk. */
 export async function applyRequest(chunk: Chunk, item: Incoming): Promise<void> {
+  if (item.sealed !== undefined) {
+    const owner = await chunk.overlay.get<SessionItem>('session', String(item.sealed.session));
+    openSealed(item, owner === undefined ? undefined : keyOf(owner));
+  }
   const request = item.request;
   if (request === undefined) {
     await refuse(chunk, item, item.poison?.problem ?? 'malformed request');

@@ -10,12 +10,16 @@ import {
   type FaaSKeeperClient,
   GROUP_RENEWAL_SHARE,
   groupLeaseId,
+  groupMembership,
   LeaseGroup,
   type LeaseRenewer,
   ManualClock,
   MemoryLeaseRenewer,
   type MemorySystemStore,
+  newSessionKey,
   settle,
+  signGroupRenewal,
+  signRenewal,
 } from '../../src/index.js';
 
 const sessionTimeoutMs = 3000;
@@ -42,6 +46,10 @@ interface Setup {
   store: MemorySystemStore;
   group: () => LeaseGroup;
   members: FaaSKeeperClient[];
+  /** The members' session keys, by session id. */
+  keys: Map<number, Uint8Array>;
+  /** The group's key (its renewals are signed with it). */
+  groupKey: Uint8Array;
   /** A client outside the group, to look at the tree. */
   other: FaaSKeeperClient;
   /** Commits that remove `lease/<id>` call this first, once armed (races). */
@@ -88,16 +96,38 @@ async function deploy(): Promise<Setup> {
   let group: LeaseGroup | undefined;
   const lease = (own: LeaseRenewer): LeaseRenewer => {
     if (own.groups === undefined) throw new Error('the embedded lease store offers no groups');
-    group ??= new LeaseGroup(own.groups, { clock });
+    group ??= new LeaseGroup(own.groups, { clock, key: groupKey });
     return group.renewer(own);
   };
-  const members = await Promise.all(Array.from({ length: MEMBERS }, () => service.connect({ lease })));
+  const groupKey = newSessionKey();
+  const keys = new Map<number, Uint8Array>();
+  const members = await Promise.all(
+    Array.from({ length: MEMBERS }, () => {
+      const sessionKey = newSessionKey();
+      return service.connect({ lease, sessionKey }).then((zk) => {
+        keys.set(zk.sessionNumber, sessionKey);
+        return zk;
+      });
+    }),
+  );
   const other = await service.connect();
   for (const [i, zk] of members.entries()) {
     await zk.create(`/m${i}`, '', { mode: CreateMode.EPHEMERAL });
-    expect(await group!.cover(zk.sessionNumber, sessionTimeoutMs)).toBe('renewed');
+    expect(await group!.cover(zk.sessionNumber, sessionTimeoutMs, keys.get(zk.sessionNumber)!)).toBe(
+      'renewed',
+    );
   }
-  return { service, clock, store: store!, group: () => group!, members, other, beforeLeaseDelete };
+  return {
+    service,
+    clock,
+    store: store!,
+    group: () => group!,
+    members,
+    keys,
+    groupKey,
+    other,
+    beforeLeaseDelete,
+  };
 }
 
 /** The version of a lease item (each write bumps it), or undefined when absent. */
@@ -146,11 +176,13 @@ describe('sessions sharing one group lease (embedded)', () => {
   });
 
   it('a held member whose client came back within its timeout joins again and lives on', async () => {
-    const { clock, group, members, other } = await deploy();
+    const { clock, group, members, keys, other } = await deploy();
     const back = members[0]!;
     await group().hold(back.sessionNumber);
     await advance(clock, sessionTimeoutMs / 2);
-    expect(await group().cover(back.sessionNumber, sessionTimeoutMs)).toBe('renewed');
+    expect(await group().cover(back.sessionNumber, sessionTimeoutMs, keys.get(back.sessionNumber)!)).toBe(
+      'renewed',
+    );
     await advance(clock, 3 * sessionTimeoutMs);
     await other.sync('/');
     expect(back.state).toBe('CONNECTED');
@@ -170,14 +202,17 @@ describe('sessions sharing one group lease (embedded)', () => {
 
   it("a group renewal racing the heartbeat's expiry wins: the expiry commits on the group item's version", async () => {
     const setup = await deploy();
-    const { clock, store, group, members, other } = setup;
+    const { clock, store, group, groupKey, members, other } = setup;
     const target = members[0]!;
     let raced = 0;
     setup.beforeLeaseDelete.session = target.sessionId;
     setup.beforeLeaseDelete.run = async () => {
       raced++;
       // The process renews its group between the writer's check and its commit.
-      await new MemoryLeaseRenewer(store).groups.renewGroup(group().id, clock.now());
+      await new MemoryLeaseRenewer(store).groups.renewGroup(
+        group().id,
+        signGroupRenewal(groupKey, group().id, clock.now()),
+      );
     };
     group().close();
     await advance(clock, sessionTimeoutMs + clockSkewMs + heartbeatIntervalMs + 200);
@@ -205,7 +240,7 @@ describe('sessions sharing one group lease (embedded)', () => {
     const { service, clock, store, group, members } = await deploy();
     const groups = new MemoryLeaseRenewer(store).groups;
     // A group of a process that stopped over an hour ago, and the live group (named by members).
-    await groups.renewGroup(12345, clock.now() - 2 * 3_600_000);
+    await groups.renewGroup(12345, signGroupRenewal(newSessionKey(), 12345, clock.now() - 2 * 3_600_000));
     await group().hold(members[0]!.sessionNumber);
     await advance(clock, sessionTimeoutMs + clockSkewMs + 2 * heartbeatIntervalMs);
     await service.heartbeat();
@@ -214,24 +249,28 @@ describe('sessions sharing one group lease (embedded)', () => {
   });
 
   it('a client that leaves while its join is in flight is held all the same (the leave follows the join)', async () => {
-    const { clock, store, group, members } = await deploy();
+    const { clock, store, group, members, keys } = await deploy();
     const zk = members[0]!;
+    const key = keys.get(zk.sessionNumber)!;
     await group().hold(zk.sessionNumber);
-    const joining = group().cover(zk.sessionNumber, sessionTimeoutMs);
+    const joining = group().cover(zk.sessionNumber, sessionTimeoutMs, key);
     const at = clock.now();
     const leaving = group().hold(zk.sessionNumber, at);
     expect(await joining).toBe('renewed');
     expect(await leaving).toBe('renewed');
-    expect((await store.get({ kind: 'lease', id: zk.sessionId }))?.value).toBe(at);
+    expect((await store.get({ kind: 'lease', id: zk.sessionId }))?.value).toEqual(
+      signRenewal(key, zk.sessionNumber, at),
+    );
     expect(group().covered).toBe(MEMBERS - 1);
   });
 
   it('a member that moved to another group cannot be taken out by the first (leave is conditional)', async () => {
-    const { store, group, members } = await deploy();
+    const { store, group, members, keys } = await deploy();
     const zk = members[0]!;
     const groups = new MemoryLeaseRenewer(store).groups;
-    expect(await groups.join(zk.sessionNumber, 777)).toBe('renewed');
+    const other = groupMembership(keys.get(zk.sessionNumber)!, zk.sessionNumber, 777, newSessionKey());
+    expect(await groups.join(zk.sessionNumber, 777, other)).toBe('renewed');
     expect(await group().hold(zk.sessionNumber, 1)).toBe('absent');
-    expect((await store.get({ kind: 'lease', id: zk.sessionId }))?.value).toBe(-777);
+    expect((await store.get({ kind: 'lease', id: zk.sessionId }))?.value).toEqual(other);
   });
 });

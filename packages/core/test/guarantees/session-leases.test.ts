@@ -14,8 +14,10 @@ import {
   ManualClock,
   MemoryLeaseRenewer,
   type MemorySystemStore,
+  newSessionKey,
   type SystemStore,
   settle,
+  signRenewal,
 } from '../../src/index.js';
 
 const sessionTimeoutMs = 3000;
@@ -58,7 +60,8 @@ async function leaseOf(store: SystemStore, zk: FaaSKeeperClient): Promise<unknow
 async function lastRenewal(store: SystemStore, zk: FaaSKeeperClient): Promise<number> {
   const fold = (await store.get<LeaseFold>({ kind: 'meta', id: LEASE_FOLD_ID }))?.value ?? {};
   const lease = await leaseOf(store, zk);
-  return Math.max(typeof lease === 'number' ? lease : 0, fold[zk.sessionId] ?? 0);
+  const at = (lease as { at?: unknown } | undefined)?.at;
+  return Math.max(typeof at === 'number' ? at : 0, fold[zk.sessionId] ?? 0);
 }
 
 describe('sessions kept alive by leases (embedded)', () => {
@@ -67,6 +70,8 @@ describe('sessions kept alive by leases (embedded)', () => {
     /** Armed: the next commit that removes the session's lease first sees the client renew it. */
     let raceSession: string | undefined;
     let raced = 0;
+    // The client's session key, so that the racing renewal is its own (signed) one.
+    const key = newSessionKey();
     const { service, clock } = deploy({
       wrap: {
         systemStore: (inner) => {
@@ -88,7 +93,10 @@ describe('sessions kept alive by leases (embedded)', () => {
                 raced++;
                 // The renewal lands between the writer's check and its commit.
                 expect(
-                  await new MemoryLeaseRenewer(inner as MemorySystemStore).renew(Number(target), clock.now()),
+                  await new MemoryLeaseRenewer(inner as MemorySystemStore).renew(
+                    Number(target),
+                    signRenewal(key, Number(target), clock.now()),
+                  ),
                 ).toBe('renewed');
               }
               return inner.transact(ops);
@@ -97,7 +105,7 @@ describe('sessions kept alive by leases (embedded)', () => {
         },
       },
     });
-    const [zk, other] = await Promise.all([service.connect(), service.connect()]);
+    const [zk, other] = await Promise.all([service.connect({ sessionKey: key }), service.connect()]);
     await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
     expect(raw).toBeDefined();
     service.partition(zk);
@@ -125,7 +133,9 @@ describe('sessions kept alive by leases (embedded)', () => {
     expect(await leaseOf(service.ports.systemStore, zk), 'the lease went with the session').toBeUndefined();
     // The store refuses a renewal of the ended session; it creates nothing.
     const renewer = new MemoryLeaseRenewer(service.ports.systemStore as MemorySystemStore);
-    expect(await renewer.renew(zk.sessionNumber, clock.now())).toBe('absent');
+    expect(
+      await renewer.renew(zk.sessionNumber, signRenewal(newSessionKey(), zk.sessionNumber, clock.now())),
+    ).toBe('absent');
     expect(await leaseOf(service.ports.systemStore, zk)).toBeUndefined();
     expect(await service.ports.systemStore.get({ kind: 'session', id: zk.sessionId })).toBeUndefined();
     service.heal(zk);

@@ -553,7 +553,7 @@ export function clientStatements(arns: {
       conditions: {
         'ForAllValues:StringEquals': {
           'dynamodb:LeadingKeys': ['lease'],
-          'dynamodb:Attributes': ['pk', 'sk', 'n', 'version'],
+          'dynamodb:Attributes': ['pk', 'sk', 'value', 'n', 'version'],
         },
         StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
       },

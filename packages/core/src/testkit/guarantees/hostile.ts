@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import type { FaaSKeeperClient } from '../../client/client.js';
+import type { ClientOptions, FaaSKeeperClient } from '../../client/client.js';
+import type { DeploymentOptions } from '../../deployment/deployment.js';
 import { generateDigest } from '../../index.js';
 import type { Channel } from '../../ports/channel.js';
 import type { Queue } from '../../ports/queue.js';
@@ -28,7 +29,8 @@ import { checkLinearizable } from '../linearizability/checker.js';
 import { HistoryRecorder } from '../linearizability/history.js';
 import { type ZInput, type ZOutput, znodeModel } from '../linearizability/znode-model.js';
 import type { DeploymentTarget } from '../target.js';
-import { expectError, guaranteeKit, text } from './helpers.js';
+import { expectError, guaranteeKit, type Harness, text } from './helpers.js';
+import { describeLeaseAndOffloadCases } from './hostile-leases.js';
 import { describeProtectedReadCases, secretText } from './hostile-reads.js';
 
 /**
@@ -38,7 +40,12 @@ import { describeProtectedReadCases, secretText } from './hostile-reads.js';
  * on every target.
  */
 export interface Eavesdrop {
-  /** The writer queue, as any client can send to it. */
+  /**
+   * The writer queue, as any client can send to it. Its `capabilities.offloads` says which bodies
+   * went through object storage other clients can read; where the target's queue is this process's
+   * memory (embedded), offloading bodies over {@link EMULATED_OFFLOAD_BYTES} is emulated, so that
+   * clients seal them as they do on AWS.
+   */
   queue(): Queue;
   /** Every raw channel message of `session`, in arrival order. */
   channelOf(session: number): string[];
@@ -50,6 +57,35 @@ export interface Eavesdrop {
    * tests, keep clients out of it: emulators do not enforce IAM, so that half is checked there).
    */
   store(): UserStore;
+}
+
+/**
+ * Bodies over this size count as offloaded on a writer queue in this process's memory: SQS's
+ * inline limit is 1 MiB; smaller here, so a test's large request crosses it on every target that
+ * can emulate it.
+ */
+export const EMULATED_OFFLOAD_BYTES = 256 * 1024;
+
+/**
+ * A memory writer queue as an offloading one: its bodies cross as text (not in-process values),
+ * and the large ones count as offloaded, so that clients seal them (`Queue.capabilities.offloads`).
+ * Any other queue is returned as it is: its clients reach the cloud's queue, not this wrapper.
+ */
+function emulateOffload(inner: Queue): Queue {
+  if (inner.capabilities.inProcess !== true || inner.capabilities.offloads !== undefined) return inner;
+  const { inProcess: _inProcess, ...capabilities } = inner.capabilities;
+  return {
+    name: inner.name,
+    capabilities: {
+      ...capabilities,
+      offloads: (body) => Buffer.byteLength(body, 'utf8') > EMULATED_OFFLOAD_BYTES,
+    },
+    send: (messages) =>
+      inner.send(messages.map((m) => ({ body: m.body, group: m.group, dedupId: m.dedupId }))),
+    receive: (options) => inner.receive(options),
+    ack: (receipts) => inner.ack(receipts),
+    release: (receipts) => inner.release(receipts),
+  };
 }
 
 function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy: Eavesdrop } {
@@ -82,8 +118,8 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
   });
   // The writer queue as clients reach it (the functions' adapter sends to the same queue).
   const keepQueue = (inner: Queue): Queue => {
-    queue ??= inner;
-    return inner;
+    queue ??= emulateOffload(inner);
+    return queue;
   };
   // What the writer receives, on every target (push or pull invocation alike).
   const tapWriter = (name: 'writer' | 'distributor', handler: BatchHandler): BatchHandler =>
@@ -109,8 +145,22 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
   };
 }
 
+/** Deployment settings of one hostile case (the session timings), and the victim's client options. */
+export type HostileSettings = Omit<
+  DeploymentOptions,
+  'clock' | 'wrap' | 'wrapHandler' | 'wrapClientChannel'
+> & { victim?: ClientOptions };
+
+/** A hostile case's deployment: the eavesdropper, the victim, a hostile client, and the harness. */
+export interface HostileSetup {
+  spy: Eavesdrop;
+  victim: FaaSKeeperClient;
+  mallory: FaaSKeeperClient;
+  h: Harness;
+}
+
 /** Sends `op` as `session` straight to the writer queue, with `sign` applied to its bytes. */
-async function forge(
+export async function forge(
   spy: Eavesdrop,
   session: number,
   seq: number,
@@ -130,7 +180,7 @@ async function forge(
 }
 
 /** Runs `input` on `zk` and records it in `history` as `client`'s. */
-async function recorded(
+export async function recorded(
   history: HistoryRecorder<ZInput, ZOutput>,
   client: number,
   zk: FaaSKeeperClient,
@@ -162,12 +212,12 @@ export function describeHostileClientGuarantees(target: DeploymentTarget): void 
   describe(target.name, { timeout: target.testTimeoutMs * 4 }, () => {
     const kit = guaranteeKit(target);
 
-    async function setUp(): Promise<{ spy: Eavesdrop; victim: FaaSKeeperClient; mallory: FaaSKeeperClient }> {
+    async function setUp(settings: HostileSettings = {}): Promise<HostileSetup> {
       const { options, spy } = eavesdrop();
-      const h = await kit.deploy(options);
-      const victim = await h.connect();
+      const h = await kit.deploy({ ...settings, ...options });
+      const victim = await h.connect(settings.victim);
       const mallory = await h.connect();
-      return { spy, victim, mallory };
+      return { spy, victim, mallory, h };
     }
 
     /** The victim keeps working: its next writes apply once each, in order, and it reads them back. */
@@ -309,6 +359,7 @@ export function describeHostileClientGuarantees(target: DeploymentTarget): void 
       await victimUnharmed(victim, '/guarded', 0);
     });
 
-    describeProtectedReadCases(target, setUp, victimUnharmed);
+    describeProtectedReadCases(target, () => setUp(), victimUnharmed);
+    describeLeaseAndOffloadCases(kit, setUp, victimUnharmed);
   });
 }
