@@ -299,7 +299,9 @@ export function formatReport(r: CostReport): string[] {
   if (b === null)
     out.push(`  no batched writes on ${r.provider.toUpperCase()}: ${r.noBatch ?? 'not measured'}`);
   else {
-    out.push(`  at batch ${b.size}: ${b.description}; billable requests per write:`);
+    out.push(
+      `  at batch ${b.size}: ${b.description} (reads do not go through the writer: a batch leaves them as they are); billable requests per write:`,
+    );
     for (const [layout, rows] of [
       ['1 session', b.oneSession],
       ['10 sessions', b.tenSessions],
