@@ -1,7 +1,7 @@
 // The committed cost calibration (src/cost/calibration.json) cannot go stale: this regenerates it on
-// the local stacks and compares. A change that adds or removes a billable request of an operation,
-// moves the idle client's cost by more than half, or changes a price table fails here, with the
-// command that regenerates the file.
+// the local stacks and compares. A change that adds or removes a billable request of an operation
+// (unbatched, or per write at batch 10 on AWS), moves the idle client's cost by more than half, or
+// changes a price table fails here, with the command that regenerates the file.
 import { localAwsStackMissing } from '@faaskeeper/aws/local';
 import { requireOrSkip } from '@faaskeeper/core/testkit';
 import { missingEmulators, missingStorageEmulator } from '@faaskeeper/gcp/local';
@@ -25,7 +25,7 @@ async function freshAgainstCommitted(only: string[]): Promise<string[]> {
   return compareCalibrations(fresh, committed);
 }
 
-describe(`the committed cost calibration matches the local stacks (requests equal; bytes ±${TOLERANCE.bytes * 100}%, idle client ±${TOLERANCE.idle * 100}%)`, () => {
+describe(`the committed cost calibration matches the local stacks (requests equal, at batch 10 too; bytes ±${TOLERANCE.bytes * 100}%, idle client ±${TOLERANCE.idle * 100}%)`, () => {
   it('on AWS, with the S3 and with the DynamoDB user store', async (ctx) => {
     if (!requireOrSkip(ctx, localAwsStackMissing(), 'the local AWS stack')) return;
     expect(await freshAgainstCommitted(['aws/s3', 'aws/dynamodb']), STALE).toEqual([]);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type BatchedWrites,
   type Calibration,
   type ConfigCalibration,
   committedCalibration,
@@ -35,10 +36,17 @@ const cost = (dollars: number, requests: Record<string, number> = { 'x.request':
   computeDollars: 0,
 });
 
+/** Writes at batch 10 at `setData` dollars per write (1 KiB), `large` at 16 KiB; create and delete $9/M. */
+const batchedAt = (setData: number, large: number): BatchedWrites => ({
+  operations: { create: cost(9e-6), setData: cost(setData), delete: cost(9e-6) },
+  largeSetData: cost(large),
+});
+
 /**
  * A calibration with round figures, so that the model's results can be checked by hand: getData
  * $1/M and setData $10/M at 1 KiB, $2/M and $40/M at 16 KiB, a watch notification $1/M, an idle
- * client $0.50 a day, the deployment $0.10 a day.
+ * client $0.50 a day, the deployment $0.10 a day; at batch 10 a setData is $3/M ($12/M at 16 KiB)
+ * from one session and $6/M ($18/M) from ten.
  */
 const config: ConfigCalibration = {
   provider: 'aws',
@@ -52,6 +60,13 @@ const config: ConfigCalibration = {
   watchNotification: cost(1e-6),
   idleClientPerDay: cost(0.5),
   deploymentPerDay: cost(0.1),
+  batched: {
+    size: 10,
+    description: 'hand-made',
+    oneSession: batchedAt(3e-6, 12e-6),
+    tenSessions: batchedAt(6e-6, 18e-6),
+  },
+  noBatch: null,
 };
 const calibration: Calibration = {
   measured: '2026-12-04',
@@ -64,7 +79,14 @@ const calibration: Calibration = {
   heartbeatsPerDay: 1440,
   configs: [config],
 };
-const workload: Workload = { requestsPerDay: 1e6, reads: 0.9, sizeBytes: 1024, clients: 2, watches: 0 };
+const workload: Workload = {
+  requestsPerDay: 1e6,
+  reads: 0.9,
+  sizeBytes: 1024,
+  clients: 2,
+  watches: 0,
+  batch: 1,
+};
 
 describe('the cost model (hand-checked figures)', () => {
   it('prices a request mix: 90% reads at $1/M and 10% writes at $10/M are $1.90 per million', () => {
@@ -111,6 +133,32 @@ describe('the cost model (hand-checked figures)', () => {
     expect(GCP_ENSEMBLE_PRICES.vms.map((v) => v.name)).toEqual(['e2-small', 'e2-medium', 'e2-standard-2']);
   });
 
+  it('at batch 10 a write is priced at the batched setData: one session’s with one client, ten sessions’ otherwise', () => {
+    // 2 clients: ten sessions' $6/M; the mix 0.9 × $1 + 0.1 × $6 = $1.50/M.
+    expect(dollarsPerRequest(calibration, config, { ...workload, batch: 10 }) * 1e6).toBeCloseTo(1.5, 10);
+    // 1 client: its writes are one session's, $3/M; the mix $1.20/M.
+    expect(dollarsPerRequest(calibration, config, { ...workload, batch: 10, clients: 1 }) * 1e6).toBeCloseTo(
+      1.2,
+      10,
+    );
+    // Size: half-way to 16 KiB, ten sessions: $6 + ($18 − $6) / 2 = $12/M; reads unchanged.
+    const half = operationDollars(calibration, config, 1024 + 7680, config.batched?.tenSessions);
+    expect(half.setData * 1e6).toBeCloseTo(12, 10);
+    expect(half.getData * 1e6).toBeCloseTo(1.5, 10);
+    // The break-even moves with it: ($3.00 − $1.10) / $1.50 per million.
+    expect(breakEven(calibration, config, { ...workload, batch: 10 }, 3.0)).toBeCloseTo(1.9e6 / 1.5, 3);
+  });
+
+  it('refuses a batch the calibration has no figures for', () => {
+    const gcp: ConfigCalibration = { ...config, provider: 'gcp', batched: null, noBatch: 'push' };
+    expect(() => dollarsPerRequest(calibration, gcp, { ...workload, batch: 10 })).toThrow(
+      'gcp/s3 has no writes measured at batch 10: push',
+    );
+    expect(() => dailyCost(calibration, config, { ...workload, batch: 5 })).toThrow(
+      'aws/s3 has no writes measured at batch 5: only at batch 10',
+    );
+  });
+
   it('the ratio ZooKeeper/FaaSKeeper is 1 at the break-even and falls as requests grow', () => {
     expect(logSpace(1e5, 1e7, 3).map((r) => Math.round(r))).toEqual([1e5, 1e6, 1e7]);
     const [series] = ratioSeries(calibration, config, workload, 3.0, [0.9], [1e5, 1e6, 1e7]);
@@ -138,6 +186,28 @@ describe('comparing a fresh calibration with the committed one', () => {
       'aws/s3: priced at the 2025-06-01 list prices, committed at 2026-01-01',
       'aws/s3 setData: x.request measured 1, committed 2',
     ]);
+  });
+
+  it('compares the batch-10 figures exactly, and names a batch measured on one side only', () => {
+    const batched = config.batched as NonNullable<ConfigCalibration['batched']>;
+    const moved = withConfig({
+      ...config,
+      batched: {
+        ...batched,
+        tenSessions: {
+          ...batched.tenSessions,
+          operations: { ...batched.tenSessions.operations, delete: cost(9e-6, { 'x.request': 1.1 }) },
+        },
+      },
+    });
+    expect(compareCalibrations(moved, withConfig(config))).toEqual([
+      'aws/s3 batch 10 (ten sessions) delete: x.request measured 1.1, committed 1',
+    ]);
+    const none = withConfig({ ...config, batched: null, noBatch: 'not measured' });
+    expect(compareCalibrations(withConfig(config), none)).toEqual([
+      'aws/s3 batched writes: measured at batch 10, none committed',
+    ]);
+    expect(compareCalibrations(none, none)).toEqual([]);
   });
 
   it('allows bytes within 10% and an idle client within 50%, not beyond', () => {
@@ -202,8 +272,13 @@ describe('faaskeeper cost (the committed calibration)', () => {
     const r = await cli([]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(ExitCode.OK);
-    for (const row of ['getData', 'setData', 'create', 'delete', 'watch notification'])
-      expect(r.stdout).toMatch(new RegExp(`\\n  ${row} +\\d+\\.\\d\\d +-?\\d+\\.\\d\\d  \\S+=`));
+    // Unbatched: $/M, of it compute, requests; writes also per write at batch 10 (one session, ten).
+    for (const row of ['getData', 'watch notification'])
+      expect(r.stdout).toMatch(new RegExp(`\\n  ${row} +\\d+\\.\\d\\d +-?\\d+\\.\\d\\d {37}\\S+=`));
+    for (const row of ['setData', 'create', 'delete', 'setData \\(16384 bytes\\)'])
+      expect(r.stdout).toMatch(
+        new RegExp(`\\n  ${row} +\\d+\\.\\d\\d +-?\\d+\\.\\d\\d +\\d+\\.\\d\\d +\\d+\\.\\d\\d  \\S+=`),
+      );
     expect(r.stdout).toMatch(/total +\$\d+\.\d\d \/day +\$\d+\.\d\d \/month/);
     for (const vm of ['t3.small', 't3.medium', 't3.large'])
       for (const n of [3, 5, 9]) expect(r.stdout).toContain(`${n} × ${vm}`);
@@ -216,13 +291,98 @@ describe('faaskeeper cost (the committed calibration)', () => {
     const report = JSON.parse(r.stdout) as CostReport;
     const c = configOf(committedCalibration(), 'aws', 'dynamodb');
     if (c === undefined) throw new Error('the committed calibration lacks aws/dynamodb');
-    const w: Workload = { requestsPerDay: 1e6, reads: 0.8, sizeBytes: 1024, clients: 3, watches: 0 };
+    const w: Workload = {
+      requestsPerDay: 1e6,
+      reads: 0.8,
+      sizeBytes: 1024,
+      clients: 3,
+      watches: 0,
+      batch: 1,
+    };
     const vm = AWS_ENSEMBLE_PRICES.vms[0] as (typeof AWS_ENSEMBLE_PRICES.vms)[number];
     const expected = breakEven(committedCalibration(), c, w, ensemblePerDay(AWS_ENSEMBLE_PRICES, vm, 3));
     expect(report.ensembles.rows[0]?.ensemble).toBe('3 × t3.small');
     expect(report.ensembles.rows[0]?.breakEvenRequestsPerDay).toBe(expected ?? null);
     expect(report.workload.perDay.total).toBeCloseTo(dailyCost(committedCalibration(), c, w).total, 12);
     expect(report.chart.series.map((s) => s.reads)).toEqual([0.9, 0.8]);
+  });
+
+  it('prints the batch-10 figures of the committed calibration, requests per write by kind', async () => {
+    const r = await cli([]);
+    const c = configOf(committedCalibration(), 'aws', 'dynamodb');
+    if (c?.batched == null) throw new Error('the committed calibration lacks aws/dynamodb at batch 10');
+    for (const [layout, writes] of [
+      ['1 session', c.batched.oneSession],
+      ['10 sessions', c.batched.tenSessions],
+    ] as const) {
+      const { dollars, requests } = writes.operations.setData;
+      const kinds = Object.entries(requests)
+        .map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`)
+        .join(' ');
+      expect(r.stdout).toContain(
+        `    ${`setData, ${layout}`.padEnd(36)}${(dollars * 1e6).toFixed(2).padStart(8)}  ${kinds}\n`,
+      );
+    }
+    const { oneSession, tenSessions } = c.batched;
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `\\n  setData +\\d+\\.\\d\\d +-?\\d+\\.\\d\\d +${(oneSession.operations.setData.dollars * 1e6).toFixed(2)} +${(tenSessions.operations.setData.dollars * 1e6).toFixed(2)}  `,
+      ),
+    );
+  });
+
+  it('--batch 10 prices the writes at batch 10 (one client: one session’s), break-even and chart with them', async () => {
+    const calibration = committedCalibration();
+    const c = configOf(calibration, 'aws', 'dynamodb');
+    if (c === undefined) throw new Error('the committed calibration lacks aws/dynamodb');
+    const w: Workload = {
+      requestsPerDay: 1e6,
+      reads: 0.8,
+      sizeBytes: 4096,
+      clients: 1,
+      watches: 0,
+      batch: 10,
+    };
+    const run = async (batch: string) =>
+      JSON.parse(
+        (await cli(['--json', '--reads', '0.8', '--size', '4096', '--batch', batch])).stdout,
+      ) as CostReport;
+    const [batched, unbatched] = [await run('10'), await run('1')];
+    expect(batched.workload.batch).toBe(10);
+    expect(batched.workload.writesPricedAs).toBe('batch 10, one session');
+    expect(unbatched.workload.writesPricedAs).toBe('unbatched');
+    expect(batched.workload.perDay.total).toBeCloseTo(dailyCost(calibration, c, w).total, 12);
+    expect(batched.workload.perDay.writes).toBeLessThan(unbatched.workload.perDay.writes);
+    expect(batched.workload.perDay.reads).toBe(unbatched.workload.perDay.reads);
+    const vm = AWS_ENSEMBLE_PRICES.vms[0] as (typeof AWS_ENSEMBLE_PRICES.vms)[number];
+    expect(batched.ensembles.rows[0]?.breakEvenRequestsPerDay).toBe(
+      breakEven(calibration, c, w, ensemblePerDay(AWS_ENSEMBLE_PRICES, vm, 3)) ?? null,
+    );
+    expect(batched.chart.series[0]?.points[0]?.ratio).toBeGreaterThan(
+      unbatched.chart.series[0]?.points[0]?.ratio as number,
+    );
+    // Ten clients: ten sessions' batches, dearer than one session's.
+    const many = JSON.parse(
+      (await cli(['--json', '--reads', '0.8', '--size', '4096', '--batch', '10', '--clients', '10'])).stdout,
+    ) as CostReport;
+    expect(many.workload.writesPricedAs).toBe('batch 10, ten sessions');
+    expect(many.workload.dollarsPerMillionRequests).toBeGreaterThan(
+      batched.workload.dollarsPerMillionRequests,
+    );
+  });
+
+  it('on gcp says why there is no batch, and refuses --batch 10 with that reason', async () => {
+    const r = await cli(['--provider', 'gcp']);
+    expect(r.code).toBe(ExitCode.OK);
+    expect(r.stdout).toContain(
+      'no batched writes on GCP: the writer is a function behind a Pub/Sub push subscription',
+    );
+    const refused = await cli(['--provider', 'gcp', '--batch', '10']);
+    expect(refused.code).toBe(ExitCode.USAGE);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /^Error: --batch 10: gcp with the gcs user store has no writes at batch 10: the writer is a function behind a Pub\/Sub push subscription/,
+    );
   });
 
   it('on gcp compares with e2 ensembles and writes the chart with --chart', async () => {
@@ -256,6 +416,7 @@ describe('faaskeeper cost (the committed calibration)', () => {
     [['--watches', 'many'], '--watches must be a number ≥ 0 (e.g. 1000000, 1M, 250K), not "many"'],
     [['--provider', 'gcp', '--user-store', 's3'], '--user-store on gcp is one of gcs, datastore, not "s3"'],
     [['--write-calibration', 'x.json'], '--write-calibration needs --measure'],
+    [['--batch', '5'], '--batch is 1 or 10: writes were measured unbatched and at batch 10 only, not at "5"'],
   ])('refuses %j as a usage error', async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(ExitCode.USAGE);

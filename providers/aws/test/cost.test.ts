@@ -1,25 +1,15 @@
 // Measures, with the meter, the billable AWS requests of each client operation on the local AWS
 // deployment, and prices them (src/pricing.ts). The figures are reported in docs/aws.md.
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import {
-  CountingMeter,
-  type FaaSKeeperClient,
-  generateDigest,
-  ManualClock,
-  type OutgoingMessage,
-  Perms,
-  type Queue,
-  type QueueCapabilities,
-  quietMeter,
-  type ReceivedMessage,
-  type ReceiveOptions,
-} from '@faaskeeper/core';
+import { CountingMeter, type FaaSKeeperClient, generateDigest, ManualClock, Perms } from '@faaskeeper/core';
 import { meterPerOperation } from '@faaskeeper/core/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLocalAwsDeployment, type LocalAwsDeployment } from '../src/local/index.js';
+import {
+  createBatchingAwsDeployment,
+  createLocalAwsDeployment,
+  type LocalAwsDeployment,
+} from '../src/local/index.js';
 import { METER_KEYS } from '../src/meter.js';
 import { dollarsOf } from '../src/pricing.js';
-import type { SqsQueue } from '../src/sqs-queue.js';
 import { requireLocalStack, useLocalStack } from './support.js';
 
 const stack = useLocalStack();
@@ -205,155 +195,36 @@ describe.each(['s3', 'dynamodb'] as const)(
   },
 );
 
-/**
- * A queue whose receives can be held: a held poller makes no SQS call at all, so that writes queue
- * up before the function polls, and no idle long poll lands in a measurement.
- */
-class HeldQueue implements Queue {
-  readonly name: string;
-  readonly capabilities: QueueCapabilities;
-  private held = false;
-  private passes = 0;
-  private wake: (() => void)[] = [];
-  private inFlight: Promise<unknown> | undefined;
-
-  constructor(private readonly inner: SqsQueue) {
-    this.name = inner.name;
-    this.capabilities = inner.capabilities;
-  }
-
-  /**
-   * Holds the poller. A long poll under way is interrupted, and `serverWaitMs` (its wait) is let
-   * pass: fauxqs keeps an interrupted long poll open until then and would hand it the next message.
-   */
-  async hold(serverWaitMs: number): Promise<void> {
-    this.held = true;
-    const polling = this.inFlight;
-    if (polling === undefined) return;
-    this.inner.interrupt();
-    await polling;
-    await new Promise((r) => setTimeout(r, serverWaitMs + 500));
-  }
-
-  /** Stops holding: the poller polls as before. */
-  open(): void {
-    this.held = false;
-    for (const w of this.wake.splice(0)) w();
-  }
-
-  /** Lets exactly one receive through (one poll of the event source mapping), then holds again. */
-  pollOnce(): void {
-    this.passes++;
-    for (const w of this.wake.splice(0)) w();
-  }
-
-  async receive(options: ReceiveOptions): Promise<ReceivedMessage[]> {
-    if (this.held) {
-      if (this.passes === 0) {
-        // Woken by pollOnce, open or interrupt; an interrupt (the poller stopping) answers nothing.
-        await new Promise<void>((r) => this.wake.push(r));
-        if (this.held && this.passes === 0) return [];
-      }
-      if (this.held) this.passes--;
-    }
-    const polling = this.inner.receive(options);
-    this.inFlight = polling;
-    try {
-      return await polling;
-    } finally {
-      this.inFlight = undefined;
-    }
-  }
-
-  interrupt(): void {
-    for (const w of this.wake.splice(0)) w();
-    this.inner.interrupt();
-  }
-
-  send(messages: OutgoingMessage[]): Promise<void> {
-    return this.inner.send(messages);
-  }
-  ack(receipts: string[]): Promise<void> {
-    return this.inner.ack(receipts);
-  }
-  release(receipts: string[]): Promise<void> {
-    return this.inner.release(receipts);
-  }
-}
-
 describe.each(['s3', 'dynamodb'] as const)(
   'cost per write at batch 10 on the local AWS deployment, %s user store',
   (userStore) => {
     it('ten queued writes run in one writer invocation and share its requests', async (ctx) => {
       if (!requireLocalStack(ctx)) return;
-      const { stack: s, clients } = await stack();
+      const { stack: s } = await stack();
       const meter = new CountingMeter();
-      const held: Record<'writer' | 'distributor', HeldQueue | undefined> = {
-        writer: undefined,
-        distributor: undefined,
-      };
-      const batches: number[] = [];
-      const pollWaitMs = 1000;
-      const deployment = await createLocalAwsDeployment({
+      // The writer's and distributor's pollers held until ten writes are queued (src/local/held-pollers.ts).
+      const batching = await createBatchingAwsDeployment({
         stack: s,
         meter,
         userStore,
         clock: new ManualClock(),
         heartbeatIntervalMs: 3_600_000,
-        pollWaitMs,
-        wrap: {
-          writerQueue: (q) => (held.writer = new HeldQueue(q as SqsQueue)),
-          distributorQueue: (q) => (held.distributor = new HeldQueue(q as SqsQueue)),
-        },
-        wrapHandler: (name, handler) =>
-          name === 'writer'
-            ? (messages, context) => {
-                batches.push(messages.length);
-                return handler(messages, context);
-              }
-            : handler,
       });
+      const { deployment } = batching;
       try {
-        const writer = held.writer as HeldQueue;
-        const distributor = held.distributor as HeldQueue;
-        const queued = async () => {
-          const out = await clients.sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: deployment.config.writerQueueUrl,
-              AttributeNames: ['ApproximateNumberOfMessages'],
-            }),
-          );
-          return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
-        };
         /**
          * Per-write meter units of `N` writes that are all in the writer queue before the writer
-         * polls once, as under load Lambda's event source mapping finds them.
+         * polls once, as under load Lambda's event source mapping finds them (it throws unless the
+         * writer ran once, with all ten).
          */
-        const batchOf = async (op: (i: number) => Promise<unknown>) => {
-          await quietMeter(meter);
-          meter.reset();
-          batches.length = 0;
-          const writes = Promise.all(Array.from({ length: N }, (_, i) => op(i)));
-          for (let waited = 0; (await queued()) < N; waited += 20) {
-            if (waited > 15_000)
-              throw new Error(`only ${await queued()} of ${N} writes reached the writer queue`);
-            await new Promise((r) => setTimeout(r, 20));
-          }
-          writer.pollOnce();
-          await writes;
-          await quietMeter(meter);
-          // One poll, one invocation, all ten writes in it.
-          expect(batches).toEqual([N]);
-          const out: Record<string, number> = {};
-          for (const [key, total] of Object.entries(meter.snapshot())) out[key] = total / N;
-          return out;
-        };
+        const batchOf = async (op: (i: number) => Promise<unknown>) =>
+          (await batching.meterQueued(meter, N, op)).perWrite;
 
         const one = await deployment.connect();
         const ten = await Promise.all(Array.from({ length: N }, () => deployment.connect()));
         // Settled, then held: from here on the functions poll only when the test lets them.
         await one.create('/b', KIB);
-        await Promise.all([writer.hold(pollWaitMs), distributor.hold(pollWaitMs)]);
+        await batching.hold();
 
         const oneSession = {
           create: await batchOf((i) => one.create(`/o${i}`, KIB)),
@@ -397,10 +268,7 @@ describe.each(['s3', 'dynamodb'] as const)(
               bound[layout][row.op as 'setData' | 'create' | 'delete'] + 1e-9,
             );
       } finally {
-        // The pollers go on as before, so that closing the sessions and the deployment is not held up.
-        held.writer?.open();
-        held.distributor?.open();
-        await deployment.close();
+        await batching.close();
       }
     }, 180_000);
   },

@@ -26,6 +26,37 @@ export interface MeasuredCost {
   readonly computeDollars: number;
 }
 
+/** The writes measured at a batch: each reaches the writer queued with others, one invocation for all. */
+export const BATCHED_OPERATIONS = ['create', 'setData', 'delete'] as const;
+export type BatchedOperation = (typeof BATCHED_OPERATIONS)[number];
+
+/** The batch size the batched figures are measured at: Lambda's largest for a FIFO queue. */
+export const BATCH_SIZE = 10;
+
+/** Writes at a batch from one arrangement of sessions, per write. */
+export interface BatchedWrites {
+  /** Each write operation at {@link Calibration.sizeBytes}. */
+  readonly operations: Readonly<Record<BatchedOperation, MeasuredCost>>;
+  /** setData at {@link Calibration.largeSizeBytes}: how a batched write's cost grows with the size. */
+  readonly largeSetData: MeasuredCost;
+}
+
+/**
+ * Writes at batch {@link BatchedCalibration.size}: that many writes queued before the writer polls
+ * once and runs them in one invocation (as Lambda's event source mapping hands out a FIFO group's
+ * messages under load), per write.
+ */
+export interface BatchedCalibration {
+  /** Writes per writer invocation. */
+  readonly size: number;
+  /** How the batch was made. */
+  readonly description: string;
+  /** All writes of the batch from one session (one client pipelining). */
+  readonly oneSession: BatchedWrites;
+  /** Each write of the batch from a session of its own (many clients): what cannot be shared is paid per write. */
+  readonly tenSessions: BatchedWrites;
+}
+
 /** The figures of one provider configuration (a user store choice). */
 export interface ConfigCalibration {
   readonly provider: 'aws' | 'gcp';
@@ -44,6 +75,10 @@ export interface ConfigCalibration {
   readonly idleClientPerDay: MeasuredCost;
   /** A deployment without clients per day: the scheduled heartbeat. */
   readonly deploymentPerDay: MeasuredCost;
+  /** Writes at batch 10, or `null` where the provider never hands the writer a batch ({@link noBatch} says why). */
+  readonly batched: BatchedCalibration | null;
+  /** Why {@link batched} is `null`; `null` when it was measured. */
+  readonly noBatch: string | null;
 }
 
 /** The calibration file. */

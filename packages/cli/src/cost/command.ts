@@ -10,6 +10,8 @@ import type { CliStreams } from '../main.js';
 import { MissingPackageError } from '../optional-import.js';
 import { ExitCode, UsageError } from '../shell/commands.js';
 import {
+  BATCH_SIZE,
+  type BatchedWrites,
   type Calibration,
   type ConfigCalibration,
   committedCalibration,
@@ -22,6 +24,8 @@ import {
 import { ratioPlot, ratioSvg, shortCount } from './chart.js';
 import { ENSEMBLE_SIZES, ensemblePerDay, ensemblePrices } from './ensembles.js';
 import {
+  batchedWrites,
+  batchLayout,
   breakEvenTable,
   dailyCost,
   dollarsPerRequest,
@@ -42,6 +46,7 @@ export interface CostFlags {
   size: string;
   clients: string;
   watches: string;
+  batch: string;
   chart?: string;
   json?: boolean;
   measure?: boolean;
@@ -59,7 +64,7 @@ export function declareCostCommand(program: Command): Command {
     .command('cost')
     .summary('cost per operation, a workload per day and month, break-even against ZooKeeper ensembles')
     .description(
-      `What FaaSKeeper costs on a provider: the billable requests of each operation (by kind) and dollars per million at dated list prices; a workload's cost per day and month (reads are getData, writes setData of --size bytes, each write firing --watches watch notifications, --clients idle clients connected all day, and the deployment's heartbeat); the requests per day at which it costs as much as 3, 5 and 9 ZooKeeper VMs; and the ratio ZooKeeper/FaaSKeeper over 100K-10M requests a day at 90% and 80% reads against 3 of the smallest VMs, drawn here and written with --chart as SVG. The figures come from the committed calibration (measured with the meter on the local stacks); --measure measures them now on the local stacks (minutes), and --write-calibration saves what it measured (the calibration is regenerated with: ${REGENERATE_COMMAND} packages/cli/src/cost/calibration.json).`,
+      `What FaaSKeeper costs on a provider: the billable requests of each operation (by kind) and dollars per million at dated list prices; the same for create, setData and delete at batch ${BATCH_SIZE} (ten writes queued for one writer invocation, from one session and from ten); a workload's cost per day and month (reads are getData, writes setData of --size bytes, --batch writes per writer invocation, each write firing --watches watch notifications, --clients idle clients connected all day, and the deployment's heartbeat); the requests per day at which it costs as much as 3, 5 and 9 ZooKeeper VMs; and the ratio ZooKeeper/FaaSKeeper over 100K-10M requests a day at 90% and 80% reads against 3 of the smallest VMs, drawn here and written with --chart as SVG. The figures come from the committed calibration (measured with the meter on the local stacks); --measure measures them now on the local stacks (minutes), and --write-calibration saves what it measured (the calibration is regenerated with: ${REGENERATE_COMMAND} packages/cli/src/cost/calibration.json).`,
     )
     .addOption(
       new Option('--provider <provider>', 'the cloud provider').choices(COST_PROVIDERS).default('aws'),
@@ -77,6 +82,12 @@ export function declareCostCommand(program: Command): Command {
     .addOption(new Option('--size <bytes>', 'bytes of data per node read or written').default('1024'))
     .addOption(new Option('--clients <n>', 'clients connected all day').default('1'))
     .addOption(new Option('--watches <n>', 'watch notifications each write fires').default('0'))
+    .addOption(
+      new Option(
+        '--batch <n>',
+        `writes per writer invocation: 1, or ${BATCH_SIZE} (measured on AWS, where the writer queue hands out batches; one session's batch with --clients 1, else ten sessions')`,
+      ).default('1'),
+    )
     .addOption(new Option('--chart <file>', 'also write the chart as SVG to this file'))
     .addOption(new Option('--json', 'print every figure as JSON instead of tables'))
     .addOption(
@@ -109,12 +120,20 @@ export function workloadOf(flags: CostFlags): Workload {
       throw new UsageError(`${name} must be an integer ≥ ${min}, not ${JSON.stringify(text)}`);
     return n;
   };
+  // Only 1 and the measured batch size: between them the shared part of a write is not linear in
+  // the batch size (what one session shares, ten do not), so other sizes are not estimated.
+  const batch = flags.batch.trim();
+  if (batch !== '1' && batch !== String(BATCH_SIZE))
+    throw new UsageError(
+      `--batch is 1 or ${BATCH_SIZE}: writes were measured unbatched and at batch ${BATCH_SIZE} only, not at ${JSON.stringify(flags.batch)}`,
+    );
   return {
     requestsPerDay: parseCount('--requests-per-day', flags.requestsPerDay),
     reads,
     sizeBytes: integer('--size', flags.size, 1),
     clients: integer('--clients', flags.clients, 0),
     watches: parseCount('--watches', flags.watches),
+    batch: Number(batch),
   };
 }
 
@@ -127,19 +146,39 @@ const requestsText = (requests: Record<string, number>) =>
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 const pct = (f: number) => `${Number((f * 100).toPrecision(3))}%`;
 
+/** One figure of the per-operation table. */
+export interface OperationRow {
+  requests: Record<string, number>;
+  dollarsPerMillion: number;
+  computeDollarsPerMillion: number;
+}
+
 /** Everything the command reports, as `--json` prints it. */
 export interface CostReport {
   provider: 'aws' | 'gcp';
   userStore: string;
   calibration: { measured: string; description: string; requestPrices: { asOf: string; region: string } };
   sizeBytes: number;
-  perOperation: Record<
-    string,
-    { requests: Record<string, number>; dollarsPerMillion: number; computeDollarsPerMillion: number }
-  >;
+  perOperation: Record<string, OperationRow>;
+  /**
+   * The writes of {@link perOperation} at a batch, per write, keyed as there: from one session and
+   * from ten. `null` where the provider hands its writer no batches ({@link noBatch} says why).
+   */
+  batched: {
+    size: number;
+    description: string;
+    oneSession: Record<string, OperationRow>;
+    tenSessions: Record<string, OperationRow>;
+  } | null;
+  noBatch: string | null;
   idleClientPerDay: number;
   deploymentPerDay: number;
-  workload: Workload & { dollarsPerMillionRequests: number; perDay: ReturnType<typeof dailyCost> };
+  workload: Workload & {
+    /** The figure its setData are priced at: `unbatched`, or the batch and its sessions. */
+    writesPricedAs: string;
+    dollarsPerMillionRequests: number;
+    perDay: ReturnType<typeof dailyCost>;
+  };
   ensembles: {
     asOf: string;
     region: string;
@@ -155,7 +194,7 @@ export interface CostReport {
 /** The report of `config` for the workload `w`. */
 export function costReport(calibration: Calibration, config: ConfigCalibration, w: Workload): CostReport {
   const prices = ensemblePrices(config.provider);
-  const row = (cost: MeasuredCost) => ({
+  const row = (cost: MeasuredCost): OperationRow => ({
     requests: { ...cost.requests },
     dollarsPerMillion: cost.dollars * 1e6,
     computeDollarsPerMillion: cost.computeDollars * 1e6,
@@ -163,6 +202,15 @@ export function costReport(calibration: Calibration, config: ConfigCalibration, 
   const smallest = prices.vms[0];
   if (smallest === undefined) throw new Error(`no VM prices for ${config.provider}`);
   const chartEnsembleDay = ensemblePerDay(prices, smallest, 3);
+  const largeSetData = `setData (${calibration.largeSizeBytes} bytes)`;
+  const batchedRows = (writes: BatchedWrites) => ({
+    create: row(writes.operations.create),
+    setData: row(writes.operations.setData),
+    delete: row(writes.operations.delete),
+    [largeSetData]: row(writes.largeSetData),
+  });
+  // Throws when the workload's batch was not measured here (runCostCommand refuses it first).
+  const priced = batchedWrites(config, w);
   return {
     provider: config.provider,
     userStore: config.userStore,
@@ -175,13 +223,27 @@ export function costReport(calibration: Calibration, config: ConfigCalibration, 
     perOperation: {
       ...Object.fromEntries(OPERATIONS.map((op) => [op, row(config.operations[op])])),
       [`getData (${calibration.largeSizeBytes} bytes)`]: row(config.large.getData),
-      [`setData (${calibration.largeSizeBytes} bytes)`]: row(config.large.setData),
+      [largeSetData]: row(config.large.setData),
       'watch notification': row(config.watchNotification),
     },
+    batched:
+      config.batched === null
+        ? null
+        : {
+            size: config.batched.size,
+            description: config.batched.description,
+            oneSession: batchedRows(config.batched.oneSession),
+            tenSessions: batchedRows(config.batched.tenSessions),
+          },
+    noBatch: config.noBatch,
     idleClientPerDay: config.idleClientPerDay.dollars,
     deploymentPerDay: config.deploymentPerDay.dollars,
     workload: {
       ...w,
+      writesPricedAs:
+        priced === undefined
+          ? 'unbatched'
+          : `batch ${w.batch}, ${batchLayout(w) === 'oneSession' ? 'one session' : 'ten sessions'}`,
       dollarsPerMillionRequests: dollarsPerRequest(calibration, config, w) * 1e6,
       perDay: dailyCost(calibration, config, w),
     },
@@ -213,22 +275,46 @@ export function costReport(calibration: Calibration, config: ConfigCalibration, 
 /** The report as the tables and plot the command prints. */
 export function formatReport(r: CostReport): string[] {
   const w = r.workload;
+  const b = r.batched;
+  const perMillion = (row: OperationRow | undefined) =>
+    (row === undefined ? '' : row.dollarsPerMillion.toFixed(2)).padStart(12);
+  const batchHeader =
+    b === null ? '' : `${`batch ${b.size}: 1 session`.padStart(22)}${'10 sessions'.padStart(13)}`;
   const out: string[] = [
     `FaaSKeeper on ${r.provider.toUpperCase()}, ${r.userStore} user store`,
     `  calibration measured ${r.calibration.measured}: ${r.calibration.description}`,
     `  request prices of ${r.calibration.requestPrices.asOf} (${r.calibration.requestPrices.region}), list prices without free tiers`,
     '',
-    `Per operation (${r.sizeBytes} bytes of data unless stated)`,
-    `  ${'operation'.padEnd(24)}${'$/million'.padStart(10)}${'of it compute'.padStart(15)}  billable requests per operation`,
+    `Per operation (${r.sizeBytes} bytes of data unless stated; $ per million with compute${b === null ? '' : `, unbatched and per write at batch ${b.size}`})`,
+    `  ${'operation'.padEnd(24)}${'$/million'.padStart(10)}${'of it compute'.padStart(15)}${batchHeader}  billable requests per operation`,
   ];
   for (const [op, row] of Object.entries(r.perOperation))
     out.push(
-      `  ${op.padEnd(24)}${row.dollarsPerMillion.toFixed(2).padStart(10)}${row.computeDollarsPerMillion.toFixed(2).padStart(15)}  ${requestsText(row.requests)}`,
+      `  ${op.padEnd(24)}${row.dollarsPerMillion.toFixed(2).padStart(10)}${row.computeDollarsPerMillion.toFixed(2).padStart(15)}${
+        b === null
+          ? ''
+          : `${perMillion(b.oneSession[op]).padStart(22)}${perMillion(b.tenSessions[op]).padStart(13)}`
+      }  ${requestsText(row.requests)}`,
     );
+  if (b === null)
+    out.push(`  no batched writes on ${r.provider.toUpperCase()}: ${r.noBatch ?? 'not measured'}`);
+  else {
+    out.push(
+      `  at batch ${b.size}: ${b.description} (reads do not go through the writer: a batch leaves them as they are); billable requests per write:`,
+    );
+    for (const [layout, rows] of [
+      ['1 session', b.oneSession],
+      ['10 sessions', b.tenSessions],
+    ] as const)
+      for (const [op, row] of Object.entries(rows))
+        out.push(
+          `    ${`${op}, ${layout}`.padEnd(36)}${row.dollarsPerMillion.toFixed(2).padStart(8)}  ${requestsText(row.requests)}`,
+        );
+  }
   out.push(
     `  idle client: ${money(r.idleClientPerDay)} per day; deployment (scheduled heartbeat, no clients): ${money(r.deploymentPerDay)} per day`,
     '',
-    `Workload: ${shortCount(w.requestsPerDay)} requests/day, ${pct(w.reads)} reads (getData) and ${pct(1 - w.reads)} writes (setData) of ${w.sizeBytes} bytes, ${plural(w.watches, 'watch notification')} per write, ${plural(w.clients, 'client')} connected all day`,
+    `Workload: ${shortCount(w.requestsPerDay)} requests/day, ${pct(w.reads)} reads (getData) and ${pct(1 - w.reads)} writes (setData) of ${w.sizeBytes} bytes, ${w.writesPricedAs === 'unbatched' ? 'unbatched' : `at ${w.writesPricedAs}`}, ${plural(w.watches, 'watch notification')} per write, ${plural(w.clients, 'client')} connected all day`,
     `  ${'reads'.padEnd(12)}${money(w.perDay.reads).padStart(10)} /day`,
     `  ${'writes'.padEnd(12)}${money(w.perDay.writes).padStart(10)} /day`,
     `  ${'clients'.padEnd(12)}${money(w.perDay.clients).padStart(10)} /day`,
@@ -254,6 +340,14 @@ export function formatReport(r: CostReport): string[] {
   return out;
 }
 
+/** A usage error when the workload's `--batch` was not measured on `config`. */
+function refuseUnmeasuredBatch(config: ConfigCalibration, w: Workload): void {
+  if (w.batch !== 1 && config.batched?.size !== w.batch)
+    throw new UsageError(
+      `--batch ${w.batch}: ${config.provider} with the ${config.userStore} user store has no writes at batch ${w.batch}: ${config.noBatch ?? `measured at batch ${config.batched?.size} only`}`,
+    );
+}
+
 /** Runs `faaskeeper cost`. */
 export async function runCostCommand(flags: CostFlags, streams: CliStreams): Promise<ExitCode> {
   const w = workloadOf(flags);
@@ -268,6 +362,9 @@ export async function runCostCommand(flags: CostFlags, streams: CliStreams): Pro
   if (flags.writeCalibration !== undefined && flags.measure !== true)
     throw new UsageError('--write-calibration needs --measure');
   let calibration = committedCalibration();
+  // Before minutes of measuring: a provider that hands out no batches has none measured either.
+  const committedConfig = configOf(calibration, flags.provider, userStore);
+  if (committedConfig !== undefined) refuseUnmeasuredBatch(committedConfig, w);
   if (flags.measure === true) {
     // The measurement opens AWS SDK clients on the local stack: no Node-version warning, as in dev.
     quietAwsSdk();
@@ -295,6 +392,7 @@ export async function runCostCommand(flags: CostFlags, streams: CliStreams): Pro
     );
     return ExitCode.FAILED;
   }
+  refuseUnmeasuredBatch(config, w);
   const report = costReport(calibration, config, w);
   if (flags.chart !== undefined)
     await writeFile(

@@ -2,7 +2,12 @@
  * Compares a freshly measured calibration with the committed one, so that a change that moves a
  * billable request (or a price table) cannot leave the committed figures stale.
  */
-import type { Calibration, MeasuredCost } from './calibration.js';
+import {
+  BATCHED_OPERATIONS,
+  type BatchedCalibration,
+  type Calibration,
+  type MeasuredCost,
+} from './calibration.js';
 import { configName } from './measure.js';
 
 /**
@@ -36,6 +41,48 @@ function compareCost(
     const a = fresh.requests[key] ?? 0;
     const b = committed.requests[key] ?? 0;
     if (!within(a, b, relative(key))) problems.push(`${where}: ${key} measured ${a}, committed ${b}`);
+  }
+  return problems;
+}
+
+/**
+ * The differences of the batched figures, as exact as the unbatched ones (one batch is a count of
+ * requests on a clock that stands still, shared by its writes). A batch measured on one side only
+ * is a difference.
+ */
+function compareBatched(
+  name: string,
+  fresh: BatchedCalibration | null,
+  committed: BatchedCalibration | null,
+  relative: (key: string) => number,
+): string[] {
+  if (fresh === null && committed === null) return [];
+  if (fresh === null || committed === null)
+    return [
+      `${name} batched writes: ${fresh === null ? 'none measured' : `measured at batch ${fresh.size}`}, ${committed === null ? 'none committed' : `committed at batch ${committed.size}`}`,
+    ];
+  if (fresh.size !== committed.size)
+    return [`${name} batched writes: measured at batch ${fresh.size}, committed at batch ${committed.size}`];
+  const problems: string[] = [];
+  for (const layout of ['oneSession', 'tenSessions'] as const) {
+    const where = `${name} batch ${fresh.size} (${layout === 'oneSession' ? 'one session' : 'ten sessions'})`;
+    for (const op of BATCHED_OPERATIONS)
+      problems.push(
+        ...compareCost(
+          `${where} ${op}`,
+          fresh[layout].operations[op],
+          committed[layout].operations[op],
+          relative,
+        ),
+      );
+    problems.push(
+      ...compareCost(
+        `${where} setData (large)`,
+        fresh[layout].largeSetData,
+        committed[layout].largeSetData,
+        relative,
+      ),
+    );
   }
   return problems;
 }
@@ -77,6 +124,7 @@ export function compareCalibrations(fresh: Calibration, committed: Calibration):
         old.idleClientPerDay,
         () => TOLERANCE.idle,
       ),
+      ...compareBatched(name, config.batched, old.batched, exact),
     );
     const idle = config.idleClientPerDay.dollars - config.idleClientPerDay.computeDollars;
     const oldIdle = old.idleClientPerDay.dollars - old.idleClientPerDay.computeDollars;

@@ -4,11 +4,14 @@
  * and prices what it counted at the providers' dated list prices. The provider packages are
  * optional dependencies of the CLI, loaded only here.
  */
-import type { LocalAwsStack } from '@faaskeeper/aws/local';
+import type { BatchingAwsDeployment, LocalAwsStack } from '@faaskeeper/aws/local';
 import type { CountingMeter, Deployment, FaaSKeeperClient } from '@faaskeeper/core';
 import type { LocalGcpStack } from '@faaskeeper/gcp/local';
 import { importOptional } from '../optional-import.js';
 import {
+  BATCH_SIZE,
+  type BatchedCalibration,
+  type BatchedWrites,
   type Calibration,
   type ConfigCalibration,
   type MeasuredCost,
@@ -52,7 +55,15 @@ interface Target {
   runHeartbeat(deployment: Deployment, meter: CountingMeter): Promise<void>;
   /** USD of meter totals, and the part that is compute. */
   price(totals: Record<string, number>): { total: number; compute: number };
+  /**
+   * Deploys with the function pollers held, on a clock that stands still, to measure writes at
+   * batch {@link BATCH_SIZE}; or why the provider never hands its writer a batch.
+   */
+  readonly batching: ((meter: CountingMeter) => Promise<BatchingDeployment>) | { readonly none: string };
 }
+
+/** A deployment whose writer polls only when a batch of writes is queued. */
+type BatchingDeployment = Pick<BatchingAwsDeployment, 'deployment' | 'hold' | 'meterQueued' | 'close'>;
 
 /** A stack shared by a provider's targets; `stop` stops it by the PIDs it started. */
 interface ProviderTargets {
@@ -122,6 +133,14 @@ async function awsTargets(): Promise<ProviderTargets | string> {
       const { total, byKey } = aws.dollarsOf(totals);
       return { total, compute: byKey[aws.METER_KEYS.lambdaGbSeconds] ?? 0 };
     },
+    batching: (meter) =>
+      local.createBatchingAwsDeployment({
+        stack,
+        meter,
+        userStore,
+        heartbeatIntervalMs: NO_SCHEDULED_HEARTBEAT_MS,
+        clock: new core.ManualClock(),
+      }),
   });
   return { targets: [target('s3'), target('dynamodb')], stop: () => stack.stop() };
 }
@@ -162,6 +181,9 @@ async function gcpTargets(): Promise<ProviderTargets | string> {
     // The heartbeat is POSTed to the served function, which meters its invocation and compute.
     runHeartbeat: (deployment) => deployment.heartbeat(),
     price: (totals) => gcp.gcpCostOf(totals),
+    batching: {
+      none: 'the writer is a function behind a Pub/Sub push subscription, and push delivers one message per request: one invocation per write whatever the load (providers/gcp/test/cost.test.ts pins it; docs/cost.md)',
+    },
   });
   const targets = [target('datastore')];
   if (stack.storageClient !== undefined) targets.unshift(target('gcs'));
@@ -245,6 +267,70 @@ async function measureOperations(
     };
   } finally {
     await deployment.close();
+  }
+}
+
+/**
+ * Writes at batch {@link BATCH_SIZE} on a deployment whose writer polls only when that many writes
+ * are queued: create, setData (at both sizes) and delete, all from one session and each from a
+ * session of its own, per write. Each figure is one batch, after an unmetered batch of the same
+ * writes on other nodes: a batch reads the writer state, which holds the previous batch (ten 16 KiB
+ * setData are 40 read units to read), so a figure is the steady state of a run of such batches.
+ * The test that regenerates the calibration compares the counts exactly.
+ */
+async function measureBatched(
+  target: Target,
+  open: (meter: CountingMeter) => Promise<BatchingDeployment>,
+): Promise<BatchedCalibration> {
+  const core = await import('@faaskeeper/core');
+  const meter = new core.CountingMeter();
+  const batching = await open(meter);
+  try {
+    const { deployment } = batching;
+    const small = new Uint8Array(SIZE_BYTES).fill(42);
+    const large = new Uint8Array(LARGE_SIZE_BYTES).fill(42);
+    const one = await deployment.connect();
+    const ten = await Promise.all(Array.from({ length: BATCH_SIZE }, () => deployment.connect()));
+    // The nodes of the 16 KiB setData (measured, `l…`, and warm-up, `wl…`) hold 16 KiB already,
+    // as in the unbatched figure.
+    await one.create('/batch');
+    for (const prefix of ['l', 'wl'])
+      for (const layout of ['o', 't'])
+        for (let i = 0; i < BATCH_SIZE; i++) await one.create(`/batch/${prefix}${layout}${i}`, large);
+    // Set-up settled; from here on the writer polls only when a batch is queued.
+    await batching.hold();
+    const writes = async (
+      client: (i: number) => FaaSKeeperClient,
+      layout: string,
+    ): Promise<BatchedWrites> => {
+      /** `write` on the warm-up nodes (prefix `w`), then metered on the measured ones. */
+      const steady = async (
+        prefix: string,
+        write: (c: FaaSKeeperClient, path: string) => Promise<unknown>,
+      ) => {
+        // Metered too, only for its check that the ten ran in one invocation.
+        await batching.meterQueued(meter, BATCH_SIZE, (i) =>
+          write(client(i), `/batch/w${prefix}${layout}${i}`),
+        );
+        const batch = await batching.meterQueued(meter, BATCH_SIZE, (i) =>
+          write(client(i), `/batch/${prefix}${layout}${i}`),
+        );
+        return costOf(target, batch.perWrite);
+      };
+      const create = await steady('n', (c, path) => c.create(path, small));
+      const setData = await steady('n', (c, path) => c.setData(path, small));
+      const remove = await steady('n', (c, path) => c.delete(path));
+      const largeSetData = await steady('l', (c, path) => c.setData(path, large));
+      return { operations: { create, setData, delete: remove }, largeSetData };
+    };
+    return {
+      size: BATCH_SIZE,
+      description: `${BATCH_SIZE} writes in the writer queue before the writer polls once (its poller held until then), run in one invocation, after a batch of the same writes`,
+      oneSession: await writes(() => one, 'o'),
+      tenSessions: await writes((i) => ten[i] as FaaSKeeperClient, 't'),
+    };
+  } finally {
+    await batching.close();
   }
 }
 
@@ -374,6 +460,10 @@ export async function measureCalibration(options: MeasureOptions = {}): Promise<
         const ops = await measureOperations(target, runs);
         progress(`${configName(target)}: ${idleClients} idle clients for ${idleWindowSeconds} s`);
         const idle = await measureIdle(target, idleClients, idleWindowSeconds);
+        const { batching } = target;
+        if (typeof batching === 'function')
+          progress(`${configName(target)}: create, setData and delete at batch ${BATCH_SIZE}`);
+        const batched = typeof batching === 'function' ? await measureBatched(target, batching) : null;
         configs.push({
           provider: target.provider,
           userStore: target.userStore,
@@ -381,6 +471,8 @@ export async function measureCalibration(options: MeasureOptions = {}): Promise<
           prices: target.prices,
           ...ops,
           ...idle,
+          batched,
+          noBatch: typeof batching === 'function' ? null : batching.none,
         });
       }
     } finally {

@@ -8,8 +8,15 @@
  * taken as linear in the size between (and beyond) them, and as the smaller size's below it (every
  * store bills a minimum unit). The clients' cost is their idle cost: their operations are the
  * requests. Every figure is linear in the request rate, so the break-even has a closed form.
+ *
+ * Writes arrive one per writer invocation (`batch` 1) or in batches of 10, the only batch size
+ * measured (`batch` 10, where the provider hands its writer batches: AWS). A batched setData is the
+ * measured figure of one session writing the ten when the workload has one client, and of ten
+ * sessions writing one each otherwise: with 2 to 9 clients a batch mixes fewer sessions and costs
+ * between the two, so the figure is an upper bound. A watch notification is priced as measured
+ * unbatched.
  */
-import type { Calibration, ConfigCalibration } from './calibration.js';
+import type { BatchedWrites, Calibration, ConfigCalibration } from './calibration.js';
 import { DAYS_PER_MONTH, type EnsemblePrices, ensemblePerDay, type VmPrice } from './ensembles.js';
 
 /** The workload the model prices. */
@@ -21,13 +28,39 @@ export interface Workload {
   readonly clients: number;
   /** Watch notifications each write fires. */
   readonly watches: number;
+  /** Writes per writer invocation: 1, or the batch size the calibration measured (10). */
+  readonly batch: number;
 }
 
-/** USD of one getData and one setData of `sizeBytes`, interpolated between the two measured sizes. */
+/**
+ * Whose batches the workload's writes are: one session's when the workload has exactly one client
+ * (its writes are that session's), else ten sessions' (the dearer).
+ */
+export const batchLayout = (w: Workload): 'oneSession' | 'tenSessions' =>
+  w.clients === 1 ? 'oneSession' : 'tenSessions';
+
+/**
+ * The batched writes the workload's setData are priced at ({@link batchLayout}), or `undefined`
+ * unbatched. Throws when the calibration has no batch of that size.
+ */
+export function batchedWrites(config: ConfigCalibration, w: Workload): BatchedWrites | undefined {
+  if (w.batch === 1) return undefined;
+  if (config.batched === null || config.batched.size !== w.batch)
+    throw new Error(
+      `${config.provider}/${config.userStore} has no writes measured at batch ${w.batch}: ${config.noBatch ?? `only at batch ${config.batched?.size}`}`,
+    );
+  return config.batched[batchLayout(w)];
+}
+
+/**
+ * USD of one getData and one setData of `sizeBytes`, interpolated between the two measured sizes;
+ * the setData at a batch when `batched` (its writes) is given.
+ */
 export function operationDollars(
   calibration: Calibration,
   config: ConfigCalibration,
   sizeBytes: number,
+  batched?: BatchedWrites,
 ): { getData: number; setData: number } {
   const small = calibration.sizeBytes;
   const span = calibration.largeSizeBytes - small;
@@ -35,13 +68,20 @@ export function operationDollars(
   const at = (a: number, b: number) => a + (b - a) * t;
   return {
     getData: at(config.operations.getData.dollars, config.large.getData.dollars),
-    setData: at(config.operations.setData.dollars, config.large.setData.dollars),
+    setData:
+      batched === undefined
+        ? at(config.operations.setData.dollars, config.large.setData.dollars)
+        : at(batched.operations.setData.dollars, batched.largeSetData.dollars),
   };
 }
 
+/** {@link operationDollars} of the workload: its size, its writes at its batch. */
+const workloadDollars = (calibration: Calibration, config: ConfigCalibration, w: Workload) =>
+  operationDollars(calibration, config, w.sizeBytes, batchedWrites(config, w));
+
 /** USD per request of the workload's mix (reads, writes and their notifications). */
 export function dollarsPerRequest(calibration: Calibration, config: ConfigCalibration, w: Workload): number {
-  const { getData, setData } = operationDollars(calibration, config, w.sizeBytes);
+  const { getData, setData } = workloadDollars(calibration, config, w);
   const write = setData + w.watches * config.watchNotification.dollars;
   return w.reads * getData + (1 - w.reads) * write;
 }
@@ -60,7 +100,7 @@ export interface DailyCost {
 
 /** The workload's dollars per day and per month (365/12 days) on FaaSKeeper. */
 export function dailyCost(calibration: Calibration, config: ConfigCalibration, w: Workload): DailyCost {
-  const { getData, setData } = operationDollars(calibration, config, w.sizeBytes);
+  const { getData, setData } = workloadDollars(calibration, config, w);
   const reads = w.requestsPerDay * w.reads * getData;
   const writes = w.requestsPerDay * (1 - w.reads) * (setData + w.watches * config.watchNotification.dollars);
   const clients = w.clients * config.idleClientPerDay.dollars;

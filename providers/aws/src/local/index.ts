@@ -5,6 +5,12 @@
  */
 export { ClientLink } from '@faaskeeper/core';
 export {
+  type BatchingAwsDeployment,
+  createBatchingAwsDeployment,
+  HoldableQueue,
+  type MeteredBatch,
+} from './held-pollers.js';
+export {
   createLocalAwsDeployment,
   type LocalAwsDeployment,
   type LocalAwsDeploymentOptions,
