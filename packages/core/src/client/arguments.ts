@@ -10,7 +10,7 @@ import { MAX_DATA_BYTES } from '../model/limits.js';
 import { validatePath } from '../model/path.js';
 import type { ACL, MultiOpRequest, NullDataFlag } from '../protocol/messages.js';
 import { SESSION_KEY_BYTES } from '../session/auth.js';
-import type { ClientOptions, Data, Op, RemoveWatchType, Watcher } from './types.js';
+import type { AddWatchMode, ClientOptions, Data, Op, RemoveWatchType, Watcher } from './types.js';
 
 const encoder = new TextEncoder();
 
@@ -68,6 +68,19 @@ export function checkWatcher(watcher: unknown, path: string, what = 'watcher'): 
 }
 
 const REMOVE_WATCH_TYPES: readonly unknown[] = ['data', 'children', 'persistent', 'recursive', 'any'];
+
+/** The watch class an addWatch sets. @throws FaaSKeeperError BADARGUMENTS for a bad path, watcher or mode. */
+export function addWatchArguments(
+  path: string,
+  watcher: Watcher,
+  mode: AddWatchMode,
+): 'persistent' | 'recursive' {
+  validatePath(path);
+  checkWatcher(watcher, path);
+  if (mode === 'PERSISTENT') return 'persistent';
+  if (mode === 'PERSISTENT_RECURSIVE') return 'recursive';
+  throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad watch mode ${String(mode)}`, { path });
+}
 
 /** The class of watch to remove, `any` by default. @throws FaaSKeeperError BADARGUMENTS for an unknown one. */
 export function checkRemoveWatchType(type: RemoveWatchType | undefined, path: string): RemoveWatchType {

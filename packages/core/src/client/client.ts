@@ -15,16 +15,16 @@ import { systemClock } from '../ports/clock.js';
 import type { ACL, OpResult } from '../protocol/messages.js';
 import {
   aclArgument,
+  addWatchArguments,
   authArguments,
   checkRemoveWatchType,
   checkVersion,
-  checkWatcher,
   connectArguments,
   createFields,
   dataFields,
   multiOps,
 } from './arguments.js';
-import { channelInbox, EventHold } from './channel-inbox.js';
+import { channelInbox } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
 import { FifoOrder } from './fifo-order.js';
 import { Liveness, randomSessionId } from './liveness.js';
@@ -33,6 +33,7 @@ import { type ReplyFor, sessionEndedError } from './replies.js';
 import { RequestPipeline } from './request-pipeline.js';
 import { reportChannelFailure, SessionChannel } from './session-channel.js';
 import { SessionKeys } from './session-keys.js';
+import { openOrResume } from './session-open.js';
 import type {
   AddWatchMode,
   ClientOptions,
@@ -49,6 +50,7 @@ import type {
   WatchOption,
 } from './types.js';
 import { WatchRegistry } from './watch-registry.js';
+import { WatchedCalls } from './watched-calls.js';
 
 export type { ClientOptions, ClientTransport } from './types.js';
 
@@ -68,10 +70,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
   /** The session id as a number, as in `Stat.ephemeralOwner`. */
   readonly sessionNumber: number;
   private readonly watches = new WatchRegistry();
-  /** Holds watch events behind the reply that set their watch until its caller has it. */
-  private readonly eventHold = new EventHold();
-  /** The public call with a watcher whose request is being issued (see {@link watchedCall}). */
-  private issuing: { answered?: Promise<unknown> } | undefined;
+  /** Watch-setting calls: their watch's events wait until the caller has the reply. */
+  private readonly watchedCalls = new WatchedCalls();
   private readonly liveness: Liveness;
   private readonly pipeline: RequestPipeline;
   private readonly reader: ConsistentReader;
@@ -147,15 +147,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       this.sessionId,
       order,
       this.watches,
-      (op, onReply) => {
-        // Issued synchronously by the public read below: `issuing` is that call.
-        const call = op.unwatched === true ? undefined : this.issuing;
-        return this.pipeline.request(op, (reply) => {
-          onReply(reply);
-          if (call?.answered !== undefined) this.eventHold.until(call.answered);
-        });
-      },
-      (zxid) => this.eventHold.letThrough(zxid),
+      this.watchedCalls.readRequest((op, onReply) => this.pipeline.request(op, onReply)),
+      (zxid) => this.watchedCalls.hold.letThrough(zxid),
     );
     this.reads = new NodeReads(this.reader, () => this.liveness.checkUsable());
   }
@@ -171,17 +164,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     const client = new FaaSKeeperClient(transport, options, incarnation);
     await client.channel.open(client.inbox());
     try {
-      if (options.resume === true) {
-        const resumed = await client.pipeline.request({ type: 'resumeSession', incarnation }, (r) =>
-          client.keys.take(r.key),
-        );
-        client.pipeline.continueAfter(resumed.lastSeq);
-        client.liveness.retime(resumed.timeoutMs);
-      } else
-        await client.pipeline.request(
-          { type: 'openSession', timeoutMs: timeout, key: client.keys.encoded },
-          (r) => client.keys.take(r.key),
-        );
+      await openOrResume(client.pipeline, client.keys, client.liveness, incarnation, timeout);
     } catch (error) {
       await client.channel.abandon();
       throw error;
@@ -242,17 +225,17 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ on it.
    */
   getData(path: string, options: WatchOption = {}): Promise<NodeData> {
-    return this.watchedCall(options.watch, () => this.reads.data(path, options.watch));
+    return this.watchedCalls.run(options.watch, () => this.reads.data(path, options.watch));
   }
 
   /** The node's Stat, or null when it does not exist (no permission needed, as in ZooKeeper). A watch set on a missing node fires on its creation. */
   exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
-    return this.watchedCall(options.watch, () => this.reads.exists(path, options.watch));
+    return this.watchedCalls.run(options.watch, () => this.reads.exists(path, options.watch));
   }
 
   /** The node's children (sorted) and Stat. @throws FaaSKeeperError NONODE when it does not exist; NOAUTH without READ. */
   getChildren(path: string, options: WatchOption = {}): Promise<{ children: string[]; stat: Stat }> {
-    return this.watchedCall(options.watch, () => this.reads.children(path, options.watch));
+    return this.watchedCalls.run(options.watch, () => this.reads.children(path, options.watch));
   }
 
   /**
@@ -334,19 +317,13 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
 
   /** Adds a watch that stays until removed: on the node, or on it and every descendant. */
   addWatch(path: string, watcher: Watcher, mode: AddWatchMode): Promise<void> {
-    const call: { answered?: Promise<unknown> } = {};
-    const answered = (async () => {
-      validatePath(path);
-      checkWatcher(watcher, path);
-      if (mode !== 'PERSISTENT' && mode !== 'PERSISTENT_RECURSIVE')
-        throw new FaaSKeeperError('BADARGUMENTS', `BADARGUMENTS: bad watch mode ${String(mode)}`, { path });
+    return this.watchedCalls.addWatch(async (replied) => {
+      const watchClass = addWatchArguments(path, watcher, mode);
       await this.pipeline.request({ type: 'addWatch', path, mode }, () => {
-        this.watches.add(path, mode === 'PERSISTENT' ? 'persistent' : 'recursive', watcher);
-        if (call.answered !== undefined) this.eventHold.until(call.answered);
+        this.watches.add(path, watchClass, watcher);
+        replied();
       });
-    })();
-    call.answered = answered;
-    return answered;
+    });
   }
 
   /**
@@ -378,25 +355,6 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
 
   // ---- internals ---------------------------------------------------------------------------
 
-  /**
-   * Runs a public read and returns its very promise: with a watcher, the reply that sets the watch
-   * holds the watch's events back until that promise (the one the caller awaits) has settled. The
-   * read issues its request synchronously, while `issuing` names this call.
-   */
-  private watchedCall<T>(watcher: Watcher | undefined, read: () => Promise<T>): Promise<T> {
-    if (watcher === undefined) return read();
-    const call: { answered?: Promise<unknown> } = {};
-    this.issuing = call;
-    let answered: Promise<T>;
-    try {
-      answered = read();
-    } finally {
-      this.issuing = undefined;
-    }
-    call.answered = answered;
-    return answered;
-  }
-
   /** Both creates await this once, so pipelined calls settle in issue order whichever is used. */
   private sendCreate(
     path: string,
@@ -413,27 +371,21 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       {
         heard: () => this.liveness.heard(),
         watermark: (wm) => this.reader.advanceWatermark(wm),
-        event: (event, classes) => this.watches.fire(event, classes, (error) => this.reportError(error)),
+        event: (event, classes) => this.watches.fire(event, classes, this.reportError),
         expired: () => this.shutdown('EXPIRED'),
         moved: () => this.shutdown('EXPIRED', 'moved'),
         reply: (reply) => this.pipeline.answer(reply),
         taken: (zxid) => this.reader.advanceChannel(zxid),
-        error: (error) => this.reportError(error),
+        error: this.reportError,
       },
       this.keys.sealing,
-      this.eventHold,
+      this.watchedCalls.hold,
     );
   }
 
-  /**
-   * A watcher's or a channel message's failure: to 'error' listeners, else a process warning. Not
-   * thrown: messages held behind a reply are taken when the hold ends, outside the channel's call,
-   * where nothing would catch it.
-   */
-  private reportError(error: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-    else process.emitWarning(`FaaSKeeper: session ${this.sessionId}: ${String(error)}`);
-  }
+  /** A watcher's or message's failure, not thrown: held messages are taken where nothing catches. */
+  private readonly reportError = (error: unknown): void =>
+    reportChannelFailure(this, this.sessionId, error, 'a watcher or channel message');
 
   /** Ends the client; `moved`: another client resumed the session (this one shows EXPIRED, as ZooKeeper's). */
   private shutdown(state: 'EXPIRED' | 'CLOSED', why?: 'moved'): void {

@@ -75,11 +75,16 @@ export class SessionChannel {
   }
 }
 
-/** A channel subscribe or close nobody awaits failed: to the client's 'error' listeners, or a process warning. */
-export function reportChannelFailure(client: EventEmitter, sessionId: string, error: unknown): void {
+/**
+ * Work nobody awaits failed (`what`: by default a channel subscribe or close): to the client's
+ * 'error' listeners, or a process warning.
+ */
+export function reportChannelFailure(
+  client: EventEmitter,
+  sessionId: string,
+  error: unknown,
+  what = 'subscribing to or closing the channel',
+): void {
   if (client.listenerCount('error') > 0) client.emit('error', error);
-  else
-    process.emitWarning(
-      `FaaSKeeper: subscribing to or closing the channel of session ${sessionId} failed: ${String(error)}`,
-    );
+  else process.emitWarning(`FaaSKeeper: ${what} of session ${sessionId} failed: ${String(error)}`);
 }
