@@ -60,6 +60,17 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
    * Default: drawn at random for this deployment; `false`: channels not sealed.
    */
   channelSecret?: string | false;
+  /**
+   * How the writer commits a batch to the memory system store.
+   * - `transaction` (the default): the batch's item writes and the writer state in one
+   *   transaction, the state stored as it is. A memory transaction costs no more than single
+   *   writes, so a log would only add work (as on Datastore).
+   * - `redo-log`: as on DynamoDB, one conditional put of the writer state carrying the batch's
+   *   writes as its log (deflated), then one write per item, and a replay of what a crash left
+   *   unapplied (`writer/redo-log.ts`). The crash and fault suites run this one, so that the log's
+   *   replay is tested in memory too.
+   */
+  commit?: 'transaction' | 'redo-log';
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -74,7 +85,11 @@ export interface EmbeddedService extends Deployment {
 export function createEmbeddedService(options: EmbeddedServiceOptions = {}): EmbeddedService {
   const clock = options.clock ?? systemClock;
   const wrap = options.wrap ?? {};
-  const memoryStore = new MemorySystemStore();
+  const memoryStore = new MemorySystemStore(
+    options.commit === 'redo-log'
+      ? { transactionsCostMore: true, writesBilledBySize: true }
+      : { transactionsCostMore: false, writesBilledBySize: false },
+  );
   const systemStore = (wrap.systemStore ?? ((s) => s))(memoryStore);
   const userStore = (wrap.userStore ?? ((s) => s))(new MemoryUserStore());
   const bigMessages = { maxMessageBytes: 4 * 1024 * 1024, maxBatch: 100 };

@@ -38,6 +38,7 @@ export class MemorySystemStore implements SystemStore {
 
   constructor(capabilities: Partial<SystemStoreCapabilities> = {}) {
     this.capabilities = {
+      ...capabilities,
       maxTransactionItems: capabilities.maxTransactionItems ?? Number.POSITIVE_INFINITY,
       maxItemBytes: capabilities.maxItemBytes ?? Number.POSITIVE_INFINITY,
     };

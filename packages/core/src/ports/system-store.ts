@@ -58,6 +58,13 @@ export interface SystemStoreCapabilities {
    * transaction per commit. Absent: true.
    */
   transactionsCostMore?: boolean;
+  /**
+   * Whether a write bills by the item's size (DynamoDB: a write unit per started KB), so that the
+   * writer deflates the last batch and the log its state item carries (`writer/redo-log.ts`
+   * packState) at a few dozen microseconds of CPU per commit. `false` where size bills nothing (a
+   * memory store): the state is stored as it is. Absent: true.
+   */
+  writesBilledBySize?: boolean;
 }
 
 export interface SystemStore {

@@ -11,8 +11,9 @@
  * a cloud queue adapter, a test's crash point or a tracing wrapper that reads it sees the same
  * text as before, and the wire format is unchanged.
  *
- * The value is kept in a WeakMap keyed by the message object, not in a field of it: a wrapper that
- * copies or rewrites a message makes a new object, which has no value, so the receiver decodes
+ * The value is kept in a non-enumerable property under a symbol of this module, not in a field a
+ * copy takes along: a wrapper that copies (`{ ...m }`, `Object.assign`, `structuredClone`, JSON) or
+ * rewrites a message makes a new object, which has no value, so the receiver decodes
  * and checks its body as for any message and never trusts a value that no longer matches the
  * text. Only code in this process can make such a message, and a queue only passes one on when
  * it is in memory (`MemoryQueue`): nothing that crossed a process or the network carries a value.
@@ -26,7 +27,10 @@ export interface Carried {
   readonly text: () => string;
 }
 
-const carried = new WeakMap<object, Carried>();
+// A symbol property rather than a WeakMap keyed by the message: a WeakMap entry per message (several
+// per write) cost about twice the message object itself, in the set and in the collector's
+// ephemeron work; a non-enumerable property is left behind by every copy just the same.
+const CARRIED = Symbol('carried');
 
 /** `encode` run once, its result kept. */
 function once(encode: () => string): () => string {
@@ -57,13 +61,13 @@ export function carry<F extends object>(fields: F, what: Carried): F & { readonl
       return what.text();
     },
   };
-  carried.set(message, what);
+  Object.defineProperty(message, CARRIED, { value: what });
   return message;
 }
 
 /** What an {@link inProcessMessage} carries; `undefined` for any other message. */
 export function carriedBy(message: object): Carried | undefined {
-  return carried.get(message);
+  return (message as { [CARRIED]?: Carried })[CARRIED];
 }
 
 /**
@@ -71,7 +75,7 @@ export function carriedBy(message: object): Carried | undefined {
  * came through a cloud queue, or a copy a wrapper made), whose body must be decoded and checked.
  */
 export function inProcessValue(message: object): unknown {
-  return carried.get(message)?.value;
+  return (message as { [CARRIED]?: Carried })[CARRIED]?.value;
 }
 
 /** Room for what a sender adds to the encoded value (a request's MAC: `,"mac":"` and 43 characters). */

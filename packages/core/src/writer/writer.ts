@@ -142,6 +142,9 @@ export function createWriter(options: WriterOptions): BatchHandler {
     channelSecret: options.channelSecret,
   };
   const maxItems = store.capabilities.maxTransactionItems;
+  // Packing shrinks the state item only to bill fewer write units; where size bills nothing it is
+  // CPU spent for no gain (unpackState reads either form).
+  const pack = store.capabilities.writesBilledBySize === false ? (s: WriterState) => s : packState;
   const { distribute, distributorQueue } = options;
   if (distribute === undefined && distributorQueue === undefined)
     throw new TypeError('createWriter: give distribute or distributorQueue');
@@ -193,7 +196,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     try {
       await store.transact([
         ...(redo === undefined ? ops : []),
-        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: packState(state), expect: version },
+        { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: pack(state), expect: version },
       ]);
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;

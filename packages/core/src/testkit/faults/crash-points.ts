@@ -122,6 +122,9 @@ async function runOnce<C, R>(
   const service = createEmbeddedService({
     // Unsealed: the scenarios' checks read the replies in the channel log.
     channelSecret: false,
+    // By default the writer commits through its redo log, whose replay after a crash is what most
+    // needs every boundary tried; a scenario may ask for the one-transaction commit.
+    commit: 'redo-log',
     ...scenario.service,
     clock,
     wrap: { ...crash.wrap, channel: (c) => crash.wrap.channel(channel.wrap(c)) },

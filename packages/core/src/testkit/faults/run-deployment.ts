@@ -30,6 +30,8 @@ export interface RunInstruments {
   /** Draws the gaps between a distributor's writes. */
   writeGaps: Rng;
   operationTimeoutMs: number;
+  /** How an embedded deployment's writer commits. */
+  commit: 'transaction' | 'redo-log';
 }
 
 /** The deployment options of a run, and what the deployment hands back through them. */
@@ -58,6 +60,7 @@ export function runDeployment(run: RunInstruments): RunDeployment {
     heartbeatIntervalMs: 1000,
     writerBatchSize: 10,
     distributorBatchSize: 10,
+    commit: run.commit,
     ...(target.functionClocks
       ? {
           functionClocks: {
