@@ -6,6 +6,12 @@ export interface InvocationContext {
   deadline: number;
   /** The function's name (`writer`, `distributor`, `heartbeat`). */
   functionName: string;
+  /**
+   * Inline distribution only: the writer committed these batches in this invocation just now, so
+   * none of them can have been applied before, and the distributor need not read the watermark to
+   * tell (a retry's hand-off of a batch committed earlier leaves it out).
+   */
+  justCommitted?: true;
 }
 
 /** Ids of the messages of a batch to hand out again (partial batch failure). */

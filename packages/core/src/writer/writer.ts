@@ -159,6 +159,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     batch: number,
     output: DistributorBatch | string,
     context: InvocationContext,
+    justCommitted = false,
   ): Promise<void> {
     const id = `batch-${batch}`;
     if (distribute === undefined) {
@@ -171,7 +172,12 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // (protocol/in-process.ts); a state from before `output` was kept has only the text.
     const message =
       typeof output === 'string' ? { ...fields, body: output } : inProcessMessage(fields, output);
-    const result = await distribute([message], { deadline: context.deadline, functionName: 'distributor' });
+    // A batch committed just now cannot have been applied: the distributor skips its watermark read.
+    const result = await distribute([message], {
+      deadline: context.deadline,
+      functionName: 'distributor',
+      ...(justCommitted ? { justCommitted: true as const } : {}),
+    });
     // The distributor reports no partial failure today; if it did, the committed batch must not
     // count as handed on: the writer's messages come back and the retry hands it on again.
     if (result.failed.length > 0) throw new TransientError(`the distributor failed batch ${batch}`);
@@ -285,7 +291,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // system-store item, and the next batch (this loop's next chunk, or the next invocation, which
     // the queue holds back until this one returns) starts after both. A failure of either fails
     // the invocation; the retry replays the log and hands the batch on again.
-    await settleBoth(applyLog(store, next.log ?? [], log), forward(output.batch, output, context));
+    await settleBoth(applyLog(store, next.log ?? [], log), forward(output.batch, output, context, true));
     return {
       pending: loop.pending.slice(taken),
       committed: { state: next, version: loop.committed.version + 1 },
