@@ -131,10 +131,10 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     const evAt = eventZxids(batches);
     // A redelivered batch at or below the watermark is applied already, and later batches may have
     // overwritten its records since: writing them again would roll readers back. Only its
-    // messages go out again (clients drop the ones they had). Batches the writer committed in
-    // this invocation just now (inline) were applied by no one: every batch before them was, as
-    // far as they need to know, and the store's watermark is not read (0: "nothing newer").
-    const applied = context.justCommitted === true ? 0 : await userStore.getWatermark();
+    // messages go out again (clients drop the ones they had). For a batch the writer committed
+    // in this invocation just now (inline), the writer says how far batches are applied: its zxid
+    // before the commit. The watermark is not read then.
+    const applied = context.appliedThrough ?? (await userStore.getWatermark());
     const staleDeletes = new Set<string>();
     // Child index entries: written with the records (new lives and tombstones), and the ended
     // lives' entries removed after the watermark, as node tombstones are (a redelivered batch

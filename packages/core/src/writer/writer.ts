@@ -159,7 +159,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     batch: number,
     output: DistributorBatch | string,
     context: InvocationContext,
-    justCommitted = false,
+    appliedThrough?: number,
   ): Promise<void> {
     const id = `batch-${batch}`;
     if (distribute === undefined) {
@@ -172,11 +172,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // (protocol/in-process.ts); a state from before `output` was kept has only the text.
     const message =
       typeof output === 'string' ? { ...fields, body: output } : inProcessMessage(fields, output);
-    // A batch committed just now cannot have been applied: the distributor skips its watermark read.
+    // A batch committed just now: the distributor knows how far the store is applied without reading it.
     const result = await distribute([message], {
       deadline: context.deadline,
       functionName: 'distributor',
-      ...(justCommitted ? { justCommitted: true as const } : {}),
+      ...(appliedThrough === undefined ? {} : { appliedThrough }),
     });
     // The distributor reports no partial failure today; if it did, the committed batch must not
     // count as handed on: the writer's messages come back and the retry hands it on again.
@@ -291,7 +291,10 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // system-store item, and the next batch (this loop's next chunk, or the next invocation, which
     // the queue holds back until this one returns) starts after both. A failure of either fails
     // the invocation; the retry replays the log and hands the batch on again.
-    await settleBoth(applyLog(store, next.log ?? [], log), forward(output.batch, output, context, true));
+    await settleBoth(
+      applyLog(store, next.log ?? [], log),
+      forward(output.batch, output, context, loop.committed.state.zxid),
+    );
     return {
       pending: loop.pending.slice(taken),
       committed: { state: next, version: loop.committed.version + 1 },

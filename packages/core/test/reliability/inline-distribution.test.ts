@@ -145,10 +145,22 @@ describe('inline distribution', () => {
     };
     await h.writer([request('m2', 2, create)], context);
     await h.writer([request('m3', 3, setData('/a', new Uint8Array([2])))], context);
-    // Fresh commits: nothing above them can have been applied, so there is nothing to ask.
+    // Fresh commits: the writer says how far batches are applied, so there is nothing to ask.
+    expect(reads).toBe(0);
+    // A batch that adds no transaction (a watched read) leaves the watermark where it is.
+    const before = await getWatermark();
+    let puts = 0;
+    const putWatermark = h.userStore.putWatermark.bind(h.userStore);
+    h.userStore.putWatermark = (zxid) => {
+      puts++;
+      return putWatermark(zxid);
+    };
+    await h.writer([request('m3b', 4, { type: 'watchedRead', path: '/a', watch: 'data' })], context);
+    expect(puts).toBe(0);
+    expect(await getWatermark()).toBe(before);
     expect(reads).toBe(0);
     fail = true;
-    const again = request('m4', 4, setData('/a', new Uint8Array([3])));
+    const again = request('m4', 5, setData('/a', new Uint8Array([3])));
     await expect(h.writer([again], context)).rejects.toThrow(TransientError);
     fail = false;
     await h.writer([{ ...again, attempt: 2 }], context);
