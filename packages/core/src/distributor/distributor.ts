@@ -389,8 +389,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
 /**
  * The path of the one record this call writes when that record can stand in for the watermark,
  * else undefined. It can when the call applies one batch, not applied before (above the stored
- * watermark), whose only user-store write is one open, live record: no tombstone, no child index
- * entry, no stub and protected record, no zone change. That record is stamped `complete`, and the
+ * watermark), whose only user-store write is one open, live record written by the batch's last
+ * txn: no tombstone, no child index entry, no stub and protected record, no zone change. That record is stamped `complete`, and the
  * watermark is not written (a 1 KiB setData: one write unit, or one S3/GCS PUT, less).
  *
  * Why readers may take a `complete` record at zxid Z as the watermark at Z: batches are applied one
@@ -417,5 +417,7 @@ function soloRecord(
   if (dirty.size !== 1 || indexWrites > 0) return undefined;
   const [path] = dirty;
   const r = state.get(path!) ?? null;
-  return r !== null && worldReadable(r.acl) ? path : undefined;
+  // At the batch's own zxid: a later txn of the batch that writes nothing to the user store (a
+  // session opened) would leave the record short of the batch, and the watermark is written.
+  return r !== null && worldReadable(r.acl) && r.txZxid === batches[0]!.zxid ? path : undefined;
 }

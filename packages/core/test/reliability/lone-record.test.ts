@@ -97,6 +97,17 @@ describe('a lone record stands in for the watermark', () => {
     expect((await userStore.get('/a', 'protected'))?.complete).toBeUndefined();
   });
 
+  it('a batch whose last txn writes nothing to the user store moves the watermark', async () => {
+    // A setData at zxid 2 and, in the same batch, a txn at 3 that writes no record (a session
+    // opened): the record at 2 does not cover the batch, so the watermark goes to 3.
+    const { userStore, apply } = await setup();
+    const b = batch(3, [], 'x');
+    b.items.unshift({ ...(batch(2, ['/a'], 'x').items[0] as Write) });
+    await apply(b);
+    expect(await userStore.getWatermark()).toBe(3);
+    expect((await userStore.get('/a'))?.complete).toBeUndefined();
+  });
+
   it('two batches in one call, even on one path, move the watermark', async () => {
     const { userStore, apply } = await setup();
     await apply(batch(2, ['/a'], 'x'), batch(3, ['/a'], 'y'));
