@@ -139,7 +139,7 @@ export async function drainIdle(
     await quiet();
     const state = (await system.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))?.value;
     const zxid = state?.zxid;
-    const watermark = await visibleZxid(user, state);
+    const watermark = await visibleZxid(user, system, state);
     const still = monitor.inFlight === 0 && monitor.activity === before;
     idle = still && zxid === watermark ? idle + 1 : 0;
     // Busy is not stuck: say how much the functions did meanwhile, and what ran at the last look.
@@ -153,20 +153,30 @@ export async function drainIdle(
 }
 
 /**
- * How far the user store is visible: its watermark, or the zxid of the record the writer's last
- * batch wrote when the distributor wrote that record alone, `complete`, in place of the watermark.
+ * How far the user store is visible: its watermark, or the zxid of a record the distributor wrote
+ * alone, `complete`, in place of the watermark, when that is newer. The record of the writer's last
+ * batch is looked at first; when that batch wrote none (a read through the writer came after the
+ * setData), every node's record is (test tooling: a deployment's tree is small here).
  */
-export async function visibleZxid(user: UserStore, stored: WriterState | undefined): Promise<number> {
+export async function visibleZxid(
+  user: UserStore,
+  system: SystemStore,
+  stored: WriterState | undefined,
+): Promise<number> {
   const watermark = await user.getWatermark();
-  const batch = stored === undefined ? undefined : unpackState(stored).last?.output;
-  if (batch === undefined || batch.zxid <= watermark) return watermark;
-  const paths = new Set(
-    batch.items.flatMap((item) => (item.type === 'txn' ? item.writes : [])).map((w) => w.path),
+  if (stored === undefined || stored.zxid <= watermark) return watermark;
+  const batch = unpackState(stored).last?.output;
+  const written = new Set(
+    (batch?.items ?? []).flatMap((item) => (item.type === 'txn' ? item.writes : [])).map((w) => w.path),
   );
-  if (paths.size !== 1) return watermark;
-  const [path] = paths;
-  const record = await user.get(path!);
-  return record?.complete === true && record.txZxid > watermark ? record.txZxid : watermark;
+  const paths =
+    written.size === 1 ? [...written] : (await system.list<SystemNodeItem>('node')).map((item) => item.id);
+  let visible = watermark;
+  for (const path of paths) {
+    const record = await user.get(path);
+    if (record?.complete === true && record.txZxid > visible) visible = record.txZxid;
+  }
+  return visible;
 }
 
 const sameStat = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
@@ -322,7 +332,7 @@ export async function checkFinalState(
       problems.push(`watched-path list ${item.id} of closed session ${sid} is left`);
   }
 
-  const watermark = await visibleZxid(user, state);
+  const watermark = await visibleZxid(user, system, state);
   if (watermark !== state.zxid) problems.push(`watermark ${watermark} != writer zxid ${state.zxid}`);
   // A store that cannot list its paths (S3, Datastore) is probed where the run wrote.
   const listed = (user as { paths?: () => string[] }).paths?.() ?? [];
