@@ -2,7 +2,8 @@
  * Consistent reads (docs/guarantees.md "Single system image" and "Ordered notifications"). A direct
  * read goes straight to the user store, after the client's earlier requests (FIFO client order);
  * a record newer than the watermark waits until its whole transaction is visible (no half
- * transactions, no going back in time); a record naming a watch event still owed to this session
+ * transactions, no going back in time), unless it is `complete` (the only record of its batch,
+ * which stands in for the watermark); a record naming a watch event still owed to this session
  * waits until the channel has delivered it (the event comes before the data written after it).
  */
 
@@ -217,7 +218,10 @@ export class ConsistentReader {
     const deadline = this.clock.now() + this.opTimeoutMs;
     const record = await this.userStore.get(path).catch(readFailed(path));
     if (record !== undefined) {
-      if (record.txZxid > this.wm) await this.awaitWatermark(record.txZxid, deadline, path);
+      // A `complete` record is the watermark at its zxid (its batch wrote it alone, after every
+      // earlier batch was applied whole): nothing to wait for.
+      if (record.complete === true) this.advanceWatermark(record.txZxid);
+      else if (record.txZxid > this.wm) await this.awaitWatermark(record.txZxid, deadline, path);
       const owed = await this.owedEvent(record, path);
       if (owed !== undefined && this.channel < owed) await this.awaitChannel(owed, deadline, path);
       if (!record.deleted) return record;

@@ -27,6 +27,7 @@ import {
   type ChannelBody,
   type ChannelMessage,
   type ChildEntry,
+  type DistributorBatch,
   type NodeRecord,
   PROTOCOL_VERSION,
 } from '../protocol/messages.js';
@@ -65,7 +66,8 @@ const EMPTY = new Uint8Array(0);
  *    (deleted nodes as tombstones), so a reader who meets a record newer than the watermark waits;
  *    with them, every child index entry the batches add (new children's, deleted children's
  *    tombstones);
- * 2. the watermark moves to the batches' last zxid: all of them become visible at once;
+ * 2. the watermark moves to the batches' last zxid: all of them become visible at once (unless
+ *    the one record written stands in for it, {@link soloRecord});
  * 3. tombstones are removed, and the index entries of deleted children (live entry, then tombstone);
  * 4. channel messages go out, per session in zxid order (replies only after the data is readable);
  * 5. the channels of sessions that ended are removed;
@@ -82,7 +84,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
   const concurrency = options.concurrency ?? 16;
   const keys = new ChannelKeys(options.channelSecret);
 
-  return async (messages): Promise<BatchResult> => {
+  return async (messages, context): Promise<BatchResult> => {
     const batches = batchesOf(messages, options.log);
     if (batches.length === 0) return { failed: [] };
 
@@ -129,8 +131,10 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     const evAt = eventZxids(batches);
     // A redelivered batch at or below the watermark is applied already, and later batches may have
     // overwritten its records since: writing them again would roll readers back. Only its
-    // messages go out again (clients drop the ones they had).
-    const applied = await userStore.getWatermark();
+    // messages go out again (clients drop the ones they had). For a batch the writer committed
+    // in this invocation just now (inline), the writer says how far batches are applied: its zxid
+    // before the commit. The watermark is not read then.
+    const applied = context.appliedThrough ?? (await userStore.getWatermark());
     const staleDeletes = new Set<string>();
     // Child index entries: written with the records (new lives and tombstones), and the ended
     // lives' entries removed after the watermark, as node tombstones are (a redelivered batch
@@ -269,7 +273,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
         if (ev > 0) tomb.ev = ev;
         await userStore.put(path, tomb);
       } else {
-        await userStore.put(path, r);
+        await userStore.put(path, path === solo ? { ...r, complete: true } : r);
       }
     };
     // Each parent's zone at the end of the batches: where its new entries go.
@@ -286,6 +290,9 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       const from: Zone = to === 'open' ? 'protected' : 'open';
       carried.push({ entries: await userStore.listChildren(path, from), from, to, path });
     });
+    // A call that applies one batch writing one open record and nothing else of the tree stamps
+    // that record `complete` and leaves the watermark where it is (see {@link soloRecord}).
+    const solo = soloRecord(batches, applied, dirty, state, kidPuts.length + carried.length);
     // Child entries beside the records, in one pool: both must be in place before the watermark.
     const writes: (() => Promise<void>)[] = [
       ...kidPuts.map((k) => async () => userStore.putChild(k, await parentZone(k.parent))),
@@ -293,9 +300,9 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       ...[...dirty].map((path) => () => writeRecord(path)),
     ];
     await mapLimit(writes, concurrency, (write) => write());
-    // 2. the watermark
+    // 2. the watermark (a `complete` record stands in for it: readers take it as the watermark)
     const wm = Math.max(last.zxid, applied);
-    if (wm > applied) await userStore.putWatermark(wm);
+    if (wm > applied && solo === undefined) await userStore.putWatermark(wm);
     // 3. tombstones go (also those an earlier attempt left when it stopped after the watermark)
     await mapLimit(tombstones, concurrency, async (path) => {
       await userStore.delete(path);
@@ -377,4 +384,40 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     await mapLimit([...endedSessions], concurrency, (session) => userStore.putMarker(session, []));
     return { failed: [] };
   };
+}
+
+/**
+ * The path of the one record this call writes when that record can stand in for the watermark,
+ * else undefined. It can when the call applies one batch, not applied before (above the stored
+ * watermark), whose only user-store write is one open, live record written by the batch's last
+ * txn: no tombstone, no child index entry, no stub and protected record, no zone change. That record is stamped `complete`, and the
+ * watermark is not written (a 1 KiB setData: one write unit, or one S3/GCS PUT, less).
+ *
+ * Why readers may take a `complete` record at zxid Z as the watermark at Z: batches are applied one
+ * call after another in zxid order, and a call that writes more than one record moves the stored
+ * watermark before the next call begins; so when the record is in the store, every batch before
+ * Z has been applied whole, and Z's batch is that record alone. The stored watermark lags behind
+ * (up to the next call that writes it), and stays a lower bound: records above it are either
+ * `complete` or of a call still under way, which will move it.
+ *
+ * Why only one batch per call: a redelivered batch above the stored watermark is applied again,
+ * which is harmless only if no later batch was applied since. A queue hands a batch back before
+ * any later one of its group (a FIFO group, an ordered stream; inline, the writer commits the next
+ * batch only after distributing this one), but the batches of one call may come back split over
+ * calls; a call of several batches therefore moves the watermark, which marks them all applied.
+ */
+function soloRecord(
+  batches: readonly DistributorBatch[],
+  applied: number,
+  dirty: ReadonlySet<string>,
+  state: ReadonlyMap<string, NodeRecord | null>,
+  indexWrites: number,
+): string | undefined {
+  if (batches.length !== 1 || batches[0]!.zxid <= applied) return undefined;
+  if (dirty.size !== 1 || indexWrites > 0) return undefined;
+  const [path] = dirty;
+  const r = state.get(path!) ?? null;
+  // At the batch's own zxid: a later txn of the batch that writes nothing to the user store (a
+  // session opened) would leave the record short of the batch, and the watermark is written.
+  return r !== null && worldReadable(r.acl) && r.txZxid === batches[0]!.zxid ? path : undefined;
 }

@@ -6,6 +6,13 @@ export interface InvocationContext {
   deadline: number;
   /** The function's name (`writer`, `distributor`, `heartbeat`). */
   functionName: string;
+  /**
+   * Inline distribution only, for a batch the writer committed in this invocation just now: the
+   * writer's zxid before that commit. Every batch up to it has been applied (the writer distributes
+   * a batch before it commits the next), and none after it, so the distributor need not read the
+   * watermark to tell. A retry's hand-off of a batch committed earlier leaves it out.
+   */
+  appliedThrough?: number;
 }
 
 /** Ids of the messages of a batch to hand out again (partial batch failure). */

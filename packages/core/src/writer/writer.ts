@@ -162,6 +162,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     batch: number,
     output: DistributorBatch | string,
     context: InvocationContext,
+    appliedThrough?: number,
   ): Promise<void> {
     const id = `batch-${batch}`;
     if (distribute === undefined) {
@@ -174,7 +175,12 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // (protocol/in-process.ts); a state from before `output` was kept has only the text.
     const message =
       typeof output === 'string' ? { ...fields, body: output } : inProcessMessage(fields, output);
-    const result = await distribute([message], { deadline: context.deadline, functionName: 'distributor' });
+    // A batch committed just now: the distributor knows how far the store is applied without reading it.
+    const result = await distribute([message], {
+      deadline: context.deadline,
+      functionName: 'distributor',
+      ...(appliedThrough === undefined ? {} : { appliedThrough }),
+    });
     // The distributor reports no partial failure today; if it did, the committed batch must not
     // count as handed on: the writer's messages come back and the retry hands it on again.
     if (result.failed.length > 0) throw new TransientError(`the distributor failed batch ${batch}`);
@@ -288,7 +294,10 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // system-store item, and the next batch (this loop's next chunk, or the next invocation, which
     // the queue holds back until this one returns) starts after both. A failure of either fails
     // the invocation; the retry replays the log and hands the batch on again.
-    await settleBoth(applyLog(store, next.log ?? [], log), forward(output.batch, output, context));
+    await settleBoth(
+      applyLog(store, next.log ?? [], log),
+      forward(output.batch, output, context, loop.committed.state.zxid),
+    );
     return {
       pending: loop.pending.slice(taken),
       committed: { state: next, version: loop.committed.version + 1 },

@@ -127,6 +127,52 @@ describe('inline distribution', () => {
     expect(record?.txZxid).toBe(creates[0]!.zxid);
   });
 
+  it('reads no watermark for a batch committed just now, and reads it when a retry hands a batch on again', async () => {
+    let fail = false;
+    const h = await writerWithInlineDistributor(() => fail);
+    await h.writer([request('m1', 1, open())], context);
+    let reads = 0;
+    const getWatermark = h.userStore.getWatermark.bind(h.userStore);
+    h.userStore.getWatermark = () => {
+      reads++;
+      return getWatermark();
+    };
+    const create = {
+      type: 'create' as const,
+      path: '/a',
+      data: new Uint8Array([1]),
+      mode: 'PERSISTENT' as const,
+    };
+    await h.writer([request('m2', 2, create)], context);
+    await h.writer([request('m3', 3, setData('/a', new Uint8Array([2])))], context);
+    // Fresh commits: the writer says how far batches are applied, so there is nothing to ask.
+    expect(reads).toBe(0);
+    // A batch that adds no transaction (a watched read) leaves the watermark where it is.
+    const before = await getWatermark();
+    let puts = 0;
+    const putWatermark = h.userStore.putWatermark.bind(h.userStore);
+    h.userStore.putWatermark = (zxid) => {
+      puts++;
+      return putWatermark(zxid);
+    };
+    await h.writer([request('m3b', 4, { type: 'watchedRead', path: '/a', watch: 'data' })], context);
+    expect(puts).toBe(0);
+    expect(await getWatermark()).toBe(before);
+    expect(reads).toBe(0);
+    fail = true;
+    const again = request('m4', 5, setData('/a', new Uint8Array([3])));
+    await expect(h.writer([again], context)).rejects.toThrow(TransientError);
+    fail = false;
+    await h.writer([{ ...again, attempt: 2 }], context);
+    // The retry's hand-off may be of a batch applied already: the distributor reads the watermark.
+    expect(reads).toBe(1);
+    const record = await h.userStore.get('/a');
+    expect(record?.data).toEqual(new Uint8Array([3]));
+    expect(record?.complete).toBe(true);
+    // The create moved the watermark; the setData records stand in for it.
+    expect(await getWatermark()).toBeLessThan(record!.txZxid);
+  });
+
   it('keeps node data as bytes in the writer state, not as base64 text (a store that keeps bytes raw bills them raw)', async () => {
     const h = await writerWithInlineDistributor(() => false);
     await h.writer([request('m1', 1, open())], context);

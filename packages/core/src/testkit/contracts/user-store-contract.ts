@@ -101,6 +101,13 @@ export function describeUserStoreContract(
       expect({ ...got, data: undefined }).toEqual({ ...r, data: undefined });
     });
 
+    test('round-trips a record that stands in for the watermark (complete), and one that does not', async (store) => {
+      await store.put('/lone', record(new TextEncoder().encode('x'), { complete: true, txZxid: 8 }));
+      expect((await store.get('/lone'))?.complete).toBe(true);
+      await store.put('/lone', record(new TextEncoder().encode('y'), { txZxid: 9 }));
+      expect((await store.get('/lone'))?.complete).toBeUndefined();
+    });
+
     test('round-trips a tombstone', async (store) => {
       await store.put('/gone', record(new Uint8Array(0), { deleted: true, txZxid: 9 }));
       const got = await store.get('/gone');

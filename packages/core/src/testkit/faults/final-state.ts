@@ -8,6 +8,7 @@ import type { Queue } from '../../ports/queue.js';
 import type { SystemStore } from '../../ports/system-store.js';
 import type { UserStore, Zone } from '../../ports/user-store.js';
 import type { NodeRecord, SessionItem, SystemNodeItem, WriterState } from '../../protocol/messages.js';
+import { unpackState } from '../../writer/redo-log.js';
 import { WRITER_STATE_ID } from '../../writer/writer.js';
 import { interceptPort, PORT_METHODS, unwrapPort } from './intercept.js';
 
@@ -117,8 +118,8 @@ export class ActivityMonitor {
 
 /**
  * Waits until a deployment whose queues cannot be counted is idle: no function port call under way
- * or begun during two consecutive `quiet()` windows, and the user store's watermark at the writer's
- * zxid (every committed batch applied). Clients must have stopped sending. Throws after `timeoutMs`
+ * or begun during two consecutive `quiet()` windows, and the user store visible up to the writer's
+ * zxid ({@link visibleZxid}: every committed batch applied). Clients must have stopped sending. Throws after `timeoutMs`
  * of wall time.
  */
 export async function drainIdle(
@@ -136,8 +137,9 @@ export async function drainIdle(
   while (idle < 2) {
     const before = monitor.activity;
     await quiet();
-    const zxid = (await system.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))?.value.zxid;
-    const watermark = await user.getWatermark();
+    const state = (await system.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))?.value;
+    const zxid = state?.zxid;
+    const watermark = await visibleZxid(user, system, state);
     const still = monitor.inFlight === 0 && monitor.activity === before;
     idle = still && zxid === watermark ? idle + 1 : 0;
     // Busy is not stuck: say how much the functions did meanwhile, and what ran at the last look.
@@ -148,6 +150,33 @@ export async function drainIdle(
     if (idle < 2 && Date.now() > deadline)
       throw new Error(`the deployment did not become idle within ${timeoutMs} ms (${why})`);
   }
+}
+
+/**
+ * How far the user store is visible: its watermark, or the zxid of a record the distributor wrote
+ * alone, `complete`, in place of the watermark, when that is newer. The record of the writer's last
+ * batch is looked at first; when that batch wrote none (a read through the writer came after the
+ * setData), every node's record is (test tooling: a deployment's tree is small here).
+ */
+export async function visibleZxid(
+  user: UserStore,
+  system: SystemStore,
+  stored: WriterState | undefined,
+): Promise<number> {
+  const watermark = await user.getWatermark();
+  if (stored === undefined || stored.zxid <= watermark) return watermark;
+  const batch = unpackState(stored).last?.output;
+  const written = new Set(
+    (batch?.items ?? []).flatMap((item) => (item.type === 'txn' ? item.writes : [])).map((w) => w.path),
+  );
+  const paths =
+    written.size === 1 ? [...written] : (await system.list<SystemNodeItem>('node')).map((item) => item.id);
+  let visible = watermark;
+  for (const path of paths) {
+    const record = await user.get(path);
+    if (record?.complete === true && record.txZxid > visible) visible = record.txZxid;
+  }
+  return visible;
 }
 
 const sameStat = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
@@ -303,7 +332,7 @@ export async function checkFinalState(
       problems.push(`watched-path list ${item.id} of closed session ${sid} is left`);
   }
 
-  const watermark = await user.getWatermark();
+  const watermark = await visibleZxid(user, system, state);
   if (watermark !== state.zxid) problems.push(`watermark ${watermark} != writer zxid ${state.zxid}`);
   // A store that cannot list its paths (S3, Datastore) is probed where the run wrote.
   const listed = (user as { paths?: () => string[] }).paths?.() ?? [];

@@ -16,9 +16,12 @@ function pausingHook() {
   let gate: Promise<void> = Promise.resolve();
   const reached = new Set<string>();
   const written = new Set<string>();
+  const watermarks: number[] = [];
   let onReached: (() => void) | undefined;
   return {
     written,
+    /** The watermarks the distributor wrote, in order. */
+    watermarks,
     hook: async (path: string) => {
       if (!blocked.has(path)) return;
       reached.add(path);
@@ -35,7 +38,10 @@ function pausingHook() {
         },
         delete: (path) => store.delete(path),
         getWatermark: () => store.getWatermark(),
-        putWatermark: (zxid) => store.putWatermark(zxid),
+        putWatermark: async (zxid) => {
+          await store.putWatermark(zxid);
+          watermarks.push(zxid);
+        },
         getMarker: (session) => store.getMarker(session),
         putMarker: (session, events) => store.putMarker(session, events),
         putChild: (entry) => store.putChild(entry),
@@ -230,6 +236,34 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         expect(await gone.promise).toBeNull();
         expect(await data.promise).toBe('NONODE');
         expect((await reader.getChildren('/p')).children).toEqual([]);
+      });
+    });
+
+    describe('a lone record stands in for the watermark', () => {
+      it('a setData is readable at once by a client behind it, with no watermark write', async () => {
+        const { pause, writer, reader } = await setup();
+        await writer.create('/a', 'old');
+        await writer.create('/b', 'old');
+        expect(text((await reader.getData('/a')).data)).toBe('old');
+        const before = [...pause.watermarks];
+        await writer.setData('/a', 'new');
+        await quiesce();
+        // The setData wrote /a's record alone: no watermark, and none is coming.
+        expect(pause.watermarks).toEqual(before);
+        // `reader` heard of no zxid past the creates: it meets /a newer than any watermark and
+        // must take the record itself as the watermark (waiting would time out).
+        const read = await reader.getData('/a');
+        expect(text(read.data)).toBe('new');
+        expect(read.stat.version).toBe(1);
+        expect(reader.lastZxid).toBeGreaterThanOrEqual(read.stat.mzxid);
+        expect(text((await reader.getData('/b')).data)).toBe('old');
+        // A write of two records moves the watermark past the lone one again.
+        await writer.multi([
+          { op: 'setData', path: '/a', data: 'newer' },
+          { op: 'setData', path: '/b', data: 'newer' },
+        ]);
+        expect(pause.watermarks.length).toBe(before.length + 1);
+        expect(pause.watermarks.at(-1)).toBeGreaterThan(read.stat.mzxid);
       });
     });
   });
