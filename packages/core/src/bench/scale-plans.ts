@@ -3,11 +3,24 @@
  * there (children under one parent, sessions watching one node, idle sessions, nodes in the tree).
  */
 import type { FaaSKeeperClient } from '../client/client.js';
+import { FaaSKeeperError } from '../model/errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { OpAtSize, ScaleTarget } from './scale.js';
 import { childName, fillChildren, round3, type Session } from './scale-session.js';
+import { openMany, seededRandom, withSetupRetry } from './scale-setup.js';
 
 const DATA = new Uint8Array(100).fill(7);
+
+/** How a target's many sessions are set up: how many at once, and each step with its retries. */
+function setupOf(target: ScaleTarget, progress: (line: string) => void) {
+  const random = seededRandom(7);
+  const attempts = target.setupAttempts ?? 1;
+  return {
+    inFlight: target.setupInFlight ?? target.fillInFlight * 8,
+    retry: <T>(what: string, step: () => Promise<T>) =>
+      withSetupRetry(what, step, { attempts, baseDelayMs: 1_000, progress, random }),
+  };
+}
 
 /** What one dimension does at one size: builds it, then measures its operations. */
 export type DimensionPlan = (
@@ -68,18 +81,14 @@ export function watchersPlan(
       events++;
       if (events === size) allIn?.();
     };
-    const watchers = await mapLimit(
-      Array.from({ length: size }, (_, i) => i),
-      target.fillInFlight * 8,
-      async (i) => {
-        const c = await connect();
-        if ((i + 1) % Math.max(1, Math.ceil(size / 5)) === 0)
-          progress(`  connected ${i + 1}/${size} watchers`);
-        return c;
-      },
+    const setup = setupOf(target, progress);
+    const watchers = await openMany(size, setup.inFlight, 'connected watchers', progress, () =>
+      setup.retry('connect', connect),
     );
     const register = () =>
-      mapLimit(watchers, target.fillInFlight * 8, (c) => c.getData('/config', { watch: watcher }));
+      mapLimit(watchers, setup.inFlight, (c) =>
+        setup.retry('getData watch', () => c.getData('/config', { watch: watcher })),
+      );
     const fire: OpAtSize[] = [];
     const delivered: number[] = [];
     const unrelated: OpAtSize[] = [];
@@ -131,7 +140,7 @@ export function watchersPlan(
       meanMs: mean(delivered),
       p99Ms: round3(Math.max(...delivered)),
     };
-    await mapLimit(watchers, target.fillInFlight * 8, (c) => c.close());
+    await mapLimit(watchers, setup.inFlight, (c) => c.close());
     return { fireWrite: fireOp, fireToLastEvent, nextUnrelatedWrite: merge(unrelated, nextBytes) };
   };
   return plan;
@@ -150,17 +159,24 @@ export function sessionsPlan(
 ) {
   const plan: DimensionPlan = async (s, zk, size) => {
     for (const p of ['/s', '/e', '/pw', '/q', '/m']) await zk.create(p, DATA);
-    const idle = await mapLimit(
-      Array.from({ length: size }, (_, i) => i),
-      target.fillInFlight * 8,
+    const setup = setupOf(target, progress);
+    const idle = await openMany(
+      size,
+      setup.inFlight,
+      'connected sessions (ephemeral, persistent and one-shot watches)',
+      progress,
       async (i) => {
-        const c = await connect();
-        await c.create(`/e/s${i}`, DATA, { mode: 'EPHEMERAL' });
-        await c.addWatch('/pw', () => {}, 'PERSISTENT_RECURSIVE');
-        await c.getData('/q', { watch: () => {} });
-        await c.exists(`/m/${i}`, { watch: () => {} });
-        if ((i + 1) % Math.max(1, Math.ceil(size / 5)) === 0)
-          progress(`  connected ${i + 1}/${size} sessions (ephemeral, persistent and one-shot watches)`);
+        const c = await setup.retry('connect', connect);
+        // A create retried after a timeout may find the node its first attempt made.
+        await setup.retry('create ephemeral', () =>
+          c.create(`/e/s${i}`, DATA, { mode: 'EPHEMERAL' }).catch((error: unknown) => {
+            if (error instanceof FaaSKeeperError && error.code === 'NODEEXISTS') return `/e/s${i}`;
+            throw error;
+          }),
+        );
+        await setup.retry('addWatch', () => c.addWatch('/pw', () => {}, 'PERSISTENT_RECURSIVE'));
+        await setup.retry('getData watch', () => c.getData('/q', { watch: () => {} }));
+        await setup.retry('exists watch', () => c.exists(`/m/${i}`, { watch: () => {} }));
         return c;
       },
     );
@@ -169,7 +185,7 @@ export function sessionsPlan(
       setData: await s.measure(size, () => zk.setData('/s', DATA)),
       getData: await s.measure(size, () => zk.getData('/s')),
     };
-    await mapLimit(idle, target.fillInFlight * 8, (c) => c.close());
+    await mapLimit(idle, setup.inFlight, (c) => c.close());
     return out;
   };
   return plan;
