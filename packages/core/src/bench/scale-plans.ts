@@ -7,7 +7,7 @@ import { FaaSKeeperError } from '../model/errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { OpAtSize, ScaleTarget } from './scale.js';
 import { childName, fillChildren, round3, type Session } from './scale-session.js';
-import { openMany, seededRandom, withSetupRetry } from './scale-setup.js';
+import { openMany, seededRandom, transientSetupError, withSetupRetry } from './scale-setup.js';
 
 const DATA = new Uint8Array(100).fill(7);
 
@@ -15,10 +15,37 @@ const DATA = new Uint8Array(100).fill(7);
 function setupOf(target: ScaleTarget, progress: (line: string) => void) {
   const random = seededRandom(7);
   const attempts = target.setupAttempts ?? 1;
+  const retry = <T>(what: string, step: () => Promise<T>) =>
+    withSetupRetry(what, step, { attempts, baseDelayMs: 1_000, progress, random });
   return {
     inFlight: target.setupInFlight ?? target.fillInFlight * 8,
-    retry: <T>(what: string, step: () => Promise<T>) =>
-      withSetupRetry(what, step, { attempts, baseDelayMs: 1_000, progress, random }),
+    retry,
+    /**
+     * Connects and runs `steps` on the new session; when a step still times out after its retries
+     * (a client whose channel is stuck does not recover by asking again), closes that client and
+     * sets the session up once more on a fresh one. `steps` must accept what the first attempt left.
+     */
+    async session(
+      what: string,
+      connect: () => Promise<FaaSKeeperClient>,
+      steps: (c: FaaSKeeperClient) => Promise<void>,
+    ): Promise<FaaSKeeperClient> {
+      for (let round = 1; ; round++) {
+        const c = await retry('connect', connect);
+        try {
+          await steps(c);
+          return c;
+        } catch (error) {
+          if (round >= 2 || attempts <= 1 || !transientSetupError(error)) throw error;
+          progress(`  ${what}: setting it up again on a fresh client`);
+          await c.close().catch((closing: unknown) => {
+            // Safe to drop: a session not closed here expires with its timeout; the bench only
+            // needs the fresh one.
+            progress(`  ${what}: the stuck client did not close: ${String(closing)}`);
+          });
+        }
+      }
+    },
   };
 }
 
@@ -165,27 +192,29 @@ export function sessionsPlan(
       setup.inFlight,
       'connected sessions (ephemeral, persistent and one-shot watches)',
       progress,
-      async (i) => {
-        const c = await setup.retry('connect', connect);
-        // A create retried after a timeout may find the node its first attempt made.
-        await setup.retry('create ephemeral', () =>
-          c.create(`/e/s${i}`, DATA, { mode: 'EPHEMERAL' }).catch((error: unknown) => {
-            if (error instanceof FaaSKeeperError && error.code === 'NODEEXISTS') return `/e/s${i}`;
-            throw error;
-          }),
-        );
-        await setup.retry('addWatch', () => c.addWatch('/pw', () => {}, 'PERSISTENT_RECURSIVE'));
-        await setup.retry('getData watch', () => c.getData('/q', { watch: () => {} }));
-        await setup.retry('exists watch', () => c.exists(`/m/${i}`, { watch: () => {} }));
-        return c;
-      },
+      (i) =>
+        setup.session(`session ${i}`, connect, async (c) => {
+          // A create retried after a timeout may find the node its first attempt made.
+          await setup.retry('create ephemeral', () =>
+            c.create(`/e/s${i}`, DATA, { mode: 'EPHEMERAL' }).catch((error: unknown) => {
+              if (error instanceof FaaSKeeperError && error.code === 'NODEEXISTS') return `/e/s${i}`;
+              throw error;
+            }),
+          );
+          await setup.retry('addWatch', () => c.addWatch('/pw', () => {}, 'PERSISTENT_RECURSIVE'));
+          await setup.retry('getData watch', () => c.getData('/q', { watch: () => {} }));
+          await setup.retry('exists watch', () => c.exists(`/m/${i}`, { watch: () => {} }));
+        }),
     );
     await s.inspect();
     const out = {
       setData: await s.measure(size, () => zk.setData('/s', DATA)),
       getData: await s.measure(size, () => zk.getData('/s')),
     };
-    await mapLimit(idle, setup.inFlight, (c) => c.close());
+    // Before the closes, which take a while with thousands of sessions on a cloud emulator: a run
+    // stopped during them still has its figures.
+    progress(`  measured at ${size}: ${JSON.stringify({ ops: out, items: s.items })}`);
+    await openMany(idle.length, setup.inFlight, 'closed sessions', progress, (i) => idle[i]!.close());
     return out;
   };
   return plan;
