@@ -3,11 +3,51 @@
  * there (children under one parent, sessions watching one node, idle sessions, nodes in the tree).
  */
 import type { FaaSKeeperClient } from '../client/client.js';
+import { FaaSKeeperError } from '../model/errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { OpAtSize, ScaleTarget } from './scale.js';
 import { childName, fillChildren, round3, type Session } from './scale-session.js';
+import { openMany, seededRandom, transientSetupError, withSetupRetry } from './scale-setup.js';
 
 const DATA = new Uint8Array(100).fill(7);
+
+/** How a target's many sessions are set up: how many at once, and each step with its retries. */
+function setupOf(target: ScaleTarget, progress: (line: string) => void) {
+  const random = seededRandom(7);
+  const attempts = target.setupAttempts ?? 1;
+  const retry = <T>(what: string, step: () => Promise<T>) =>
+    withSetupRetry(what, step, { attempts, baseDelayMs: 1_000, progress, random });
+  return {
+    inFlight: target.setupInFlight ?? target.fillInFlight * 8,
+    retry,
+    /**
+     * Connects and runs `steps` on the new session; when a step still times out after its retries
+     * (a client whose channel is stuck does not recover by asking again), closes that client and
+     * sets the session up once more on a fresh one. `steps` must accept what the first attempt left.
+     */
+    async session(
+      what: string,
+      connect: () => Promise<FaaSKeeperClient>,
+      steps: (c: FaaSKeeperClient) => Promise<void>,
+    ): Promise<FaaSKeeperClient> {
+      for (let round = 1; ; round++) {
+        const c = await retry('connect', connect);
+        try {
+          await steps(c);
+          return c;
+        } catch (error) {
+          if (round >= 2 || attempts <= 1 || !transientSetupError(error)) throw error;
+          progress(`  ${what}: setting it up again on a fresh client`);
+          await c.close().catch((closing: unknown) => {
+            // Safe to drop: a session not closed here expires with its timeout; the bench only
+            // needs the fresh one.
+            progress(`  ${what}: the stuck client did not close: ${String(closing)}`);
+          });
+        }
+      }
+    },
+  };
+}
 
 /** What one dimension does at one size: builds it, then measures its operations. */
 export type DimensionPlan = (
@@ -68,18 +108,14 @@ export function watchersPlan(
       events++;
       if (events === size) allIn?.();
     };
-    const watchers = await mapLimit(
-      Array.from({ length: size }, (_, i) => i),
-      target.fillInFlight * 8,
-      async (i) => {
-        const c = await connect();
-        if ((i + 1) % Math.max(1, Math.ceil(size / 5)) === 0)
-          progress(`  connected ${i + 1}/${size} watchers`);
-        return c;
-      },
+    const setup = setupOf(target, progress);
+    const watchers = await openMany(size, setup.inFlight, 'connected watchers', progress, () =>
+      setup.retry('connect', connect),
     );
     const register = () =>
-      mapLimit(watchers, target.fillInFlight * 8, (c) => c.getData('/config', { watch: watcher }));
+      mapLimit(watchers, setup.inFlight, (c) =>
+        setup.retry('getData watch', () => c.getData('/config', { watch: watcher })),
+      );
     const fire: OpAtSize[] = [];
     const delivered: number[] = [];
     const unrelated: OpAtSize[] = [];
@@ -131,7 +167,7 @@ export function watchersPlan(
       meanMs: mean(delivered),
       p99Ms: round3(Math.max(...delivered)),
     };
-    await mapLimit(watchers, target.fillInFlight * 8, (c) => c.close());
+    await mapLimit(watchers, setup.inFlight, (c) => c.close());
     return { fireWrite: fireOp, fireToLastEvent, nextUnrelatedWrite: merge(unrelated, nextBytes) };
   };
   return plan;
@@ -150,26 +186,35 @@ export function sessionsPlan(
 ) {
   const plan: DimensionPlan = async (s, zk, size) => {
     for (const p of ['/s', '/e', '/pw', '/q', '/m']) await zk.create(p, DATA);
-    const idle = await mapLimit(
-      Array.from({ length: size }, (_, i) => i),
-      target.fillInFlight * 8,
-      async (i) => {
-        const c = await connect();
-        await c.create(`/e/s${i}`, DATA, { mode: 'EPHEMERAL' });
-        await c.addWatch('/pw', () => {}, 'PERSISTENT_RECURSIVE');
-        await c.getData('/q', { watch: () => {} });
-        await c.exists(`/m/${i}`, { watch: () => {} });
-        if ((i + 1) % Math.max(1, Math.ceil(size / 5)) === 0)
-          progress(`  connected ${i + 1}/${size} sessions (ephemeral, persistent and one-shot watches)`);
-        return c;
-      },
+    const setup = setupOf(target, progress);
+    const idle = await openMany(
+      size,
+      setup.inFlight,
+      'connected sessions (ephemeral, persistent and one-shot watches)',
+      progress,
+      (i) =>
+        setup.session(`session ${i}`, connect, async (c) => {
+          // A create retried after a timeout may find the node its first attempt made.
+          await setup.retry('create ephemeral', () =>
+            c.create(`/e/s${i}`, DATA, { mode: 'EPHEMERAL' }).catch((error: unknown) => {
+              if (error instanceof FaaSKeeperError && error.code === 'NODEEXISTS') return `/e/s${i}`;
+              throw error;
+            }),
+          );
+          await setup.retry('addWatch', () => c.addWatch('/pw', () => {}, 'PERSISTENT_RECURSIVE'));
+          await setup.retry('getData watch', () => c.getData('/q', { watch: () => {} }));
+          await setup.retry('exists watch', () => c.exists(`/m/${i}`, { watch: () => {} }));
+        }),
     );
     await s.inspect();
     const out = {
       setData: await s.measure(size, () => zk.setData('/s', DATA)),
       getData: await s.measure(size, () => zk.getData('/s')),
     };
-    await mapLimit(idle, target.fillInFlight * 8, (c) => c.close());
+    // Before the closes, which take a while with thousands of sessions on a cloud emulator: a run
+    // stopped during them still has its figures.
+    progress(`  measured at ${size}: ${JSON.stringify({ ops: out, items: s.items })}`);
+    await openMany(idle.length, setup.inFlight, 'closed sessions', progress, (i) => idle[i]!.close());
     return out;
   };
   return plan;

@@ -55,6 +55,16 @@ export interface ScaleTarget {
   fillBatch: number;
   /** Multis in flight while filling. */
   fillInFlight: number;
+  /**
+   * Sessions set up at a time in the watchers and sessions dimensions (default 8 × `fillInFlight`):
+   * a cloud emulator shared with other jobs answers more requests at once more slowly, not faster.
+   */
+  setupInFlight?: number;
+  /**
+   * Attempts of each step of a session's setup (connect, create, register), the first included,
+   * retried with back-off on OPERATIONTIMEOUT, CONNECTIONLOSS and throttling. Default 1.
+   */
+  setupAttempts?: number;
   /** Run each dimension's smallest size once, unreported, before measuring (see {@link runScale}). */
   warmUp?: boolean;
 }

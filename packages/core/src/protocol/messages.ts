@@ -132,7 +132,10 @@ export interface WatchPathsItem {
   paths: string[];
 }
 
-/** An ended session whose watch registrations are still to be removed (after its close). */
+/**
+ * An ended session whose watch registrations are still to be removed (after its close): the value
+ * of its `cleanup` item (`watch/ended-sessions.ts`).
+ */
 export interface WatchCleanup {
   session: number;
   /** Its path lists left to go through: `watches:<session>:1` to `watches:<session>:<chunks>`. */
@@ -209,8 +212,15 @@ export interface WriterState {
    */
   firedGenerations?: number;
   /**
-   * Ended sessions with too many watch registrations to remove in their close's own transaction:
-   * removed by the writer in later commits; until then no event goes to them.
+   * How many ended sessions have watch registrations still to remove after their close (`cleanup`
+   * items `␁ended␁<session>`, see `watch/ended-sessions.ts`); absent: none, and the writer does not
+   * look. A count, so that the state does not grow with the sessions being closed.
+   */
+  endedSessions?: number;
+  /**
+   * The first layout of the above, a list in the state itself: a state that still holds one is
+   * honoured, and its entries are moved into `cleanup` items by the writer's cleanup commits. New
+   * states never hold it.
    */
   watchCleanup?: WatchCleanup[];
   /**

@@ -39,7 +39,7 @@ export async function openSession(
     return;
   }
   // An ended session's watches may still be being removed: its id is not free until then.
-  if (endingSession(chunk.state, request.session)) {
+  if (await endingSession(chunk, request.session)) {
     inUse();
     return;
   }

@@ -81,7 +81,7 @@ export async function commitTxn(
   closed?: ClosedSession[],
 ): Promise<void> {
   chunk.state.zxid = txn.zxid;
-  const events = deliverableEvents(chunk.state, txn.notifications(), closed);
+  const events = await deliverableEvents(chunk, txn.notifications(), closed);
   const item: DistributorItem = { type: 'txn', zxid: txn.zxid, writes: [...txn.writes.values()], events };
   if (txn.kids.length > 0) item.kids = [...txn.kids];
   if (reply !== undefined) item.reply = reply;

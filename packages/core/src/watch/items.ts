@@ -58,6 +58,15 @@ export interface FiredGeneration {
 /** Id of the cleanup item of a fired generation. */
 export const cleanupId = (g: FiredGeneration): string => watchPrefix(g.path, g.cls, g.gen);
 
+/** Prefix of every fired generation's cleanup item: its path, and every path begins with `/`. */
+export const FIRED_PREFIX = '/';
+
+/** Prefix of the cleanup items of ended sessions (not a path: it never meets {@link FIRED_PREFIX}). */
+export const ENDED_PREFIX = `${SEP}ended${SEP}`;
+
+/** Id of the cleanup item of ended `session` whose registrations are still to be removed. */
+export const endedId = (session: number): string => `${ENDED_PREFIX}${session}`;
+
 /**
  * A session's remembered watched paths (`session-watches.ts`) hold one-shot paths as they are
  * and persistent-watch paths behind this tag (a path begins with `/`, so the two never meet).

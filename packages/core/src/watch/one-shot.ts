@@ -25,6 +25,7 @@ import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
 import {
   cleanupId,
+  FIRED_PREFIX,
   type FiredGeneration,
   type OneShotClass,
   type WatchRegistration,
@@ -162,7 +163,7 @@ export async function removeFiredGenerations(chunk: Chunk, maxItems: number): Pr
   let done = 0;
   while ((chunk.state.firedGenerations ?? 0) > 0 && chunk.overlay.dirtyCount() + 2 <= maxItems) {
     // The first page may hold generations this call already removed (not yet committed).
-    const [next] = await chunk.overlay.query<FiredGeneration>('cleanup', '', done + 1);
+    const [next] = await chunk.overlay.query<FiredGeneration>('cleanup', FIRED_PREFIX, done + 1);
     if (next === undefined) {
       // Counted but none stored: nothing is left to remove (the count is only a hint that saves a
       // query per batch when there is nothing to do).

@@ -114,6 +114,11 @@ export function localAwsScaleTarget(stack: LocalAwsStack, userStore: UserStoreKi
     name: `local AWS (${userStore} user store)`,
     fillBatch: 90,
     fillInFlight: 2,
+    // Thousands of sessions at 16 at a time queued hundreds of the functions' SDK calls on their
+    // 50 sockets and timed out (OPERATIONTIMEOUT after 30 s) on a machine shared with other jobs:
+    // fewer at once, and a step that times out is tried again after a back-off.
+    setupInFlight: 8,
+    setupAttempts: 5,
     async start(wrap) {
       const meter = new CountingMeter();
       const deployment = await createLocalAwsDeployment({

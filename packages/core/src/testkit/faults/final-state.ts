@@ -317,8 +317,14 @@ export async function checkFinalState(
     if (!sessions.has(value.session))
       problems.push(`registration of closed session ${value.session} on ${path}`);
   }
-  if ((await system.list('cleanup')).length > 0 || state.firedGenerations !== undefined)
+  const cleanups = await system.list<{ session?: number }>('cleanup');
+  if (cleanups.some((c) => c.value.session === undefined) || state.firedGenerations !== undefined)
     problems.push('fired watch generations are still to be removed');
+  for (const c of cleanups)
+    if (c.value.session !== undefined)
+      problems.push(`the watches of closed session ${c.value.session} are still being removed`);
+  if (state.endedSessions !== undefined)
+    problems.push(`the writer state counts ${state.endedSessions} ended sessions with watches left`);
   if (state.epoch !== undefined) problems.push('the writer state still holds the per-session epoch map');
   // Markers of closed sessions are removed with their channels; only the in-memory store lists them.
   if (user instanceof MemoryUserStore)
