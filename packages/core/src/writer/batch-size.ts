@@ -9,6 +9,7 @@
  */
 import { byteLength, encodeMessage } from '../protocol/codec.js';
 import type { Chunk } from './chunk.js';
+import { logEligible } from './redo-log.js';
 
 /** The limits of one chunk, and what the requests taken so far use of them. */
 export class ChunkBudget {
@@ -28,16 +29,24 @@ export class ChunkBudget {
    * Returns `undefined` when it fits (and counts it), or why it does not — the refusal to give
    * when the request is alone in its chunk.
    */
-  overflow(chunk: Chunk, itemsBefore: number): string | undefined {
-    if (chunk.overlay.dirtyCount() + 1 > this.maxItems)
-      return `the request touches more items than one transaction of this store can hold (${this.maxItems})`;
+  overflow(chunk: Chunk, itemsBefore: number, alone = false): string | undefined {
+    // Over the item limit, a request alone in its chunk is committed with its writer-owned items
+    // in the log and only the rest in the transaction (`splitLog`); several requests are not
+    // (the later ones wait for the next chunk, as they always did).
+    const split = chunk.overlay.dirtyCount() + 1 > this.maxItems;
+    if (split) {
+      const tooMany = `the request touches more items than one transaction of this store can hold (${this.maxItems})`;
+      if (!alone) return tooMany;
+      const direct = chunk.overlay.commitOps().filter((op) => !logEligible(op)).length;
+      if (direct + 1 > this.maxItems) return tooMany;
+    }
     if (!Number.isFinite(this.maxBytes)) return undefined;
     const added = chunk.items.slice(itemsBefore);
     // The batch's own fields (version, numbers, routes of resumed sessions): small and bounded.
     const envelope = 1024;
     // The writer state item also carries the chunk's item writes (its redo log, `redo-log.ts`):
     // every value the commit writes, as a whole (a value is replaced, not grown, by a request).
-    const values = this.logged ? chunk.overlay.dirtyValues() : [];
+    const values = this.logged || split ? chunk.overlay.dirtyValues() : [];
     // A cheap upper bound first; the exact size only when the bound comes near the limit.
     let addedBytes = encodedSizeBound(added);
     let logBytes = encodedSizeBound(values);

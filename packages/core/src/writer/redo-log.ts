@@ -46,18 +46,41 @@ function writerOwned(op: TransactOp): boolean {
  * (mostly the same client's) reads that item anyway.
  */
 export function loggable(ops: readonly TransactOp[]): LoggedOp[] | undefined {
+  const { log, direct } = splitLog(ops);
+  return direct.length === 0 ? log : undefined;
+}
+
+/** Whether `op` alone may go through the log: a versioned write of an item only the writer writes. */
+export function logEligible(
+  op: TransactOp,
+): op is Exclude<TransactOp, { type: 'check' }> & { expect: number | 'absent' } {
+  return writerOwned(op) && op.type !== 'check' && op.expect !== 'any';
+}
+
+/**
+ * The chunk's ops split in two: those that may go through the log (with its sentinel last, see
+ * {@link loggable}), and those that must stay in the commit's transaction (leases, the lease fold,
+ * checks). Committed as one transaction of the direct ops and the state put carrying the log, the
+ * chunk is still atomic (the transaction), and a lease op keeps its version condition, so a
+ * renewal racing an expiry still fails the commit; only the direct ops count against the store's
+ * items per transaction. The writer uses it when the whole chunk would not fit one transaction:
+ * a session closing with more ephemerals than a transaction takes.
+ */
+export function splitLog(ops: readonly TransactOp[]): { log: LoggedOp[]; direct: TransactOp[] } {
   const log: LoggedOp[] = [];
+  const direct: TransactOp[] = [];
   for (const op of ops) {
-    if (!writerOwned(op) || op.type === 'check' || op.expect === 'any') return undefined;
-    log.push(
-      op.type === 'put'
-        ? { type: 'put', kind: op.kind, id: op.id, value: op.value, expect: op.expect }
-        : { type: 'delete', kind: op.kind, id: op.id, expect: op.expect },
-    );
+    if (!logEligible(op)) direct.push(op);
+    else
+      log.push(
+        op.type === 'put'
+          ? { type: 'put', kind: op.kind, id: op.id, value: op.value, expect: op.expect }
+          : { type: 'delete', kind: op.kind, id: op.id, expect: op.expect },
+      );
   }
   const session = log.findIndex((op) => op.kind === 'session');
   if (session >= 0) log.push(...log.splice(session, 1));
-  return log;
+  return { log, direct };
 }
 
 /** The store op that applies a logged op. */

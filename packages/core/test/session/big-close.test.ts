@@ -1,0 +1,98 @@
+// A closing (and an expiring) session's ephemerals are all deleted, however many, on a store that
+// takes 100 items per transaction (DynamoDB's limit): the close deletes every ephemeral, its session
+// item and its lease, fires the `exists` watches on them, and does so in ONE transaction (one zxid),
+// as ZooKeeper does. The writer commits such a close with its node and session writes in its redo
+// log (one state put) and only the lease in the transaction, so the item limit does not bind it.
+import { limitTransactionItems } from '@faaskeeper/core/testkit';
+import { describe, expect, it } from 'vitest';
+import {
+  CreateMode,
+  createEmbeddedService,
+  type FaaSKeeperClient,
+  ManualClock,
+  settle,
+} from '../../src/index.js';
+
+type Commit = 'redo-log' | 'transaction';
+
+/** Creates `n` ephemerals of `zk` spread over `parents` parents; returns their paths. */
+async function ephemerals(zk: FaaSKeeperClient, n: number, parents: number): Promise<string[]> {
+  for (let p = 0; p < parents; p++) await zk.create(`/p${p}`);
+  const paths = Array.from({ length: n }, (_, i) => `/p${i % parents}/e${i}`);
+  // Pipelined in slices: a client's requests keep their order, and the writer batches them.
+  for (let i = 0; i < n; i += 200)
+    await Promise.all(paths.slice(i, i + 200).map((p) => zk.create(p, '', { mode: CreateMode.EPHEMERAL })));
+  return paths;
+}
+
+async function scenario(commit: Commit, n: number, parents: number, how: 'close' | 'expire'): Promise<void> {
+  const clock = new ManualClock();
+  const service = createEmbeddedService({
+    clock,
+    ...(commit === 'redo-log' ? { commit: 'redo-log' as const } : {}),
+    wrap: { systemStore: (inner) => limitTransactionItems(inner, 100) },
+  });
+  try {
+    const [owner, observer] = await Promise.all([service.connect(), service.connect()]);
+    const paths = await ephemerals(owner, n, parents);
+    const deleted: string[] = [];
+    for (let i = 0; i < n; i += 200)
+      await Promise.all(
+        paths.slice(i, i + 200).map((p) =>
+          observer.exists(p, {
+            watch: (e) => {
+              if (e.type === 'NodeDeleted') deleted.push(e.path);
+            },
+          }),
+        ),
+      );
+    const sid = owner.sessionId;
+    const store = service.ports.systemStore;
+    expect(await store.get({ kind: 'session', id: sid })).toBeDefined();
+    if (how === 'close') {
+      await owner.close();
+      expect(owner.state).toBe('CLOSED');
+    } else {
+      service.partition(owner);
+      // Past the session timeout (10 s) and the clock-skew margin; the heartbeat expires it.
+      for (let t = 0; t < 15; t++) {
+        await clock.advance(1_000);
+        await settle(5);
+      }
+      await service.heartbeat();
+      await settle(20);
+    }
+    await observer.sync('/');
+    // Every ephemeral is gone, and so are the session's item and its lease.
+    const left = await Promise.all(paths.map((p) => observer.exists(p)));
+    expect(left.filter((s) => s !== null)).toHaveLength(0);
+    for (let p = 0; p < parents; p++) expect((await observer.getChildren(`/p${p}`)).children).toEqual([]);
+    expect(await store.get({ kind: 'session', id: sid })).toBeUndefined();
+    expect(await store.get({ kind: 'lease', id: sid })).toBeUndefined();
+    // One transaction: every parent's children changed at the same zxid.
+    const pzxids = new Set<number>();
+    for (let p = 0; p < parents; p++) pzxids.add((await observer.exists(`/p${p}`))!.pzxid);
+    expect(pzxids.size).toBe(1);
+    // Each exists watch fired once, NodeDeleted.
+    await observer.sync('/');
+    expect(deleted.sort()).toEqual([...paths].sort());
+    if (how === 'expire') {
+      service.heal(owner);
+      await clock.advance(1_000);
+      await settle(20);
+    }
+  } finally {
+    await service.close();
+  }
+}
+
+describe('a closing (and an expiring) session’s ephemerals are all deleted, however many, on a store that takes 100 items per transaction', () => {
+  for (const commit of ['transaction', 'redo-log'] as const) {
+    describe(`commit by ${commit}`, () => {
+      it('close: 200 ephemerals under one parent', () => scenario(commit, 200, 1, 'close'), 60_000);
+      it('close: 1,000 ephemerals over 7 parents', () => scenario(commit, 1_000, 7, 'close'), 120_000);
+      it('expiry: 200 ephemerals over 7 parents', () => scenario(commit, 200, 7, 'expire'), 60_000);
+      it('expiry: 1,000 ephemerals under one parent', () => scenario(commit, 1_000, 1, 'expire'), 120_000);
+    });
+  }
+});
