@@ -96,3 +96,62 @@ describe('a closing (and an expiring) session’s ephemerals are all deleted, ho
     });
   }
 });
+
+describe('a reader never sees part of a large close', () => {
+  it('while the distributor is held between the close’s record writes, no reader sees an ephemeral gone', async () => {
+    const held = '/p0/e100';
+    let armed = false;
+    const started: string[] = [];
+    let reached!: () => void;
+    const paused = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const service = createEmbeddedService({
+      clock: new ManualClock(),
+      commit: 'redo-log',
+      wrap: { systemStore: (inner) => limitTransactionItems(inner, 100) },
+      betweenDistributorWrites: async (path) => {
+        if (!armed) return;
+        started.push(path);
+        if (path === held) {
+          reached();
+          await released;
+        }
+      },
+    });
+    try {
+      const [owner, reader] = await Promise.all([service.connect(), service.connect()]);
+      const paths = await ephemerals(owner, 200, 1);
+      armed = true;
+      const closing = owner.close();
+      await paused;
+      await settle(20);
+      // Other records of the close were written (tombstones above the watermark): a read of one
+      // must wait for the watermark; a read of one not written yet shows the node as before.
+      const written = started.filter((p) => p !== held && paths.includes(p));
+      expect(written.length).toBeGreaterThan(0);
+      const seen: (boolean | undefined)[] = paths.map(() => undefined);
+      const reads = paths.map((p, i) =>
+        reader.exists(p).then((s) => {
+          seen[i] = s !== null;
+        }),
+      );
+      await settle(50);
+      // Nothing read so far shows an ephemeral gone.
+      expect(seen.filter((s) => s === false)).toHaveLength(0);
+      release();
+      await closing;
+      await Promise.all(reads);
+      await reader.sync('/');
+      const after = await Promise.all(paths.map((p) => reader.exists(p)));
+      expect(after.filter((s) => s !== null)).toHaveLength(0);
+    } finally {
+      release();
+      await service.close();
+    }
+  }, 60_000);
+});
