@@ -10,7 +10,12 @@ import {
   createEmbeddedService,
   type FaaSKeeperClient,
   ManualClock,
+  MemoryLeaseRenewer,
+  type MemorySystemStore,
+  newSessionKey,
+  type SystemStore,
   settle,
+  signRenewal,
 } from '../../src/index.js';
 
 type Commit = 'redo-log' | 'transaction';
@@ -154,4 +159,73 @@ describe('a reader never sees part of a large close', () => {
       await service.close();
     }
   }, 60_000);
+});
+
+describe('a renewal racing the expiry of a session with more ephemerals than a transaction takes', () => {
+  for (const commit of ['transaction', 'redo-log'] as const) {
+    it(`wins: the expiry's commit (its lease in the transaction, the rest in the log) fails, and nothing goes (commit by ${commit})`, async () => {
+      const clock = new ManualClock();
+      const key = newSessionKey();
+      let target: string | undefined;
+      let raced = 0;
+      /** The writer's commit that removes the armed session's lease: the client renews first. */
+      const racing = (limited: SystemStore): SystemStore => ({
+        ...limited,
+        transact: async (ops) => {
+          const sid = target;
+          if (
+            sid !== undefined &&
+            ops.some((o) => o.kind === 'lease' && o.id === sid && o.type === 'delete')
+          ) {
+            target = undefined;
+            raced++;
+            // The split commit: far fewer items than the close touches.
+            expect(ops.length).toBeLessThanOrEqual(100);
+            const renewer = new MemoryLeaseRenewer(raw as MemorySystemStore);
+            expect(await renewer.renew(Number(sid), signRenewal(key, Number(sid), clock.now()))).toBe(
+              'renewed',
+            );
+          }
+          return limited.transact(ops);
+        },
+      });
+      let raw: MemorySystemStore | undefined;
+      const service = createEmbeddedService({
+        clock,
+        ...(commit === 'redo-log' ? { commit: 'redo-log' as const } : {}),
+        wrap: {
+          systemStore: (inner) => {
+            raw = inner as MemorySystemStore;
+            return racing(limitTransactionItems(inner, 100));
+          },
+        },
+      });
+      try {
+        const [owner, other] = await Promise.all([service.connect({ sessionKey: key }), service.connect()]);
+        const paths = await ephemerals(owner, 200, 1);
+        expect(raw).toBeDefined();
+        service.partition(owner);
+        target = owner.sessionId;
+        for (let t = 0; t < 15 && raced === 0; t++) {
+          await clock.advance(1_000);
+          await settle(5);
+        }
+        await service.heartbeat();
+        await settle(20);
+        expect(raced, 'the expiry reached its commit').toBe(1);
+        service.heal(owner);
+        await other.sync('/');
+        const left = await Promise.all(paths.map((p) => other.exists(p)));
+        expect(
+          left.filter((s) => s === null),
+          'the renewed session kept every ephemeral',
+        ).toHaveLength(0);
+        expect(await service.ports.systemStore.get({ kind: 'session', id: owner.sessionId })).toBeDefined();
+        expect(await owner.create('/after')).toBe('/after');
+        expect(owner.state).toBe('CONNECTED');
+      } finally {
+        await service.close();
+      }
+    }, 60_000);
+  }
 });
