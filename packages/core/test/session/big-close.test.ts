@@ -229,3 +229,62 @@ describe('a renewal racing the expiry of a session with more ephemerals than a t
     }, 60_000);
   }
 });
+
+describe('a large close survives a writer crash between its commit and its item writes', () => {
+  for (const commit of ['transaction', 'redo-log'] as const) {
+    it(`the retry replays the log: every ephemeral, the session and its lease go, at one zxid (commit by ${commit})`, async () => {
+      const clock = new ManualClock();
+      let splitCommitted = false;
+      let crashed = 0;
+      /** Fails the first node write after the close's split commit took effect: a crash there. */
+      const crashing = (limited: SystemStore): SystemStore => ({
+        ...limited,
+        transact: async (ops) => {
+          const first = ops[0];
+          if (splitCommitted && crashed === 0 && ops.length === 1 && first?.kind === 'node') {
+            crashed++;
+            throw new Error('injected: the writer crashed after its commit');
+          }
+          const result = await limited.transact(ops);
+          if (ops.some((o) => o.kind === 'lease' && o.type === 'delete') && ops.length < 10)
+            splitCommitted = true;
+          return result;
+        },
+      });
+      const service = createEmbeddedService({
+        clock,
+        ...(commit === 'redo-log' ? { commit: 'redo-log' as const } : {}),
+        wrap: { systemStore: (inner) => crashing(limitTransactionItems(inner, 100)) },
+      });
+      try {
+        const [owner, observer] = await Promise.all([service.connect(), service.connect()]);
+        const paths = await ephemerals(owner, 300, 3);
+        let fired = 0;
+        await Promise.all(paths.map((p) => observer.exists(p, { watch: () => void fired++ })));
+        const closing = owner.close();
+        let done = false;
+        void closing.then(() => {
+          done = true;
+        });
+        for (let t = 0; t < 120 && !done; t++) {
+          await clock.advance(1_000);
+          await settle(10);
+        }
+        await closing;
+        expect(crashed, 'the writer crashed after the split commit').toBe(1);
+        await observer.sync('/');
+        const left = await Promise.all(paths.map((p) => observer.exists(p)));
+        expect(left.filter((s) => s !== null)).toHaveLength(0);
+        const store = service.ports.systemStore;
+        expect(await store.get({ kind: 'session', id: owner.sessionId })).toBeUndefined();
+        expect(await store.get({ kind: 'lease', id: owner.sessionId })).toBeUndefined();
+        const pzxids = new Set<number>();
+        for (let p = 0; p < 3; p++) pzxids.add((await observer.exists(`/p${p}`))!.pzxid);
+        expect(pzxids.size).toBe(1);
+        expect(fired).toBe(paths.length);
+      } finally {
+        await service.close();
+      }
+    }, 60_000);
+  }
+});
