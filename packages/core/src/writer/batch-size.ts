@@ -29,14 +29,14 @@ export class ChunkBudget {
    * Returns `undefined` when it fits (and counts it), or why it does not — the refusal to give
    * when the request is alone in its chunk.
    */
-  overflow(chunk: Chunk, itemsBefore: number, alone = false): string | undefined {
-    // Over the item limit, a request alone in its chunk is committed with its writer-owned items
-    // in the log and only the rest in the transaction (`splitLog`); several requests are not
-    // (the later ones wait for the next chunk, as they always did).
+  overflow(chunk: Chunk, itemsBefore: number, splittable = false): string | undefined {
+    // Over the item limit, a `splittable` request (one ending a session, alone in its chunk) is
+    // committed with its writer-owned items in the log and only the rest in the transaction
+    // (`splitLog`); any other is not (it waits for the next chunk, or is refused alone).
     const split = chunk.overlay.dirtyCount() + 1 > this.maxItems;
     if (split) {
       const tooMany = `the request touches more items than one transaction of this store can hold (${this.maxItems})`;
-      if (!alone) return tooMany;
+      if (!splittable) return tooMany;
       const direct = chunk.overlay.commitOps().filter((op) => !logEligible(op)).length;
       if (direct + 1 > this.maxItems) return tooMany;
     }

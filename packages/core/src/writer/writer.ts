@@ -270,7 +270,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
       const before = chunk.overlay.checkpoint();
       const snapshot = chunk.snapshot();
       await applyRequest(chunk, item);
-      const problem = budget.overflow(chunk, snapshot.items, taken === 0);
+      // Only a request that ends a session (a close, an expiry) may outgrow one store transaction,
+      // alone in its chunk: ZooKeeper deletes all of a session's ephemerals at one zxid, however
+      // many. Any other request over the limit (a multi) is still refused whole.
+      const endsSession = chunk.endedRoutes.size > snapshot.endedRoutes;
+      const problem = budget.overflow(chunk, snapshot.items, taken === 0 && endsSession);
       if (problem !== undefined) {
         chunk.overlay.rollback(before);
         chunk.restore(snapshot);
