@@ -9,7 +9,7 @@
  */
 import { byteLength, encodeMessage } from '../protocol/codec.js';
 import type { Chunk } from './chunk.js';
-import { logEligible } from './redo-log.js';
+import { logEligible, splitLog } from './redo-log.js';
 
 /** The limits of one chunk, and what the requests taken so far use of them. */
 export class ChunkBudget {
@@ -46,13 +46,19 @@ export class ChunkBudget {
     const envelope = 1024;
     // The writer state item also carries the chunk's item writes (its redo log, `redo-log.ts`):
     // every value the commit writes, as a whole (a value is replaced, not grown, by a request).
-    const values = this.logged || split ? chunk.overlay.dirtyValues() : [];
+    // Split, the log also holds every deletion (a closing session's ephemerals): counted as ops.
+    const values = split
+      ? splitLog(chunk.overlay.commitOps()).log
+      : this.logged
+        ? chunk.overlay.dirtyValues()
+        : [];
     // A cheap upper bound first; the exact size only when the bound comes near the limit.
     let addedBytes = encodedSizeBound(added);
     let logBytes = encodedSizeBound(values);
     if (this.itemBytes + addedBytes + logBytes + envelope > this.maxBytes) {
       addedBytes = byteLength(encodeMessage(added)) + 16 * added.length;
-      logBytes = byteLength(encodeMessage(values)) + 64 * values.length;
+      // A logged op around each value: its kind, id and version (split, `values` are the ops).
+      logBytes = byteLength(encodeMessage(values)) + (split ? 0 : 64 * values.length);
     }
     if (this.itemBytes + addedBytes + logBytes + envelope > this.maxBytes)
       return `the request's committed result is ${addedBytes + logBytes} bytes, more than one batch can hold (${this.maxBytes}: the distributor message and the writer state item)`;
