@@ -5,7 +5,9 @@
  *
  * Guarantee kept: a committed chunk can always be committed and forwarded — a chunk that could not
  * would be retried forever and block every write behind it — and a request that alone exceeds a
- * limit is refused (`BADARGUMENTS`) rather than applied in parts.
+ * limit is refused (`BADARGUMENTS`) rather than applied in parts. A request ending a session is
+ * the exception to the item limit: alone in its chunk it is committed through the redo log
+ * (`splitLog`), bound only by the bytes of the state item and the distributor message.
  */
 import { byteLength, encodeMessage } from '../protocol/codec.js';
 import type { Chunk } from './chunk.js';

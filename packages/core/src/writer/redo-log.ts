@@ -17,7 +17,10 @@
  *
  * Only items no one but the writer writes may go through the log ({@link loggable}): a lease item
  * is renewed by clients, and an expiry must be committed on the lease version it read (a renewal
- * racing the expiry wins), which needs the transaction. Chunks touching such items keep it.
+ * racing the expiry wins), which needs the transaction. Chunks touching such items keep it; a
+ * chunk too big for one transaction (a session closing with many ephemerals) is committed as one
+ * transaction of those items and the state put carrying the rest as the log ({@link splitLog}):
+ * the lease's version condition and the commit's atomicity hold as before.
  */
 import { Buffer } from 'node:buffer';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
