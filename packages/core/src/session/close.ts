@@ -5,7 +5,10 @@
  * ephemeral of the session in one transaction (one zxid, firing their watches like any delete),
  * ends its watches (see `watch/ended-sessions.ts`), removes its item and
  * its lease, and tells its client (CLOSED or EXPIRED). Expiry waits for the deadline plus the clock-skew margin by
- * the writer's own clock.
+ * the writer's own clock. However many ephemerals the session has, the close stays one transaction:
+ * past the store's items per transaction, the writer commits its node and session writes through
+ * its redo log and only the lease (and watch items) in the transaction (`writer/redo-log.ts`
+ * `splitLog`); the bytes of one batch bound it instead (≈ 2,400 ephemerals of 8-byte names on AWS).
  */
 import { parentOf } from '../model/path.js';
 import type { Requester, RequestOp, SessionItem, SystemNodeItem } from '../protocol/messages.js';

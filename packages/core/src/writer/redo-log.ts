@@ -17,7 +17,10 @@
  *
  * Only items no one but the writer writes may go through the log ({@link loggable}): a lease item
  * is renewed by clients, and an expiry must be committed on the lease version it read (a renewal
- * racing the expiry wins), which needs the transaction. Chunks touching such items keep it.
+ * racing the expiry wins), which needs the transaction. Chunks touching such items keep it; a
+ * chunk too big for one transaction (a session closing with many ephemerals) is committed as one
+ * transaction of those items and the state put carrying the rest as the log ({@link splitLog}):
+ * the lease's version condition and the commit's atomicity hold as before.
  */
 import { Buffer } from 'node:buffer';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -46,18 +49,41 @@ function writerOwned(op: TransactOp): boolean {
  * (mostly the same client's) reads that item anyway.
  */
 export function loggable(ops: readonly TransactOp[]): LoggedOp[] | undefined {
+  const { log, direct } = splitLog(ops);
+  return direct.length === 0 ? log : undefined;
+}
+
+/** Whether `op` alone may go through the log: a versioned write of an item only the writer writes. */
+export function logEligible(
+  op: TransactOp,
+): op is Exclude<TransactOp, { type: 'check' }> & { expect: number | 'absent' } {
+  return writerOwned(op) && op.type !== 'check' && op.expect !== 'any';
+}
+
+/**
+ * The chunk's ops split in two: those that may go through the log (with its sentinel last, see
+ * {@link loggable}), and those that must stay in the commit's transaction (leases, the lease fold,
+ * checks). Committed as one transaction of the direct ops and the state put carrying the log, the
+ * chunk is still atomic (the transaction), and a lease op keeps its version condition, so a
+ * renewal racing an expiry still fails the commit; only the direct ops count against the store's
+ * items per transaction. The writer uses it when the whole chunk would not fit one transaction:
+ * a session closing with more ephemerals than a transaction takes.
+ */
+export function splitLog(ops: readonly TransactOp[]): { log: LoggedOp[]; direct: TransactOp[] } {
   const log: LoggedOp[] = [];
+  const direct: TransactOp[] = [];
   for (const op of ops) {
-    if (!writerOwned(op) || op.type === 'check' || op.expect === 'any') return undefined;
-    log.push(
-      op.type === 'put'
-        ? { type: 'put', kind: op.kind, id: op.id, value: op.value, expect: op.expect }
-        : { type: 'delete', kind: op.kind, id: op.id, expect: op.expect },
-    );
+    if (!logEligible(op)) direct.push(op);
+    else
+      log.push(
+        op.type === 'put'
+          ? { type: 'put', kind: op.kind, id: op.id, value: op.value, expect: op.expect }
+          : { type: 'delete', kind: op.kind, id: op.id, expect: op.expect },
+      );
   }
   const session = log.findIndex((op) => op.kind === 'session');
   if (session >= 0) log.push(...log.splice(session, 1));
-  return log;
+  return { log, direct };
 }
 
 /** The store op that applies a logged op. */

@@ -25,7 +25,15 @@ import { ChunkBudget } from './batch-size.js';
 import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
 import { Overlay } from './overlay.js';
-import { applyLog, loggable, packState, replayLog, unpackState, WRITER_STATE_ID } from './redo-log.js';
+import {
+  applyLog,
+  loggable,
+  packState,
+  replayLog,
+  splitLog,
+  unpackState,
+  WRITER_STATE_ID,
+} from './redo-log.js';
 import { applyRequest, refuse } from './requests.js';
 
 /** The writer queue has one message group: one total order of all writes (DESIGN.md §4). */
@@ -197,11 +205,20 @@ export function createWriter(options: WriterOptions): BatchHandler {
    */
   async function commit(ops: TransactOp[], next: WriterState, version: number): Promise<WriterState> {
     const { log: _previous, ...rest } = next;
-    const redo = store.capabilities.transactionsCostMore === false ? undefined : loggable(ops);
-    const state: WriterState = redo === undefined || redo.length === 0 ? rest : { ...rest, log: redo };
+    const whole = store.capabilities.transactionsCostMore === false ? undefined : loggable(ops);
+    // A chunk too big for one transaction (a close of a session with many ephemerals: ChunkBudget
+    // lets only such a request through alone) puts what it can in the log, the rest (its lease) in
+    // the transaction beside the state: one commit, one zxid, whatever the store's item limit.
+    const { log: redo, direct } =
+      whole !== undefined
+        ? { log: whole, direct: [] }
+        : ops.length + 1 > maxItems
+          ? splitLog(ops)
+          : { log: [], direct: ops };
+    const state: WriterState = redo.length === 0 ? rest : { ...rest, log: redo };
     try {
       await store.transact([
-        ...(redo === undefined ? ops : []),
+        ...direct,
         { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: pack(state), expect: version },
       ]);
     } catch (error) {
@@ -253,7 +270,11 @@ export function createWriter(options: WriterOptions): BatchHandler {
       const before = chunk.overlay.checkpoint();
       const snapshot = chunk.snapshot();
       await applyRequest(chunk, item);
-      const problem = budget.overflow(chunk, snapshot.items);
+      // Only a request that ends a session (a close, an expiry) may outgrow one store transaction,
+      // alone in its chunk: ZooKeeper deletes all of a session's ephemerals at one zxid, however
+      // many. Any other request over the limit (a multi) is still refused whole.
+      const endsSession = chunk.endedRoutes.size > snapshot.endedRoutes;
+      const problem = budget.overflow(chunk, snapshot.items, taken === 0 && endsSession);
       if (problem !== undefined) {
         chunk.overlay.rollback(before);
         chunk.restore(snapshot);

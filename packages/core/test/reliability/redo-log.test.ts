@@ -15,6 +15,7 @@ import {
   packState,
   readThroughLog,
   replayLog,
+  splitLog,
   unpackState,
 } from '../../src/writer/redo-log.js';
 import { initialWriterState, WRITER_STATE_ID } from '../../src/writer/writer.js';
@@ -184,6 +185,21 @@ describe('redo-log commit', () => {
     ).toBeUndefined();
     expect(loggable([{ type: 'put', kind: 'meta', id: 'lease-fold', value: {}, expect: 1 }])).toBeUndefined();
     expect(loggable([{ type: 'put', kind: 'node', id: '/a', value: {}, expect: 'any' }])).toBeUndefined();
+  });
+
+  it('splits a close too big for one transaction: the lease (versioned) and unconditioned ops stay in it, the rest is logged, session last', () => {
+    const { log, direct } = splitLog([
+      { type: 'delete', kind: 'session', id: '7', expect: 3 },
+      { type: 'delete', kind: 'node', id: '/p/e1', expect: 1 },
+      { type: 'delete', kind: 'lease', id: '7', expect: 9 },
+      { type: 'put', kind: 'node', id: '/p', value: { n: 2 }, expect: 5 },
+      { type: 'delete', kind: 'watch', id: 'w', expect: 'any' },
+    ]);
+    expect(direct).toEqual([
+      { type: 'delete', kind: 'lease', id: '7', expect: 9 },
+      { type: 'delete', kind: 'watch', id: 'w', expect: 'any' },
+    ]);
+    expect(log.map((op) => `${op.kind}:${op.id}`)).toEqual(['node:/p/e1', 'node:/p', 'session:7']);
   });
 
   it('reads through an unapplied log: new items appear, deleted ones go, applied ops are ignored', async () => {
