@@ -29,7 +29,7 @@ import { ConsistentReader } from './consistent-reader.js';
 import { FifoOrder } from './fifo-order.js';
 import { Liveness, randomSessionId } from './liveness.js';
 import { NodeReads } from './node-reads.js';
-import { type ReplyFor, sessionEndedError } from './replies.js';
+import { closeRefused, type ReplyFor, sessionEndedError } from './replies.js';
 import { RequestPipeline } from './request-pipeline.js';
 import { reportChannelFailure, SessionChannel } from './session-channel.js';
 import { SessionKeys } from './session-keys.js';
@@ -345,8 +345,9 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     if (this.liveness.state !== 'EXPIRED') {
       try {
         await this.pipeline.request({ type: 'closeSession' });
-      } catch {
-        // The session ends anyway: the heartbeat expires it.
+      } catch (error) {
+        // The session ends anyway (the heartbeat expires it), unless the writer refused the close.
+        if (closeRefused(error)) this.reportError(error);
       }
     }
     this.shutdown('CLOSED');

@@ -70,3 +70,19 @@ export function sessionEndedError(state: 'EXPIRED' | 'CLOSED', moved: boolean): 
     state === 'EXPIRED' ? 'SESSIONEXPIRED: the session has expired' : 'SESSIONEXPIRED: the client is closed',
   );
 }
+
+/** Failures of a close that leave its ending to the heartbeat's expiry. */
+const CLOSE_LEFT_TO_EXPIRY: ReadonlySet<string> = new Set([
+  'CONNECTIONLOSS',
+  'OPERATIONTIMEOUT',
+  'SESSIONEXPIRED',
+  'SESSIONMOVED',
+]);
+
+/**
+ * Whether a failed close was refused by the writer (e.g. a close too large for one commit): the
+ * session's ephemerals then stay, and the heartbeat's expiry would be refused alike.
+ */
+export function closeRefused(error: unknown): boolean {
+  return !(error instanceof FaaSKeeperError) || !CLOSE_LEFT_TO_EXPIRY.has(error.code);
+}

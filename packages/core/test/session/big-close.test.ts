@@ -288,3 +288,35 @@ describe('a large close survives a writer crash between its commit and its item 
     }, 60_000);
   }
 });
+
+describe('a close the writer refuses is not dropped in silence', () => {
+  it('past the batch size a close can take, close() still ends the client and reports the refusal as an error', async () => {
+    // Items of at most 6 KB: the writer's chunk budget then cannot take a close of 60 ephemerals
+    // with 100-character names, and refuses it whole (nothing of it is applied).
+    const small = (inner: SystemStore): SystemStore =>
+      new Proxy(inner, {
+        get(target, key, receiver) {
+          if (key === 'capabilities') return { ...target.capabilities, maxItemBytes: 6_000 };
+          const value: unknown = Reflect.get(target, key, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    const service = createEmbeddedService({ clock: new ManualClock(), wrap: { systemStore: small } });
+    try {
+      const [owner, observer] = await Promise.all([service.connect(), service.connect()]);
+      await owner.create('/big');
+      const paths = Array.from({ length: 60 }, (_, i) => `/big/${String(i).padStart(100, 'e')}`);
+      for (const p of paths) await owner.create(p, '', { mode: CreateMode.EPHEMERAL });
+      const errors: unknown[] = [];
+      owner.on('error', (e) => errors.push(e));
+      await owner.close();
+      expect(owner.state).toBe('CLOSED');
+      expect(errors).toHaveLength(1);
+      expect(String(errors[0])).toMatch(/BADARGUMENTS/);
+      // The refusal applied nothing: the ephemerals are all still there.
+      expect((await observer.getChildren('/big')).children).toHaveLength(60);
+    } finally {
+      await service.close();
+    }
+  });
+});
