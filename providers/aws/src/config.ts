@@ -121,6 +121,13 @@ export interface AwsPorts {
   lease: LeaseRenewer;
 }
 
+/**
+ * Key prefix of distributor batches over the SQS limit (`distribution: 'queue'`): a prefix of
+ * their own, which no client grant names. A batch carries node data in clear (protected nodes'
+ * too), where clients' and channel bodies (`sqs-bodies/`, readable by clients) are sealed.
+ */
+export const FUNCTION_BODIES_PREFIX = 'function-bodies/';
+
 /** Largest user-store record kept inline in its DynamoDB item; larger ones go to S3 (cost crossover). */
 export const USER_ITEM_INLINE_BYTES = 8 * 1024;
 
@@ -159,7 +166,7 @@ export function createAwsPorts(config: AwsDeploymentConfig, clients: AwsClients,
     distributorQueue: new SqsQueue({
       client: clients.sqs,
       queueUrl: config.distributorQueueUrl,
-      offload,
+      offload: { ...offload, prefix: FUNCTION_BODIES_PREFIX },
       ...inline,
       ...m,
     }),

@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv, resourceNames } from '../src/config.js';
+import { configFromEnv, FUNCTION_BODIES_PREFIX, resourceNames } from '../src/config.js';
 import {
   bundleTarget,
   DEFAULT_LAMBDA_RUNTIME,
@@ -178,7 +178,10 @@ describe('the synthesized CloudFormation template', () => {
           RestrictPublicBuckets: true,
         },
         LifecycleConfiguration: {
-          Rules: [{ Prefix: offloadPrefix, Status: 'Enabled', ExpirationInDays: 15 }],
+          Rules: [
+            { Prefix: offloadPrefix, Status: 'Enabled', ExpirationInDays: 15 },
+            { Prefix: FUNCTION_BODIES_PREFIX, Status: 'Enabled', ExpirationInDays: 15 },
+          ],
         },
       },
     });
@@ -299,6 +302,7 @@ describe('the synthesized CloudFormation template', () => {
         's3:DeleteObject on Bucket/protected/user/*',
         's3:GetObject on Bucket/sqs-bodies/*',
         's3:GetObject on Bucket/system-items/*',
+        's3:PutObject on Bucket/function-bodies/*',
         's3:GetObject on Bucket/user/*',
         's3:GetObject on Bucket/protected/user/*',
         's3:ListBucket on Bucket if {"StringLike":{"s3:prefix":["system-items/*"]}}',
@@ -328,6 +332,7 @@ describe('the synthesized CloudFormation template', () => {
         'logs:PutLogEvents on DistributorLogs',
         's3:DeleteObject on Bucket/user/*',
         's3:DeleteObject on Bucket/protected/user/*',
+        's3:GetObject on Bucket/function-bodies/*',
         's3:GetObject on Bucket/sqs-bodies/*',
         's3:GetObject on Bucket/user/*',
         's3:GetObject on Bucket/protected/user/*',
@@ -402,7 +407,7 @@ describe('the synthesized CloudFormation template', () => {
           // The only wildcards: object-key prefixes in the bucket and the per-session channel queues.
           if (text.includes('*'))
             expect(text, id).toMatch(
-              /^(Bucket\/(user|protected\/user|sqs-bodies|system-items)\/\*|sqs:faaskeeper-test-session-\*)$/,
+              /^(Bucket\/(user|protected\/user|sqs-bodies|function-bodies|system-items)\/\*|sqs:faaskeeper-test-session-\*)$/,
             );
         }
       }

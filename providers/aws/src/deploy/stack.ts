@@ -19,7 +19,13 @@ import {
   aws_events_targets as targets,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { type AwsDeploymentConfig, configToEnv, resourceNames, type UserStoreKind } from '../config.js';
+import {
+  type AwsDeploymentConfig,
+  configToEnv,
+  FUNCTION_BODIES_PREFIX,
+  resourceNames,
+  type UserStoreKind,
+} from '../config.js';
 import { childTableOf } from '../dynamodb-user-store.js';
 import { type AuthSecretReference, authSecretName } from './auth-secret.js';
 import type { FunctionName } from './bundle.js';
@@ -29,8 +35,10 @@ import { DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from './runtime.js';
 export const BUCKET_PREFIXES = {
   /** The S3 user store's node records and watermark. */
   user: 'user/',
-  /** SQS bodies over the message limit, carried by reference (short-lived). */
+  /** SQS bodies over the message limit, carried by reference (short-lived; sealed where clients may read them). */
   offloadedBodies: 'sqs-bodies/',
+  /** Distributor batches over the message limit (queue distribution): the functions' alone. */
+  functionBodies: FUNCTION_BODIES_PREFIX,
   /** System-store items over the DynamoDB item limit. */
   systemItems: 'system-items/',
   /** Records of the DynamoDB user store too large for an item (see `USER_ITEM_INLINE_BYTES`). */
@@ -193,6 +201,11 @@ export class FaaSKeeperStack extends Stack {
           // Receivers delete these after use; the rule removes what duplicates and crashes left
           // behind, after the longest a message can wait (14 days in a dead-letter queue).
           prefix: BUCKET_PREFIXES.offloadedBodies,
+          expiration: Duration.days(OFFLOADED_BODY_DAYS),
+        },
+        {
+          id: 'expire-offloaded-distributor-batches',
+          prefix: BUCKET_PREFIXES.functionBodies,
           expiration: Duration.days(OFFLOADED_BODY_DAYS),
         },
       ],
@@ -418,6 +431,19 @@ export class FaaSKeeperStack extends Stack {
         new iam.PolicyStatement({ actions, resources: [objects(BUCKET_PREFIXES.offloadedBodies)] }),
       );
     }
+    // Large distributor batches: the writer sends them, the distributor reads them; no client may.
+    writer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [objects(BUCKET_PREFIXES.functionBodies)],
+      }),
+    );
+    distributor.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [objects(BUCKET_PREFIXES.functionBodies)],
+      }),
+    );
     for (const [fn, queue] of [
       [writer, this.distributorQueue],
       [heartbeat, this.writerQueue],
