@@ -6,21 +6,11 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { createAwsClients } from '../src/aws-clients.js';
-import { type AwsDeploymentConfig, createAwsPorts, FUNCTION_BODIES_PREFIX } from '../src/config.js';
+import { createAwsPorts, FUNCTION_BODIES_PREFIX } from '../src/config.js';
 import { BUCKET_PREFIXES } from '../src/deploy/stack.js';
+import { prodConfig } from './memory-ports.js';
 
-const config: AwsDeploymentConfig = {
-  deployment: 'prod',
-  region: 'eu-west-1',
-  systemTable: 'faaskeeper-prod-system',
-  bucket: 'faaskeeper-prod',
-  userStore: 'dynamodb',
-  userTable: 'faaskeeper-prod-user',
-  writerQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/faaskeeper-prod-writer.fifo',
-  distributorQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/faaskeeper-prod-distributor.fifo',
-  channelPrefix: 'faaskeeper-prod-session',
-  clockSkewMs: 500,
-};
+const config = prodConfig;
 
 /** Ports whose S3 puts and SQS batch sends are recorded instead of sent. */
 function recordingPorts() {

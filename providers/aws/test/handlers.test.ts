@@ -12,14 +12,14 @@ import {
   type WriteRequest,
 } from '@faaskeeper/core';
 import { describe, expect, it } from 'vitest';
-import { type AwsDeploymentConfig, configFromEnv, configToEnv } from '../src/config.js';
+import { configFromEnv, configToEnv } from '../src/config.js';
 import {
   createDistributorHandler,
   createHeartbeatHandler,
   createWriterHandler,
 } from '../src/handlers/index.js';
 import type { SqsEvent } from '../src/handlers/lambda-types.js';
-import { memoryAwsPorts } from './memory-ports.js';
+import { memoryAwsPorts, prodConfig } from './memory-ports.js';
 
 function event(bodies: string[]): SqsEvent {
   return {
@@ -49,19 +49,7 @@ const openSession = (session: number): string =>
     } satisfies WriteRequest),
   );
 
-const config: AwsDeploymentConfig = {
-  deployment: 'prod',
-  region: 'eu-west-1',
-  systemTable: 'faaskeeper-prod-system',
-  bucket: 'faaskeeper-prod',
-  userStore: 'dynamodb',
-  userTable: 'faaskeeper-prod-user',
-  writerQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/faaskeeper-prod-writer.fifo',
-  distributorQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/faaskeeper-prod-distributor.fifo',
-  channelPrefix: 'faaskeeper-prod-session',
-  clockSkewMs: 500,
-  sqs: 'http://127.0.0.1:9324',
-};
+const config = prodConfig;
 
 describe('Lambda handlers', () => {
   it('the writer answers a malformed message and commits the valid one, failing nothing (no poison blocks the queue)', async () => {

@@ -5,7 +5,7 @@ import {
   MemorySystemStore,
   MemoryUserStore,
 } from '@faaskeeper/core';
-import type { AwsPorts } from '../src/config.js';
+import type { AwsDeploymentConfig, AwsPorts } from '../src/config.js';
 
 /** The ports of the Lambda handlers on in-memory adapters with DynamoDB's limits: handler tests without emulators. */
 export function memoryAwsPorts(): AwsPorts {
@@ -19,3 +19,18 @@ export function memoryAwsPorts(): AwsPorts {
     lease: new MemoryLeaseRenewer(systemStore),
   };
 }
+
+/** A deployment's configuration as its functions read it (the handler and port tests share it; nothing listens there). */
+export const prodConfig: AwsDeploymentConfig = {
+  deployment: 'prod',
+  region: 'eu-west-1',
+  systemTable: 'faaskeeper-prod-system',
+  bucket: 'faaskeeper-prod',
+  userStore: 'dynamodb',
+  userTable: 'faaskeeper-prod-user',
+  writerQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/faaskeeper-prod-writer.fifo',
+  distributorQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/faaskeeper-prod-distributor.fifo',
+  channelPrefix: 'faaskeeper-prod-session',
+  clockSkewMs: 500,
+  sqs: 'http://127.0.0.1:9324',
+};
