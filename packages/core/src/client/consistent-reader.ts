@@ -218,10 +218,12 @@ export class ConsistentReader {
     const deadline = this.clock.now() + this.opTimeoutMs;
     const record = await this.userStore.get(path).catch(readFailed(path));
     if (record !== undefined) {
-      // A `complete` record is the watermark at its zxid (its batch wrote it alone, after every
-      // earlier batch was applied whole): nothing to wait for.
+      // A `complete` record is the watermark at its zxid (its batch wrote it last, after every
+      // earlier batch was applied whole): nothing to wait for. A record that names the record
+      // closing its batch waits for that record instead of the watermark.
       if (record.complete === true) this.advanceWatermark(record.txZxid);
-      else if (record.txZxid > this.wm) await this.awaitWatermark(record.txZxid, deadline, path);
+      else if (record.txZxid > this.wm)
+        await this.awaitWatermark(record.txZxid, deadline, path, this.probe(record.txZxid, record.closer));
       const owed = await this.owedEvent(record, path);
       if (owed !== undefined && this.channel < owed) await this.awaitChannel(owed, deadline, path);
       if (!record.deleted) return record;
@@ -253,15 +255,37 @@ export class ConsistentReader {
   }
 
   /**
-   * Waits until the whole transaction `zxid` (and all before it) is visible. A poll of the
-   * watermark, run by the one retry helper: a watermark still behind `zxid` (or a failed read of
-   * it, which may be just as stale) is the failure retried until the deadline, on the client's clock.
+   * How far the store is visible, as one read shows it: the watermark, or, for a record of a batch
+   * that closes with the record at `closer`, that record (docs/guarantees.md "Single system
+   * image"): at `zxid` or later, or gone, the batch is in place (and a `complete` one is the
+   * watermark at its own zxid); older, the distributor has not reached it yet.
    */
-  private async awaitWatermark(zxid: number, deadline: number, path: string): Promise<void> {
+  private probe(zxid: number, closer: string | undefined): () => Promise<number> {
+    if (closer === undefined) return () => this.userStore.getWatermark();
+    return async () => {
+      const c = await this.userStore.get(closer);
+      if (c === undefined) return zxid;
+      if (c.txZxid < zxid) return this.wm;
+      return c.complete === true ? c.txZxid : zxid;
+    };
+  }
+
+  /**
+   * Waits until the whole transaction `zxid` (and all before it) is visible. A poll of `probe`
+   * (the watermark, or the record closing the batch), run by the one retry helper: still behind
+   * `zxid` (or a failed read, which may be just as stale) is the failure retried until the
+   * deadline, on the client's clock.
+   */
+  private async awaitWatermark(
+    zxid: number,
+    deadline: number,
+    path: string,
+    probe: () => Promise<number>,
+  ): Promise<void> {
     try {
       await retry(
         async () => {
-          const wm = await this.userStore.getWatermark().catch((error: unknown) => {
+          const wm = await probe().catch((error: unknown) => {
             // Retried like a stale watermark: the deadline bounds it, and the timeout names the path.
             throw new WatermarkBehind(error);
           });

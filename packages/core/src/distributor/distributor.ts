@@ -32,8 +32,8 @@ import {
 } from '../protocol/messages.js';
 import { channelAad, leftUnsealed, seal } from '../session/auth.js';
 import { mapLimit } from '../util/map-limit.js';
+import { closingRecord } from './closing-record.js';
 import { batchesOf, ChannelKeys, protectedChildren, stubOf } from './inputs.js';
-import { soloRecord } from './solo-record.js';
 
 export interface DistributorOptions {
   userStore: UserStore;
@@ -66,8 +66,9 @@ const EMPTY = new Uint8Array(0);
  *    (deleted nodes as tombstones), so a reader who meets a record newer than the watermark waits;
  *    with them, every child index entry the batches add (new children's, deleted children's
  *    tombstones);
- * 2. the watermark moves to the batches' last zxid: all of them become visible at once (unless
- *    the one record written stands in for it, {@link soloRecord});
+ * 2. the watermark moves to the batches' last zxid: all of them become visible at once. A call
+ *    of one batch instead writes one of its records last, stamped `complete`, and every other
+ *    record names it (`closer`): readers take it as the watermark ({@link closingRecord});
  * 3. tombstones are removed, and the index entries of deleted children (live entry, then tombstone);
  * 4. channel messages go out, per session in zxid order (replies only after the data is readable);
  * 5. the channels of sessions that ended are removed;
@@ -258,22 +259,24 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       for (const item of batch.zxid <= applied ? [] : batch.items)
         if (item.type === 'txn') for (const w of item.writes) lastZxidOf.set(w.path, item.zxid);
     const tombstones: string[] = [];
+    // Every record but the closing one names it: a reader that meets one waits for that record.
+    const closed = (r: NodeRecord): NodeRecord => (closer === undefined ? r : { ...r, closer });
     const writeRecord = async (path: string) => {
       const r = state.get(path) ?? null;
       if (options.betweenWrites !== undefined) await options.betweenWrites(path);
       if (r !== null && !worldReadable(r.acl)) {
         // The record first: whoever follows the stub (the distributor) finds it.
-        await userStore.put(path, r, 'protected');
-        await userStore.put(path, stubOf(r));
+        await userStore.put(path, closed(r), 'protected');
+        await userStore.put(path, closed(stubOf(r)));
       } else if (r === null) {
         tombstones.push(path);
         const txZxid = lastZxidOf.get(path)!;
         const tomb: NodeRecord = { data: EMPTY, stat: rootStat(), txZxid, deleted: true };
         const ev = evAt.get(txZxid) ?? 0;
         if (ev > 0) tomb.ev = ev;
-        await userStore.put(path, tomb);
+        await userStore.put(path, closed(tomb));
       } else {
-        await userStore.put(path, path === solo ? { ...r, complete: true } : r);
+        await userStore.put(path, path === closer ? { ...r, complete: true } : closed(r));
       }
     };
     // Each parent's zone at the end of the batches: where its new entries go.
@@ -290,19 +293,21 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       const from: Zone = to === 'open' ? 'protected' : 'open';
       carried.push({ entries: await userStore.listChildren(path, from), from, to, path });
     });
-    // A call that applies one batch writing one open record and nothing else of the tree stamps
-    // that record `complete` and leaves the watermark where it is (see `soloRecord`).
-    const solo = soloRecord(batches, applied, dirty, state, kidPuts.length + carried.length);
-    // Child entries beside the records, in one pool: both must be in place before the watermark.
+    // A call that applies one batch closes with one of its records, stamped `complete` and
+    // written last, and leaves the watermark where it is (see `closingRecord`).
+    const closer = closingRecord(batches, applied, dirty, state, moved);
+    // Child entries beside the records, in one pool: all must be in place before the watermark or
+    // the closing record.
     const writes: (() => Promise<void>)[] = [
       ...kidPuts.map((k) => async () => userStore.putChild(k, await parentZone(k.parent))),
       ...carried.flatMap((c) => c.entries.map((k) => () => userStore.putChild(k, c.to))),
-      ...[...dirty].map((path) => () => writeRecord(path)),
+      ...[...dirty].filter((path) => path !== closer).map((path) => () => writeRecord(path)),
     ];
     await mapLimit(writes, concurrency, (write) => write());
-    // 2. the watermark (a `complete` record stands in for it: readers take it as the watermark)
+    // 2. the watermark, or the closing record (readers take it as the watermark)
     const wm = Math.max(last.zxid, applied);
-    if (wm > applied && solo === undefined) await userStore.putWatermark(wm);
+    if (closer !== undefined) await writeRecord(closer);
+    else if (wm > applied) await userStore.putWatermark(wm);
     // 3. tombstones go (also those an earlier attempt left when it stopped after the watermark)
     await mapLimit(tombstones, concurrency, async (path) => {
       await userStore.delete(path);

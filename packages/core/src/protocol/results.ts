@@ -64,7 +64,7 @@ export const errorCode = v.picklist(Object.keys(ErrorCodes) as ErrorCode[], 'unk
  * that sent any watch event (ordered notifications, see `epoch/read-rule.ts`); `epoch`: the map
  * records of the first layout carried instead (read, never written); `deleted`: a tombstone, the node was deleted at
  * `txZxid`, removed once the watermark covers it; `complete`: the record stands in for the
- * watermark at `txZxid`; `acl`: the node's ACL, absent when open.
+ * watermark at `txZxid`; `closer`: the record that does for this one's distribution; `acl`: the node's ACL, absent when open.
  */
 export const NodeRecordSchema = record(
   {
@@ -84,10 +84,14 @@ export const NodeRecordSchema = record(
     epoch: v.exactOptional(v.record(v.string(), v.number())),
     // A tombstone: the node was deleted at `txZxid`; removed once the watermark covers it.
     deleted: v.exactOptional(v.boolean()),
-    // The distributor wrote this record alone for the batch at `txZxid` and did not move the
+    // The distributor wrote this record last for the batch at `txZxid` and did not move the
     // watermark: with the record in the store every transaction up to `txZxid` is visible, so a
-    // reader takes it as the watermark (`distributor/distributor.ts` soloRecord).
+    // reader takes it as the watermark (`distributor/closing-record.ts`).
     complete: v.exactOptional(v.literal(true)),
+    // The path of the record that closes this record's distribution (written last, `complete`):
+    // a reader that meets this record above the watermark it knows reads that record instead of
+    // the watermark, until it is at `txZxid` or later, or gone (`distributor/closing-record.ts`).
+    closer: v.exactOptional(anyPath),
     // The node's ACL (the system store's copy is authoritative); absent: OPEN_ACL_UNSAFE. Kept in
     // the record so that readers check READ, and so that a later storage step can move records
     // without world READ out of the client-readable store.

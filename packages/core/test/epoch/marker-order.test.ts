@@ -103,7 +103,7 @@ describe('the marker comes before the records it covers (ordered notifications, 
 });
 
 describe('the distributor writes markers first (ordered notifications)', () => {
-  it('puts every marker before any record and the watermark, and stamps records with ev', async () => {
+  it('puts every marker before any record and the closing record, and stamps records with ev', async () => {
     const calls: string[] = [];
     const store = new MemoryUserStore();
     const userStore = interceptPort(store, PORT_METHODS.userStore, async (method, args, call) => {
@@ -136,7 +136,10 @@ describe('the distributor writes markers first (ordered notifications)', () => {
     expect(markers.sort()).toEqual(['putMarker 7', 'putMarker 8']);
     expect(calls.slice(0, 2).sort()).toEqual(['putMarker 7', 'putMarker 8']);
     expect(firstRecord).toBe(2);
-    expect(calls.at(-1)).toBe('putWatermark 4');
+    // The batch closes with its last txn's record (/c existed before it), written last: no watermark.
+    expect(calls.at(-1)).toBe('put /c');
+    expect(calls.some((c) => c.startsWith('putWatermark'))).toBe(false);
+    expect((await store.get('/c'))?.complete).toBe(true);
     expect(await store.getMarker(7)).toEqual([3, 4]);
     expect(await store.getMarker(8)).toEqual([3]);
     expect((await store.get('/b'))?.ev).toBe(1);

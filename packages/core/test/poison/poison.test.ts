@@ -20,9 +20,12 @@ import {
   type SessionItem,
   type SystemStore,
   WRITER_GROUP,
+  WRITER_STATE_ID,
+  type WriterState,
 } from '../../src/index.js';
 import { encodeSessionKey, newSessionKey, signRequest } from '../../src/session/auth.js';
 import { waitUntil } from '../../src/testkit/contracts/support.js';
+import { visibleZxid } from '../../src/testkit/faults/final-state.js';
 
 /** A session id no client uses: the suite listens on its channel as the "sender". */
 let nextSession = 9_000_000_001;
@@ -544,8 +547,15 @@ describe('poison batches in the distributor queue', () => {
       await q.send([{ body, group: DISTRIBUTOR_GROUP, dedupId: `poison-batch-${i}` }]);
     await expectQueueFlows(h, 'distributor');
     await expectQueueFlows(h, 'distributor-2');
-    // The watermark only moved with the real batches: never to a poison batch's garbage.
+    // The watermark only moved with the real batches, never to a poison batch's garbage (a
+    // create closes with its parent's record and leaves it where it is), and the store is
+    // visible up to the writer's zxid.
     const after = await h.service.ports.userStore.getWatermark();
-    expect(Number.isSafeInteger(after) && after > watermark).toBe(true);
+    const state = (await h.service.ports.systemStore.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID }))
+      ?.value;
+    expect(Number.isSafeInteger(after) && after >= watermark && after <= (state?.zxid ?? 0)).toBe(true);
+    expect(await visibleZxid(h.service.ports.userStore, h.service.ports.systemStore, state)).toBe(
+      state?.zxid,
+    );
   });
 });

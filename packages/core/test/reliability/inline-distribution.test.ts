@@ -169,7 +169,7 @@ describe('inline distribution', () => {
     const record = await h.userStore.get('/a');
     expect(record?.data).toEqual(new Uint8Array([3]));
     expect(record?.complete).toBe(true);
-    // The create moved the watermark; the setData records stand in for it.
+    // The create's parent record and the setData records stand in for the watermark.
     expect(await getWatermark()).toBeLessThan(record!.txZxid);
   });
 

@@ -1,6 +1,7 @@
-// A distribution that writes one open record and nothing else stamps it `complete` and does not
-// write the watermark (distributor.ts soloRecord): readers take the record as the watermark at its
-// zxid. These tests pin when the distributor may do so, and that no redelivery rolls a record back.
+// A distribution of one batch writes one of its records last, stamped `complete`, names it in
+// every other record (`closer`), and does not write the watermark (distributor/closing-record.ts):
+// readers take that record as the watermark at its zxid. These tests pin when the distributor may
+// do so, the order of its writes, and that no redelivery rolls a record back.
 import { describe, expect, it } from 'vitest';
 import {
   createDistributor,
@@ -45,12 +46,28 @@ function batch(n: number, paths: string[], data: string, extra: Partial<Write> =
   };
 }
 
+/** The same batch writing nodes created in it (`czxid` = its zxid): none existed before. */
+function created(b: DistributorBatch): DistributorBatch {
+  const txn = b.items[0] as Write;
+  txn.writes = txn.writes.map((w) => (w.put ? { ...w, stat: { ...w.stat, czxid: b.zxid } } : w));
+  return b;
+}
+
 async function setup(watermark = 1) {
   const userStore = new MemoryUserStore();
   await userStore.putWatermark(watermark);
-  const distributor = createDistributor({ userStore, channel: new MemoryChannel() });
+  // The order in which record writes begin (the hook runs just before each).
+  const order: string[] = [];
+  const distributor = createDistributor({
+    userStore,
+    channel: new MemoryChannel(),
+    betweenWrites: async (path) => {
+      order.push(path);
+    },
+  });
   return {
     userStore,
+    order,
     apply: (...batches: DistributorBatch[]) =>
       distributor(
         batches.map((b) => message(b)),
@@ -59,7 +76,7 @@ async function setup(watermark = 1) {
   };
 }
 
-describe('a lone record stands in for the watermark', () => {
+describe('the last record of a distribution stands in for the watermark', () => {
   it('a batch that writes one open record stamps it complete and leaves the watermark', async () => {
     const { userStore, apply } = await setup();
     await apply(batch(2, ['/a'], 'x'));
@@ -69,20 +86,91 @@ describe('a lone record stands in for the watermark', () => {
     expect(await userStore.getWatermark()).toBe(1);
   });
 
-  it('a batch that writes two records moves the watermark and stamps neither complete', async () => {
-    const { userStore, apply } = await setup();
+  it('a batch of two records closes with the last, written after the other, which names it', async () => {
+    const { userStore, apply, order } = await setup();
     await apply(batch(2, ['/a', '/b'], 'x'));
-    expect(await userStore.getWatermark()).toBe(2);
-    expect((await userStore.get('/a'))?.complete).toBeUndefined();
-    expect((await userStore.get('/b'))?.complete).toBeUndefined();
+    expect(await userStore.getWatermark()).toBe(1);
+    expect(order).toEqual(['/a', '/b']);
+    const [a, b] = [await userStore.get('/a'), await userStore.get('/b')];
+    expect(b?.complete).toBe(true);
+    expect(b?.closer).toBeUndefined();
+    expect(a?.complete).toBeUndefined();
+    expect(a?.closer).toBe('/b');
   });
 
-  it('a batch that also writes a child index entry moves the watermark', async () => {
+  it('the closing record is written after the batch child index entries', async () => {
+    const userStore = new MemoryUserStore();
+    await userStore.putWatermark(1);
+    // Whether the entry is in the store when the closing record's write begins.
+    let listed: number | undefined;
+    const distributor = createDistributor({
+      userStore,
+      channel: new MemoryChannel(),
+      concurrency: 1,
+      betweenWrites: async (path) => {
+        if (path === '/') listed = (await userStore.listChildren('/')).length;
+      },
+    });
+    // A create: the new node's record, its entry under /, and /'s record (created before).
+    const b = batch(2, ['/n'], 'x', { kids: [{ parent: '/', name: 'n', czxid: 2 }] });
+    const txn = b.items[0] as Write;
+    txn.writes = [
+      { path: '/n', put: true, stat: { ...stat(2), czxid: 2 }, data: bytes('x') },
+      { path: '/', put: true, stat: { ...rootStat(), cversion: 1, pzxid: 2, numChildren: 1 } },
+    ];
+    await distributor([message(b)], context);
+    expect(listed).toBe(1);
+    expect((await userStore.get('/'))?.complete).toBe(true);
+    expect((await userStore.get('/n'))?.closer).toBe('/');
+    expect(await userStore.getWatermark()).toBe(1);
+  });
+
+  it('a deletion names the closing record in its tombstone and removes it after that record', async () => {
     const { userStore, apply } = await setup();
-    const kid = { parent: '/', name: 'a', czxid: 2 };
-    await apply(batch(2, ['/a'], 'x', { kids: [kid] }));
+    await apply(batch(2, ['/p', '/p/c'], 'x'));
+    const tombstones: (string | undefined)[] = [];
+    const b: DistributorBatch = {
+      v: PROTOCOL_VERSION,
+      batch: 3,
+      zxid: 3,
+      ev: 0,
+      items: [
+        {
+          type: 'txn',
+          zxid: 3,
+          writes: [
+            { path: '/p/c', put: false },
+            { path: '/p', put: true, stat: { ...stat(2), pzxid: 3 } },
+          ],
+          kids: [{ parent: '/p', name: 'c', czxid: 2, dzxid: 3 }],
+          events: [],
+        },
+      ],
+    };
+    // Snapshot the tombstone as the closing record's write begins.
+    const distributor = createDistributor({
+      userStore,
+      channel: new MemoryChannel(),
+      betweenWrites: async (path) => {
+        if (path === '/p') tombstones.push((await userStore.get('/p/c'))?.closer);
+      },
+    });
+    await distributor([message(b)], context);
+    expect(tombstones).toEqual(['/p']);
+    expect(await userStore.get('/p/c')).toBeUndefined();
+    expect((await userStore.get('/p'))?.complete).toBe(true);
+    expect(await userStore.getWatermark()).toBe(1);
+  });
+
+  it('a batch whose records are all of nodes it creates moves the watermark', async () => {
+    // A reader that meets one of them and finds the other missing could not tell "not written
+    // yet" from "deleted since": a new node cannot close a distribution of several records.
+    const { userStore, apply } = await setup();
+    await apply(created(batch(2, ['/a', '/b'], 'x')));
     expect(await userStore.getWatermark()).toBe(2);
     expect((await userStore.get('/a'))?.complete).toBeUndefined();
+    expect((await userStore.get('/a'))?.closer).toBeUndefined();
+    expect((await userStore.get('/b'))?.complete).toBeUndefined();
   });
 
   it('a protected record (stub and record) moves the watermark', async () => {
@@ -134,9 +222,10 @@ describe('a lone record stands in for the watermark', () => {
     await apply(batch(2, ['/a'], 'x'));
     expect(await userStore.get('/a')).toEqual(first);
     expect(await userStore.getWatermark()).toBe(1);
-    // The next batch that writes two records moves the watermark past both.
+    // The next batch that writes two records closes with /b: /a names it, and is complete no more.
     await apply(batch(3, ['/a', '/b'], 'z'));
-    expect(await userStore.getWatermark()).toBe(3);
+    expect(await userStore.getWatermark()).toBe(1);
     expect((await userStore.get('/a'))?.complete).toBeUndefined();
+    expect((await userStore.get('/a'))?.closer).toBe('/b');
   });
 });

@@ -154,7 +154,7 @@ export async function drainIdle(
 
 /**
  * How far the user store is visible: its watermark, or the zxid of a record the distributor wrote
- * alone, `complete`, in place of the watermark, when that is newer. The record of the writer's last
+ * last, `complete`, in place of the watermark, when that is newer (distributor/closing-record.ts). The record of the writer's last
  * batch is looked at first; when that batch wrote none (a read through the writer came after the
  * setData), every node's record is (test tooling: a deployment's tree is small here).
  */

@@ -136,22 +136,22 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         const { paused } = pause.arm(['/p/c']);
         const create = track(writer.create('/p/c', 'child'));
         await paused;
-        await written(pause, ['/p']);
         await quiesce();
 
-        // The parent's record already lists the child: reading it must wait for the whole txn.
-        const parent = track(reader.getChildren('/p'));
-        const parentStat = track(reader.exists('/p'));
-        // The child's record is not written yet: it does not exist, as before the txn.
+        // The parent's record closes the create's distribution: it is written after the child's,
+        // so while the child is held back the parent is the old one, shown at once; so is the
+        // child's absence, as before the txn.
+        expect(pause.written.has('/p')).toBe(false);
+        const parent = await reader.getChildren('/p');
+        expect(parent.children).toEqual([]);
+        expect(parent.stat.numChildren).toBe(0);
         expect(await others[0].exists('/p/c')).toBeNull();
-        await quiesce();
-        expect(parent.done).toBe(false);
-        expect(parentStat.done).toBe(false);
+        expect(create.done).toBe(false);
 
         pause.release();
         await create.promise;
-        expect((await parent.promise).children).toEqual(['c']);
-        expect((await parentStat.promise)!.numChildren).toBe(1);
+        expect((await reader.getChildren('/p')).children).toEqual(['c']);
+        expect((await reader.exists('/p'))!.numChildren).toBe(1);
         expect(text((await reader.getData('/p/c')).data)).toBe('child');
       });
 
@@ -160,7 +160,9 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         await writer.create('/a', 'old');
         await writer.create('/b', 'old');
         await writer.create('/c', 'old');
-        const { paused } = pause.arm(['/b']);
+        // /c's record is written last (the record closing the distribution, or any record when
+        // the watermark closes it): hold it back with the others written.
+        const { paused } = pause.arm(['/c']);
         const multi = track(
           writer.multi([
             { op: 'setData', path: '/a', data: 'new' },
@@ -169,7 +171,7 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
           ]),
         );
         await paused;
-        await written(pause, ['/a', '/c', '/c/d']);
+        await written(pause, ['/a', '/b', '/c/d']);
         await quiesce();
         expect(multi.done).toBe(false);
 
@@ -181,17 +183,17 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
           others[1].exists('/c/d').then((s) => log.push(`/c/d ${s === null ? 'old' : 'new'}`)),
           others[2].getChildren('/c').then((r) => log.push(`/c ${r.children.length === 0 ? 'old' : 'new'}`)),
         ];
-        await kit.eventually(() => log.includes('/b old'), "the read of /b's old record");
+        await kit.eventually(() => log.includes('/c old'), "the read of /c's old record");
         await quiesce();
-        // Only /b's record is still the old one; every record already written must not be shown.
-        expect(log).toEqual(['/b old']);
+        // Only /c's record is still the old one; every record already written must not be shown.
+        expect(log).toEqual(['/c old']);
 
         pause.release();
         await Promise.all(reads);
         await multi.promise;
-        expect(log.slice(1).sort()).toEqual(['/a new', '/c new', '/c/d new']);
+        expect(log.slice(1).sort()).toEqual(['/a new', '/b new', '/c/d new']);
         // And after that, every part is new.
-        expect(text((await reader.getData('/b')).data)).toBe('new');
+        expect((await reader.getChildren('/c')).children).toEqual(['d']);
       });
 
       it('a read after a read that waited for a txn sees all of that txn', async () => {
@@ -241,7 +243,7 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
 
     describe('a lone record stands in for the watermark', () => {
       it('a setData is readable at once by a client behind it, with no watermark write', async () => {
-        const { pause, writer, reader } = await setup();
+        const { pause, writer, reader, connect } = await setup();
         await writer.create('/a', 'old');
         await writer.create('/b', 'old');
         expect(text((await reader.getData('/a')).data)).toBe('old');
@@ -257,13 +259,38 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         expect(read.stat.version).toBe(1);
         expect(reader.lastZxid).toBeGreaterThanOrEqual(read.stat.mzxid);
         expect(text((await reader.getData('/b')).data)).toBe('old');
-        // A write of two records moves the watermark past the lone one again.
+        // A write of two records closes with its last one: still no watermark, and a client
+        // behind it reads both parts at once.
         await writer.multi([
           { op: 'setData', path: '/a', data: 'newer' },
           { op: 'setData', path: '/b', data: 'newer' },
         ]);
-        expect(pause.watermarks.length).toBe(before.length + 1);
-        expect(pause.watermarks.at(-1)).toBeGreaterThan(read.stat.mzxid);
+        await quiesce();
+        expect(pause.watermarks).toEqual(before);
+        const late = await connect();
+        expect(text((await late.getData('/a')).data)).toBe('newer');
+        expect(text((await late.getData('/b')).data)).toBe('newer');
+      });
+
+      it('a create and a delete close with the parent record, with no watermark write', async () => {
+        const { pause, writer, reader, connect } = await setup();
+        await writer.create('/p');
+        expect((await reader.getChildren('/p')).children).toEqual([]);
+        const before = [...pause.watermarks];
+        await writer.create('/p/c', 'child');
+        await quiesce();
+        expect(pause.watermarks).toEqual(before);
+        // `reader` is behind the create: it meets /p/c above any watermark it knows and waits
+        // for the parent's record, which is in place (waiting for a watermark would time out).
+        expect(text((await reader.getData('/p/c')).data)).toBe('child');
+        expect((await reader.getChildren('/p')).children).toEqual(['c']);
+        await writer.delete('/p/c');
+        await quiesce();
+        expect(pause.watermarks).toEqual(before);
+        const late = await connect();
+        expect(await late.exists('/p/c')).toBeNull();
+        expect((await late.getChildren('/p')).children).toEqual([]);
+        expect(await reader.exists('/p/c')).toBeNull();
       });
     });
   });

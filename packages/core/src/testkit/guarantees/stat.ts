@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CreateMode, type Stat } from '../../index.js';
+import { CreateMode, type NodeRecord, type Stat } from '../../index.js';
 import { interceptPort, PORT_METHODS } from '../faults/intercept.js';
 import type { DeploymentTarget } from '../target.js';
 import { guaranteeKit, text } from './helpers.js';
@@ -227,7 +227,8 @@ export function describeStatGuarantees(target: DeploymentTarget): void {
       it('a redelivered writer batch and a retried distributor batch keep null data', async () => {
         // Armed for the writes below only: the writer dies after committing and handing its batch
         // on (its retry hands the same batch again); the distributor dies after writing records,
-        // before the watermark (its retry writes them all again from the batch).
+        // before the watermark or the record that closes the batch in its place (its retry writes
+        // them all again from the batch).
         const crash = { writer: false, watermark: false };
         const { connect } = await kit.deploy({
           wrapHandler: (name, handler) =>
@@ -244,7 +245,8 @@ export function describeStatGuarantees(target: DeploymentTarget): void {
           wrap: {
             userStore: (store) =>
               interceptPort(store, PORT_METHODS.userStore, (method, args, call) => {
-                if (method === 'putWatermark' && crash.watermark) {
+                const closing = method === 'put' && (args[1] as NodeRecord | undefined)?.complete === true;
+                if ((method === 'putWatermark' || closing) && crash.watermark) {
                   crash.watermark = false;
                   return Promise.reject(new Error('injected: the distributor dies before the watermark'));
                 }
