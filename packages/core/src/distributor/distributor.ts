@@ -335,10 +335,11 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     // The live entry of an ended life goes first, then its tombstone: a listing between the two
     // still learns the life ended. Both go only now, after the parent's record with the new pzxid
     // is written, so a reader whose listing misses them sees the parent move on and lists again.
+    // A store that keeps the tombstone in place of the live entry removes the life in one call.
     await mapLimit(kidRemovals, concurrency, async (tombstone) => {
       const { dzxid: _ended, ...live } = tombstone;
       const zone = await parentZone(tombstone.parent);
-      await userStore.deleteChild(live, zone);
+      if (userStore.childTombstoneInPlace !== true) await userStore.deleteChild(live, zone);
       await userStore.deleteChild(tombstone, zone);
     });
     await mapLimit([...staleDeletes], concurrency, async (path) => {

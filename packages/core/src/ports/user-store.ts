@@ -29,11 +29,23 @@ export interface UserStore {
   putMarker(session: number, events: readonly number[]): Promise<void>;
   /**
    * Adds a child index entry under `entry.parent`: a live one, or with `dzxid` a tombstone (a
-   * separate entry from the live one of the same life). Writing an entry that exists is not an error.
+   * separate entry from the live one of the same life, unless {@link childTombstoneInPlace}).
+   * Writing an entry that exists is not an error.
    */
   putChild(entry: ChildEntry, zone?: Zone): Promise<void>;
-  /** Removes exactly that entry (live or tombstone); removing a missing entry is not an error. */
+  /**
+   * Removes exactly that entry (live or tombstone; with {@link childTombstoneInPlace}, the life's
+   * one entry, whichever it is); removing a missing entry is not an error.
+   */
   deleteChild(entry: ChildEntry, zone?: Zone): Promise<void>;
+  /**
+   * True when the store keeps a life's tombstone in place of its live entry (one item per life,
+   * keyed by name and `czxid`, the tombstone replacing the live entry at once): a listing then
+   * never shows both, and one `deleteChild` removes the life, so the distributor makes one call
+   * where it would make two (the DynamoDB user store: one write unit less per delete). A store
+   * whose listing returns keys only (S3, Cloud Storage) keeps them apart: the key is the content.
+   */
+  readonly childTombstoneInPlace?: boolean;
   /**
    * Every index entry under `parent` in `zone` (live entries and tombstones; not those of deeper
    * descendants), in no particular order: all pages, however many.

@@ -236,8 +236,12 @@ export function describeUserStoreContract(
       await store.putChild({ parent: '/pp', name: 'other', czxid: 40 });
       await store.putChild({ parent: '/p/b', name: 'grandchild', czxid: 41 });
       await store.putChild({ parent: '/', name: 'p', czxid: 2 });
+      // A store that keeps a tombstone in place of its live entry lists the ended life once.
+      const inPlace = store.childTombstoneInPlace === true;
       const want: ChildEntry[] = [
-        ...names.map((name, i) => ({ parent: '/p', name, czxid: 10 + i })),
+        ...names
+          .map((name, i) => ({ parent: '/p', name, czxid: 10 + i }))
+          .filter((e) => !inPlace || e.name !== 'b'),
         { parent: '/p', name: 'b', czxid: 10, dzxid: 30 },
         { parent: '/p', name: 'b', czxid: 31 },
       ];
@@ -257,10 +261,21 @@ export function describeUserStoreContract(
       await store.putChild(live);
       await store.putChild(live);
       await store.putChild(tomb);
-      expect(sortEntries(await store.listChildren('/p'))).toEqual(sortEntries([live, tomb]));
-      await store.deleteChild(live);
-      await store.deleteChild(live);
-      expect(await store.listChildren('/p')).toEqual([tomb]);
+      if (store.childTombstoneInPlace === true) {
+        // The tombstone replaced the live entry, and one delete removes the life.
+        expect(await store.listChildren('/p')).toEqual([tomb]);
+        await store.deleteChild(tomb);
+        expect(await store.listChildren('/p')).toEqual([]);
+        await store.putChild(tomb);
+        await store.deleteChild(live);
+        expect(await store.listChildren('/p')).toEqual([]);
+        await store.putChild(tomb);
+      } else {
+        expect(sortEntries(await store.listChildren('/p'))).toEqual(sortEntries([live, tomb]));
+        await store.deleteChild(live);
+        await store.deleteChild(live);
+        expect(await store.listChildren('/p')).toEqual([tomb]);
+      }
       await store.deleteChild(tomb);
       await store.deleteChild({ parent: '/never', name: 'n', czxid: 1 });
       expect(await store.listChildren('/p')).toEqual([]);
