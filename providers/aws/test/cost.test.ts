@@ -113,11 +113,15 @@ describe.each(['s3', 'dynamodb'] as const)(
       // a setData's distribution writes one record, stamped `complete`, and no watermark): DynamoDB
       // setData 8.08 -> 7.45 (one write unit), S3 16.48 -> 11.48 (one PUT). A batch committed just
       // now is distributed without reading the watermark (the writer says how far batches are
-      // applied): one read unit or S3 GET less per write and per read through the writer.
+      // applied): one read unit or S3 GET less per write and per read through the writer. The last
+      // record in place of the watermark (docs/cost.md: a create or delete closes with its parent's
+      // record): create and delete one write unit (DynamoDB, 10.08 -> 9.45 and 10.70 -> 10.08) or one
+      // S3 PUT (27.23 -> 22.23, 26.60 -> 21.60) less; the DynamoDB child tombstone in place of the
+      // live entry: delete one write unit less again (10.08 -> 9.45).
       const bound =
         userStore === 's3'
-          ? { getData: 0.4, watchedGetData: 5.98, setData: 11.08, create: 27.23, delete: 26.6 }
-          : { getData: 0.125, watchedGetData: 5.7, setData: 7.33, create: 10.08, delete: 10.7 };
+          ? { getData: 0.4, watchedGetData: 5.98, setData: 11.08, create: 22.23, delete: 21.6 }
+          : { getData: 0.125, watchedGetData: 5.7, setData: 7.33, create: 9.45, delete: 9.45 };
       for (const row of rows)
         expect(row.withoutCompute, row.op).toBeLessThanOrEqual(bound[row.op as keyof typeof bound] + 1e-9);
       // The system store's share of a 1 KiB setData, pinned: the writer state put (2 write units:
@@ -134,6 +138,22 @@ describe.each(['s3', 'dynamodb'] as const)(
         expect(results.setData[METER_KEYS.s3Get] ?? 0, 'setData S3 GETs').toBe(0);
       }
       expect(results.setData[METER_KEYS.dynamodbReadUnits], 'setData read units').toBe(3);
+      // create and delete, pinned: no watermark (the parent's record closes the distribution). A
+      // create writes the state (2), session (1), node (1) and parent (1) items, and on DynamoDB
+      // the record (2), the parent's record (1) and the child's entry (1); on S3 those three are
+      // PUTs. A delete: the state (1: no data), session, node (a delete) and parent items, and on
+      // DynamoDB the tombstone and its removal, the parent's record, the entry's tombstone in place
+      // of the live entry and its removal (5); on S3 three PUTs and three free DELETEs.
+      expect(results.create[METER_KEYS.dynamodbWriteUnits], 'create write units').toBe(
+        userStore === 's3' ? 5 : 9,
+      );
+      expect(results.delete[METER_KEYS.dynamodbWriteUnits], 'delete write units').toBe(
+        userStore === 's3' ? 4 : 9,
+      );
+      if (userStore === 's3') {
+        expect(results.create[METER_KEYS.s3Put], 'create S3 PUTs').toBe(3);
+        expect(results.delete[METER_KEYS.s3Put], 'delete S3 PUTs').toBe(3);
+      }
       for (const op of ['create', 'setData', 'delete'] as const) {
         expect(results[op][METER_KEYS.dynamodbWriteUnits]).toBeGreaterThan(0);
         // One function runs per write, and six SQS requests (client send, the writer's receive and
@@ -259,17 +279,19 @@ describe.each(['s3', 'dynamodb'] as const)(
         expect(oneSession.setData[METER_KEYS.sqsRequest]).toBeLessThanOrEqual(0.7 + 1e-9);
         // Regression bounds ($ per million, requests only, list prices), measured 2026-12-05 with the
         // redo-log commit and 0.05 above (before it: DynamoDB one session setData 5.28, ten 8.27);
-        // lowered by the watermark read the distributor no longer makes (shared by the ten).
+        // lowered by the watermark read the distributor no longer makes (shared by the ten), and
+        // by the watermark write a batch of one invocation no longer makes (its last record closes
+        // it), and on DynamoDB a delete's child tombstone in place of the live entry.
         // A change that adds billable requests to a batched write fails here.
         const bound =
           userStore === 's3'
             ? {
-                oneSession: { setData: 7.54, create: 13.13, delete: 12.53 },
-                tenSessions: { setData: 9.96, create: 15.63, delete: 14.95 },
+                oneSession: { setData: 7.04, create: 12.63, delete: 12.03 },
+                tenSessions: { setData: 9.46, create: 15.13, delete: 14.45 },
               }
             : {
-                oneSession: { setData: 3.35, create: 4.1, delete: 4.75 },
-                tenSessions: { setData: 5.77, create: 6.6, delete: 7.17 },
+                oneSession: { setData: 3.29, create: 4.04, delete: 4.06 },
+                tenSessions: { setData: 5.71, create: 6.54, delete: 6.49 },
               };
         for (const layout of ['oneSession', 'tenSessions'] as const)
           for (const row of rows[layout])
