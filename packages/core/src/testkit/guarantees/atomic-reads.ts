@@ -272,6 +272,26 @@ export function describeAtomicReadsGuarantees(target: DeploymentTarget): void {
         expect(text((await late.getData('/b')).data)).toBe('newer');
       });
 
+      it('a record whose closing record was deleted since is readable at once', async () => {
+        const { pause, writer, reader } = await setup();
+        await writer.create('/a', 'old');
+        await writer.create('/b', 'old');
+        expect(text((await reader.getData('/a')).data)).toBe('old');
+        const before = [...pause.watermarks];
+        // /a's record names /b's, which closes the multi; then /b is deleted and its tombstone
+        // removed. `reader`, behind both, meets /a above what it knows and finds no closing
+        // record: a later batch removed it, so /a's batch is in place (waiting would time out).
+        await writer.multi([
+          { op: 'setData', path: '/a', data: 'new' },
+          { op: 'setData', path: '/b', data: 'new' },
+        ]);
+        await writer.delete('/b');
+        await quiesce();
+        expect(pause.watermarks).toEqual(before);
+        expect(text((await reader.getData('/a')).data)).toBe('new');
+        expect(await reader.exists('/b')).toBeNull();
+      });
+
       it('a create and a delete close with the parent record, with no watermark write', async () => {
         const { pause, writer, reader, connect } = await setup();
         await writer.create('/p');
