@@ -266,7 +266,11 @@ export class ConsistentReader {
       const c = await this.userStore.get(closer);
       if (c === undefined) return zxid;
       if (c.txZxid < zxid) return this.wm;
-      return c.complete === true ? c.txZxid : zxid;
+      if (c.complete === true) return c.txZxid;
+      // Rewritten by a later one-batch call (it names its own closer): this batch was in place
+      // before that call began. Naming none, by a call of several batches (a redelivery), which
+      // wrote it beside the others and moves the watermark last: read the watermark.
+      return c.closer !== undefined ? zxid : this.userStore.getWatermark();
     };
   }
 

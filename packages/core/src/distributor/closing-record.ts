@@ -33,6 +33,12 @@ import type { DistributorBatch, NodeRecord } from '../protocol/messages.js';
  * any later one of its group (a FIFO group, an ordered stream; inline, the writer commits the next
  * batch only after distributing this one), but the batches of one call may come back split over
  * calls; a call of several batches therefore moves the watermark, which marks them all applied.
+ *
+ * Why not on a redelivery (a queue's message received before): the attempt before may have been a
+ * call of several batches, which wrote records naming no closer; their readers wait for the
+ * watermark, so this call moves it. And a reader waiting for a closer that a call of several
+ * batches rewrote (not `complete`, naming no closer itself, written beside the other records)
+ * waits for the watermark that call moves (`client/consistent-reader.ts`).
  */
 export function closingRecord(
   batches: readonly DistributorBatch[],
@@ -40,9 +46,10 @@ export function closingRecord(
   dirty: ReadonlySet<string>,
   state: ReadonlyMap<string, NodeRecord | null>,
   moved: ReadonlySet<string>,
+  redelivered: boolean,
 ): string | undefined {
   const batch = batches[0];
-  if (batches.length !== 1 || batch === undefined || batch.zxid <= applied) return undefined;
+  if (batches.length !== 1 || batch === undefined || batch.zxid <= applied || redelivered) return undefined;
   let first = batch.zxid;
   for (const item of batch.items) if (item.type === 'txn' && item.zxid < first) first = item.zxid;
   // The last one in write order that may (a create's and a delete's parent come after the child).

@@ -295,7 +295,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     });
     // A call that applies one batch closes with one of its records, stamped `complete` and
     // written last, and leaves the watermark where it is (see `closingRecord`).
-    const closer = closingRecord(batches, applied, dirty, state, moved);
+    const redelivered = messages.some((m) => m.attempt > 1);
+    const closer = closingRecord(batches, applied, dirty, state, moved, redelivered);
     // Child entries beside the records, in one pool: all must be in place before the watermark or
     // the closing record.
     const writes: (() => Promise<void>)[] = [

@@ -162,6 +162,18 @@ describe('the last record of a distribution stands in for the watermark', () => 
     expect(await userStore.getWatermark()).toBe(1);
   });
 
+  it('a redelivered batch moves the watermark and names no closer', async () => {
+    // Its attempt before may have been a call of several batches, whose readers wait for the
+    // watermark.
+    const userStore = new MemoryUserStore();
+    await userStore.putWatermark(1);
+    const distributor = createDistributor({ userStore, channel: new MemoryChannel() });
+    await distributor([message(batch(2, ['/a', '/b'], 'x'), 2)], context);
+    expect(await userStore.getWatermark()).toBe(2);
+    expect((await userStore.get('/a'))?.closer).toBeUndefined();
+    expect((await userStore.get('/b'))?.complete).toBeUndefined();
+  });
+
   it('a batch whose records are all of nodes it creates moves the watermark', async () => {
     // A reader that meets one of them and finds the other missing could not tell "not written
     // yet" from "deleted since": a new node cannot close a distribution of several records.
