@@ -101,7 +101,9 @@ describe('randomised runs under injected faults on the local AWS deployment (see
         sabotage: brokenUserStores.losesRootUpdates(),
       });
       expect(result.ok).toBe(false);
-      expect(result.problems.join('\n')).toContain('/: user-store');
+      // A create under / closes its distribution with /'s record: lost, the store never becomes
+      // visible up to the writer's zxid, which is what the idle wait reports.
+      expect(result.problems.join('\n')).toMatch(/did not become idle .*watermark \d+, writer zxid \d+/);
     },
     awsTarget.testTimeoutMs,
   );
