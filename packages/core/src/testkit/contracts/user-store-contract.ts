@@ -106,6 +106,11 @@ export function describeUserStoreContract(
       expect((await store.get('/lone'))?.complete).toBe(true);
       await store.put('/lone', record(new TextEncoder().encode('y'), { txZxid: 9 }));
       expect((await store.get('/lone'))?.complete).toBeUndefined();
+      // A record that names the record closing its distribution, a path like any other.
+      await store.put('/lone', record(new TextEncoder().encode('z'), { txZxid: 10, closer: '/a b/ä' }));
+      expect((await store.get('/lone'))?.closer).toBe('/a b/ä');
+      await store.put('/lone', record(new TextEncoder().encode('z'), { txZxid: 11 }));
+      expect((await store.get('/lone'))?.closer).toBeUndefined();
     });
 
     test('round-trips a tombstone', async (store) => {
