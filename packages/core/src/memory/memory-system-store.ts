@@ -10,7 +10,28 @@ import type {
   SystemStoreCapabilities,
   TransactOp,
 } from '../ports/system-store.js';
-import { approximateSize, clone } from '../util/clone.js';
+import { approximateSize, clone, deepFreeze } from '../util/clone.js';
+
+/**
+ * How the memory stores keep the values callers put and hand out the values they get.
+ * - `copied` (the default): copied in and copied out, as a cloud service would, so that no caller
+ *   shares a reference with the store; what the contract suites check.
+ * - `frozen`: what is put is frozen in place, all the way down ({@link deepFreeze}), and handed out
+ *   as it is: nothing is copied. A caller that changes an object or array it put or got gets a
+ *   TypeError (ES modules are strict) instead of changing the store. Byte arrays cannot be frozen:
+ *   they are shared, and kept only by the rule that the core never writes into a byte array it did
+ *   not make (node data is replaced whole). For the embedded deployment, whose only callers are the
+ *   core's functions and clients (which copy what they hand to an application).
+ */
+export type MemoryValues = 'copied' | 'frozen';
+
+/** Options of the memory stores beyond a system store's capabilities. */
+export interface MemoryStoreOptions {
+  /** How values are kept and handed out; default `copied`. */
+  values?: MemoryValues;
+}
+
+const identity = <T>(value: T): T => value;
 
 interface Stored {
   version: number;
@@ -29,14 +50,21 @@ function matches(stored: Stored | undefined, expect: ExpectedVersion): boolean {
 const MEMORY_QUERY_PAGE = 100;
 
 /**
- * The system store in memory: a Map with copy-in/copy-out and all-or-nothing transactions. Every
- * call is asynchronous, like a network call.
+ * The system store in memory: a Map with copy-in/copy-out (or frozen values: {@link MemoryValues})
+ * and all-or-nothing transactions. Every call is asynchronous, like a network call.
  */
 export class MemorySystemStore implements SystemStore {
   readonly capabilities: SystemStoreCapabilities;
   private readonly items = new Map<string, Stored>();
+  /** Makes a value put the store's own. */
+  private readonly keep: <T>(value: T) => T;
+  /** What a caller gets of a value the store holds. */
+  private readonly handOut: <T>(value: T) => T;
 
-  constructor(capabilities: Partial<SystemStoreCapabilities> = {}) {
+  constructor(capabilities: Partial<SystemStoreCapabilities> = {}, options: MemoryStoreOptions = {}) {
+    const frozen = options.values === 'frozen';
+    this.keep = frozen ? deepFreeze : clone;
+    this.handOut = frozen ? identity : clone;
     this.capabilities = {
       ...capabilities,
       maxTransactionItems: capabilities.maxTransactionItems ?? Number.POSITIVE_INFINITY,
@@ -49,7 +77,7 @@ export class MemorySystemStore implements SystemStore {
     const s = this.items.get(keyOf(key));
     return s === undefined
       ? undefined
-      : { kind: key.kind, id: key.id, version: s.version, value: clone(s.value) as T };
+      : { kind: key.kind, id: key.id, version: s.version, value: this.handOut(s.value) as T };
   }
 
   async getMany<T>(keys: ItemKey[]): Promise<(SystemItem<T> | undefined)[]> {
@@ -58,7 +86,7 @@ export class MemorySystemStore implements SystemStore {
       const s = this.items.get(keyOf(key));
       return s === undefined
         ? undefined
-        : { kind: key.kind, id: key.id, version: s.version, value: clone(s.value) as T };
+        : { kind: key.kind, id: key.id, version: s.version, value: this.handOut(s.value) as T };
     });
   }
 
@@ -68,7 +96,7 @@ export class MemorySystemStore implements SystemStore {
     const out: SystemItem<T>[] = [];
     for (const [k, s] of this.items) {
       if (k.startsWith(prefix))
-        out.push({ kind, id: k.slice(prefix.length), version: s.version, value: clone(s.value) as T });
+        out.push({ kind, id: k.slice(prefix.length), version: s.version, value: this.handOut(s.value) as T });
     }
     return out;
   }
@@ -86,7 +114,7 @@ export class MemorySystemStore implements SystemStore {
     const limit = page.limit ?? MEMORY_QUERY_PAGE;
     const items = ids.slice(0, limit).map((id) => {
       const s = this.items.get(`${head}${id}`)!;
-      return { kind, id, version: s.version, value: clone(s.value) as T };
+      return { kind, id, version: s.version, value: this.handOut(s.value) as T };
     });
     return ids.length > limit ? { items, next: items.at(-1)!.id } : { items };
   }
@@ -124,7 +152,7 @@ export class MemorySystemStore implements SystemStore {
     for (const op of ops) {
       const k = keyOf(op);
       if (op.type === 'put')
-        this.items.set(k, { version: (this.items.get(k)?.version ?? 0) + 1, value: clone(op.value) });
+        this.items.set(k, { version: (this.items.get(k)?.version ?? 0) + 1, value: this.keep(op.value) });
       else if (op.type === 'delete') this.items.delete(k);
     }
   }
@@ -148,7 +176,7 @@ export class MemorySystemStore implements SystemStore {
     const k = keyOf(key);
     const s = this.items.get(k);
     if (s === undefined) return false;
-    this.items.set(k, { version: s.version + 1, value: clone(value) });
+    this.items.set(k, { version: s.version + 1, value: this.keep(value) });
     return true;
   }
 

@@ -1,17 +1,28 @@
 import type { UserStore, Zone } from '../ports/user-store.js';
 import type { ChildEntry, NodeRecord } from '../protocol/messages.js';
 import { childKey } from '../tree/child-index.js';
-import { clone } from '../util/clone.js';
+import { clone, deepFreeze } from '../util/clone.js';
+import type { MemoryStoreOptions } from './memory-system-store.js';
 
 /**
  * The user store in memory: node records copied in and out, the child index, the watermark and the
  * sessions' markers. Each zone is its own pair of maps (a protected record never shares a key with
  * an open one).
+ *
+ * With `values: 'frozen'` a record put is frozen in place instead of copied (the distributor's
+ * records, which nothing changes after); a record got is still a copy, as clients hand what they
+ * read to the application, which may change it.
  */
 export class MemoryUserStore implements UserStore {
   private readonly zones = { open: newZone(), protected: newZone() };
   private watermark = 0;
   private readonly markers = new Map<number, number[]>();
+  /** Makes a record put the store's own. */
+  private readonly keep: <T>(value: T) => T;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.keep = options.values === 'frozen' ? deepFreeze : clone;
+  }
 
   async get(path: string, zone: Zone = 'open'): Promise<NodeRecord | undefined> {
     await undefined;
@@ -21,7 +32,7 @@ export class MemoryUserStore implements UserStore {
 
   async put(path: string, record: NodeRecord, zone: Zone = 'open'): Promise<void> {
     await undefined;
-    this.zones[zone].records.set(path, clone(record));
+    this.zones[zone].records.set(path, this.keep(record));
   }
 
   async delete(path: string, zone: Zone = 'open'): Promise<void> {

@@ -39,3 +39,17 @@ export function approximateSize(value: unknown): number {
       return 0;
   }
 }
+
+/**
+ * Freezes plain data in place, all the way down, and returns it: no copy, no allocation. A caller
+ * that then changes an object or array of it gets a TypeError (ES modules are strict) rather than
+ * changing it. Byte arrays cannot be frozen (a typed array with elements refuses `Object.freeze`);
+ * they are left as they are. Parts frozen by an earlier call are not walked again.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+  else for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  return Object.freeze(value);
+}
