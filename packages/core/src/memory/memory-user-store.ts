@@ -1,17 +1,12 @@
 import type { UserStore, Zone } from '../ports/user-store.js';
 import type { ChildEntry, NodeRecord } from '../protocol/messages.js';
 import { childKey } from '../tree/child-index.js';
-import { clone, deepFreeze } from '../util/clone.js';
-import type { MemoryStoreOptions } from './memory-system-store.js';
+import { type MemoryStoreOptions, valueHandling } from './memory-system-store.js';
 
 /**
- * The user store in memory: node records copied in and out, the child index, the watermark and the
- * sessions' markers. Each zone is its own pair of maps (a protected record never shares a key with
- * an open one).
- *
- * With `values: 'frozen'` a record put is frozen in place instead of copied (the distributor's
- * records, which nothing changes after); a record got is still a copy, as clients hand what they
- * read to the application, which may change it.
+ * The user store in memory: node records copied in and out (or shared, or frozen: `values`,
+ * {@link MemoryStoreOptions}), the child index, the watermark and the sessions' markers. Each zone
+ * is its own pair of maps (a protected record never shares a key with an open one).
  */
 export class MemoryUserStore implements UserStore {
   private readonly zones = { open: newZone(), protected: newZone() };
@@ -19,15 +14,17 @@ export class MemoryUserStore implements UserStore {
   private readonly markers = new Map<number, number[]>();
   /** Makes a record put the store's own. */
   private readonly keep: <T>(value: T) => T;
+  /** What a caller gets of a record the store holds. */
+  private readonly handOut: <T>(value: T) => T;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.keep = options.values === 'frozen' ? deepFreeze : clone;
+    ({ keep: this.keep, handOut: this.handOut } = valueHandling(options.values));
   }
 
   async get(path: string, zone: Zone = 'open'): Promise<NodeRecord | undefined> {
     await undefined;
     const r = this.zones[zone].records.get(path);
-    return r === undefined ? undefined : clone(r);
+    return r === undefined ? undefined : this.handOut(r);
   }
 
   async put(path: string, record: NodeRecord, zone: Zone = 'open'): Promise<void> {

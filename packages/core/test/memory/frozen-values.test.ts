@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { Ids } from '../../src/acl/model.js';
 import { createEmbeddedService } from '../../src/embedded/embedded-service.js';
 import { MemorySystemStore } from '../../src/memory/memory-system-store.js';
 import { MemoryUserStore } from '../../src/memory/memory-user-store.js';
+import { CreateMode } from '../../src/model/create-mode.js';
 import type { NodeRecord } from '../../src/protocol/messages.js';
 import { deepFreeze } from '../../src/util/clone.js';
 
@@ -66,20 +68,28 @@ describe('memory stores with frozen values', () => {
     expect(value.inner.x).toBe(2);
   });
 
-  it('a user store record put is frozen, and a record got is still a copy the caller may change', async () => {
-    const store = new MemoryUserStore({ values: 'frozen' });
+  it('a user store record put is frozen and handed out as it is; shared keeps it without freezing', async () => {
+    const frozen = new MemoryUserStore({ values: 'frozen' });
     const record: NodeRecord = { data: new Uint8Array([1, 2, 3]), stat: stat(0), txZxid: 1 };
-    await store.put('/a', record);
+    await frozen.put('/a', record);
     expect(() => {
       record.stat.version = 9;
     }).toThrow(TypeError);
-    const got = (await store.get('/a'))!;
-    expect(got).not.toBe(record);
-    got.stat.version = 5;
-    got.data[0] = 200;
-    const again = (await store.get('/a'))!;
-    expect(again.stat.version).toBe(0);
-    expect([...again.data]).toEqual([1, 2, 3]);
+    expect(await frozen.get('/a')).toBe(record);
+    const shared = new MemoryUserStore({ values: 'shared' });
+    const other: NodeRecord = { data: new Uint8Array([1]), stat: stat(0), txZxid: 1 };
+    await shared.put('/a', other);
+    expect(await shared.get('/a')).toBe(other);
+    expect(Object.isFrozen(other)).toBe(false);
+  });
+
+  it('a shared system store keeps and hands out values as they are', async () => {
+    const store = new MemorySystemStore({}, { values: 'shared' });
+    const value = { inner: { x: 1 } };
+    await store.transact([{ type: 'put', ...key, value, expect: 'absent' }]);
+    expect((await store.get(key))!.value).toBe(value);
+    expect((await store.getMany([key]))[0]!.value).toBe(value);
+    expect(Object.isFrozen(value)).toBe(false);
   });
 
   it('the default stores still copy in and out', async () => {
@@ -103,23 +113,49 @@ describe('memory stores with frozen values', () => {
     expect(deepFreeze(5)).toBe(5);
   });
 
-  it('the embedded deployment runs on frozen stores: the writer state and records it holds are frozen', async () => {
-    const service = createEmbeddedService();
+  it('the core changes no value it put or got: a workload on frozen stores runs without a function error', async () => {
+    const errors: unknown[] = [];
+    const service = createEmbeddedService({
+      values: 'frozen',
+      onFunctionError: (name, error) => errors.push([name, error]),
+    });
     try {
       const zk = await service.connect();
+      const other = await service.connect();
+      const events: string[] = [];
       await zk.create('/n', new Uint8Array([1]));
-      await zk.setData('/n', new Uint8Array([2]));
+      await zk.create('/n/e', new Uint8Array([1]), { mode: CreateMode.EPHEMERAL });
+      await other.create('/n/o', new Uint8Array([1]), { mode: CreateMode.EPHEMERAL_SEQUENTIAL });
+      await zk.getData('/n', { watch: (e) => events.push(`data ${e.type}`) });
+      await zk.getChildren('/n', { watch: (e) => events.push(`children ${e.type}`) });
+      await zk.exists('/m', { watch: (e) => events.push(`exists ${e.type}`) });
+      await other.setData('/n', new Uint8Array([2]));
+      await other.create('/m', new Uint8Array(0));
+      await zk.multi([
+        { op: 'check', path: '/n', version: 1 },
+        { op: 'setData', path: '/m', data: new Uint8Array([3]) },
+        { op: 'create', path: '/n/c', data: new Uint8Array([4]), mode: CreateMode.CONTAINER },
+      ]);
+      await zk.setACL('/m', Ids.READ_ACL_UNSAFE);
+      await other.close();
+      expect((await zk.getChildren('/n')).children.sort()).toEqual(['c', 'e']);
+      await zk.delete('/n/c');
+      await service.heartbeat();
+      const read = await zk.getData('/m');
+      expect([...read.data]).toEqual([3]);
+      expect(read.stat.aversion).toBe(1);
+      expect(events.sort()).toEqual([
+        'children NodeChildrenChanged',
+        'data NodeDataChanged',
+        'exists NodeCreated',
+      ]);
+      // The writer state and node items the functions committed are frozen.
       const state = await service.ports.systemStore.get<object>({ kind: 'meta', id: 'writer' });
       expect(Object.isFrozen(state!.value)).toBe(true);
-      const node = await service.ports.systemStore.get<object>({ kind: 'node', id: '/n' });
-      expect(Object.isFrozen(node!.value)).toBe(true);
-      // What the application reads is its own to change.
-      const read = await zk.getData('/n');
-      read.stat.version = 77;
-      expect((await zk.getData('/n')).stat.version).toBe(1);
       await zk.close();
     } finally {
       await service.close();
     }
+    expect(errors).toEqual([]);
   });
 });
