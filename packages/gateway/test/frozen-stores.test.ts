@@ -47,7 +47,7 @@ describe('the gateway over frozen stores', () => {
     await call((cb) =>
       zk.transaction().check('/f', 1).setData('/g', buf('3')).create('/f/c', buf('c')).commit(cb),
     );
-    await call((cb) => zk.setACL('/g', zookeeper.ACL.READ_ACL_UNSAFE, -1, cb));
+    await call((cb) => zk.setACL('/g', [new zookeeper.ACL(1, new zookeeper.Id('world', 'anyone'))], -1, cb));
     other.close();
     // The other session's ephemeral goes once its close is through.
     for (let i = 0; i < 100; i++) {

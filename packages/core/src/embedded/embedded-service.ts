@@ -6,7 +6,7 @@ import { createFunctions } from '../functions/create-functions.js';
 import { MemoryChannel } from '../memory/memory-channel.js';
 import { MemoryLeaseRenewer } from '../memory/memory-lease.js';
 import { MemoryQueue } from '../memory/memory-queue.js';
-import { type MemoryValues, MemorySystemStore } from '../memory/memory-system-store.js';
+import { MemorySystemStore, type MemoryValues } from '../memory/memory-system-store.js';
 import { MemoryUserStore } from '../memory/memory-user-store.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import type { Channel } from '../ports/channel.js';
