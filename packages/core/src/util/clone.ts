@@ -5,7 +5,9 @@
  */
 export function clone<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Uint8Array) return value.slice() as T;
+  // Uint8Array's own slice: a Buffer's `slice` is a view of the same memory, not a copy (a
+  // gateway's request data is a Buffer view of its socket read, which a copy must not retain).
+  if (value instanceof Uint8Array) return Uint8Array.prototype.slice.call(value) as T;
   if (Array.isArray(value)) {
     const out = new Array(value.length);
     for (let i = 0; i < value.length; i++) out[i] = clone(value[i]);

@@ -5,7 +5,7 @@ import { MemorySystemStore } from '../../src/memory/memory-system-store.js';
 import { MemoryUserStore } from '../../src/memory/memory-user-store.js';
 import { CreateMode } from '../../src/model/create-mode.js';
 import type { NodeRecord } from '../../src/protocol/messages.js';
-import { deepFreeze } from '../../src/util/clone.js';
+import { clone, deepFreeze } from '../../src/util/clone.js';
 
 const key = { kind: 'node', id: '/a' } as const;
 
@@ -157,5 +157,20 @@ describe('memory stores with frozen values', () => {
       await service.close();
     }
     expect(errors).toEqual([]);
+  });
+
+  it('clone copies the bytes of a Buffer too (its own slice is a view), and does not keep the memory they came from', () => {
+    const read = Buffer.from([0, 1, 2, 3, 4, 5]);
+    const data = read.subarray(2, 4);
+    const copy = clone({ data }).data;
+    read[2] = 99;
+    expect([...copy]).toEqual([2, 3]);
+    expect(copy.buffer.byteLength).toBe(2);
+    // What the default stores hold is such a copy.
+    const store = new MemoryUserStore();
+    return store.put('/b', { data, stat: stat(0), txZxid: 1 }).then(async () => {
+      read[3] = 98;
+      expect([...(await store.get('/b'))!.data]).toEqual([99, 3]);
+    });
   });
 });
