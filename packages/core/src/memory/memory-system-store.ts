@@ -63,7 +63,7 @@ function matches(stored: Stored | undefined, expect: ExpectedVersion): boolean {
 const MEMORY_QUERY_PAGE = 100;
 
 /**
- * The system store in memory: a Map with copy-in/copy-out (or frozen values: {@link MemoryValues})
+ * The system store in memory: a Map with copy-in/copy-out (or shared or frozen values: {@link MemoryValues})
  * and all-or-nothing transactions. Every call is asynchronous, like a network call.
  */
 export class MemorySystemStore implements SystemStore {
