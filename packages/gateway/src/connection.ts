@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { Err, type FourLetterWord, fourLetterWord, KeeperState, OpCode, Xid } from './codes.js';
-import type { AuthId, OpContext, Reply } from './context.js';
+import { type AuthId, type OpContext, type Reply, writeLong } from './context.js';
 import { type JuteError, JuteReader } from './jute/io.js';
 import {
   ConnectRequest,
@@ -22,12 +22,12 @@ const MAX_IN_FLIGHT = 1000;
  * One reply frame: its length, the ReplyHeader (xid, zxid, err) and the body, built in one buffer
  * (the hot path: a JuteWriter would grow, copy the body in and copy the whole again for the frame).
  */
-function replyFrame(xid: number, zxid: bigint, err: number, body: Uint8Array | undefined): Uint8Array {
+function replyFrame(xid: number, zxid: number, err: number, body: Uint8Array | undefined): Uint8Array {
   const length = 16 + (body?.byteLength ?? 0);
   const out = Buffer.allocUnsafe(4 + length);
   out.writeInt32BE(length, 0);
   out.writeInt32BE(xid, 4);
-  out.writeBigInt64BE(BigInt.asIntN(64, zxid), 8);
+  writeLong(out, zxid, 8);
   out.writeInt32BE(err, 16);
   if (body !== undefined) out.set(body, 20);
   return out;

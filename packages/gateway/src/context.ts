@@ -51,19 +51,34 @@ export function toJStat(s: Stat): JStat {
 /** Bytes of jute's Stat record: 6 longs and 5 ints. */
 const STAT_BYTES = 68;
 
+/**
+ * Writes `v` as a jute long at `at`: two 32-bit words, with no BigInt made (six a Stat, on the
+ * hot path of every write's reply). Zxids, times and session ids are safe integers; anything else
+ * takes the BigInt path, which wraps it to 64 bits as before.
+ */
+export function writeLong(out: Buffer, v: number, at: number): void {
+  if (!Number.isSafeInteger(v)) {
+    out.writeBigInt64BE(BigInt.asIntN(64, BigInt(v)), at);
+    return;
+  }
+  const high = Math.floor(v / 0x1_0000_0000);
+  out.writeInt32BE(high, at);
+  out.writeUInt32BE(v - high * 0x1_0000_0000, at + 4);
+}
+
 /** Writes `s` as jute's Stat record at `at` (ints wrap to 32 bits, as JuteWriter writes them). */
 function writeStat(out: Buffer, at: number, s: Stat): void {
-  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.czxid)), at);
-  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.mzxid)), at + 8);
-  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.ctime)), at + 16);
-  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.mtime)), at + 24);
+  writeLong(out, s.czxid, at);
+  writeLong(out, s.mzxid, at + 8);
+  writeLong(out, s.ctime, at + 16);
+  writeLong(out, s.mtime, at + 24);
   out.writeInt32BE(s.version | 0, at + 32);
   out.writeInt32BE(s.cversion | 0, at + 36);
   out.writeInt32BE(s.aversion | 0, at + 40);
-  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.ephemeralOwner)), at + 44);
+  writeLong(out, s.ephemeralOwner, at + 44);
   out.writeInt32BE(s.dataLength | 0, at + 52);
   out.writeInt32BE(s.numChildren | 0, at + 56);
-  out.writeBigInt64BE(BigInt.asIntN(64, BigInt(s.pzxid)), at + 60);
+  writeLong(out, s.pzxid, at + 60);
 }
 
 /**

@@ -66,6 +66,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** How the embedded deployment the gateway creates keeps values (see `startGateway`). */
+const GATEWAY_VALUES = 'shared';
+
 const VERSION = '3.9.0-faaskeeper-gateway-0.1.0, built on 1970-01-01 00:00 UTC';
 
 /**
@@ -81,10 +84,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     options.gatewayKey ?? (options.deployment === undefined ? randomBytes(32).toString('base64') : undefined);
   // Its own embedded deployment's channel is memory in this process, read only by the gateway's
   // clients: sealing it (docs/guarantees.md "Security model") would hide nothing from anyone and
-  // cost about 10 µs a reply, so it is off there. Requests are still signed.
+  // cost about 10 µs a reply, so it is off there. Requests are still signed. Its stores share values
+  // rather than copy them in and out: the only callers are the core's functions and the gateway's
+  // clients, which serialise what they read and change nothing (the gateway's suites pass with the
+  // stores frozen, where any change throws).
   const owned =
     options.deployment === undefined
-      ? createEmbeddedService({ channelSecret: false, ...(gatewayKey === undefined ? {} : { gatewayKey }) })
+      ? createEmbeddedService({
+          channelSecret: false,
+          values: GATEWAY_VALUES,
+          ...(gatewayKey === undefined ? {} : { gatewayKey }),
+        })
       : undefined;
   const deployment: GatewayDeployment = options.deployment ?? owned!;
   await deployment.ready;

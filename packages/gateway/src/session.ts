@@ -69,9 +69,9 @@ export class GatewaySession {
   }
 
   /** The zxid for the next reply header: the highest seen, never lower than an earlier one. */
-  replyZxid(seen = 0): bigint {
+  replyZxid(seen = 0): number {
     this.zxid = Math.max(this.zxid, seen, this.client.lastZxid);
-    return BigInt(this.zxid);
+    return this.zxid;
   }
 
   /**

@@ -6,7 +6,7 @@ import { createFunctions } from '../functions/create-functions.js';
 import { MemoryChannel } from '../memory/memory-channel.js';
 import { MemoryLeaseRenewer } from '../memory/memory-lease.js';
 import { MemoryQueue } from '../memory/memory-queue.js';
-import { MemorySystemStore } from '../memory/memory-system-store.js';
+import { MemorySystemStore, type MemoryValues } from '../memory/memory-system-store.js';
 import { MemoryUserStore } from '../memory/memory-user-store.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import type { Channel } from '../ports/channel.js';
@@ -71,6 +71,12 @@ export interface EmbeddedServiceOptions extends DeploymentOptions {
    *   replay is tested in memory too.
    */
   commit?: 'transaction' | 'redo-log';
+  /**
+   * How the memory stores keep values ({@link MemoryValues}); default `copied`, as a cloud store
+   * would. `shared` copies nothing, for a deployment whose clients never change what they read
+   * (a gateway's); `frozen` makes any change of a value put or got throw (tests).
+   */
+  values?: MemoryValues;
 }
 
 /** A FaaSKeeper deployment in one process: the real writer, distributor and heartbeat on in-memory ports. */
@@ -85,13 +91,15 @@ export interface EmbeddedService extends Deployment {
 export function createEmbeddedService(options: EmbeddedServiceOptions = {}): EmbeddedService {
   const clock = options.clock ?? systemClock;
   const wrap = options.wrap ?? {};
+  const values = { values: options.values ?? 'copied' };
   const memoryStore = new MemorySystemStore(
     options.commit === 'redo-log'
       ? { transactionsCostMore: true, writesBilledBySize: true }
       : { transactionsCostMore: false, writesBilledBySize: false },
+    values,
   );
   const systemStore = (wrap.systemStore ?? ((s) => s))(memoryStore);
-  const userStore = (wrap.userStore ?? ((s) => s))(new MemoryUserStore());
+  const userStore = (wrap.userStore ?? ((s) => s))(new MemoryUserStore(values));
   const bigMessages = { maxMessageBytes: 4 * 1024 * 1024, maxBatch: 100 };
   // Clients renew their leases on the store itself, as on DynamoDB (not through a test's wrapper),
   // or through a queue the heartbeat drains, as on GCP.

@@ -1,27 +1,35 @@
 import type { UserStore, Zone } from '../ports/user-store.js';
 import type { ChildEntry, NodeRecord } from '../protocol/messages.js';
 import { childKey } from '../tree/child-index.js';
-import { clone } from '../util/clone.js';
+import { type MemoryStoreOptions, valueHandling } from './memory-system-store.js';
 
 /**
- * The user store in memory: node records copied in and out, the child index, the watermark and the
- * sessions' markers. Each zone is its own pair of maps (a protected record never shares a key with
- * an open one).
+ * The user store in memory: node records copied in and out (or shared, or frozen: `values`,
+ * {@link MemoryStoreOptions}), the child index, the watermark and the sessions' markers. Each zone
+ * is its own pair of maps (a protected record never shares a key with an open one).
  */
 export class MemoryUserStore implements UserStore {
   private readonly zones = { open: newZone(), protected: newZone() };
   private watermark = 0;
   private readonly markers = new Map<number, number[]>();
+  /** Makes a record put the store's own. */
+  private readonly keep: <T>(value: T) => T;
+  /** What a caller gets of a record the store holds. */
+  private readonly handOut: <T>(value: T) => T;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    ({ keep: this.keep, handOut: this.handOut } = valueHandling(options.values));
+  }
 
   async get(path: string, zone: Zone = 'open'): Promise<NodeRecord | undefined> {
     await undefined;
     const r = this.zones[zone].records.get(path);
-    return r === undefined ? undefined : clone(r);
+    return r === undefined ? undefined : this.handOut(r);
   }
 
   async put(path: string, record: NodeRecord, zone: Zone = 'open'): Promise<void> {
     await undefined;
-    this.zones[zone].records.set(path, clone(record));
+    this.zones[zone].records.set(path, this.keep(record));
   }
 
   async delete(path: string, zone: Zone = 'open'): Promise<void> {

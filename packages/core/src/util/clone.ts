@@ -5,7 +5,9 @@
  */
 export function clone<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Uint8Array) return value.slice() as T;
+  // Uint8Array's own slice: a Buffer's `slice` is a view of the same memory, not a copy (a
+  // gateway's request data is a Buffer view of its socket read, which a copy must not retain).
+  if (value instanceof Uint8Array) return Uint8Array.prototype.slice.call(value) as T;
   if (Array.isArray(value)) {
     const out = new Array(value.length);
     for (let i = 0; i < value.length; i++) out[i] = clone(value[i]);
@@ -38,4 +40,18 @@ export function approximateSize(value: unknown): number {
     default:
       return 0;
   }
+}
+
+/**
+ * Freezes plain data in place, all the way down, and returns it: no copy, no allocation. A caller
+ * that then changes an object or array of it gets a TypeError (ES modules are strict) rather than
+ * changing it. Byte arrays cannot be frozen (a typed array with elements refuses `Object.freeze`);
+ * they are left as they are. Parts frozen by an earlier call are not walked again.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+  else for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  return Object.freeze(value);
 }
