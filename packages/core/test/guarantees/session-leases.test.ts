@@ -11,6 +11,7 @@ import {
   type FaaSKeeperClient,
   LEASE_FOLD_ID,
   type LeaseFold,
+  leaseId,
   ManualClock,
   MemoryLeaseRenewer,
   type MemorySystemStore,
@@ -53,7 +54,8 @@ async function advance(clock: ManualClock, ms: number): Promise<void> {
 
 /** The lease value of a client's session (the client's clock at its last renewal), or undefined. */
 async function leaseOf(store: SystemStore, zk: FaaSKeeperClient): Promise<unknown> {
-  return (await store.get({ kind: 'lease', id: zk.sessionId }))?.value;
+  // Found by its session's number: its id's tag comes from the session key, which the test may not know.
+  return (await store.list('lease')).find((l) => l.id.startsWith(`${zk.sessionId}.`))?.value;
 }
 
 /** The latest renewal the deployment knows of a session: its lease item or its folded renewal. */
@@ -87,14 +89,16 @@ describe('sessions kept alive by leases (embedded)', () => {
               const target = raceSession;
               if (
                 target !== undefined &&
-                ops.some((o) => o.kind === 'lease' && o.id === target && o.type === 'delete')
+                ops.some(
+                  (o) => o.kind === 'lease' && o.id === leaseId(key, Number(target)) && o.type === 'delete',
+                )
               ) {
                 raceSession = undefined;
                 raced++;
                 // The renewal lands between the writer's check and its commit.
                 expect(
                   await new MemoryLeaseRenewer(inner as MemorySystemStore).renew(
-                    Number(target),
+                    { owner: Number(target), id: leaseId(key, Number(target)) },
                     signRenewal(key, Number(target), clock.now()),
                   ),
                 ).toBe('renewed');
@@ -123,7 +127,8 @@ describe('sessions kept alive by leases (embedded)', () => {
 
   it('a renewal after expiry finds no lease, cannot revive the session, and the client sees EXPIRED', async () => {
     const { service, clock } = deploy();
-    const [zk, other] = await Promise.all([service.connect(), service.connect()]);
+    const key = newSessionKey();
+    const [zk, other] = await Promise.all([service.connect({ sessionKey: key }), service.connect()]);
     await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
     service.partition(zk);
     await advance(clock, sessionTimeoutMs + clockSkewMs + 2 * heartbeatIntervalMs);
@@ -133,9 +138,8 @@ describe('sessions kept alive by leases (embedded)', () => {
     expect(await leaseOf(service.ports.systemStore, zk), 'the lease went with the session').toBeUndefined();
     // The store refuses a renewal of the ended session; it creates nothing.
     const renewer = new MemoryLeaseRenewer(service.ports.systemStore as MemorySystemStore);
-    expect(
-      await renewer.renew(zk.sessionNumber, signRenewal(newSessionKey(), zk.sessionNumber, clock.now())),
-    ).toBe('absent');
+    const at = { owner: zk.sessionNumber, id: leaseId(key, zk.sessionNumber) };
+    expect(await renewer.renew(at, signRenewal(key, zk.sessionNumber, clock.now()))).toBe('absent');
     expect(await leaseOf(service.ports.systemStore, zk)).toBeUndefined();
     expect(await service.ports.systemStore.get({ kind: 'session', id: zk.sessionId })).toBeUndefined();
     service.heal(zk);
