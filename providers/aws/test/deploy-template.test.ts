@@ -802,6 +802,40 @@ describe("the client policy and the user store's protected zone", () => {
       expect(allows(statements, granted), JSON.stringify(granted)).toBe(true);
   });
 
+  it('lets clients only update lease items, under any id, and read, query or scan none of the system table: a lease id (keyed by its session key) cannot be discovered', () => {
+    const statements = clientStatementsOf({ Resources: resources });
+    const lease = (action: string, attributes = ['pk', 'sk', 'value', 'version']) => ({
+      action,
+      resource: 'SystemTable',
+      context: { 'dynamodb:LeadingKeys': ['lease'], 'dynamodb:Attributes': attributes },
+    });
+    // The renewal, as the hostile-client suite models the grant: any sort key of the partition.
+    expect(allows(statements, lease('dynamodb:UpdateItem'))).toBe(true);
+    for (const denied of [
+      ...[
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:DeleteItem',
+        'dynamodb:PutItem',
+        'dynamodb:TransactGetItems',
+      ].map((action) => lease(action)),
+      // Returning the old item would reveal it.
+      {
+        ...lease('dynamodb:UpdateItem'),
+        context: { ...lease('dynamodb:UpdateItem').context, 'dynamodb:ReturnValues': ['ALL_OLD'] },
+      },
+      { action: 'dynamodb:Scan', resource: 'SystemTable' },
+      {
+        action: 'dynamodb:UpdateItem',
+        resource: 'SystemTable',
+        context: { 'dynamodb:LeadingKeys': ['session'] },
+      },
+    ])
+      expect(allows(statements, denied), JSON.stringify(denied)).toBe(false);
+  });
+
   it('with the DynamoDB user store, grants no GetItem or Query of a protected key, nor its large records, and does grant the open ones', () => {
     const functionCode = {
       writer: join(dir, 'bundles', 'writer'),
