@@ -3,15 +3,20 @@
  *
  * Guarantee kept: sessions — a session lives until its timeout (plus the clock-skew margin) has
  * passed since its last sign of life, where a sign of life is either a request the writer admitted
- * (`SessionItem.expiresAt`, the writer's clock) or a renewal of its lease (`lease/<id>`, the time
- * the client renewed it by its own clock). The writer creates the lease with the session and
+ * (`SessionItem.expiresAt`, the writer's clock) or a renewal of its lease (`lease/<id>.<tag>`, the
+ * time the client renewed it by its own clock). The writer creates the lease with the session and
  * removes it with the session, in the same transaction, so a renewal finds a lease exactly while
  * the session is open; a client's renewal bumps the lease's version, so an expiry committed on the
  * version read before the renewal fails and is checked again. A renewal counts only when it carries
  * its owner's MAC (docs/guarantees.md "Security model"): a client without the session key can
- * neither extend the session nor make an old renewal count for more than its owner signed. A session under a group lease (a
- * gateway's sessions, `lease-group.ts`) lives by its group's renewals instead, and its expiry is
- * committed on the group item's version too.
+ * neither extend the session nor make an old renewal count for more than its owner signed. A
+ * session under a group lease (a gateway's sessions, `lease-group.ts`) lives by its group's
+ * renewals instead, and its expiry is committed on the group item's version too.
+ *
+ * Guarantee kept: lease availability — a lease item's id carries a tag only the session key (a
+ * group item's: the group key) gives ({@link leaseId}, {@link groupLeaseId}), and clients can
+ * update lease items but not read or list them, so a client that knows only a session's id cannot
+ * overwrite its lease and hide its renewals; whatever it writes under other ids is never read.
  */
 import { Buffer } from 'node:buffer';
 import type { SessionItem } from '../protocol/messages.js';
