@@ -306,3 +306,69 @@ describe.each(['store', 'queue'] as const)(
     });
   },
 );
+
+describe('lease items no session claims (docs/guarantees.md "Lease availability")', () => {
+  it("the heartbeat removes other clients' lease items when it lists the leases, and keeps every session's lease, even one its session listing missed", async () => {
+    let hidden: string | undefined;
+    let store: SystemStore | undefined;
+    const { service, clock } = deploy({
+      wrap: {
+        systemStore: (inner) => {
+          store = inner;
+          return {
+            ...inner,
+            capabilities: inner.capabilities,
+            get: (k) => inner.get(k),
+            getMany: (k) => inner.getMany(k),
+            query: (k, prefix, page) => inner.query(k, prefix, page),
+            increment: (k, by) => inner.increment(k, by),
+            transact: (ops) => inner.transact(ops),
+            // A session opened after the heartbeat's session listing: its lease is in the lease
+            // listing, its session item not in the session one.
+            list: async <T>(kind: Parameters<SystemStore['list']>[0]) => {
+              const items = await inner.list<T>(kind);
+              return kind === 'session' ? items.filter((i) => i.id !== hidden) : items;
+            },
+          } as SystemStore;
+        },
+      },
+    });
+    const [zk, late] = await Promise.all([service.connect(), service.connect()]);
+    await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
+    const put = (id: string, value: unknown) =>
+      store!.transact([{ type: 'put', kind: 'lease', id, value, expect: 'any' }]);
+    const now = clock.now();
+    const garbage = [
+      zk.sessionId,
+      `${zk.sessionId}.${'A'.repeat(22)}`,
+      '987654321.junk',
+      'not-a-session',
+      `g77.${'B'.repeat(22)}`,
+      `g78.${'C'.repeat(22)}`,
+      `g79.${'D'.repeat(22)}`,
+    ];
+    await put(garbage[0]!, { at: now, mac: 'A'.repeat(43) });
+    await put(garbage[1]!, now);
+    await put(garbage[2]!, { g: 77, k: 'x' });
+    await put(garbage[3]!, 'x');
+    await put(garbage[4]!, { at: now + 3_600_000, mac: 'x' }); // a time ahead: would stay for good
+    await put(garbage[5]!, { at: now - 2 * 3_600_000, mac: 'x' }); // a group stopped long ago
+    await put(garbage[6]!, 'unreadable');
+    hidden = late.sessionId;
+    // Idle past the request deadline: the heartbeat lists the leases (zk lives by its renewals).
+    await advance(clock, sessionTimeoutMs + clockSkewMs + 2 * heartbeatIntervalMs);
+    await service.heartbeat();
+    const left = new Set((await store!.list('lease')).map((l) => l.id));
+    for (const id of garbage) expect(left.has(id), id).toBe(false);
+    expect([...left].filter((id) => id.startsWith(`${zk.sessionId}.`))).toHaveLength(1);
+    expect(
+      [...left].filter((id) => id.startsWith(`${late.sessionId}.`)),
+      'the missed session keeps its lease',
+    ).toHaveLength(1);
+    hidden = undefined;
+    await advance(clock, sessionTimeoutMs);
+    expect(zk.state).toBe('CONNECTED');
+    expect(late.state).toBe('CONNECTED');
+    expect(await late.exists('/mine')).not.toBeNull();
+  });
+});
