@@ -47,6 +47,12 @@ export interface HeartbeatOptions {
  */
 const STALE_GROUP_MS = 3_600_000;
 
+/**
+ * Most lease items one run removes (`dropUnclaimedLeases`): a flood of garbage items is then
+ * removed over several runs, and never keeps a run from its expiries (done before the removals).
+ */
+const MAX_LEASE_DROPS_PER_RUN = 100;
+
 /** How long renewals a run received stay hidden: longer than a run takes to fold and ack them. */
 const LEASE_QUEUE_VISIBILITY_MS = 60_000;
 
@@ -77,7 +83,7 @@ async function dropLeaseItem(store: SystemStore, item: SystemItem): Promise<void
  *   log) whose lease they are: the session may have opened after the session listing, its lease
  *   created in the same commit, so the listing alone does not tell.
  * Each removal is one write, made only for items someone wrote outside the protocol, or left by a
- * stopped process: an idle deployment removes nothing.
+ * stopped process: an idle deployment removes nothing. At most {@link MAX_LEASE_DROPS_PER_RUN} a run.
  */
 async function dropUnclaimedLeases(
   store: SystemStore,
@@ -95,29 +101,39 @@ async function dropUnclaimedLeases(
     if (group !== undefined) claimed.add(group.id);
   }
   const numbers = new Set(sessions.map((s) => String(s.value.id)));
+  const sure: SystemItem[] = [];
   const unsure: SystemItem[] = [];
   for (const l of leases) {
     if (claimed.has(l.id)) continue;
     if (isGroupLeaseId(l.id)) {
       const at = groupRenewedAt(l.value);
-      if (at !== undefined && at <= now + skew && at + STALE_GROUP_MS >= now) continue;
-      await dropLeaseItem(store, l);
-    } else if (numbers.has(numberOf(l.id) ?? '')) await dropLeaseItem(store, l);
+      if (at === undefined || at > now + skew || at + STALE_GROUP_MS < now) sure.push(l);
+    } else if (numbers.has(numberOf(l.id) ?? '')) sure.push(l);
     else unsure.push(l);
   }
+  for (const l of sure.slice(0, MAX_LEASE_DROPS_PER_RUN)) await dropLeaseItem(store, l);
+  const room = MAX_LEASE_DROPS_PER_RUN - Math.min(sure.length, MAX_LEASE_DROPS_PER_RUN);
+  await dropUnclaimedByNumber(store, unsure.slice(0, room));
+}
+
+/**
+ * Removes those of `unsure` (lease items under numbers the session listing did not show) that are
+ * no session's lease on a second look: the sessions they name, as they are now (through the
+ * writer's log: a session's item may be applied after the commit that created its lease).
+ */
+async function dropUnclaimedByNumber(store: SystemStore, unsure: readonly SystemItem[]): Promise<void> {
   if (unsure.length === 0) return;
-  // The second look: the sessions these items name, as they are now (through the writer's log).
   const stored = await store.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
   const log = stored === undefined ? undefined : unpackState(stored.value).log;
-  const named = [...new Set(unsure.map((l) => numberOf(l.id)).filter((n) => n !== undefined))];
-  const read = await store.getMany<SessionItem>(named.map((id) => ({ kind: 'session', id })));
+  const named = new Set(unsure.map((l) => numberOf(l.id)).filter((n) => n !== undefined));
+  const read = await store.getMany<SessionItem>([...named].map((id) => ({ kind: 'session', id })));
   const found = readThroughLog(
     read.filter((r) => r !== undefined),
     'session',
-    log?.filter((op) => op.kind === 'session' && named.includes(op.id)),
+    log?.filter((op) => op.kind === 'session' && named.has(op.id)),
   );
-  const now2 = new Set(found.map((s) => leaseIdOf(s.value)));
-  for (const l of unsure) if (!now2.has(l.id)) await dropLeaseItem(store, l);
+  const leasesNow = new Set(found.map((s) => leaseIdOf(s.value)));
+  for (const l of unsure) if (!leasesNow.has(l.id)) await dropLeaseItem(store, l);
 }
 
 /** The session number a session-shaped lease item id (`<session>.<tag>`, or a bare id) begins with. */
@@ -162,7 +178,6 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     const listed =
       overdue.length === 0 || options.leaseQueue !== undefined ? [] : await options.systemStore.list('lease');
     const leases = new Map(listed.map((l) => [l.id, l.value]));
-    if (listed.length > 0) await dropUnclaimedLeases(options.systemStore, listed, sessions, now, skew);
     for (const item of overdue) {
       const id = item.value.id;
       // Only the item under the id the session key gives is its lease (docs/guarantees.md "Lease
@@ -215,5 +230,7 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
           .map((r) => ({ body: encodeMessage(r), group: WRITER_GROUP, dedupId: r.id })),
       );
     }
+    // Last, so that however many items other clients wrote, the expiries above went out first.
+    if (listed.length > 0) await dropUnclaimedLeases(options.systemStore, listed, sessions, now, skew);
   };
 }

@@ -372,3 +372,31 @@ describe('lease items no session claims (docs/guarantees.md "Lease availability"
     expect(await late.exists('/mine')).not.toBeNull();
   });
 });
+
+describe('a flood of lease items (docs/guarantees.md "Lease availability")', () => {
+  it('is removed at most 100 items a heartbeat run, and the run still sends its expiries', async () => {
+    // Heartbeat runs only when the test asks for one.
+    const { service, clock } = deploy({ heartbeatIntervalMs: 3_600_000 });
+    const store = service.ports.systemStore;
+    const [zk, gone, other] = await Promise.all([service.connect(), service.connect(), service.connect()]);
+    await gone.create('/gone', '', { mode: CreateMode.EPHEMERAL });
+    const flood = Array.from({ length: 250 }, (_, i) => `${zk.sessionId}.${String(i).padStart(22, 'x')}`);
+    for (const id of flood)
+      await store.transact([{ type: 'put', kind: 'lease', id, value: { at: 0, mac: 'x' }, expect: 'any' }]);
+    const count = async () => {
+      const ids = new Set((await store.list('lease')).map((l) => l.id));
+      return flood.filter((id) => ids.has(id)).length;
+    };
+    service.partition(gone);
+    await advance(clock, sessionTimeoutMs + clockSkewMs + 100);
+    await service.heartbeat();
+    expect(await count(), 'one run removes 100').toBe(150);
+    await other.sync('/');
+    expect(await other.exists('/gone'), 'the expiry went out however many items wait').toBeNull();
+    await service.heartbeat();
+    expect(await count()).toBe(50);
+    await service.heartbeat();
+    expect(await count()).toBe(0);
+    expect(zk.state).toBe('CONNECTED');
+  });
+});
