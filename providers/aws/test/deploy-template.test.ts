@@ -353,10 +353,11 @@ describe('the synthesized CloudFormation template', () => {
     );
   });
 
-  it('grants the heartbeat only reads of the table and sends to the writer queue', () => {
+  it('grants the heartbeat only reads of the table, deletes in its lease partition and sends to the writer queue', () => {
     expect(grantsOf(logicalId('AWS::IAM::Role', 'HeartbeatRole'))).toEqual(
       [
         'dynamodb:BatchGetItem on SystemTable',
+        'dynamodb:DeleteItem on SystemTable if {"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":["lease"]}}',
         'dynamodb:GetItem on SystemTable',
         'dynamodb:Query on SystemTable',
         'logs:CreateLogStream on HeartbeatLogs',
