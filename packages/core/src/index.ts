@@ -68,10 +68,14 @@ export {
 } from './session/auth.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export {
+  type CoveringGroup,
   coveringGroup,
   type GroupMembership,
   groupLeaseId,
   groupMembership,
+  groupOf,
+  leaseId,
+  leaseIdOf,
   type SignedRenewal,
   signGroupRenewal,
   signRenewal,

@@ -9,7 +9,8 @@ import {
   coveringGroup,
   createEmbeddedService,
   type EmbeddedService,
-  groupLeaseId,
+  groupOf,
+  leaseIdOf,
   type SessionItem,
   type SignedRenewal,
   verifiedRenewal,
@@ -53,7 +54,14 @@ async function open(port: number, resume: Partial<R.ConnectRequest> = {}): Promi
 
 /** The lease item of a session (value and version), read from the deployment's system store. */
 async function lease(s: EmbeddedService, c: RawClient) {
-  return s.ports.systemStore.get({ kind: 'lease', id: String(c.connect.sessionId) });
+  // Under the id its session key gives (the gateway derives the key: read it from the session item).
+  const session = await s.ports.systemStore.get<SessionItem>({
+    kind: 'session',
+    id: String(c.connect.sessionId),
+  });
+  return session === undefined
+    ? undefined
+    : s.ports.systemStore.get({ kind: 'lease', id: leaseIdOf(session.value) });
 }
 
 /** Waits until `check` holds (or a few seconds passed), then returns its last answer. */
@@ -73,25 +81,25 @@ describe('the sessions of one gateway share one lease', () => {
     const groups = leases.map((l) => coveringGroup(l?.value));
     expect(groups[0]).toBeDefined();
     expect(groups).toEqual([groups[0], groups[0], groups[0]]);
-    const group = await service.ports.systemStore.get({ kind: 'lease', id: groupLeaseId(groups[0]!) });
     // The functions can check the group's renewal for a member: its membership opens with the
-    // member's session key and the group's renewal carries the group key's MAC.
+    // member's session key (and gives the group item's id) and the group's renewal carries the
+    // group key's MAC.
     const member = await service.ports.systemStore.get<SessionItem>({
       kind: 'session',
       id: String(cs[0]!.connect.sessionId),
     });
+    const groupId = groupOf(member!.value, leases[0]!.value)!.id;
+    const group = await service.ports.systemStore.get({ kind: 'lease', id: groupId });
     const groupValue = group?.value as SignedRenewal;
     expect(typeof groupValue.at).toBe('number');
     expect(
-      verifiedRenewal(member!.value, leases[0]!.value, (id) =>
-        id === groupLeaseId(groups[0]!) ? groupValue : undefined,
-      ),
+      verifiedRenewal(member!.value, leases[0]!.value, (id) => (id === groupId ? groupValue : undefined)),
     ).toBe(groupValue.at);
     // Idle for more than a renewal period of the sessions' own (0.6 of the timeout) and of the group's.
     await sleep(TIMEOUT_MS * 0.75);
     const after = await Promise.all(cs.map((c) => lease(service, c)));
     expect(after.map((l) => l?.version)).toEqual(leases.map((l) => l?.version));
-    const renewed = await service.ports.systemStore.get({ kind: 'lease', id: groupLeaseId(groups[0]!) });
+    const renewed = await service.ports.systemStore.get({ kind: 'lease', id: groupId });
     expect(renewed!.version).toBeGreaterThan(group!.version);
     // The sessions live and serve.
     for (const c of cs)

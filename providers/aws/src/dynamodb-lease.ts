@@ -1,7 +1,7 @@
 import { type DynamoDBClient, type DynamoDBClientConfig, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   type GroupLeases,
-  groupLeaseId,
+  type LeaseKey,
   type LeaseRenewal,
   type LeaseRenewer,
   type Meter,
@@ -15,7 +15,10 @@ import { METER_KEYS, writeUnits } from './meter.js';
 
 /** Options of {@link DynamoDbLeaseRenewer}: the system table, and a ready client or its config. */
 export type DynamoDbLeaseRenewerOptions = ClientOrConfig<DynamoDBClient, DynamoDBClientConfig> & {
-  /** The deployment's system table (the lease items are `pk` = `lease`, `sk` = session id). */
+  /**
+   * The deployment's system table (the lease items are `pk` = `lease`, `sk` = the lease's id:
+   * `<session>.<tag>`, the tag derived from the session key, `session/lease.ts` `leaseId`).
+   */
   table: string;
   /** Counts the write unit each renewal costs. */
   meter?: Meter;
@@ -23,7 +26,8 @@ export type DynamoDbLeaseRenewerOptions = ClientOrConfig<DynamoDBClient, DynamoD
 
 /**
  * A client's lease renewals on DynamoDB (docs/guarantees.md "Sessions"): one UpdateItem of the
- * session's lease item in the system table — the signed renewal (its time and its MAC under the
+ * session's lease item in the system table (under the id only the session key gives: "Lease
+ * availability") — the signed renewal (its time and its MAC under the
  * session key) as the item's value (`value`, the JSON text `DynamoDbSystemStore` stores an object
  * as; the number `n` the writer left at the open removed) and its version bumped — conditioned on
  * the item existing, so that a renewal never creates a lease: a failed condition means the session
@@ -37,7 +41,7 @@ export class DynamoDbLeaseRenewer implements LeaseRenewer {
   private readonly meter: Meter;
 
   /**
-   * Group leases (`LeaseGroup`, the gateway's): the group item `lease/g<group>` is set by the same
+   * Group leases (`LeaseGroup`, the gateway's): the group item `lease/g<group>.<tag>` is set by the same
    * one-unit UpdateItem without a condition (it may be created); a member's lease holds its
    * membership (`{"g":<group>,"k":…}`), written by a renewal's UpdateItem (join: the lease must
    * exist; leave: its value must still begin with that group's membership). Every call stays within
@@ -45,11 +49,11 @@ export class DynamoDbLeaseRenewer implements LeaseRenewer {
    */
   readonly groups: GroupLeases = {
     renewGroup: async (group, renewal) => {
-      await this.update(groupLeaseId(group), renewal, undefined);
+      await this.update(group.id, renewal, undefined);
     },
-    join: (session, _group, membership) => this.update(String(session), membership, 'attribute_exists(pk)'),
-    leave: (session, group, renewal) =>
-      this.update(String(session), renewal, 'begins_with(#value, :group)', `{"g":${group},`),
+    join: (lease, _group, membership) => this.update(lease.id, membership, 'attribute_exists(pk)'),
+    leave: (lease, group, renewal) =>
+      this.update(lease.id, renewal, 'begins_with(#value, :group)', `{"g":${group},`),
   };
 
   constructor(options: DynamoDbLeaseRenewerOptions) {
@@ -58,8 +62,8 @@ export class DynamoDbLeaseRenewer implements LeaseRenewer {
     this.meter = options.meter ?? noMeter;
   }
 
-  async renew(session: number, renewal: SignedRenewal): Promise<LeaseRenewal> {
-    return this.update(String(session), renewal, 'attribute_exists(pk)');
+  async renew(lease: LeaseKey, renewal: SignedRenewal): Promise<LeaseRenewal> {
+    return this.update(lease.id, renewal, 'attribute_exists(pk)');
   }
 
   /**

@@ -353,10 +353,11 @@ describe('the synthesized CloudFormation template', () => {
     );
   });
 
-  it('grants the heartbeat only reads of the table and sends to the writer queue', () => {
+  it('grants the heartbeat only reads of the table, deletes in its lease partition and sends to the writer queue', () => {
     expect(grantsOf(logicalId('AWS::IAM::Role', 'HeartbeatRole'))).toEqual(
       [
         'dynamodb:BatchGetItem on SystemTable',
+        'dynamodb:DeleteItem on SystemTable if {"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":["lease"]}}',
         'dynamodb:GetItem on SystemTable',
         'dynamodb:Query on SystemTable',
         'logs:CreateLogStream on HeartbeatLogs',
@@ -800,6 +801,40 @@ describe("the client policy and the user store's protected zone", () => {
       expect(allows(statements, denied), JSON.stringify(denied)).toBe(false);
     for (const granted of [get(node('open')), listing(kids('open')), listing('user/node/vault')])
       expect(allows(statements, granted), JSON.stringify(granted)).toBe(true);
+  });
+
+  it('lets clients only update lease items, under any id, and read, query or scan none of the system table: a lease id (keyed by its session key) cannot be discovered', () => {
+    const statements = clientStatementsOf({ Resources: resources });
+    const lease = (action: string, attributes = ['pk', 'sk', 'value', 'version']) => ({
+      action,
+      resource: 'SystemTable',
+      context: { 'dynamodb:LeadingKeys': ['lease'], 'dynamodb:Attributes': attributes },
+    });
+    // The renewal, as the hostile-client suite models the grant: any sort key of the partition.
+    expect(allows(statements, lease('dynamodb:UpdateItem'))).toBe(true);
+    for (const denied of [
+      ...[
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:DeleteItem',
+        'dynamodb:PutItem',
+        'dynamodb:TransactGetItems',
+      ].map((action) => lease(action)),
+      // Returning the old item would reveal it.
+      {
+        ...lease('dynamodb:UpdateItem'),
+        context: { ...lease('dynamodb:UpdateItem').context, 'dynamodb:ReturnValues': ['ALL_OLD'] },
+      },
+      { action: 'dynamodb:Scan', resource: 'SystemTable' },
+      {
+        action: 'dynamodb:UpdateItem',
+        resource: 'SystemTable',
+        context: { 'dynamodb:LeadingKeys': ['session'] },
+      },
+    ])
+      expect(allows(statements, denied), JSON.stringify(denied)).toBe(false);
   });
 
   it('with the DynamoDB user store, grants no GetItem or Query of a protected key, nor its large records, and does grant the open ones', () => {

@@ -109,7 +109,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
       lease === undefined
         ? undefined
         : // Signed with the session key: only a renewal its owner signed counts (session/lease.ts).
-          (at) => lease.renew(this.sessionNumber, this.keys.renewal(at)),
+          (at) => lease.renew(this.keys.lease, this.keys.renewal(at)),
       {
         // Nothing to receive: a pausable channel stops polling until the next request.
         idle: () => {

@@ -5,8 +5,10 @@
  * seals every message on the session's channel. Its lease renewals are signed with the session key
  * too, so that no other client can keep the session alive.
  */
+
+import type { LeaseKey } from '../ports/session-lease.js';
 import { encodeSessionKey, newSessionKey, unwrapChannelKey } from '../session/auth.js';
-import { type SignedRenewal, signRenewal } from '../session/lease.js';
+import { leaseId, type SignedRenewal, signRenewal } from '../session/lease.js';
 import type { ChannelSealing } from './channel-inbox.js';
 
 /** The session key and the channel sealing that the open or resume reply completes. */
@@ -15,6 +17,7 @@ export class SessionKeys {
   readonly key: Uint8Array;
   /** What the channel inbox opens sealed messages with (its key arrives with the open reply). */
   readonly sealing: ChannelSealing;
+  private leaseKey: LeaseKey | undefined;
 
   /** @param key - the session's key (a resumer's must be the one it was opened with); default random */
   constructor(
@@ -23,6 +26,12 @@ export class SessionKeys {
   ) {
     this.key = key ?? newSessionKey();
     this.sealing = { session };
+  }
+
+  /** The session's lease item (its id derived from the session key: no other client can name it). */
+  get lease(): LeaseKey {
+    this.leaseKey ??= { owner: this.session, id: leaseId(this.key, this.session) };
+    return this.leaseKey;
   }
 
   /** The session key as `openSession` carries it. */

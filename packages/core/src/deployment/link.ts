@@ -97,9 +97,9 @@ export class Link {
         ? undefined
         : {
             ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
-            renew: async (session, renewal) => {
+            renew: async (lease, renewal) => {
               guard();
-              return l.renew(session, renewal);
+              return l.renew(lease, renewal);
             },
             ...(l.groups === undefined ? {} : { groups: guardedGroups(l.groups, guard) }),
           };
@@ -116,13 +116,13 @@ function guardedGroups(groups: GroupLeases, guard: () => void): GroupLeases {
       guard();
       return groups.renewGroup(group, at);
     },
-    join: async (session, group, membership) => {
+    join: async (lease, group, membership) => {
       guard();
-      return groups.join(session, group, membership);
+      return groups.join(lease, group, membership);
     },
-    leave: async (session, group, at) => {
+    leave: async (lease, group, at) => {
       guard();
-      return groups.leave(session, group, at);
+      return groups.leave(lease, group, at);
     },
   };
 }

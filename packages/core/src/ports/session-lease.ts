@@ -7,6 +7,18 @@
 
 import type { GroupMembership, SignedRenewal } from '../session/lease.js';
 
+/**
+ * Where a lease item is: the number of its session (or group) and its item id (`leaseId`,
+ * `groupLeaseId` in `session/lease.ts`), which only a holder of the session's (group's) key can
+ * compute — so a client that knows only a session's number cannot address its lease.
+ */
+export interface LeaseKey {
+  /** The session's number (a group's: the group's). */
+  readonly owner: number;
+  /** The lease item's id. */
+  readonly id: string;
+}
+
 /** What a renewal found: the lease renewed, or no lease (the session is gone, or predates leases). */
 export type LeaseRenewal = 'renewed' | 'absent';
 
@@ -19,14 +31,14 @@ export interface LeaseRenewer {
    */
   readonly renewalShare?: number;
   /**
-   * Sets the lease of `session` to `renewal` (the client's clock and its MAC under the session key,
+   * Sets the lease `lease` (of session `lease.owner`) to `renewal` (the client's clock and its MAC under the session key,
    * `signRenewal`; stored as given) if the lease exists, and bumps its version, so that a writer
    * about to expire the session on the version it read fails its commit and checks again. Never
    * creates a lease.
-   * @returns `'absent'` when the store holds no lease of the session.
+   * @returns `'absent'` when the store holds no lease item `lease.id`.
    * @throws PortError (or a subclass) when the store cannot be reached.
    */
-  renew(session: number, renewal: SignedRenewal): Promise<LeaseRenewal>;
+  renew(lease: LeaseKey, renewal: SignedRenewal): Promise<LeaseRenewal>;
   /** Group leases on the same store, where it offers them (one renewal for many sessions). */
   readonly groups?: GroupLeases;
 }
@@ -40,22 +52,22 @@ export interface LeaseRenewer {
  */
 export interface GroupLeases {
   /**
-   * Sets group `group`'s lease to `renewal` (the renewer's clock, signed with the group's key:
+   * Sets group `group.owner`'s lease item `group.id` to `renewal` (the renewer's clock, signed with the group's key:
    * `signGroupRenewal`), creating it when absent: a group covers no session by itself, only the
    * sessions that {@link GroupLeases.join} it.
    * @throws PortError when the store cannot be reached.
    */
-  renewGroup(group: number, renewal: SignedRenewal): Promise<void>;
+  renewGroup(group: LeaseKey, renewal: SignedRenewal): Promise<void>;
   /**
-   * Puts `session` under `group`: its lease becomes `membership` (`groupMembership`: the group's
+   * Puts session `lease.owner` under `group`: its lease item `lease.id` becomes `membership` (`groupMembership`: the group's
    * key sealed under the session key) and then lives as long as the group's is renewed. Never
    * creates a lease. @returns `'absent'` when the session has no lease (it has ended).
    */
-  join(session: number, group: number, membership: GroupMembership): Promise<LeaseRenewal>;
+  join(lease: LeaseKey, group: number, membership: GroupMembership): Promise<LeaseRenewal>;
   /**
-   * Takes `session` out of `group`, its lease set to `renewal` (signed with the session key), only
+   * Takes session `lease.owner` out of `group`, its lease item `lease.id` set to `renewal` (signed with the session key), only
    * if it is still under `group` (a resume through another process, or its end, may have taken it
    * meanwhile). @returns `'absent'` when it was not under `group`.
    */
-  leave(session: number, group: number, renewal: SignedRenewal): Promise<LeaseRenewal>;
+  leave(lease: LeaseKey, group: number, renewal: SignedRenewal): Promise<LeaseRenewal>;
 }

@@ -17,14 +17,7 @@ import { commitTxn } from '../tree/transaction.js';
 import { endSessionWatches } from '../watch/ended-sessions.js';
 import type { Chunk } from '../writer/chunk.js';
 import { nodeKey } from '../writer/keys.js';
-import {
-  coveringGroup,
-  dropLease,
-  groupLeaseId,
-  leaseId,
-  sessionDeadline,
-  verifiedRenewal,
-} from './lease.js';
+import { dropLease, groupOf, leaseIdOf, sessionDeadline, verifiedRenewal } from './lease.js';
 import { foldedRenewal, LEASE_FOLD_ID } from './lease-inbox.js';
 
 /** Ends `session` in one transaction; `to` (a client's close) gets the reply. */
@@ -45,7 +38,7 @@ export async function closeSession(
   }
   await endSessionWatches(chunk, s);
   chunk.overlay.set('session', sid, undefined);
-  await dropLease(chunk, session);
+  await dropLease(chunk, s);
   // The route to a resumed session's channel outlives this chunk's output (its CLOSED or EXPIRED
   // notice goes there): the writer drops it when it commits the chunk (`Chunk.output`).
   chunk.endedRoutes.add(session);
@@ -69,9 +62,11 @@ export async function expireSession(
 ): Promise<void> {
   const session = await chunk.overlay.get<SessionItem>('session', String(op.target));
   if (session === undefined) return;
-  const lease = await chunk.overlay.get('lease', leaseId(op.target));
-  const group = coveringGroup(lease);
-  const groupAt = group === undefined ? undefined : await chunk.overlay.get('lease', groupLeaseId(group));
+  // Read under the ids only the session key gives (lease.ts): items other clients wrote under any
+  // other id are never read here.
+  const lease = await chunk.overlay.get('lease', leaseIdOf(session));
+  const group = groupOf(session, lease);
+  const groupAt = group === undefined ? undefined : await chunk.overlay.get('lease', group.id);
   const folded = foldedRenewal(await chunk.overlay.get('meta', LEASE_FOLD_ID), op.target);
   // Only a renewal its owner signed counts (lease.ts): a forged or unsigned one is none.
   const renewed = verifiedRenewal(session, lease, () => groupAt);
@@ -79,6 +74,6 @@ export async function expireSession(
   // A member of a group lease: the expiry is committed on the group item's version too (written
   // back unchanged), so that a group renewal landing before the commit fails it, as a session's own
   // renewal does.
-  if (group !== undefined && groupAt !== undefined) chunk.overlay.set('lease', groupLeaseId(group), groupAt);
+  if (group !== undefined && groupAt !== undefined) chunk.overlay.set('lease', group.id, groupAt);
   await closeSession(chunk, op.target, 'EXPIRED', undefined);
 }

@@ -22,10 +22,10 @@ import {
 import { readThroughLog, unpackState, WRITER_STATE_ID } from '../writer/redo-log.js';
 import { WRITER_GROUP } from '../writer/writer.js';
 import {
-  coveringGroup,
-  groupLeaseId,
+  groupOf,
   groupRenewedAt,
-  leaseId,
+  isGroupLeaseId,
+  leaseIdOf,
   sessionDeadline,
   verifiedRenewal,
 } from './lease.js';
@@ -47,35 +47,99 @@ export interface HeartbeatOptions {
  */
 const STALE_GROUP_MS = 3_600_000;
 
+/**
+ * Most lease items one run removes (`dropUnclaimedLeases`): a flood of garbage items is then
+ * removed over several runs, and never keeps a run from its expiries (done before the removals).
+ */
+const MAX_LEASE_DROPS_PER_RUN = 100;
+
 /** How long renewals a run received stay hidden: longer than a run takes to fold and ack them. */
 const LEASE_QUEUE_VISIBILITY_MS = 60_000;
 
+/** Deletes lease item `id` on the version read; a write since (a renewal, a re-open) keeps it. */
+async function dropLeaseItem(store: SystemStore, item: SystemItem): Promise<void> {
+  try {
+    await store.transact([{ type: 'delete', kind: 'lease', id: item.id, expect: item.version }]);
+  } catch (error) {
+    // Written since the listing: a renewal of a live group, or an item re-created; looked at again
+    // at the next listing.
+    if (!(error instanceof ConditionFailedError)) throw error;
+  }
+}
+
 /**
- * Removes the group leases (`lease-group.ts`) of processes that stopped: no session's lease names
- * them and they were not renewed for {@link STALE_GROUP_MS}. Each process makes a group of its own,
- * so without this every restart of a gateway would leave an item in the lease listing for good.
+ * Removes lease items no session claims, when the leases are listed anyway (no read of its own):
+ * the lease item of a session is the one under the id only its key gives (`leaseIdOf`), and a group
+ * item is claimed by a session whose lease puts it under the group (`groupOf`). Everything else
+ * goes:
+ * - group items (`g…`) no session claims and not renewed for {@link STALE_GROUP_MS} (each gateway
+ *   process makes a group of its own, so every restart would otherwise leave one for good), or
+ *   whose time is no time or lies ahead (an unclaimed group's MAC cannot be checked: a time ahead
+ *   would keep it for good);
+ * - items under a listed session's number but not its lease id: another client's writes (clients
+ *   may write any item of the lease partition: docs/guarantees.md "Lease availability"), or a lease
+ *   from before leases were keyed by the session key;
+ * - items under any other number, once a second look finds no session (applied or in the writer's
+ *   log) whose lease they are: the session may have opened after the session listing, its lease
+ *   created in the same commit, so the listing alone does not tell.
+ * Each removal is one write, made only for items someone wrote outside the protocol, or left by a
+ * stopped process: an idle deployment removes nothing. At most {@link MAX_LEASE_DROPS_PER_RUN} a run.
  */
-async function dropStaleGroups(
+async function dropUnclaimedLeases(
   store: SystemStore,
   leases: readonly SystemItem[],
+  sessions: readonly SystemItem<SessionItem>[],
   now: number,
+  skew: number,
 ): Promise<void> {
-  const named = new Set<string>();
-  for (const l of leases) {
-    const g = coveringGroup(l.value);
-    if (g !== undefined) named.add(groupLeaseId(g));
+  const claimed = new Set<string>();
+  const values = new Map(leases.map((l) => [l.id, l.value]));
+  for (const { value: session } of sessions) {
+    const id = leaseIdOf(session);
+    claimed.add(id);
+    const group = groupOf(session, values.get(id));
+    if (group !== undefined) claimed.add(group.id);
   }
+  const numbers = new Set(sessions.map((s) => String(s.value.id)));
+  const sure: SystemItem[] = [];
+  const unsure: SystemItem[] = [];
   for (const l of leases) {
-    if (!l.id.startsWith('g') || named.has(l.id)) continue;
-    const at = groupRenewedAt(l.value) ?? (typeof l.value === 'number' ? l.value : undefined);
-    if (at === undefined || at + STALE_GROUP_MS >= now) continue;
-    try {
-      await store.transact([{ type: 'delete', kind: 'lease', id: l.id, expect: l.version }]);
-    } catch (error) {
-      // Renewed since the listing: its process is alive after all, and the group stays.
-      if (!(error instanceof ConditionFailedError)) throw error;
-    }
+    if (claimed.has(l.id)) continue;
+    if (isGroupLeaseId(l.id)) {
+      const at = groupRenewedAt(l.value);
+      if (at === undefined || at > now + skew || at + STALE_GROUP_MS < now) sure.push(l);
+    } else if (numbers.has(numberOf(l.id) ?? '')) sure.push(l);
+    else unsure.push(l);
   }
+  for (const l of sure.slice(0, MAX_LEASE_DROPS_PER_RUN)) await dropLeaseItem(store, l);
+  const room = MAX_LEASE_DROPS_PER_RUN - Math.min(sure.length, MAX_LEASE_DROPS_PER_RUN);
+  await dropUnclaimedByNumber(store, unsure.slice(0, room));
+}
+
+/**
+ * Removes those of `unsure` (lease items under numbers the session listing did not show) that are
+ * no session's lease on a second look: the sessions they name, as they are now (through the
+ * writer's log: a session's item may be applied after the commit that created its lease).
+ */
+async function dropUnclaimedByNumber(store: SystemStore, unsure: readonly SystemItem[]): Promise<void> {
+  if (unsure.length === 0) return;
+  const stored = await store.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
+  const log = stored === undefined ? undefined : unpackState(stored.value).log;
+  const named = new Set(unsure.map((l) => numberOf(l.id)).filter((n) => n !== undefined));
+  const read = await store.getMany<SessionItem>([...named].map((id) => ({ kind: 'session', id })));
+  const found = readThroughLog(
+    read.filter((r) => r !== undefined),
+    'session',
+    log?.filter((op) => op.kind === 'session' && named.has(op.id)),
+  );
+  const leasesNow = new Set(found.map((s) => leaseIdOf(s.value)));
+  for (const l of unsure) if (!leasesNow.has(l.id)) await dropLeaseItem(store, l);
+}
+
+/** The session number a session-shaped lease item id (`<session>.<tag>`, or a bare id) begins with. */
+function numberOf(id: string): string | undefined {
+  const head = id.split('.', 1)[0]!;
+  return /^[1-9][0-9]{0,15}$/.test(head) ? head : undefined;
 }
 
 /**
@@ -114,11 +178,13 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     const listed =
       overdue.length === 0 || options.leaseQueue !== undefined ? [] : await options.systemStore.list('lease');
     const leases = new Map(listed.map((l) => [l.id, l.value]));
-    await dropStaleGroups(options.systemStore, listed, now);
     for (const item of overdue) {
       const id = item.value.id;
-      // Only a renewal its owner signed counts (docs/guarantees.md "Security model").
-      const renewed = verifiedRenewal(item.value, leases.get(leaseId(id)), (lease) => leases.get(lease));
+      // Only the item under the id the session key gives is its lease (docs/guarantees.md "Lease
+      // availability"), and only a renewal its owner signed counts ("Security model").
+      const renewed = verifiedRenewal(item.value, leases.get(leaseIdOf(item.value)), (lease) =>
+        leases.get(lease),
+      );
       if (sessionDeadline(item.value, renewed, foldedRenewal(fold, id)) + skew < now) {
         requests.push({
           v: PROTOCOL_VERSION,
@@ -164,5 +230,7 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
           .map((r) => ({ body: encodeMessage(r), group: WRITER_GROUP, dedupId: r.id })),
       );
     }
+    // Last, so that however many items other clients wrote, the expiries above went out first.
+    if (listed.length > 0) await dropUnclaimedLeases(options.systemStore, listed, sessions, now, skew);
   };
 }

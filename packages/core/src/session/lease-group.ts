@@ -18,9 +18,16 @@ import { randomBytes } from 'node:crypto';
 import { randomSessionId } from '../client/liveness.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import { type Clock, systemClock, type TimerHandle } from '../ports/clock.js';
-import type { GroupLeases, LeaseRenewal, LeaseRenewer } from '../ports/session-lease.js';
+import type { GroupLeases, LeaseKey, LeaseRenewal, LeaseRenewer } from '../ports/session-lease.js';
 import { SESSION_KEY_BYTES } from './auth.js';
-import { groupMembership, type SignedRenewal, signGroupRenewal, signRenewal } from './lease.js';
+import {
+  groupLeaseId,
+  groupMembership,
+  leaseId,
+  type SignedRenewal,
+  signGroupRenewal,
+  signRenewal,
+} from './lease.js';
 
 /**
  * How often the group is renewed, as a share of its members' shortest timeout: half, so that a
@@ -52,16 +59,20 @@ interface Member {
   timeoutMs: number;
   /** The member's session key: its membership and its leave's renewal are signed with it. */
   key: Uint8Array;
+  /** The member's lease item (its id derived from the session key). */
+  lease: LeaseKey;
   /** The member's joins and leaves, one at a time in the order asked. */
   chain: Promise<unknown>;
 }
 
 /** A process's group lease and its member sessions. */
 export class LeaseGroup {
-  /** The group's number (its item is `lease/g<id>`). */
+  /** The group's number (its item is `lease/g<id>.<tag>`, `groupLeaseId`). */
   readonly id: number;
   /** The key the group's renewals are signed with (sealed into each member's lease). */
   private readonly key: Uint8Array;
+  /** The group's lease item: its id derived from the group's key, so only the functions find it. */
+  private readonly item: LeaseKey;
   private readonly clock: Clock;
   private readonly members = new Map<number, Member>();
   /** When the last group renewal that succeeded was made (the group item's value). */
@@ -77,6 +88,7 @@ export class LeaseGroup {
   ) {
     this.id = options.id ?? randomSessionId();
     this.key = options.key ?? new Uint8Array(randomBytes(SESSION_KEY_BYTES));
+    this.item = { owner: this.id, id: groupLeaseId(this.key, this.id) };
     this.clock = options.clock ?? systemClock;
   }
 
@@ -88,7 +100,7 @@ export class LeaseGroup {
   renewer(own: LeaseRenewer): LeaseRenewer {
     return {
       ...(own.renewalShare === undefined ? {} : { renewalShare: own.renewalShare }),
-      renew: (session, renewal) => this.renewMember(own, session, renewal),
+      renew: (lease, renewal) => this.renewMember(own, lease, renewal),
     };
   }
 
@@ -116,7 +128,7 @@ export class LeaseGroup {
     m.state = m.state === 'covered' ? 'covered' : 'own';
     return this.inOrder(m, async () => {
       if (this.clock.now() - this.renewedAt > this.periodOf(timeoutMs)) await this.renewGroup();
-      const found = await this.leases.join(session, this.id, this.membership(session, m));
+      const found = await this.leases.join(m.lease, this.id, this.membership(session, m));
       // A hold asked meanwhile (the client left again) comes after this in the chain and wins.
       if (this.members.get(session) === m && m.state === 'own') {
         m.state = found === 'renewed' ? 'covered' : 'ended';
@@ -141,7 +153,7 @@ export class LeaseGroup {
     return this.inOrder(m, () =>
       was === 'ended'
         ? Promise.resolve<LeaseRenewal>('absent')
-        : this.leases.leave(session, this.id, signRenewal(m.key, session, at)),
+        : this.leases.leave(m.lease, this.id, signRenewal(m.key, session, at)),
     );
   }
 
@@ -160,10 +172,17 @@ export class LeaseGroup {
   private member(session: number, timeoutMs: number, key: Uint8Array): Member {
     let m = this.members.get(session);
     if (m === undefined) {
-      m = { state: 'own', timeoutMs, key, chain: Promise.resolve() };
+      m = {
+        state: 'own',
+        timeoutMs,
+        key,
+        lease: { owner: session, id: leaseId(key, session) },
+        chain: Promise.resolve(),
+      };
       this.members.set(session, m);
     }
     m.timeoutMs = timeoutMs;
+    if (m.key !== key) m.lease = { owner: session, id: leaseId(key, session) };
     m.key = key;
     return m;
   }
@@ -184,11 +203,11 @@ export class LeaseGroup {
 
   private async renewMember(
     own: LeaseRenewer,
-    session: number,
+    lease: LeaseKey,
     renewal: SignedRenewal,
   ): Promise<LeaseRenewal> {
-    const m = this.members.get(session);
-    if (m === undefined || m.state === 'own') return own.renew(session, renewal);
+    const m = this.members.get(lease.owner);
+    if (m === undefined || m.state === 'own') return own.renew(lease, renewal);
     // No lease: the client pings, and the writer tells it the session has ended.
     if (m.state === 'ended') return 'absent';
     // Its client is away: its lease stays at the client's last sign of life, and no renewal may move
@@ -220,7 +239,7 @@ export class LeaseGroup {
         throw new FaaSKeeperError('CONNECTIONLOSS', 'CONNECTIONLOSS: the group lease is closed');
       const at = this.clock.now();
       try {
-        await this.leases.renewGroup(this.id, signGroupRenewal(this.key, this.id, at));
+        await this.leases.renewGroup(this.item, signGroupRenewal(this.key, this.id, at));
         this.renewalCount++;
         const before = this.renewedAt;
         this.renewedAt = Math.max(this.renewedAt, at);
@@ -241,7 +260,7 @@ export class LeaseGroup {
   private recheck(): void {
     for (const [session, m] of this.members) {
       if (m.state !== 'covered') continue;
-      this.inOrder(m, () => this.leases.join(session, this.id, this.membership(session, m))).then(
+      this.inOrder(m, () => this.leases.join(m.lease, this.id, this.membership(session, m))).then(
         (found) => {
           if (found === 'absent' && m.state === 'covered') m.state = 'ended';
         },

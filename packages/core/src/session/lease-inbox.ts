@@ -13,7 +13,7 @@
  */
 import { ConditionFailedError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
-import type { LeaseRenewal, LeaseRenewer } from '../ports/session-lease.js';
+import type { LeaseKey, LeaseRenewal, LeaseRenewer } from '../ports/session-lease.js';
 import type { SystemStore } from '../ports/system-store.js';
 import type { SessionItem } from '../protocol/messages.js';
 import { type SignedRenewal, verifiedRenewal } from './lease.js';
@@ -41,8 +41,13 @@ export class QueueLeaseRenewer implements LeaseRenewer {
 
   constructor(private readonly queue: Queue) {}
 
-  /** Publishes the renewal; `'renewed'` once the queue took it (whether the session lives is told on the channel). */
-  async renew(session: number, renewal: SignedRenewal): Promise<LeaseRenewal> {
+  /**
+   * Publishes the renewal of session `lease.owner` (the lease item's id is not needed: the fold is
+   * keyed by session, and only the heartbeat writes it); `'renewed'` once the queue took it
+   * (whether the session lives is told on the channel).
+   */
+  async renew(lease: LeaseKey, renewal: SignedRenewal): Promise<LeaseRenewal> {
+    const session = lease.owner;
     const id = `${session}:${renewal.at}`;
     // A group of its own: renewals need no order (the latest wins), and a per-session group would
     // hand the heartbeat only the oldest of a session's queued renewals per run.

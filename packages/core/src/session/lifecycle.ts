@@ -53,7 +53,7 @@ export async function openSession(
     key: op.key,
   };
   chunk.overlay.set('session', sid, created);
-  await openLease(chunk, request.session, now);
+  await openLease(chunk, created, now);
   chunk.reply(to, { type: 'session', timeoutMs: op.timeoutMs, ...channelKeyFor(chunk, created) });
 }
 

@@ -13,7 +13,7 @@
 import { FaaSKeeperError } from '../model/errors.js';
 import type { RequestOp, SessionItem, WriteRequest, WriterState } from '../protocol/messages.js';
 import type { Chunk } from '../writer/chunk.js';
-import { leaseId } from './lease.js';
+import { leaseIdOf } from './lease.js';
 import { channelKeyFor } from './lifecycle.js';
 
 /** How many replaced incarnations a session remembers (a redelivery comes within a few batches). */
@@ -60,8 +60,8 @@ export async function resumeSession(
       expiresAt: now + session.timeoutMs,
     });
     // The resume is a sign of life: the lease restarts from now (the replaced client stops renewing).
-    await chunk.overlay.get('lease', leaseId(request.session));
-    chunk.overlay.set('lease', leaseId(request.session), now);
+    await chunk.overlay.get('lease', leaseIdOf(session));
+    chunk.overlay.set('lease', leaseIdOf(session), now);
     chunk.state = withIncarnation(chunk.state, request.session, op.incarnation);
     chunk.items.push({
       type: 'moved',

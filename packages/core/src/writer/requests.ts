@@ -120,7 +120,7 @@ async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Pro
   switch (op.type) {
     case 'ping':
       // A client pings when its lease renewal found no lease: the session gets one (lease.ts).
-      await ensureLease(chunk, request.session);
+      await ensureLease(chunk, await sessionItem(chunk, request.session));
       chunk.reply(to, { type: 'ping' });
       return;
     case 'sync':

@@ -13,6 +13,7 @@ import {
   groupMembership,
   LeaseGroup,
   type LeaseRenewer,
+  leaseId,
   ManualClock,
   MemoryLeaseRenewer,
   type MemorySystemStore,
@@ -137,9 +138,10 @@ async function leaseVersion(store: MemorySystemStore, id: string): Promise<numbe
 
 describe('sessions sharing one group lease (embedded)', () => {
   it('idle members live on the group renewals alone: no member lease is written, one group renewal per period', async () => {
-    const { clock, store, group, members, other } = await deploy();
-    const before = await Promise.all(members.map((zk) => leaseVersion(store, zk.sessionId)));
-    const groupBefore = (await leaseVersion(store, groupLeaseId(group().id)))!;
+    const { clock, store, group, groupKey, members, keys, other } = await deploy();
+    const own = (zk: FaaSKeeperClient) => leaseId(keys.get(zk.sessionNumber)!, zk.sessionNumber);
+    const before = await Promise.all(members.map((zk) => leaseVersion(store, own(zk))));
+    const groupBefore = (await leaseVersion(store, groupLeaseId(groupKey, group().id)))!;
     const window = 5 * sessionTimeoutMs;
     await advance(clock, window);
     await other.sync('/');
@@ -148,8 +150,8 @@ describe('sessions sharing one group lease (embedded)', () => {
       expect(await other.exists(`/m${i}`), `member ${i} kept its ephemeral`).not.toBeNull();
     }
     // Not one member's lease was written while idle; the group was renewed every half timeout.
-    expect(await Promise.all(members.map((zk) => leaseVersion(store, zk.sessionId)))).toEqual(before);
-    const renewals = (await leaseVersion(store, groupLeaseId(group().id)))! - groupBefore;
+    expect(await Promise.all(members.map((zk) => leaseVersion(store, own(zk))))).toEqual(before);
+    const renewals = (await leaseVersion(store, groupLeaseId(groupKey, group().id)))! - groupBefore;
     const period = sessionTimeoutMs * GROUP_RENEWAL_SHARE;
     expect(renewals).toBeGreaterThanOrEqual(Math.floor(window / period) - 1);
     expect(renewals).toBeLessThanOrEqual(Math.ceil(window / period) + 1);
@@ -202,15 +204,15 @@ describe('sessions sharing one group lease (embedded)', () => {
 
   it("a group renewal racing the heartbeat's expiry wins: the expiry commits on the group item's version", async () => {
     const setup = await deploy();
-    const { clock, store, group, groupKey, members, other } = setup;
+    const { clock, store, group, groupKey, members, keys, other } = setup;
     const target = members[0]!;
     let raced = 0;
-    setup.beforeLeaseDelete.session = target.sessionId;
+    setup.beforeLeaseDelete.session = leaseId(keys.get(target.sessionNumber)!, target.sessionNumber);
     setup.beforeLeaseDelete.run = async () => {
       raced++;
       // The process renews its group between the writer's check and its commit.
       await new MemoryLeaseRenewer(store).groups.renewGroup(
-        group().id,
+        { owner: group().id, id: groupLeaseId(groupKey, group().id) },
         signGroupRenewal(groupKey, group().id, clock.now()),
       );
     };
@@ -237,15 +239,22 @@ describe('sessions sharing one group lease (embedded)', () => {
   });
 
   it("the heartbeat removes a stopped process's group lease that no session names, and only that", async () => {
-    const { service, clock, store, group, members } = await deploy();
+    const { service, clock, store, group, groupKey, members } = await deploy();
     const groups = new MemoryLeaseRenewer(store).groups;
-    // A group of a process that stopped over an hour ago, and the live group (named by members).
-    await groups.renewGroup(12345, signGroupRenewal(newSessionKey(), 12345, clock.now() - 2 * 3_600_000));
+    // A group of a process that stopped over an hour ago, one of a process that started a moment
+    // ago (no member yet), and the live group (named by members).
+    const stoppedKey = newSessionKey();
+    const stopped = { owner: 12345, id: groupLeaseId(stoppedKey, 12345) };
+    await groups.renewGroup(stopped, signGroupRenewal(stoppedKey, 12345, clock.now() - 2 * 3_600_000));
+    const startedKey = newSessionKey();
+    const started = { owner: 6789, id: groupLeaseId(startedKey, 6789) };
     await group().hold(members[0]!.sessionNumber);
     await advance(clock, sessionTimeoutMs + clockSkewMs + 2 * heartbeatIntervalMs);
+    await groups.renewGroup(started, signGroupRenewal(startedKey, 6789, clock.now()));
     await service.heartbeat();
-    expect(await leaseVersion(store, groupLeaseId(12345))).toBeUndefined();
-    expect(await leaseVersion(store, groupLeaseId(group().id))).toBeDefined();
+    expect(await leaseVersion(store, stopped.id)).toBeUndefined();
+    expect(await leaseVersion(store, started.id)).toBeDefined();
+    expect(await leaseVersion(store, groupLeaseId(groupKey, group().id))).toBeDefined();
   });
 
   it('a client that leaves while its join is in flight is held all the same (the leave follows the join)', async () => {
@@ -258,7 +267,7 @@ describe('sessions sharing one group lease (embedded)', () => {
     const leaving = group().hold(zk.sessionNumber, at);
     expect(await joining).toBe('renewed');
     expect(await leaving).toBe('renewed');
-    expect((await store.get({ kind: 'lease', id: zk.sessionId }))?.value).toEqual(
+    expect((await store.get({ kind: 'lease', id: leaseId(key, zk.sessionNumber) }))?.value).toEqual(
       signRenewal(key, zk.sessionNumber, at),
     );
     expect(group().covered).toBe(MEMBERS - 1);
@@ -268,9 +277,11 @@ describe('sessions sharing one group lease (embedded)', () => {
     const { store, group, members, keys } = await deploy();
     const zk = members[0]!;
     const groups = new MemoryLeaseRenewer(store).groups;
-    const other = groupMembership(keys.get(zk.sessionNumber)!, zk.sessionNumber, 777, newSessionKey());
-    expect(await groups.join(zk.sessionNumber, 777, other)).toBe('renewed');
+    const key = keys.get(zk.sessionNumber)!;
+    const other = groupMembership(key, zk.sessionNumber, 777, newSessionKey());
+    const own = { owner: zk.sessionNumber, id: leaseId(key, zk.sessionNumber) };
+    expect(await groups.join(own, 777, other)).toBe('renewed');
     expect(await group().hold(zk.sessionNumber, 1)).toBe('absent');
-    expect((await store.get({ kind: 'lease', id: zk.sessionId }))?.value).toEqual(other);
+    expect((await store.get({ kind: 'lease', id: own.id }))?.value).toEqual(other);
   });
 });

@@ -11,6 +11,7 @@ import {
   type FaaSKeeperClient,
   LEASE_FOLD_ID,
   type LeaseFold,
+  leaseId,
   ManualClock,
   MemoryLeaseRenewer,
   type MemorySystemStore,
@@ -53,7 +54,8 @@ async function advance(clock: ManualClock, ms: number): Promise<void> {
 
 /** The lease value of a client's session (the client's clock at its last renewal), or undefined. */
 async function leaseOf(store: SystemStore, zk: FaaSKeeperClient): Promise<unknown> {
-  return (await store.get({ kind: 'lease', id: zk.sessionId }))?.value;
+  // Found by its session's number: its id's tag comes from the session key, which the test may not know.
+  return (await store.list('lease')).find((l) => l.id.startsWith(`${zk.sessionId}.`))?.value;
 }
 
 /** The latest renewal the deployment knows of a session: its lease item or its folded renewal. */
@@ -87,14 +89,16 @@ describe('sessions kept alive by leases (embedded)', () => {
               const target = raceSession;
               if (
                 target !== undefined &&
-                ops.some((o) => o.kind === 'lease' && o.id === target && o.type === 'delete')
+                ops.some(
+                  (o) => o.kind === 'lease' && o.id === leaseId(key, Number(target)) && o.type === 'delete',
+                )
               ) {
                 raceSession = undefined;
                 raced++;
                 // The renewal lands between the writer's check and its commit.
                 expect(
                   await new MemoryLeaseRenewer(inner as MemorySystemStore).renew(
-                    Number(target),
+                    { owner: Number(target), id: leaseId(key, Number(target)) },
                     signRenewal(key, Number(target), clock.now()),
                   ),
                 ).toBe('renewed');
@@ -123,7 +127,8 @@ describe('sessions kept alive by leases (embedded)', () => {
 
   it('a renewal after expiry finds no lease, cannot revive the session, and the client sees EXPIRED', async () => {
     const { service, clock } = deploy();
-    const [zk, other] = await Promise.all([service.connect(), service.connect()]);
+    const key = newSessionKey();
+    const [zk, other] = await Promise.all([service.connect({ sessionKey: key }), service.connect()]);
     await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
     service.partition(zk);
     await advance(clock, sessionTimeoutMs + clockSkewMs + 2 * heartbeatIntervalMs);
@@ -133,9 +138,8 @@ describe('sessions kept alive by leases (embedded)', () => {
     expect(await leaseOf(service.ports.systemStore, zk), 'the lease went with the session').toBeUndefined();
     // The store refuses a renewal of the ended session; it creates nothing.
     const renewer = new MemoryLeaseRenewer(service.ports.systemStore as MemorySystemStore);
-    expect(
-      await renewer.renew(zk.sessionNumber, signRenewal(newSessionKey(), zk.sessionNumber, clock.now())),
-    ).toBe('absent');
+    const at = { owner: zk.sessionNumber, id: leaseId(key, zk.sessionNumber) };
+    expect(await renewer.renew(at, signRenewal(key, zk.sessionNumber, clock.now()))).toBe('absent');
     expect(await leaseOf(service.ports.systemStore, zk)).toBeUndefined();
     expect(await service.ports.systemStore.get({ kind: 'session', id: zk.sessionId })).toBeUndefined();
     service.heal(zk);
@@ -302,3 +306,97 @@ describe.each(['store', 'queue'] as const)(
     });
   },
 );
+
+describe('lease items no session claims (docs/guarantees.md "Lease availability")', () => {
+  it("the heartbeat removes other clients' lease items when it lists the leases, and keeps every session's lease, even one its session listing missed", async () => {
+    let hidden: string | undefined;
+    let store: SystemStore | undefined;
+    const { service, clock } = deploy({
+      wrap: {
+        systemStore: (inner) => {
+          store = inner;
+          return {
+            ...inner,
+            capabilities: inner.capabilities,
+            get: (k) => inner.get(k),
+            getMany: (k) => inner.getMany(k),
+            query: (k, prefix, page) => inner.query(k, prefix, page),
+            increment: (k, by) => inner.increment(k, by),
+            transact: (ops) => inner.transact(ops),
+            // A session opened after the heartbeat's session listing: its lease is in the lease
+            // listing, its session item not in the session one.
+            list: async <T>(kind: Parameters<SystemStore['list']>[0]) => {
+              const items = await inner.list<T>(kind);
+              return kind === 'session' ? items.filter((i) => i.id !== hidden) : items;
+            },
+          } as SystemStore;
+        },
+      },
+    });
+    const [zk, late] = await Promise.all([service.connect(), service.connect()]);
+    await zk.create('/mine', '', { mode: CreateMode.EPHEMERAL });
+    const put = (id: string, value: unknown) =>
+      store!.transact([{ type: 'put', kind: 'lease', id, value, expect: 'any' }]);
+    const now = clock.now();
+    const garbage = [
+      zk.sessionId,
+      `${zk.sessionId}.${'A'.repeat(22)}`,
+      '987654321.junk',
+      'not-a-session',
+      `g77.${'B'.repeat(22)}`,
+      `g78.${'C'.repeat(22)}`,
+      `g79.${'D'.repeat(22)}`,
+    ];
+    await put(garbage[0]!, { at: now, mac: 'A'.repeat(43) });
+    await put(garbage[1]!, now);
+    await put(garbage[2]!, { g: 77, k: 'x' });
+    await put(garbage[3]!, 'x');
+    await put(garbage[4]!, { at: now + 3_600_000, mac: 'x' }); // a time ahead: would stay for good
+    await put(garbage[5]!, { at: now - 2 * 3_600_000, mac: 'x' }); // a group stopped long ago
+    await put(garbage[6]!, 'unreadable');
+    hidden = late.sessionId;
+    // Idle past the request deadline: the heartbeat lists the leases (zk lives by its renewals).
+    await advance(clock, sessionTimeoutMs + clockSkewMs + 2 * heartbeatIntervalMs);
+    await service.heartbeat();
+    const left = new Set((await store!.list('lease')).map((l) => l.id));
+    for (const id of garbage) expect(left.has(id), id).toBe(false);
+    expect([...left].filter((id) => id.startsWith(`${zk.sessionId}.`))).toHaveLength(1);
+    expect(
+      [...left].filter((id) => id.startsWith(`${late.sessionId}.`)),
+      'the missed session keeps its lease',
+    ).toHaveLength(1);
+    hidden = undefined;
+    await advance(clock, sessionTimeoutMs);
+    expect(zk.state).toBe('CONNECTED');
+    expect(late.state).toBe('CONNECTED');
+    expect(await late.exists('/mine')).not.toBeNull();
+  });
+});
+
+describe('a flood of lease items (docs/guarantees.md "Lease availability")', () => {
+  it('is removed at most 100 items a heartbeat run, and the run still sends its expiries', async () => {
+    // Heartbeat runs only when the test asks for one.
+    const { service, clock } = deploy({ heartbeatIntervalMs: 3_600_000 });
+    const store = service.ports.systemStore;
+    const [zk, gone, other] = await Promise.all([service.connect(), service.connect(), service.connect()]);
+    await gone.create('/gone', '', { mode: CreateMode.EPHEMERAL });
+    const flood = Array.from({ length: 250 }, (_, i) => `${zk.sessionId}.${String(i).padStart(22, 'x')}`);
+    for (const id of flood)
+      await store.transact([{ type: 'put', kind: 'lease', id, value: { at: 0, mac: 'x' }, expect: 'any' }]);
+    const count = async () => {
+      const ids = new Set((await store.list('lease')).map((l) => l.id));
+      return flood.filter((id) => ids.has(id)).length;
+    };
+    service.partition(gone);
+    await advance(clock, sessionTimeoutMs + clockSkewMs + 100);
+    await service.heartbeat();
+    expect(await count(), 'one run removes 100').toBe(150);
+    await other.sync('/');
+    expect(await other.exists('/gone'), 'the expiry went out however many items wait').toBeNull();
+    await service.heartbeat();
+    expect(await count()).toBe(50);
+    await service.heartbeat();
+    expect(await count()).toBe(0);
+    expect(zk.state).toBe('CONNECTED');
+  });
+});

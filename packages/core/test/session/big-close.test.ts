@@ -9,6 +9,7 @@ import {
   CreateMode,
   createEmbeddedService,
   type FaaSKeeperClient,
+  leaseId,
   ManualClock,
   MemoryLeaseRenewer,
   type MemorySystemStore,
@@ -175,16 +176,15 @@ describe('a renewal racing the expiry of a session with more ephemerals than a t
           const sid = target;
           if (
             sid !== undefined &&
-            ops.some((o) => o.kind === 'lease' && o.id === sid && o.type === 'delete')
+            ops.some((o) => o.kind === 'lease' && o.id === leaseId(key, Number(sid)) && o.type === 'delete')
           ) {
             target = undefined;
             raced++;
             // The split commit: far fewer items than the close touches.
             expect(ops.length).toBeLessThanOrEqual(100);
             const renewer = new MemoryLeaseRenewer(raw as MemorySystemStore);
-            expect(await renewer.renew(Number(sid), signRenewal(key, Number(sid), clock.now()))).toBe(
-              'renewed',
-            );
+            const lease = { owner: Number(sid), id: leaseId(key, Number(sid)) };
+            expect(await renewer.renew(lease, signRenewal(key, Number(sid), clock.now()))).toBe('renewed');
           }
           return limited.transact(ops);
         },

@@ -14,6 +14,10 @@ import {
 import {
   groupLeaseId,
   groupMembership,
+  groupOf,
+  isGroupLeaseId,
+  leaseId,
+  leaseIdOf,
   sessionDeadline,
   signGroupRenewal,
   signRenewal,
@@ -54,7 +58,7 @@ describe('signed lease renewals', () => {
     const s = session(7);
     const gk = newSessionKey();
     const groupValue = signGroupRenewal(gk, 42, 8000);
-    const lookup = (id: string) => (id === groupLeaseId(42) ? groupValue : undefined);
+    const lookup = (id: string) => (id === groupLeaseId(gk, 42) ? groupValue : undefined);
     expect(verifiedRenewal(s, groupMembership(key, 7, 42, gk), lookup)).toBe(8000);
     // Sealed under another key, or for another session or group: no group at all.
     expect(verifiedRenewal(s, groupMembership(newSessionKey(), 7, 42, gk), lookup)).toBeUndefined();
@@ -63,6 +67,46 @@ describe('signed lease renewals', () => {
     // The group renewed with another key (a forged group item).
     const forged = signGroupRenewal(newSessionKey(), 42, 8000);
     expect(verifiedRenewal(s, groupMembership(key, 7, 42, gk), () => forged)).toBeUndefined();
+    // A valid group renewal, but under an id other than the one the group key gives: not read.
+    expect(
+      verifiedRenewal(s, groupMembership(key, 7, 42, gk), (id) => (id === 'g42' ? groupValue : undefined)),
+    ).toBeUndefined();
+  });
+});
+
+describe('lease item ids (docs/guarantees.md "Lease availability")', () => {
+  it("a session's lease id is its number and a 132-bit tag only its key gives, the same wherever it is computed", () => {
+    const id = leaseId(key, 7);
+    expect(id).toMatch(/^7\.[A-Za-z0-9_-]{22}$/);
+    // Client, writer and heartbeat compute it alike: from the key, or from the stored session.
+    expect(leaseId(new Uint8Array(key), 7)).toBe(id);
+    expect(leaseIdOf(session(7))).toBe(id);
+    // Another key, or another session under the same key: another id.
+    expect(leaseId(newSessionKey(), 7)).not.toBe(id);
+    expect(leaseId(key, 8).split('.')[1]).not.toBe(id.split('.')[1]);
+    // A session opened without a key keeps its bare id (its renewals count for nothing anyway).
+    expect(leaseIdOf(keyless)).toBe('7');
+    expect(isGroupLeaseId(id)).toBe(false);
+  });
+
+  it('tags look random: over 2,000 keys no two collide and every character position takes many values', () => {
+    const tags = Array.from({ length: 2000 }, () => leaseId(newSessionKey(), 7).split('.')[1]!);
+    expect(new Set(tags).size).toBe(tags.length);
+    for (let i = 0; i < 22; i++) expect(new Set(tags.map((t) => t[i])).size).toBeGreaterThan(40);
+  });
+
+  it("a group's item id comes from the group key, which the functions unseal from a member's lease", () => {
+    const gk = newSessionKey();
+    const id = groupLeaseId(gk, 42);
+    expect(id).toMatch(/^g42\.[A-Za-z0-9_-]{22}$/);
+    expect(isGroupLeaseId(id)).toBe(true);
+    expect(groupLeaseId(newSessionKey(), 42)).not.toBe(id);
+    const covering = groupOf(session(7), groupMembership(key, 7, 42, gk));
+    expect(covering?.group).toBe(42);
+    expect(covering?.id).toBe(id);
+    // A membership the session key does not open names no group, so no group item is looked up.
+    expect(groupOf(session(7), groupMembership(newSessionKey(), 7, 42, gk))).toBeUndefined();
+    expect(groupOf(keyless, groupMembership(key, 7, 42, gk))).toBeUndefined();
   });
 });
 

@@ -411,11 +411,20 @@ export class FaaSKeeperStack extends Stack {
         }),
       );
     }
-    // heartbeat: reads the system store, sends expiry requests to the writer queue.
+    // heartbeat: reads the system store, sends expiry requests to the writer queue ...
     heartbeat.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
         resources: [this.table.tableArn],
+      }),
+    );
+    // ... and removes lease items no session claims (other clients' writes, stopped gateways'
+    // groups: docs/guarantees.md "Lease availability"), in the lease partition only.
+    heartbeat.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['lease'] } },
       }),
     );
     heartbeat.addToRolePolicy(

@@ -9,11 +9,25 @@ import { Buffer } from 'node:buffer';
 import { expect, it } from 'vitest';
 import type { FaaSKeeperClient } from '../../client/client.js';
 import { CreateMode } from '../../model/create-mode.js';
-import type { LeaseRenewer } from '../../ports/session-lease.js';
+import type { LeaseKey, LeaseRenewer } from '../../ports/session-lease.js';
 import { decodeMessage, encodeMessage } from '../../protocol/codec.js';
 import { PROTOCOL_VERSION } from '../../protocol/messages.js';
-import { newSessionKey, sealedRequestOf, sealRequest, signRequest } from '../../session/auth.js';
-import { groupMembership, type SignedRenewal, signGroupRenewal, signRenewal } from '../../session/lease.js';
+import {
+  newSessionKey,
+  sealedRequestOf,
+  sealRequest,
+  signRequest,
+  splitSignature,
+} from '../../session/auth.js';
+import {
+  groupLeaseId,
+  groupMembership,
+  leaseId,
+  type SignedRenewal,
+  signGroupRenewal,
+  signRenewal,
+} from '../../session/lease.js';
+import { LeaseGroup } from '../../session/lease-group.js';
 import { WRITER_GROUP } from '../../writer/writer.js';
 import { checkLinearizable } from '../linearizability/checker.js';
 import { HistoryRecorder } from '../linearizability/history.js';
@@ -57,6 +71,17 @@ function decoded(body: string): unknown {
   }
 }
 
+/** The session a writer-queue body was sent as (signed, sealed or plain), or undefined. */
+function senderOf(body: string): number | undefined {
+  const sealed = sealedRequestOf(decoded(body));
+  if (sealed !== undefined) return sealed.session;
+  const request = decoded(splitSignature(body).text) as { session?: unknown } | undefined;
+  return typeof request?.session === 'number' ? request.session : undefined;
+}
+
+/** 22 base64url characters at random: a guess at a lease key's tag. */
+const guessedTag = (): string => Buffer.from(newSessionKey()).toString('base64url').slice(0, 22);
+
 /** Registers the lease and offloaded-body cases in the calling `describe`. */
 export function describeLeaseAndOffloadCases(
   kit: GuaranteeKit,
@@ -72,29 +97,37 @@ export function describeLeaseAndOffloadCases(
   }
 
   it('a renewal forged for another session (unsigned, signed with another key, or under a forged group) does not keep it alive past its timeout once its client stopped', async () => {
-    const { h, victim } = await setUp(timing);
+    // The victims' keys are given here so that the forgeries can go to their very lease items, as
+    // if the forger had learned the ids (it cannot: "Lease availability"): the MAC alone must hold.
+    const keys = [newSessionKey(), newSessionKey(), newSessionKey()];
+    const { h, victim } = await setUp({ ...timing, victim: { sessionKey: keys[0]! } });
     const lease = leasePort();
     const forger = await h.connect(lease.option);
     const wrongKey = newSessionKey();
     const group = 4242;
     const groupKey = newSessionKey();
+    const groupItem: LeaseKey = { owner: group, id: groupLeaseId(groupKey, group) };
     // One victim per forgery, each renewed with that one alone: were any believed, its victim
     // would outlive its client by a hundred timeouts.
-    const forgeries: ((port: LeaseRenewer, id: number, far: number) => Promise<unknown>)[] = [
-      (port, id, far) => port.renew(id, { at: far, mac: 'A'.repeat(43) }),
-      (port, id, far) => port.renew(id, signRenewal(wrongKey, id, far)),
+    const forgeries: ((port: LeaseRenewer, at: LeaseKey, far: number) => Promise<unknown>)[] = [
+      (port, at, far) => port.renew(at, { at: far, mac: 'A'.repeat(43) }),
+      (port, at, far) => port.renew(at, signRenewal(wrongKey, at.owner, far)),
     ];
     if (lease.port().groups !== undefined)
-      forgeries.push(async (port, id, far) => {
-        await port.groups!.renewGroup(group, signGroupRenewal(groupKey, group, far));
-        await port.groups!.join(id, group, groupMembership(wrongKey, id, group, groupKey));
+      forgeries.push(async (port, at, far) => {
+        await port.groups!.renewGroup(groupItem, signGroupRenewal(groupKey, group, far));
+        await port.groups!.join(at, group, groupMembership(wrongKey, at.owner, group, groupKey));
       });
     const victims = [victim];
-    while (victims.length < forgeries.length) victims.push(await h.connect());
+    while (victims.length < forgeries.length)
+      victims.push(await h.connect({ sessionKey: keys[victims.length]! }));
     for (const [i, v] of victims.entries()) await v.create(`/mine${i}`, '', { mode: CreateMode.EPHEMERAL });
     const forge = async () => {
       const far = h.clock.now() + 100 * timing.sessionTimeoutMs;
-      for (const [i, v] of victims.entries()) await forgeries[i]!(lease.port(), v.sessionNumber, far);
+      for (const [i, v] of victims.entries()) {
+        const id = v.sessionNumber;
+        await forgeries[i]!(lease.port(), { owner: id, id: leaseId(keys[i]!, id) }, far);
+      }
     };
     for (const v of victims) h.deployment.partition(v);
     await forgeUntil(h, h.clock.now() + pastExpiry, forge);
@@ -110,8 +143,97 @@ export function describeLeaseAndOffloadCases(
     await kit.eventually(() => victim.state === 'EXPIRED', 'the victim to hear of its expiry');
   });
 
+  it("a client that knows only a session's id cannot hide its renewals: lease items it writes under the old bare id, under guessed ids and under the group's number leave the idle victim alive by its renewals alone, until its timeout after its last one", async () => {
+    // The victim's renewals as they went out, to find its last one.
+    const renewals: SignedRenewal[] = [];
+    const { h, victim, spy } = await setUp({
+      ...timing,
+      victim: {
+        lease: (l) => ({
+          ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
+          ...(l.groups === undefined ? {} : { groups: l.groups }),
+          renew: async (at, renewal) => {
+            const found = await l.renew(at, renewal);
+            renewals.push(renewal);
+            return found;
+          },
+        }),
+      },
+    });
+    const lease = leasePort();
+    const forger = await h.connect(lease.option);
+    await victim.create('/mine', '', { mode: CreateMode.EPHEMERAL });
+    // A second victim under a group lease (a gateway's session), where the target offers them.
+    let group: LeaseGroup | undefined;
+    let member: FaaSKeeperClient | undefined;
+    if (lease.port().groups !== undefined) {
+      const key = newSessionKey();
+      member = await h.connect({
+        sessionKey: key,
+        lease: (own) => {
+          group ??= new LeaseGroup(own.groups!, { clock: h.clock });
+          return group.renewer(own);
+        },
+      });
+      expect(await group!.cover(member.sessionNumber, timing.sessionTimeoutMs, key)).toBe('renewed');
+      await member.create('/member', '', { mode: CreateMode.EPHEMERAL });
+    }
+    const victims = [victim, ...(member === undefined ? [] : [member])];
+    const sent = spy.requests.length;
+    // Everything a client holding the client grant and the victims' ids can write: the grant is
+    // UpdateItem on any item of the lease partition, with or without a condition (the port's
+    // unconditional write is the group renewal's, which creates the item it names).
+    const port = lease.port();
+    const write = async (id: string, value: object) => {
+      if (port.groups !== undefined) await port.groups.renewGroup({ owner: 0, id }, value as SignedRenewal);
+      else await port.renew({ owner: 0, id }, value as SignedRenewal);
+    };
+    const attack = async () => {
+      const past = h.clock.now() - 10 * timing.sessionTimeoutMs;
+      for (const v of victims) {
+        const id = v.sessionNumber;
+        const junk = { at: past, mac: 'A'.repeat(43) };
+        // The id leases had before they were keyed, with junk and with a renewal long past; guessed
+        // tags; and the shapes a membership or a group renewal would have.
+        for (const at of [String(id), `${id}.${guessedTag()}`, `${id}.${'A'.repeat(22)}`]) {
+          await write(at, junk);
+          await write(at, { g: group?.id ?? 4242, k: 'A'.repeat(80) });
+          await port.renew({ owner: id, id: at }, signRenewal(newSessionKey(), id, past));
+        }
+      }
+      if (group !== undefined)
+        for (const at of [`g${group.id}`, `g${group.id}.${guessedTag()}`, `g${group.id}.${'A'.repeat(22)}`])
+          await write(at, { at: past, mac: 'A'.repeat(43) });
+    };
+    // Idle for three timeouts under attack: were any of these items read as a victim's lease, the
+    // heartbeat would end it within one timeout of its last request.
+    await forgeUntil(h, h.clock.now() + 3 * timing.sessionTimeoutMs, attack);
+    await kit.heartbeatNow(h.deployment, forger);
+    expect(await forger.exists('/mine'), 'the idle victim lives by its renewals').not.toBeNull();
+    if (member !== undefined)
+      expect(await forger.exists('/member'), 'the group member lives by its group').not.toBeNull();
+    // It lived by its renewals alone: none of the victims sent a request meanwhile (a ping would
+    // have renewed it through the writer).
+    const theirs = new Set(victims.map((v) => v.sessionNumber));
+    expect(spy.requests.slice(sent).filter((b) => theirs.has(senderOf(b) ?? -1))).toEqual([]);
+    for (const v of victims) expect(v.state).toBe('CONNECTED');
+    // Cut off, renewals and all: the victims end within their timeout of their last renewal, the
+    // attack going on (nothing it writes keeps them alive either).
+    for (const v of victims) h.deployment.partition(v);
+    group?.close();
+    const cut = h.clock.now();
+    await kit.quiet();
+    expect(renewals.length).toBeGreaterThan(0);
+    expect(renewals.at(-1)!.at).toBeLessThanOrEqual(cut);
+    await forgeUntil(h, cut + pastExpiry, attack);
+    await kit.heartbeatNow(h.deployment, forger);
+    expect(await forger.exists('/mine'), 'the victim expired after its last renewal').toBeNull();
+    if (member !== undefined) expect(await forger.exists('/member')).toBeNull();
+  });
+
   it("a replay of the victim's own old renewal does not keep its session alive past that renewal's time plus its timeout", async () => {
     const renewals: SignedRenewal[] = [];
+    let victimLease: LeaseKey | undefined;
     const { h, victim } = await setUp({
       ...timing,
       victim: {
@@ -119,9 +241,10 @@ export function describeLeaseAndOffloadCases(
         lease: (l) => ({
           ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
           ...(l.groups === undefined ? {} : { groups: l.groups }),
-          renew: async (session, renewal) => {
-            const found = await l.renew(session, renewal);
+          renew: async (at, renewal) => {
+            const found = await l.renew(at, renewal);
             renewals.push(renewal);
+            victimLease = at;
             return found;
           },
         }),
@@ -140,8 +263,11 @@ export function describeLeaseAndOffloadCases(
     expect(old, 'the victim renewed its lease').toBeDefined();
     expect(renewals.every((r) => r.at <= cut)).toBe(true);
     const id = victim.sessionNumber;
+    // Replayed to the lease item the victim renewed (as if the forger had learned its id too).
+    const item = victimLease!;
+    expect(item.owner).toBe(id);
     await forgeUntil(h, old!.at + pastExpiry, async () => {
-      await lease.port().renew(id, old!);
+      await lease.port().renew(item, old!);
     });
     await kit.heartbeatNow(h.deployment, forger);
     expect(await forger.exists('/mine'), 'the victim expired with its ephemeral').toBeNull();
