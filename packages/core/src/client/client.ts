@@ -165,6 +165,8 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     await client.channel.open(client.inbox());
     try {
       await openOrResume(client.pipeline, client.keys, client.liveness, incarnation, timeout);
+      // The reply handed over the channel key: from now on the secret channel (session-channel.ts).
+      await client.channel.named(client.keys.sealing.key);
     } catch (error) {
       await client.channel.abandon();
       throw error;

@@ -32,6 +32,7 @@ import {
 } from '../protocol/messages.js';
 import { channelAad, leftUnsealed, seal } from '../session/auth.js';
 import { mapLimit } from '../util/map-limit.js';
+import { ChannelTags, toBootstrap } from './destination.js';
 import { batchesOf, ChannelKeys, protectedChildren, stubOf } from './inputs.js';
 import { soloRecord } from './solo-record.js';
 
@@ -83,6 +84,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
   const { userStore, channel } = options;
   const concurrency = options.concurrency ?? 16;
   const keys = new ChannelKeys(options.channelSecret);
+  const tags = new ChannelTags(keys);
 
   return async (messages, context): Promise<BatchResult> => {
     const batches = batchesOf(messages, options.log);
@@ -111,16 +113,28 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     const moved = new Set<string>();
     const staleMoved = new Set<string>();
 
-    // Per channel: a session's incarnation (0: the client that opened it; see session/resume.ts).
+    // Per channel: a session's incarnation (0: the client that opened it; see session/resume.ts),
+    // its bootstrap channel or its secret one (destination.ts; `refusedResume`: see toBootstrap).
     const outbox = new Map<
       string,
-      { to: ChannelAddress; list: { order: [number, number]; zxid: number; body: ChannelBody }[] }
+      {
+        to: ChannelAddress;
+        boot: boolean;
+        list: { order: [number, number]; zxid: number; body: ChannelBody }[];
+      }
     >();
-    const post = (to: ChannelAddress, order: [number, number], zxid: number, body: ChannelBody) => {
-      const key = `${to.session}:${to.inc}`;
+    const post = (
+      to: ChannelAddress,
+      order: [number, number],
+      zxid: number,
+      body: ChannelBody,
+      refusedResume = false,
+    ) => {
+      const boot = toBootstrap(body, refusedResume);
+      const key = `${to.session}:${to.inc}:${boot ? 'boot' : 'tag'}`;
       let box = outbox.get(key);
       if (box === undefined) {
-        box = { to, list: [] };
+        box = { to, boot, list: [] };
         outbox.set(key, box);
       }
       box.list.push({ order, zxid, body });
@@ -195,17 +209,19 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
             ended.push(at(c.session));
           }
           if (item.reply !== undefined) {
-            post(at(item.reply.session, item.reply.inc), [batch.batch, n++], item.zxid, {
-              type: 'reply',
-              seq: item.reply.seq,
-              result: item.reply.result,
-            });
+            post(
+              at(item.reply.session, item.reply.inc),
+              [batch.batch, n++],
+              item.zxid,
+              { type: 'reply', seq: item.reply.seq, result: item.reply.result },
+              item.reply.inc !== undefined,
+            );
           }
         } else if (item.type === 'reply') {
           const body: ChannelBody = { type: 'reply', seq: item.to.seq };
           if (item.result !== undefined) body.result = item.result;
           if (item.error !== undefined) body.error = item.error;
-          post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, body);
+          post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, body, item.to.inc !== undefined);
         } else if (item.type === 'moved') {
           // The replaced incarnation learns it: its client stops and removes its channel, which
           // stays until then so that the notice is read (or until the session ends: `retired`).
@@ -346,7 +362,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       }
     });
     // 4. messages
-    await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {
+    await mapLimit([...outbox.values()], concurrency, async ({ to, boot, list }) => {
       const key = keys.of(to.session);
       // Unsealed messages go with their values too: an in-memory channel hands them to a client in
       // this process, which then needs no decoding (protocol/in-process.ts).
@@ -374,11 +390,16 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
         return text;
       });
       carryTexts(encoded, values);
-      await channel.send(to.session, encoded, to.inc);
+      await channel.send(to.session, encoded, to.inc, boot ? undefined : tags.of(to.session, to.inc));
     });
-    // 5. channels of ended sessions and of the incarnations they replaced go (an adapter keeps
-    // what a listening client has not read yet)
-    await mapLimit([...ended, ...retired], concurrency, (to) => channel.remove(to.session, to.inc));
+    // 5. channels of ended sessions and of the incarnations they replaced go, the secret one and
+    // the bootstrap one (which its client removes once it has its key, unless it stopped before;
+    // an adapter keeps what a listening client has not read yet)
+    await mapLimit([...ended, ...retired], concurrency, async (to) => {
+      const tag = tags.of(to.session, to.inc);
+      if (tag !== undefined) await channel.remove(to.session, to.inc, tag);
+      await channel.remove(to.session, to.inc);
+    });
     // 6. the markers of ended sessions: nothing is owed to them any more
     const endedSessions = new Set(ended.map((to) => to.session));
     await mapLimit([...endedSessions], concurrency, (session) => userStore.putMarker(session, []));

@@ -102,9 +102,9 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
   const tapChannel = (inner: Channel): Channel => ({
     maxMessageBytes: inner.maxMessageBytes,
     ...(inner.pausable === undefined ? {} : { pausable: inner.pausable }),
-    send: (session, messages, inc) => inner.send(session, messages, inc),
-    remove: (session, inc) => inner.remove(session, inc),
-    subscribe: (session, onMessages, inc) =>
+    send: (session, messages, inc, tag) => inner.send(session, messages, inc, tag),
+    remove: (session, inc, tag) => inner.remove(session, inc, tag),
+    subscribe: (session, onMessages, inc, tag) =>
       inner.subscribe(
         session,
         (messages) => {
@@ -114,6 +114,7 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
           onMessages(messages);
         },
         inc,
+        tag,
       ),
   });
   // The writer queue as clients reach it (the functions' adapter sends to the same queue).
