@@ -36,7 +36,12 @@ export class IdleChannel {
 
   /** The first subscription (connect). @throws what the channel's subscribe throws. */
   async open(): Promise<void> {
-    this.subscription = await this.channel.subscribe(this.session, this.onMessages, this.incarnation, this.tag);
+    this.subscription = await this.channel.subscribe(
+      this.session,
+      this.onMessages,
+      this.incarnation,
+      this.tag,
+    );
   }
 
   /** Whether the subscription is paused (tests, figures). */
@@ -78,7 +83,12 @@ export class IdleChannel {
       const s = this.subscription;
       if (this.wanted && !this.ended) {
         if (s === undefined)
-          this.subscription = await this.channel.subscribe(this.session, this.onMessages, this.incarnation, this.tag);
+          this.subscription = await this.channel.subscribe(
+            this.session,
+            this.onMessages,
+            this.incarnation,
+            this.tag,
+          );
         else s.resume?.();
       } else if (s !== undefined) {
         // Paused, not ended: a subscription that pauses by itself stays (resume takes it up again).

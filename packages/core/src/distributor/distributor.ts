@@ -221,7 +221,13 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
           const body: ChannelBody = { type: 'reply', seq: item.to.seq };
           if (item.result !== undefined) body.result = item.result;
           if (item.error !== undefined) body.error = item.error;
-          post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, body, item.to.inc !== undefined);
+          post(
+            at(item.to.session, item.to.inc),
+            [batch.batch, n++],
+            item.zxid,
+            body,
+            item.to.inc !== undefined,
+          );
         } else if (item.type === 'moved') {
           // The replaced incarnation learns it: its client stops and removes its channel, which
           // stays until then so that the notice is read (or until the session ends: `retired`).
