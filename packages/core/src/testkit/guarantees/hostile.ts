@@ -30,6 +30,7 @@ import { HistoryRecorder } from '../linearizability/history.js';
 import { type ZInput, type ZOutput, znodeModel } from '../linearizability/znode-model.js';
 import type { DeploymentTarget } from '../target.js';
 import { expectError, guaranteeKit, type Harness, text } from './helpers.js';
+import { describeChannelCases } from './hostile-channels.js';
 import { describeLeaseAndOffloadCases } from './hostile-leases.js';
 import { describeProtectedReadCases, secretText } from './hostile-reads.js';
 
@@ -57,6 +58,11 @@ export interface Eavesdrop {
    * tests, keep clients out of it: emulators do not enforce IAM, so that half is checked there).
    */
   store(): UserStore;
+  /**
+   * The channel port as any client reaches it (its cloud grants): a client can send to, receive
+   * from and remove any session's channel it can name.
+   */
+  clientChannel(): Channel;
 }
 
 /**
@@ -91,6 +97,7 @@ function emulateOffload(inner: Queue): Queue {
 function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy: Eavesdrop } {
   let queue: Queue | undefined;
   let store: UserStore | undefined;
+  let clientChannel: Channel | undefined;
   const channels = new Map<number, string[]>();
   const requests: string[] = [];
   const spy: Eavesdrop = {
@@ -98,6 +105,7 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
     channelOf: (session) => channels.get(session) ?? [],
     requests,
     store: () => store!,
+    clientChannel: () => clientChannel!,
   };
   const tapChannel = (inner: Channel): Channel => ({
     maxMessageBytes: inner.maxMessageBytes,
@@ -140,7 +148,10 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
         },
       },
       wrapHandler: tapWriter,
-      wrapClientChannel: (c) => tapChannel(c),
+      wrapClientChannel: (c) => {
+        clientChannel ??= c;
+        return tapChannel(c);
+      },
     },
     spy,
   };
@@ -362,5 +373,6 @@ export function describeHostileClientGuarantees(target: DeploymentTarget): void 
 
     describeProtectedReadCases(target, () => setUp(), victimUnharmed);
     describeLeaseAndOffloadCases(kit, setUp, victimUnharmed);
+    describeChannelCases(target, () => setUp(), victimUnharmed);
   });
 }
