@@ -78,10 +78,16 @@ export class SessionChannel {
     await secret.open();
     this.tag = tag;
     this.subscription = secret;
-    // Not awaited by the open: nothing more comes on the bootstrap channel (its one message, the
-    // reply, is taken). `close` waits for it.
-    this.bootstrapGone = (bootstrap?.close() ?? Promise.resolve())
-      .then(() => this.channel.remove(this.session, this.incarnation))
+    // Nothing more comes on the bootstrap channel (its one message, the reply, is taken).
+    try {
+      await bootstrap?.close();
+    } catch (error) {
+      // Its poll ends with the channel's removal anyway: not the open's failure.
+      this.report(error);
+    }
+    // Not awaited by the open (a request's worth of latency); `close` waits for it.
+    this.bootstrapGone = this.channel
+      .remove(this.session, this.incarnation)
       .catch((error: unknown) => this.report(error));
   }
 
