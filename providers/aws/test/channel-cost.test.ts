@@ -8,6 +8,8 @@ import { METER_KEYS } from '../src/meter.js';
 import { requireLocalStack, useLocalStack } from './support.js';
 
 const stack = useLocalStack();
+const SETTLE_MS = 500;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let service: LocalAwsDeployment | undefined;
 afterAll(async () => {
@@ -30,20 +32,27 @@ describe("a session's channels on the local AWS deployment", () => {
     await (await service.connect()).close();
     const sqs = () => clientMeter.snapshot()[METER_KEYS.sqsRequest] ?? 0;
     clientMeter.reset();
+    // Each phase settles before it is counted: a received message is deleted after it is handed over.
     const zk = await service.connect();
+    await sleep(SETTLE_MS);
     const opened = sqs();
     await zk.create('/c', '');
+    await sleep(SETTLE_MS);
     const operation = sqs() - opened;
     await zk.close();
+    await sleep(SETTLE_MS);
     const closed = sqs() - opened - operation;
     console.log(
       JSON.stringify({ openSqsRequests: opened, createSqsRequests: operation, closeSqsRequests: closed }),
     );
     // Open: create the bootstrap queue, send openSession, receive and delete the reply, create the
-    // secret queue, delete the bootstrap queue. Before the secret queue: create, send, receive, delete.
+    // secret queue, delete the bootstrap queue (with one queue named after the session: 4).
     expect(opened).toBe(6);
-    // An operation: send the request, receive and delete its reply (the secret queue's URL is known).
+    // An operation: send it, receive and delete its reply; the secret queue's URL is known: nothing
+    // else, as with one queue. The close: the same, but the delete of its reply races the
+    // distributor's removal of the queue (a delete that finds the queue gone is not billed).
     expect(operation).toBe(3);
-    expect(closed).toBe(3);
+    expect(closed).toBeGreaterThanOrEqual(2);
+    expect(closed).toBeLessThanOrEqual(3);
   });
 });

@@ -59,8 +59,8 @@ export interface Eavesdrop {
    */
   store(): UserStore;
   /**
-   * The channel port as any client reaches it (its cloud grants): a client can send to, receive
-   * from and remove any session's channel it can name.
+   * The channel port of the client connected last (the hostile one, `mallory`), as its cloud grants
+   * let it reach any session's channel it can name: send to it, receive from it, remove it.
    */
   clientChannel(): Channel;
 }
@@ -149,7 +149,7 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
       },
       wrapHandler: tapWriter,
       wrapClientChannel: (c) => {
-        clientChannel ??= c;
+        clientChannel = c;
         return tapChannel(c);
       },
     },
