@@ -66,6 +66,7 @@ export {
   splitSignature,
   verifySignature,
 } from './session/auth.js';
+export { CHANNEL_TAG_CHARS, channelTag } from './session/channel-tag.js';
 export { createHeartbeat, type HeartbeatOptions } from './session/heartbeat.js';
 export {
   type CoveringGroup,

@@ -34,14 +34,15 @@ class GatheringChannel implements Channel {
     this.pausable = inner.pausable === true;
   }
 
-  send(session: number, messages: string[], incarnation?: number): Promise<void> {
-    return this.inner.send(session, messages, incarnation);
+  send(session: number, messages: string[], incarnation?: number, tag?: string): Promise<void> {
+    return this.inner.send(session, messages, incarnation, tag);
   }
 
   subscribe(
     session: number,
     onMessages: (messages: string[]) => void,
     incarnation?: number,
+    tag?: string,
   ): Promise<ChannelSubscription> {
     let gathered: string[] = [];
     let timer: NodeJS.Timeout | undefined;
@@ -59,11 +60,12 @@ class GatheringChannel implements Channel {
         }, GATHER_MS);
       },
       incarnation,
+      tag,
     );
   }
 
-  remove(session: number, incarnation?: number): Promise<void> {
-    return this.inner.remove(session, incarnation);
+  remove(session: number, incarnation?: number, tag?: string): Promise<void> {
+    return this.inner.remove(session, incarnation, tag);
   }
 }
 

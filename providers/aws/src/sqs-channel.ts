@@ -76,8 +76,10 @@ const POLL_BACKOFF: Backoff = { baseMs: 40, maxMs: 1000 };
 const GROUP = 'session';
 
 /**
- * The client channel on SQS: one FIFO queue per session (`<prefix>-<session>.fifo`), created on
- * first use and deleted by `remove`. The client long-polls its own queue, so it needs no public
+ * The client channel on SQS: FIFO queues per session incarnation, created on first use and deleted
+ * by `remove`: the bootstrap one (`<prefix>-<session>.fifo`), and the one named by the secret tag
+ * (`<prefix>-c<tag>.fifo`), which only the session's client and the functions can name
+ * (ports/channel.ts; clients hold no `sqs:ListQueues`). The client long-polls its own queue, so it needs no public
  * address. A `send` packs as many messages as fit into each SQS message (a JSON array) to save
  * requests; messages over the SQS limit go to S3 when `offload` is set. Delivery is in send
  * order; a batch whose callback throws is made visible again and delivered before anything newer.
@@ -101,7 +103,7 @@ export class SqsChannel implements Channel {
   private readonly pollWait: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  /** Queue URLs by `session:incarnation`. */
+  /** Queue URLs by `session:incarnation:tag`. */
   private readonly urls = new Map<string, Promise<string>>();
 
   constructor(options: SqsChannelOptions) {
@@ -124,23 +126,27 @@ export class SqsChannel implements Channel {
 
   /**
    * The SQS queue name of a session's channel: one per incarnation (a resumed session's new client
-   * polls a queue of its own, so the replaced client's long poll cannot take its messages).
+   * polls a queue of its own, so the replaced client's long poll cannot take its messages), and per
+   * incarnation the bootstrap queue (no `tag`, named after the session: its client creates it before
+   * it has the channel key) and the secret one, named after the tag alone. The `c` keeps the two
+   * kinds apart (a bootstrap name has digits there).
    */
-  queueName(session: number, incarnation = 0): string {
+  queueName(session: number, incarnation = 0, tag?: string): string {
+    if (tag !== undefined) return `${this.prefix}-c${tag}.fifo`;
     return incarnation === 0
       ? `${this.prefix}-${session}.fifo`
       : `${this.prefix}-${session}-${incarnation.toString(36)}.fifo`;
   }
 
-  private queueUrl(session: number, incarnation: number): Promise<string> {
-    const key = `${session}:${incarnation}`;
+  private queueUrl(session: number, incarnation: number, tag: string | undefined): Promise<string> {
+    const key = `${session}:${incarnation}:${tag ?? ''}`;
     let url = this.urls.get(key);
     if (url === undefined) {
       // CreateQueue is idempotent: it returns the URL of an existing queue with these attributes.
       url = awsCall('SQS CreateQueue (channel)', async () => {
         const out = await this.client.send(
           new CreateQueueCommand({
-            QueueName: this.queueName(session, incarnation),
+            QueueName: this.queueName(session, incarnation, tag),
             Attributes: {
               FifoQueue: 'true',
               ContentBasedDeduplication: 'false',
@@ -159,7 +165,7 @@ export class SqsChannel implements Channel {
     return url;
   }
 
-  async send(session: number, messages: string[], incarnation = 0): Promise<void> {
+  async send(session: number, messages: string[], incarnation = 0, tag?: string): Promise<void> {
     for (const m of messages) {
       const bytes = byteLength(m);
       if (bytes > this.maxMessageBytes)
@@ -181,7 +187,7 @@ export class SqsChannel implements Channel {
       currentBytes += bytes;
     }
     bodies.push(JSON.stringify(current));
-    const url = await this.queueUrl(session, incarnation);
+    const url = await this.queueUrl(session, incarnation, tag);
     let entries: SendMessageBatchRequestEntry[] = [];
     let entriesBytes = 0;
     const flush = async () => {
@@ -202,13 +208,7 @@ export class SqsChannel implements Channel {
     };
     for (const [i, raw] of bodies.entries()) {
       const dedupId = randomUUID();
-      const out = await outgoingBody(
-        this.offload,
-        this.inlineLimit,
-        this.queueName(session, incarnation),
-        dedupId,
-        raw,
-      );
+      const out = await outgoingBody(this.offload, this.inlineLimit, raw);
       if (out === undefined)
         throw new LimitExceededError(
           `channel message to session ${session}`,
@@ -235,8 +235,9 @@ export class SqsChannel implements Channel {
     session: number,
     onMessages: (messages: string[]) => void,
     incarnation = 0,
+    tag?: string,
   ): Promise<ChannelSubscription> {
-    const url = await this.queueUrl(session, incarnation);
+    const url = await this.queueUrl(session, incarnation, tag);
     let open = true;
     // Paused: no new poll starts; the one under way (never aborted, see `pause`) runs out.
     let paused = false;
@@ -395,9 +396,9 @@ export class SqsChannel implements Channel {
     }
   }
 
-  async remove(session: number, incarnation = 0): Promise<void> {
-    const name = this.queueName(session, incarnation);
-    const key = `${session}:${incarnation}`;
+  async remove(session: number, incarnation = 0, tag?: string): Promise<void> {
+    const name = this.queueName(session, incarnation, tag);
+    const key = `${session}:${incarnation}:${tag ?? ''}`;
     const known = this.urls.get(key);
     this.urls.delete(key);
     try {

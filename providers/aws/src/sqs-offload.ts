@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { type Meter, noMeter } from '@faaskeeper/core';
@@ -49,8 +49,6 @@ export const fitsInline = (inlineLimit: number, body: string): boolean =>
 export async function outgoingBody(
   offload: BodyOffload | undefined,
   inlineLimit: number,
-  queue: string,
-  dedupId: string,
   body: string,
 ): Promise<{ body: string; attributes?: Record<string, MessageAttributeValue> } | undefined> {
   const escaped = escapeSqsBody(body);
@@ -60,7 +58,7 @@ export async function outgoingBody(
       : { body: escaped, attributes: { [ESCAPED_ATTRIBUTE]: { DataType: 'String', StringValue: '1' } } };
   }
   if (offload === undefined) return undefined;
-  return offload.store(queue, dedupId, body);
+  return offload.store(body);
 }
 
 /** Where bodies over the SQS limit go: an S3 bucket and key prefix. */
@@ -73,8 +71,14 @@ export interface OffloadOptions {
 
 /**
  * Carries SQS bodies over the service limit through S3, like the SQS extended client: the object
- * holds the body, the message holds a small pointer and an attribute naming the key. Keys derive
- * from the queue and the de-duplication id, so a re-sent duplicate overwrites its own object.
+ * holds the body, the message holds a small pointer and an attribute naming the key. Keys are
+ * random (160 bits), so that no other client can guess one, nor list them (no client is granted
+ * ListBucket on the prefix): a key travels only in its message — a channel body's in the session's
+ * secret channel, which no other client can receive (docs/guarantees.md "Availability of a
+ * session's channel") — so no other client can overwrite the body before it is read. (Keys derived
+ * from the de-duplication id would be guessable for requests, whose ids are `session:seq`.) A
+ * re-sent duplicate stores another object; the lifecycle rule removes the one whose message SQS
+ * dropped as a duplicate.
  */
 export class BodyOffload {
   readonly prefix: string;
@@ -90,13 +94,8 @@ export class BodyOffload {
   }
 
   /** Stores `body` and returns the pointer message body and attributes to send instead. */
-  async store(
-    queue: string,
-    dedupId: string,
-    body: string,
-  ): Promise<{ body: string; attributes: Record<string, MessageAttributeValue> }> {
-    const digest = createHash('sha256').update(queue).update('\u0000').update(dedupId).digest('hex');
-    const key = `${this.prefix}${digest}`;
+  async store(body: string): Promise<{ body: string; attributes: Record<string, MessageAttributeValue> }> {
+    const key = `${this.prefix}${randomBytes(20).toString('hex')}`;
     await this.objects.put(key, body);
     return {
       body: JSON.stringify({ s3Bucket: this.bucket, s3Key: key, bytes: Buffer.byteLength(body, 'utf8') }),

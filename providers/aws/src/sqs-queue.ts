@@ -184,7 +184,7 @@ export class SqsQueue implements Queue {
       }
     };
     for (const [i, m] of messages.entries()) {
-      const out = await outgoingBody(this.offload, this.inlineLimit, this.name, m.dedupId, m.body);
+      const out = await outgoingBody(this.offload, this.inlineLimit, m.body);
       if (out === undefined)
         throw new LimitExceededError(`message body for ${this.name}`, byteLength(m.body), this.inlineLimit);
       const body = out.body;

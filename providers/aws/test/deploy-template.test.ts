@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { channelTag } from '@faaskeeper/core';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
 } from '../src/deploy/index.js';
 import { zoneKey } from '../src/dynamodb-user-store.js';
 import { childIndexPrefix, nodeObjectKey, S3UserStore } from '../src/s3-user-store.js';
+import { SqsChannel } from '../src/sqs-channel.js';
 import { BodyOffload } from '../src/sqs-offload.js';
 
 type Json = Record<string, unknown>;
@@ -878,5 +880,28 @@ describe("the client policy and the user store's protected zone", () => {
       { action: 's3:GetObject', resource: 'Bucket/user-data/0b8e' },
     ])
       expect(allows(statements, granted), JSON.stringify(granted)).toBe(true);
+  });
+});
+
+describe("the client policy and other sessions' channels", () => {
+  it("grants no listing of channel queues or of offloaded channel bodies: a client reaches another session's secret channel only by a name it cannot learn", () => {
+    const [[, policy]] = ofType('AWS::IAM::ManagedPolicy') as [[string, Resource]];
+    const statements = statementsOf(policy);
+    const channel = new SqsChannel({ config: { region: 'us-east-1' }, prefix: names.channelPrefix });
+    const tag = channelTag(new Uint8Array(32).fill(7), 42, 0);
+    const queue = (name: string) => `sqs:${name.replace(/\.fifo$/, '')}`;
+    // What a client does with its own channels: granted (the channel queues' ARN is a prefix).
+    for (const name of [channel.queueName(42), channel.queueName(42, 9), channel.queueName(42, 0, tag)]) {
+      expect(name.length).toBeLessThanOrEqual(80);
+      for (const action of ['sqs:CreateQueue', 'sqs:ReceiveMessage', 'sqs:DeleteQueue'])
+        expect(allows(statements, { action, resource: queue(name) }), `${action} ${name}`).toBe(true);
+    }
+    // What it would take to learn a secret channel's name: listing queues, or offloaded bodies.
+    const listed = statements.flatMap((s) => list(s.Action)).filter((a) => /^sqs:List/.test(a));
+    expect(listed).toEqual([]);
+    for (const prefix of ['sqs-bodies/', '']) {
+      const listing = { action: 's3:ListBucket', resource: 'Bucket', context: { 's3:prefix': [prefix] } };
+      expect(allows(statements, listing), prefix).toBe(false);
+    }
   });
 });

@@ -17,7 +17,7 @@ describe('the offload decision a client seals by', () => {
       `${'a'.repeat(990)}\u0001`,
     ];
     for (const body of bodies) {
-      const inline = (await outgoingBody(undefined, limit, 'q', 'd', body)) !== undefined;
+      const inline = (await outgoingBody(undefined, limit, body)) !== undefined;
       expect(fitsInline(limit, body), `${body.length} characters`).toBe(inline);
     }
     expect(bodies.map((b) => fitsInline(limit, b))).toEqual([true, true, false, true, false, true, false]);

@@ -29,7 +29,10 @@ import {
 
 /** Options of {@link PubSubChannel.create}. */
 export type PubSubChannelOptions = PubSubClientOption & {
-  /** Prefix of the per-session topic and subscription names (`<prefix>-session-<id>`). */
+  /**
+   * Prefix of the per-session topic and subscription names (`<prefix>-session-<id>` for the
+   * bootstrap channel, `<prefix>-channel-<tag>` for the secret one).
+   */
   prefix: string;
   /** Largest message in UTF-8 bytes. Default 4 MiB. */
   maxMessageBytes?: number;
@@ -53,11 +56,15 @@ function subscriptionGone(error: unknown): boolean {
 }
 
 const ORDERING_KEY = 's';
+/** gRPC's PERMISSION_DENIED: a client deleting a topic (see `remove`). */
+const PERMISSION_DENIED = 7;
 const DELETED_TOPIC = '_deleted-topic_';
 
 /**
- * A {@link Channel} on Pub/Sub: one topic and one ordered pull subscription per session, so a client
- * needs no public address (it pulls). Both are created by whichever comes first, `subscribe` or a
+ * A {@link Channel} on Pub/Sub: one topic and one ordered pull subscription per session channel
+ * (the bootstrap one, named after the session, and the one named by the secret tag, which only the
+ * session's client and the functions can name: clients hold no list permission, ports/channel.ts),
+ * so a client needs no public address (it pulls). Both are created by whichever comes first, `subscribe` or a
  * `send` that finds no topic, so messages sent before the client listens wait in the subscription.
  * A callback that throws is given the same batch again (its messages stay outstanding, which holds
  * the session's ordering key back) before anything newer. `remove` deletes the topic only: the subscription keeps what
@@ -75,6 +82,8 @@ export class PubSubChannel implements Channel {
   private readonly clock: Clock;
   /** Channel names (session and incarnation) removed by this process. */
   private readonly removed = new Set<string>();
+  /** Channel names whose subscriber in this process has closed (see `remove`). */
+  private readonly closedHere = new Set<string>();
 
   private constructor(
     private readonly clients: PubSubClients,
@@ -92,7 +101,7 @@ export class PubSubChannel implements Channel {
     return new PubSubChannel(await pubsubClients(options), options.prefix, options);
   }
 
-  async send(session: number, messages: string[], incarnation = 0): Promise<void> {
+  async send(session: number, messages: string[], incarnation = 0, tag?: string): Promise<void> {
     for (const m of messages) {
       const size = byteLength(m);
       if (size > this.maxMessageBytes)
@@ -102,7 +111,7 @@ export class PubSubChannel implements Channel {
     const batch = messages.map((m) => ({ data: Buffer.from(m, 'utf8'), orderingKey: ORDERING_KEY }));
     const publish = () =>
       this.clients.publisher.publish({
-        topic: topicPath(this.clients, this.name(session, incarnation)),
+        topic: topicPath(this.clients, this.name(session, incarnation, tag)),
         messages: batch,
       });
     await guard(`send to session ${session}`, async () => {
@@ -111,7 +120,7 @@ export class PubSubChannel implements Channel {
       } catch (error) {
         if (grpcCode(error) !== GrpcStatus.NOT_FOUND) throw error;
         // Nobody subscribed yet: make the session's subscription so that the messages wait there.
-        await this.ensure(session, incarnation);
+        await this.ensure(session, incarnation, tag);
         await publish();
       }
     });
@@ -123,9 +132,10 @@ export class PubSubChannel implements Channel {
     session: number,
     onMessages: (messages: string[]) => void,
     incarnation = 0,
+    tag?: string,
   ): Promise<ChannelSubscription> {
-    await this.ensure(session, incarnation);
-    const subscription = subscriptionPath(this.clients, this.name(session, incarnation));
+    await this.ensure(session, incarnation, tag);
+    const subscription = subscriptionPath(this.clients, this.name(session, incarnation, tag));
     let closed = false;
     let current: PullCall | undefined;
     const loop = (async () => {
@@ -185,21 +195,36 @@ export class PubSubChannel implements Channel {
         closed = true;
         current?.cancel();
         await loop;
-        await this.dropIfRemoved(session, incarnation);
+        this.closedHere.add(this.name(session, incarnation, tag));
+        await this.dropIfRemoved(session, incarnation, tag);
       },
     };
   }
 
-  async remove(session: number, incarnation = 0): Promise<void> {
-    this.removed.add(this.name(session, incarnation));
-    await idempotent(
-      `remove session ${session}`,
-      () =>
-        this.clients.publisher.deleteTopic({
-          topic: topicPath(this.clients, this.name(session, incarnation)),
-        }),
-      GrpcStatus.NOT_FOUND,
-    );
+  async remove(session: number, incarnation = 0, tag?: string): Promise<void> {
+    const name = this.name(session, incarnation, tag);
+    this.removed.add(name);
+    // A channel this process's subscriber has finished with (a client removing its bootstrap
+    // channel once it has its key, or its channel once moved): its subscription goes now, which a
+    // client may delete. Its topic is the distributor's to delete (at the session's end): a client
+    // holds no topic deletion, so a refusal of that is expected here.
+    const subscriberDone = this.closedHere.delete(name);
+    if (subscriberDone)
+      await idempotent(
+        `remove the subscription of session ${session}`,
+        () =>
+          this.clients.subscriber.deleteSubscription({ subscription: subscriptionPath(this.clients, name) }),
+        GrpcStatus.NOT_FOUND,
+      );
+    try {
+      await idempotent(
+        `remove session ${session}`,
+        () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, name) }),
+        GrpcStatus.NOT_FOUND,
+      );
+    } catch (error) {
+      if (!(subscriberDone && grpcCode((error as Error).cause) === PERMISSION_DENIED)) throw error;
+    }
   }
 
   /**
@@ -240,11 +265,12 @@ export class PubSubChannel implements Channel {
     }
   }
 
-  private async dropIfRemoved(session: number, incarnation: number): Promise<void> {
-    const subscription = subscriptionPath(this.clients, this.name(session, incarnation));
+  private async dropIfRemoved(session: number, incarnation: number, tag: string | undefined): Promise<void> {
+    const name = this.name(session, incarnation, tag);
+    const subscription = subscriptionPath(this.clients, name);
     try {
       const [meta] = await this.clients.subscriber.getSubscription({ subscription });
-      if (!this.removed.has(this.name(session, incarnation)) && meta.topic !== DELETED_TOPIC) return;
+      if (!this.removed.has(name) && meta.topic !== DELETED_TOPIC) return;
       await this.clients.subscriber.deleteSubscription({ subscription });
     } catch (error) {
       if (grpcCode(error) !== GrpcStatus.NOT_FOUND) throw translateError(error, `close session ${session}`);
@@ -255,8 +281,8 @@ export class PubSubChannel implements Channel {
     await this.clients.subscriber.modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 0 });
   }
 
-  private ensure(session: number, incarnation: number): Promise<void> {
-    const name = this.name(session, incarnation);
+  private ensure(session: number, incarnation: number, tag: string | undefined): Promise<void> {
+    const name = this.name(session, incarnation, tag);
     return ensureTopicAndSubscription(this.clients, name, name, {
       expireAfterDays: 1,
     });
@@ -264,9 +290,12 @@ export class PubSubChannel implements Channel {
 
   /**
    * The topic and subscription name of a session's channel: one per incarnation (a resumed
-   * session's new client pulls a subscription of its own, so the replaced one cannot take its messages).
+   * session's new client pulls a subscription of its own, so the replaced one cannot take its
+   * messages), and per incarnation the bootstrap one (no `tag`, named after the session: its client
+   * creates it before it has the channel key) and the secret one, named after the tag alone.
    */
-  private name(session: number, incarnation: number): string {
+  name(session: number, incarnation = 0, tag?: string): string {
+    if (tag !== undefined) return `${this.prefix}-channel-${tag}`;
     return incarnation === 0
       ? `${this.prefix}-session-${session}`
       : `${this.prefix}-session-${session}-${incarnation.toString(36)}`;

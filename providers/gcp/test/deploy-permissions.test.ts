@@ -171,6 +171,17 @@ describe.each(MODELS)(
       expect(roles.flat().some((p) => /IamPolicy/.test(p))).toBe(false);
     });
 
+    it("gives clients no listing of topics or subscriptions: another session's secret channel is reached only by a name it cannot learn", () => {
+      const clientRoles = iamGrants(config)
+        .filter((g) => principal(g.member) === 'client' && g.role.startsWith('roles/pubsub.'))
+        .map((g) => g.role);
+      // Publishing to the writer topic (and the lease topic) only: no predefined role that lists.
+      expect([...new Set(clientRoles)]).toEqual(['roles/pubsub.publisher']);
+      const [client] = [...customRoles(config).values()];
+      expect(client).toEqual([...CHANNEL_PERMISSIONS.client]);
+      expect(client!.filter((p) => /\.list/.test(p))).toEqual([]);
+    });
+
     it('grants impersonation of the client account only to the principals named, on that account only', () => {
       const withImpersonator = configuration({ userStore, clientImpersonators: ['user:ops@example.com'] });
       const grants = iamGrants(withImpersonator).filter((g) => g.member === 'user:ops@example.com');

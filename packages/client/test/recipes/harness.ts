@@ -49,13 +49,13 @@ const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1
 function countingChannel(channel: Channel, traffic: Traffic): Channel {
   return {
     maxMessageBytes: channel.maxMessageBytes,
-    send: async (session, messages) => {
+    send: async (session, messages, inc, tag) => {
       for (const m of messages)
         if (decodeMessage<ChannelMessage>(m).body.type === 'event') bump(traffic.events, session);
-      return channel.send(session, messages);
+      return channel.send(session, messages, inc, tag);
     },
-    subscribe: (session, on) => channel.subscribe(session, on),
-    remove: (session) => channel.remove(session),
+    subscribe: (session, on, inc, tag) => channel.subscribe(session, on, inc, tag),
+    remove: (session, inc, tag) => channel.remove(session, inc, tag),
   };
 }
 

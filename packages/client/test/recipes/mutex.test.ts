@@ -140,9 +140,9 @@ describe('Mutex', () => {
     let dropped = 0;
     const dropFirstCreateReply = (channel: Channel): Channel => ({
       maxMessageBytes: channel.maxMessageBytes,
-      subscribe: (s, on) => channel.subscribe(s, on),
-      remove: (s) => channel.remove(s),
-      send: (session, messages) =>
+      subscribe: (s, on, inc, tag) => channel.subscribe(s, on, inc, tag),
+      remove: (s, inc, tag) => channel.remove(s, inc, tag),
+      send: (session, messages, inc, tag) =>
         channel.send(
           session,
           messages.filter((m) => {
@@ -156,6 +156,8 @@ describe('Mutex', () => {
             if (lost) dropped++;
             return !lost;
           }),
+          inc,
+          tag,
         ),
     });
     h = await harness(2, { operationTimeoutMs: 2000, wrap: { channel: dropFirstCreateReply } });

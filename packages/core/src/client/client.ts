@@ -6,7 +6,6 @@
  * (sessions: pings, DISCONNECTED, EXPIRED) and the session's channel (one per incarnation). This
  * file wires them together and checks the arguments of writes.
  */
-
 import { EventEmitter } from 'node:events';
 import { FaaSKeeperError } from '../model/errors.js';
 import { ROOT, validatePath } from '../model/path.js';
@@ -159,12 +158,13 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    */
   static async connect(transport: ClientTransport, options: ClientOptions = {}): Promise<FaaSKeeperClient> {
     const timeout = connectArguments(options);
-    // A resumer's incarnation is its own random id: its channel must exist before the writer answers.
+    // A resumer's incarnation is its own random id (its channel must exist before the writer answers).
     const incarnation = options.resume === true ? randomSessionId() : 0;
     const client = new FaaSKeeperClient(transport, options, incarnation);
     await client.channel.open(client.inbox());
     try {
       await openOrResume(client.pipeline, client.keys, client.liveness, incarnation, timeout);
+      await client.channel.named(client.keys.sealing.key); // the reply gave the key: its secret channel
     } catch (error) {
       await client.channel.abandon();
       throw error;

@@ -23,6 +23,7 @@ export class IdleChannel {
    * @param onMessages - the subscriber, the same across pauses (it drops redelivered messages)
    * @param report - told a failed subscribe or close after the first (nobody awaits those)
    * @param incarnation - the session's incarnation whose channel this is (0: the opener's)
+   * @param tag - the secret tag naming the channel (`Channel`); absent: the bootstrap channel
    */
   constructor(
     private readonly channel: Channel,
@@ -30,11 +31,17 @@ export class IdleChannel {
     private readonly onMessages: (messages: string[]) => void,
     private readonly report: (error: unknown) => void,
     private readonly incarnation = 0,
+    private readonly tag?: string,
   ) {}
 
   /** The first subscription (connect). @throws what the channel's subscribe throws. */
   async open(): Promise<void> {
-    this.subscription = await this.channel.subscribe(this.session, this.onMessages, this.incarnation);
+    this.subscription = await this.channel.subscribe(
+      this.session,
+      this.onMessages,
+      this.incarnation,
+      this.tag,
+    );
   }
 
   /** Whether the subscription is paused (tests, figures). */
@@ -76,7 +83,12 @@ export class IdleChannel {
       const s = this.subscription;
       if (this.wanted && !this.ended) {
         if (s === undefined)
-          this.subscription = await this.channel.subscribe(this.session, this.onMessages, this.incarnation);
+          this.subscription = await this.channel.subscribe(
+            this.session,
+            this.onMessages,
+            this.incarnation,
+            this.tag,
+          );
         else s.resume?.();
       } else if (s !== undefined) {
         // Paused, not ended: a subscription that pauses by itself stays (resume takes it up again).

@@ -77,9 +77,10 @@ export class Link {
     const channel: Channel = {
       maxMessageBytes: c.maxMessageBytes,
       ...(c.pausable === undefined ? {} : { pausable: c.pausable }),
-      send: (s, m, inc) => c.send(s, m, inc),
-      remove: (s, inc) => c.remove(s, inc),
-      subscribe: async (session, onMessages, inc): Promise<ChannelSubscription> => {
+      send: (s, m, inc, tag) => c.send(s, m, inc, tag),
+      remove: (s, inc, tag) => c.remove(s, inc, tag),
+      // A client's bootstrap and secret channels share its one subscriber (client/session-channel.ts).
+      subscribe: async (session, onMessages, inc, tag): Promise<ChannelSubscription> => {
         this.deliver = onMessages;
         return c.subscribe(
           session,
@@ -88,6 +89,7 @@ export class Link {
             else onMessages(messages);
           },
           inc,
+          tag,
         );
       },
     };

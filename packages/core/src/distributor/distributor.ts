@@ -7,33 +7,19 @@
  * per session in zxid order), durability
  * (replies only after the data is readable). Every step is idempotent under redelivery.
  */
-import { Buffer } from 'node:buffer';
 import { worldReadable } from '../acl/model.js';
 import { eventZxids, markersFor } from '../epoch/pending-events.js';
 import { rootStat } from '../model/stat.js';
 import type { Channel } from '../ports/channel.js';
 
-/** One channel: a session's incarnation. */
-interface ChannelAddress {
-  session: number;
-  inc: number;
-}
-
 import type { BatchHandler, BatchResult } from '../ports/runtime.js';
 import type { UserStore, Zone } from '../ports/user-store.js';
-import { encodeMessage } from '../protocol/codec.js';
-import { type CarriedText, carryTexts } from '../protocol/in-process.js';
-import {
-  type ChannelBody,
-  type ChannelMessage,
-  type ChildEntry,
-  type NodeRecord,
-  PROTOCOL_VERSION,
-} from '../protocol/messages.js';
-import { channelAad, leftUnsealed, seal } from '../session/auth.js';
+import type { ChannelBody, ChildEntry, NodeRecord } from '../protocol/messages.js';
 import { mapLimit } from '../util/map-limit.js';
 import { closingRecord } from './closing-record.js';
+import { ChannelTags } from './destination.js';
 import { batchesOf, ChannelKeys, protectedChildren, stubOf } from './inputs.js';
+import { type ChannelAddress, Outbox } from './outbox.js';
 
 export interface DistributorOptions {
   userStore: UserStore;
@@ -84,6 +70,7 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
   const { userStore, channel } = options;
   const concurrency = options.concurrency ?? 16;
   const keys = new ChannelKeys(options.channelSecret);
+  const tags = new ChannelTags(keys);
 
   return async (messages, context): Promise<BatchResult> => {
     const batches = batchesOf(messages, options.log);
@@ -112,20 +99,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     const moved = new Set<string>();
     const staleMoved = new Set<string>();
 
-    // Per channel: a session's incarnation (0: the client that opened it; see session/resume.ts).
-    const outbox = new Map<
-      string,
-      { to: ChannelAddress; list: { order: [number, number]; zxid: number; body: ChannelBody }[] }
-    >();
-    const post = (to: ChannelAddress, order: [number, number], zxid: number, body: ChannelBody) => {
-      const key = `${to.session}:${to.inc}`;
-      let box = outbox.get(key);
-      if (box === undefined) {
-        box = { to, list: [] };
-        outbox.set(key, box);
-      }
-      box.list.push({ order, zxid, body });
-    };
+    const outbox = new Outbox();
+    const post = outbox.post.bind(outbox);
 
     const last = batches[batches.length - 1]!;
     // Ordered notifications: each record carries the latest event-sending zxid up to its own txn.
@@ -196,17 +171,25 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
             ended.push(at(c.session));
           }
           if (item.reply !== undefined) {
-            post(at(item.reply.session, item.reply.inc), [batch.batch, n++], item.zxid, {
-              type: 'reply',
-              seq: item.reply.seq,
-              result: item.reply.result,
-            });
+            post(
+              at(item.reply.session, item.reply.inc),
+              [batch.batch, n++],
+              item.zxid,
+              { type: 'reply', seq: item.reply.seq, result: item.reply.result },
+              item.reply.inc !== undefined,
+            );
           }
         } else if (item.type === 'reply') {
           const body: ChannelBody = { type: 'reply', seq: item.to.seq };
           if (item.result !== undefined) body.result = item.result;
           if (item.error !== undefined) body.error = item.error;
-          post(at(item.to.session, item.to.inc), [batch.batch, n++], item.zxid, body);
+          post(
+            at(item.to.session, item.to.inc),
+            [batch.batch, n++],
+            item.zxid,
+            body,
+            item.to.inc !== undefined,
+          );
         } else if (item.type === 'moved') {
           // The replaced incarnation learns it: its client stops and removes its channel, which
           // stays until then so that the notice is read (or until the session ends: `retired`).
@@ -353,39 +336,15 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       }
     });
     // 4. messages
-    await mapLimit([...outbox.values()], concurrency, async ({ to, list }) => {
-      const key = keys.of(to.session);
-      // Unsealed messages go with their values too: an in-memory channel hands them to a client in
-      // this process, which then needs no decoding (protocol/in-process.ts).
-      const values: (CarriedText | undefined)[] = [];
-      const encoded = list.map((m) => {
-        const message: ChannelMessage = {
-          v: PROTOCOL_VERSION,
-          order: m.order,
-          zxid: m.zxid,
-          wm,
-          body:
-            key === undefined || leftUnsealed(m.body)
-              ? m.body
-              : {
-                  type: 'sealed',
-                  box: seal(
-                    key,
-                    Buffer.from(encodeMessage(m.body), 'utf8'),
-                    channelAad(to.session, m.order, m.zxid, wm),
-                  ),
-                },
-        };
-        const text = encodeMessage(message);
-        values.push(message.body.type === 'sealed' ? undefined : { text, value: message });
-        return text;
-      });
-      carryTexts(encoded, values);
-      await channel.send(to.session, encoded, to.inc);
+    await outbox.send(channel, keys, tags, wm, concurrency);
+    // 5. channels of ended sessions and of the incarnations they replaced go, the secret one and
+    // the bootstrap one (which its client removes once it has its key, unless it stopped before;
+    // an adapter keeps what a listening client has not read yet)
+    await mapLimit([...ended, ...retired], concurrency, async (to) => {
+      const tag = tags.of(to.session, to.inc);
+      if (tag !== undefined) await channel.remove(to.session, to.inc, tag);
+      await channel.remove(to.session, to.inc);
     });
-    // 5. channels of ended sessions and of the incarnations they replaced go (an adapter keeps
-    // what a listening client has not read yet)
-    await mapLimit([...ended, ...retired], concurrency, (to) => channel.remove(to.session, to.inc));
     // 6. the markers of ended sessions: nothing is owed to them any more
     const endedSessions = new Set(ended.map((to) => to.session));
     await mapLimit([...endedSessions], concurrency, (session) => userStore.putMarker(session, []));

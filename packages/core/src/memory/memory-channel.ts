@@ -3,8 +3,12 @@ import { LimitExceededError } from '../ports/errors.js';
 import { byteLength } from '../protocol/codec.js';
 import { type CarriedText, carriedTextsOf, carryTexts } from '../protocol/in-process.js';
 
-/** A mailbox per session incarnation (see `Channel`). */
-const keyOf = (session: number, incarnation: number): string => `${session}:${incarnation}`;
+/**
+ * A mailbox per session incarnation and tag (see `Channel`): a subscriber reaches only the mailbox
+ * it names, as a client reaches only the queue it can name on a cloud.
+ */
+const keyOf = (session: number, incarnation: number, tag: string | undefined): string =>
+  tag === undefined ? `${session}:${incarnation}` : `${session}:${incarnation}:${tag}`;
 
 interface Mailbox {
   pending: string[];
@@ -32,14 +36,14 @@ export class MemoryChannel implements Channel {
     this.maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
   }
 
-  async send(session: number, messages: string[], incarnation = 0): Promise<void> {
+  async send(session: number, messages: string[], incarnation = 0, tag?: string): Promise<void> {
     await undefined;
     for (const m of messages) {
       const size = byteLength(m);
       if (size > this.maxMessageBytes)
         throw new LimitExceededError(`channel message to session ${session}`, size, this.maxMessageBytes);
     }
-    const box = this.box(session, incarnation);
+    const box = this.box(session, incarnation, tag);
     const carried = carriedTextsOf(messages);
     for (let i = 0; i < messages.length; i++) {
       box.pending.push(messages[i]!);
@@ -52,10 +56,11 @@ export class MemoryChannel implements Channel {
     session: number,
     onMessages: (messages: string[]) => void,
     incarnation = 0,
+    tag?: string,
   ): Promise<ChannelSubscription> {
     await undefined;
-    const key = keyOf(session, incarnation);
-    const box = this.box(session, incarnation);
+    const key = keyOf(session, incarnation, tag);
+    const box = this.box(session, incarnation, tag);
     box.subscriber = onMessages;
     this.schedule(box);
     return {
@@ -67,9 +72,9 @@ export class MemoryChannel implements Channel {
     };
   }
 
-  async remove(session: number, incarnation = 0): Promise<void> {
+  async remove(session: number, incarnation = 0, tag?: string): Promise<void> {
     await undefined;
-    const key = keyOf(session, incarnation);
+    const key = keyOf(session, incarnation, tag);
     const box = this.boxes.get(key);
     // Keep undelivered messages for a live subscriber (the EXPIRED notice must still arrive).
     if (box === undefined) return;
@@ -83,18 +88,18 @@ export class MemoryChannel implements Channel {
   }
 
   /** Stops delivering to `session` until {@link resume}. Messages keep arriving in the mailbox. */
-  hold(session: number, incarnation = 0): void {
-    this.box(session, incarnation).held = true;
+  hold(session: number, incarnation = 0, tag?: string): void {
+    this.box(session, incarnation, tag).held = true;
   }
 
-  resume(session: number, incarnation = 0): void {
-    const box = this.box(session, incarnation);
+  resume(session: number, incarnation = 0, tag?: string): void {
+    const box = this.box(session, incarnation, tag);
     box.held = false;
     this.schedule(box);
   }
 
-  private box(session: number, incarnation: number): Mailbox {
-    const key = keyOf(session, incarnation);
+  private box(session: number, incarnation: number, tag?: string): Mailbox {
+    const key = keyOf(session, incarnation, tag);
     let box = this.boxes.get(key);
     if (box === undefined) {
       box = {

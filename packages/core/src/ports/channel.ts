@@ -21,6 +21,15 @@ export interface ChannelSubscription {
  * ZooKeeper client that reconnected through another gateway process) gets a channel of its own per
  * incarnation, so that the replaced client's polling cannot take the new one's messages.
  * Incarnation 0 (the client that opened the session) is the session's first channel.
+ *
+ * And a `tag`: each incarnation has two channels (docs/guarantees.md "Availability of a session's
+ * channel"). Without a tag, the bootstrap channel, named after the session and incarnation alone,
+ * which carries only what a client must read before it has its channel key (the open or resume
+ * reply, a resume's SESSIONEXPIRED answer); with one, the channel whose name holds the tag
+ * (`channelTag`, secret: derived from the session's channel key), which carries everything else. A
+ * channel whose clients hold cloud credentials names its queues (topics, subscriptions) after the
+ * tag, so that only whoever holds the channel key can reach them; one in memory keeps a mailbox
+ * per tag. Where channels are not sealed (no channel secret) everything uses the bootstrap channel.
  */
 export interface Channel {
   /** Largest message body, in UTF-8 bytes. */
@@ -32,17 +41,23 @@ export interface Channel {
    * nothing (the session's queue and what it holds stay). Default false.
    */
   readonly pausable?: boolean;
-  /** Sends messages to a session in order. Sending to a session nobody listens to is not an error. */
-  send(session: number, messages: string[], incarnation?: number): Promise<void>;
   /**
-   * Starts delivery of a session's messages to `onMessages`, in order; a batch counts as delivered
-   * when the callback returns (a throw redelivers it).
+   * Sends messages to a session in order (to its channel named by `tag`, else to its bootstrap
+   * channel), creating the channel if it does not exist yet. Sending to a session nobody listens to
+   * is not an error.
+   */
+  send(session: number, messages: string[], incarnation?: number, tag?: string): Promise<void>;
+  /**
+   * Starts delivery of a session's messages (of its channel named by `tag`, else of its bootstrap
+   * channel) to `onMessages`, in order, creating the channel if it does not exist yet; a batch
+   * counts as delivered when the callback returns (a throw redelivers it).
    */
   subscribe(
     session: number,
     onMessages: (messages: string[]) => void,
     incarnation?: number,
+    tag?: string,
   ): Promise<ChannelSubscription>;
-  /** Removes what the channel keeps for a closed session. */
-  remove(session: number, incarnation?: number): Promise<void>;
+  /** Removes what the channel keeps for a closed session: the channel named by `tag`, else the bootstrap one. */
+  remove(session: number, incarnation?: number, tag?: string): Promise<void>;
 }

@@ -194,10 +194,10 @@ describe('an idle client stops taking channel messages while it is owed none (em
       wrapClientChannel: (channel) => ({
         maxMessageBytes: channel.maxMessageBytes,
         ...(channel.pausable === undefined ? {} : { pausable: channel.pausable }),
-        send: (session, messages) => channel.send(session, messages),
-        remove: (session) => channel.remove(session),
-        subscribe: async (session, onMessages) => {
-          const sub = await channel.subscribe(session, onMessages);
+        send: (session, messages, inc, tag) => channel.send(session, messages, inc, tag),
+        remove: (session, inc, tag) => channel.remove(session, inc, tag),
+        subscribe: async (session, onMessages, inc, tag) => {
+          const sub = await channel.subscribe(session, onMessages, inc, tag);
           open++;
           return {
             close: async () => {

@@ -211,6 +211,8 @@ describe('a session resumed by another client', () => {
 
   it("the replaced incarnation's channel stays for its notice, and goes with the session at the latest", async () => {
     const removed: string[] = [];
+    /** The secret tag each incarnation's client subscribed with, by `session:incarnation`. */
+    const tags = new Map<string, string>();
     let memory: MemoryChannel | undefined;
     const spied = createEmbeddedService({
       clock: new ManualClock(),
@@ -219,27 +221,38 @@ describe('a session resumed by another client', () => {
           memory = inner as MemoryChannel;
           return {
             maxMessageBytes: inner.maxMessageBytes,
-            send: (session, messages, inc) => inner.send(session, messages, inc),
-            subscribe: (session, onMessages, inc) => inner.subscribe(session, onMessages, inc),
-            remove: async (session, inc) => {
-              removed.push(`${session}:${inc ?? 0}`);
-              await inner.remove(session, inc);
+            send: (session, messages, inc, tag) => inner.send(session, messages, inc, tag),
+            subscribe: (session, onMessages, inc, tag) => {
+              if (tag !== undefined) tags.set(`${session}:${inc ?? 0}`, tag);
+              return inner.subscribe(session, onMessages, inc, tag);
+            },
+            remove: async (session, inc, tag) => {
+              removed.push(`${session}:${inc ?? 0}:${tag === undefined ? 'bootstrap' : 'secret'}`);
+              await inner.remove(session, inc, tag);
             },
           };
         },
       },
     });
+    const secretOnes = () => removed.filter((r) => r.endsWith(':secret')).sort();
     try {
       const a = await spied.connect({ sessionKey: KEY });
       // A's deliveries are held: it never reads its MOVED notice (a client that went away).
-      memory!.hold(a.sessionNumber);
+      memory!.hold(a.sessionNumber, 0, tags.get(`${a.sessionNumber}:0`));
       const b = await spied.connect({ sessionId: a.sessionNumber, resume: true, sessionKey: KEY });
       await b.sync('/');
-      expect(removed).toEqual([]); // the notice waits in A's channel
+      expect(secretOnes()).toEqual([]); // the notice waits in A's channel
+      // Each client removed its bootstrap channel once it had its channel key.
+      await settle(20);
+      expect(removed.sort()).toEqual(
+        [`${a.sessionNumber}:0:bootstrap`, `${a.sessionNumber}:${b.incarnation}:bootstrap`].sort(),
+      );
       await b.close();
       await settle(20);
       // The session's end removes B's channel and the one A never removed.
-      expect(removed.sort()).toEqual([`${a.sessionNumber}:${b.incarnation}`, `${a.sessionNumber}:0`].sort());
+      expect(secretOnes()).toEqual(
+        [`${a.sessionNumber}:${b.incarnation}:secret`, `${a.sessionNumber}:0:secret`].sort(),
+      );
     } finally {
       await spied.close();
     }

@@ -127,7 +127,9 @@ const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
  * distributor FIFO queues with dead-letter queues, the writer, distributor and heartbeat functions
  * and a managed policy for clients. Every grant names its resources and actions (no wildcards);
  * the only prefix-scoped resources are the per-session channel queues, whose names are created at
- * run time (`<channelPrefix>-<session>.fifo`).
+ * run time (`<channelPrefix>-<session>.fifo`, and `<channelPrefix>-c<tag>.fifo` named by a secret
+ * tag: a client holds no `sqs:ListQueues`, so it reaches only the channels it can name, see
+ * `SqsChannel`).
  */
 export class FaaSKeeperStack extends Stack {
   /** The system store (DynamoDB, on-demand, point-in-time recovery). */

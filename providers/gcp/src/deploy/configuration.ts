@@ -37,7 +37,10 @@ export const REQUIRED_APIS = [
  * The permissions of the per-session channels. Channels are a topic and a subscription per session,
  * created at run time (`PubSubChannel`), so no resource-level binding can name them in advance, and
  * Pub/Sub does not evaluate IAM conditions on resource names: these are granted on the project, as
- * custom roles carrying only what the channel code calls.
+ * custom roles carrying only what the channel code calls. What keeps a client out of another
+ * session's channel is its name: everything but the open reply goes to a topic and subscription
+ * named by a secret tag (`PubSubChannel`, docs/guarantees.md "Availability of a session's
+ * channel"), and no client may list topics or subscriptions (`pubsub.*.list` is in no client role).
  */
 export const CHANNEL_PERMISSIONS = {
   /** A client creates its session's topic and subscription, pulls, acks, and deletes the subscription on close. */

@@ -56,6 +56,7 @@ export function describeChannelContract(
     session: number,
     onMessages?: (messages: string[]) => void,
     incarnation?: number,
+    tag?: string,
   ): Promise<Listener> {
     const got: string[] = [];
     const subscription = await channel.subscribe(
@@ -65,6 +66,7 @@ export function describeChannelContract(
         got.push(...messages);
       },
       incarnation,
+      tag,
     );
     return {
       got,
@@ -130,6 +132,35 @@ export function describeChannelContract(
       expect(resumed.got).toEqual(['to-resumed-1', 'to-resumed-2', 'still-here']);
       await resumed.subscription.close();
       await channel.remove(4, 7_654_321);
+    });
+
+    test("keeps a session's bootstrap channel and its channels named by tags apart: each gets only what was sent to it, and removing one keeps the others", async (channel) => {
+      const tagA = 'a'.repeat(26);
+      const tagB = `b${'c'.repeat(25)}`;
+      // Sent before anyone listens to the tagged channel: it waits there (the distributor's send
+      // creates the channel), as the messages after an open reply wait for the client.
+      await channel.send(6, ['to-a-early'], 0, tagA);
+      const bootstrap = await listen(channel, 6);
+      const a = await listen(channel, 6, undefined, 0, tagA);
+      const b = await listen(channel, 6, undefined, 0, tagB);
+      await channel.send(6, ['to-bootstrap']);
+      await channel.send(6, ['to-a'], 0, tagA);
+      await channel.send(6, ['to-b'], 0, tagB);
+      await bootstrap.waitFor(1);
+      await a.waitFor(2);
+      await b.waitFor(1);
+      await sleep(quietMs);
+      expect(bootstrap.got).toEqual(['to-bootstrap']);
+      expect(a.got).toEqual(['to-a-early', 'to-a']);
+      expect(b.got).toEqual(['to-b']);
+      await bootstrap.subscription.close();
+      await channel.remove(6);
+      await channel.send(6, ['a-still-here'], 0, tagA);
+      await a.waitFor(3);
+      expect(a.got).toEqual(['to-a-early', 'to-a', 'a-still-here']);
+      for (const l of [a, b]) await l.subscription.close();
+      await channel.remove(6, 0, tagA);
+      await channel.remove(6, 0, tagB);
     });
 
     test('round-trips message text exactly (JSON, unicode, escapes)', async (channel) => {

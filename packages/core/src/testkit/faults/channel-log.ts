@@ -27,6 +27,8 @@ export class ChannelLog {
           for (const text of messages) this.record(session, text);
           onMessages(messages);
         },
+        // The incarnation and tag as the caller gave them (ports/channel.ts).
+        ...args.slice(2),
       ]);
     });
 

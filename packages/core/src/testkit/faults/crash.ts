@@ -123,7 +123,7 @@ export class CrashInjector {
       if (name === 'channel' && method === 'subscribe') {
         // Deliveries to clients run outside the sending invocation: their calls are not its calls.
         const [session, onMessages] = args as [number, (messages: string[]) => void];
-        return call([session, (m: string[]) => this.current.exit(() => onMessages(m))]);
+        return call([session, (m: string[]) => this.current.exit(() => onMessages(m)), ...args.slice(2)]);
       }
       const invocation = this.current.getStore();
       if (invocation === undefined) return call();

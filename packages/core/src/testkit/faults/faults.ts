@@ -215,12 +215,14 @@ export function createFaultInjector(seed: number, plan: Partial<FaultPlan> = DEF
           pumping = false;
         }
       };
+      // The incarnation and tag as the caller gave them (ports/channel.ts).
       return call([
         session,
         (messages: string[]) => {
           waiting.push(messages);
           void pump();
         },
+        ...args.slice(2),
       ]);
     });
   };

@@ -185,7 +185,9 @@ export class ChannelDelays {
       session: number,
       onMessages: (messages: string[]) => void,
       incarnation?: number,
+      tag?: string,
     ): Promise<ChannelSubscription> => {
+      // A client's bootstrap and secret channels share its one subscriber (client/session-channel.ts).
       this.subscribers.set(session, onMessages);
       return inner.subscribe(
         session,
@@ -197,12 +199,13 @@ export class ChannelDelays {
           } else onMessages(messages);
         },
         incarnation,
+        tag,
       );
     };
     return {
       maxMessageBytes: inner.maxMessageBytes,
-      send: (session, messages, incarnation) => inner.send(session, messages, incarnation),
-      remove: (session, incarnation) => inner.remove(session, incarnation),
+      send: (session, messages, incarnation, tag) => inner.send(session, messages, incarnation, tag),
+      remove: (session, incarnation, tag) => inner.remove(session, incarnation, tag),
       subscribe,
     };
   };

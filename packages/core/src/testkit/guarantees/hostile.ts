@@ -30,6 +30,7 @@ import { HistoryRecorder } from '../linearizability/history.js';
 import { type ZInput, type ZOutput, znodeModel } from '../linearizability/znode-model.js';
 import type { DeploymentTarget } from '../target.js';
 import { expectError, guaranteeKit, type Harness, text } from './helpers.js';
+import { describeChannelCases } from './hostile-channels.js';
 import { describeLeaseAndOffloadCases } from './hostile-leases.js';
 import { describeProtectedReadCases, secretText } from './hostile-reads.js';
 
@@ -57,6 +58,11 @@ export interface Eavesdrop {
    * tests, keep clients out of it: emulators do not enforce IAM, so that half is checked there).
    */
   store(): UserStore;
+  /**
+   * The channel port of the client connected last (the hostile one, `mallory`), as its cloud grants
+   * let it reach any session's channel it can name: send to it, receive from it, remove it.
+   */
+  clientChannel(): Channel;
 }
 
 /**
@@ -91,6 +97,7 @@ function emulateOffload(inner: Queue): Queue {
 function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy: Eavesdrop } {
   let queue: Queue | undefined;
   let store: UserStore | undefined;
+  let clientChannel: Channel | undefined;
   const channels = new Map<number, string[]>();
   const requests: string[] = [];
   const spy: Eavesdrop = {
@@ -98,13 +105,14 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
     channelOf: (session) => channels.get(session) ?? [],
     requests,
     store: () => store!,
+    clientChannel: () => clientChannel!,
   };
   const tapChannel = (inner: Channel): Channel => ({
     maxMessageBytes: inner.maxMessageBytes,
     ...(inner.pausable === undefined ? {} : { pausable: inner.pausable }),
-    send: (session, messages, inc) => inner.send(session, messages, inc),
-    remove: (session, inc) => inner.remove(session, inc),
-    subscribe: (session, onMessages, inc) =>
+    send: (session, messages, inc, tag) => inner.send(session, messages, inc, tag),
+    remove: (session, inc, tag) => inner.remove(session, inc, tag),
+    subscribe: (session, onMessages, inc, tag) =>
       inner.subscribe(
         session,
         (messages) => {
@@ -114,6 +122,7 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
           onMessages(messages);
         },
         inc,
+        tag,
       ),
   });
   // The writer queue as clients reach it (the functions' adapter sends to the same queue).
@@ -139,7 +148,10 @@ function eavesdrop(): { options: Parameters<DeploymentTarget['deploy']>[0]; spy:
         },
       },
       wrapHandler: tapWriter,
-      wrapClientChannel: (c) => tapChannel(c),
+      wrapClientChannel: (c) => {
+        clientChannel = c;
+        return tapChannel(c);
+      },
     },
     spy,
   };
@@ -361,5 +373,6 @@ export function describeHostileClientGuarantees(target: DeploymentTarget): void 
 
     describeProtectedReadCases(target, () => setUp(), victimUnharmed);
     describeLeaseAndOffloadCases(kit, setUp, victimUnharmed);
+    describeChannelCases(target, () => setUp(), victimUnharmed);
   });
 }

@@ -1,0 +1,58 @@
+// What a session's channels cost its client on the local AWS deployment (docs/guarantees.md
+// "Availability of a session's channel"): the client's SQS requests to open and close a session,
+// counted by the meter, and none more per operation than before (cost.test.ts pins those).
+import { CountingMeter, ManualClock } from '@faaskeeper/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLocalAwsDeployment, type LocalAwsDeployment } from '../src/local/index.js';
+import { METER_KEYS } from '../src/meter.js';
+import { requireLocalStack, useLocalStack } from './support.js';
+
+const stack = useLocalStack();
+const SETTLE_MS = 500;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let service: LocalAwsDeployment | undefined;
+afterAll(async () => {
+  await service?.close();
+});
+
+describe("a session's channels on the local AWS deployment", () => {
+  it('cost the client a fixed number of SQS requests to open and close a session: the bootstrap queue adds its create and delete', async (ctx) => {
+    if (!requireLocalStack(ctx)) return;
+    const { stack: s } = await stack();
+    const clientMeter = new CountingMeter();
+    service = await createLocalAwsDeployment({
+      stack: s,
+      meter: new CountingMeter(),
+      clientMeter,
+      clock: new ManualClock(),
+      heartbeatIntervalMs: 3_600_000,
+    });
+    // Warm: the functions have run once.
+    await (await service.connect()).close();
+    const sqs = () => clientMeter.snapshot()[METER_KEYS.sqsRequest] ?? 0;
+    clientMeter.reset();
+    // Each phase settles before it is counted: a received message is deleted after it is handed over.
+    const zk = await service.connect();
+    await sleep(SETTLE_MS);
+    const opened = sqs();
+    await zk.create('/c', '');
+    await sleep(SETTLE_MS);
+    const operation = sqs() - opened;
+    await zk.close();
+    await sleep(SETTLE_MS);
+    const closed = sqs() - opened - operation;
+    console.log(
+      JSON.stringify({ openSqsRequests: opened, createSqsRequests: operation, closeSqsRequests: closed }),
+    );
+    // Open: create the bootstrap queue, send openSession, receive and delete the reply, create the
+    // secret queue, delete the bootstrap queue (with one queue named after the session: 4).
+    expect(opened).toBe(6);
+    // An operation: send it, receive and delete its reply; the secret queue's URL is known: nothing
+    // else, as with one queue. The close: the same, but the delete of its reply races the
+    // distributor's removal of the queue (a delete that finds the queue gone is not billed).
+    expect(operation).toBe(3);
+    expect(closed).toBeGreaterThanOrEqual(2);
+    expect(closed).toBeLessThanOrEqual(3);
+  });
+});
