@@ -250,8 +250,12 @@ describe.each(['s3', 'dynamodb'] as const)(
 
         const one = await deployment.connect();
         const ten = await Promise.all(Array.from({ length: N }, () => deployment.connect()));
-        // Settled, then held: from here on the functions poll only when the test lets them.
+        // Settled, then held: from here on the functions poll only when the test lets them. Each
+        // session writes once first: the distributor creates a session's channel queue at its first
+        // send (one SQS request per session, not per write; the calibration's warm-up batch does
+        // the same).
         await one.create('/b', KIB);
+        await Promise.all(ten.map((c, i) => c.create(`/tw${i}`)));
         await batching.hold();
 
         const oneSession = {
