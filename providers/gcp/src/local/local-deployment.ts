@@ -215,7 +215,7 @@ export async function createLocalGcpDeployment(
         },
       } satisfies Record<string, HttpFunction>);
       const clients = await pubsubClients({ pubsub: stack.pubsubClient });
-      const urls = served;
+      const urls = served; // a const: the callbacks below see it as served, not possibly undefined
       await Promise.all(
         pushSubscriptions.map(([topic, subscription, fn]) =>
           ensurePushSubscription(clients, topic, subscription, urls.url(fn)),
