@@ -106,7 +106,8 @@ describe('faaskeeper synth gcp', () => {
       role: 'roles/datastore.viewer',
       condition: { expression: 'resource.name == "projects/acme-zk/databases/fk-ci"' },
     });
-    // The writer and distributor also get the channel secret (sealed channels); the heartbeat does not.
+    // The writer and distributor also get the channel secret (sealed channels); the heartbeat does
+    // not, but gets the secret suffix of the lease subscription it pulls.
     for (const fn of ['writer', 'distributor', 'heartbeat'])
       expect(
         config.resource.google_cloudfunctions2_function[fn].service_config.environment_variables,
@@ -116,7 +117,10 @@ describe('faaskeeper synth gcp', () => {
         FAASKEEPER_DATABASE: 'fk-ci',
         GOOGLE_CLOUD_PROJECT: 'acme-zk',
         ...(fn === 'heartbeat'
-          ? {}
+          ? {
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a Terraform interpolation, not a JavaScript one
+              FAASKEEPER_SUBSCRIPTION_SUFFIX: '${random_id.subscription_suffix.hex}',
+            }
           : {
               // biome-ignore lint/suspicious/noTemplateCurlyInString: a Terraform interpolation, not a JavaScript one
               FAASKEEPER_CHANNEL_SECRET: '${random_password.channel_secret.result}',

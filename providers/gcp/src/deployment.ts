@@ -48,6 +48,14 @@ export interface GcpDeploymentConfig {
   /** Where billable operations are counted. */
   meter?: Meter;
   /**
+   * The secret suffix of the deployment's fixed subscriptions ({@link subscriptionNames}): the
+   * functions' configuration only, never a client's. Clients hold project-wide
+   * `pubsub.subscriptions.consume` (Pub/Sub evaluates no IAM condition on a resource name), so an
+   * unguessable name is what keeps them from pulling the heartbeat's lease renewals or the dead
+   * letters. Absent: the unsuffixed names (in-process tests that create their own subscriptions).
+   */
+  subscriptionSuffix?: string;
+  /**
    * Whether opening the ports may create the writer and distributor topics when missing (default
    * true). A deployment made by `faaskeeper deploy gcp` sets `false`: Terraform made the topics, and
    * the functions' service accounts may not create topics.
@@ -83,9 +91,35 @@ export function resourceNames(deployment: string) {
     namespace: base,
     writerTopic: `${base}-writer`,
     distributorTopic: `${base}-distributor`,
-    /** Clients publish session lease renewals here; the heartbeat pulls them (`<leaseTopic>-pull`). */
+    /** Clients publish session lease renewals here; the heartbeat pulls them (`subscriptionNames(…).lease`). */
     leaseTopic: `${base}-leases`,
     channelPrefix: base,
+  };
+}
+
+/** The function environment variable that carries {@link GcpDeploymentConfig.subscriptionSuffix}. */
+export const SUBSCRIPTION_SUFFIX_ENV = 'FAASKEEPER_SUBSCRIPTION_SUFFIX';
+
+/**
+ * The deployment's fixed subscriptions, each `<topic>-<kind>-<suffix>` with the deployment's secret
+ * `suffix` (see {@link GcpDeploymentConfig.subscriptionSuffix}); without a suffix `<topic>-<kind>`.
+ */
+export function subscriptionNames(deployment: string, suffix?: string) {
+  const n = resourceNames(deployment);
+  const name = (topic: string, kind: string) =>
+    suffix === undefined ? `${topic}-${kind}` : `${topic}-${kind}-${suffix}`;
+  return {
+    /** Ordered pull subscriptions of the queues (pull invocation: the local stack's default). */
+    writerPull: name(n.writerTopic, 'pull'),
+    distributorPull: name(n.distributorTopic, 'pull'),
+    /** Ordered push subscriptions that invoke the writer and distributor functions. */
+    writerPush: name(n.writerTopic, 'push'),
+    distributorPush: name(n.distributorTopic, 'push'),
+    /** Pull subscriptions of the dead-letter topics (a topic without one drops what is published). */
+    writerDeadLetter: name(n.writerTopic, 'dead'),
+    distributorDeadLetter: name(n.distributorTopic, 'dead'),
+    /** The heartbeat's pull subscription of the lease topic. */
+    lease: name(n.leaseTopic, 'pull'),
   };
 }
 
@@ -155,16 +189,35 @@ export async function openGcpPorts(
   consumers: 'pull' | 'push' = 'pull',
 ): Promise<GcpPorts> {
   const names = resourceNames(config.deployment);
+  const subscriptions = subscriptionNames(config.deployment, config.subscriptionSuffix);
   const meter = config.meter ?? noMeter;
   const datastore = datastoreOf(config);
   const pubsub = pubsubOf(config);
   const create = config.createTopics === false ? false : consumers === 'pull' || 'topic';
   // The heartbeat pulls renewals in either mode: the lease topic always has its pull subscription.
   const [writerQueue, distributorQueue, channel, leaseQueue] = await Promise.all([
-    PubSubQueue.create({ pubsub, topic: names.writerTopic, meter, create }),
-    PubSubQueue.create({ pubsub, topic: names.distributorTopic, meter, create }),
+    PubSubQueue.create({
+      pubsub,
+      topic: names.writerTopic,
+      subscription: subscriptions.writerPull,
+      meter,
+      create,
+    }),
+    PubSubQueue.create({
+      pubsub,
+      topic: names.distributorTopic,
+      subscription: subscriptions.distributorPull,
+      meter,
+      create,
+    }),
     PubSubChannel.create({ pubsub, prefix: names.channelPrefix, meter }),
-    PubSubQueue.create({ pubsub, topic: names.leaseTopic, meter, create: config.createTopics !== false }),
+    PubSubQueue.create({
+      pubsub,
+      topic: names.leaseTopic,
+      subscription: subscriptions.lease,
+      meter,
+      create: config.createTopics !== false,
+    }),
   ]);
   return {
     systemStore: new DatastoreSystemStore({ datastore, namespace: names.namespace, meter }),
@@ -215,6 +268,8 @@ export async function connect(options: GcpConnectOptions): Promise<FaaSKeeperCli
     createTopics: _createTopics,
     projectId: _projectId,
     serviceAccount: _serviceAccount,
+    // A client never pulls a fixed subscription: a suffix passed here is dropped, not used.
+    subscriptionSuffix: _subscriptionSuffix,
     ...clientOptions
   } = options;
   const config: GcpDeploymentConfig = {

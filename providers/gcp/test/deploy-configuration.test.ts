@@ -18,7 +18,13 @@ import {
   TERRAFORM_OUTPUTS,
 } from '../src/deploy/index.js';
 import { registerGcpFunctions } from '../src/functions/index.js';
-import { DatastoreUserStore, GcsUserStore, resourceNames, userStoreOf } from '../src/index.js';
+import {
+  DatastoreUserStore,
+  GcsUserStore,
+  resourceNames,
+  subscriptionNames,
+  userStoreOf,
+} from '../src/index.js';
 import { configuration, resourceOf } from './deploy-support.js';
 
 const config = configuration();
@@ -259,7 +265,7 @@ describe('the Terraform configuration', () => {
         FAASKEEPER_DATABASE: 'fk-prod',
         GOOGLE_CLOUD_PROJECT: 'acme-zk',
         ...(fn === 'heartbeat'
-          ? {}
+          ? { FAASKEEPER_SUBSCRIPTION_SUFFIX: `\${random_id.subscription_suffix.hex}` }
           : {
               FAASKEEPER_CHANNEL_SECRET: `\${random_password.channel_secret.result}`,
               // The protected zone: a bucket only the distributing functions are granted.
@@ -346,6 +352,48 @@ describe('the Terraform configuration', () => {
     ]);
     // Clients never publish to channels: a client cannot forge another session's replies.
     expect(CHANNEL_PERMISSIONS.client).not.toContain('pubsub.topics.publish');
+  });
+
+  it('names every fixed subscription with a random 128-bit suffix kept in the state, which only the heartbeat is given and no client', () => {
+    const suffixRef = `\${random_id.subscription_suffix.hex}`;
+    // Generated once by Terraform and kept in the state: a later apply keeps the names.
+    expect(config.resource.random_id?.subscription_suffix).toEqual({ byte_length: 16 });
+    const subscriptions = Object.values(config.resource.google_pubsub_subscription ?? {}).map(
+      (s) => (s as { name: string }).name,
+    );
+    expect(subscriptions).toHaveLength(5); // two push, two dead-letter, the lease pull
+    for (const name of subscriptions) expect(name.endsWith(`-${suffixRef}`), name).toBe(true);
+    // The names as applied fit Pub/Sub's rule, for the longest deployment name.
+    const applied = gcpDeploymentNames('d2345678901234567890', 'p', 'f'.repeat(32));
+    for (const name of [
+      applied.writerPushSubscription,
+      applied.distributorPushSubscription,
+      applied.writerDeadLetterSubscription,
+      applied.distributorDeadLetterSubscription,
+      applied.leaseSubscription,
+    ])
+      expect(name).toMatch(/^(?!goog)[a-zA-Z][a-zA-Z0-9\-_.~+%]{2,254}$/);
+    // The heartbeat (it pulls the lease subscription) gets the suffix; the other functions do not.
+    for (const fn of GCP_FUNCTION_NAMES) {
+      const env = resourceOf(config, 'google_cloudfunctions2_function', fn).service_config
+        .environment_variables;
+      expect(env.FAASKEEPER_SUBSCRIPTION_SUFFIX, fn).toBe(fn === 'heartbeat' ? suffixRef : undefined);
+    }
+    const heartbeatEnv = resourceOf(config, 'google_cloudfunctions2_function', 'heartbeat').service_config
+      .environment_variables;
+    const read = deployedFunctionConfig({ ...heartbeatEnv, FAASKEEPER_BUCKET: 'acme-zk-fk-prod-data' });
+    expect(subscriptionNames('prod', read.subscriptionSuffix).lease).toBe(
+      resourceOf(config, 'google_pubsub_subscription', 'leases').name,
+    );
+    // No output, hence no client configuration, holds the suffix or a subscription name.
+    const outputs = JSON.stringify(config.output);
+    expect(outputs).not.toContain('random_id');
+    for (const name of subscriptions) expect(outputs).not.toContain(name);
+    const client = gcpClientConfigFromOutputs(
+      Object.fromEntries(Object.entries(config.output).map(([k, o]) => [k, { value: String(o.value) }])),
+    );
+    expect(client).not.toHaveProperty('subscriptionSuffix');
+    expect(JSON.stringify(client)).not.toMatch(/random_id|-push|-dead-|-pull/);
   });
 
   it('outputs everything the client configuration is made of', () => {

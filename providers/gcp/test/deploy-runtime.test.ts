@@ -11,7 +11,10 @@ afterEach(() => {
 });
 
 /** The topics and subscriptions opening the ports creates, sorted. */
-async function topicsCreatedOpening(createTopics: boolean | undefined): Promise<string[]> {
+async function topicsCreatedOpening(
+  createTopics: boolean | undefined,
+  env: NodeJS.ProcessEnv = {},
+): Promise<string[]> {
   const created: string[] = [];
   const record = (async (request: { name?: string }) => {
     created.push(request.name ?? '');
@@ -26,6 +29,7 @@ async function topicsCreatedOpening(createTopics: boolean | undefined): Promise<
       FAASKEEPER_BUCKET: 'acme-zk-fk-prod-data',
       FAASKEEPER_DATABASE: 'fk-prod',
       GOOGLE_CLOUD_PROJECT: 'acme-zk',
+      ...env,
     });
     await openGcpPorts(
       { ...config, pubsub, ...(createTopics === undefined ? {} : { createTopics }) },
@@ -50,5 +54,12 @@ describe('the deployed functions', () => {
       'projects/acme-zk/topics/fk-prod-leases',
       'projects/acme-zk/topics/fk-prod-writer',
     ]);
+  });
+
+  it("pull the lease subscription named with the deployment's secret suffix from the environment", async () => {
+    const suffix = '0123456789abcdef0123456789abcdef';
+    expect(await topicsCreatedOpening(true, { FAASKEEPER_SUBSCRIPTION_SUFFIX: suffix })).toContain(
+      `projects/acme-zk/subscriptions/fk-prod-leases-pull-${suffix}`,
+    );
   });
 });

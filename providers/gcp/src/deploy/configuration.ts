@@ -1,9 +1,13 @@
 import { SECRET_ENV } from '@faaskeeper/core';
+import { SUBSCRIPTION_SUFFIX_ENV } from '../deployment.js';
 import {
   type GcpDeploymentNames,
   type GcpFunctionName,
   gcpDeploymentNames,
   type ServiceAccountRole,
+  SUBSCRIPTION_SUFFIX_BYTES,
+  SUBSCRIPTION_SUFFIX_REF,
+  SUBSCRIPTION_SUFFIX_RESOURCE,
 } from './names.js';
 import { TerraformBuilder, type TerraformJson, type TfBody, type TfRef } from './terraform.js';
 
@@ -12,7 +16,7 @@ import { TerraformBuilder, type TerraformJson, type TfBody, type TfRef } from '.
  * resource and argument used here exists throughout 6.x; a major version may rename them.
  */
 export const GOOGLE_PROVIDER_VERSION = '~> 6.14';
-/** The random provider line: it generates the deployment's channel secret, kept in the state. */
+/** The random provider line: it generates the channel secret and the subscription suffix, kept in the state. */
 export const RANDOM_PROVIDER_VERSION = '~> 3.6';
 /** Oldest Terraform that reads the configuration. */
 export const TERRAFORM_REQUIRED_VERSION = '>= 1.5.0';
@@ -335,6 +339,14 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
   ];
 
   // --- Pub/Sub topics ----------------------------------------------------------------------------
+  // Every client may consume any subscription whose name it knows (project-wide
+  // pubsub.subscriptions.consume, see CHANNEL_PERMISSIONS): the fixed subscriptions are named with
+  // a random suffix kept in the state (a later apply keeps it) and given to the heartbeat alone.
+  const suffix = tf.resource('random_id', SUBSCRIPTION_SUFFIX_RESOURCE, {
+    byte_length: SUBSCRIPTION_SUFFIX_BYTES,
+  });
+  if (suffix.attr('hex') !== SUBSCRIPTION_SUFFIX_REF)
+    throw new Error('the subscription suffix reference is stale');
   const topic = (name: string, topicName: string) =>
     tf.resource('google_pubsub_topic', name, {
       project,
@@ -524,6 +536,8 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
           GOOGLE_CLOUD_PROJECT: project,
           // Only the writer and distributor hold the deployment's secrets.
           ...(fn === 'heartbeat' ? {} : secrets),
+          // Only the heartbeat pulls a fixed subscription (the lease renewals).
+          ...(fn === 'heartbeat' ? { [SUBSCRIPTION_SUFFIX_ENV]: suffix.attr('hex') } : {}),
         },
       },
       depends_on: [

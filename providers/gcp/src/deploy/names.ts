@@ -1,4 +1,4 @@
-import { protectedBucketOf, resourceNames } from '../deployment.js';
+import { protectedBucketOf, resourceNames, subscriptionNames } from '../deployment.js';
 
 /**
  * A deployment name: 1-20 lower-case letters, digits or `-`, starting and ending with a letter or
@@ -37,29 +37,47 @@ const SA_SUFFIX: Record<ServiceAccountRole, string> = {
 };
 
 /**
+ * The Terraform resource (`random_id.<name>`) of the secret suffix of the deployment's fixed
+ * subscriptions, and its size: 16 bytes (128 bits), written as 32 lower-case hex digits.
+ */
+export const SUBSCRIPTION_SUFFIX_RESOURCE = 'subscription_suffix';
+/** Bytes of randomness in the subscription suffix (see {@link SUBSCRIPTION_SUFFIX_RESOURCE}). */
+export const SUBSCRIPTION_SUFFIX_BYTES = 16;
+/** The interpolation of the suffix in the Terraform configuration. */
+export const SUBSCRIPTION_SUFFIX_REF = `\${random_id.${SUBSCRIPTION_SUFFIX_RESOURCE}.hex}`;
+
+/**
  * Every cloud name of a deployment, in one place so that the Terraform configuration, the functions
  * (through their environment) and the clients (through the client configuration) agree. Topic and
- * namespace names come from {@link resourceNames}, which the adapters use.
+ * namespace names come from {@link resourceNames}, which the adapters use. The fixed subscriptions
+ * carry `subscriptionSuffix` (default: the Terraform interpolation of the random suffix, which only
+ * the state and the heartbeat's environment hold), since every client may consume any subscription
+ * whose name it knows.
  */
-export function gcpDeploymentNames(deployment: string, project: string) {
+export function gcpDeploymentNames(
+  deployment: string,
+  project: string,
+  subscriptionSuffix: string = SUBSCRIPTION_SUFFIX_REF,
+) {
   if (!GCP_DEPLOYMENT_NAME.test(deployment))
     throw new Error(`deployment name '${deployment}' must be 1-20 lower-case letters, digits or '-'`);
   const base = resourceNames(deployment);
   const prefix = base.namespace; // fk-<deployment>
   const roleBase = prefix.replaceAll('-', '_');
+  const subscriptions = subscriptionNames(deployment, subscriptionSuffix);
   return {
     ...base,
     /** Dead-letter topics of the two queues. */
     writerDeadLetterTopic: `${base.writerTopic}-dead`,
     distributorDeadLetterTopic: `${base.distributorTopic}-dead`,
-    /** The ordered push subscriptions that invoke the functions. */
-    writerPushSubscription: `${base.writerTopic}-push`,
-    distributorPushSubscription: `${base.distributorTopic}-push`,
-    /** Pull subscriptions that keep dead-lettered messages (a topic without one drops them). */
-    writerDeadLetterSubscription: `${base.writerTopic}-dead`,
-    distributorDeadLetterSubscription: `${base.distributorTopic}-dead`,
-    /** The heartbeat's pull subscription of the lease topic (what `PubSubQueue` pulls by default). */
-    leaseSubscription: `${base.leaseTopic}-pull`,
+    /** The ordered push subscriptions that invoke the functions (secret suffix). */
+    writerPushSubscription: subscriptions.writerPush,
+    distributorPushSubscription: subscriptions.distributorPush,
+    /** Pull subscriptions that keep dead-lettered messages (a topic without one drops them; secret suffix). */
+    writerDeadLetterSubscription: subscriptions.writerDeadLetter,
+    distributorDeadLetterSubscription: subscriptions.distributorDeadLetter,
+    /** The heartbeat's pull subscription of the lease topic (secret suffix). */
+    leaseSubscription: subscriptions.lease,
     /** Per-session channel topics and subscriptions are `<channelPrefix>-session-<id>`. */
     sessionPrefix: `${base.channelPrefix}-session-`,
     /** The dedicated Firestore database in Datastore mode. */

@@ -15,7 +15,13 @@ import {
 } from '@faaskeeper/core';
 import { Datastore } from '@google-cloud/datastore';
 import { type HttpFunction, http } from '@google-cloud/functions-framework';
-import { type GcpDeploymentConfig, type GcpPorts, openGcpPorts, resourceNames } from '../deployment.js';
+import {
+  type GcpDeploymentConfig,
+  type GcpPorts,
+  openGcpPorts,
+  resourceNames,
+  SUBSCRIPTION_SUFFIX_ENV,
+} from '../deployment.js';
 import {
   distributorOrderGuard,
   type FunctionSize,
@@ -114,17 +120,22 @@ export function createGcpFunctions(ports: GcpPorts, options: GcpFunctionsOptions
 /**
  * The deployment's configuration from a Cloud Function's environment (what the deployment sets):
  * `FAASKEEPER_DEPLOYMENT`, `GOOGLE_CLOUD_PROJECT`, and `FAASKEEPER_BUCKET` for a Cloud Storage user
- * store, or `FAASKEEPER_PROTECTED_BUCKET` for the protected zone of a Datastore user store. Emulator endpoints come from `DATASTORE_EMULATOR_HOST` / `PUBSUB_EMULATOR_HOST` as usual.
+ * store, or `FAASKEEPER_PROTECTED_BUCKET` for the protected zone of a Datastore user store, and
+ * `FAASKEEPER_SUBSCRIPTION_SUFFIX` (the secret suffix of the fixed subscriptions) where the function
+ * pulls one (the heartbeat). Emulator endpoints come from `DATASTORE_EMULATOR_HOST` /
+ * `PUBSUB_EMULATOR_HOST` as usual.
  */
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): GcpDeploymentConfig {
   const deployment = env.FAASKEEPER_DEPLOYMENT;
   if (!deployment) throw new Error('FAASKEEPER_DEPLOYMENT is not set');
   const projectId = env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
   const project = projectId === undefined ? {} : { projectId };
+  const suffix = env[SUBSCRIPTION_SUFFIX_ENV];
   return {
     deployment,
     datastore: project,
     pubsub: project,
+    ...(suffix ? { subscriptionSuffix: suffix } : {}),
     ...(env.FAASKEEPER_BUCKET
       ? { userStore: { type: 'gcs', bucket: env.FAASKEEPER_BUCKET, storage: project } }
       : env.FAASKEEPER_PROTECTED_BUCKET

@@ -23,6 +23,7 @@ import {
   type GcpPorts,
   openGcpPorts,
   resourceNames,
+  subscriptionNames,
   userStoreOf,
 } from '../deployment.js';
 import { createGcpFunctions } from '../functions/gcp-functions.js';
@@ -122,6 +123,8 @@ export async function createLocalGcpDeployment(
       datastore: stack.datastoreClient,
       pubsub: stack.pubsubClient,
       meter,
+      // As the Terraform configuration draws one: clients may consume any subscription they can name.
+      subscriptionSuffix: randomBytes(16).toString('hex'),
       ...(options.userStore === 'gcs' && stack.storageClient !== undefined
         ? { userStore: { type: 'gcs' as const, bucket: 'faaskeeper-local', storage: stack.storageClient } }
         : {}),
@@ -165,6 +168,11 @@ export async function createLocalGcpDeployment(
     });
     await bootstrap(systemStore, userStore);
     const names = resourceNames(deployment);
+    const subscriptions = subscriptionNames(deployment, config.subscriptionSuffix);
+    const pushSubscriptions = [
+      [names.writerTopic, subscriptions.writerPush, 'writer'],
+      [names.distributorTopic, subscriptions.distributorPush, 'distributor'],
+    ] as const;
     const bindings: Binding[] = [];
     let served: ServedFunctions | undefined;
     let runHeartbeat: () => Promise<void>;
@@ -207,15 +215,12 @@ export async function createLocalGcpDeployment(
         },
       } satisfies Record<string, HttpFunction>);
       const clients = await pubsubClients({ pubsub: stack.pubsubClient });
-      await Promise.all([
-        ensurePushSubscription(clients, names.writerTopic, `${names.writerTopic}-push`, served.url('writer')),
-        ensurePushSubscription(
-          clients,
-          names.distributorTopic,
-          `${names.distributorTopic}-push`,
-          served.url('distributor'),
+      const urls = served; // a const: the callbacks below see it as served, not possibly undefined
+      await Promise.all(
+        pushSubscriptions.map(([topic, subscription, fn]) =>
+          ensurePushSubscription(clients, topic, subscription, urls.url(fn)),
         ),
-      ]);
+      );
       const heartbeatUrl = served.url('heartbeat');
       let heartbeatCallCount = 0;
       // Cloud Scheduler's part: an HTTP call on schedule. A failed run rejects with what the function
@@ -262,8 +267,9 @@ export async function createLocalGcpDeployment(
       deployment,
       stack,
       ports: { ...ports, runtime },
-      // The deployment's own config without its meter: a client made from it counts nothing here.
-      connectOptions: (({ meter: _meter, ...where }) => where)(config),
+      // The deployment's own config without its meter (a client made from it counts nothing here)
+      // and without the subscription suffix, which no client is given.
+      connectOptions: (({ meter: _meter, subscriptionSuffix: _suffix, ...where }) => where)(config),
       ready: Promise.resolve(),
       async connect(clientOptions = {}) {
         if (closed)
@@ -324,13 +330,13 @@ export async function createLocalGcpDeployment(
           // Detach the push subscriptions before the servers go, so nothing is pushed into the void.
           const c = await pubsubClients({ pubsub: stack.pubsubClient });
           await Promise.all(
-            [names.writerTopic, names.distributorTopic].map((t) =>
+            pushSubscriptions.map(([, subscription]) =>
               c.subscriber
-                .deleteSubscription({ subscription: subscriptionPath(c, `${t}-push`) })
+                .deleteSubscription({ subscription: subscriptionPath(c, subscription) })
                 // The emulator forgets it at stop; on a shared stack it then pushes to a closed port.
                 .catch((error: unknown) =>
                   logger.warn('close: deleting a push subscription failed', {
-                    subscription: `${t}-push`,
+                    subscription,
                     ...errorFields(error),
                   }),
                 ),
