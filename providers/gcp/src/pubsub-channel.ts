@@ -83,9 +83,9 @@ const ORDERING_KEY = 's';
  * topic only: the subscription, detached, keeps what the client has not read yet (the close reply,
  * the EXPIRED notice) and expires after a day without activity (Pub/Sub's shortest expiration
  * policy) — no client deletes it (that permission would reach the deployment's fixed
- * subscriptions), and the functions cannot tell when its client has read it. A `remove` of a
- * channel this object subscribed to (the client removing its bootstrap channel once it has its
- * key, or its channel once moved) deletes nothing: its subscription is closed by then.
+ * subscriptions), and the functions cannot tell when its client has read it. A client's `remove`
+ * (of its bootstrap channel once it has its key, of its channel once moved; an object that has
+ * subscribed is a client's) deletes nothing: its subscription is closed by then.
  *
  * Gaps: two processes sending the first messages of a channel at the same moment race: one may
  * publish after the other created the topic but before it created the subscription, and that
@@ -98,8 +98,11 @@ export class PubSubChannel implements Channel {
   private readonly meter: Meter;
   private readonly pollMs: number;
   private readonly clock: Clock;
-  /** Channel names this object subscribed to: its client's own, which its `remove` leaves alone. */
-  private readonly subscribedHere = new Set<string>();
+  /**
+   * Whether this object has subscribed: then it is a client's (the functions only send and
+   * remove), and its `remove` deletes nothing.
+   */
+  private subscriber = false;
   /** Creations of a channel under way in this process, so a concurrent send waits for them. */
   private readonly creating = new Map<string, Promise<void>>();
 
@@ -154,7 +157,7 @@ export class PubSubChannel implements Channel {
     tag?: string,
   ): Promise<ChannelSubscription> {
     const name = this.name(session, incarnation, tag);
-    this.subscribedHere.add(name);
+    this.subscriber = true;
     const subscription = subscriptionPath(this.clients, name);
     let closed = false;
     let current: PullCall | undefined;
@@ -228,11 +231,11 @@ export class PubSubChannel implements Channel {
   /**
    * The functions' side (the distributor, at a session's end): deletes the channel's topic; its
    * subscription keeps what the client has not read and expires (see the class). The client's side
-   * (a channel this object subscribed to): deletes nothing, its subscription being closed already.
+   * (an object that has subscribed): deletes nothing, its subscription being closed already.
    */
   async remove(session: number, incarnation = 0, tag?: string): Promise<void> {
     const name = this.name(session, incarnation, tag);
-    if (this.subscribedHere.has(name)) return;
+    if (this.subscriber) return;
     await idempotent(
       `remove session ${session}`,
       () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, name) }),
