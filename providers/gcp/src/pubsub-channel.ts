@@ -12,7 +12,7 @@ import {
   retry,
   systemClock,
 } from '@faaskeeper/core';
-import { GCP_BACKOFF, GrpcStatus, grpcCode, guard, translateError } from './errors.js';
+import { GCP_BACKOFF, GrpcStatus, grpcCode, guard } from './errors.js';
 import {
   billableBytes,
   ensureTopicAndSubscription,
@@ -46,33 +46,51 @@ export type PubSubChannelOptions = PubSubClientOption & {
 
 /** Back-off of a failing pull (or after a failed ack): 10–20 ms, doubling up to 0.5–1 s, jittered. */
 const POLL_BACKOFF: Backoff = { baseMs: 20, maxMs: 1000, jitter: 'half' };
+/**
+ * Back-off of a pull of a subscription that does not exist yet (the distributor creates it with
+ * its first send, e.g. the open reply): 20 ms doubling to 250 ms, so the reply is taken within
+ * about a quarter of a second of its sending, for a few small failed calls while waiting.
+ */
+const ABSENT_BACKOFF: Backoff = { baseMs: 20, maxMs: 250 };
 
 /** The subscription closed while a pull or a delivery was being retried: stop. */
 class SubscriptionClosed extends Error {}
 
-/** Whether a pull failed because the subscription is gone (the session was removed). */
-function subscriptionGone(error: unknown): boolean {
+/** Whether a pull failed because the subscription does not exist (yet). */
+function subscriptionAbsent(error: unknown): boolean {
   return grpcCode((error as Error).cause) === GrpcStatus.NOT_FOUND;
 }
 
 const ORDERING_KEY = 's';
-/** gRPC's PERMISSION_DENIED: a client deleting a topic (see `remove`). */
-const PERMISSION_DENIED = 7;
-const DELETED_TOPIC = '_deleted-topic_';
 
 /**
  * A {@link Channel} on Pub/Sub: one topic and one ordered pull subscription per session channel
  * (the bootstrap one, named after the session, and the one named by the secret tag, which only the
  * session's client and the functions can name: clients hold no list permission, ports/channel.ts),
- * so a client needs no public address (it pulls). Both are created by whichever comes first, `subscribe` or a
- * `send` that finds no topic, so messages sent before the client listens wait in the subscription.
- * A callback that throws is given the same batch again (its messages stay outstanding, which holds
- * the session's ordering key back) before anything newer. `remove` deletes the topic only: the subscription keeps what
- * the client has not read yet (its EXPIRED notice), and the subscriber deletes it when it closes;
- * one nobody reads expires after a day without activity (Pub/Sub's shortest expiration policy).
+ * so a client needs no public address (it pulls).
  *
- * Gap: a send that creates the topic for a session whose subscriber is being created at the same
- * moment is safe (creation is idempotent), but a send after `remove` creates the session's topic
+ * Only the functions' side creates and deletes (docs/providers/gcp.md "Channel permissions"): a
+ * client holds `pubsub.subscriptions.consume` alone, since the right to create a subscription (or
+ * attach one to a topic) would let it attach one to the writer, distributor or lease topic, whose
+ * names follow from the deployment's, and read every request. So `send` makes a channel's topic
+ * and subscription (idempotently) the first time it finds no topic, the subscription before the
+ * publish (Pub/Sub drops a message published to a topic without subscriptions), and `subscribe`
+ * creates nothing: it pulls, and while the subscription does not exist yet it pulls again after a
+ * short back-off until it appears or the subscription is closed.
+ *
+ * A callback that throws is given the same batch again (its messages stay outstanding, which holds
+ * the session's ordering key back) before anything newer. The functions' `remove` deletes the
+ * topic only: the subscription, detached, keeps what the client has not read yet (the close reply,
+ * the EXPIRED notice) and expires after a day without activity (Pub/Sub's shortest expiration
+ * policy) — no client deletes it (that permission would reach the deployment's fixed
+ * subscriptions), and the functions cannot tell when its client has read it. A client's `remove`
+ * (of its bootstrap channel once it has its key, of its channel once moved; an object that has
+ * subscribed is a client's) deletes nothing: its subscription is closed by then.
+ *
+ * Gaps: two processes sending the first messages of a channel at the same moment race: one may
+ * publish after the other created the topic but before it created the subscription, and that
+ * message is dropped (sends in one process wait for the same creation). The core sends a
+ * session's messages from one function at a time. And a send after `remove` creates the topic
  * again; the core sends nothing to a session after removing it.
  */
 export class PubSubChannel implements Channel {
@@ -80,10 +98,13 @@ export class PubSubChannel implements Channel {
   private readonly meter: Meter;
   private readonly pollMs: number;
   private readonly clock: Clock;
-  /** Channel names (session and incarnation) removed by this process. */
-  private readonly removed = new Set<string>();
-  /** Channel names whose subscriber in this process has closed (see `remove`). */
-  private readonly closedHere = new Set<string>();
+  /**
+   * Whether this object has subscribed: then it is a client's (the functions only send and
+   * remove), and its `remove` deletes nothing.
+   */
+  private subscriber = false;
+  /** Creations of a channel under way in this process, so a concurrent send waits for them. */
+  private readonly creating = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly clients: PubSubClients,
@@ -109,18 +130,19 @@ export class PubSubChannel implements Channel {
     }
     if (messages.length === 0) return;
     const batch = messages.map((m) => ({ data: Buffer.from(m, 'utf8'), orderingKey: ORDERING_KEY }));
+    const name = this.name(session, incarnation, tag);
     const publish = () =>
-      this.clients.publisher.publish({
-        topic: topicPath(this.clients, this.name(session, incarnation, tag)),
-        messages: batch,
-      });
+      this.clients.publisher.publish({ topic: topicPath(this.clients, name), messages: batch });
     await guard(`send to session ${session}`, async () => {
+      // A creation under way in this process: its topic may have no subscription yet.
+      await this.creating.get(name);
       try {
         await publish();
       } catch (error) {
         if (grpcCode(error) !== GrpcStatus.NOT_FOUND) throw error;
-        // Nobody subscribed yet: make the session's subscription so that the messages wait there.
-        await this.ensure(session, incarnation, tag);
+        // The channel's first message: make its topic and subscription, so that the messages
+        // wait there for the client (which creates nothing), then publish.
+        await this.ensure(name);
         await publish();
       }
     });
@@ -134,13 +156,16 @@ export class PubSubChannel implements Channel {
     incarnation = 0,
     tag?: string,
   ): Promise<ChannelSubscription> {
-    await this.ensure(session, incarnation, tag);
-    const subscription = subscriptionPath(this.clients, this.name(session, incarnation, tag));
+    const name = this.name(session, incarnation, tag);
+    this.subscriber = true;
+    const subscription = subscriptionPath(this.clients, name);
     let closed = false;
     let current: PullCall | undefined;
     const loop = (async () => {
       // Failed acks in a row: each one is followed by a pause before the next pull.
       let ackFailures = 0;
+      // Pulls in a row that found no subscription (the distributor has not sent yet).
+      let absent = 0;
       while (!closed) {
         let received: PulledMessage[];
         try {
@@ -158,15 +183,19 @@ export class PubSubChannel implements Channel {
             },
             {
               clock: this.clock,
-              isTransient: (error) => !closed && !subscriptionGone(error),
+              isTransient: (error) => !closed && !subscriptionAbsent(error),
               backoff: POLL_BACKOFF,
             },
           );
         } catch (error) {
-          // Closed, or the subscription was deleted (the session is gone): nothing more will come.
-          if (closed || subscriptionGone(error)) break;
-          throw error;
+          if (closed) break;
+          if (!subscriptionAbsent(error)) throw error;
+          // Not created yet (its first message is not sent yet): pull again shortly. Only the
+          // caller's close ends this, as it ends a wait for messages that do not come.
+          await pause(this.clock, backoffDelay(ABSENT_BACKOFF, ++absent));
+          continue;
         }
+        absent = 0;
         if (received.length === 0) continue;
         const ackIds = received.map((r) => r.ackId ?? '');
         this.meter.add(
@@ -195,36 +224,23 @@ export class PubSubChannel implements Channel {
         closed = true;
         current?.cancel();
         await loop;
-        this.closedHere.add(this.name(session, incarnation, tag));
-        await this.dropIfRemoved(session, incarnation, tag);
       },
     };
   }
 
+  /**
+   * The functions' side (the distributor, at a session's end): deletes the channel's topic; its
+   * subscription keeps what the client has not read and expires (see the class). The client's side
+   * (an object that has subscribed): deletes nothing, its subscription being closed already.
+   */
   async remove(session: number, incarnation = 0, tag?: string): Promise<void> {
     const name = this.name(session, incarnation, tag);
-    this.removed.add(name);
-    // A channel this process's subscriber has finished with (a client removing its bootstrap
-    // channel once it has its key, or its channel once moved): its subscription goes now, which a
-    // client may delete. Its topic is the distributor's to delete (at the session's end): a client
-    // holds no topic deletion, so a refusal of that is expected here.
-    const subscriberDone = this.closedHere.delete(name);
-    if (subscriberDone)
-      await idempotent(
-        `remove the subscription of session ${session}`,
-        () =>
-          this.clients.subscriber.deleteSubscription({ subscription: subscriptionPath(this.clients, name) }),
-        GrpcStatus.NOT_FOUND,
-      );
-    try {
-      await idempotent(
-        `remove session ${session}`,
-        () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, name) }),
-        GrpcStatus.NOT_FOUND,
-      );
-    } catch (error) {
-      if (!(subscriberDone && grpcCode((error as Error).cause) === PERMISSION_DENIED)) throw error;
-    }
+    if (this.subscriber) return;
+    await idempotent(
+      `remove session ${session}`,
+      () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, name) }),
+      GrpcStatus.NOT_FOUND,
+    );
   }
 
   /**
@@ -265,34 +281,27 @@ export class PubSubChannel implements Channel {
     }
   }
 
-  private async dropIfRemoved(session: number, incarnation: number, tag: string | undefined): Promise<void> {
-    const name = this.name(session, incarnation, tag);
-    const subscription = subscriptionPath(this.clients, name);
-    try {
-      const [meta] = await this.clients.subscriber.getSubscription({ subscription });
-      if (!this.removed.has(name) && meta.topic !== DELETED_TOPIC) return;
-      await this.clients.subscriber.deleteSubscription({ subscription });
-    } catch (error) {
-      if (grpcCode(error) !== GrpcStatus.NOT_FOUND) throw translateError(error, `close session ${session}`);
-    }
-  }
-
   private async nack(subscription: string, ackIds: string[]): Promise<void> {
     await this.clients.subscriber.modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 0 });
   }
 
-  private ensure(session: number, incarnation: number, tag: string | undefined): Promise<void> {
-    const name = this.name(session, incarnation, tag);
-    return ensureTopicAndSubscription(this.clients, name, name, {
-      expireAfterDays: 1,
-    });
+  /** Creates a channel's topic and then its subscription, once at a time per name in this process. */
+  private ensure(name: string): Promise<void> {
+    let creation = this.creating.get(name);
+    if (creation === undefined) {
+      creation = ensureTopicAndSubscription(this.clients, name, name, { expireAfterDays: 1 }).finally(() =>
+        this.creating.delete(name),
+      );
+      this.creating.set(name, creation);
+    }
+    return creation;
   }
 
   /**
    * The topic and subscription name of a session's channel: one per incarnation (a resumed
    * session's new client pulls a subscription of its own, so the replaced one cannot take its
    * messages), and per incarnation the bootstrap one (no `tag`, named after the session: its client
-   * creates it before it has the channel key) and the secret one, named after the tag alone.
+   * pulls it before it has the channel key) and the secret one, named after the tag alone.
    */
   name(session: number, incarnation = 0, tag?: string): string {
     if (tag !== undefined) return `${this.prefix}-channel-${tag}`;

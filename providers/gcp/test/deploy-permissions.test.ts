@@ -182,6 +182,30 @@ describe.each(MODELS)(
       expect(client!.filter((p) => /\.list/.test(p))).toEqual([]);
     });
 
+    it('lets clients only consume channel subscriptions: no creating or attaching a subscription (to the writer, distributor or lease topic) and no deleting one', () => {
+      const [client, distributor] = [...customRoles(config).values()];
+      // Project-wide (Pub/Sub evaluates no conditions on names): a create or attach would reach
+      // the writer topic, and with it every request's session key and data.
+      expect(client).toEqual(['pubsub.subscriptions.consume']);
+      for (const p of [
+        'pubsub.topics.attachSubscription',
+        'pubsub.subscriptions.create',
+        'pubsub.topics.create',
+      ])
+        expect(client).not.toContain(p);
+      expect(client!.filter((p) => /\.(delete|update|publish|get)$/.test(p))).toEqual([]);
+      // The channels are the functions' to make (before the first message) and to end.
+      expect(distributor).toEqual(
+        expect.arrayContaining([
+          'pubsub.subscriptions.create',
+          'pubsub.topics.attachSubscription',
+          'pubsub.topics.create',
+          'pubsub.topics.delete',
+          'pubsub.topics.publish',
+        ]),
+      );
+    });
+
     it('grants impersonation of the client account only to the principals named, on that account only', () => {
       const withImpersonator = configuration({ userStore, clientImpersonators: ['user:ops@example.com'] });
       const grants = iamGrants(withImpersonator).filter((g) => g.member === 'user:ops@example.com');

@@ -41,24 +41,22 @@ export const REQUIRED_APIS = [
  * The permissions of the per-session channels. Channels are a topic and a subscription per session,
  * created at run time (`PubSubChannel`), so no resource-level binding can name them in advance, and
  * Pub/Sub does not evaluate IAM conditions on resource names: these are granted on the project, as
- * custom roles carrying only what the channel code calls. What keeps a client out of another
- * session's channel is its name: everything but the open reply goes to a topic and subscription
- * named by a secret tag (`PubSubChannel`, docs/guarantees.md "Availability of a session's
- * channel"), and no client may list topics or subscriptions (`pubsub.*.list` is in no client role).
+ * custom roles carrying only what the channel code calls. Project-wide, a right to create or attach
+ * a subscription would reach every topic, the writer's, the distributor's and the lease topic
+ * included (their names follow from the deployment's): a client holding it could attach a
+ * subscription of its own and read every request (session keys, data). So only the functions create
+ * and delete channels, and a client may only consume a subscription it can name. What keeps a
+ * client out of another session's channel is its name: everything but the open reply goes to a
+ * subscription named by a secret tag (`PubSubChannel`, docs/guarantees.md "Availability of a
+ * session's channel"), and no client may list topics or subscriptions.
  */
 export const CHANNEL_PERMISSIONS = {
-  /** A client creates its session's topic and subscription, pulls, acks, and deletes the subscription on close. */
-  client: [
-    'pubsub.subscriptions.consume',
-    'pubsub.subscriptions.create',
-    'pubsub.subscriptions.delete',
-    'pubsub.subscriptions.get',
-    'pubsub.topics.attachSubscription',
-    'pubsub.topics.create',
-  ],
+  /** A client pulls its session's subscriptions, acks and extends ack deadlines: nothing else. */
+  client: ['pubsub.subscriptions.consume'],
   /**
-   * The distributor publishes replies and events, creates a session's topic and subscription when
-   * the client has not yet (so nothing is lost), and deletes the topic of an ended session.
+   * The distributor (and the writer distributing inline) creates a session channel's topic and
+   * subscription before its first message to it, publishes replies and events, and deletes the
+   * topic of an ended session (the subscription keeps what the client has not read, and expires).
    */
   distributor: [
     'pubsub.subscriptions.create',
