@@ -233,13 +233,34 @@ export class PubSubChannel implements Channel {
    * subscription keeps what the client has not read and expires (see the class). The client's side
    * (an object that has subscribed): deletes nothing, its subscription being closed already.
    */
-  async remove(session: number, incarnation = 0, tag?: string): Promise<void> {
+  async remove(
+    session: number,
+    incarnation = 0,
+    tag?: string,
+    options: { drained?: boolean } = {},
+  ): Promise<void> {
     const name = this.name(session, incarnation, tag);
     if (this.subscriber) return;
+    // Nothing left to read on it (a bootstrap channel once the session has its secret one): its
+    // subscription goes too, rather than count against the project's subscriptions for a day.
+    if (options.drained === true)
+      await idempotent(
+        `remove the subscription of session ${session}`,
+        () =>
+          this.clients.subscriber.deleteSubscription({ subscription: subscriptionPath(this.clients, name) }),
+        GrpcStatus.NOT_FOUND,
+      );
     await idempotent(
       `remove session ${session}`,
       () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, name) }),
       GrpcStatus.NOT_FOUND,
+    );
+  }
+
+  /** Creates the channel named by `tag` ahead of its first message (the distributor, with the open reply). */
+  async prepare(session: number, incarnation: number, tag: string): Promise<void> {
+    await guard(`create the channel of session ${session}`, () =>
+      this.ensure(this.name(session, incarnation, tag)),
     );
   }
 

@@ -198,6 +198,7 @@ describe.each(MODELS)(
       expect(distributor).toEqual(
         expect.arrayContaining([
           'pubsub.subscriptions.create',
+          'pubsub.subscriptions.delete',
           'pubsub.topics.attachSubscription',
           'pubsub.topics.create',
           'pubsub.topics.delete',

@@ -343,7 +343,8 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
     await mapLimit([...ended, ...retired], concurrency, async (to) => {
       const tag = tags.of(to.session, to.inc);
       if (tag !== undefined) await channel.remove(to.session, to.inc, tag);
-      await channel.remove(to.session, to.inc);
+      // With a secret channel, the bootstrap one carried only the open or resume reply.
+      await channel.remove(to.session, to.inc, undefined, { drained: tag !== undefined });
     });
     // 6. the markers of ended sessions: nothing is owed to them any more
     const endedSessions = new Set(ended.map((to) => to.session));

@@ -89,7 +89,15 @@ export class Outbox {
         return text;
       });
       carryTexts(encoded, values);
-      await channel.send(to.session, encoded, to.inc, boot ? undefined : tags.of(to.session, to.inc));
+      // The reply that hands over the channel key: the channel the client moves to exists first.
+      const tag = tags.of(to.session, to.inc);
+      if (
+        boot &&
+        tag !== undefined &&
+        list.some((m) => m.body.type === 'reply' && m.body.error === undefined)
+      )
+        await channel.prepare?.(to.session, to.inc, tag);
+      await channel.send(to.session, encoded, to.inc, boot ? undefined : tag);
     });
   }
 }

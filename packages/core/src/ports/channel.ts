@@ -58,6 +58,17 @@ export interface Channel {
     incarnation?: number,
     tag?: string,
   ): Promise<ChannelSubscription>;
-  /** Removes what the channel keeps for a closed session: the channel named by `tag`, else the bootstrap one. */
-  remove(session: number, incarnation?: number, tag?: string): Promise<void>;
+  /**
+   * Removes what the channel keeps for a closed session: the channel named by `tag`, else the
+   * bootstrap one. `drained`: nothing on it is left to read (a sealed deployment's bootstrap channel
+   * carried only the open reply), so an adapter that otherwise keeps unread messages for the client
+   * (Pub/Sub: the subscription outlives its topic) may remove everything at once.
+   */
+  remove(session: number, incarnation?: number, tag?: string, options?: { drained?: boolean }): Promise<void>;
+  /**
+   * Creates a session's channel named by `tag` before its first message, where creating channels is
+   * the sender's job (Pub/Sub: clients create nothing). The distributor calls it before it sends
+   * the open or resume reply, so that the client finds the channel it moves to. Optional.
+   */
+  prepare?(session: number, incarnation: number, tag: string): Promise<void>;
 }

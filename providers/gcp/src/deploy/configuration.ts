@@ -55,11 +55,14 @@ export const CHANNEL_PERMISSIONS = {
   client: ['pubsub.subscriptions.consume'],
   /**
    * The distributor (and the writer distributing inline) creates a session channel's topic and
-   * subscription before its first message to it, publishes replies and events, and deletes the
-   * topic of an ended session (the subscription keeps what the client has not read, and expires).
+   * subscription before its first message to it (the secret one before the open reply), publishes
+   * replies and events, and deletes the topics of an ended session (the secret channel's
+   * subscription keeps what the client has not read, and expires; the bootstrap channel's, which
+   * carried only the open reply, goes with its topic).
    */
   distributor: [
     'pubsub.subscriptions.create',
+    'pubsub.subscriptions.delete',
     'pubsub.topics.attachSubscription',
     'pubsub.topics.create',
     'pubsub.topics.delete',
