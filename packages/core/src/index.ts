@@ -35,13 +35,10 @@ export { MemoryChannel } from './memory/memory-channel.js';
 export { MemoryLeaseRenewer } from './memory/memory-lease.js';
 export { type LogLine, MemoryLogger } from './memory/memory-logger.js';
 export { MemoryQueue, type MemoryQueueOptions } from './memory/memory-queue.js';
-export {
-  type MemoryStoreOptions,
-  MemorySystemStore,
-  type MemoryValues,
-} from './memory/memory-system-store.js';
+export { MemorySystemStore } from './memory/memory-system-store.js';
 export { MemoryUserStore } from './memory/memory-user-store.js';
 export { meterPerOperation, quietMeter } from './memory/meter-per-op.js';
+export type { MemoryStoreOptions, MemoryValues } from './memory/values.js';
 export * from './model/create-mode.js';
 export * from './model/errors.js';
 export * from './model/limits.js';

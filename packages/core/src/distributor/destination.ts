@@ -10,8 +10,6 @@
  * bootstrap channel.
  */
 import type { ChannelBody } from '../protocol/messages.js';
-import { channelTag } from '../session/channel-tag.js';
-import type { ChannelKeys } from './inputs.js';
 
 /**
  * Whether `body` goes to the bootstrap channel. `refusedResume`: the reply names its incarnation
@@ -23,25 +21,4 @@ export function toBootstrap(body: ChannelBody, refusedResume: boolean): boolean 
   if (body.type !== 'reply') return false;
   if (body.error !== undefined) return refusedResume && body.error.code === 'SESSIONEXPIRED';
   return body.result?.type === 'session' || body.result?.type === 'resumed';
-}
-
-/** The secret tags of recent sessions' channels (an HMAC each), derived from their channel keys. */
-export class ChannelTags {
-  private readonly tags = new Map<string, string>();
-
-  constructor(private readonly keys: ChannelKeys) {}
-
-  /** The tag of `session`'s incarnation `inc`; `undefined` when channels are not sealed. */
-  of(session: number, inc: number): string | undefined {
-    const key = this.keys.of(session);
-    if (key === undefined) return undefined;
-    const id = `${session}:${inc}`;
-    let tag = this.tags.get(id);
-    if (tag === undefined) {
-      if (this.tags.size >= 4096) this.tags.clear();
-      tag = channelTag(key, session, inc);
-      this.tags.set(id, tag);
-    }
-    return tag;
-  }
 }

@@ -17,7 +17,6 @@ import type { UserStore, Zone } from '../ports/user-store.js';
 import type { ChannelBody, ChildEntry, NodeRecord } from '../protocol/messages.js';
 import { mapLimit } from '../util/map-limit.js';
 import { closingRecord } from './closing-record.js';
-import { ChannelTags } from './destination.js';
 import { batchesOf, ChannelKeys, protectedChildren, stubOf } from './inputs.js';
 import { type ChannelAddress, Outbox } from './outbox.js';
 
@@ -70,7 +69,6 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
   const { userStore, channel } = options;
   const concurrency = options.concurrency ?? 16;
   const keys = new ChannelKeys(options.channelSecret);
-  const tags = new ChannelTags(keys);
 
   return async (messages, context): Promise<BatchResult> => {
     const batches = batchesOf(messages, options.log);
@@ -336,12 +334,12 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       }
     });
     // 4. messages
-    await outbox.send(channel, keys, tags, wm, concurrency);
+    await outbox.send(channel, keys, wm, concurrency);
     // 5. channels of ended sessions and of the incarnations they replaced go, the secret one and
     // the bootstrap one (which its client removes once it has its key, unless it stopped before;
     // an adapter keeps what a listening client has not read yet)
     await mapLimit([...ended, ...retired], concurrency, async (to) => {
-      const tag = tags.of(to.session, to.inc);
+      const tag = keys.tag(to.session, to.inc);
       if (tag !== undefined) await channel.remove(to.session, to.inc, tag);
       // With a secret channel, the bootstrap one carried only the open or resume reply.
       await channel.remove(to.session, to.inc, undefined, { drained: tag !== undefined });

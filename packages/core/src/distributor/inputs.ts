@@ -13,6 +13,7 @@ import {
 } from '../protocol/messages.js';
 import { decodeChecked } from '../protocol/validate.js';
 import { channelKey } from '../session/auth.js';
+import { channelTag } from '../session/channel-tag.js';
 import { childKey, childrenAt } from '../tree/child-index.js';
 
 /**
@@ -75,21 +76,38 @@ export async function protectedChildren(
   return childrenAt([...all.values()], r.stat.pzxid);
 }
 
-/** Channel keys derived once per session (an HMAC each), kept for the sessions of recent batches. */
+/** `compute(key)`, kept in `cache` (cleared whenever it holds 4,096: the sessions of recent batches). */
+function memo<K, V>(cache: Map<K, V>, key: K, compute: () => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    if (cache.size >= 4096) cache.clear();
+    value = compute();
+    cache.set(key, value);
+  }
+  return value;
+}
+
+/**
+ * Channel keys derived once per session (an HMAC each), and the secret tags naming their channels
+ * (session/channel-tag.ts, another HMAC per incarnation), kept for the sessions of recent batches.
+ */
 export class ChannelKeys {
   private readonly keys = new Map<number, Uint8Array>();
+  private readonly tags = new Map<string, string>();
 
   constructor(private readonly secret: string | undefined) {}
 
   /** The session's channel key; `undefined` when channels are not sealed. */
   of(session: number): Uint8Array | undefined {
-    if (this.secret === undefined) return undefined;
-    let key = this.keys.get(session);
-    if (key === undefined) {
-      if (this.keys.size >= 4096) this.keys.clear();
-      key = channelKey(this.secret, session);
-      this.keys.set(session, key);
-    }
-    return key;
+    const secret = this.secret;
+    if (secret === undefined) return undefined;
+    return memo(this.keys, session, () => channelKey(secret, session));
+  }
+
+  /** The tag of `session`'s incarnation `inc`'s secret channel; `undefined` when channels are not sealed. */
+  tag(session: number, inc: number): string | undefined {
+    const key = this.of(session);
+    if (key === undefined) return undefined;
+    return memo(this.tags, `${session}:${inc}`, () => channelTag(key, session, inc));
   }
 }

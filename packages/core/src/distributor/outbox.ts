@@ -14,7 +14,7 @@ import { type CarriedText, carryTexts } from '../protocol/in-process.js';
 import { type ChannelBody, type ChannelMessage, PROTOCOL_VERSION } from '../protocol/messages.js';
 import { channelAad, leftUnsealed, seal } from '../session/auth.js';
 import { mapLimit } from '../util/map-limit.js';
-import { type ChannelTags, toBootstrap } from './destination.js';
+import { toBootstrap } from './destination.js';
 import type { ChannelKeys } from './inputs.js';
 
 /** One channel: a session's incarnation. */
@@ -54,13 +54,7 @@ export class Outbox {
   }
 
   /** Seals and sends every channel's messages, `concurrency` channels at a time. */
-  async send(
-    channel: Channel,
-    keys: ChannelKeys,
-    tags: ChannelTags,
-    wm: number,
-    concurrency: number,
-  ): Promise<void> {
+  async send(channel: Channel, keys: ChannelKeys, wm: number, concurrency: number): Promise<void> {
     await mapLimit([...this.boxes.values()], concurrency, async ({ to, boot, list }) => {
       const key = keys.of(to.session);
       // Unsealed messages go with their values too: an in-memory channel hands them to a client in
@@ -90,7 +84,7 @@ export class Outbox {
       });
       carryTexts(encoded, values);
       // The reply that hands over the channel key: the channel the client moves to exists first.
-      const tag = tags.of(to.session, to.inc);
+      const tag = keys.tag(to.session, to.inc);
       if (
         boot &&
         tag !== undefined &&

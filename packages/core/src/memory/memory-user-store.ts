@@ -1,7 +1,7 @@
 import type { UserStore, Zone } from '../ports/user-store.js';
 import type { ChildEntry, NodeRecord } from '../protocol/messages.js';
 import { childKey } from '../tree/child-index.js';
-import { type MemoryStoreOptions, valueHandling } from './memory-system-store.js';
+import { type MemoryStoreOptions, valueHandling } from './values.js';
 
 /**
  * The user store in memory: node records copied in and out (or shared, or frozen: `values`,

@@ -62,6 +62,24 @@ function leasePort(): { option: { lease: (l: LeaseRenewer) => LeaseRenewer }; po
 }
 
 /** A decoded message, or undefined when the text is not one. */
+/**
+ * A victim's lease renewer that passes every renewal on and tells `seen` each one as it went out
+ * (its lease key and the signed renewal): what an eavesdropper on them would hold.
+ */
+function recordingRenewals(
+  seen: (at: LeaseKey, renewal: SignedRenewal) => void,
+): (l: LeaseRenewer) => LeaseRenewer {
+  return (l) => ({
+    ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
+    ...(l.groups === undefined ? {} : { groups: l.groups }),
+    renew: async (at, renewal) => {
+      const found = await l.renew(at, renewal);
+      seen(at, renewal);
+      return found;
+    },
+  });
+}
+
 function decoded(body: string): unknown {
   try {
     return decodeMessage(body);
@@ -148,17 +166,7 @@ export function describeLeaseAndOffloadCases(
     const renewals: SignedRenewal[] = [];
     const { h, victim, spy } = await setUp({
       ...timing,
-      victim: {
-        lease: (l) => ({
-          ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
-          ...(l.groups === undefined ? {} : { groups: l.groups }),
-          renew: async (at, renewal) => {
-            const found = await l.renew(at, renewal);
-            renewals.push(renewal);
-            return found;
-          },
-        }),
-      },
+      victim: { lease: recordingRenewals((_at, renewal) => renewals.push(renewal)) },
     });
     const lease = leasePort();
     const forger = await h.connect(lease.option);
@@ -237,16 +245,9 @@ export function describeLeaseAndOffloadCases(
     const { h, victim } = await setUp({
       ...timing,
       victim: {
-        // The victim's renewals as they went out: what an eavesdropper on them would hold.
-        lease: (l) => ({
-          ...(l.renewalShare === undefined ? {} : { renewalShare: l.renewalShare }),
-          ...(l.groups === undefined ? {} : { groups: l.groups }),
-          renew: async (at, renewal) => {
-            const found = await l.renew(at, renewal);
-            renewals.push(renewal);
-            victimLease = at;
-            return found;
-          },
+        lease: recordingRenewals((at, renewal) => {
+          renewals.push(renewal);
+          victimLease = at;
         }),
       },
     });
