@@ -98,7 +98,8 @@ interface Encoded {
  * The system store on Cloud Datastore (Firestore in Datastore mode). One entity per item, kind
  * `<prefix><item kind>`, named by the item's id, holding the version (`v`) and the value encoded
  * with the core's wire codec (`d`, bytes kept exact); values above one entity's size spill into
- * chunk entities. `transact` runs a Datastore transaction: it reads every touched item, checks the
+ * chunk entities. `transact` runs a Datastore transaction: it reads the touched items (in a writer
+ * commit, not those whose condition the writer state's implies: see `impliedShapes`), checks the
  * version conditions inside the transaction, and commits; optimistic concurrency makes a commit
  * that raced another fail with ABORTED, which is retried with back-off. Datastore errors never
  * escape: contention and timeouts surface as {@link TransientError}.
