@@ -6,6 +6,7 @@ import {
   type ItemKey,
   type ItemKind,
   LimitExceededError,
+  logEligible,
   type Meter,
   noMeter,
   PortError,
@@ -18,6 +19,7 @@ import {
   systemClock,
   type TransactOp,
   TransientError,
+  WRITER_STATE_ID,
 } from '@faaskeeper/core';
 import { and, type Datastore, type Key, PropertyFilter, type Transaction } from '@google-cloud/datastore';
 import {
@@ -51,6 +53,14 @@ export type DatastoreSystemStoreOptions = DatastoreClientOption & {
   maxAttempts?: number;
   /** Clock the retries' back-offs wait on. Default the system clock. */
   clock?: Clock;
+  /**
+   * Whether a transaction that conditions the writer's state item on its version relies on that
+   * condition for the items only the writer writes, instead of reading them (see
+   * {@link DatastoreSystemStore.transact}). Default true: this store is FaaSKeeper's system store,
+   * where the writer commits every change of those items under that condition. `false` checks
+   * every op's condition by reading its item, as the port describes for any caller.
+   */
+  writerStateGuard?: boolean;
 };
 
 /**
@@ -63,12 +73,21 @@ const MAX_MUTATIONS = 500;
 /** Datastore's limit on the size of one commit is 10 MiB; stay below it with room for keys. */
 const MAX_COMMIT_BYTES = 9 * 1024 * 1024;
 
-interface Stored {
+/** The version of an item and how many chunk entities it has beyond its main one. */
+interface Shape {
   version: number;
-  /** Extra chunk entities beyond the main one. */
   chunks: number;
+}
+
+interface Stored extends Shape {
   entity: Record<string, unknown>;
 }
+
+/**
+ * Items whose shape this store remembers (read or written lately): a few hundred bytes each, so a
+ * full memo holds well under 10 MB. The oldest are dropped first.
+ */
+const MAX_SHAPES = 10_000;
 
 interface Encoded {
   parts: Buffer[];
@@ -79,7 +98,8 @@ interface Encoded {
  * The system store on Cloud Datastore (Firestore in Datastore mode). One entity per item, kind
  * `<prefix><item kind>`, named by the item's id, holding the version (`v`) and the value encoded
  * with the core's wire codec (`d`, bytes kept exact); values above one entity's size spill into
- * chunk entities. `transact` runs a Datastore transaction: it reads every touched item, checks the
+ * chunk entities. `transact` runs a Datastore transaction: it reads the touched items (in a writer
+ * commit, not those whose condition the writer state's implies: see `impliedShapes`), checks the
  * version conditions inside the transaction, and commits; optimistic concurrency makes a commit
  * that raced another fail with ABORTED, which is retried with back-off. Datastore errors never
  * escape: contention and timeouts surface as {@link TransientError}.
@@ -101,6 +121,12 @@ export class DatastoreSystemStore implements SystemStore {
   private readonly meter: Meter;
   private readonly maxAttempts: number;
   private readonly clock: Clock;
+  private readonly writerStateGuard: boolean;
+  /**
+   * Shapes of items this store read or wrote lately, by {@link mapKey}: what a transaction that
+   * does not read an item needs to remove its chunk entities (see {@link transact}).
+   */
+  private readonly shapes = new Map<string, Shape>();
 
   constructor(options: DatastoreSystemStoreOptions) {
     this.datastore = datastoreFrom(options);
@@ -109,6 +135,7 @@ export class DatastoreSystemStore implements SystemStore {
     this.meter = options.meter ?? noMeter;
     this.maxAttempts = options.maxAttempts ?? 12;
     this.clock = options.clock ?? systemClock;
+    this.writerStateGuard = options.writerStateGuard ?? true;
   }
 
   async get<T = unknown>(key: ItemKey): Promise<SystemItem<T> | undefined> {
@@ -125,7 +152,13 @@ export class DatastoreSystemStore implements SystemStore {
     const out: (SystemItem<T> | undefined)[] = [];
     for (const k of keys) {
       const entity = found.get(this.mapKey(this.kind(k.kind), k.id));
-      out.push(entity === undefined ? undefined : await this.toItem<T>(k.kind, k.id, entity));
+      if (entity === undefined) {
+        out.push(undefined);
+        continue;
+      }
+      const item = await this.toItem<T>(k.kind, k.id, entity);
+      this.remember(k.kind, k.id, this.stored(entity));
+      out.push(item);
     }
     return out;
   }
@@ -200,13 +233,23 @@ export class DatastoreSystemStore implements SystemStore {
     }
     if (commitBytes > MAX_COMMIT_BYTES)
       throw new LimitExceededError('transaction', commitBytes, MAX_COMMIT_BYTES);
+    const unread = this.impliedShapes(ops);
     await this.withRetry('transaction', async (tx) => {
-      const current = await this.lookup(
-        ops.map((op) => this.key(op.kind, op.id)),
-        tx,
+      const read = ops.filter((_, index) => !unread.has(index));
+      const current =
+        read.length === 0
+          ? new Map()
+          : await this.lookup(
+              read.map((op) => this.key(op.kind, op.id)),
+              tx,
+            );
+      const stored: (Shape | undefined)[] = ops.map((op, index) =>
+        unread.has(index)
+          ? unread.get(index)
+          : this.stored(current.get(this.mapKey(this.kind(op.kind), op.id))),
       );
-      const stored = ops.map((op) => this.stored(current.get(this.mapKey(this.kind(op.kind), op.id))));
-      // Conditions are checked on what this transaction read: a commit after a concurrent change aborts.
+      // Conditions are checked on what this transaction read (a commit after a concurrent change
+      // aborts); those of the unread items hold by the writer state's condition.
       for (const [index, op] of ops.entries()) {
         const version = stored[index]?.version;
         if (!matches(op.expect, version)) {
@@ -243,7 +286,62 @@ export class DatastoreSystemStore implements SystemStore {
       await tx.commit();
       this.meter.add('datastore.entity-writes', writes);
       if (deletes > 0) this.meter.add('datastore.entity-deletes', deletes);
+      for (const [index, op] of ops.entries()) {
+        if (op.type === 'delete') this.shapes.delete(this.mapKey(this.kind(op.kind), op.id));
+        else if (op.type === 'put')
+          this.remember(op.kind, op.id, {
+            version: (stored[index]?.version ?? 0) + 1,
+            chunks: encoded[index]!.parts.length - 1,
+          });
+      }
     });
+  }
+
+  /**
+   * The ops of a transaction whose items it need not read, with the shape each item has under the
+   * op's condition. When the transaction conditions the writer's state item on its version (a
+   * writer commit, or its check), the condition of an item only the writer writes (core's
+   * `logEligible`: nodes, sessions, the TTL index, the writer's meta items, at a version or absent)
+   * holds whenever the state's does: the writer changes those items only in commits conditioned on
+   * the state's version (the redo log's argument, docs/cost.md), and it read them after it read the
+   * state it commits on. So a commit that finds the state unchanged finds those items as the writer
+   * read them; a racing commit moves the state and this one fails (or aborts), as before. Datastore
+   * bills a read per key a transaction looks up: a setData's commit reads one entity instead of
+   * three. A put or delete needs the item's chunk count too (to remove chunks it no longer has):
+   * taken from {@link shapes} at the expected version, or the item is read as before.
+   */
+  private impliedShapes(ops: TransactOp[]): Map<number, Shape | undefined> {
+    const unread = new Map<number, Shape | undefined>();
+    const guarded =
+      this.writerStateGuard &&
+      ops.some(
+        (op) =>
+          op.kind === 'meta' &&
+          op.id === WRITER_STATE_ID &&
+          op.type !== 'delete' &&
+          typeof op.expect === 'number',
+      );
+    if (!guarded) return unread;
+    for (const [index, op] of ops.entries()) {
+      if (!logEligible(op)) continue;
+      if (op.expect === 'absent') {
+        // A delete of an absent item writes nothing: left to the read, which finds it so.
+        if (op.type === 'put') unread.set(index, undefined);
+        continue;
+      }
+      const shape = this.shapes.get(this.mapKey(this.kind(op.kind), op.id));
+      if (shape?.version === op.expect) unread.set(index, shape);
+    }
+    return unread;
+  }
+
+  /** Notes an item's shape, dropping the oldest past {@link MAX_SHAPES}. */
+  private remember(kind: ItemKind, id: string, shape: Shape | undefined): void {
+    if (shape === undefined) return;
+    const key = this.mapKey(this.kind(kind), id);
+    this.shapes.delete(key);
+    this.shapes.set(key, { version: shape.version, chunks: shape.chunks });
+    if (this.shapes.size > MAX_SHAPES) this.shapes.delete(this.shapes.keys().next().value as string);
   }
 
   async increment(key: ItemKey, by = 1): Promise<number> {

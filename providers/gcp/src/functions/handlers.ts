@@ -267,10 +267,22 @@ export function toReceivedMessage(
  * Keeps each session's requests in order on the writer's push subscription: a request whose `seq`
  * is beyond the session's `lastSeq + 1` overtook a predecessor (a redelivery after a nack) and
  * waits. A resume, and a request of an incarnation other than the session's current one (see
- * core's session/resume.ts), go through: neither uses up a seq. Costs one system-store read per
- * client request.
+ * core's session/resume.ts), go through: neither uses up a seq.
+ *
+ * Costs one system-store read per client request, except where this instance already knows the
+ * answer: it remembers, per session, the incarnation, key and a lower bound of `lastSeq` it read,
+ * raised when a request it found in order was applied (the writer then used up its seq: `admit`
+ * or `useUpSeq`, or the session ended or moved to another incarnation). A request of that
+ * incarnation, signed with that key, at or below the bound + 1 is let through without a read:
+ * `lastSeq` never falls while the session lives, so a read would let it through too (and an
+ * ended or replaced session lets everything through). Anything else is read as before. With one
+ * writer instance (Pub/Sub pushes a key's next message after the ack), a session's requests after
+ * its first read cost no read.
  */
 export function writerOrderGuard(systemStore: SystemStore): OrderGuard {
+  const known = new BoundedMap<number, KnownSession>(MAX_KNOWN_SESSIONS);
+  /** Requests found in order, by message id: applied, they raise their session's bound. */
+  const inOrder = new BoundedMap<string, { session: number; inc: number; seq: number }>(MAX_KNOWN_SESSIONS);
   return {
     async check(message) {
       let request: WriteRequest;
@@ -290,18 +302,70 @@ export function writerOrderGuard(systemStore: SystemStore): OrderGuard {
         request.op?.type === 'resumeSession'
       )
         return 'apply';
+      const inc = request.inc ?? 0;
+      const signed = splitSignature(message.body);
+      const memo = known.get(request.session);
+      if (
+        memo !== undefined &&
+        memo.inc === inc &&
+        request.seq <= memo.lastSeq + 1 &&
+        verifySignature(memo.key, signed)
+      ) {
+        inOrder.set(message.id, { session: request.session, inc, seq: request.seq });
+        return 'apply';
+      }
       const session = await systemStore.get<SessionItem>({ kind: 'session', id: String(request.session) });
-      if (session === undefined) return 'apply'; // the writer answers SESSIONEXPIRED
+      if (session === undefined) {
+        known.delete(request.session);
+        return 'apply'; // the writer answers SESSIONEXPIRED
+      }
+      const current = session.value.incarnation ?? 0;
+      const key = session.value.key === undefined ? undefined : decodeSessionKey(session.value.key);
+      // Only a keyed session is remembered: without a key no request verifies, and all go through.
+      if (key !== undefined)
+        known.set(request.session, { inc: current, key, lastSeq: session.value.lastSeq });
       // A request of a replaced incarnation (or of one the writer has not seen resume yet) is
       // refused by the writer without using a seq: waiting for its seq could wait for good.
-      if ((request.inc ?? 0) !== (session.value.incarnation ?? 0)) return 'apply';
+      if (inc !== current) return 'apply';
       // A request not signed by the session's client (forged by another) is dropped by the writer
       // without using a seq: were it to wait for its seq, any client could stall the ordered queue.
-      const key = session.value.key === undefined ? undefined : decodeSessionKey(session.value.key);
-      if (!verifySignature(key, splitSignature(message.body))) return 'apply';
-      return request.seq > session.value.lastSeq + 1 ? 'wait' : 'apply';
+      if (!verifySignature(key, signed)) return 'apply';
+      if (request.seq > session.value.lastSeq + 1) return 'wait';
+      inOrder.set(message.id, { session: request.session, inc, seq: request.seq });
+      return 'apply';
+    },
+    async applied(message) {
+      const applied = inOrder.get(message.id);
+      if (applied === undefined) return;
+      inOrder.delete(message.id);
+      const memo = known.get(applied.session);
+      if (memo !== undefined && memo.inc === applied.inc && applied.seq > memo.lastSeq)
+        known.set(applied.session, { ...memo, lastSeq: applied.seq });
     },
   };
+}
+
+/** What {@link writerOrderGuard} knows of a session: a lower bound of its `lastSeq` in an incarnation. */
+interface KnownSession {
+  inc: number;
+  key: Uint8Array;
+  lastSeq: number;
+}
+
+/** Sessions (and in-order requests) a writer instance remembers: about 100 bytes each. */
+const MAX_KNOWN_SESSIONS = 10_000;
+
+/** A Map that drops its oldest entry past `limit` entries. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override set(key: K, value: V): this {
+    super.delete(key);
+    super.set(key, value);
+    if (this.size > this.limit) super.delete(this.keys().next().value as K);
+    return this;
+  }
 }
 
 /**
