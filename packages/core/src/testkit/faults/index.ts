@@ -9,3 +9,4 @@ export * from './prng.js';
 export * from './random-run.js';
 export * from './skewed-clock.js';
 export * from './soak-run.js';
+export { readNodeAsWriter } from '../../writer/child-stats.js';
