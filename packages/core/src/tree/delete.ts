@@ -14,7 +14,15 @@ import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { type Actor, checkPerm, fail, nodeItem, SYSTEM_ACTOR, sequentialCounter, setChildStat } from './nodes.js';
+import {
+  type Actor,
+  checkPerm,
+  fail,
+  nodeItem,
+  SYSTEM_ACTOR,
+  sequentialCounter,
+  setChildStat,
+} from './nodes.js';
 import { unindexTtl } from './ttl.js';
 
 /**

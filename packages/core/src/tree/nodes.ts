@@ -11,8 +11,8 @@ import { requirePerm } from '../acl/check.js';
 import { isOpenAcl } from '../acl/model.js';
 import { type ErrorCode, FaaSKeeperError } from '../model/errors.js';
 import type { ACL, Id, NullDataFlag, SystemNode, SystemNodeItem } from '../protocol/messages.js';
-import type { Chunk } from '../writer/chunk.js';
 import { deferChildStat } from '../writer/child-stats.js';
+import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
 
 /** The error a failed operation answers with (ZooKeeper's code, and the path it concerns). */
@@ -40,7 +40,13 @@ export function newData(data: Uint8Array, flag: NullDataFlag): { data: Uint8Arra
  * (`writer/child-stats.ts`), and in the transaction for the distributor, so that the parent's
  * record gets the whole new Stat.
  */
-export function setChildStat(chunk: Chunk, path: string, item: SystemNodeItem, node: SystemNode, txn: Txn): void {
+export function setChildStat(
+  chunk: Chunk,
+  path: string,
+  item: SystemNodeItem,
+  node: SystemNode,
+  txn: Txn,
+): void {
   deferChildStat(chunk, path, item, node);
   txn.write({ path, put: true, stat: { ...node.stat }, ...aclField(node.acl) });
 }

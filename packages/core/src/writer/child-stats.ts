@@ -30,6 +30,11 @@ import { readThroughLog, unpackState, WRITER_STATE_ID } from './redo-log.js';
 export const MAX_CHILD_STATS = 8;
 /** Most characters of all the entries' paths together (long paths take fewer entries). */
 export const MAX_CHILD_STAT_PATH_CHARS = 512;
+/**
+ * A bound of the entries' encoded size, for the chunk budget (`batch-size.ts`): every path
+ * character escaped (6 bytes), and five numbers with their names per entry.
+ */
+export const CHILD_STATS_MAX_BYTES = MAX_CHILD_STAT_PATH_CHARS * 6 + MAX_CHILD_STATS * 128;
 
 /** The child-related part of `node`'s metadata. */
 export function childStatOf(node: SystemNode): ChildStat {
@@ -117,7 +122,7 @@ export async function settleChildStats(chunk: Chunk): Promise<boolean> {
   let next = entriesAfter(chunk);
   const over = (ids: string[]) =>
     ids.length > MAX_CHILD_STATS || ids.reduce((n, id) => n + id.length, 0) > MAX_CHILD_STAT_PATH_CHARS;
-  let ids = Object.keys(next);
+  const ids = Object.keys(next);
   if (over(ids)) {
     while (over(ids)) {
       const id = ids.shift()!;
@@ -138,7 +143,10 @@ export async function settleChildStats(chunk: Chunk): Promise<boolean> {
  * unapplied log and child Stat laid over it. For readers outside the writer that check a node's
  * Stat in the system store (tests, tools); the writer itself reads through its overlay.
  */
-export async function readNodeAsWriter(store: SystemStore, path: string): Promise<SystemNodeItem | undefined> {
+export async function readNodeAsWriter(
+  store: SystemStore,
+  path: string,
+): Promise<SystemNodeItem | undefined> {
   const [stored, item] = await store.getMany<unknown>([
     { kind: 'meta', id: WRITER_STATE_ID },
     { kind: 'node', id: path },

@@ -93,7 +93,9 @@ export class Overlay {
     }
     if (missing.length === 0) return;
     const items = await this.store.getMany(missing);
-    missing.forEach((k, i) => this.load(k.kind, k.id, items[i]));
+    missing.forEach((k, i) => {
+      this.load(k.kind, k.id, items[i]);
+    });
   }
 
   /** The current value (after this batch's changes), or `undefined`. The key must be prefetched. */

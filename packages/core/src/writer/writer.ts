@@ -22,8 +22,8 @@ import { inProcessMessage } from '../protocol/in-process.js';
 import type { DistributorBatch, WriterState } from '../protocol/messages.js';
 import { removeEndedWatches, watchWorkLeft } from '../watch/ended-sessions.js';
 import { ChunkBudget } from './batch-size.js';
-import { Chunk } from './chunk.js';
 import { childStatLayer, settleChildStats } from './child-stats.js';
+import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
 import { Overlay } from './overlay.js';
 import {

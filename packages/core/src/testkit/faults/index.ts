@@ -1,3 +1,4 @@
+export { readNodeAsWriter } from '../../writer/child-stats.js';
 export * from './broken-stores.js';
 export * from './channel-log.js';
 export * from './crash.js';
@@ -9,4 +10,3 @@ export * from './prng.js';
 export * from './random-run.js';
 export * from './skewed-clock.js';
 export * from './soak-run.js';
-export { readNodeAsWriter } from '../../writer/child-stats.js';
