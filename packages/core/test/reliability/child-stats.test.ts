@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { CreateMode, createEmbeddedService, type SystemNodeItem, type WriterState } from '../../src/index.js';
+import {
+  CreateMode,
+  createEmbeddedService,
+  createHeartbeat,
+  ManualClock,
+  MemoryQueue,
+  MemorySystemStore,
+  rootStat,
+  type SystemNodeItem,
+  type WriterState,
+} from '../../src/index.js';
 import { checkFinalState, drain, readNodeAsWriter, unwrapPort } from '../../src/testkit/faults/index.js';
 import { MAX_CHILD_STATS } from '../../src/writer/child-stats.js';
-import { unpackState, WRITER_STATE_ID } from '../../src/writer/redo-log.js';
+import { packState, unpackState, WRITER_STATE_ID } from '../../src/writer/redo-log.js';
+import { initialWriterState } from '../../src/writer/writer.js';
 
 /**
  * A plain create or delete keeps its parent's child Stat in the writer state instead of rewriting
@@ -104,5 +115,37 @@ describe("the parent's child Stat in the writer state", () => {
     expect(await checkFinalState(service)).toEqual([]);
     await zk.close();
     await service.close();
+  });
+
+  it('the heartbeat asks no expiry of a TTL node whose children only the writer state counts', async () => {
+    // The TTL node's item says no children and an mtime long past its TTL; the writer state says it
+    // has one child (a create the item was not rewritten for). A child of its own keeps it.
+    const clock = new ManualClock(1_000_000);
+    const store = new MemorySystemStore();
+    const queue = new MemoryQueue('writer', { clock });
+    const stat = { ...rootStat(), czxid: 5, mzxid: 5, pzxid: 5, mtime: 1000, ctime: 1000 };
+    const ttl: SystemNodeItem = { node: { stat, kind: 'ttl', ttlMs: 1000 } };
+    const stateWith = (numChildren: number): WriterState => ({
+      ...initialWriterState(),
+      childStats: { '/t': { czxid: 5, cversion: 2 - numChildren, pzxid: 9, numChildren, created: 1 } },
+    });
+    await store.transact([
+      { type: 'put', kind: 'node', id: '/t', value: ttl, expect: 'absent' },
+      { type: 'put', kind: 'ttl', id: '/t', value: { path: '/t' }, expect: 'absent' },
+      { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: packState(stateWith(1)), expect: 'absent' },
+    ]);
+    const heartbeat = createHeartbeat({ systemStore: store, writerQueue: queue, clock, clockSkewMs: 0 });
+    const asked = async () => {
+      await heartbeat({ deadline: clock.now() + 60_000, functionName: 'heartbeat' });
+      return (await queue.receive({ max: 10, waitMs: 0, visibilityTimeoutMs: 1000 })).map(
+        (m) => JSON.parse(m.body).op.type,
+      );
+    };
+    expect(await asked()).toEqual([]);
+    // The child deleted (still only in the writer state): now it is asked for.
+    await store.transact([
+      { type: 'put', kind: 'meta', id: WRITER_STATE_ID, value: packState(stateWith(0)), expect: 1 },
+    ]);
+    expect(await asked()).toEqual(['expireTtl']);
   });
 });
