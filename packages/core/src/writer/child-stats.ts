@@ -30,11 +30,6 @@ import { readThroughLog, unpackState, WRITER_STATE_ID } from './redo-log.js';
 export const MAX_CHILD_STATS = 8;
 /** Most characters of all the entries' paths together (long paths take fewer entries). */
 export const MAX_CHILD_STAT_PATH_CHARS = 512;
-/**
- * A bound of the entries' encoded size, for the chunk budget (`batch-size.ts`): every path
- * character escaped (6 bytes), and five numbers with their names per entry.
- */
-export const CHILD_STATS_MAX_BYTES = MAX_CHILD_STAT_PATH_CHARS * 6 + MAX_CHILD_STATS * 128;
 
 /** The child-related part of `node`'s metadata. */
 export function childStatOf(node: SystemNode): ChildStat {
