@@ -228,4 +228,24 @@ export interface WriterState {
    * distributor sends their messages. Only resumed sessions are listed; an entry goes with its session.
    */
   incarnations?: Record<string, number>;
+  /**
+   * Child Stats not yet written to their node items (`writer/child-stats.ts`): a plain create or
+   * delete changes its parent's `cversion`, `pzxid`, `numChildren` and sequential counter here
+   * instead of rewriting the parent's item; the writer and every other reader of node items lay
+   * them over the item. Keyed by path, a few at most; absent: none.
+   */
+  childStats?: Record<string, ChildStat>;
+}
+
+/**
+ * The child-related part of a node's metadata, kept in the writer state for a node whose item is
+ * not rewritten (`WriterState.childStats`). `czxid` names the node's life it belongs to.
+ */
+export interface ChildStat {
+  czxid: number;
+  cversion: number;
+  pzxid: number;
+  numChildren: number;
+  /** The sequential counter (`SystemNode.createdChildren`). */
+  created: number;
 }

@@ -19,6 +19,7 @@ import {
   type WriteRequest,
   type WriterState,
 } from '../protocol/messages.js';
+import { withChildStat } from '../writer/child-stats.js';
 import { readThroughLog, unpackState, WRITER_STATE_ID } from '../writer/redo-log.js';
 import { WRITER_GROUP } from '../writer/writer.js';
 import {
@@ -159,7 +160,8 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     // The writer's last commit may not be applied yet (its invocation crashed right after the
     // commit, and the retry has not replayed it): its log holds the newer items, read through it.
     const stored = await options.systemStore.get<WriterState>({ kind: 'meta', id: WRITER_STATE_ID });
-    const log = stored === undefined ? undefined : unpackState(stored.value).log;
+    const state = stored === undefined ? undefined : unpackState(stored.value);
+    const log = state?.log;
     const sessions = readThroughLog(await options.systemStore.list<SessionItem>('session'), 'session', log);
     // Renewals queued by clients (GCP) are folded first, so that the decisions below see them.
     const fold =
@@ -209,7 +211,8 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
         )[0];
       });
       nodes.forEach((n, i) => {
-        const node = n?.value.node;
+        // A TTL node's numChildren may be kept in the writer state (writer/child-stats.ts).
+        const node = withChildStat(n?.value, state?.childStats?.[ttl[i]!.id])?.node;
         if (node === undefined || node.kind !== 'ttl' || node.stat.numChildren > 0) return;
         if (node.stat.mtime + (node.ttlMs ?? 0) + skew < now) {
           requests.push({

@@ -26,7 +26,7 @@ import {
   newData,
   nodeItem,
   sequentialCounter,
-  setNode,
+  setChildStat,
 } from './nodes.js';
 import { indexTtl } from './ttl.js';
 
@@ -97,7 +97,7 @@ export async function create(
       numChildren: parent.stat.numChildren + 1,
     },
   };
-  setNode(chunk, parentPath, parentItem!, newParent, txn);
+  setChildStat(chunk, parentPath, parentItem!, newParent, txn);
   await fireChildWatches(chunk, parentPath, txn);
   await firePersistent(chunk, path, 'NodeCreated', txn);
   if (traits.kind === 'ephemeral') await addEphemeral(chunk, session, path);

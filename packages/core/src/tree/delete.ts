@@ -14,7 +14,15 @@ import { fireChildWatches, fireOneShot } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { type Actor, checkPerm, fail, nodeItem, SYSTEM_ACTOR, sequentialCounter, setNode } from './nodes.js';
+import {
+  type Actor,
+  checkPerm,
+  fail,
+  nodeItem,
+  SYSTEM_ACTOR,
+  sequentialCounter,
+  setChildStat,
+} from './nodes.js';
 import { unindexTtl } from './ttl.js';
 
 /**
@@ -60,7 +68,7 @@ export async function deleteNode(
       numChildren: parent.stat.numChildren - 1,
     },
   };
-  setNode(chunk, parentPath, parentItem!, newParent, txn);
+  setChildStat(chunk, parentPath, parentItem!, newParent, txn);
   await fireChildWatches(chunk, parentPath, txn);
   await firePersistent(chunk, path, 'NodeDeleted', txn);
   if (node.stat.ephemeralOwner !== 0) await removeEphemeral(chunk, node.stat.ephemeralOwner, path);

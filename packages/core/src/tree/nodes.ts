@@ -1,15 +1,17 @@
 /**
  * Shared pieces of the tree operations: errors, node items, and the sequential counter.
  *
- * Guarantee kept: the system store's node items are the authoritative tree; every change of a
- * node's metadata is written to its item (keeping its watch registrations) and recorded in the
- * transaction for the distributor, so both stores hold the same Stat.
+ * Guarantee kept: the system store's node items, with the writer state's child Stats laid over
+ * them (`writer/child-stats.ts`), are the authoritative tree; every change of a node's metadata is
+ * written to its item (keeping its watch registrations) or, a parent's child Stat, to the writer
+ * state, and recorded in the transaction for the distributor, so both stores hold the same Stat.
  */
 
 import { requirePerm } from '../acl/check.js';
 import { isOpenAcl } from '../acl/model.js';
 import { type ErrorCode, FaaSKeeperError } from '../model/errors.js';
 import type { ACL, Id, NullDataFlag, SystemNode, SystemNodeItem } from '../protocol/messages.js';
+import { deferChildStat } from '../writer/child-stats.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
 
@@ -32,12 +34,21 @@ export function newData(data: Uint8Array, flag: NullDataFlag): { data: Uint8Arra
   return flag.nullData === true ? { data, nullData: true } : { data };
 }
 
-/** Writes a node whose metadata changed, keeping its watch registrations. */
-export function setNode(chunk: Chunk, path: string, item: SystemNodeItem, node: SystemNode, txn: Txn): void {
-  const current = chunk.overlay.peek<SystemNodeItem>('node', path) ?? item;
-  const next = withoutChildList(node);
-  chunk.overlay.set('node', path, { ...current, node: next });
-  txn.write({ path, put: true, stat: { ...next.stat }, ...aclField(next.acl) });
+/**
+ * Records a create's or delete's change of its parent `node` (only its child Stat and sequential
+ * counter differ from `item`): in the writer state rather than the parent's item
+ * (`writer/child-stats.ts`), and in the transaction for the distributor, so that the parent's
+ * record gets the whole new Stat.
+ */
+export function setChildStat(
+  chunk: Chunk,
+  path: string,
+  item: SystemNodeItem,
+  node: SystemNode,
+  txn: Txn,
+): void {
+  deferChildStat(chunk, path, item, node);
+  txn.write({ path, put: true, stat: { ...node.stat }, ...aclField(node.acl) });
 }
 
 /**

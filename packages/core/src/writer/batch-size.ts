@@ -44,8 +44,10 @@ export class ChunkBudget {
     }
     if (!Number.isFinite(this.maxBytes)) return undefined;
     const added = chunk.items.slice(itemsBefore);
-    // The batch's own fields (version, numbers, routes of resumed sessions): small and bounded.
-    const envelope = 1024;
+    // The batch's own fields (version, numbers, routes of resumed sessions): small and bounded; and
+    // the state's child Stats (`child-stats.ts`) as they stand after this request, a few entries.
+    const stats = chunk.state.childStats;
+    const envelope = 1024 + (stats === undefined ? 0 : byteLength(JSON.stringify(stats)));
     // The writer state item also carries the chunk's item writes (its redo log, `redo-log.ts`):
     // every value the commit writes, as a whole (a value is replaced, not grown, by a request).
     // Split, the log also holds every deletion (a closing session's ephemerals): counted as ops.

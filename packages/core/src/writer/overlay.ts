@@ -16,6 +16,25 @@ interface Entry {
   /** The value as read (or as last committed): what a rollback returns to. */
   read: unknown;
   dirty: boolean;
+  /**
+   * The value differs from the stored item by changes kept in the writer state instead
+   * ({@link Overlay.defer}); not written unless the item is also {@link Overlay.set}.
+   */
+  deferred: boolean;
+}
+
+/**
+ * Lays what the writer state keeps of an item over the item as read (`writer/child-stats.ts`);
+ * returns the value unchanged when it keeps nothing of it.
+ */
+export type ReadLayer = (kind: ItemKind, id: string, value: unknown) => unknown;
+
+/** An item of the overlay as the commit sees it. */
+export interface OverlayEntry {
+  id: string;
+  value: unknown;
+  dirty: boolean;
+  deferred: boolean;
 }
 
 const keyOf = (kind: ItemKind, id: string) => `${kind}\u0000${id}`;
@@ -37,18 +56,28 @@ export class Overlay {
   constructor(
     private readonly store: SystemStore,
     known?: ReadonlyMap<string, SystemItem | undefined>,
+    /** Laid over every item as it is loaded: the writer state's deferred changes. */
+    private readonly layer?: ReadLayer,
   ) {
     for (const [key, item] of known ?? []) {
       const [kind, id] = key.split('\u0000') as [ItemKind, string];
-      this.entries.set(key, {
-        kind,
-        id,
-        base: item?.version,
-        value: item?.value,
-        read: item?.value,
-        dirty: false,
-      });
+      this.load(kind, id, item);
     }
+  }
+
+  /** Holds `item` as read (with the deferred changes laid over it). */
+  private load(kind: ItemKind, id: string, item: SystemItem | undefined): void {
+    const stored = item?.value;
+    const value = this.layer === undefined ? stored : this.layer(kind, id, stored);
+    this.entries.set(keyOf(kind, id), {
+      kind,
+      id,
+      base: item?.version,
+      value,
+      read: value,
+      dirty: false,
+      deferred: value !== stored,
+    });
   }
 
   /** Reads every key not yet held, in one call. */
@@ -65,15 +94,7 @@ export class Overlay {
     if (missing.length === 0) return;
     const items = await this.store.getMany(missing);
     missing.forEach((k, i) => {
-      const item = items[i];
-      this.entries.set(keyOf(k.kind, k.id), {
-        kind: k.kind,
-        id: k.id,
-        base: item?.version,
-        value: item?.value,
-        read: item?.value,
-        dirty: false,
-      });
+      this.load(k.kind, k.id, items[i]);
     });
   }
 
@@ -106,16 +127,7 @@ export class Overlay {
         ...(limit === undefined ? {} : { limit }),
       });
       for (const item of page.items) {
-        const key = keyOf(kind, item.id);
-        if (!this.entries.has(key))
-          this.entries.set(key, {
-            kind,
-            id: item.id,
-            base: item.version,
-            value: item.value,
-            read: item.value,
-            dirty: false,
-          });
+        if (!this.entries.has(keyOf(kind, item.id))) this.load(kind, item.id, item);
       }
       after = page.next;
       if (limit !== undefined) {
@@ -137,7 +149,28 @@ export class Overlay {
     const e = this.entries.get(key);
     if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
     this.journal.push([key, e]);
-    this.entries.set(key, { ...e, value, dirty: true });
+    this.entries.set(key, { ...e, value, dirty: true, deferred: false });
+  }
+
+  /**
+   * Changes an item's value without writing the item: the caller keeps the change elsewhere (the
+   * writer state, `writer/child-stats.ts`) and lays it over the item on every later read. An item
+   * already {@link set} in this batch stays to be written whole, with this value.
+   */
+  defer(kind: ItemKind, id: string, value: unknown): void {
+    const key = keyOf(kind, id);
+    const e = this.entries.get(key);
+    if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
+    this.journal.push([key, e]);
+    this.entries.set(key, { ...e, value, deferred: !e.dirty });
+  }
+
+  /** The loaded items of `kind`, as they stand, whether each is to be written and whether deferred. */
+  entriesOf(kind: ItemKind): OverlayEntry[] {
+    const out: OverlayEntry[] = [];
+    for (const e of this.entries.values())
+      if (e.kind === kind) out.push({ id: e.id, value: e.value, dirty: e.dirty, deferred: e.deferred });
+    return out;
   }
 
   /** A point to roll back to; O(1). */

@@ -232,7 +232,8 @@ function hasMarker(value: unknown): boolean {
 }
 
 /**
- * The writer state as stored: the last batch and the log (`last`, `log`) as one deflated JSON text,
+ * The writer state as stored: the last batch, the log and the child Stats (`last`, `log`,
+ * `childStats`) as one deflated JSON text,
  * their byte arrays (node data) kept raw beside it. Their structure repeats itself — a 1 KiB
  * setData holds the node's stat three times (its record, its reply, its logged item), ids, field
  * names — and the text shrinks from about 1 KB to 0.5 KB, which decides whether the state bills
@@ -241,10 +242,11 @@ function hasMarker(value: unknown): boolean {
  * ({@link unpackState}).
  */
 export function packState(state: WriterState): WriterState {
-  const { last, log, packed: _old, ...rest } = state;
-  if ((last === undefined && log === undefined) || hasMarker([last, log])) return state;
+  const { last, log, childStats, packed: _old, ...rest } = state;
+  if ((last === undefined && log === undefined && childStats === undefined) || hasMarker([last, log]))
+    return state;
   const parts: Uint8Array[] = [];
-  const text = JSON.stringify(bytesOut({ last, log }, parts));
+  const text = JSON.stringify(bytesOut({ last, log, childStats }, parts));
   return { ...rest, packed: { z: new Uint8Array(deflateRawSync(Buffer.from(text, 'utf8'))), b: parts } };
 }
 
@@ -253,8 +255,12 @@ export function unpackState(state: WriterState): WriterState {
   const { packed, ...rest } = state;
   if (packed === undefined) return state;
   const text = inflateRawSync(packed.z).toString('utf8');
-  const { last, log } = bytesIn(JSON.parse(text), packed.b) as Pick<WriterState, 'last' | 'log'>;
+  const { last, log, childStats } = bytesIn(JSON.parse(text), packed.b) as Pick<
+    WriterState,
+    'last' | 'log' | 'childStats'
+  >;
   if (last !== undefined) rest.last = last;
   if (log !== undefined) rest.log = log;
+  if (childStats !== undefined) rest.childStats = childStats;
   return rest;
 }

@@ -22,6 +22,7 @@ import { inProcessMessage } from '../protocol/in-process.js';
 import type { DistributorBatch, WriterState } from '../protocol/messages.js';
 import { removeEndedWatches, watchWorkLeft } from '../watch/ended-sessions.js';
 import { ChunkBudget } from './batch-size.js';
+import { childStatLayer, settleChildStats } from './child-stats.js';
 import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
 import { Overlay } from './overlay.js';
@@ -250,7 +251,8 @@ export function createWriter(options: WriterOptions): BatchHandler {
   /** Applies as many pending requests as one chunk takes; returns the chunk and how many. */
   async function fillChunk(loop: LoopState): Promise<{ chunk: Chunk; taken: number }> {
     const { last: _last, log: _log, ...live } = loop.committed.state;
-    const chunk = new Chunk(new Overlay(store, takeKnown(loop)), structuredClone(live), clock, skew, auth);
+    const overlay = new Overlay(store, takeKnown(loop), childStatLayer(live.childStats));
+    const chunk = new Chunk(overlay, structuredClone(live), clock, skew, auth);
     await chunk.overlay.prefetch(prefetchKeys(loop.pending));
     if (loop.narrowing.mode === 'refuse') {
       const { problem } = loop.narrowing;
@@ -270,6 +272,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
       const before = chunk.overlay.checkpoint();
       const snapshot = chunk.snapshot();
       await applyRequest(chunk, item);
+      await settleChildStats(chunk);
       // Only a request that ends a session (a close, an expiry) may outgrow one store transaction,
       // alone in its chunk: ZooKeeper deletes all of a session's ephemerals at one zxid, however
       // many. Any other request over the limit (a multi) is still refused whole.
@@ -311,10 +314,9 @@ export function createWriter(options: WriterOptions): BatchHandler {
       }
       throw error;
     }
-    // Committed. The log's item writes and the distribution go at once: the distributor reads no
-    // system-store item, and the next batch (this loop's next chunk, or the next invocation, which
-    // the queue holds back until this one returns) starts after both. A failure of either fails
-    // the invocation; the retry replays the log and hands the batch on again.
+    // Committed. The log's item writes and the distribution go at once (the distributor reads no
+    // system-store item); the next batch (next chunk, or next invocation: the queue holds it back)
+    // starts after both. A failure fails the invocation; the retry replays and hands it on again.
     await settleBoth(
       applyLog(store, next.log ?? [], log),
       forward(output.batch, output, context, loop.committed.state.zxid),
@@ -335,12 +337,14 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // After this invocation forwarded the last batch, a retry needs only its ids (to skip its
     // requests), not its output: a state rewritten here does not carry a fire's M events again.
     const last = forwarded && kept !== undefined ? { ids: kept.ids, batch: kept.batch } : kept;
-    const chunk = new Chunk(new Overlay(store, takeKnown(loop)), structuredClone(live), clock, skew, auth);
+    const overlay = new Overlay(store, takeKnown(loop), childStatLayer(live.childStats));
+    const chunk = new Chunk(overlay, structuredClone(live), clock, skew, auth);
     // One item of the transaction is the writer's own.
     await removeEndedWatches(chunk, maxItems - 1);
+    const statsMoved = await settleChildStats(chunk);
     const ops = chunk.overlay.commitOps();
     const next: WriterState = last === undefined ? chunk.state : { ...chunk.state, last };
-    const stateChanged = watchWorkLeft(next) !== watchWorkLeft(loop.committed.state);
+    const stateChanged = statsMoved || watchWorkLeft(next) !== watchWorkLeft(loop.committed.state);
     if (ops.length === 0 && !stateChanged) return undefined;
     // Only items go (a page of a fired generation): the state, whose `last` may hold a large
     // batch, is checked rather than rewritten, so removing M registrations never rewrites it M/98

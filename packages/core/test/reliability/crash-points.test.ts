@@ -16,6 +16,7 @@ import {
   type CrashTarget,
   describeCrashReport,
   enumerateCrashPoints,
+  readNodeAsWriter,
   requestOfType,
   unwrapPort,
 } from '../../src/testkit/faults/index.js';
@@ -23,9 +24,9 @@ import {
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const OWNER: ACL[] = [{ perms: 31, id: { scheme: 'digest', id: generateDigest('o:pw') } }];
 
+/** The node as the writer sees it (a parent's child Stat may be kept in the writer state). */
 async function node(env: CrashEnv, path: string): Promise<SystemNodeItem | undefined> {
-  return (await unwrapPort(env.service.ports.systemStore).get<SystemNodeItem>({ kind: 'node', id: path }))
-    ?.value;
+  return readNodeAsWriter(unwrapPort(env.service.ports.systemStore), path);
 }
 
 async function stat(env: CrashEnv, path: string): Promise<Stat> {

@@ -13,6 +13,9 @@ describe('sequential names on a deployment written before the creation counter',
     // The former rule named sequential nodes by the parent's cversion: the next was n-0000000003.
     await zk.create('/q/n-0000000003');
     expect((await zk.exists('/q'))!.cversion).toBe(4);
+    // A setData writes the parent's item whole: its child Stat, kept in the writer state since the
+    // creates and deletes (writer/child-stats.ts), is in the item again, as that version wrote it.
+    await zk.setData('/q', '');
     // The parent's item as that version of the writer left it: no creation counter.
     const store = unwrapPort(service.ports.systemStore);
     const item = (await store.get<SystemNodeItem>({ kind: 'node', id: '/q' }))!;

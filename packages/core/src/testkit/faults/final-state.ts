@@ -8,6 +8,7 @@ import type { Queue } from '../../ports/queue.js';
 import type { SystemStore } from '../../ports/system-store.js';
 import type { UserStore, Zone } from '../../ports/user-store.js';
 import type { NodeRecord, SessionItem, SystemNodeItem, WriterState } from '../../protocol/messages.js';
+import { withChildStat } from '../../writer/child-stats.js';
 import { unpackState } from '../../writer/redo-log.js';
 import { WRITER_STATE_ID } from '../../writer/writer.js';
 import { interceptPort, PORT_METHODS, unwrapPort } from './intercept.js';
@@ -215,7 +216,9 @@ export async function checkFinalState(
   const sessions = new Map<number, SessionItem>();
   for (const s of await system.list<SessionItem>('session')) sessions.set(s.value.id, s.value);
   const nodes = new Map<string, SystemNodeItem>();
-  for (const item of items) nodes.set(item.id, item.value);
+  // The writer's view: child Stats it keeps in its state laid over the items (writer/child-stats.ts).
+  const childStats = unpackState(state).childStats ?? {};
+  for (const item of items) nodes.set(item.id, withChildStat(item.value, childStats[item.id]));
   if (nodes.get('/')?.node === undefined) problems.push('the root is missing');
   // A node's children are the node items under it (no item holds a list): name → czxid.
   const childrenOf = new Map<string, Map<string, number>>();

@@ -1,3 +1,4 @@
+export { readNodeAsWriter } from '../../writer/child-stats.js';
 export * from './broken-stores.js';
 export * from './channel-log.js';
 export * from './crash.js';
