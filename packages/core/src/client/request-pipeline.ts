@@ -147,10 +147,7 @@ export class RequestPipeline {
     });
     this.armSweeper(this.ctx.opTimeoutMs);
     // The FIFO hold only waits for the request to end; its failure goes to the caller of request().
-    this.ctx.order.issued(
-      seq,
-      promise.catch(() => undefined),
-    );
+    this.ctx.order.issued(seq, promise);
     this.outbox.push({ seq, message, id });
     this.ctx.sent();
     void this.flush();

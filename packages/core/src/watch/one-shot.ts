@@ -42,6 +42,9 @@ const genOf = (cls: OneShotClass) => (cls === 'data' ? 'dataWatchGen' : 'childWa
 
 /** `item` without its registrations of `cls` (after they fired). */
 export function withoutWatches(item: SystemNodeItem, cls: OneShotClass): SystemNodeItem {
+  // Most writes find no registration: the item as it is (callers replace items, never change them).
+  // `delete` also turns an object into a slow dictionary, which every later spread of it pays for.
+  if (item[listOf(cls)] === undefined && item[genOf(cls)] === undefined) return item;
   const next = { ...item };
   delete next[listOf(cls)];
   delete next[genOf(cls)];
