@@ -374,16 +374,14 @@ export class Connection implements SessionConnection {
       return;
     }
     this.issuing = slot;
-    let answered: Promise<Reply>;
     try {
-      answered = dispatch(this.opContext(session), header.type, r);
+      dispatch(this.opContext(session), header.type, r, (res) => {
+        slot.res = res;
+        this.flushReplies();
+      });
     } finally {
       this.issuing = undefined;
     }
-    void answered.then((res) => {
-      slot.res = res;
-      this.flushReplies();
-    });
   }
 
   /** What operations see of this connection; made once, at the first request. */

@@ -78,13 +78,22 @@ async function getEphemerals(ctx: OpContext, prefix: string): Promise<string[]> 
   return out.sort();
 }
 
-/** Runs one request; never rejects (errors become ZooKeeper's error codes). */
-export async function dispatch(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> {
+/**
+ * Runs one request and hands its reply to `done` (errors become ZooKeeper's error codes). A
+ * callback, not a promise of the reply: one reaction on the operation's own promise, where an
+ * `async` wrapper cost a promise and a microtask turn more on every request's way back.
+ */
+export function dispatch(ctx: OpContext, type: number, r: JuteReader, done: (reply: Reply) => void): void {
+  const failed = (error: unknown) => done({ err: errnoOf(error) });
+  let running: Promise<Reply>;
   try {
-    return await run(ctx, type, r);
+    running = run(ctx, type, r);
   } catch (error) {
-    return { err: errnoOf(error) };
+    // `run` is async and so never throws; kept so that a change to it cannot lose a reply.
+    failed(error);
+    return;
   }
+  running.then(done, failed);
 }
 
 async function run(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> {

@@ -249,8 +249,12 @@ export function createWriter(options: WriterOptions): BatchHandler {
 
   /** Applies as many pending requests as one chunk takes; returns the chunk and how many. */
   async function fillChunk(loop: LoopState): Promise<{ chunk: Chunk; taken: number }> {
+    // A shallow copy (the rest spread) is the chunk's own state: its nested parts are only ever
+    // replaced, never changed in place (the invariant `Chunk.snapshot` relies on for every
+    // request's rollback), so a failed commit leaves `loop.committed.state` as it was. A deep
+    // clone per chunk cost a structured serialisation for nothing.
     const { last: _last, log: _log, ...live } = loop.committed.state;
-    const chunk = new Chunk(new Overlay(store, takeKnown(loop)), structuredClone(live), clock, skew, auth);
+    const chunk = new Chunk(new Overlay(store, takeKnown(loop)), live, clock, skew, auth);
     await chunk.overlay.prefetch(prefetchKeys(loop.pending));
     if (loop.narrowing.mode === 'refuse') {
       const { problem } = loop.narrowing;
@@ -335,7 +339,8 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // After this invocation forwarded the last batch, a retry needs only its ids (to skip its
     // requests), not its output: a state rewritten here does not carry a fire's M events again.
     const last = forwarded && kept !== undefined ? { ids: kept.ids, batch: kept.batch } : kept;
-    const chunk = new Chunk(new Overlay(store, takeKnown(loop)), structuredClone(live), clock, skew, auth);
+    // Shallow, as in fillChunk: the state's nested parts are never changed in place.
+    const chunk = new Chunk(new Overlay(store, takeKnown(loop)), live, clock, skew, auth);
     // One item of the transaction is the writer's own.
     await removeEndedWatches(chunk, maxItems - 1);
     const ops = chunk.overlay.commitOps();
