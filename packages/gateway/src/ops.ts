@@ -4,7 +4,7 @@
  */
 import { type FaaSKeeperClient, generateDigest, isFaaSKeeperError } from '@faaskeeper/core';
 import { Err, errnoOf, OpCode } from './codes.js';
-import { getDataResponseBytes, type OpContext, type Reply, statResponseBytes, toJStat } from './context.js';
+import { getDataReply, type OpContext, type Reply, statReply, toJStat } from './context.js';
 import { type Codec, encode } from './jute/codec.js';
 import type { JuteReader } from './jute/io.js';
 import { MultiRequest, MultiResponse } from './jute/multi.js';
@@ -121,18 +121,18 @@ async function run(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> 
         ? await withWatch(ctx, 'data', path, () => client.exists(path, { watch: w.data }))
         : await client.exists(path);
       if (stat === null) return { err: Err.NONODE };
-      return { err: Err.OK, body: statResponseBytes(stat) };
+      return statReply(stat);
     }
     case OpCode.getData: {
       const { path, watch } = R.PathWatchRequest.read(r);
       const res = watch
         ? await withWatch(ctx, 'data', path, () => client.getData(path, { watch: w.data }))
         : await client.getData(path);
-      return { err: Err.OK, body: getDataResponseBytes(res.nullData === true ? null : res.data, res.stat) };
+      return getDataReply(res.nullData === true ? null : res.data, res.stat);
     }
     case OpCode.setData: {
       const { path, data, version } = R.SetDataRequest.read(r);
-      return { err: Err.OK, body: statResponseBytes(await client.setData(path, data, { version })) };
+      return statReply(await client.setData(path, data, { version }));
     }
     case OpCode.getChildren:
     case OpCode.getChildren2: {

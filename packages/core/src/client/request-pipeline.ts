@@ -267,9 +267,8 @@ export class RequestPipeline {
           await hold.done;
           continue;
         }
-        const batch = this.outbox
-          .slice(0, queue.capabilities.maxBatch)
-          .filter((b) => hold === undefined || b.seq <= hold.after);
+        const head = this.outbox.slice(0, queue.capabilities.maxBatch);
+        const batch = hold === undefined ? head : head.filter((b) => b.seq <= hold.after);
         try {
           await queue.send(batch.map((b) => b.message));
           failures = 0;
@@ -277,8 +276,13 @@ export class RequestPipeline {
             const p = this.pending.get(b.seq);
             if (p !== undefined) p.sent = true;
           }
-          const sent = new Set(batch.map((b) => b.seq));
-          this.outbox = this.outbox.filter((o) => !sent.has(o.seq));
+          // The batch was the outbox's head, and the outbox stays in seq order (requests are
+          // added at the end; a give-up replaces or drops one in place): what was sent is every
+          // entry up to the batch's last seq.
+          const last = batch[batch.length - 1]!.seq;
+          let sent = 0;
+          while (sent < this.outbox.length && this.outbox[sent]!.seq <= last) sent++;
+          this.outbox.splice(0, sent);
         } catch (error) {
           if (error instanceof LimitExceededError) {
             // One request is too large for the queue: refuse it alone, keep the rest going.
