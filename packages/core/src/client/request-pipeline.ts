@@ -183,28 +183,29 @@ export class RequestPipeline {
    * session key when the queue would carry it through object storage other clients can read.
    */
   private encode(seq: number, id: string, op: WriteRequest['op']): OutgoingMessage {
+    const capabilities = this.ctx.writerQueue.capabilities;
+    const inProcess = capabilities.inProcess === true;
     const request: WriteRequest = {
       v: PROTOCOL_VERSION,
       id,
       session: this.ctx.sessionNumber,
       seq,
       ack: this.ctx.ack(),
-      op,
+      // In process, a copy of the op: the caller may reuse its data buffer once the call returns,
+      // as with a text sent at once (the rest of the request is made here and shared with no one).
+      op: inProcess ? clone(op) : op,
     };
     if (this.ctx.incarnation !== 0) request.inc = this.ctx.incarnation;
     const fields = { group: WRITER_GROUP, dedupId: id };
     const key = this.ctx.sessionKey;
-    const capabilities = this.ctx.writerQueue.capabilities;
-    if (capabilities.inProcess !== true) {
+    if (!inProcess) {
       const signed = signRequest(key, encodeMessage(request));
       // An offloaded body is readable by every client until the writer removes it: sealed, it
       // shows them nothing (docs/guarantees.md "Security model"). One AES-GCM pass, no request.
       const sealed = capabilities.offloads?.(signed) === true;
       return { ...fields, body: sealed ? sealRequest(key, this.ctx.sessionNumber, signed) : signed };
     }
-    // A copy: the caller may reuse its data buffer once the call returns, as with a text sent at once.
-    const own = clone(request);
-    return inProcessMessage(fields, own, () => signRequest(key, encodeMessage(own)));
+    return inProcessMessage(fields, request, () => signRequest(key, encodeMessage(request)));
   }
 
   /** Fails requests past their deadline; one timer serves them all. */
