@@ -5,10 +5,14 @@
  *
  * Protocol (IPC messages): on start it sends `{ type: 'ready', connectString }`; `{ type: 'memory' }` is
  * answered `{ type: 'memory', usage }` (`process.memoryUsage()` after full garbage collections — run it
- * with `--expose-gc`); `{ type: 'cpu' }` is answered `{ type: 'cpu', usage }` (`process.cpuUsage()`); `{ type: 'close' }` closes the gateway and exits 0. When the parent goes away (the IPC
+ * with `--expose-gc`); `{ type: 'cpu' }` is answered `{ type: 'cpu', usage, allocatedBytes }` (`process.cpuUsage()`
+ * and the bytes the V8 heap has allocated since the child started, see {@link allocatedBytes}); `{ type: 'close' }` closes the gateway and exits 0. When the parent goes away (the IPC
  * channel disconnects) it closes and exits too, so a crashed benchmark leaves no gateway behind.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import v8 from 'node:v8';
 import { startGateway } from '@faaskeeper/gateway';
 
 /** What the parent sends. */
@@ -17,7 +21,7 @@ export type ChildRequest = { type: 'memory' } | { type: 'cpu' } | { type: 'close
 export type ChildReply =
   | { type: 'ready'; connectString: string }
   | { type: 'memory'; usage: NodeJS.MemoryUsage }
-  | { type: 'cpu'; usage: NodeJS.CpuUsage }
+  | { type: 'cpu'; usage: NodeJS.CpuUsage; allocatedBytes: number }
   | { type: 'error'; message: string };
 
 function send(reply: ChildReply): void {
@@ -37,7 +41,52 @@ function collect(): void {
   }
 }
 
+/**
+ * Bytes allocated on the V8 heap since the first call: what the heap holds now, less what it held
+ * then, plus what every garbage collection in between freed (from `v8.GCProfiler`, restarted on each
+ * call). The difference between two calls, divided by the operations between them, is the bytes a
+ * request costs; unlike throughput it hardly moves with the machine's load.
+ */
+let profiler: v8.GCProfiler | undefined;
+let freedBytes = 0;
+let startUsed = 0;
+function allocatedBytes(): number {
+  if (profiler === undefined) startUsed = v8.getHeapStatistics().used_heap_size;
+  else
+    for (const gc of profiler.stop().statistics)
+      freedBytes += gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize;
+  profiler = new v8.GCProfiler();
+  profiler.start();
+  return freedBytes + v8.getHeapStatistics().used_heap_size - startUsed;
+}
+
+/**
+ * With `FAASKEEPER_BENCH_ALLOC_PROFILE=FILE` in its environment the child samples every allocation
+ * (V8's sampling heap profiler, collected objects included: `--heap-prof` keeps only the live ones)
+ * and writes a `.heapprofile` to FILE when it closes; the returned function writes it.
+ */
+async function startAllocationProfile(file: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 async function main(): Promise<void> {
+  const profileFile = process.env.FAASKEEPER_BENCH_ALLOC_PROFILE;
+  const writeProfile = profileFile === undefined ? undefined : await startAllocationProfile(profileFile);
   if (process.send === undefined)
     throw new Error('gateway-child is forked by compare.ts with an IPC channel');
   const gateway = await startGateway({
@@ -56,13 +105,16 @@ async function main(): Promise<void> {
   const close = () => {
     if (closing) return;
     closing = true;
-    gateway.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('gateway-child: close failed', error);
-        process.exit(1);
-      },
-    );
+    gateway
+      .close()
+      .then(() => writeProfile?.())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('gateway-child: close failed', error);
+          process.exit(1);
+        },
+      );
   };
   process.on('disconnect', close);
   process.on('message', (message: ChildRequest) => {
@@ -70,7 +122,8 @@ async function main(): Promise<void> {
     else if (message.type === 'memory') {
       collect();
       send({ type: 'memory', usage: process.memoryUsage() });
-    } else if (message.type === 'cpu') send({ type: 'cpu', usage: process.cpuUsage() });
+    } else if (message.type === 'cpu')
+      send({ type: 'cpu', usage: process.cpuUsage(), allocatedBytes: allocatedBytes() });
   });
   send({ type: 'ready', connectString: gateway.connectString });
 }

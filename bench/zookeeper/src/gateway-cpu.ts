@@ -6,7 +6,8 @@
  * between two versions of the gateway or the core.
  *
  * Options: `--ops N` (default 10000), `--warmup N` (default 500), `--only set1|set64|get64`,
- * `--cpu-prof DIR` (writes the child's `.cpuprofile` there when it exits).
+ * `--cpu-prof DIR` (writes the child's `.cpuprofile` there when it exits), `--alloc-prof FILE` (writes
+ * a `.heapprofile` of everything the child allocated, collected objects included, when it exits).
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '500' },
     only: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'alloc-prof': { type: 'string' },
   },
 });
 const OPS = Number(values.ops);
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
   const profile = values['cpu-prof'];
   const gateway = await startGatewayChild(
     profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`],
+    values['alloc-prof'] === undefined ? {} : { FAASKEEPER_BENCH_ALLOC_PROFILE: values['alloc-prof'] },
   );
   console.error(`gateway child PID ${gateway.pid}, ${gateway.connectString}`);
   const client = await connectZooKeeper(gateway.connectString);
@@ -58,8 +61,13 @@ async function main(): Promise<void> {
       const before = await gateway.cpu();
       const m = await measure(OPS, inFlight, op);
       const after = await gateway.cpu();
-      const cpuUs = after.user - before.user + (after.system - before.system);
-      out[name] = { ...m, gatewayCpuUsPerOp: Math.round((cpuUs / OPS) * 10) / 10 };
+      const cpuUs = after.usage.user - before.usage.user + (after.usage.system - before.usage.system);
+      out[name] = {
+        ...m,
+        gatewayCpuUsPerOp: Math.round((cpuUs / OPS) * 10) / 10,
+        gatewayKiBAllocatedPerOp:
+          Math.round(((after.allocatedBytes - before.allocatedBytes) / OPS / 1024) * 100) / 100,
+      };
     }
   } finally {
     client.close();

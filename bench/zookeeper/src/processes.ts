@@ -36,8 +36,8 @@ export interface GatewayChild {
   readonly connectString: string;
   /** The child's `process.memoryUsage()` after full collections. */
   memory(): Promise<NodeJS.MemoryUsage>;
-  /** The child's `process.cpuUsage()`: CPU time it has used, in microseconds. */
-  cpu(): Promise<NodeJS.CpuUsage>;
+  /** The child's `process.cpuUsage()` (CPU time it has used, in microseconds) and the bytes its heap has allocated. */
+  cpu(): Promise<{ usage: NodeJS.CpuUsage; allocatedBytes: number }>;
   /** Asks it to close, waits for it to exit; SIGTERM, then SIGKILL, by PID if it does not within 10 s. */
   stop(): Promise<void>;
 }
@@ -69,11 +69,15 @@ function nextReply<T extends ChildReply['type']>(
 
 /**
  * Forks the gateway child and waits for it to listen. `execArgv` adds Node options (`--cpu-prof`
- * for a profile of the gateway's side).
+ * for a profile of the gateway's side); `env` adds environment variables (`FAASKEEPER_BENCH_ALLOC_PROFILE`).
  */
-export async function startGatewayChild(execArgv: string[] = []): Promise<GatewayChild> {
+export async function startGatewayChild(
+  execArgv: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<GatewayChild> {
   const child = fork(fileURLToPath(new URL('./gateway-child.js', import.meta.url)), [], {
     execArgv: ['--expose-gc', ...execArgv],
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pid = child.pid;
@@ -109,7 +113,8 @@ export async function startGatewayChild(execArgv: string[] = []): Promise<Gatewa
     cpu: async () => {
       const reply = nextReply(child, 'cpu');
       request({ type: 'cpu' });
-      return (await reply).usage;
+      const { usage, allocatedBytes } = await reply;
+      return { usage, allocatedBytes };
     },
     stop: async () => {
       if (child.connected) request({ type: 'close' });

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { Err, type FourLetterWord, fourLetterWord, KeeperState, OpCode, Xid } from './codes.js';
-import { type AuthId, type OpContext, type Reply, writeLong } from './context.js';
+import { type AuthId, type OpContext, REPLY_HEADER_BYTES, type Reply, writeLong } from './context.js';
 import { type JuteError, JuteReader } from './jute/io.js';
 import {
   ConnectRequest,
@@ -23,14 +23,19 @@ const MAX_IN_FLIGHT = 1000;
  * (the hot path: a JuteWriter would grow, copy the body in and copy the whole again for the frame).
  */
 function replyFrame(xid: number, zxid: number, err: number, body: Uint8Array | undefined): Uint8Array {
-  const length = 16 + (body?.byteLength ?? 0);
-  const out = Buffer.allocUnsafe(4 + length);
-  out.writeInt32BE(length, 0);
-  out.writeInt32BE(xid, 4);
-  writeLong(out, zxid, 8);
-  out.writeInt32BE(err, 16);
-  if (body !== undefined) out.set(body, 20);
+  const out = Buffer.allocUnsafe(REPLY_HEADER_BYTES + (body?.byteLength ?? 0));
+  writeReplyHeader(out, xid, zxid, err);
+  if (body !== undefined) out.set(body, REPLY_HEADER_BYTES);
   return out;
+}
+
+/** The length prefix and ReplyHeader at the start of `frame`, whose body follows them. */
+function writeReplyHeader(frame: Buffer, xid: number, zxid: number, err: number): Buffer {
+  frame.writeInt32BE(frame.byteLength - 4, 0);
+  frame.writeInt32BE(xid, 4);
+  writeLong(frame, zxid, 8);
+  frame.writeInt32BE(err, 16);
+  return frame;
 }
 
 /** The answer to a ping (shared: replies are never changed once made). */
@@ -374,16 +379,14 @@ export class Connection implements SessionConnection {
       return;
     }
     this.issuing = slot;
-    let answered: Promise<Reply>;
     try {
-      answered = dispatch(this.opContext(session), header.type, r);
+      dispatch(this.opContext(session), header.type, r, (res) => {
+        slot.res = res;
+        this.flushReplies();
+      });
     } finally {
       this.issuing = undefined;
     }
-    void answered.then((res) => {
-      slot.res = res;
-      this.flushReplies();
-    });
   }
 
   /** What operations see of this connection; made once, at the first request. */
@@ -425,7 +428,9 @@ export class Connection implements SessionConnection {
       }
       if (session === undefined) continue;
       this.write(
-        replyFrame(slot.xid, session.replyZxid(), res.err, res.err === Err.OK ? res.body : undefined),
+        res.frame !== undefined && res.err === Err.OK
+          ? writeReplyHeader(res.frame, slot.xid, session.replyZxid(), res.err)
+          : replyFrame(slot.xid, session.replyZxid(), res.err, res.err === Err.OK ? res.body : undefined),
       );
       if (slot.afterReply !== undefined) for (const step of slot.afterReply) step();
       if (res.close !== undefined) this.close(res.close);

@@ -1,4 +1,5 @@
 import { rootStat, type Stat } from '@faaskeeper/core';
+import { Err } from './codes.js';
 import type { JStat } from './jute/records.js';
 import type { GatewaySession } from './session.js';
 
@@ -28,8 +29,17 @@ export interface OpContext {
 export interface Reply {
   err: number;
   body?: Uint8Array;
+  /**
+   * Instead of `body`, for the hot paths (getData, setData, exists): the whole reply frame, its
+   * first {@link REPLY_HEADER_BYTES} bytes left for the connection to fill in (length, xid, zxid,
+   * err), so that the body is not copied into a second buffer. Only with `err` OK.
+   */
+  frame?: Buffer;
   close?: string;
 }
+
+/** A reply frame's length prefix and ReplyHeader (xid, zxid, err). */
+export const REPLY_HEADER_BYTES = 20;
 
 /** A core Stat as jute's (zxids and times are longs). */
 export function toJStat(s: Stat): JStat {
@@ -82,26 +92,31 @@ function writeStat(out: Buffer, at: number, s: Stat): void {
 }
 
 /**
- * A StatResponse's bytes, as `encode(StatResponse, { stat: toJStat(s) })` makes them, in one
- * buffer of the exact size (the hot path of setData and exists).
+ * A successful reply whose body is a StatResponse (the hot path of setData and exists), as a frame
+ * ({@link Reply.frame}): the bytes `encode(StatResponse, { stat: toJStat(s) })` makes, after the header's room.
  */
-export function statResponseBytes(s: Stat): Uint8Array {
-  const out = Buffer.allocUnsafe(STAT_BYTES);
-  writeStat(out, 0, s);
-  return out;
+export function statReply(s: Stat): Reply {
+  const frame = Buffer.allocUnsafe(REPLY_HEADER_BYTES + STAT_BYTES);
+  writeStat(frame, REPLY_HEADER_BYTES, s);
+  return { err: Err.OK, frame };
 }
 
 /**
- * A GetDataResponse's bytes (the data, -1 for null, then the Stat), as
- * `encode(GetDataResponse, ...)` makes them, in one buffer of the exact size (the hot path of getData).
+ * A successful getData reply (the data, -1 for null, then the Stat: the bytes
+ * `encode(GetDataResponse, ...)` makes), as a frame ({@link Reply.frame}).
  */
-export function getDataResponseBytes(data: Uint8Array | null, s: Stat): Uint8Array {
+export function getDataReply(data: Uint8Array | null, s: Stat): Reply {
   const n = data === null ? 0 : data.byteLength;
-  const out = Buffer.allocUnsafe(4 + n + STAT_BYTES);
-  out.writeInt32BE(data === null ? -1 : n, 0);
-  if (data !== null) out.set(data, 4);
-  writeStat(out, 4 + n, s);
-  return out;
+  const frame = Buffer.allocUnsafe(REPLY_HEADER_BYTES + 4 + n + STAT_BYTES);
+  writeGetDataResponse(frame, REPLY_HEADER_BYTES, data, s);
+  return { err: Err.OK, frame };
+}
+
+function writeGetDataResponse(out: Buffer, at: number, data: Uint8Array | null, s: Stat): void {
+  const n = data === null ? 0 : data.byteLength;
+  out.writeInt32BE(data === null ? -1 : n, at);
+  if (data !== null) out.set(data, at + 4);
+  writeStat(out, at + 4 + n, s);
 }
 
 /** A Stat of zeros, for a node gone before its stat could be read. */

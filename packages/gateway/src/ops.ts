@@ -4,7 +4,7 @@
  */
 import { type FaaSKeeperClient, generateDigest, isFaaSKeeperError } from '@faaskeeper/core';
 import { Err, errnoOf, OpCode } from './codes.js';
-import { getDataResponseBytes, type OpContext, type Reply, statResponseBytes, toJStat } from './context.js';
+import { getDataReply, type OpContext, type Reply, statReply, toJStat } from './context.js';
 import { type Codec, encode } from './jute/codec.js';
 import type { JuteReader } from './jute/io.js';
 import { MultiRequest, MultiResponse } from './jute/multi.js';
@@ -78,13 +78,22 @@ async function getEphemerals(ctx: OpContext, prefix: string): Promise<string[]> 
   return out.sort();
 }
 
-/** Runs one request; never rejects (errors become ZooKeeper's error codes). */
-export async function dispatch(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> {
+/**
+ * Runs one request and hands its reply to `done` (errors become ZooKeeper's error codes). A
+ * callback, not a promise of the reply: one reaction on the operation's own promise, where an
+ * `async` wrapper cost a promise and a microtask turn more on every request's way back.
+ */
+export function dispatch(ctx: OpContext, type: number, r: JuteReader, done: (reply: Reply) => void): void {
+  const failed = (error: unknown) => done({ err: errnoOf(error) });
+  let running: Promise<Reply>;
   try {
-    return await run(ctx, type, r);
+    running = run(ctx, type, r);
   } catch (error) {
-    return { err: errnoOf(error) };
+    // `run` is async and so never throws; kept so that a change to it cannot lose a reply.
+    failed(error);
+    return;
   }
+  running.then(done, failed);
 }
 
 async function run(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> {
@@ -112,18 +121,18 @@ async function run(ctx: OpContext, type: number, r: JuteReader): Promise<Reply> 
         ? await withWatch(ctx, 'data', path, () => client.exists(path, { watch: w.data }))
         : await client.exists(path);
       if (stat === null) return { err: Err.NONODE };
-      return { err: Err.OK, body: statResponseBytes(stat) };
+      return statReply(stat);
     }
     case OpCode.getData: {
       const { path, watch } = R.PathWatchRequest.read(r);
       const res = watch
         ? await withWatch(ctx, 'data', path, () => client.getData(path, { watch: w.data }))
         : await client.getData(path);
-      return { err: Err.OK, body: getDataResponseBytes(res.nullData === true ? null : res.data, res.stat) };
+      return getDataReply(res.nullData === true ? null : res.data, res.stat);
     }
     case OpCode.setData: {
       const { path, data, version } = R.SetDataRequest.read(r);
-      return { err: Err.OK, body: statResponseBytes(await client.setData(path, data, { version })) };
+      return statReply(await client.setData(path, data, { version }));
     }
     case OpCode.getChildren:
     case OpCode.getChildren2: {

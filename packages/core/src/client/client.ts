@@ -246,7 +246,13 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
     validatePath(path);
     const fields = dataFields(data, path);
     const version = checkVersion(options.version, path);
-    return (await this.pipeline.request({ type: 'setData', path, ...fields, version })).stat;
+    // Spelled out rather than spread into the middle of a literal: V8 copies such a spread through
+    // a generic runtime path, and this is every write's.
+    const op =
+      fields.nullData === true
+        ? { type: 'setData' as const, path, data: fields.data, nullData: true as const, version }
+        : { type: 'setData' as const, path, data: fields.data, version };
+    return (await this.pipeline.request(op)).stat;
   }
 
   /** Deletes a node. @throws FaaSKeeperError NONODE, BADVERSION, NOTEMPTY. */

@@ -216,7 +216,12 @@ export class ConsistentReader {
 
   private async readRecord(path: string): Promise<NodeRecord | null> {
     const deadline = this.clock.now() + this.opTimeoutMs;
-    const record = await this.userStore.get(path).catch(readFailed(path));
+    let record: NodeRecord | undefined;
+    try {
+      record = await this.userStore.get(path);
+    } catch (error) {
+      readFailed(path)(error);
+    }
     if (record !== undefined) {
       // A `complete` record is the watermark at its zxid (its batch wrote it last, after every
       // earlier batch was applied whole): nothing to wait for. A record that names the record
@@ -224,7 +229,8 @@ export class ConsistentReader {
       if (record.complete === true) this.advanceWatermark(record.txZxid);
       else if (record.txZxid > this.wm)
         await this.awaitWatermark(record.txZxid, deadline, path, this.probe(record.txZxid, record.closer));
-      const owed = await this.owedEvent(record, path);
+      const known = this.owedEvent(record, path);
+      const owed = typeof known === 'object' ? await known : known;
       if (owed !== undefined && this.channel < owed) await this.awaitChannel(owed, deadline, path);
       if (!record.deleted) return record;
     }
@@ -241,10 +247,16 @@ export class ConsistentReader {
    * client holding watches can be owed an event: a watch is held from the reply that set it until
    * its event is taken, and a removal answers after every event sent before it.
    */
-  private async owedEvent(record: NodeRecord, path: string): Promise<number | undefined> {
+  private owedEvent(record: NodeRecord, path: string): number | undefined | Promise<number | undefined> {
     const old = owedByEpochMap(record, this.sessionId);
     if (old !== undefined) return old;
+    // Most records owe nothing, known without a read (nor a promise: this is every direct read).
     if (!mayOweEvent(record, this.channel) || !this.watches.holdsWatches()) return undefined;
+    return this.owedByMarker(record, path);
+  }
+
+  /** {@link owedEvent} by the session's marker, read again when it may not cover the record. */
+  private async owedByMarker(record: NodeRecord, path: string): Promise<number | undefined> {
     if (this.marker === undefined || this.marker.covers < record.txZxid) {
       // The record's transaction is visible (waited for above), so `wm` ≥ its `txZxid`.
       const covers = Math.max(this.wm, record.txZxid);

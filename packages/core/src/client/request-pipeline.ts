@@ -147,10 +147,7 @@ export class RequestPipeline {
     });
     this.armSweeper(this.ctx.opTimeoutMs);
     // The FIFO hold only waits for the request to end; its failure goes to the caller of request().
-    this.ctx.order.issued(
-      seq,
-      promise.catch(() => undefined),
-    );
+    this.ctx.order.issued(seq, promise);
     this.outbox.push({ seq, message, id });
     this.ctx.sent();
     void this.flush();
@@ -186,28 +183,29 @@ export class RequestPipeline {
    * session key when the queue would carry it through object storage other clients can read.
    */
   private encode(seq: number, id: string, op: WriteRequest['op']): OutgoingMessage {
+    const capabilities = this.ctx.writerQueue.capabilities;
+    const inProcess = capabilities.inProcess === true;
     const request: WriteRequest = {
       v: PROTOCOL_VERSION,
       id,
       session: this.ctx.sessionNumber,
       seq,
       ack: this.ctx.ack(),
-      op,
+      // In process, a copy of the op: the caller may reuse its data buffer once the call returns,
+      // as with a text sent at once (the rest of the request is made here and shared with no one).
+      op: inProcess ? clone(op) : op,
     };
     if (this.ctx.incarnation !== 0) request.inc = this.ctx.incarnation;
     const fields = { group: WRITER_GROUP, dedupId: id };
     const key = this.ctx.sessionKey;
-    const capabilities = this.ctx.writerQueue.capabilities;
-    if (capabilities.inProcess !== true) {
+    if (!inProcess) {
       const signed = signRequest(key, encodeMessage(request));
       // An offloaded body is readable by every client until the writer removes it: sealed, it
       // shows them nothing (docs/guarantees.md "Security model"). One AES-GCM pass, no request.
       const sealed = capabilities.offloads?.(signed) === true;
       return { ...fields, body: sealed ? sealRequest(key, this.ctx.sessionNumber, signed) : signed };
     }
-    // A copy: the caller may reuse its data buffer once the call returns, as with a text sent at once.
-    const own = clone(request);
-    return inProcessMessage(fields, own, () => signRequest(key, encodeMessage(own)));
+    return inProcessMessage(fields, request, () => signRequest(key, encodeMessage(request)));
   }
 
   /** Fails requests past their deadline; one timer serves them all. */
@@ -270,9 +268,8 @@ export class RequestPipeline {
           await hold.done;
           continue;
         }
-        const batch = this.outbox
-          .slice(0, queue.capabilities.maxBatch)
-          .filter((b) => hold === undefined || b.seq <= hold.after);
+        const head = this.outbox.slice(0, queue.capabilities.maxBatch);
+        const batch = hold === undefined ? head : head.filter((b) => b.seq <= hold.after);
         try {
           await queue.send(batch.map((b) => b.message));
           failures = 0;
@@ -280,8 +277,13 @@ export class RequestPipeline {
             const p = this.pending.get(b.seq);
             if (p !== undefined) p.sent = true;
           }
-          const sent = new Set(batch.map((b) => b.seq));
-          this.outbox = this.outbox.filter((o) => !sent.has(o.seq));
+          // The batch was the outbox's head, and the outbox stays in seq order (requests are
+          // added at the end; a give-up replaces or drops one in place): what was sent is every
+          // entry up to the batch's last seq.
+          const last = batch[batch.length - 1]!.seq;
+          let sent = 0;
+          while (sent < this.outbox.length && this.outbox[sent]!.seq <= last) sent++;
+          this.outbox.splice(0, sent);
         } catch (error) {
           if (error instanceof LimitExceededError) {
             // One request is too large for the queue: refuse it alone, keep the rest going.

@@ -76,7 +76,8 @@ export class MemoryQueue implements Queue {
         throw new LimitExceededError(`message to ${this.name}`, size, this.capabilities.maxMessageBytes);
     }
     const now = this.clock.now();
-    for (const [i, m] of messages.entries()) {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
       const seen = this.dedup.get(m.dedupId);
       if (seen !== undefined && seen > now) continue;
       // Re-insert so the Map stays in expiry order (the clock never goes back).
@@ -162,6 +163,7 @@ export class MemoryQueue implements Queue {
     const out: ReceivedMessage[] = [];
     const groups = [...this.groups.keys()];
     if (groups.length === 0) return out;
+    const visibleAt = this.clock.now() + options.visibilityTimeoutMs;
     // Start at a rotating group so that no group starves.
     for (let g = 0; g < groups.length && out.length < options.max; g++) {
       const group = groups[(this.cursor + g) % groups.length]!;
@@ -174,7 +176,7 @@ export class MemoryQueue implements Queue {
         h.attempt++;
         this.inFlight.set(receipt, h);
         this.blocked.set(group, (this.blocked.get(group) ?? 0) + 1);
-        h.visibleAt = this.clock.now() + options.visibilityTimeoutMs;
+        h.visibleAt = visibleAt;
         this.armSweeper(options.visibilityTimeoutMs);
         const fields = { id: h.id, group, attempt: h.attempt, receipt };
         out.push(typeof h.body === 'string' ? { ...fields, body: h.body } : carry(fields, h.body));

@@ -16,6 +16,9 @@ function isForbiddenChar(code: number): boolean {
   );
 }
 
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
 /** Why `path` is not a valid node path, or `undefined` when it is. */
 export function pathProblem(path: unknown, sequential = false): string | undefined {
   if (typeof path !== 'string') return 'path must be a string';
@@ -24,12 +27,20 @@ export function pathProblem(path: unknown, sequential = false): string | undefin
   if (path.length === 1) return undefined;
   // A sequential create may end in '/': ZooKeeper appends the counter to the prefix as given.
   if (path.endsWith('/') && !sequential) return 'path must not end with /';
-  const segments = path.slice(1).split('/');
-  for (let i = 0; i < segments.length; i++) {
-    const segment = segments[i]!;
-    const last = i === segments.length - 1;
-    if (segment.length === 0 && !(last && sequential)) return 'path must not contain an empty segment';
-    if (segment === '.' || segment === '..') return 'path must not contain . or .. segments';
+  // The segments between slashes, scanned in place: every request checks its path, and a split
+  // would allocate an array and a string per segment.
+  let start = 1;
+  for (let i = 1; i <= path.length; i++) {
+    if (i < path.length && path.charCodeAt(i) !== SLASH) continue;
+    const length = i - start;
+    if (length === 0 && !(i === path.length && sequential)) return 'path must not contain an empty segment';
+    if (
+      (length === 1 || length === 2) &&
+      path.charCodeAt(start) === DOT &&
+      (length === 1 || path.charCodeAt(start + 1) === DOT)
+    )
+      return 'path must not contain . or .. segments';
+    start = i + 1;
   }
   for (let i = 0; i < path.length; i++) {
     if (isForbiddenChar(path.charCodeAt(i))) return `path contains a forbidden character at index ${i}`;

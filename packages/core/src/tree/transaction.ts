@@ -65,8 +65,12 @@ export async function transaction(
       return;
     }
   }
-  const reply =
-    to === undefined || result === undefined ? undefined : { ...to, result: await result(results) };
+  let reply: (Requester & { result: ReplyResult }) | undefined;
+  if (to !== undefined && result !== undefined) {
+    // Most replies are made at once (see writer/requests.ts): awaited only when they are not.
+    const made = result(results);
+    reply = { ...to, result: made instanceof Promise ? await made : made };
+  }
   await commitTxn(chunk, txn, reply);
 }
 

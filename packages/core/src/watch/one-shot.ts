@@ -21,6 +21,7 @@
  */
 import type { ReadWatchKind, SystemNodeItem, WatchEventType } from '../protocol/messages.js';
 import { fail, nodeItem } from '../tree/nodes.js';
+import { DONE } from '../util/async.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
 import {
@@ -42,6 +43,9 @@ const genOf = (cls: OneShotClass) => (cls === 'data' ? 'dataWatchGen' : 'childWa
 
 /** `item` without its registrations of `cls` (after they fired). */
 export function withoutWatches(item: SystemNodeItem, cls: OneShotClass): SystemNodeItem {
+  // Most writes find no registration: the item as it is (callers replace items, never change them).
+  // `delete` also turns an object into a slow dictionary, which every later spread of it pays for.
+  if (item[listOf(cls)] === undefined && item[genOf(cls)] === undefined) return item;
   const next = { ...item };
   delete next[listOf(cls)];
   delete next[genOf(cls)];
@@ -61,7 +65,7 @@ const holdsNothing = (item: SystemNodeItem): boolean =>
  * open generation's items), and queues the generation's items for removal. The caller writes the
  * node item without them ({@link withoutWatches}) in the same transaction.
  */
-export async function fireOneShot(
+export function fireOneShot(
   chunk: Chunk,
   txn: Txn,
   item: SystemNodeItem | undefined,
@@ -69,9 +73,23 @@ export async function fireOneShot(
   path: string,
   cls: OneShotClass,
 ): Promise<void> {
-  for (const s of item?.[listOf(cls)] ?? []) txn.notify(s, type, path, cls);
+  const inline = item?.[listOf(cls)];
+  if (inline !== undefined) for (const s of inline) txn.notify(s, type, path, cls);
   const gen = item?.[genOf(cls)];
-  if (gen === undefined) return;
+  // Most nodes have no overflowed registrations: done without an async frame (every write fires).
+  if (gen === undefined) return DONE;
+  return fireGeneration(chunk, txn, type, path, cls, gen);
+}
+
+/** Fires the registrations of `path`'s open generation `gen`, kept as items, and queues their removal. */
+async function fireGeneration(
+  chunk: Chunk,
+  txn: Txn,
+  type: WatchEventType,
+  path: string,
+  cls: OneShotClass,
+  gen: number,
+): Promise<void> {
   for (const r of await chunk.overlay.query<WatchRegistration>('watch', watchPrefix(path, cls, gen)))
     txn.notify(r.value.session, type, path, cls);
   const fired: FiredGeneration = { path, cls, gen };

@@ -11,6 +11,7 @@
  */
 import { parentOf, ROOT } from '../model/path.js';
 import type { PersistentWatch, PersistentWatchMode, WatchClass } from '../protocol/messages.js';
+import { DONE } from '../util/async.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
 import { PERSISTENT_TAG, type PersistentRegistration, pwatchId, pwatchPrefix } from './items.js';
@@ -62,13 +63,24 @@ async function watchesOn(chunk: Chunk, p: string): Promise<PersistentWatch[]> {
 }
 
 /** Fires the persistent watches a change of `type` on `path` matches. */
-export async function firePersistent(
+export function firePersistent(
   chunk: Chunk,
   path: string,
   type: 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged',
   txn: Txn,
 ): Promise<void> {
-  if (chunk.state.pwatchFilter === undefined && (chunk.state.persistentWatches ?? []).length === 0) return;
+  // No persistent watch anywhere (the usual case): done without an async frame on every write.
+  if (chunk.state.pwatchFilter === undefined && (chunk.state.persistentWatches ?? []).length === 0)
+    return DONE;
+  return fireMatching(chunk, path, type, txn);
+}
+
+async function fireMatching(
+  chunk: Chunk,
+  path: string,
+  type: 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged',
+  txn: Txn,
+): Promise<void> {
   const parent = path === ROOT ? undefined : parentOf(path);
   // The path and its ancestors, root first: recursive watches on any of them match, persistent
   // ones on the path itself and (for a create or delete) on its parent.

@@ -20,7 +20,7 @@
 import type { SystemItem, SystemStore } from '../ports/system-store.js';
 import type { ChildStat, SystemNode, SystemNodeItem, WriterState } from '../protocol/messages.js';
 import type { Chunk } from './chunk.js';
-import type { ReadLayer } from './overlay.js';
+import { Overlay, type ReadLayer } from './overlay.js';
 import { readThroughLog, unpackState, WRITER_STATE_ID } from './redo-log.js';
 
 /**
@@ -58,6 +58,15 @@ export function childStatLayer(stats: WriterState['childStats']): ReadLayer | un
   if (stats === undefined || Object.keys(stats).length === 0) return undefined;
   return (kind, id, value) =>
     kind === 'node' ? withChildStat(value as SystemNodeItem | undefined, stats[id]) : value;
+}
+
+/** The writer's overlay of a chunk: `known` items taken as read, `stats` laid over every node item. */
+export function writerOverlay(
+  store: SystemStore,
+  known: ReadonlyMap<string, SystemItem | undefined> | undefined,
+  stats: WriterState['childStats'],
+): Overlay {
+  return new Overlay(store, known, childStatLayer(stats));
 }
 
 /**

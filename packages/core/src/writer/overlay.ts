@@ -105,8 +105,19 @@ export class Overlay {
     return e.value as T | undefined;
   }
 
-  async get<T>(kind: ItemKind, id: string): Promise<T | undefined> {
-    if (!this.entries.has(keyOf(kind, id))) await this.prefetch([{ kind, id }]);
+  /**
+   * The current value, read first if it is not loaded. Not `async`: most items are loaded (by the
+   * batch's prefetch), and an async function frame per read was a noticeable part of a write's
+   * garbage; the value is taken at the call either way.
+   */
+  get<T>(kind: ItemKind, id: string): Promise<T | undefined> {
+    const e = this.entries.get(keyOf(kind, id));
+    if (e !== undefined) return Promise.resolve(e.value as T | undefined);
+    return this.readThenPeek<T>(kind, id);
+  }
+
+  private async readThenPeek<T>(kind: ItemKind, id: string): Promise<T | undefined> {
+    await this.prefetch([{ kind, id }]);
     return this.peek<T>(kind, id);
   }
 

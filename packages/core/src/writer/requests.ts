@@ -9,7 +9,13 @@
 import { addIds, authenticate } from '../acl/check.js';
 import { Perms } from '../acl/model.js';
 import { FaaSKeeperError } from '../model/errors.js';
-import type { MultiOpRequest, Requester, SessionItem, WriteRequest } from '../protocol/messages.js';
+import type {
+  MultiOpRequest,
+  ReplyResult,
+  Requester,
+  SessionItem,
+  WriteRequest,
+} from '../protocol/messages.js';
 import { decodeSessionKey, verifySignature } from '../session/auth.js';
 import { closeSession, expireSession } from '../session/close.js';
 import { ensureLease } from '../session/lease.js';
@@ -109,6 +115,12 @@ async function sessionItem(chunk: Chunk, session: number): Promise<SessionItem> 
   return (await chunk.overlay.get<SessionItem>('session', String(session)))!;
 }
 
+/** The reply to a create: the new node's path and Stat. */
+async function createdReply(chunk: Chunk, path: string): Promise<ReplyResult> {
+  const created = (await nodeItem(chunk, path))!.node!;
+  return { type: 'create', path, stat: { ...created.stat } };
+}
+
 async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Promise<void> {
   const op = request.op;
   // The session's identities, from its item: the writer's record of its addAuth calls, which no
@@ -129,12 +141,12 @@ async function dispatch(chunk: Chunk, request: WriteRequest, to: Requester): Pro
     case 'create':
     case 'delete':
     case 'setData':
-      await transaction(chunk, actor, [{ ...op, op: op.type } as MultiOpRequest], to, false, async ([r]) => {
-        if (r!.op === 'create') {
-          const created = (await nodeItem(chunk, r!.path))!.node!;
-          return { type: 'create', path: r!.path, stat: { ...created.stat } };
-        }
-        return r!.op === 'setData' ? { type: 'setData', stat: r!.stat } : { type: 'delete' };
+      // The reply is made at once for a setData or delete (a create reads the new node first):
+      // no async callback, nor an array pattern's iterator, on every write.
+      await transaction(chunk, actor, [{ ...op, op: op.type } as MultiOpRequest], to, false, (results) => {
+        const r = results[0]!;
+        if (r.op === 'create') return createdReply(chunk, r.path);
+        return r.op === 'setData' ? { type: 'setData', stat: r.stat } : { type: 'delete' };
       });
       return;
     case 'multi':

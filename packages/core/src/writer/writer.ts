@@ -22,10 +22,9 @@ import { inProcessMessage } from '../protocol/in-process.js';
 import type { DistributorBatch, WriterState } from '../protocol/messages.js';
 import { removeEndedWatches, watchWorkLeft } from '../watch/ended-sessions.js';
 import { ChunkBudget } from './batch-size.js';
-import { childStatLayer, settleChildStats } from './child-stats.js';
+import { settleChildStats, writerOverlay } from './child-stats.js';
 import { Chunk } from './chunk.js';
 import { decodeIncoming, type Incoming, prefetchKeys } from './incoming.js';
-import { Overlay } from './overlay.js';
 import {
   applyLog,
   loggable,
@@ -250,9 +249,9 @@ export function createWriter(options: WriterOptions): BatchHandler {
 
   /** Applies as many pending requests as one chunk takes; returns the chunk and how many. */
   async function fillChunk(loop: LoopState): Promise<{ chunk: Chunk; taken: number }> {
+    // A shallow copy is the chunk's own: nested parts are only replaced (see `Chunk.snapshot`).
     const { last: _last, log: _log, ...live } = loop.committed.state;
-    const overlay = new Overlay(store, takeKnown(loop), childStatLayer(live.childStats));
-    const chunk = new Chunk(overlay, structuredClone(live), clock, skew, auth);
+    const chunk = new Chunk(writerOverlay(store, takeKnown(loop), live.childStats), live, clock, skew, auth);
     await chunk.overlay.prefetch(prefetchKeys(loop.pending));
     if (loop.narrowing.mode === 'refuse') {
       const { problem } = loop.narrowing;
@@ -337,8 +336,7 @@ export function createWriter(options: WriterOptions): BatchHandler {
     // After this invocation forwarded the last batch, a retry needs only its ids (to skip its
     // requests), not its output: a state rewritten here does not carry a fire's M events again.
     const last = forwarded && kept !== undefined ? { ids: kept.ids, batch: kept.batch } : kept;
-    const overlay = new Overlay(store, takeKnown(loop), childStatLayer(live.childStats));
-    const chunk = new Chunk(overlay, structuredClone(live), clock, skew, auth);
+    const chunk = new Chunk(writerOverlay(store, takeKnown(loop), live.childStats), live, clock, skew, auth);
     // One item of the transaction is the writer's own.
     await removeEndedWatches(chunk, maxItems - 1);
     const statsMoved = await settleChildStats(chunk);

@@ -129,7 +129,13 @@ describe('memory stores with frozen values', () => {
       await zk.getData('/n', { watch: (e) => events.push(`data ${e.type}`) });
       await zk.getChildren('/n', { watch: (e) => events.push(`children ${e.type}`) });
       await zk.exists('/m', { watch: (e) => events.push(`exists ${e.type}`) });
+      // Persistent and recursive watches: the writer state's path filter is set and read. The
+      // writer works on a shallow copy of its state, so a nested part changed in place would throw.
+      const persistent = (e: { type: string }) => events.push(`persistent ${e.type}`);
+      await zk.addWatch('/n', persistent, 'PERSISTENT');
+      await other.addWatch('/', () => {}, 'PERSISTENT_RECURSIVE');
       await other.setData('/n', new Uint8Array([2]));
+      await zk.removeWatches('/n', persistent);
       await other.create('/m', new Uint8Array(0));
       await zk.multi([
         { op: 'check', path: '/n', version: 1 },
@@ -148,6 +154,7 @@ describe('memory stores with frozen values', () => {
         'children NodeChildrenChanged',
         'data NodeDataChanged',
         'exists NodeCreated',
+        'persistent NodeDataChanged',
       ]);
       // The writer state and node items the functions committed are frozen.
       const state = await service.ports.systemStore.get<object>({ kind: 'meta', id: 'writer' });

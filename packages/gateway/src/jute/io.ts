@@ -52,13 +52,17 @@ export class JuteReader {
     return this.bytes[this.offset++] !== 0;
   }
 
-  /** A buffer; -1 (null) reads as an empty buffer. */
+  /**
+   * A buffer; -1 (null) reads as an empty buffer. A view of the frame, not a copy: the connection
+   * reads each frame into a buffer of its own, and the core client copies a request's data as it
+   * takes it (a third copy of every setData's value before). A caller that keeps one keeps the frame.
+   */
   buffer(): Uint8Array {
     const n = this.int();
     if (n === -1) return new Uint8Array(0);
     if (n < -1) throw new JuteError(`bad buffer length ${n}`);
     this.need(n, 'buffer');
-    const out = this.bytes.slice(this.offset, this.offset + n);
+    const out = this.bytes.subarray(this.offset, this.offset + n);
     this.offset += n;
     return out;
   }
