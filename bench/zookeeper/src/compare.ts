@@ -15,7 +15,8 @@
  * (`gateway-child.ts`), as ZooKeeper runs in its JVM: server and client each have a process, and the
  * gateway's memory per idle session is read in a heap that holds no client objects.
  *
- * Options: `--ops N` (operations per measurement, default 5000), `--warmup N` (default 500),
+ * Options: `--ops N` (operations per measurement, default 20000), `--warmup N` (default 2000; a
+ * measurement of 5000 after 500 lasted about 0.2 s at 64 in flight, too short for a steady state),
  * `--starts N` (default 5), `--sessions N` (idle sessions for the memory figure, default 1000).
  * Needs `apt-get install zookeeper`; exits 2 with that hint without it. Never part of `pnpm test`/CI.
  */
@@ -44,8 +45,8 @@ import { call, connectZooKeeper, startGatewayChild } from './processes.js';
 
 const { values } = parseArgs({
   options: {
-    ops: { type: 'string', default: '5000' },
-    warmup: { type: 'string', default: '500' },
+    ops: { type: 'string', default: '20000' },
+    warmup: { type: 'string', default: '2000' },
     starts: { type: 'string', default: '5' },
     sessions: { type: 'string', default: '1000' },
   },
