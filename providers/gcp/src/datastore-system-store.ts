@@ -22,6 +22,7 @@ import {
   WRITER_STATE_ID,
 } from '@faaskeeper/core';
 import { and, type Datastore, type Key, PropertyFilter, type Transaction } from '@google-cloud/datastore';
+import { BoundedMap } from './bounded-map.js';
 import {
   blob,
   chunk,
@@ -126,7 +127,7 @@ export class DatastoreSystemStore implements SystemStore {
    * Shapes of items this store read or wrote lately, by {@link mapKey}: what a transaction that
    * does not read an item needs to remove its chunk entities (see {@link transact}).
    */
-  private readonly shapes = new Map<string, Shape>();
+  private readonly shapes = new BoundedMap<string, Shape>(MAX_SHAPES);
 
   constructor(options: DatastoreSystemStoreOptions) {
     this.datastore = datastoreFrom(options);
@@ -338,10 +339,7 @@ export class DatastoreSystemStore implements SystemStore {
   /** Notes an item's shape, dropping the oldest past {@link MAX_SHAPES}. */
   private remember(kind: ItemKind, id: string, shape: Shape | undefined): void {
     if (shape === undefined) return;
-    const key = this.mapKey(this.kind(kind), id);
-    this.shapes.delete(key);
-    this.shapes.set(key, { version: shape.version, chunks: shape.chunks });
-    if (this.shapes.size > MAX_SHAPES) this.shapes.delete(this.shapes.keys().next().value as string);
+    this.shapes.set(this.mapKey(this.kind(kind), id), { version: shape.version, chunks: shape.chunks });
   }
 
   async increment(key: ItemKey, by = 1): Promise<number> {

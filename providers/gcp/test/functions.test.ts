@@ -63,6 +63,18 @@ async function invoke(fn: HttpFunction, body: PushEnvelope): Promise<number> {
 
 /** The key of the sessions these tests put in the store (their requests are signed with it). */
 const KEY = newSessionKey();
+/** Session `session`'s sync request number `seq`: as sent (signed with KEY), and unsigned (forged). */
+function syncRequests(session: number) {
+  const unsigned = (seq: number) =>
+    encodeMessage({
+      v: PROTOCOL_VERSION,
+      id: `${session}:${seq}`,
+      session,
+      seq,
+      op: { type: 'sync', path: '/' },
+    });
+  return { unsigned, request: (seq: number) => signRequest(KEY, unsigned(seq)) };
+}
 const batch = (n: number) => encodeMessage({ v: PROTOCOL_VERSION, batch: n, zxid: n, epoch: {}, items: [] });
 
 /** Invokes an HTTP function and waits until it returned (its metering included), resolving the status. */
@@ -191,15 +203,7 @@ whenEmulators((stack) => {
         },
         { functionName: 'writer', timeoutMs: 10_000, order: writerOrderGuard(store) },
       );
-      const unsigned = (seq: number) =>
-        encodeMessage({
-          v: PROTOCOL_VERSION,
-          id: `7:${seq}`,
-          session: 7,
-          seq,
-          op: { type: 'sync', path: '/' },
-        });
-      const request = (seq: number) => signRequest(KEY, unsigned(seq));
+      const { unsigned, request } = syncRequests(7);
       expect(await invoke(fn, envelope(request(5), 'writer'))).toBe(503);
       // A request forged by another client (not signed with the session's key) does not wait for
       // its seq: the writer drops it, and waiting would let any client stall the ordered queue.
@@ -304,15 +308,7 @@ whenEmulators((stack) => {
         },
         { functionName: 'writer', timeoutMs: 10_000, order: writerOrderGuard(store) },
       );
-      const unsigned = (seq: number) =>
-        encodeMessage({
-          v: PROTOCOL_VERSION,
-          id: `9:${seq}`,
-          session: 9,
-          seq,
-          op: { type: 'sync', path: '/' },
-        });
-      const request = (seq: number) => signRequest(KEY, unsigned(seq));
+      const { unsigned, request } = syncRequests(9);
       const seeded = meter.totals.get('datastore.entity-reads') ?? 0;
       const guardReads = () => (meter.totals.get('datastore.entity-reads') ?? 0) - seeded;
       expect(await invoke(fn, envelope(request(4), 'writer'))).toBe(204);

@@ -1,5 +1,5 @@
 /*
- * Checks of the client's arguments before anything is sent, so a bad call fails at once with
+ * Checks of the client's arguments before anything is sent (and the write ops built from them), so a bad call fails at once with
  * BADARGUMENTS (the limits of docs/guarantees.md "Limits": paths, 1 MiB of data, versions, modes and
  * TTLs) instead of costing a round trip through the writer.
  */
@@ -8,7 +8,7 @@ import { CreateMode, modeTraits } from '../model/create-mode.js';
 import { FaaSKeeperError } from '../model/errors.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import { validatePath } from '../model/path.js';
-import type { ACL, MultiOpRequest, NullDataFlag } from '../protocol/messages.js';
+import type { ACL, MultiOpRequest, NullDataFlag, RequestOp } from '../protocol/messages.js';
 import { SESSION_KEY_BYTES } from '../session/auth.js';
 import type { AddWatchMode, ClientOptions, Data, Op, RemoveWatchType, Watcher } from './types.js';
 
@@ -100,6 +100,39 @@ export function aclArgument(acl: readonly ACL[], path: string): ACL[] {
     throw new FaaSKeeperError('BADARGUMENTS', 'BADARGUMENTS: acl must be an array of ACL entries', { path });
   if (acl.length === 0) throw new FaaSKeeperError('INVALIDACL', `INVALIDACL: ${path}`, { path });
   return acl.map((e: ACL) => ({ perms: e?.perms, id: { scheme: e?.id?.scheme, id: e?.id?.id } }) as ACL);
+}
+
+/** A setData as sent: path, data and version checked. */
+export function setDataOp(
+  path: string,
+  data: Data,
+  version: number | undefined,
+): Extract<RequestOp, { type: 'setData' }> {
+  validatePath(path);
+  const fields = dataFields(data, path);
+  const v = checkVersion(version, path);
+  // Spelled out rather than spread into the middle of a literal: V8 copies such a spread through
+  // a generic runtime path, and this is every write's.
+  return fields.nullData === true
+    ? { type: 'setData', path, data: fields.data, nullData: true, version: v }
+    : { type: 'setData', path, data: fields.data, version: v };
+}
+
+/** A delete as sent: path and version checked. */
+export function deleteOp(path: string, version: number | undefined): Extract<RequestOp, { type: 'delete' }> {
+  validatePath(path);
+  return { type: 'delete', path, version: checkVersion(version, path) };
+}
+
+/** A setACL as sent: path, ACL and version checked. */
+export function setACLOp(
+  path: string,
+  acl: readonly ACL[],
+  version: number,
+): Extract<RequestOp, { type: 'setACL' }> {
+  validatePath(path);
+  const entries = aclArgument(acl, path);
+  return { type: 'setACL', path, acl: entries, version: checkVersion(version, path) };
 }
 
 /** The fields of a create as sent: path checked for its mode, data encoded, mode defaulted. */

@@ -13,15 +13,15 @@ import type { Stat } from '../model/stat.js';
 import { systemClock } from '../ports/clock.js';
 import type { ACL, OpResult } from '../protocol/messages.js';
 import {
-  aclArgument,
   addWatchArguments,
   authArguments,
   checkRemoveWatchType,
-  checkVersion,
   connectArguments,
   createFields,
-  dataFields,
+  deleteOp,
   multiOps,
+  setACLOp,
+  setDataOp,
 } from './arguments.js';
 import { channelInbox } from './channel-inbox.js';
 import { ConsistentReader } from './consistent-reader.js';
@@ -243,22 +243,12 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * bytes or a string clear it. @throws FaaSKeeperError NONODE, BADVERSION.
    */
   async setData(path: string, data: Data, options: VersionOption = {}): Promise<Stat> {
-    validatePath(path);
-    const fields = dataFields(data, path);
-    const version = checkVersion(options.version, path);
-    // Spelled out rather than spread into the middle of a literal: V8 copies such a spread through
-    // a generic runtime path, and this is every write's.
-    const op =
-      fields.nullData === true
-        ? { type: 'setData' as const, path, data: fields.data, nullData: true as const, version }
-        : { type: 'setData' as const, path, data: fields.data, version };
-    return (await this.pipeline.request(op)).stat;
+    return (await this.pipeline.request(setDataOp(path, data, options.version))).stat;
   }
 
   /** Deletes a node. @throws FaaSKeeperError NONODE, BADVERSION, NOTEMPTY. */
   async delete(path: string, options: VersionOption = {}): Promise<void> {
-    validatePath(path);
-    await this.pipeline.request({ type: 'delete', path, version: checkVersion(options.version, path) });
+    await this.pipeline.request(deleteOp(path, options.version));
   }
 
   /**
@@ -286,10 +276,7 @@ export class FaaSKeeperClient extends EventEmitter<{ state: [SessionState]; erro
    * scheme, a malformed id, or `auth` before any `addAuth`.
    */
   async setACL(path: string, acl: readonly ACL[], version = -1): Promise<Stat> {
-    validatePath(path);
-    const entries = aclArgument(acl, path);
-    version = checkVersion(version, path);
-    return (await this.pipeline.request({ type: 'setACL', path, acl: entries, version })).stat;
+    return (await this.pipeline.request(setACLOp(path, acl, version))).stat;
   }
 
   /**

@@ -20,6 +20,7 @@ import {
 } from '@faaskeeper/core';
 import type { Datastore, Key } from '@google-cloud/datastore';
 import type { HttpFunction } from '@google-cloud/functions-framework';
+import { BoundedMap } from '../bounded-map.js';
 import { int } from '../datastore-client.js';
 import { guard } from '../errors.js';
 
@@ -354,19 +355,6 @@ interface KnownSession {
 
 /** Sessions (and in-order requests) a writer instance remembers: about 100 bytes each. */
 const MAX_KNOWN_SESSIONS = 10_000;
-
-/** A Map that drops its oldest entry past `limit` entries. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly limit: number) {
-    super();
-  }
-  override set(key: K, value: V): this {
-    super.delete(key);
-    super.set(key, value);
-    if (this.size > this.limit) super.delete(this.keys().next().value as K);
-    return this;
-  }
-}
 
 /**
  * Keeps the distributor's batches in order on its push subscription: batches are numbered one by
