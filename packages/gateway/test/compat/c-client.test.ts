@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { keepTranscript, lineDiff, Ranks } from '../support/normalise.js';
+import { keepTranscript, lineDiff, Ranks, timeRelation } from '../support/normalise.js';
 import { describeWithPeers, missingPeers } from '../support/peers.js';
 import { type RunningServer, startReferenceZooKeeper, startTestGateway } from '../support/servers.js';
 
@@ -111,7 +111,7 @@ async function scenario(connectString: string): Promise<string[]> {
     s === null
       ? 'null'
       : `{czxid=${zxids.of(String(s.czxid))} mzxid=${zxids.of(String(s.mzxid))} pzxid=${zxids.of(String(s.pzxid))} ` +
-        `times=${Number(s.ctime) === Number(s.mtime) ? 'c=m' : Number(s.ctime) < Number(s.mtime) ? 'c<m' : 'c>m'} ` +
+        `times=${timeRelation(s)} ` +
         `version=${s.version} cversion=${s.cversion} aversion=${s.aversion} ` +
         `owner=${s.ephemeralOwner === '0' ? 'none' : sessions.of(s.ephemeralOwner)} dataLength=${s.dataLength} numChildren=${s.numChildren}}`;
   const data = (d: Buffer | null) => (d === null ? 'null' : `'${d.toString('utf8')}'`);

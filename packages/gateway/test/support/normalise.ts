@@ -21,6 +21,23 @@ export class Ranks {
 }
 
 /**
+ * A Stat's ctime and mtime as a relation that does not depend on timing: a node never changed has
+ * mtime == ctime exactly (`c=m`); after a change, mtime is only not earlier than ctime (`c<=m`), since a
+ * setData in the same millisecond as the create leaves them equal on ZooKeeper too.
+ */
+export function timeRelation(s: {
+  czxid: number | bigint | string;
+  mzxid: number | bigint | string;
+  ctime: number | Date;
+  mtime: number | Date;
+}): string {
+  const c = Number(s.ctime);
+  const m = Number(s.mtime);
+  if (String(s.czxid) === String(s.mzxid)) return c === m ? 'c=m' : c < m ? 'c<m' : 'c>m';
+  return c <= m ? 'c<=m' : 'c>m';
+}
+
+/**
  * Normalises the Java program's transcript: `zxid:0x…` becomes `Z<rank>` and `session:0x…` becomes
  * `S<index>`, both by first appearance. Times are already printed as relations (`times=c=m`).
  */

@@ -150,7 +150,11 @@ public final class ZkCompat {
   private String stat(Stat s) {
     if (s == null) return "null";
     boolean recent = Math.abs(s.getCtime() - STARTED_AT) < 600_000;
-    String times = s.getCtime() == s.getMtime() ? "c=m" : s.getCtime() < s.getMtime() ? "c<m" : "c>m";
+    // A node never changed has mtime == ctime exactly; after a change mtime is only not earlier (a setData
+    // in the same millisecond as the create gives c=m on ZooKeeper too), so that case prints c<=m.
+    String times = s.getCzxid() == s.getMzxid()
+        ? (s.getCtime() == s.getMtime() ? "c=m" : s.getCtime() < s.getMtime() ? "c<m" : "c>m")
+        : (s.getCtime() <= s.getMtime() ? "c<=m" : "c>m");
     return "{czxid=" + zxid(s.getCzxid()) + " mzxid=" + zxid(s.getMzxid()) + " pzxid=" + zxid(s.getPzxid())
         + " times=" + times + (recent ? "" : " ctime-not-recent=" + s.getCtime())
         + " version=" + s.getVersion() + " cversion=" + s.getCversion() + " aversion=" + s.getAversion()
