@@ -5,6 +5,8 @@
  * `@faaskeeper/gcp/local`, the Terraform deployment in `@faaskeeper/gcp/deploy`.
  * @packageDocumentation
  */
+
+export { ChannelReapRecords, type ChannelReapRecordsOptions } from './channel-reap.js';
 export * from './datastore-client.js';
 export { DatastoreSystemStore, type DatastoreSystemStoreOptions } from './datastore-system-store.js';
 export { DatastoreUserStore, type DatastoreUserStoreOptions } from './datastore-user-store.js';
@@ -12,7 +14,12 @@ export * from './deployment.js';
 export { grpcCode, translateError } from './errors.js';
 export { GcsUserStore, type GcsUserStoreOptions } from './gcs-user-store.js';
 export * from './pricing.js';
-export { PubSubChannel, type PubSubChannelOptions } from './pubsub-channel.js';
+export {
+  DEFAULT_CHANNEL_GRACE_MS,
+  MAX_REAPS_PER_RUN,
+  PubSubChannel,
+  type PubSubChannelOptions,
+} from './pubsub-channel.js';
 export {
   closePubSubClients,
   type PubSubClientOption,
