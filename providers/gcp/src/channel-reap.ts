@@ -26,6 +26,21 @@ export interface ChannelReapRecordsOptions {
   meter?: Meter;
 }
 
+/**
+ * Default grace of a left channel: 10 minutes, 60 of a client's 10 s long polls (a listening
+ * client reads its last messages within one) and 15 times ZooKeeper's largest default session
+ * timeout (40 s), so that a client that lost touch for a session timeout still finds its EXPIRED
+ * notice. With the heartbeat's minute, a channel goes 10–11 minutes after it was left.
+ */
+export const DEFAULT_CHANNEL_GRACE_MS = 600_000;
+
+/**
+ * Most left channels one heartbeat run reaps (two Pub/Sub admin calls each, 8 at a time): 200 a
+ * minute, 288,000 a day. More left in a minute wait for the next runs.
+ */
+export const MAX_REAPS_PER_RUN = 200;
+const REAP_CONCURRENCY = 8;
+
 /** Datastore's limit on the keys of one commit (a batch upsert or delete). */
 const MAX_KEYS_PER_COMMIT = 500;
 
@@ -71,6 +86,17 @@ export class ChannelReapRecords {
     return entities
       .map((e) => (e[this.datastore.KEY] as Key | undefined)?.name)
       .filter((n): n is string => n !== undefined);
+  }
+
+  /**
+   * Deletes (`remove`) the channels left at or before `before`, at most {@link MAX_REAPS_PER_RUN},
+   * {@link REAP_CONCURRENCY} at a time, then forgets their records; a failure keeps every record
+   * for the next run (the deletes are idempotent).
+   */
+  async reap(before: number, remove: (name: string) => Promise<void>): Promise<void> {
+    const due = await this.due(before, MAX_REAPS_PER_RUN);
+    await mapLimit(due, REAP_CONCURRENCY, remove);
+    await this.done(due);
   }
 
   /** Forgets the records of `names` (their channels are gone). */

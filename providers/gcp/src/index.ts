@@ -5,8 +5,12 @@
  * `@faaskeeper/gcp/local`, the Terraform deployment in `@faaskeeper/gcp/deploy`.
  * @packageDocumentation
  */
-
-export { ChannelReapRecords, type ChannelReapRecordsOptions } from './channel-reap.js';
+export {
+  ChannelReapRecords,
+  type ChannelReapRecordsOptions,
+  DEFAULT_CHANNEL_GRACE_MS,
+  MAX_REAPS_PER_RUN,
+} from './channel-reap.js';
 export * from './datastore-client.js';
 export { DatastoreSystemStore, type DatastoreSystemStoreOptions } from './datastore-system-store.js';
 export { DatastoreUserStore, type DatastoreUserStoreOptions } from './datastore-user-store.js';
@@ -14,12 +18,7 @@ export * from './deployment.js';
 export { grpcCode, translateError } from './errors.js';
 export { GcsUserStore, type GcsUserStoreOptions } from './gcs-user-store.js';
 export * from './pricing.js';
-export {
-  DEFAULT_CHANNEL_GRACE_MS,
-  MAX_REAPS_PER_RUN,
-  PubSubChannel,
-  type PubSubChannelOptions,
-} from './pubsub-channel.js';
+export { PubSubChannel, type PubSubChannelOptions } from './pubsub-channel.js';
 export {
   closePubSubClients,
   type PubSubClientOption,

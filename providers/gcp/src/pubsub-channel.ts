@@ -7,13 +7,12 @@ import {
   type Clock,
   LimitExceededError,
   type Meter,
-  mapLimit,
   noMeter,
   pause,
   retry,
   systemClock,
 } from '@faaskeeper/core';
-import type { ChannelReapRecords } from './channel-reap.js';
+import { type ChannelReapRecords, DEFAULT_CHANNEL_GRACE_MS, MAX_REAPS_PER_RUN } from './channel-reap.js';
 import { GCP_BACKOFF, GrpcStatus, grpcCode, guard } from './errors.js';
 import {
   billableBytes,
@@ -60,21 +59,6 @@ export type PubSubChannelOptions = PubSubClientOption & {
    */
   graceMs?: number;
 };
-
-/**
- * Default grace of a left channel: 10 minutes, 60 of a client's 10 s long polls (a listening
- * client reads its last messages within one) and 15 times ZooKeeper's largest default session
- * timeout (40 s), so that a client that lost touch for a session timeout still finds its EXPIRED
- * notice. With the heartbeat's minute, a channel goes 10–11 minutes after it was left.
- */
-export const DEFAULT_CHANNEL_GRACE_MS = 600_000;
-
-/**
- * Most left channels one heartbeat run reaps (two Pub/Sub admin calls each, 8 at a time): 200 a
- * minute, 288,000 a day. More left in a minute wait for the next runs.
- */
-export const MAX_REAPS_PER_RUN = 200;
-const REAP_CONCURRENCY = 8;
 
 /** Back-off of a failing pull (or after a failed ack): 10–20 ms, doubling up to 0.5–1 s, jittered. */
 const POLL_BACKOFF: Backoff = { baseMs: 20, maxMs: 1000, jitter: 'half' };
@@ -304,13 +288,11 @@ export class PubSubChannel implements Channel {
   async reap(): Promise<void> {
     const records = this.reapRecords;
     if (records === undefined) return;
-    const due = await records.due(this.clock.now() - this.graceMs, MAX_REAPS_PER_RUN);
-    await mapLimit(due, REAP_CONCURRENCY, async (name) => {
+    await records.reap(this.clock.now() - this.graceMs, async (name) => {
       await this.deleteSubscription(name);
       // Deleted at the session's end already, unless abandoned or made again by a late send.
       await this.deleteTopic(name);
     });
-    await records.done(due);
   }
 
   /** Creates the channel named by `tag` ahead of its first message (the distributor, with the open reply). */
