@@ -84,6 +84,7 @@ export { LEASE_FOLD_ID, type LeaseFold, QueueLeaseRenewer } from './session/leas
 export { childKey, childrenAt, parseChildKey } from './tree/child-index.js';
 export { migrateChildIndex } from './tree/migrate-children.js';
 export { clone } from './util/clone.js';
+export { mapLimit } from './util/map-limit.js';
 export { logEligible } from './writer/redo-log.js';
 export {
   createWriter,

@@ -83,6 +83,10 @@ const GROUP = 'session';
  * address. A `send` packs as many messages as fit into each SQS message (a JSON array) to save
  * requests; messages over the SQS limit go to S3 when `offload` is set. Delivery is in send
  * order; a batch whose callback throws is made visible again and delivered before anything newer.
+ *
+ * No `abandon` or `reap` (ports/channel.ts): nothing is left for a heartbeat to remove. `remove`
+ * deletes the queue at once, and a refused resume's bootstrap queue is deleted by its client, which
+ * may delete its own queues (they are named by the prefix its grant holds).
  */
 export class SqsChannel implements Channel {
   readonly maxMessageBytes: number;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   type Channel,
   type ClientOptions,
+  type Clock,
   FaaSKeeperClient,
   type Meter,
   noMeter,
@@ -13,6 +14,7 @@ import {
 import { Datastore, type DatastoreOptions } from '@google-cloud/datastore';
 import { type ClientConfig, PubSub } from '@google-cloud/pubsub';
 import { Storage, type StorageOptions } from '@google-cloud/storage';
+import { ChannelReapRecords } from './channel-reap.js';
 import { DatastoreSystemStore } from './datastore-system-store.js';
 import { DatastoreUserStore } from './datastore-user-store.js';
 import { GcsUserStore } from './gcs-user-store.js';
@@ -55,6 +57,12 @@ export interface GcpDeploymentConfig {
    * letters. Absent: the unsuffixed names (in-process tests that create their own subscriptions).
    */
   subscriptionSuffix?: string;
+  /**
+   * The functions' configuration: how long a channel a session left (its end, a refused resume) is
+   * kept for its client to read the last messages before the heartbeat deletes it. Default 10
+   * minutes (`DEFAULT_CHANNEL_GRACE_MS`); clients ignore it.
+   */
+  channelGraceMs?: number;
   /**
    * Whether opening the ports may create the writer and distributor topics when missing (default
    * true). A deployment made by `faaskeeper deploy gcp` sets `false`: Terraform made the topics, and
@@ -187,6 +195,7 @@ function pubsubOf(config: GcpDeploymentConfig): PubSub {
 export async function openGcpPorts(
   config: GcpDeploymentConfig,
   consumers: 'pull' | 'push' = 'pull',
+  options: { clock?: Clock } = {},
 ): Promise<GcpPorts> {
   const names = resourceNames(config.deployment);
   const subscriptions = subscriptionNames(config.deployment, config.subscriptionSuffix);
@@ -210,7 +219,15 @@ export async function openGcpPorts(
       meter,
       create,
     }),
-    PubSubChannel.create({ pubsub, prefix: names.channelPrefix, meter }),
+    // The channels sessions leave are recorded beside the system store, for the heartbeat to reap.
+    PubSubChannel.create({
+      pubsub,
+      prefix: names.channelPrefix,
+      meter,
+      reapRecords: new ChannelReapRecords({ datastore, namespace: names.namespace, meter }),
+      ...(config.channelGraceMs === undefined ? {} : { graceMs: config.channelGraceMs }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    }),
     PubSubQueue.create({
       pubsub,
       topic: names.leaseTopic,
@@ -270,6 +287,7 @@ export async function connect(options: GcpConnectOptions): Promise<FaaSKeeperCli
     serviceAccount: _serviceAccount,
     // A client never pulls a fixed subscription: a suffix passed here is dropped, not used.
     subscriptionSuffix: _subscriptionSuffix,
+    channelGraceMs: _channelGraceMs,
     ...clientOptions
   } = options;
   const config: GcpDeploymentConfig = {

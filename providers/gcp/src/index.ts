@@ -5,6 +5,12 @@
  * `@faaskeeper/gcp/local`, the Terraform deployment in `@faaskeeper/gcp/deploy`.
  * @packageDocumentation
  */
+export {
+  ChannelReapRecords,
+  type ChannelReapRecordsOptions,
+  DEFAULT_CHANNEL_GRACE_MS,
+  MAX_REAPS_PER_RUN,
+} from './channel-reap.js';
 export * from './datastore-client.js';
 export { DatastoreSystemStore, type DatastoreSystemStoreOptions } from './datastore-system-store.js';
 export { DatastoreUserStore, type DatastoreUserStoreOptions } from './datastore-user-store.js';

@@ -12,6 +12,7 @@ import {
   retry,
   systemClock,
 } from '@faaskeeper/core';
+import { type ChannelReapRecords, DEFAULT_CHANNEL_GRACE_MS, MAX_REAPS_PER_RUN } from './channel-reap.js';
 import { GCP_BACKOFF, GrpcStatus, grpcCode, guard } from './errors.js';
 import {
   billableBytes,
@@ -40,8 +41,23 @@ export type PubSubChannelOptions = PubSubClientOption & {
   pollMs?: number;
   /** Where billable operations are counted (`pubsub.publish-bytes`, `pubsub.subscribe-bytes`). */
   meter?: Meter;
-  /** Clock the back-offs of a failing pull or callback wait on. Default the system clock. */
+  /**
+   * Clock the back-offs of a failing pull or callback wait on, and the functions' side times the
+   * channels it leaves and their grace by. Default the system clock.
+   */
   clock?: Clock;
+  /**
+   * The functions' side: where the channels that sessions leave are remembered until
+   * {@link PubSubChannel.reap} deletes them. Absent (a client's channel, or functions that leave
+   * them to Pub/Sub's one-day expiration): nothing is remembered or reaped.
+   */
+  reapRecords?: ChannelReapRecords;
+  /**
+   * How long a left channel is kept for its client to read the last messages (the close reply, the
+   * EXPIRED notice, a refused resume's SESSIONEXPIRED) before it is reaped. Default
+   * {@link DEFAULT_CHANNEL_GRACE_MS}.
+   */
+  graceMs?: number;
 };
 
 /** Back-off of a failing pull (or after a failed ack): 10–20 ms, doubling up to 0.5–1 s, jittered. */
@@ -81,9 +97,11 @@ const ORDERING_KEY = 's';
  * A callback that throws is given the same batch again (its messages stay outstanding, which holds
  * the session's ordering key back) before anything newer. The functions' `remove` deletes the
  * topic only: the subscription, detached, keeps what the client has not read yet (the close reply,
- * the EXPIRED notice) and expires after a day without activity (Pub/Sub's shortest expiration
- * policy) — no client deletes it (that permission would reach the deployment's fixed
- * subscriptions), and the functions cannot tell when its client has read it. A client's `remove`
+ * the EXPIRED notice) — no client deletes it (that permission would reach the deployment's fixed
+ * subscriptions), and the functions cannot tell when its client has read it. So `remove` (and
+ * `abandon`, for a refused resume's bootstrap channel) records it (`reapRecords`), and the
+ * heartbeat's `reap` deletes it once its grace has passed; without records it expires after a day
+ * without activity (Pub/Sub's shortest expiration policy, which every channel has). A client's `remove`
  * (of its bootstrap channel once it has its key, of its channel once moved; an object that has
  * subscribed is a client's) deletes nothing: its subscription is closed by then.
  *
@@ -98,6 +116,8 @@ export class PubSubChannel implements Channel {
   private readonly meter: Meter;
   private readonly pollMs: number;
   private readonly clock: Clock;
+  private readonly reapRecords: ChannelReapRecords | undefined;
+  private readonly graceMs: number;
   /**
    * Whether this object has subscribed: then it is a client's (the functions only send and
    * remove), and its `remove` deletes nothing.
@@ -115,6 +135,8 @@ export class PubSubChannel implements Channel {
     this.meter = options.meter ?? noMeter;
     this.pollMs = options.pollMs ?? 10_000;
     this.clock = options.clock ?? systemClock;
+    this.reapRecords = options.reapRecords;
+    this.graceMs = options.graceMs ?? DEFAULT_CHANNEL_GRACE_MS;
   }
 
   /** Opens the channel (nothing is created until a session is used). */
@@ -243,18 +265,34 @@ export class PubSubChannel implements Channel {
     if (this.subscriber) return;
     // Nothing left to read on it (a bootstrap channel once the session has its secret one): its
     // subscription goes too, rather than count against the project's subscriptions for a day.
-    if (options.drained === true)
-      await idempotent(
-        `remove the subscription of session ${session}`,
-        () =>
-          this.clients.subscriber.deleteSubscription({ subscription: subscriptionPath(this.clients, name) }),
-        GrpcStatus.NOT_FOUND,
-      );
-    await idempotent(
-      `remove session ${session}`,
-      () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, name) }),
-      GrpcStatus.NOT_FOUND,
-    );
+    if (options.drained === true) await this.deleteSubscription(name);
+    // Recorded before the topic goes: a failure in between leaves a record, never a channel without one.
+    else await this.reapRecords?.mark(name, this.clock.now());
+    await this.deleteTopic(name);
+  }
+
+  /**
+   * The functions' side: a refused resume's bootstrap channel, just sent its SESSIONEXPIRED answer.
+   * Kept whole (a redelivered answer still reaches the subscription) and recorded, so that `reap`
+   * deletes it after the grace; without records it is left as before (see the class).
+   */
+  async abandon(session: number, incarnation: number): Promise<void> {
+    await this.reapRecords?.mark(this.name(session, incarnation), this.clock.now());
+  }
+
+  /**
+   * The heartbeat's run: deletes the subscription and topic of each recorded channel whose grace
+   * has passed (at most {@link MAX_REAPS_PER_RUN}), then its record. A run with nothing due costs
+   * one keys-only Datastore query and no Pub/Sub call.
+   */
+  async reap(): Promise<void> {
+    const records = this.reapRecords;
+    if (records === undefined) return;
+    await records.reap(this.clock.now() - this.graceMs, async (name) => {
+      await this.deleteSubscription(name);
+      // Deleted at the session's end already, unless abandoned or made again by a late send.
+      await this.deleteTopic(name);
+    });
   }
 
   /** Creates the channel named by `tag` ahead of its first message (the distributor, with the open reply). */
@@ -300,6 +338,23 @@ export class PubSubChannel implements Channel {
       if (isClosed()) return false;
       throw error;
     }
+  }
+
+  private async deleteSubscription(name: string): Promise<void> {
+    await idempotent(
+      `remove subscription ${name}`,
+      () =>
+        this.clients.subscriber.deleteSubscription({ subscription: subscriptionPath(this.clients, name) }),
+      GrpcStatus.NOT_FOUND,
+    );
+  }
+
+  private async deleteTopic(name: string): Promise<void> {
+    await idempotent(
+      `remove topic ${name}`,
+      () => this.clients.publisher.deleteTopic({ topic: topicPath(this.clients, name) }),
+      GrpcStatus.NOT_FOUND,
+    );
   }
 
   private async nack(subscription: string, ackIds: string[]): Promise<void> {

@@ -117,7 +117,8 @@ whenEmulators((stack) => {
       expect(new Set(calls)).toEqual(new Set(['pull', 'acknowledge']));
       // The session's end removed its channels' topics and the bootstrap channel's subscription
       // (the distributor's part; it carried only the open reply); the secret channel's
-      // subscription stays detached, with the one-day expiration that bounds it.
+      // subscription stays detached until the heartbeat reaps it after its grace
+      // (channel-reap.test.ts), with the one-day expiration as a backstop.
       const ps = stack().pubsubClient;
       await waitUntil(async () => (await named(ps.getTopics(), prefix)).length === 0, 10_000);
       const subscriptions = await named(ps.getSubscriptions(), prefix);

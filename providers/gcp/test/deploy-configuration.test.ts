@@ -350,6 +350,11 @@ describe('the Terraform configuration', () => {
     expect(resourceOf(config, 'google_project_iam_custom_role', 'channel_distributor').permissions).toEqual([
       ...CHANNEL_PERMISSIONS.distributor,
     ]);
+    // The heartbeat reaps what ended sessions left: it deletes, and nothing else.
+    expect(resourceOf(config, 'google_project_iam_custom_role', 'channel_heartbeat').permissions).toEqual([
+      'pubsub.subscriptions.delete',
+      'pubsub.topics.delete',
+    ]);
     // Clients never publish to channels: a client cannot forge another session's replies.
     expect(CHANNEL_PERMISSIONS.client).not.toContain('pubsub.topics.publish');
   });
@@ -414,7 +419,7 @@ describe('the Terraform configuration', () => {
       expect(id).toMatch(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
     for (const bucket of [names.dataBucket, names.sourceBucket])
       expect(bucket.length).toBeLessThanOrEqual(63);
-    for (const role of [names.channelClientRole, names.channelDistributorRole])
+    for (const role of [names.channelClientRole, names.channelDistributorRole, names.channelReaperRole])
       expect(role).toMatch(/^[a-zA-Z0-9_.]{3,64}$/);
     expect(names.database).toMatch(/^[a-z][a-z0-9-]{2,61}[a-z0-9]$/);
     for (const fn of Object.values(names.functions)) expect(fn.length).toBeLessThanOrEqual(63);

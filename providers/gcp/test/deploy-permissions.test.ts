@@ -59,6 +59,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   heartbeat: [
     'bucket storage_bucket.data roles/storage.objectViewer',
+    'project acme-zk project_iam_custom_role.channel_heartbeat',
     `project acme-zk roles/datastore.user if ${DB}`,
     'subscription pubsub_subscription.leases roles/pubsub.subscriber',
     'topic pubsub_topic.writer roles/pubsub.publisher',
@@ -109,6 +110,7 @@ const EXPECTED_DATASTORE: Record<string, string[]> = {
     `project acme-zk roles/datastore.user if ${DB}`,
   ],
   heartbeat: [
+    'project acme-zk project_iam_custom_role.channel_heartbeat',
     `project acme-zk roles/datastore.user if ${DB}`,
     'subscription pubsub_subscription.leases roles/pubsub.subscriber',
     'topic pubsub_topic.writer roles/pubsub.publisher',
@@ -166,7 +168,11 @@ describe.each(MODELS)(
 
     it('gives the channel roles only Pub/Sub permissions, none of IAM, and the client no publish on channels', () => {
       const roles = [...customRoles(config).values()];
-      expect(roles).toEqual([[...CHANNEL_PERMISSIONS.client], [...CHANNEL_PERMISSIONS.distributor]]);
+      expect(roles).toEqual([
+        [...CHANNEL_PERMISSIONS.client],
+        [...CHANNEL_PERMISSIONS.distributor],
+        [...CHANNEL_PERMISSIONS.reaper],
+      ]);
       for (const p of roles.flat()) expect(p).toMatch(/^pubsub\.(topics|subscriptions)\.[a-zA-Z]+$/);
       expect(roles.flat().some((p) => /IamPolicy/.test(p))).toBe(false);
     });

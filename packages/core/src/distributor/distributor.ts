@@ -344,6 +344,10 @@ export function createDistributor(options: DistributorOptions): BatchHandler {
       // With a secret channel, the bootstrap one carried only the open or resume reply.
       await channel.remove(to.session, to.inc, undefined, { drained: tag !== undefined });
     });
+    // A refused resume's bootstrap channel: its client reads the answer and stops; the adapter
+    // removes the channel later if the client cannot (Channel.abandon).
+    if (channel.abandon !== undefined)
+      await mapLimit(outbox.refusedResumes(), concurrency, (to) => channel.abandon!(to.session, to.inc));
     // 6. the markers of ended sessions: nothing is owed to them any more
     const endedSessions = new Set(ended.map((to) => to.session));
     await mapLimit([...endedSessions], concurrency, (session) => userStore.putMarker(session, []));

@@ -53,6 +53,16 @@ export class Outbox {
     box.list.push({ order, zxid, body });
   }
 
+  /**
+   * The bootstrap channels that carry only the answers to refused resumes (SESSIONEXPIRED to an
+   * incarnation of a session that is gone): no session end will remove them.
+   */
+  refusedResumes(): ChannelAddress[] {
+    return [...this.boxes.values()]
+      .filter((b) => b.boot && b.list.every((m) => m.body.type === 'reply' && m.body.error !== undefined))
+      .map((b) => b.to);
+  }
+
   /** Seals and sends every channel's messages, `concurrency` channels at a time. */
   async send(channel: Channel, keys: ChannelKeys, wm: number, concurrency: number): Promise<void> {
     await mapLimit([...this.boxes.values()], concurrency, async ({ to, boot, list }) => {

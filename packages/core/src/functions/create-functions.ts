@@ -112,6 +112,7 @@ export function createFunctions(ports: FunctionPorts, options: FunctionsOptions)
       writerQueue: ports.writerQueue,
       clock: options.functionClocks?.heartbeat ?? clock,
       clockSkewMs,
+      channel: ports.channel,
       ...(ports.leaseQueue === undefined ? {} : { leaseQueue: ports.leaseQueue }),
     }),
   };

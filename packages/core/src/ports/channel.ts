@@ -71,4 +71,22 @@ export interface Channel {
    * the open or resume reply, so that the client finds the channel it moves to. Optional.
    */
   prepare?(session: number, incarnation: number, tag: string): Promise<void>;
+  /**
+   * The bootstrap channel of a resume the writer refused (the distributor has just sent its
+   * SESSIONEXPIRED answer there): nothing more goes to it, and no session end will remove it. An
+   * adapter whose clients cannot delete what they pull (Pub/Sub) marks it for {@link reap}, which
+   * removes it once its client has had time to read the answer. Optional: where the client removes
+   * its own channel (SQS, memory), nothing is left behind and the method is absent.
+   */
+  abandon?(session: number, incarnation: number): Promise<void>;
+  /**
+   * Removes what channels ended earlier still keep for their clients (Pub/Sub: a removed secret
+   * channel's subscription, detached from its deleted topic; an abandoned bootstrap channel) once
+   * their grace has passed, so that the client had time to read what was left. Only channels that
+   * `remove` or `abandon` marked: a live session's channel is never touched. The heartbeat calls it
+   * on every run, after its expiries; it must cost little when there is nothing to reap. Optional:
+   * an adapter whose `remove` leaves nothing behind (SQS deletes the queue, memory drops the
+   * mailbox once read) has none.
+   */
+  reap?(): Promise<void>;
 }

@@ -6,6 +6,7 @@
  * admitted request or lease renewal, whichever is later (`lease.ts`). It only asks; the writer
  * checks again and ends the session as an ordinary write, so every client sees it at one zxid.
  */
+import type { Channel } from '../ports/channel.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import { ConditionFailedError } from '../ports/errors.js';
 import type { Queue } from '../ports/queue.js';
@@ -40,6 +41,8 @@ export interface HeartbeatOptions {
   clockSkewMs?: number;
   /** Where clients queue their lease renewals, when they do not write leases themselves (GCP). */
   leaseQueue?: Queue;
+  /** The session channels: each run reaps what ended sessions left ({@link Channel.reap}, if any). */
+  channel?: Channel;
 }
 
 /**
@@ -235,5 +238,7 @@ export function createHeartbeat(options: HeartbeatOptions): ScheduledHandler {
     }
     // Last, so that however many items other clients wrote, the expiries above went out first.
     if (listed.length > 0) await dropUnclaimedLeases(options.systemStore, listed, sessions, now, skew);
+    // What ended sessions' channels still keep for their clients, once they had time to read it.
+    await options.channel?.reap?.();
   };
 }

@@ -19,7 +19,7 @@ const KEY = new Uint8Array(32).fill(3);
 
 /** One call of the channel port, with where it went. */
 interface Call {
-  method: 'send' | 'subscribe' | 'remove';
+  method: 'send' | 'subscribe' | 'remove' | 'abandon' | 'reap';
   session: number;
   inc: number;
   tag: string | undefined;
@@ -47,6 +47,15 @@ function recording(calls: Call[]): (inner: Channel) => Channel {
     remove: (session, inc, tag) => {
       calls.push({ method: 'remove', session, inc: inc ?? 0, tag });
       return inner.remove(session, inc, tag);
+    },
+    // The memory channel has neither (nothing leaks there): recorded, and passed on if present.
+    abandon: async (session, inc) => {
+      calls.push({ method: 'abandon', session, inc, tag: undefined });
+      await inner.abandon?.(session, inc);
+    },
+    reap: async () => {
+      calls.push({ method: 'reap', session: 0, inc: 0, tag: undefined });
+      await inner.reap?.();
     },
   });
 }
@@ -155,6 +164,25 @@ describe("a session's bootstrap and secret channels", () => {
     const sends = calls.filter((c) => c.method === 'send' && c.session === 987_654_321);
     expect(sends).toHaveLength(1);
     expect(sends[0]).toMatchObject({ tag: undefined, bodies: ['reply:SESSIONEXPIRED'] });
+    // No session end will remove that channel: the distributor hands it to the channel to reap,
+    // after the answer went out.
+    // (The resumer's own remove is a client's: it deletes nothing where clients cannot, Pub/Sub.)
+    const mine = calls.filter((c) => c.session === 987_654_321 && ['send', 'abandon'].includes(c.method));
+    expect(mine.map((c) => c.method)).toEqual(['send', 'abandon']);
+    expect(mine[1]).toMatchObject({ inc: sends[0]!.inc, tag: undefined });
+  });
+
+  it('abandons no channel of a session that opens and closes, and asks the channel to reap on every heartbeat run', async () => {
+    const calls: Call[] = [];
+    const service = deploy(calls);
+    const zk = await service.connect();
+    await zk.create('/r', '');
+    await zk.close();
+    expect(calls.filter((c) => c.method === 'abandon')).toEqual([]);
+    expect(calls.filter((c) => c.method === 'reap')).toEqual([]);
+    await service.heartbeat();
+    await service.heartbeat();
+    expect(calls.filter((c) => c.method === 'reap')).toHaveLength(2);
   });
 
   it('without a channel secret (unsealed channels) everything stays on the bootstrap channel', async () => {

@@ -57,8 +57,8 @@ export const CHANNEL_PERMISSIONS = {
    * The distributor (and the writer distributing inline) creates a session channel's topic and
    * subscription before its first message to it (the secret one before the open reply), publishes
    * replies and events, and deletes the topics of an ended session (the secret channel's
-   * subscription keeps what the client has not read, and expires; the bootstrap channel's, which
-   * carried only the open reply, goes with its topic).
+   * subscription keeps what the client has not read, until the heartbeat reaps it; the bootstrap
+   * channel's, which carried only the open reply, goes with its topic).
    */
   distributor: [
     'pubsub.subscriptions.create',
@@ -68,6 +68,12 @@ export const CHANNEL_PERMISSIONS = {
     'pubsub.topics.delete',
     'pubsub.topics.publish',
   ],
+  /**
+   * The heartbeat deletes what ended sessions left once their clients had time to read it (the
+   * detached subscription of a secret channel, a refused resume's bootstrap channel; recorded by
+   * the distributor, see `ChannelReapRecords`): it creates, publishes and consumes nothing.
+   */
+  reaper: ['pubsub.subscriptions.delete', 'pubsub.topics.delete'],
 } as const;
 
 /**
@@ -417,6 +423,7 @@ export function buildGcpConfiguration(options: GcpConfigurationOptions): Terrafo
   for (const [who, roleId, permissions] of [
     ['client', names.channelClientRole, CHANNEL_PERMISSIONS.client],
     ['distributor', names.channelDistributorRole, CHANNEL_PERMISSIONS.distributor],
+    ['heartbeat', names.channelReaperRole, CHANNEL_PERMISSIONS.reaper],
   ] as const) {
     const custom = tf.resource('google_project_iam_custom_role', `channel_${who}`, {
       project,

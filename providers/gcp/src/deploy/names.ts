@@ -101,6 +101,7 @@ export function gcpDeploymentNames(
     /** Custom roles (ids allow no `-`). */
     channelClientRole: `${roleBase}_channel_client`,
     channelDistributorRole: `${roleBase}_channel_distributor`,
+    channelReaperRole: `${roleBase}_channel_reaper`,
   };
 }
 

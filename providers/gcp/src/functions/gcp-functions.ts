@@ -122,7 +122,9 @@ export function createGcpFunctions(ports: GcpPorts, options: GcpFunctionsOptions
  * `FAASKEEPER_DEPLOYMENT`, `GOOGLE_CLOUD_PROJECT`, and `FAASKEEPER_BUCKET` for a Cloud Storage user
  * store, or `FAASKEEPER_PROTECTED_BUCKET` for the protected zone of a Datastore user store, and
  * `FAASKEEPER_SUBSCRIPTION_SUFFIX` (the secret suffix of the fixed subscriptions) where the function
- * pulls one (the heartbeat). Emulator endpoints come from `DATASTORE_EMULATOR_HOST` /
+ * pulls one (the heartbeat), and `FAASKEEPER_CHANNEL_GRACE_MS` (how long a channel a session left is
+ * kept for its client, {@link GcpDeploymentConfig.channelGraceMs}; unset: 10 minutes) where it is
+ * set. Emulator endpoints come from `DATASTORE_EMULATOR_HOST` /
  * `PUBSUB_EMULATOR_HOST` as usual.
  */
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): GcpDeploymentConfig {
@@ -131,11 +133,16 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Gcp
   const projectId = env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
   const project = projectId === undefined ? {} : { projectId };
   const suffix = env[SUBSCRIPTION_SUFFIX_ENV];
+  const grace = env.FAASKEEPER_CHANNEL_GRACE_MS;
+  const channelGraceMs = grace ? Number(grace) : undefined;
+  if (channelGraceMs !== undefined && !(Number.isSafeInteger(channelGraceMs) && channelGraceMs >= 0))
+    throw new Error(`FAASKEEPER_CHANNEL_GRACE_MS is not a number of milliseconds: ${grace}`);
   return {
     deployment,
     datastore: project,
     pubsub: project,
     ...(suffix ? { subscriptionSuffix: suffix } : {}),
+    ...(channelGraceMs === undefined ? {} : { channelGraceMs }),
     ...(env.FAASKEEPER_BUCKET
       ? { userStore: { type: 'gcs', bucket: env.FAASKEEPER_BUCKET, storage: project } }
       : env.FAASKEEPER_PROTECTED_BUCKET

@@ -129,7 +129,8 @@ export async function createLocalGcpDeployment(
         ? { userStore: { type: 'gcs' as const, bucket: 'faaskeeper-local', storage: stack.storageClient } }
         : {}),
     };
-    const opened = await openGcpPorts(config, push ? 'push' : 'pull');
+    // The distributor times the channels it leaves, and the heartbeat their grace, on `clock`.
+    const opened = await openGcpPorts(config, push ? 'push' : 'pull', { clock });
     // The functions' ports, wrapped for fault injection (clients keep their own, unwrapped).
     const wrap = options.wrap ?? {};
     const ports: GcpPorts = {
