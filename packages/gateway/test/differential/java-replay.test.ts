@@ -18,6 +18,8 @@ const describeIfPeers = describeWithPeers(missing, 'the differential tests');
 /** Fixed seeds, so CI runs the same sequences every time; `ZK_DIFF_SEEDS=7,8` runs others. */
 const SEEDS = (process.env.ZK_DIFF_SEEDS ?? '1,2,3,4,5').split(',').map(Number);
 const OPS = Number(process.env.ZK_DIFF_OPS ?? 200);
+/** The reference transcripts take about a second a seed, and `ZK_DIFF_SEEDS` may list hundreds. */
+const SETUP_MS = 60_000 + SEEDS.length * 5_000;
 
 let compiled: CompiledJava;
 let zookeeper: RunningServer | undefined;
@@ -45,7 +47,7 @@ beforeAll(async () => {
     expect(run.code, run.stderr).toBe(0);
     expected.set(seed, run.lines);
   }
-}, 120_000);
+}, SETUP_MS);
 
 afterAll(async () => {
   await zookeeper?.close();
