@@ -13,6 +13,7 @@
  */
 import { type Meter, mapLimit, noMeter } from '@faaskeeper/core';
 import { type Datastore, type Key, PropertyFilter } from '@google-cloud/datastore';
+import { keyName, namespacedKey } from './datastore-client.js';
 import { guard } from './errors.js';
 
 /** Options of {@link ChannelReapRecords}. */
@@ -41,9 +42,6 @@ export const DEFAULT_CHANNEL_GRACE_MS = 600_000;
 export const MAX_REAPS_PER_RUN = 200;
 const REAP_CONCURRENCY = 8;
 
-/** Datastore's limit on the keys of one commit (a batch upsert or delete). */
-const MAX_KEYS_PER_COMMIT = 500;
-
 /** Records of left channels, by channel name, each with the time it was left (`at`, ms). */
 export class ChannelReapRecords {
   private readonly datastore: Datastore;
@@ -69,49 +67,33 @@ export class ChannelReapRecords {
     this.meter.add('datastore.entity-writes', 1);
   }
 
-  /** Up to `limit` channels left at or before `before`, oldest first. */
-  async due(before: number, limit: number): Promise<string[]> {
+  /**
+   * Deletes (`remove`) the channels left at or before `before`, oldest first, at most
+   * {@link MAX_REAPS_PER_RUN}, {@link REAP_CONCURRENCY} at a time, then forgets their records in one
+   * commit (200 keys, within Datastore's 500); a failure keeps every record for the next run (the
+   * deletes are idempotent).
+   */
+  async reap(before: number, remove: (name: string) => Promise<void>): Promise<void> {
     const query = this.datastore
       .createQuery(this.namespace ?? '', this.kind)
       .filter(new PropertyFilter('at', '<=', before))
       .order('at')
       .select('__key__')
-      .limit(limit);
+      .limit(MAX_REAPS_PER_RUN);
     const [entities] = (await guard('list channels to reap', () => this.datastore.runQuery(query))) as [
-      Record<string | symbol, unknown>[],
+      object[],
       unknown,
     ];
     // A keys-only query bills one read for the query; its keys are free small operations.
     this.meter.add('datastore.entity-reads', 1);
-    return entities
-      .map((e) => (e[this.datastore.KEY] as Key | undefined)?.name)
-      .filter((n): n is string => n !== undefined);
-  }
-
-  /**
-   * Deletes (`remove`) the channels left at or before `before`, at most {@link MAX_REAPS_PER_RUN},
-   * {@link REAP_CONCURRENCY} at a time, then forgets their records; a failure keeps every record
-   * for the next run (the deletes are idempotent).
-   */
-  async reap(before: number, remove: (name: string) => Promise<void>): Promise<void> {
-    const due = await this.due(before, MAX_REAPS_PER_RUN);
+    const due = entities.map(keyName).filter((n): n is string => n !== undefined);
+    if (due.length === 0) return;
     await mapLimit(due, REAP_CONCURRENCY, remove);
-    await this.done(due);
-  }
-
-  /** Forgets the records of `names` (their channels are gone). */
-  async done(names: readonly string[]): Promise<void> {
-    const chunks: string[][] = [];
-    for (let i = 0; i < names.length; i += MAX_KEYS_PER_COMMIT)
-      chunks.push(names.slice(i, i + MAX_KEYS_PER_COMMIT));
-    await mapLimit(chunks, 4, (chunk) =>
-      guard('forget reaped channels', () => this.datastore.delete(chunk.map((n) => this.key(n)))),
-    );
-    if (names.length > 0) this.meter.add('datastore.entity-deletes', names.length);
+    await guard('forget reaped channels', () => this.datastore.delete(due.map((n) => this.key(n))));
+    this.meter.add('datastore.entity-deletes', due.length);
   }
 
   private key(name: string): Key {
-    const path = [this.kind, name];
-    return this.datastore.key(this.namespace === undefined ? { path } : { namespace: this.namespace, path });
+    return namespacedKey(this.datastore, this.namespace, [this.kind, name]);
   }
 }

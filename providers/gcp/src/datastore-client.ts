@@ -1,4 +1,4 @@
-import { Datastore, type DatastoreOptions } from '@google-cloud/datastore';
+import { Datastore, type DatastoreOptions, type Key } from '@google-cloud/datastore';
 
 /**
  * How an adapter gets its Datastore client: a ready one, or the config to make one (never both,
@@ -23,6 +23,11 @@ export function chunk(bytes: Buffer): Buffer[] {
   for (let at = 0; at < bytes.byteLength; at += DATASTORE_CHUNK_BYTES)
     out.push(bytes.subarray(at, at + DATASTORE_CHUNK_BYTES));
   return out;
+}
+
+/** The key at `path` in `namespace` (absent: the default namespace). */
+export function namespacedKey(datastore: Datastore, namespace: string | undefined, path: string[]): Key {
+  return datastore.key(namespace === undefined ? { path } : { namespace, path });
 }
 
 /** The name of an entity's key (adapters only use named keys). */

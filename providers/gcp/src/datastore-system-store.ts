@@ -32,6 +32,7 @@ import {
   int,
   keyKind,
   keyName,
+  namespacedKey,
 } from './datastore-client.js';
 import {
   GCP_BACKOFF,
@@ -169,7 +170,7 @@ export class DatastoreSystemStore implements SystemStore {
     try {
       const query = this.datastore
         .createQuery(this.namespace ?? '', this.kind(kind))
-        .hasAncestor(this.datastore.key(this.keyOptions(this.rootPath)));
+        .hasAncestor(namespacedKey(this.datastore, this.namespace, this.rootPath));
       [entities] = (await this.datastore.runQuery(query)) as [Record<string, unknown>[], unknown];
     } catch (error) {
       throw translateError(error, `list ${kind}`);
@@ -197,7 +198,7 @@ export class DatastoreSystemStore implements SystemStore {
     try {
       let query = this.datastore
         .createQuery(this.namespace ?? '', this.kind(kind))
-        .hasAncestor(this.datastore.key(this.keyOptions(this.rootPath)))
+        .hasAncestor(namespacedKey(this.datastore, this.namespace, this.rootPath))
         .order('__key__')
         .limit(limit);
       if (filters.length > 0) query = query.filter(and(filters));
@@ -530,11 +531,11 @@ export class DatastoreSystemStore implements SystemStore {
   }
 
   private key(kind: ItemKind, id: string): Key {
-    return this.datastore.key(this.keyOptions([...this.rootPath, this.kind(kind), id]));
+    return namespacedKey(this.datastore, this.namespace, [...this.rootPath, this.kind(kind), id]);
   }
 
   private chunkKey(kind: ItemKind, name: string): Key {
-    return this.datastore.key(this.keyOptions([...this.rootPath, this.chunkKind(kind), name]));
+    return namespacedKey(this.datastore, this.namespace, [...this.rootPath, this.chunkKind(kind), name]);
   }
 
   /**
@@ -551,10 +552,6 @@ export class DatastoreSystemStore implements SystemStore {
     const out: Key[] = [];
     for (let i = from; i <= to; i++) out.push(this.chunkKey(kind, `${id}#${i}`));
     return out;
-  }
-
-  private keyOptions(path: string[]) {
-    return this.namespace === undefined ? { path } : { namespace: this.namespace, path };
   }
 
   private mapKey(kind: string, name: string): string {

@@ -16,7 +16,15 @@ import {
   type Zone,
 } from '@faaskeeper/core';
 import type { Datastore, Key } from '@google-cloud/datastore';
-import { blob, chunk, type DatastoreClientOption, datastoreFrom, int, keyName } from './datastore-client.js';
+import {
+  blob,
+  chunk,
+  type DatastoreClientOption,
+  datastoreFrom,
+  int,
+  keyName,
+  namespacedKey,
+} from './datastore-client.js';
 import { GCP_BACKOFF, guard } from './errors.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 
@@ -245,7 +253,7 @@ export class DatastoreUserStore implements UserStore {
       `${this.prefix}${this.zoneKind('child', zone)}`,
       childKey(entry),
     ];
-    return this.datastore.key(this.namespace === undefined ? { path } : { namespace: this.namespace, path });
+    return namespacedKey(this.datastore, this.namespace, path);
   }
 
   private async lookup(keys: Key[]): Promise<Record<string, unknown>[]> {
@@ -262,6 +270,6 @@ export class DatastoreUserStore implements UserStore {
 
   private key(kind: string, name: string): Key {
     const path = [`${this.prefix}${kind}`, name];
-    return this.datastore.key(this.namespace === undefined ? { path } : { namespace: this.namespace, path });
+    return namespacedKey(this.datastore, this.namespace, path);
   }
 }
