@@ -226,7 +226,15 @@ whenEmulators((stack) => {
       expect(await topicsOf(prefix)).toEqual(liveChannels);
       const closing = await d.connect();
       await closing.close(); // resolves on the close reply
-      await waitUntil(async () => (await recordsIn(namespace)) === 1, 10_000);
+      // The distributor ends the channels after it sent the reply: the secret one is recorded, then
+      // its topic goes, then the bootstrap one's subscription; wait for all three, not the first.
+      await waitUntil(
+        async () =>
+          (await recordsIn(namespace)) === 1 &&
+          (await subscriptionsOf(prefix)).length === 3 &&
+          (await topicsOf(prefix)).length === 2,
+        10_000,
+      );
       const left = (await subscriptionsOf(prefix)).filter((s) => !liveChannels.includes(s));
       expect(left).toEqual([expect.stringMatching(new RegExp(`^${prefix}-channel-`))]);
       expect(await topicsOf(prefix)).toEqual(liveChannels);
@@ -258,7 +266,14 @@ whenEmulators((stack) => {
       d.partition(lost); // it vanished: no renewal arrives, its channel's messages wait
       await clock.advance(12_000);
       await d.heartbeat(); // asks the writer to expire it; the distributor then ends its channels
-      await waitUntil(async () => (await recordsIn(namespace)) === 1, 10_000);
+      // Recorded first, then the secret topic and the bootstrap subscription go (see above).
+      await waitUntil(
+        async () =>
+          (await recordsIn(namespace)) === 1 &&
+          (await subscriptionsOf(prefix)).length === 1 &&
+          (await topicsOf(prefix)).length === 0,
+        10_000,
+      );
       const [left] = await subscriptionsOf(prefix);
       expect(await subscriptionsOf(prefix)).toEqual([
         expect.stringMatching(new RegExp(`^${prefix}-channel-`)),
