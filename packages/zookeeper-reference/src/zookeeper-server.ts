@@ -281,6 +281,25 @@ export function zooCfg(dataDir: string, port: number, fourLetterWords: readonly 
  * On failure (JVM exits, timeout) the JVM is stopped and the error carries the log's tail.
  */
 export async function startZooKeeper(options: StartOptions = {}): Promise<ZooKeeperServer> {
+  // A port picked by freePort is free only until the JVM binds it, a second or more later; another
+  // process's listener or outgoing connection can take it meanwhile. Then the JVM exits at once
+  // ("Address already in use") and another port is picked; a port the caller chose is not changed.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      const portTaken = error instanceof Error && error.message.includes(PORT_TAKEN);
+      if (!portTaken || options.port !== undefined || attempt === PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** How often {@link startZooKeeper} picks another port when the one it picked was taken. */
+const PORT_ATTEMPTS = 3;
+/** What the JVM logs (java.net.BindException) when its client port is taken. */
+const PORT_TAKEN = 'Address already in use';
+
+async function startOnce(options: StartOptions): Promise<ZooKeeperServer> {
   const installation = options.installation ?? findZooKeeper();
   const removeDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tempBase(), 'faaskeeper-bench-zookeeper-'));
