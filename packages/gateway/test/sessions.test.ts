@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Err, EventType, OpCode, Xid } from '../src/codes.js';
 import { type Gateway, type GatewayLogEntry, startGateway } from '../src/index.js';
 import * as R from '../src/jute/records.js';
-import { bytes, closedBy, createReq, RawClient, sleep, stillServes } from './raw-client.js';
+import { bytes, closedBy, createReq, RawClient, sleep, stillServes, waitUntil } from './raw-client.js';
 
 describe('sessions across connections', () => {
   let gw: Gateway;
@@ -132,9 +132,14 @@ describe('sessions across connections', () => {
     }
     expect(writes).toBeGreaterThan(3);
     expect(a.framesReceived).toBeGreaterThan(4);
-    expect(
-      (await other.call(OpCode.exists, R.PathWatchRequest, { path: '/silent-eph', watch: false })).err,
-    ).toBe(Err.NONODE);
+    // The gateway closes the connection as the session ends, then closes its FaaSKeeper session,
+    // which deletes the ephemeral: that comes after the close the client sees.
+    await waitUntil(
+      async () =>
+        (await other.call(OpCode.exists, R.PathWatchRequest, { path: '/silent-eph', watch: false })).err ===
+        Err.NONODE,
+      "the expired session's ephemeral to go",
+    );
   });
 
   it('answers an unknown session Expired', async () => {
@@ -162,8 +167,18 @@ describe('session passwords', () => {
       const expected = createHmac('sha256', 'shared').update(id).digest().subarray(0, 16);
       expect(Buffer.from(c.connect.passwd).equals(expected)).toBe(true);
       await stillServes(c, 'hmac');
+      const hex = `0x${c.connect.sessionId.toString(16)}`;
       c.close();
-      await sleep(50);
+      // Gateway one lets the session go once it has seen the connection close; resumed elsewhere
+      // before that, the session would move away from a connection it still serves.
+      await waitUntil(
+        () =>
+          logs.some(
+            (l) =>
+              l.event === 'closed' && l.session === hex && l.reason === 'the client closed the connection',
+          ),
+        'gateway one to see the connection close',
+      );
       // The other process checks the password by itself and takes the session over.
       const elsewhere = await RawClient.open(two.port, {
         sessionId: c.connect.sessionId,
@@ -172,7 +187,6 @@ describe('session passwords', () => {
       expect(elsewhere.connect.sessionId).toBe(c.connect.sessionId);
       await stillServes(elsewhere, 'hmac-elsewhere');
       elsewhere.close();
-      const hex = `0x${c.connect.sessionId.toString(16)}`;
       expect(logs).toContainEqual(
         expect.objectContaining({ event: 'connected', remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }),
       );
