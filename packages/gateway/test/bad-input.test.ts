@@ -76,8 +76,10 @@ describe('bad input', () => {
   });
 
   it('closes a connection that never completes its handshake after connectTimeoutMs', async () => {
-    const s = await openSocket(gw.port);
+    // Taken before the connection exists: the gateway's timer cannot start earlier. Taken once
+    // connected, it could come later than that start (this thread descheduled in between).
     const started = Date.now();
+    const s = await openSocket(gw.port);
     s.write(Buffer.from([0, 0, 0, 44, 0, 0]));
     await closedBy(s, 3000);
     expect(reasons).toContain('no handshake within 300 ms');
