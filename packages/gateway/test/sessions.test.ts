@@ -116,7 +116,10 @@ describe('sessions across connections', () => {
   });
 
   it('expires a session whose connected client sends nothing, not even pings, for its timeout', async () => {
-    const a = await RawClient.open(gw.port, { timeOut: 1000 });
+    // 2 s, so that several notifications reach the silent client within its timeout even when
+    // the process stalls for a while (with 1 s, a 700 ms stall left three writes).
+    const a = await RawClient.open(gw.port, { timeOut: 2000 });
+    expect(a.connect.timeOut).toBe(2000);
     await a.call(OpCode.create, R.CreateRequest, createReq('/silent-eph', 1));
     // Notifications the gateway sends do not count as signs of life from the client.
     await a.call(OpCode.addWatch, R.AddWatchRequest, { path: '/silent-eph', mode: 0 });
