@@ -5,10 +5,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Err, OpCode } from '../src/codes.js';
-import { type Gateway, startGateway } from '../src/index.js';
+import { type Gateway, type GatewayLogEntry, startGateway } from '../src/index.js';
 import { JuteWriter } from '../src/jute/io.js';
 import * as R from '../src/jute/records.js';
-import { bytes, closedBy, createReq, openSocket, RawClient, sleep, stillServes } from './raw-client.js';
+import { bytes, closedBy, createReq, openSocket, RawClient, stillServes, waitUntil } from './raw-client.js';
 
 describe('bad input', () => {
   let gw: Gateway;
@@ -76,8 +76,10 @@ describe('bad input', () => {
   });
 
   it('closes a connection that never completes its handshake after connectTimeoutMs', async () => {
-    const s = await openSocket(gw.port);
+    // Taken before the connection exists: the gateway's timer cannot start earlier. Taken once
+    // connected, it could come later than that start (this thread descheduled in between).
     const started = Date.now();
+    const s = await openSocket(gw.port);
     s.write(Buffer.from([0, 0, 0, 44, 0, 0]));
     await closedBy(s, 3000);
     expect(reasons).toContain('no handshake within 300 ms');
@@ -100,17 +102,22 @@ describe('bad input', () => {
 
 describe('maxClientCnxns', () => {
   it('refuses connections from one address beyond maxClientCnxns by closing them', async () => {
-    const logs: string[] = [];
-    const gw = await startGateway({ port: 0, maxClientCnxns: 2, log: (l) => logs.push(l.event) });
+    const logs: GatewayLogEntry[] = [];
+    const gw = await startGateway({ port: 0, maxClientCnxns: 2, log: (l) => logs.push(l) });
     try {
       const a = await RawClient.open(gw.port);
       const b = await RawClient.open(gw.port);
       const c = await openSocket(gw.port);
       await closedBy(c);
-      expect(logs).toContain('refused');
+      expect(logs.map((l) => l.event)).toContain('refused');
       await stillServes(a, 'cnxns-a');
+      // b's slot is free once the gateway has seen b's connection close (it logs that as it frees it).
+      const bRemote = `127.0.0.1:${b.socket.localPort}`;
       b.close();
-      await sleep(100);
+      await waitUntil(
+        () => logs.some((l) => l.event === 'closed' && l.remote === bRemote),
+        "the gateway to see b's connection close",
+      );
       const d = await RawClient.open(gw.port);
       await stillServes(d, 'cnxns-d');
       a.close();

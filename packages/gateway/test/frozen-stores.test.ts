@@ -9,6 +9,7 @@ import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gateway, startGateway } from '../src/index.js';
 import { call, connectZk, type Zk } from './nzc-helpers.js';
+import { waitUntil } from './raw-client.js';
 
 const buf = (s: string) => Buffer.from(s);
 
@@ -49,12 +50,12 @@ describe('the gateway over frozen stores', () => {
     );
     await call((cb) => zk.setACL('/g', [new zookeeper.ACL(1, new zookeeper.Id('world', 'anyone'))], -1, cb));
     other.close();
-    // The other session's ephemeral goes once its close is through.
-    for (let i = 0; i < 100; i++) {
-      const [children] = await call<[string[]]>((cb) => zk.getChildren('/f', cb));
-      if (children.length === 2) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // The other session's ephemeral goes once its close is through (node-zookeeper-client's close
+    // does not wait for it).
+    await waitUntil(
+      async () => (await call<[string[]]>((cb) => zk.getChildren('/f', cb)))[0].length === 2,
+      "the other session's ephemeral to go",
+    );
     const [children] = await call<[string[]]>((cb) => zk.getChildren('/f', cb));
     expect(children.sort()).toEqual(['c', 'e']);
     await call((cb) => zk.remove('/f/c', -1, cb));

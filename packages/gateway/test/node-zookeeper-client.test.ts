@@ -101,7 +101,8 @@ describe('node-zookeeper-client on the gateway', () => {
       10_000,
       'exists watch',
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Replies come in request order: once this one is in, the watches above are set.
+    await call((cb) => zk.exists('/w', cb));
     await call((cb) => other.setData('/w', buf('1'), cb));
     expect((await dataEvent).getType()).toBe(zookeeper.Event.NODE_DATA_CHANGED);
     await call((cb) => other.create('/w/new', cb));
@@ -115,7 +116,8 @@ describe('node-zookeeper-client on the gateway', () => {
       10_000,
       'delete watch',
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Replies come in request order: once this one is in, the exists watch above is set.
+    await call((cb) => zk.exists('/', cb));
     await call((cb) => other.remove('/w/new', -1, cb));
     expect((await deleted).getType()).toBe(zookeeper.Event.NODE_DELETED);
   });
@@ -130,7 +132,8 @@ describe('node-zookeeper-client on the gateway', () => {
       10_000,
       'ephemeral deletion',
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Replies come in request order: once this one is in, the exists watch above is set.
+    await call((cb) => other.exists('/', cb));
     temp.close();
     expect((await gone).getType()).toBe(zookeeper.Event.NODE_DELETED);
   });
@@ -237,7 +240,8 @@ describe('sessions across connections', () => {
       15_000,
       'watch after reconnect',
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Replies come in request order: once this one is in, the data watch above is set.
+    await call((cb) => zk.exists('/keep', cb));
     const disconnected = next<void>((d) => zk.once('disconnected', () => d()), 5000, 'disconnected');
     const reconnected = next<void>((d) => zk.once('connected', () => d()), 15_000, 'reconnected');
     proxy.cut();

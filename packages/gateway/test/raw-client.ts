@@ -177,6 +177,23 @@ export const createReq = (path: string, flags = 0, data: Uint8Array | string = n
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Polls `check` until it holds; throws naming `what` after `ms`. For a state the gateway reaches
+ * asynchronously after the step that caused it (a closed socket noticed, a session's ephemerals
+ * gone), which a fixed sleep would only guess the time of.
+ */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 /** Checks that the session of `c` still works: a write and a read. */
 export async function stillServes(c: RawClient, tag: string): Promise<void> {
   const created = await c.call(OpCode.create, CreateRequest, createReq(`/alive-${tag}`));

@@ -21,7 +21,7 @@ import { type Gateway, type GatewayDeployment, startGateway } from '../src/index
 import * as R from '../src/jute/records.js';
 import { localStackHandle, requireStack } from './aws/support.js';
 import { call, connectZk, long, next, startProxy } from './nzc-helpers.js';
-import { bytes, closedBy, createReq, RawClient, sleep } from './raw-client.js';
+import { bytes, closedBy, createReq, RawClient, sleep, waitUntil } from './raw-client.js';
 
 /** A deployment both gateways serve; `close` releases it. */
 type Shared = GatewayDeployment & { close(): Promise<void> };
@@ -102,7 +102,8 @@ function describeResumeElsewhere(target: Target): void {
           data: bytes('v2'),
           version: -1,
         });
-        for (let i = 0; i < 100 && fired.length === 0; i++) await sleep(20);
+        // Through the emulators' channels on a loaded machine the event can take seconds: waited for.
+        await waitUntil(() => fired.length > 0, 'the watch event through gateway two', 30_000);
         await sleep(300);
         expect(fired).toEqual(['NODE_DATA_CHANGED /moving-w']);
         // Gateway one gave the session up: the end of its reconnect grace (the session timeout) does
@@ -129,14 +130,13 @@ function describeResumeElsewhere(target: Target): void {
           zk.once('disconnected', () => resolve());
           zk.close();
         });
-        for (let i = 0; i < 100; i++) {
-          const r = await other.call(OpCode.exists, R.PathWatchRequest, {
-            path: '/moving-eph',
-            watch: false,
-          });
-          if (r.err === Err.NONODE) break;
-          await sleep(20);
-        }
+        await waitUntil(
+          async () =>
+            (await other.call(OpCode.exists, R.PathWatchRequest, { path: '/moving-eph', watch: false }))
+              .err === Err.NONODE,
+          'the ephemeral to go',
+          30_000,
+        );
         const gone = await other.call(OpCode.exists, R.PathWatchRequest, {
           path: '/moving-eph',
           watch: false,

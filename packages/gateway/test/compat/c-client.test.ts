@@ -141,6 +141,14 @@ async function scenario(connectString: string): Promise<string[]> {
       const code = start((...args: A) => resolve(args));
       if (code !== 0) reject(new Error(`C client refused the call: ${code}`));
     });
+  /** Polls until `done` holds; fails naming `what` after 10 s. */
+  const eventually = async (done: () => boolean, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
   const clients: CZooKeeper[] = [];
   /** Every client round-trips a sync and an exists of `paths`: events of earlier changes are in by then. */
   const barrier = async (...paths: string[]) => {
@@ -250,6 +258,10 @@ async function scenario(connectString: string): Promise<string[]> {
   await get('B', b, '/c/e', true);
   a.close();
   clients.splice(0, 1);
+  // The C client's close blocks this thread for up to 1.5 s waiting for the server's answer; the
+  // gateway runs on this thread too, so it takes the close only after that and A's session ends
+  // later: B's watch event on A's ephemeral says it has ended (at once on ZooKeeper).
+  await eventually(() => events.includes('  B event DELETED /c/e'), "A's session to end");
   await barrier('/c/e');
   await exists('B', b, '/c/e');
   const [, , left] = await call<[Rc, string, string[] | null, CStat | null]>((cb) =>
