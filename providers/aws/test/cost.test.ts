@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   createBatchingAwsDeployment,
   createLocalAwsDeployment,
+  HoldableQueue,
   type LocalAwsDeployment,
 } from '../src/local/index.js';
 import { METER_KEYS } from '../src/meter.js';
@@ -23,7 +24,11 @@ afterAll(async () => {
 
 /**
  * A fresh metered local deployment replacing the shared one: a manual clock and an hour between
- * heartbeats, so that no ping or heartbeat lands among the measured operations.
+ * heartbeats, so that no ping or heartbeat lands among the measured operations, and the
+ * distributor's poller held. The writer distributes inline, so nothing reaches the distributor's
+ * queue here; left polling, its poller's long poll would run out empty every 20 s, and that
+ * billed receive would land in whichever row was being measured then (a test that ran past 20 s
+ * after the deployment started, on a slow machine, measured a delete 0.1 SQS request dearer).
  */
 async function meteredDeployment(
   userStore: 's3' | 'dynamodb',
@@ -31,13 +36,23 @@ async function meteredDeployment(
   const meter = new CountingMeter();
   const { stack: s } = await stack();
   await service?.close();
+  let distributorQueue: HoldableQueue | undefined;
   service = await createLocalAwsDeployment({
     stack: s,
     meter,
     userStore,
     clock: new ManualClock(),
     heartbeatIntervalMs: 3_600_000,
+    wrap: {
+      distributorQueue: (q) => {
+        distributorQueue = new HoldableQueue(q);
+        return distributorQueue;
+      },
+    },
   });
+  // Its long poll under way ends at once, unbilled; it then makes no call until the deployment
+  // closes. No server-side wait: no message comes that the emulator could hand the ended poll.
+  await distributorQueue?.hold(0);
   return { meter, zk: await service.connect() };
 }
 

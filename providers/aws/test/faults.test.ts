@@ -3,7 +3,13 @@
 // and SQS calls and in the clients' channel deliveries, function crashes at port calls, a vanished
 // client and a healed partition — then the history must be linearizable and the stores consistent.
 // Every function runs on one clock here, so clock skew is left out; the runs print what they did.
-import { brokenUserStores, describeRun, runRandomScenario, STORM_FAULTS } from '@faaskeeper/core/testkit';
+import {
+  brokenUserStores,
+  type DeploymentTarget,
+  describeRun,
+  runRandomScenario,
+  STORM_FAULTS,
+} from '@faaskeeper/core/testkit';
 import { describe, expect, it } from 'vitest';
 import { localAwsTarget } from '../src/local/index.js';
 import { requireLocalStack, useLocalStack } from './support.js';
@@ -15,6 +21,56 @@ const awsTarget = localAwsTarget(async () => (await stack()).stack);
 
 const SEEDS = [1, 2, 3];
 const OPS = 40;
+
+/**
+ * `target` on which a randomised run's clock stands still while the run sets up: `settle` (the
+ * pace of the run's clock) waits until `clients` clients and the vanished one have connected and
+ * the vanished one has created its node (or failed to). The setup runs before any fault is
+ * enabled and is not what a run tests; with 1 s operation timeouts on a clock that runs several
+ * times faster than wall time, a connect on a loaded machine timed out and the run failed with no
+ * operation run.
+ */
+function stillClockWhileSettingUp(target: DeploymentTarget, clients: number): DeploymentTarget {
+  let setUp: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    setUp = resolve;
+  });
+  return {
+    ...target,
+    deploy: async (options) => {
+      const service = await target.deploy(options);
+      let connects = 0;
+      return {
+        ...service,
+        connect: async (connectOptions) => {
+          const vanishing = ++connects === clients + 1;
+          const client = await service.connect(connectOptions).catch((error: unknown) => {
+            setUp();
+            throw error;
+          });
+          if (vanishing) {
+            // Its first operation, the ephemeral node, ends the setup.
+            const create = client.create.bind(client);
+            client.create = (...args) => {
+              client.create = create;
+              const created = create(...args);
+              created.then(setUp, setUp);
+              return created;
+            };
+          }
+          return client;
+        },
+        partition: (c) => service.partition(c),
+        heal: (c) => service.heal(c),
+        close: () => service.close(),
+      };
+    },
+    settle: async () => {
+      await ready;
+      await target.settle();
+    },
+  };
+}
 
 describe('randomised runs under injected faults on the local AWS deployment (seeded)', () => {
   for (const seed of SEEDS) {
@@ -55,7 +111,7 @@ describe('randomised runs under injected faults on the local AWS deployment (see
         seed: 5,
         ops: OPS,
         clients: 3,
-        target: awsTarget,
+        target: stillClockWhileSettingUp(awsTarget, 3),
         faults: STORM_FAULTS,
         crashProbability: 0.1,
         operationTimeoutMs: 1000,
