@@ -112,15 +112,33 @@ async function awsTargets(): Promise<ProviderTargets | string> {
     computeKeys: [aws.METER_KEYS.lambdaGbSeconds],
     invocationKey: aws.METER_KEYS.lambdaInvocation,
     renewalEveryMs: DEFAULT_TIMEOUT_MS * core.LEASE_RENEWAL_SHARE,
-    open: (meter, manualClock, clientMeter) =>
-      local.createLocalAwsDeployment({
+    async open(meter, manualClock, clientMeter) {
+      // The operations' rows (the manual clock): the writer distributes inline, so nothing reaches
+      // the distributor's queue, and its poller is held. Left polling, its long poll would run out
+      // empty every 20 s, a billed receive in whichever row was being measured then (a slow run).
+      let distributorQueue: InstanceType<typeof local.HoldableQueue> | undefined;
+      const deployment = await local.createLocalAwsDeployment({
         stack,
         meter,
         ...(clientMeter === undefined ? {} : { clientMeter }),
         userStore,
         heartbeatIntervalMs: NO_SCHEDULED_HEARTBEAT_MS,
-        ...(manualClock ? { clock: new core.ManualClock() } : {}),
-      }),
+        ...(manualClock
+          ? {
+              clock: new core.ManualClock(),
+              wrap: {
+                distributorQueue: (q) => {
+                  distributorQueue = new local.HoldableQueue(q);
+                  return distributorQueue;
+                },
+              },
+            }
+          : {}),
+      });
+      // Its poll under way ends at once, unbilled; no call until the deployment closes.
+      await distributorQueue?.hold(0);
+      return deployment;
+    },
     async runHeartbeat(deployment, meter) {
       // The local deployment's heartbeat() calls the handler directly: the invocation EventBridge
       // would make, and its duration at the deployed memory, are metered here.
