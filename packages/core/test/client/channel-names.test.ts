@@ -10,6 +10,7 @@ import {
   createEmbeddedService,
   decodeMessage,
   type FaaSKeeperClient,
+  ManualClock,
   settle,
 } from '../../src/index.js';
 import { channelKey } from '../../src/session/auth.js';
@@ -65,8 +66,12 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-function deploy(calls: Call[]) {
-  const service = createEmbeddedService({ channelSecret: SECRET, wrap: { channel: recording(calls) } });
+function deploy(calls: Call[], clock?: ManualClock) {
+  const service = createEmbeddedService({
+    channelSecret: SECRET,
+    wrap: { channel: recording(calls) },
+    ...(clock === undefined ? {} : { clock }),
+  });
   open.push(service);
   return service;
 }
@@ -174,7 +179,9 @@ describe("a session's bootstrap and secret channels", () => {
 
   it('abandons no channel of a session that opens and closes, and asks the channel to reap on every heartbeat run', async () => {
     const calls: Call[] = [];
-    const service = deploy(calls);
+    // A clock that stands still: the heartbeat runs only when called below. On the real clock its
+    // schedule (every second) reaped too whenever the test took a second, as on a loaded machine.
+    const service = deploy(calls, new ManualClock());
     const zk = await service.connect();
     await zk.create('/r', '');
     await zk.close();
