@@ -204,6 +204,24 @@ whenEmulators((stack) => {
       return { d: deployment, clock, prefix, namespace: resourceNames(name).namespace, clients };
     }
 
+    /**
+     * Waits until the distributor has ended a session's channels: one reap record, and then as many
+     * subscriptions and topics left as given (the record comes first, the deletions after it).
+     */
+    async function channelsEnded(
+      namespace: string,
+      prefix: string,
+      left: { subscriptions: number; topics: number },
+    ): Promise<void> {
+      await waitUntil(
+        async () =>
+          (await recordsIn(namespace)) === 1 &&
+          (await subscriptionsOf(prefix)).length === left.subscriptions &&
+          (await topicsOf(prefix)).length === left.topics,
+        10_000,
+      );
+    }
+
     /** One heartbeat run; returns the Pub/Sub admin calls it made on the deployment's channels. */
     async function tick(d: LocalGcpDeployment, clients: PubSubClients, prefix: string): Promise<string[]> {
       const counted = countAdminCalls(clients, prefix);
@@ -228,13 +246,7 @@ whenEmulators((stack) => {
       await closing.close(); // resolves on the close reply
       // The distributor ends the channels after it sent the reply: the secret one is recorded, then
       // its topic goes, then the bootstrap one's subscription; wait for all three, not the first.
-      await waitUntil(
-        async () =>
-          (await recordsIn(namespace)) === 1 &&
-          (await subscriptionsOf(prefix)).length === 3 &&
-          (await topicsOf(prefix)).length === 2,
-        10_000,
-      );
+      await channelsEnded(namespace, prefix, { subscriptions: 3, topics: 2 });
       const left = (await subscriptionsOf(prefix)).filter((s) => !liveChannels.includes(s));
       expect(left).toEqual([expect.stringMatching(new RegExp(`^${prefix}-channel-`))]);
       expect(await topicsOf(prefix)).toEqual(liveChannels);
@@ -267,13 +279,7 @@ whenEmulators((stack) => {
       await clock.advance(12_000);
       await d.heartbeat(); // asks the writer to expire it; the distributor then ends its channels
       // Recorded first, then the secret topic and the bootstrap subscription go (see above).
-      await waitUntil(
-        async () =>
-          (await recordsIn(namespace)) === 1 &&
-          (await subscriptionsOf(prefix)).length === 1 &&
-          (await topicsOf(prefix)).length === 0,
-        10_000,
-      );
+      await channelsEnded(namespace, prefix, { subscriptions: 1, topics: 0 });
       const [left] = await subscriptionsOf(prefix);
       expect(await subscriptionsOf(prefix)).toEqual([
         expect.stringMatching(new RegExp(`^${prefix}-channel-`)),
