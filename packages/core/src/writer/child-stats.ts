@@ -84,9 +84,25 @@ export function deferChildStat(chunk: Chunk, path: string, item: SystemNodeItem,
   }
 }
 
-/** The entries the state will hold after the chunk's changes so far, least recently used first. */
+/**
+ * The entries the state will hold after the chunk's changes so far, least recently used first.
+ * Runs after every request of a chunk: without deferred items (a chunk of setData, getData-free
+ * writes) it looks only at the state's few entries, not at every item the chunk has loaded, and
+ * returns the state's own entries when none goes (they are only ever replaced, never changed).
+ */
 function entriesAfter(chunk: Chunk): Record<string, ChildStat> {
-  const next: Record<string, ChildStat> = { ...chunk.state.childStats };
+  const stats = chunk.state.childStats;
+  if (!chunk.overlay.hasDeferred()) {
+    // Every loaded node of an entry was written whole, is gone, or was read without it: none kept.
+    let next: Record<string, ChildStat> | undefined;
+    for (const id in stats)
+      if (chunk.overlay.has('node', id)) {
+        next ??= { ...stats };
+        delete next[id];
+      }
+    return next ?? stats ?? {};
+  }
+  const next: Record<string, ChildStat> = { ...stats };
   for (const e of chunk.overlay.entriesOf('node')) {
     const node = (e.value as SystemNodeItem | undefined)?.node;
     delete next[e.id];
@@ -98,6 +114,7 @@ function entriesAfter(chunk: Chunk): Record<string, ChildStat> {
 
 /** Whether `a` and `b` hold the same entries, in whatever order. */
 function sameEntries(a: WriterState['childStats'], b: WriterState['childStats']): boolean {
+  if (a === b) return true;
   const x = a ?? {};
   const y = b ?? {};
   const keys = Object.keys(x);

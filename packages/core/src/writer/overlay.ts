@@ -48,6 +48,8 @@ export class Overlay {
   private entries = new Map<string, Entry>();
   /** Undo journal: the entry each `set` replaced, in order. */
   private journal: [string, Entry][] = [];
+  /** How many entries are {@link Entry.deferred}: kept by every change, so that none is a scan. */
+  private deferredCount = 0;
 
   /**
    * @param known items already read (or just written) by the caller, keyed `kind\0id`, as they
@@ -65,11 +67,28 @@ export class Overlay {
     }
   }
 
+  /** Replaces the entry under `key`, keeping {@link deferredCount}. */
+  private put(key: string, entry: Entry): void {
+    if (this.entries.get(key)?.deferred === true) this.deferredCount--;
+    if (entry.deferred) this.deferredCount++;
+    this.entries.set(key, entry);
+  }
+
+  /** Whether `kind/id` is loaded (read, or taken as known). */
+  has(kind: ItemKind, id: string): boolean {
+    return this.entries.has(keyOf(kind, id));
+  }
+
+  /** Whether any loaded item holds changes kept elsewhere ({@link defer}, or laid over it as read). */
+  hasDeferred(): boolean {
+    return this.deferredCount > 0;
+  }
+
   /** Holds `item` as read (with the deferred changes laid over it). */
   private load(kind: ItemKind, id: string, item: SystemItem | undefined): void {
     const stored = item?.value;
     const value = this.layer === undefined ? stored : this.layer(kind, id, stored);
-    this.entries.set(keyOf(kind, id), {
+    this.put(keyOf(kind, id), {
       kind,
       id,
       base: item?.version,
@@ -160,7 +179,7 @@ export class Overlay {
     const e = this.entries.get(key);
     if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
     this.journal.push([key, e]);
-    this.entries.set(key, { ...e, value, dirty: true, deferred: false });
+    this.put(key, { ...e, value, dirty: true, deferred: false });
   }
 
   /**
@@ -173,7 +192,7 @@ export class Overlay {
     const e = this.entries.get(key);
     if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
     this.journal.push([key, e]);
-    this.entries.set(key, { ...e, value, deferred: !e.dirty });
+    this.put(key, { ...e, value, deferred: !e.dirty });
   }
 
   /** The loaded items of `kind`, as they stand, whether each is to be written and whether deferred. */
@@ -193,7 +212,7 @@ export class Overlay {
   rollback(to: number): void {
     while (this.journal.length > to) {
       const [key, before] = this.journal.pop()!;
-      this.entries.set(key, before);
+      this.put(key, before);
     }
   }
 
