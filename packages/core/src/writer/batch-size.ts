@@ -35,7 +35,8 @@ export class ChunkBudget {
     // Over the item limit, a `splittable` request (one ending a session, alone in its chunk) is
     // committed with its writer-owned items in the log and only the rest in the transaction
     // (`splitLog`); any other is not (it waits for the next chunk, or is refused alone).
-    const split = chunk.overlay.dirtyCount() + 1 > this.maxItems;
+    // (Without an item limit, as in memory, nothing is counted: this runs after every request.)
+    const split = Number.isFinite(this.maxItems) && chunk.overlay.dirtyCount() + 1 > this.maxItems;
     if (split) {
       const tooMany = `the request touches more items than one transaction of this store can hold (${this.maxItems})`;
       if (!splittable) return tooMany;

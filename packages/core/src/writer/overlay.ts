@@ -37,7 +37,14 @@ export interface OverlayEntry {
   deferred: boolean;
 }
 
-const keyOf = (kind: ItemKind, id: string) => `${kind}\u0000${id}`;
+/**
+ * Where an item's current entry is held: found by kind and id without making a key string (a
+ * `kind\0id` key per lookup was a string to build and hash on every read and change of a write),
+ * and listed in load order for the commit.
+ */
+interface Slot {
+  entry: Entry;
+}
 
 /**
  * The writer's view of the system store during one batch: items read once, changed in memory,
@@ -45,9 +52,11 @@ const keyOf = (kind: ItemKind, id: string) => `${kind}\u0000${id}`;
  * checkpoint is a shallow copy and a failed request (or multi) rolls back cheaply.
  */
 export class Overlay {
-  private entries = new Map<string, Entry>();
-  /** Undo journal: the entry each `set` replaced, in order. */
-  private journal: [string, Entry][] = [];
+  private readonly byKind = new Map<ItemKind, Map<string, Slot>>();
+  /** Every slot, in the order its item was loaded. */
+  private readonly slots: Slot[] = [];
+  /** Undo journal: the slot each `set` changed and the entry it held, in order. */
+  private journal: [Slot, Entry][] = [];
   /** How many entries are {@link Entry.deferred}: kept by every change, so that none is a scan. */
   private deferredCount = 0;
 
@@ -67,16 +76,27 @@ export class Overlay {
     }
   }
 
-  /** Replaces the entry under `key`, keeping {@link deferredCount}. */
-  private put(key: string, entry: Entry): void {
-    if (this.entries.get(key)?.deferred === true) this.deferredCount--;
+  private slot(kind: ItemKind, id: string): Slot | undefined {
+    return this.byKind.get(kind)?.get(id);
+  }
+
+  /** The slot of a loaded item. */
+  private loaded(kind: ItemKind, id: string): Slot {
+    const slot = this.slot(kind, id);
+    if (slot === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
+    return slot;
+  }
+
+  /** Replaces the entry of `slot`, keeping {@link deferredCount}. */
+  private put(slot: Slot, entry: Entry): void {
+    if (slot.entry.deferred) this.deferredCount--;
     if (entry.deferred) this.deferredCount++;
-    this.entries.set(key, entry);
+    slot.entry = entry;
   }
 
   /** Whether `kind/id` is loaded (read, or taken as known). */
   has(kind: ItemKind, id: string): boolean {
-    return this.entries.has(keyOf(kind, id));
+    return this.slot(kind, id) !== undefined;
   }
 
   /** Whether any loaded item holds changes kept elsewhere ({@link defer}, or laid over it as read). */
@@ -88,7 +108,7 @@ export class Overlay {
   private load(kind: ItemKind, id: string, item: SystemItem | undefined): void {
     const stored = item?.value;
     const value = this.layer === undefined ? stored : this.layer(kind, id, stored);
-    this.put(keyOf(kind, id), {
+    const entry: Entry = {
       kind,
       id,
       base: item?.version,
@@ -96,19 +116,37 @@ export class Overlay {
       read: value,
       dirty: false,
       deferred: value !== stored,
-    });
+    };
+    let ids = this.byKind.get(kind);
+    if (ids === undefined) {
+      ids = new Map();
+      this.byKind.set(kind, ids);
+    }
+    const slot = ids.get(id);
+    if (slot !== undefined) {
+      this.put(slot, entry);
+      return;
+    }
+    if (entry.deferred) this.deferredCount++;
+    const added = { entry };
+    ids.set(id, added);
+    this.slots.push(added);
   }
 
   /** Reads every key not yet held, in one call. */
   async prefetch(keys: ItemKey[]): Promise<void> {
     const missing: ItemKey[] = [];
-    const seen = new Set<string>();
+    const seen = new Map<ItemKind, Set<string>>();
     for (const k of keys) {
-      const key = keyOf(k.kind, k.id);
-      if (!this.entries.has(key) && !seen.has(key)) {
-        seen.add(key);
-        missing.push(k);
+      if (this.has(k.kind, k.id)) continue;
+      let ids = seen.get(k.kind);
+      if (ids === undefined) {
+        ids = new Set();
+        seen.set(k.kind, ids);
       }
+      if (ids.has(k.id)) continue;
+      ids.add(k.id);
+      missing.push(k);
     }
     if (missing.length === 0) return;
     const items = await this.store.getMany(missing);
@@ -119,9 +157,7 @@ export class Overlay {
 
   /** The current value (after this batch's changes), or `undefined`. The key must be prefetched. */
   peek<T>(kind: ItemKind, id: string): T | undefined {
-    const e = this.entries.get(keyOf(kind, id));
-    if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
-    return e.value as T | undefined;
+    return this.loaded(kind, id).entry.value as T | undefined;
   }
 
   /**
@@ -130,8 +166,8 @@ export class Overlay {
    * garbage; the value is taken at the call either way.
    */
   get<T>(kind: ItemKind, id: string): Promise<T | undefined> {
-    const e = this.entries.get(keyOf(kind, id));
-    if (e !== undefined) return Promise.resolve(e.value as T | undefined);
+    const slot = this.slot(kind, id);
+    if (slot !== undefined) return Promise.resolve(slot.entry.value as T | undefined);
     return this.readThenPeek<T>(kind, id);
   }
 
@@ -157,7 +193,7 @@ export class Overlay {
         ...(limit === undefined ? {} : { limit }),
       });
       for (const item of page.items) {
-        if (!this.entries.has(keyOf(kind, item.id))) this.load(kind, item.id, item);
+        if (!this.has(kind, item.id)) this.load(kind, item.id, item);
       }
       after = page.next;
       if (limit !== undefined) {
@@ -165,21 +201,19 @@ export class Overlay {
         break;
       }
     } while (after !== undefined);
-    const head = keyOf(kind, prefix);
     const out: { id: string; value: T }[] = [];
-    for (const [key, e] of this.entries)
-      if (key.startsWith(head) && e.value !== undefined && (upTo === undefined || e.id <= upTo))
-        out.push({ id: e.id, value: e.value as T });
+    for (const [id, { entry: e }] of this.byKind.get(kind) ?? [])
+      if (id.startsWith(prefix) && e.value !== undefined && (upTo === undefined || id <= upTo))
+        out.push({ id, value: e.value as T });
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Replaces an item's value (`undefined` deletes it). */
   set(kind: ItemKind, id: string, value: unknown): void {
-    const key = keyOf(kind, id);
-    const e = this.entries.get(key);
-    if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
-    this.journal.push([key, e]);
-    this.put(key, { ...e, value, dirty: true, deferred: false });
+    const slot = this.loaded(kind, id);
+    const e = slot.entry;
+    this.journal.push([slot, e]);
+    this.put(slot, { ...e, value, dirty: true, deferred: false });
   }
 
   /**
@@ -188,17 +222,16 @@ export class Overlay {
    * already {@link set} in this batch stays to be written whole, with this value.
    */
   defer(kind: ItemKind, id: string, value: unknown): void {
-    const key = keyOf(kind, id);
-    const e = this.entries.get(key);
-    if (e === undefined) throw new Error(`overlay: ${kind}/${id} was not loaded`);
-    this.journal.push([key, e]);
-    this.put(key, { ...e, value, deferred: !e.dirty });
+    const slot = this.loaded(kind, id);
+    const e = slot.entry;
+    this.journal.push([slot, e]);
+    this.put(slot, { ...e, value, deferred: !e.dirty });
   }
 
   /** The loaded items of `kind`, as they stand, whether each is to be written and whether deferred. */
   entriesOf(kind: ItemKind): OverlayEntry[] {
     const out: OverlayEntry[] = [];
-    for (const e of this.entries.values())
+    for (const { entry: e } of this.slots)
       if (e.kind === kind) out.push({ id: e.id, value: e.value, dirty: e.dirty, deferred: e.deferred });
     return out;
   }
@@ -211,15 +244,15 @@ export class Overlay {
   /** Undoes every change made since `to` (items read meanwhile stay loaded). */
   rollback(to: number): void {
     while (this.journal.length > to) {
-      const [key, before] = this.journal.pop()!;
-      this.put(key, before);
+      const [slot, before] = this.journal.pop()!;
+      this.put(slot, before);
     }
   }
 
   /** Number of items the next commit would write. */
   dirtyCount(): number {
     let n = 0;
-    for (const e of this.entries.values())
+    for (const { entry: e } of this.slots)
       if (e.dirty && !(e.base === undefined && e.value === undefined)) n++;
     return n;
   }
@@ -227,14 +260,14 @@ export class Overlay {
   /** The values the next commit would write (its redo log holds them all, `redo-log.ts`). */
   dirtyValues(): unknown[] {
     const out: unknown[] = [];
-    for (const e of this.entries.values()) if (e.dirty && e.value !== undefined) out.push(e.value);
+    for (const { entry: e } of this.slots) if (e.dirty && e.value !== undefined) out.push(e.value);
     return out;
   }
 
   /** The conditional ops that commit every change. */
   commitOps(): TransactOp[] {
     const ops: TransactOp[] = [];
-    for (const e of this.entries.values()) {
+    for (const { entry: e } of this.slots) {
       if (!e.dirty) continue;
       const expect = e.base === undefined ? 'absent' : e.base;
       if (e.value === undefined) {
@@ -249,17 +282,17 @@ export class Overlay {
   /** After a successful commit: the written values become the new base. */
   committed(): void {
     this.journal = [];
-    for (const [key, e] of this.entries) {
+    for (const slot of this.slots) {
+      const e = slot.entry;
       if (!e.dirty) continue;
-      if (e.value === undefined)
-        this.entries.set(key, { ...e, base: undefined, read: undefined, dirty: false });
+      if (e.value === undefined) slot.entry = { ...e, base: undefined, read: undefined, dirty: false };
       else
-        this.entries.set(key, {
+        slot.entry = {
           ...e,
           base: e.base === undefined ? 1 : e.base + 1,
           read: e.value,
           dirty: false,
-        });
+        };
     }
   }
 }
