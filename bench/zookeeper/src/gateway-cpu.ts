@@ -3,7 +3,8 @@
  * CPU profile of it. The same gateway child and client as `compare.js` (no ZooKeeper needed), with
  * the CPU time the child used during each measurement divided by its operations: on a shared
  * machine that figure moves much less with the load than throughput does, so it is what to compare
- * between two versions of the gateway or the core.
+ * between two versions of the gateway or the core. The client process's CPU time per operation is
+ * printed beside it: together they tell which side bounds the throughput.
  *
  * Options: `--ops N` (default 10000), `--warmup N` (default 500), `--only set1|set64|get64`,
  * `--cpu-prof DIR` (writes the child's `.cpuprofile` there when it exits), `--alloc-prof FILE` (writes
@@ -59,12 +60,16 @@ async function main(): Promise<void> {
       if (values.only !== undefined && short[name as keyof typeof short] !== values.only) continue;
       await measure(WARMUP, inFlight, op);
       const before = await gateway.cpu();
+      const clientBefore = process.cpuUsage();
       const m = await measure(OPS, inFlight, op);
+      const clientCpu = process.cpuUsage(clientBefore);
       const after = await gateway.cpu();
       const cpuUs = after.usage.user - before.usage.user + (after.usage.system - before.usage.system);
       out[name] = {
         ...m,
         gatewayCpuUsPerOp: Math.round((cpuUs / OPS) * 10) / 10,
+        // The client's side (this process, node-zookeeper-client): whether it, not the gateway, is the limit.
+        clientCpuUsPerOp: Math.round(((clientCpu.user + clientCpu.system) / OPS) * 10) / 10,
         gatewayKiBAllocatedPerOp:
           Math.round(((after.allocatedBytes - before.allocatedBytes) / OPS / 1024) * 100) / 100,
       };
