@@ -77,7 +77,9 @@ export function channelKeyFor(chunk: Chunk, session: SessionItem): { key?: strin
 export async function admit(chunk: Chunk, request: WriteRequest): Promise<boolean> {
   const sid = String(request.session);
   const now = chunk.clock.now();
-  const session = await chunk.overlay.get<SessionItem>('session', sid);
+  // Loaded by the batch's prefetch as a rule: then read without a promise.
+  const current = chunk.overlay.current<SessionItem>('session', sid);
+  const session = current instanceof Promise ? await current : current;
   if (session === undefined) {
     chunk.reply(
       { session: request.session, seq: request.seq },

@@ -9,12 +9,13 @@
 import { Perms } from '../acl/model.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
 import type { Stat } from '../model/stat.js';
-import type { NullDataFlag } from '../protocol/messages.js';
+import type { NullDataFlag, SystemNodeItem } from '../protocol/messages.js';
+import { DONE } from '../util/async.js';
 import { fireOneShot, withoutWatches } from '../watch/one-shot.js';
 import { firePersistent } from '../watch/persistent.js';
 import type { Chunk } from '../writer/chunk.js';
 import type { Txn } from '../writer/txn.js';
-import { type Actor, aclField, checkPerm, fail, newData, nodeItem, withoutChildList } from './nodes.js';
+import { type Actor, aclField, checkPerm, fail, newData, withoutChildList } from './nodes.js';
 
 /**
  * Replaces the data of `path` if `actor` holds WRITE on it and it is at `version` (-1: any); returns the new Stat. `flag` says
@@ -30,7 +31,10 @@ export async function setData(
   flag: NullDataFlag,
 ): Promise<Stat> {
   if (data.byteLength > MAX_DATA_BYTES) throw fail('BADARGUMENTS', path, 'data over 1 MiB');
-  const item = await nodeItem(chunk, path);
+  // Loaded by the batch's prefetch as a rule; the fires below have nothing to wait for unless a
+  // watch is kept in items of its own: neither costs a microtask turn then.
+  const current = chunk.overlay.current<SystemNodeItem>('node', path);
+  const item = current instanceof Promise ? await current : current;
   const node = item?.node;
   if (node === undefined) throw fail('NONODE', path);
   checkPerm(actor, node.acl, Perms.WRITE, path);
@@ -42,7 +46,8 @@ export async function setData(
     version: node.stat.version + 1,
     dataLength: data.byteLength,
   };
-  await fireOneShot(chunk, txn, item, 'NodeDataChanged', path, 'data');
+  const fired = fireOneShot(chunk, txn, item, 'NodeDataChanged', path, 'data');
+  if (fired !== DONE) await fired;
   chunk.overlay.set('node', path, {
     ...withoutWatches(item!, 'data'),
     node: { ...withoutChildList(node), stat },
@@ -54,6 +59,7 @@ export async function setData(
     ...newData(data, flag),
     ...aclField(node.acl),
   });
-  await firePersistent(chunk, path, 'NodeDataChanged', txn);
+  const persistent = firePersistent(chunk, path, 'NodeDataChanged', txn);
+  if (persistent !== DONE) await persistent;
   return { ...stat };
 }

@@ -85,7 +85,8 @@ export async function commitTxn(
   closed?: ClosedSession[],
 ): Promise<void> {
   chunk.state.zxid = txn.zxid;
-  const events = await deliverableEvents(chunk, txn.notifications(), closed);
+  const deliverable = deliverableEvents(chunk, txn.notifications(), closed);
+  const events = deliverable instanceof Promise ? await deliverable : deliverable;
   const item: DistributorItem = { type: 'txn', zxid: txn.zxid, writes: [...txn.writes.values()], events };
   if (txn.kids.length > 0) item.kids = [...txn.kids];
   if (reply !== undefined) item.reply = reply;

@@ -112,14 +112,26 @@ export async function endingSession(chunk: Chunk, session: number): Promise<bool
  * left, a transaction with events reads the ended sessions' cleanup items (one paged query; they
  * are as many as the sessions being closed with long watch lists at that moment).
  */
-export async function deliverableEvents(
+export function deliverableEvents(
+  chunk: Chunk,
+  events: readonly WatchNotification[],
+  closing: readonly { session: number }[] | undefined,
+): WatchNotification[] | Promise<WatchNotification[]> {
+  // The usual case, no ended session with registrations left: all of them, without a promise.
+  if (
+    events.length === 0 ||
+    ((chunk.state.endedSessions ?? 0) === 0 && (chunk.state.watchCleanup ?? []).length === 0)
+  )
+    return [...events];
+  return deliverableToLive(chunk, events, closing);
+}
+
+async function deliverableToLive(
   chunk: Chunk,
   events: readonly WatchNotification[],
   closing: readonly { session: number }[] | undefined,
 ): Promise<WatchNotification[]> {
   const legacy = chunk.state.watchCleanup ?? [];
-  if (events.length === 0 || ((chunk.state.endedSessions ?? 0) === 0 && legacy.length === 0))
-    return [...events];
   const closingNow = new Set((closing ?? []).map((c) => c.session));
   const ended = new Set(legacy.map((c) => c.session));
   if ((chunk.state.endedSessions ?? 0) > 0)

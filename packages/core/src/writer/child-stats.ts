@@ -139,22 +139,31 @@ function sameEntries(a: WriterState['childStats'], b: WriterState['childStats'])
  * recently used entries are written to their items in this commit. Returns whether the entries
  * changed (not counting their order), that is whether the state must be written.
  */
-export async function settleChildStats(chunk: Chunk): Promise<boolean> {
-  let next = entriesAfter(chunk);
-  const over = (ids: string[]) =>
-    ids.length > MAX_CHILD_STATS || ids.reduce((n, id) => n + id.length, 0) > MAX_CHILD_STAT_PATH_CHARS;
+export function settleChildStats(chunk: Chunk): boolean | Promise<boolean> {
+  const next = entriesAfter(chunk);
   const ids = Object.keys(next);
-  if (over(ids)) {
-    while (over(ids)) {
-      const id = ids.shift()!;
-      // Loading lays the entry over the item; set writes it whole, which drops the entry.
-      const item = await chunk.overlay.get<SystemNodeItem>('node', id);
-      chunk.overlay.set('node', id, item);
-    }
-    next = entriesAfter(chunk);
+  // Within the bounds (the usual case) without a promise: this runs after every request.
+  return overBounds(ids) ? foldThenSettle(chunk, ids) : settle(chunk, next);
+}
+
+const overBounds = (ids: string[]) =>
+  ids.length > MAX_CHILD_STATS || ids.reduce((n, id) => n + id.length, 0) > MAX_CHILD_STAT_PATH_CHARS;
+
+/** Writes the least recently used entries (`ids` in that order) to their items until within bounds. */
+async function foldThenSettle(chunk: Chunk, ids: string[]): Promise<boolean> {
+  while (overBounds(ids)) {
+    const id = ids.shift()!;
+    // Loading lays the entry over the item; set writes it whole, which drops the entry.
+    const item = await chunk.overlay.get<SystemNodeItem>('node', id);
+    chunk.overlay.set('node', id, item);
   }
-  const { childStats: old, ...rest } = chunk.state;
-  if (sameEntries(old, next)) return false;
+  return settle(chunk, entriesAfter(chunk));
+}
+
+/** Puts `next` in the state; whether the entries changed. */
+function settle(chunk: Chunk, next: Record<string, ChildStat>): boolean {
+  if (sameEntries(chunk.state.childStats, next)) return false;
+  const { childStats: _old, ...rest } = chunk.state;
   chunk.state = Object.keys(next).length === 0 ? rest : { ...rest, childStats: next };
   return true;
 }

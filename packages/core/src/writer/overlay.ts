@@ -161,6 +161,15 @@ export class Overlay {
   }
 
   /**
+   * The current value if the item is loaded, without a promise (a hot path's `await` of a value
+   * already at hand costs a microtask turn); otherwise the promise {@link get} gives.
+   */
+  current<T>(kind: ItemKind, id: string): T | undefined | Promise<T | undefined> {
+    const slot = this.slot(kind, id);
+    return slot === undefined ? this.readThenPeek<T>(kind, id) : (slot.entry.value as T | undefined);
+  }
+
+  /**
    * The current value, read first if it is not loaded. Not `async`: most items are loaded (by the
    * batch's prefetch), and an async function frame per read was a noticeable part of a write's
    * garbage; the value is taken at the call either way.

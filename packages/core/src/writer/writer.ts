@@ -271,7 +271,8 @@ export function createWriter(options: WriterOptions): BatchHandler {
       const before = chunk.overlay.checkpoint();
       const snapshot = chunk.snapshot();
       await applyRequest(chunk, item);
-      await settleChildStats(chunk);
+      const settled = settleChildStats(chunk);
+      if (settled instanceof Promise) await settled;
       // Only a request that ends a session (a close, an expiry) may outgrow one store transaction,
       // alone in its chunk: ZooKeeper deletes all of a session's ephemerals at one zxid, however
       // many. Any other request over the limit (a multi) is still refused whole.
