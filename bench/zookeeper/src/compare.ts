@@ -4,7 +4,10 @@
  * measured in one run with the same workload and the same timing code (`measure` from
  * `@faaskeeper/core/bench`, as `pnpm bench` uses). ZooKeeper and the gateway are driven by the same client,
  * node-zookeeper-client, from this process. Prints JSON with every system's figures, the ratios
- * gateway / ZooKeeper and embedded / ZooKeeper, and the gateway's targets met or missed.
+ * gateway / ZooKeeper and embedded / ZooKeeper, and the gateway's targets met or missed. Each
+ * measurement also has the CPU time per operation of the server process (`serverCpuUsPerOp`:
+ * ZooKeeper's JVM from `/proc`, the gateway child from `process.cpuUsage()`) and of this process
+ * (`clientCpuUsPerOp`; for the embedded deployment, client and server together).
  *
  * Workload (1 KiB values, 64 nodes): setData and getData with 1 and 64 operations in flight,
  * sequential create+delete pairs, and the time from start to a connected client — for ZooKeeper from
@@ -41,7 +44,7 @@ import {
 // bundles no C client; `zookeeper` wraps the C client in a native addon, which needs a toolchain here
 // and would put a C library, not Node, on the client side of the comparison.
 import zookeeper from 'node-zookeeper-client';
-import { call, connectZooKeeper, startGatewayChild } from './processes.js';
+import { call, connectZooKeeper, processCpuUs, startGatewayChild } from './processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -73,14 +76,24 @@ interface Target {
   setData(path: string, value: Uint8Array): Promise<unknown>;
   getData(path: string): Promise<unknown>;
   delete(path: string): Promise<unknown>;
+  /** CPU time the server process has used so far (µs, all its threads); none when it runs in this process. */
+  serverCpuUs?: () => Promise<number | undefined>;
 }
+
+/**
+ * A measurement with the CPU time each side spent per operation: the server process (ZooKeeper's
+ * JVM, all its threads; the gateway child) and this process (the client). On a shared machine
+ * these move less with the load than throughput does, and they tell which side was the limit: a
+ * process near a full core (CPU per operation × ops/s ≈ 1 s/s, more for the JVM's threads) is.
+ */
+type Measured = Measurement & { serverCpuUsPerOp: number | null; clientCpuUsPerOp: number };
 
 /** Figures for one system, shaped like `pnpm bench`'s output. */
 interface Figures {
   startToConnectedMs: number;
-  setData: { inFlight1: Measurement; inFlight64: Measurement };
-  getData: { inFlight1: Measurement; inFlight64: Measurement };
-  createDeletePairs: { inFlight1: Measurement };
+  setData: { inFlight1: Measured; inFlight64: Measured };
+  getData: { inFlight1: Measured; inFlight64: Measured };
+  createDeletePairs: { inFlight1: Measured };
 }
 
 type Workload = Omit<Figures, 'startToConnectedMs'>;
@@ -90,9 +103,20 @@ async function runWorkload(target: Target): Promise<Workload> {
   const paths = Array.from({ length: NODES }, (_, i) => `/bench-${i}`);
   for (const p of paths) await target.create(p, VALUE);
   const pathOf = (i: number) => paths[i % paths.length]!;
-  const run = async (inFlight: number, op: (i: number) => Promise<unknown>) => {
+  const perOp = (us: number) => Math.round((us / OPS) * 10) / 10;
+  const run = async (inFlight: number, op: (i: number) => Promise<unknown>): Promise<Measured> => {
     await measure(WARMUP, inFlight, op);
-    return measure(OPS, inFlight, op);
+    const server = await target.serverCpuUs?.();
+    const client = process.cpuUsage();
+    const m = await measure(OPS, inFlight, op);
+    const clientUs = process.cpuUsage(client);
+    const serverAfter = await target.serverCpuUs?.();
+    return {
+      ...m,
+      serverCpuUsPerOp:
+        server === undefined || serverAfter === undefined ? null : perOp(serverAfter - server),
+      clientCpuUsPerOp: perOp(clientUs.user + clientUs.system),
+    };
   };
   const setData1 = await run(1, (i) => target.setData(pathOf(i), VALUE));
   const setData64 = await run(64, (i) => target.setData(pathOf(i), VALUE));
@@ -118,8 +142,9 @@ function median(xs: number[]): number {
 /** A Buffer view of the same bytes (no copy per operation: the embedded client gets no copy either). */
 const asBuffer = (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 
-function zooKeeperTarget(client: zookeeper.Client): Target {
+function zooKeeperTarget(client: zookeeper.Client, serverCpuUs?: () => Promise<number | undefined>): Target {
   return {
+    ...(serverCpuUs === undefined ? {} : { serverCpuUs }),
     create: (path, value) =>
       call((cb) => client.create(path, asBuffer(value), zookeeper.CreateMode.PERSISTENT, cb)),
     setData: (path, value) => call((cb) => client.setData(path, asBuffer(value), -1, cb)),
@@ -146,8 +171,9 @@ async function benchZooKeeper(): Promise<{ figures: Figures; pid: number }> {
     }
     if (server === undefined || client === undefined) throw new Error('no ZooKeeper started');
     console.error(`ZooKeeper: measuring (PID file ${server.pidFile})`);
-    const workload = await runWorkload(zooKeeperTarget(client));
-    return { figures: { startToConnectedMs: median(starts), ...workload }, pid: server.pid };
+    const pid = server.pid;
+    const workload = await runWorkload(zooKeeperTarget(client, async () => processCpuUs(pid)));
+    return { figures: { startToConnectedMs: median(starts), ...workload }, pid };
   } finally {
     client?.close();
     await server?.stop();
@@ -296,7 +322,12 @@ async function benchGateway(): Promise<{ figures: GatewayFigures; pid: number }>
   let workload: Workload;
   try {
     client = await connectZooKeeper(child.connectString);
-    workload = await runWorkload(zooKeeperTarget(client));
+    workload = await runWorkload(
+      zooKeeperTarget(client, async () => {
+        const { usage } = await child.cpu();
+        return usage.user + usage.system;
+      }),
+    );
   } finally {
     client?.close();
     await child.stop();
@@ -312,11 +343,15 @@ async function benchGateway(): Promise<{ figures: GatewayFigures; pid: number }>
 /** system / ZooKeeper to 3 significant digits (latency ratios can be far below 0.01). */
 const ratio = (system: number, zk: number) => (zk === 0 ? null : Number((system / zk).toPrecision(3)));
 
-function measurementRatios(e: Measurement, z: Measurement) {
+function measurementRatios(e: Measured, z: Measured) {
   return {
     opsPerSec: ratio(e.opsPerSec, z.opsPerSec),
     p50Ms: ratio(e.p50Ms, z.p50Ms),
     p99Ms: ratio(e.p99Ms, z.p99Ms),
+    serverCpuUsPerOp:
+      e.serverCpuUsPerOp === null || z.serverCpuUsPerOp === null
+        ? null
+        : ratio(e.serverCpuUsPerOp, z.serverCpuUsPerOp),
   };
 }
 
