@@ -32,3 +32,40 @@ export function rootStat(): Stat {
     numChildren: 0,
   };
 }
+
+/**
+ * A copy of `s` with the changes a setData makes, every field written out: a spread with changed
+ * fields takes V8's slow path, and a write makes several Stats.
+ */
+export function statAfterWrite(s: Stat, mzxid: number, mtime: number, dataLength: number): Stat {
+  return {
+    czxid: s.czxid,
+    mzxid,
+    pzxid: s.pzxid,
+    ctime: s.ctime,
+    mtime,
+    version: s.version + 1,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: s.ephemeralOwner,
+    dataLength,
+    numChildren: s.numChildren,
+  };
+}
+
+/** A copy of `s`, field for field (see {@link statAfterWrite}). */
+export function copyStat(s: Stat): Stat {
+  return {
+    czxid: s.czxid,
+    mzxid: s.mzxid,
+    pzxid: s.pzxid,
+    ctime: s.ctime,
+    mtime: s.mtime,
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: s.ephemeralOwner,
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
+  };
+}

@@ -8,7 +8,7 @@
 
 import { Perms } from '../acl/model.js';
 import { MAX_DATA_BYTES } from '../model/limits.js';
-import type { Stat } from '../model/stat.js';
+import { copyStat, type Stat, statAfterWrite } from '../model/stat.js';
 import type { NullDataFlag, SystemNodeItem } from '../protocol/messages.js';
 import { DONE } from '../util/async.js';
 import { fireOneShot, withoutWatches } from '../watch/one-shot.js';
@@ -39,13 +39,7 @@ export async function setData(
   if (node === undefined) throw fail('NONODE', path);
   checkPerm(actor, node.acl, Perms.WRITE, path);
   if (version !== -1 && node.stat.version !== version) throw fail('BADVERSION', path);
-  const stat: Stat = {
-    ...node.stat,
-    mzxid: txn.zxid,
-    mtime: txn.time,
-    version: node.stat.version + 1,
-    dataLength: data.byteLength,
-  };
+  const stat = statAfterWrite(node.stat, txn.zxid, txn.time, data.byteLength);
   const fired = fireOneShot(chunk, txn, item, 'NodeDataChanged', path, 'data');
   if (fired !== DONE) await fired;
   chunk.overlay.set('node', path, {
@@ -55,11 +49,11 @@ export async function setData(
   txn.write({
     path,
     put: true,
-    stat: { ...stat },
+    stat: copyStat(stat),
     ...newData(data, flag),
     ...aclField(node.acl),
   });
   const persistent = firePersistent(chunk, path, 'NodeDataChanged', txn);
   if (persistent !== DONE) await persistent;
-  return { ...stat };
+  return copyStat(stat);
 }
