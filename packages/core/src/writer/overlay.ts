@@ -302,7 +302,8 @@ export class Overlay {
       const e = slot.entry;
       if (!e.dirty) continue;
       if (e.value === undefined) slot.entry = entryOf(e, undefined, undefined, undefined, false, e.deferred);
-      else slot.entry = entryOf(e, e.value, e.base === undefined ? 1 : e.base + 1, e.value, false, e.deferred);
+      else
+        slot.entry = entryOf(e, e.value, e.base === undefined ? 1 : e.base + 1, e.value, false, e.deferred);
     }
   }
 }

@@ -67,7 +67,8 @@ export async function applyRequest(chunk: Chunk, item: Incoming): Promise<void> 
   const to: Requester = { session: request.session, seq: request.seq };
   try {
     const op = request.op;
-    if (op.type === 'setData' || op.type === 'create' || op.type === 'delete') await write(chunk, request, op, to);
+    if (op.type === 'setData' || op.type === 'create' || op.type === 'delete')
+      await write(chunk, request, op, to);
     else await dispatch(chunk, request, to);
   } catch (error) {
     if (error instanceof FaaSKeeperError) chunk.reply(to, undefined, error);
@@ -144,18 +145,11 @@ type WriteOp = Extract<WriteRequest['op'], { type: 'create' | 'delete' | 'setDat
  * array pattern's iterator, on every write.
  */
 function write(chunk: Chunk, request: WriteRequest, op: WriteOp, to: Requester): Promise<void> {
-  return transaction(
-    chunk,
-    actorOf(chunk, request.session),
-    [asMultiOp(op)],
-    to,
-    false,
-    (results) => {
-      const r = results[0]!;
-      if (r.op === 'create') return createdReply(chunk, r.path);
-      return r.op === 'setData' ? { type: 'setData', stat: r.stat } : { type: 'delete' };
-    },
-  );
+  return transaction(chunk, actorOf(chunk, request.session), [asMultiOp(op)], to, false, (results) => {
+    const r = results[0]!;
+    if (r.op === 'create') return createdReply(chunk, r.path);
+    return r.op === 'setData' ? { type: 'setData', stat: r.stat } : { type: 'delete' };
+  });
 }
 
 /**
