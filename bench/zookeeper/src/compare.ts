@@ -142,9 +142,10 @@ function median(xs: number[]): number {
 /** A Buffer view of the same bytes (no copy per operation: the embedded client gets no copy either). */
 const asBuffer = (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 
-function zooKeeperTarget(client: zookeeper.Client, serverCpuUs?: () => Promise<number | undefined>): Target {
+/** ZooKeeper or the gateway through node-zookeeper-client; `serverCpuUs` reads the server process's CPU time. */
+function zooKeeperTarget(client: zookeeper.Client, serverCpuUs: () => Promise<number | undefined>): Target {
   return {
-    ...(serverCpuUs === undefined ? {} : { serverCpuUs }),
+    serverCpuUs,
     create: (path, value) =>
       call((cb) => client.create(path, asBuffer(value), zookeeper.CreateMode.PERSISTENT, cb)),
     setData: (path, value) => call((cb) => client.setData(path, asBuffer(value), -1, cb)),

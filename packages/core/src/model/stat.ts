@@ -34,17 +34,17 @@ export function rootStat(): Stat {
 }
 
 /**
- * A copy of `s` with the changes a setData makes, every field written out: a spread with changed
+ * A copy of `s` with its write fields replaced, every field written out: a spread with changed
  * fields takes V8's slow path, and a write makes several Stats.
  */
-export function statAfterWrite(s: Stat, mzxid: number, mtime: number, dataLength: number): Stat {
+function statWith(s: Stat, mzxid: number, mtime: number, version: number, dataLength: number): Stat {
   return {
     czxid: s.czxid,
     mzxid,
     pzxid: s.pzxid,
     ctime: s.ctime,
     mtime,
-    version: s.version + 1,
+    version,
     cversion: s.cversion,
     aversion: s.aversion,
     ephemeralOwner: s.ephemeralOwner,
@@ -53,19 +53,9 @@ export function statAfterWrite(s: Stat, mzxid: number, mtime: number, dataLength
   };
 }
 
-/** A copy of `s`, field for field (see {@link statAfterWrite}). */
-export function copyStat(s: Stat): Stat {
-  return {
-    czxid: s.czxid,
-    mzxid: s.mzxid,
-    pzxid: s.pzxid,
-    ctime: s.ctime,
-    mtime: s.mtime,
-    version: s.version,
-    cversion: s.cversion,
-    aversion: s.aversion,
-    ephemeralOwner: s.ephemeralOwner,
-    dataLength: s.dataLength,
-    numChildren: s.numChildren,
-  };
-}
+/** `s` after a setData at `mzxid`, `mtime` of `dataLength` bytes. */
+export const statAfterWrite = (s: Stat, mzxid: number, mtime: number, dataLength: number): Stat =>
+  statWith(s, mzxid, mtime, s.version + 1, dataLength);
+
+/** A copy of `s`, field for field. */
+export const copyStat = (s: Stat): Stat => statWith(s, s.mzxid, s.mtime, s.version, s.dataLength);

@@ -85,31 +85,29 @@ export function deferChildStat(chunk: Chunk, path: string, item: SystemNodeItem,
 }
 
 /**
- * The entries the state will hold after the chunk's changes so far, least recently used first.
- * Runs after every request of a chunk: without deferred items (a chunk of setData, getData-free
- * writes) it looks only at the state's few entries, not at every item the chunk has loaded, and
- * returns the state's own entries when none goes (they are only ever replaced, never changed).
+ * The entries the state will hold after the chunk's changes so far, least recently used first: the
+ * state's entries less those of every loaded node (written whole, gone, or read without it), then
+ * one for each deferred node, in load order. Runs after every request of a chunk, so it looks at
+ * the state's few entries and the deferred items only, never at every item the chunk loaded; and
+ * it returns the state's own entries when nothing changed (they are replaced, never changed).
  */
 function entriesAfter(chunk: Chunk): Record<string, ChildStat> {
   const stats = chunk.state.childStats;
-  if (!chunk.overlay.hasDeferred()) {
-    // Every loaded node of an entry was written whole, is gone, or was read without it: none kept.
-    let next: Record<string, ChildStat> | undefined;
-    for (const id in stats)
-      if (chunk.overlay.has('node', id)) {
-        next ??= { ...stats };
-        delete next[id];
-      }
-    return next ?? stats ?? {};
-  }
-  const next: Record<string, ChildStat> = { ...stats };
-  for (const e of chunk.overlay.entriesOf('node')) {
+  let next: Record<string, ChildStat> | undefined;
+  for (const id in stats)
+    if (chunk.overlay.has('node', id)) {
+      next ??= { ...stats };
+      delete next[id];
+    }
+  const deferred = chunk.overlay.deferredOf('node');
+  for (let i = 0; i < deferred.length; i++) {
+    const e = deferred[i]!;
     const node = (e.value as SystemNodeItem | undefined)?.node;
-    delete next[e.id];
-    // Written whole (the item carries the Stat), gone, or read without an entry: none kept.
-    if (!e.dirty && e.deferred && node !== undefined) next[e.id] = childStatOf(node);
+    if (node === undefined) continue;
+    next ??= { ...stats };
+    next[e.id] = childStatOf(node);
   }
-  return next;
+  return next ?? stats ?? {};
 }
 
 /** Whether `a` and `b` hold the same entries, in whatever order. */

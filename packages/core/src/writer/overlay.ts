@@ -29,12 +29,10 @@ interface Entry {
  */
 export type ReadLayer = (kind: ItemKind, id: string, value: unknown) => unknown;
 
-/** An item of the overlay as the commit sees it. */
+/** An item of the overlay as it stands. */
 export interface OverlayEntry {
   id: string;
   value: unknown;
-  dirty: boolean;
-  deferred: boolean;
 }
 
 /**
@@ -52,6 +50,8 @@ function entryOf(
   return { kind: of.kind, id: of.id, base, value, read, dirty, deferred };
 }
 
+const NONE: readonly OverlayEntry[] = Object.freeze([]);
+
 /**
  * Where an item's current entry is held: found by kind and id without making a key string (a
  * `kind\0id` key per lookup was a string to build and hash on every read and change of a write),
@@ -59,6 +59,8 @@ function entryOf(
  */
 interface Slot {
   entry: Entry;
+  /** Its place in the load order. */
+  readonly index: number;
 }
 
 /**
@@ -72,8 +74,11 @@ export class Overlay {
   private readonly slots: Slot[] = [];
   /** Undo journal: the slot each `set` changed and the entry it held, in order. */
   private journal: [Slot, Entry][] = [];
-  /** How many entries are {@link Entry.deferred}: kept by every change, so that none is a scan. */
-  private deferredCount = 0;
+  /**
+   * The slots whose entry is {@link Entry.deferred}, kept by every change: the child Stats settled
+   * after every request (`child-stats.ts`) read these few, not every item the batch loaded.
+   */
+  private readonly deferred = new Set<Slot>();
 
   /**
    * @param known items already read (or just written) by the caller, keyed `kind\0id`, as they
@@ -102,21 +107,18 @@ export class Overlay {
     return slot;
   }
 
-  /** Replaces the entry of `slot`, keeping {@link deferredCount}. */
+  /** Replaces the entry of `slot`, keeping {@link deferred}. */
   private put(slot: Slot, entry: Entry): void {
-    if (slot.entry.deferred) this.deferredCount--;
-    if (entry.deferred) this.deferredCount++;
+    if (entry.deferred !== slot.entry.deferred) {
+      if (entry.deferred) this.deferred.add(slot);
+      else this.deferred.delete(slot);
+    }
     slot.entry = entry;
   }
 
   /** Whether `kind/id` is loaded (read, or taken as known). */
   has(kind: ItemKind, id: string): boolean {
     return this.slot(kind, id) !== undefined;
-  }
-
-  /** Whether any loaded item holds changes kept elsewhere ({@link defer}, or laid over it as read). */
-  hasDeferred(): boolean {
-    return this.deferredCount > 0;
   }
 
   /** Holds `item` as read (with the deferred changes laid over it). */
@@ -129,15 +131,11 @@ export class Overlay {
       ids = new Map();
       this.byKind.set(kind, ids);
     }
-    const slot = ids.get(id);
-    if (slot !== undefined) {
-      this.put(slot, entry);
-      return;
-    }
-    if (entry.deferred) this.deferredCount++;
-    const added = { entry };
-    ids.set(id, added);
-    this.slots.push(added);
+    // Callers load only what is not loaded yet.
+    const slot: Slot = { entry, index: this.slots.length };
+    ids.set(id, slot);
+    this.slots.push(slot);
+    if (entry.deferred) this.deferred.add(slot);
   }
 
   /** Reads every key not yet held, in one call. */
@@ -244,12 +242,16 @@ export class Overlay {
     this.put(slot, entryOf(e, value, e.base, e.read, e.dirty, !e.dirty));
   }
 
-  /** The loaded items of `kind`, as they stand, whether each is to be written and whether deferred. */
-  entriesOf(kind: ItemKind): OverlayEntry[] {
-    const out: OverlayEntry[] = [];
-    for (const { entry: e } of this.slots)
-      if (e.kind === kind) out.push({ id: e.id, value: e.value, dirty: e.dirty, deferred: e.deferred });
-    return out;
+  /**
+   * The loaded items of `kind` that hold changes kept elsewhere ({@link defer}, or laid over them as
+   * read), in load order, as they stand. A deferred item is never also to be written.
+   */
+  deferredOf(kind: ItemKind): readonly OverlayEntry[] {
+    if (this.deferred.size === 0) return NONE;
+    const out: (OverlayEntry & { index: number })[] = [];
+    for (const { entry: e, index } of this.deferred)
+      if (e.kind === kind) out.push({ id: e.id, value: e.value, index });
+    return out.sort((a, b) => a.index - b.index);
   }
 
   /** A point to roll back to; O(1). */
