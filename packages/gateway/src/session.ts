@@ -38,7 +38,8 @@ export class GatewaySession {
   constructor(
     readonly client: FaaSKeeperClient,
     readonly timeoutMs: number,
-    private readonly onEnd: (session: GatewaySession) => void,
+    /** Told when the session ends, with when its FaaSKeeper session's close has settled. */
+    private readonly onEnd: (session: GatewaySession, closed: Promise<void>) => void,
     private readonly log: GatewayLog,
     private readonly group?: LeaseGroup,
     private readonly key?: Uint8Array,
@@ -51,7 +52,7 @@ export class GatewaySession {
       // and is told Expired.
       // The core has failed the requests still pending with SESSIONEXPIRED: those answers go out
       // before the connection closes, so that the client learns each request's fate.
-      if (state === 'EXPIRED') this.finish('the FaaSKeeper session expired', true);
+      if (state === 'EXPIRED') void this.finish('the FaaSKeeper session expired', true);
     });
     client.on('error', (error) =>
       this.log({ level: 'warn', event: 'error', session: hexId(this.id), message: String(error) }),
@@ -139,30 +140,35 @@ export class GatewaySession {
   async close(reason: string, keep?: SessionConnection): Promise<void> {
     if (this.over) return;
     if (keep !== undefined && this.connection === keep) this.connection = undefined;
-    this.finish(reason);
-    try {
-      await this.client.close();
-    } catch (error) {
-      this.log({
-        level: 'warn',
-        event: 'error',
-        session: hexId(this.id),
-        message: `close: ${String(error)}`,
-      });
-    }
+    await this.finish(reason, false, () =>
+      this.client.close().catch((error: unknown) =>
+        this.log({
+          level: 'warn',
+          event: 'error',
+          session: hexId(this.id),
+          message: `close: ${String(error)}`,
+        }),
+      ),
+    );
   }
 
-  private finish(reason: string, afterReplies = false): void {
-    if (this.over) return;
+  /**
+   * Ends the session here: its connection closes (at once, or once the requests read so far are
+   * answered), and `closeClient`, when given, closes its FaaSKeeper session. Settles when that has.
+   */
+  private finish(reason: string, afterReplies = false, closeClient?: () => Promise<void>): Promise<void> {
+    if (this.over) return Promise.resolve();
     this.over = true;
     if (this.expiry !== undefined) clearTimeout(this.expiry);
     this.expiry = undefined;
     this.log({ level: 'info', event: 'session-ended', session: hexId(this.id), reason });
     this.group?.release(this.id);
-    this.onEnd(this);
     const conn = this.connection;
     this.connection = undefined;
     if (afterReplies) conn?.closeAfterReplies(reason);
     else conn?.close(reason);
+    const closed = closeClient?.() ?? Promise.resolve();
+    this.onEnd(this, closed);
+    return closed;
   }
 }

@@ -26,6 +26,12 @@ export type Resume = { session: GatewaySession } | { expired: string };
  */
 export class SessionTable {
   private readonly sessions = new Map<number, GatewaySession>();
+  /**
+   * Sessions this process ended whose FaaSKeeper close may not be applied yet. Their clients are
+   * told Expired here: a resume sent to the deployment now could be applied before the close
+   * (through a cloud queue, two sends need not arrive in the order they were made).
+   */
+  private readonly closing = new Set<number>();
   /** Sessions being taken over from the deployment, by id. */
   private readonly adopting = new Map<number, Promise<FaaSKeeperClient>>();
   /**
@@ -75,7 +81,11 @@ export class SessionTable {
     const session = new GatewaySession(
       client,
       timeoutMs,
-      (s) => this.sessions.delete(s.id),
+      (s, closed) => {
+        this.sessions.delete(s.id);
+        this.closing.add(s.id);
+        void closed.finally(() => this.closing.delete(s.id));
+      },
       this.log,
       this.group,
       derivedSessionKey(this.secret, client.sessionNumber),
@@ -158,6 +168,7 @@ export class SessionTable {
     }
     if (!Number.isSafeInteger(number) || number <= 0)
       return { expired: `unknown or expired session ${hexId(id)}` };
+    if (this.closing.has(number)) return { expired: `session ${hexId(id)} has ended` };
     return this.adopt(number, requestedTimeoutMs, conn);
   }
 

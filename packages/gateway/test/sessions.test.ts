@@ -137,6 +137,12 @@ describe('sessions across connections', () => {
     }
     expect(writes).toBeGreaterThan(3);
     expect(a.framesReceived).toBeGreaterThan(4);
+    // The client reconnects the moment its connection drops, as ZooKeeper's clients do: its session
+    // is over, so it is told Expired (timeout 0, session 0), never connected again, even though the
+    // gateway closes the connection before the FaaSKeeper session's close is applied.
+    const again = await RawClient.open(gw.port, { sessionId: a.connect.sessionId, passwd: a.connect.passwd });
+    expect(again.connect).toMatchObject({ timeOut: 0, sessionId: 0n });
+    await closedBy(again.socket);
     // The gateway closes the connection as the session ends, then closes its FaaSKeeper session,
     // which deletes the ephemeral: that comes after the close the client sees.
     await waitUntil(
@@ -145,6 +151,56 @@ describe('sessions across connections', () => {
         Err.NONODE,
       "the expired session's ephemeral to go",
     );
+  });
+
+  it('tells a session it ended Expired at once, even before its FaaSKeeper close is applied', async () => {
+    // The deployment's clients close only when the test lets them: a resume sent to the
+    // deployment now would be applied before the close, and the ended session would come back.
+    const deployment = createEmbeddedService();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = await startGateway({
+      port: 0,
+      minSessionTimeoutMs: 1000,
+      log: () => undefined,
+      deployment: {
+        connect: async (options) => {
+          const client = await deployment.connect(options);
+          const close = client.close.bind(client);
+          client.close = async () => {
+            await held;
+            await close();
+          };
+          return client;
+        },
+      },
+    });
+    const watcher = await RawClient.open(slow.port);
+    try {
+      const a = await RawClient.open(slow.port, { timeOut: 1000 });
+      await a.call(OpCode.create, R.CreateRequest, createReq('/held-eph', 1));
+      // Silent for its timeout: the gateway ends the session and closes the connection.
+      await closedBy(a.socket, 5000);
+      const again = await RawClient.open(slow.port, {
+        sessionId: a.connect.sessionId,
+        passwd: a.connect.passwd,
+      });
+      expect(again.connect).toMatchObject({ timeOut: 0, sessionId: 0n });
+      await closedBy(again.socket);
+      const exists = async () =>
+        (await watcher.call(OpCode.exists, R.PathWatchRequest, { path: '/held-eph', watch: false })).err;
+      // The close is still held, so the ephemeral is there: the Expired answer did not wait for it.
+      expect(await exists()).toBe(Err.OK);
+      release();
+      await waitUntil(async () => (await exists()) === Err.NONODE, "the ended session's ephemeral to go");
+    } finally {
+      release();
+      watcher.close();
+      await slow.close();
+      await deployment.close();
+    }
   });
 
   it('answers an unknown session Expired', async () => {
