@@ -173,7 +173,13 @@ async function startJava(spec: StartSpec): Promise<RunningEmulator> {
     },
   };
   const start = Date.now();
-  while (!(sawReady && (await canConnect(spec.port)))) {
+  while (!(sawReady && !PORT_TAKEN.test(output) && (await canConnect(spec.port)))) {
+    // Both emulators log the bind failure; the Datastore one exits, the Pub/Sub one lives on
+    // without listening. Either way it will never serve: stop it and say why at once.
+    if (PORT_TAKEN.test(output)) {
+      await emulator.stop();
+      throw new PortTakenError(spec.name, spec.port, output.slice(-2000));
+    }
     if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`the ${spec.name} emulator exited before it was ready:\n${output.slice(-2000)}`);
     if (Date.now() - start > spec.timeoutMs) {
@@ -185,6 +191,40 @@ async function startJava(spec: StartSpec): Promise<RunningEmulator> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return emulator;
+}
+
+/** What both emulators log when their port is taken (java.net.BindException). */
+const PORT_TAKEN = /BindException: Address already in use/;
+
+/** An emulator could not listen on its port: another process has it. */
+export class PortTakenError extends Error {
+  constructor(name: string, port: number, log: string) {
+    super(`the ${name} emulator could not listen on 127.0.0.1:${port} (address already in use):\n${log}`);
+    this.name = 'PortTakenError';
+  }
+}
+
+/** How often an emulator given no port picks another one when the one it picked was taken. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Runs `start` on `port`, or, when none is given, on a port from `pick`: such a port is free only
+ * until the JVM binds it, a second or more later, and another process's listener or outgoing
+ * connection can take it meanwhile. Then another one is picked (up to {@link PORT_ATTEMPTS} in
+ * all); a port the caller chose is not changed. Exported for tests.
+ */
+export async function startOnPort(
+  port: number | undefined,
+  start: (port: number) => Promise<RunningEmulator>,
+  pick: () => Promise<number> = freePort,
+): Promise<RunningEmulator> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(port ?? (await pick()));
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || port !== undefined || attempt === PORT_ATTEMPTS) throw error;
+    }
+  }
 }
 
 /** Options of {@link startDatastoreEmulator} and {@link startPubSubEmulator}. */
@@ -211,35 +251,39 @@ function requireSdk(options: EmulatorOptions): { sdkRoot: string; java: string }
  */
 export async function startDatastoreEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const { sdkRoot, java } = requireSdk(options);
-  const port = options.port ?? (await freePort());
-  return startJava({
-    name: 'datastore',
-    java,
-    args: [
-      '-cp',
-      datastoreJar(sdkRoot),
-      'com.google.cloud.datastore.emulator.CloudDatastore',
-      'start',
-      '--testing',
-      '--host=127.0.0.1',
-      `--port=${port}`,
-    ],
-    port,
-    readyLine: /Dev App Server is now running|Local Datastore initialized/,
-    timeoutMs: options.timeoutMs ?? 30_000,
-  });
+  return startOnPort(options.port, (port) =>
+    startJava({
+      name: 'datastore',
+      java,
+      args: [
+        '-cp',
+        datastoreJar(sdkRoot),
+        'com.google.cloud.datastore.emulator.CloudDatastore',
+        'start',
+        '--testing',
+        '--host=127.0.0.1',
+        `--port=${port}`,
+      ],
+      port,
+      // Printed once it listens ("Local Datastore initialized" comes before the bind: with its
+      // port taken it prints that, then exits).
+      readyLine: /Dev App Server is now running|health check endpoint for this emulator/,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    }),
+  );
 }
 
 /** Starts Google's Pub/Sub emulator on 127.0.0.1 (in memory) and resolves once it serves. */
 export async function startPubSubEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const { sdkRoot, java } = requireSdk(options);
-  const port = options.port ?? (await freePort());
-  return startJava({
-    name: 'pubsub',
-    java,
-    args: ['-jar', pubsubJar(sdkRoot)!, '--host=127.0.0.1', `--port=${port}`],
-    port,
-    readyLine: /Server started, listening on/,
-    timeoutMs: options.timeoutMs ?? 30_000,
-  });
+  return startOnPort(options.port, (port) =>
+    startJava({
+      name: 'pubsub',
+      java,
+      args: ['-jar', pubsubJar(sdkRoot)!, '--host=127.0.0.1', `--port=${port}`],
+      port,
+      readyLine: /Server started, listening on/,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    }),
+  );
 }
