@@ -38,8 +38,8 @@ export class GatewaySession {
   constructor(
     readonly client: FaaSKeeperClient,
     readonly timeoutMs: number,
-    /** Told when the session ends, with when its FaaSKeeper session's close has settled. */
-    private readonly onEnd: (session: GatewaySession, closed: Promise<void>) => void,
+    /** Told once the session has ended and its FaaSKeeper session's close (if any) has settled. */
+    private readonly onEnd: (session: GatewaySession) => void,
     private readonly log: GatewayLog,
     private readonly group?: LeaseGroup,
     private readonly key?: Uint8Array,
@@ -168,7 +168,7 @@ export class GatewaySession {
     if (afterReplies) conn?.closeAfterReplies(reason);
     else conn?.close(reason);
     const closed = closeClient?.() ?? Promise.resolve();
-    this.onEnd(this, closed);
+    void closed.then(() => this.onEnd(this));
     return closed;
   }
 }

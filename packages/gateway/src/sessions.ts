@@ -25,13 +25,12 @@ export type Resume = { session: GatewaySession } | { expired: string };
  * other process's client is refused from then on, and closes without ending the session).
  */
 export class SessionTable {
-  private readonly sessions = new Map<number, GatewaySession>();
   /**
-   * Sessions this process ended whose FaaSKeeper close may not be applied yet. Their clients are
-   * told Expired here: a resume sent to the deployment now could be applied before the close
-   * (through a cloud queue, two sends need not arrive in the order they were made).
+   * Sessions by id: open ones, and ended ones until their FaaSKeeper close has settled. A client of
+   * an ended one is told Expired here: a resume sent to the deployment before the close is applied
+   * could be applied first (through a cloud queue, two sends need not arrive in the order made).
    */
-  private readonly closing = new Set<number>();
+  private readonly sessions = new Map<number, GatewaySession>();
   /** Sessions being taken over from the deployment, by id. */
   private readonly adopting = new Map<number, Promise<FaaSKeeperClient>>();
   /**
@@ -81,10 +80,8 @@ export class SessionTable {
     const session = new GatewaySession(
       client,
       timeoutMs,
-      (s, closed) => {
-        this.sessions.delete(s.id);
-        this.closing.add(s.id);
-        void closed.finally(() => this.closing.delete(s.id));
+      (s) => {
+        if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
       },
       this.log,
       this.group,
@@ -162,13 +159,13 @@ export class SessionTable {
       }
     }
     if (!this.passwordMatches(id, passwd)) return { expired: `wrong password for session ${hexId(id)}` };
-    if (session !== undefined && !session.ended) {
+    if (session !== undefined) {
+      if (session.ended) return { expired: `session ${hexId(id)} has ended` };
       session.attach(conn);
       return { session };
     }
     if (!Number.isSafeInteger(number) || number <= 0)
       return { expired: `unknown or expired session ${hexId(id)}` };
-    if (this.closing.has(number)) return { expired: `session ${hexId(id)} has ended` };
     return this.adopt(number, requestedTimeoutMs, conn);
   }
 
@@ -221,7 +218,7 @@ export class SessionTable {
 
   /** Sessions open now. */
   all(): GatewaySession[] {
-    return [...this.sessions.values()];
+    return [...this.sessions.values()].filter((s) => !s.ended);
   }
 
   /** Closes every session (their ephemerals go). */

@@ -142,9 +142,11 @@ async function startJava(spec: StartSpec): Promise<RunningEmulator> {
   running.add(child);
   let output = '';
   let sawReady = false;
+  let portTaken = false;
   const onData = (chunk: Buffer) => {
     if (output.length < 20_000) output += chunk.toString('utf8');
     if (spec.readyLine.test(output)) sawReady = true;
+    if (PORT_TAKEN.test(output)) portTaken = true;
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
@@ -173,10 +175,11 @@ async function startJava(spec: StartSpec): Promise<RunningEmulator> {
     },
   };
   const start = Date.now();
-  while (!(sawReady && !PORT_TAKEN.test(output) && (await canConnect(spec.port)))) {
+  // The ready lines are printed only once the emulator listens, so a bind failure comes first.
+  while (!(sawReady && (await canConnect(spec.port)))) {
     // Both emulators log the bind failure; the Datastore one exits, the Pub/Sub one lives on
     // without listening. Either way it will never serve: stop it and say why at once.
-    if (PORT_TAKEN.test(output)) {
+    if (portTaken) {
       await emulator.stop();
       throw new PortTakenError(spec.name, spec.port, output.slice(-2000));
     }
